@@ -1,0 +1,34 @@
+# The two set-up commands of the README: each installs everything into .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint bench clean
+
+$(BIN)/driver-monitor: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/driver-monitor
+
+# Replay the bundled sample recording and show what the pipeline found.
+demo: install
+	$(BIN)/driver-monitor replay recordings/male_frontal --out demo-out
+	@echo "--- first events (demo-out/events.jsonl):"
+	@head -n 10 demo-out/events.jsonl || true
+
+# The whole test suite (CI runs exactly this through .ci/run).
+test: install
+	$(BIN)/ruff check driver_monitor tests benchmarks
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check driver_monitor tests benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/bench_replay.py
+
+clean:
+	rm -rf $(VENV) demo-out replay-out build *.egg-info

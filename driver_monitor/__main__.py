@@ -1,0 +1,3 @@
+from driver_monitor.cli import main
+
+raise SystemExit(main())

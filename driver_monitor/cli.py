@@ -1,0 +1,88 @@
+"""`driver-monitor` subcommands. Thin: parse arguments, call the library, print one line per
+problem (never a traceback) and exit with a meaningful status."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from driver_monitor import __version__
+from driver_monitor.errors import ConfigError, DriverMonitorError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    from driver_monitor.config import load_config
+    from driver_monitor.config.summary import summarize
+
+    config = load_config(args.path)
+    print(f"{args.path}: valid")
+    print(summarize(config))
+    return EXIT_OK
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from driver_monitor.config import load_config
+    from driver_monitor.replay import replay
+
+    config = load_config(args.config)
+    out_dir = Path(args.out) if args.out else _default_out_dir(Path(args.input))
+    summary = replay(args.input, config, out_dir, progress=None if not args.no_progress else False)
+    print(summary.text())
+    return EXIT_OK
+
+
+def _default_out_dir(input_path: Path) -> Path:
+    name = input_path.name if input_path.is_dir() else input_path.stem
+    return Path("replay-out") / name
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="driver-monitor",
+        description="In-car driver-state monitoring: replay drives, check configs, run the daemon.",
+    )
+    parser.add_argument("--version", action="version", version=f"driver-monitor {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("check-config", help="validate a YAML config and summarise it")
+    p.add_argument("path", help="the YAML file to check")
+    p.set_defaults(func=_cmd_check_config)
+
+    p = sub.add_parser("replay", help="run a video file or recording directory through the pipeline")
+    p.add_argument("input", help="a video file (mp4/mkv/avi/mov/gif) or a recording directory")
+    p.add_argument("--config", "-c", default=None, help="config YAML (default: the packaged default.yaml)")
+    p.add_argument("--out", "-o", default=None, help="output directory (default: replay-out/NAME)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    p.set_defaults(func=_cmd_replay)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(f"error: {line}", file=sys.stderr)
+        return EXIT_CONFIG
+    except DriverMonitorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

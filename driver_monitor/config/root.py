@@ -1,0 +1,15 @@
+"""The whole configuration: one section per subsystem (see config/default.yaml)."""
+
+from driver_monitor.config.base import Section
+from driver_monitor.config.drowsiness import DrowsinessConfig
+from driver_monitor.config.outputs import OutputsConfig
+from driver_monitor.config.perception import PerceptionConfig, VideoConfig
+from driver_monitor.config.presence import PresenceConfig
+
+
+class Config(Section):
+    perception: PerceptionConfig = PerceptionConfig()
+    video: VideoConfig = VideoConfig()
+    presence: PresenceConfig = PresenceConfig()
+    drowsiness: DrowsinessConfig = DrowsinessConfig()
+    outputs: OutputsConfig = OutputsConfig()

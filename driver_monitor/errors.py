@@ -1,0 +1,29 @@
+"""Errors that reach the user as one line, never as a traceback.
+
+Every adapter that touches a file, a device or a model raises one of these with a message
+that names the file or key; `cli.main` prints `error: <message>` and exits non-zero.
+"""
+
+
+class DriverMonitorError(Exception):
+    """Base: a problem the user can fix, described in one line."""
+
+    exit_code = 1
+
+
+class InputError(DriverMonitorError):
+    """A file or device we were asked to read is missing, unreadable, truncated or corrupt."""
+
+
+class ModelError(DriverMonitorError):
+    """The vendored face model is missing, corrupt or cannot be loaded."""
+
+
+class ConfigError(DriverMonitorError):
+    """The configuration file is invalid; `problems` holds one line per problem."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))

@@ -1,0 +1,57 @@
+"""The event log: one JSON object per line (docs/event-log.md, DESIGN.md "Contracts")."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TextIO
+
+from driver_monitor.errors import InputError
+from driver_monitor.messages import Event
+
+
+class EventLogWriter:
+    """Sink: appends each frame's events as JSON lines, flushed per frame with events so a
+    crash or kill loses nothing already decided."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._file: TextIO | None = self.path.open("w", encoding="utf-8")
+
+    def write(self, result: Any) -> None:
+        if result.events:
+            self.write_events(result.events)
+
+    def write_events(self, events: Iterable[Event]) -> None:
+        if self._file is None:
+            return
+        for event in events:
+            self._file.write(json.dumps(event.to_json_dict(), separators=(",", ":")) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def read_event_log(path: str | Path) -> list[dict[str, Any]]:
+    """Read an event log or labels file; raises InputError naming the file and line."""
+    path = Path(path)
+    out = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc.__class__.__name__})") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        if not isinstance(item, dict) or not {"t", "kind", "name"} <= item.keys():
+            raise InputError(f"{path}:{number}: needs the keys t, kind and name")
+        out.append(item)
+    return out

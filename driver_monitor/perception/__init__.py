@@ -1,0 +1,1 @@
+"""Perception: face tracking (MediaPipe), landmark geometry and per-frame features."""

@@ -1,0 +1,135 @@
+"""Face trackers: the interface every backend implements, and the MediaPipe backend.
+
+The tracker is an I/O adapter (it owns a native model); everything after it is pure.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Protocol
+
+import numpy as np
+
+from driver_monitor.config.perception import DriverSeat, PerceptionConfig
+from driver_monitor.errors import ModelError
+from driver_monitor.messages import FaceObservation, Frame
+from driver_monitor.perception.model import resolve_model_path
+
+log = logging.getLogger(__name__)
+
+
+class FaceTracker(Protocol):
+    """Finds the driver's face in a frame. Frames must come in increasing time order."""
+
+    def track(self, frame: Frame) -> FaceObservation | None: ...
+
+    def close(self) -> None: ...
+
+
+def pick_driver(boxes: list[tuple[float, float, float, float]], seat: DriverSeat, image_width: int) -> int:
+    """Index of the driver's face among several boxes (x0, y0, x1, y1) in pixels.
+
+    largest: the biggest box (the driver sits closest to a driver-facing camera).
+    left / right: the driver's seat side. An unmirrored camera facing the driver sees the
+    cabin's left on the image's right, so a left-seated driver is the face furthest right;
+    the box area breaks near ties (faces within 10 % of the width of each other).
+    """
+    if len(boxes) == 1:
+        return 0
+    areas = [(x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes]
+    if seat is DriverSeat.largest:
+        return int(np.argmax(areas))
+    centres = [(x0 + x1) / 2.0 for x0, _, x1, _ in boxes]
+    side = np.array(centres) if seat is DriverSeat.left else -np.array(centres)
+    best = float(side.max())
+    near = [i for i, s in enumerate(side) if best - s <= 0.1 * image_width]
+    return max(near, key=lambda i: areas[i])
+
+
+class MediaPipeFaceTracker:
+    """MediaPipe FaceLandmarker in VIDEO mode with blendshapes and the transformation matrix.
+
+    VIDEO mode (not LIVE_STREAM, which silently drops frames; REFERENCE.md) needs strictly
+    increasing integer-millisecond timestamps: a frame whose time would not increase is
+    given the previous time + 1 ms, and counted in `retimed_frames`.
+    """
+
+    def __init__(self, config: PerceptionConfig):
+        model_path = resolve_model_path(config.model_path, expected_sha256=None)
+        # Quieten the native glog/absl chatter on stderr before the graph starts.
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        try:
+            from mediapipe.tasks.python import BaseOptions, vision
+        except ImportError as exc:  # pragma: no cover - a broken install
+            raise ModelError(f"mediapipe is not importable ({exc}); reinstall driver-monitor") from None
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(model_path)),
+            running_mode=vision.RunningMode.VIDEO,
+            num_faces=config.max_faces,
+            min_face_detection_confidence=config.min_face_detection_confidence,
+            min_face_presence_confidence=config.min_face_presence_confidence,
+            min_tracking_confidence=config.min_tracking_confidence,
+            output_face_blendshapes=True,
+            output_facial_transformation_matrixes=True,
+        )
+        try:
+            self._landmarker = vision.FaceLandmarker.create_from_options(options)
+        except Exception as exc:  # MediaPipe raises RuntimeError/ValueError with long text
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+            raise ModelError(f"face model {model_path}: cannot be loaded ({first})") from None
+        import mediapipe as mp
+
+        self._mp_image = mp.Image
+        self._srgb = mp.ImageFormat.SRGB
+        self._seat = config.driver_seat
+        self._last_ms: int | None = None
+        self.retimed_frames = 0
+
+    def _timestamp_ms(self, t: float) -> int:
+        ms = int(round(t * 1000.0))
+        if self._last_ms is not None and ms <= self._last_ms:
+            ms = self._last_ms + 1
+            self.retimed_frames += 1
+        self._last_ms = ms
+        return ms
+
+    def track(self, frame: Frame) -> FaceObservation | None:
+        image = frame.image
+        if not image.flags["C_CONTIGUOUS"]:
+            image = np.ascontiguousarray(image)
+        result = self._landmarker.detect_for_video(
+            self._mp_image(image_format=self._srgb, data=image), self._timestamp_ms(frame.t)
+        )
+        if not result.face_landmarks:
+            return None
+        h, w = image.shape[:2]
+        faces = [
+            np.array([(p.x * w, p.y * h, p.z * w) for p in lms], dtype=np.float32)
+            for lms in result.face_landmarks
+        ]
+        boxes = [
+            (float(f[:, 0].min()), float(f[:, 1].min()), float(f[:, 0].max()), float(f[:, 1].max()))
+            for f in faces
+        ]
+        i = pick_driver(boxes, self._seat, w)
+        blendshapes = {c.category_name: float(c.score) for c in result.face_blendshapes[i]}
+        transform = np.asarray(result.facial_transformation_matrixes[i], dtype=np.float64)
+        return FaceObservation(frame.t, faces[i], blendshapes, transform, boxes[i], (w, h))
+
+    def close(self) -> None:
+        landmarker, self._landmarker = getattr(self, "_landmarker", None), None
+        if landmarker is not None:
+            landmarker.close()
+
+    def __enter__(self) -> MediaPipeFaceTracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # MediaPipe's own __del__ fails at interpreter exit
+        try:
+            self.close()
+        except Exception:
+            pass

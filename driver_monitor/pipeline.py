@@ -1,0 +1,122 @@
+"""The one Pipeline for live runs, replay and tests (DESIGN.md "One pipeline, many drivers").
+
+    Frame ─▶ tracker ─▶ features ─▶ calibration ─▶ detectors ─▶ policy ─▶ sinks
+
+`process` runs one frame through the whole flow and returns a `FrameResult`; the caller
+(replay loop, live loop, test) decides where frames come from and hands results to sinks.
+Only the tracker touches a native model; everything after it is pure and driven by `t`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from driver_monitor.config import Config
+from driver_monitor.detectors.base import Detector, DetectorInput
+from driver_monitor.detectors.calibration import Calibration
+from driver_monitor.detectors.drowsiness import DrowsinessDetector
+from driver_monitor.detectors.presence import PresenceDetector
+from driver_monitor.messages import DriverState, Event, Features, Frame, Scalar, VehicleState
+from driver_monitor.perception.features import extract_features, no_face_features
+from driver_monitor.perception.tracker import FaceTracker
+
+
+@dataclass(frozen=True, slots=True)
+class FrameResult:
+    t: float
+    features: Features
+    vehicle: VehicleState
+    state: DriverState
+    events: list[Event] = field(default_factory=list)  # detector events and policy actions
+
+    def row(self) -> dict[str, Scalar]:
+        """The per-frame table row: features, then every detector's state columns."""
+        row = self.features.columns()
+        row.update(self.state.values)
+        return row
+
+
+class Sink(Protocol):
+    """Where results go: event log, feature table, CAN, serial, state file."""
+
+    def write(self, result: FrameResult) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def build_detectors(config: Config) -> list[Detector]:
+    return [
+        PresenceDetector(config.presence),
+        DrowsinessDetector(config.drowsiness),
+    ]
+
+
+class Pipeline:
+    def __init__(self, config: Config, tracker: FaceTracker, sinks: Iterable[Sink] = ()):
+        self.config = config
+        self.tracker = tracker
+        self.sinks = list(sinks)
+        self.detectors = build_detectors(config)
+        self.calibration = Calibration()
+        self.active: set[str] = set()
+        self.frames = 0
+        self.face_frames = 0
+        self.event_counts: dict[str, int] = {}
+        self.last_t: float | None = None
+
+    def process(self, frame: Frame, vehicle: VehicleState | None = None) -> FrameResult:
+        obs = self.tracker.track(frame)
+        features = extract_features(obs, frame.image) if obs is not None else no_face_features(frame.t, frame.image)
+        return self.process_features(features, vehicle)
+
+    def process_features(self, features: Features, vehicle: VehicleState | None = None) -> FrameResult:
+        """The pure part: features (+ vehicle) at t -> events and state. Tests drive this."""
+        t = features.t
+        vehicle = vehicle if vehicle is not None else VehicleState(t=t)
+        inp = DetectorInput(features=features, vehicle=vehicle, calibration=self.calibration)
+        events: list[Event] = []
+        values: dict[str, Scalar] = {}
+        for detector in self.detectors:
+            events.extend(detector.update(inp))
+            values.update(detector.columns())
+        self._track_active(events)
+        self.frames += 1
+        self.face_frames += features.face_present
+        self.last_t = t
+        state = DriverState(t=t, face_present=features.face_present, active=frozenset(self.active), values=values)
+        result = FrameResult(t=t, features=features, vehicle=vehicle, state=state, events=events)
+        for sink in self.sinks:
+            sink.write(result)
+        return result
+
+    def finish(self) -> list[Event]:
+        """End of input: close open events at the last frame's time and close the sinks."""
+        events: list[Event] = []
+        if self.last_t is not None:
+            for detector in self.detectors:
+                events.extend(detector.finish(self.last_t))
+        self._track_active(events)
+        for sink in self.sinks:
+            finish_events = getattr(sink, "write_events", None)
+            if finish_events is not None and events:
+                finish_events(events)
+            sink.close()
+        return events
+
+    def _track_active(self, events: list[Event]) -> None:
+        for e in events:
+            if e.kind != "event":
+                continue
+            if e.phase == "start":
+                self.active.add(e.name)
+            elif e.phase == "end":
+                self.active.discard(e.name)
+            if e.phase != "end":
+                self.event_counts[e.name] = self.event_counts.get(e.name, 0) + 1
+
+    @property
+    def face_found_ratio(self) -> float:
+        return self.face_frames / self.frames if self.frames else math.nan

@@ -1,0 +1,118 @@
+"""Replay a video file or a recording directory through the Pipeline, as fast as possible.
+
+Writes DIR/events.jsonl and DIR/features.csv|parquet. Whatever was processed before an
+input error is flushed to the outputs before the error is reported.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from driver_monitor.config import Config
+from driver_monitor.errors import InputError
+from driver_monitor.messages import Frame
+from driver_monitor.outputs.event_log import EventLogWriter
+from driver_monitor.outputs.feature_table import FeatureTableWriter
+from driver_monitor.perception.tracker import FaceTracker, MediaPipeFaceTracker
+from driver_monitor.pipeline import Pipeline
+from driver_monitor.recording.format import Recording, open_recording
+from driver_monitor.sources.video_file import VideoFileSource
+
+
+@dataclass
+class ReplaySummary:
+    input_path: Path
+    out_dir: Path
+    frames: int = 0
+    face_found_ratio: float = 0.0
+    duration_s: float = 0.0  # recording time covered
+    wall_s: float = 0.0
+    event_counts: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def frames_per_s(self) -> float:
+        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
+
+    def text(self) -> str:
+        events = ", ".join(f"{name} {n}" for name, n in sorted(self.event_counts.items())) or "none"
+        lines = [
+            f"replayed {self.input_path}",
+            f"  frames        {self.frames} ({self.duration_s:.1f} s of video)",
+            f"  face found    {100 * self.face_found_ratio:.1f} % of frames",
+            f"  speed         {self.frames_per_s:.1f} frames/s ({self.duration_s / self.wall_s if self.wall_s else 0:.1f}x real time)",
+            f"  events        {events}",
+            f"  outputs       {self.out_dir}",
+        ]
+        return "\n".join(lines)
+
+
+def open_source(input_path: Path, config: Config) -> tuple[VideoFileSource, Recording | None]:
+    """A video file, or the video of a recording directory with its exact timestamps."""
+    if input_path.is_dir():
+        rec = open_recording(input_path)
+        source = VideoFileSource(rec.video_path, config.video.gif_fps, config.video.fallback_fps, rec.timestamps_s)
+        return source, rec
+    return VideoFileSource(input_path, config.video.gif_fps, config.video.fallback_fps), None
+
+
+def replay(
+    input_path: str | Path,
+    config: Config,
+    out_dir: str | Path,
+    progress: bool | None = None,
+    tracker: FaceTracker | None = None,
+) -> ReplaySummary:
+    input_path = Path(input_path)
+    out_dir = Path(out_dir)
+    source, _recording = open_source(input_path, config)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        source.close()
+        raise InputError(f"{out_dir}: cannot create the output directory ({exc.strerror})") from None
+    fmt = config.outputs.features_format.value
+    sinks = [EventLogWriter(out_dir / "events.jsonl"), FeatureTableWriter(out_dir / f"features.{fmt}", fmt)]
+    own_tracker = tracker is None
+    tracker = tracker if tracker is not None else MediaPipeFaceTracker(config.perception)
+    pipeline = Pipeline(config, tracker, sinks)
+    summary = ReplaySummary(input_path, out_dir)
+    first_t: float | None = None
+    started = time.perf_counter()
+    try:
+        with _progress(source, progress) as frames:
+            for frame in frames:
+                if first_t is None:
+                    first_t = frame.t
+                pipeline.process(frame)
+    except InputError as exc:
+        summary.error = str(exc)
+    finally:
+        pipeline.finish()
+        source.close()
+        if own_tracker:
+            tracker.close()
+    summary.wall_s = time.perf_counter() - started
+    summary.frames = pipeline.frames
+    summary.face_found_ratio = pipeline.face_found_ratio if pipeline.frames else 0.0
+    summary.duration_s = (pipeline.last_t - first_t) if first_t is not None and pipeline.last_t is not None else 0.0
+    summary.event_counts = dict(pipeline.event_counts)
+    if summary.error is not None:
+        raise InputError(f"{summary.error} ({summary.frames} frames before it were written to {out_dir})")
+    return summary
+
+
+def _progress(source: VideoFileSource, enabled: bool | None) -> nullcontext[Iterator[Frame]]:
+    """Frames, with a tqdm bar on stderr when it is a terminal (or when asked)."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return nullcontext(iter(source))
+    from tqdm import tqdm
+
+    return nullcontext(tqdm(source, total=source.frame_count_hint or None, unit="frame", file=sys.stderr, leave=False))

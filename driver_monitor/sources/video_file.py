@@ -1,0 +1,135 @@
+"""Video files as a frame source: mp4 / mkv / avi / mov and GIF, decoded with PyAV.
+
+Times come from the container (pts x time_base), never from its nominal FPS (REFERENCE.md
+"video": never trust a file's FPS on replay). GIF frame delays are not reliable timestamps
+(shared/data/README.md), so GIFs are read at a configured rate. A sidecar list of exact
+capture times (a recording's timestamps.csv) overrides both.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import av
+import numpy as np
+
+from driver_monitor.errors import InputError
+from driver_monitor.messages import Frame
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".gif", ".webm", ".m4v"}
+# Times closer than this are treated as equal and nudged forward so they strictly increase.
+_MIN_STEP_S = 1e-3
+
+
+class VideoFileSource:
+    """Iterates a video file as `Frame`s with strictly increasing times (s from the start).
+
+    Raises InputError (one line naming the file) when the file is missing, not a video, or
+    breaks off mid-stream; frames yielded before the error are good and stay delivered.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        gif_fps: float = 12.5,
+        fallback_fps: float = 30.0,
+        timestamps_s: Sequence[float] | None = None,
+    ):
+        self.path = Path(path)
+        self.gif_fps = gif_fps
+        self.fallback_fps = fallback_fps
+        self.timestamps_s = timestamps_s
+        self.retimed_frames = 0  # frames whose time had to be nudged to keep times increasing
+        if not self.path.exists():
+            raise InputError(f"{self.path}: no such file")
+        if self.path.is_dir():
+            raise InputError(f"{self.path}: is a directory, not a video file")
+        self._container = self._open()
+        stream = self._video_stream()
+        self.width = stream.codec_context.width
+        self.height = stream.codec_context.height
+        self.frame_count_hint = stream.frames or 0
+        duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+        if not self.frame_count_hint and duration:
+            rate = float(stream.average_rate) if stream.average_rate else self.fallback_fps
+            self.frame_count_hint = int(duration * rate)
+        if timestamps_s is not None:
+            self.frame_count_hint = len(timestamps_s)
+
+    @property
+    def is_gif(self) -> bool:
+        return self.path.suffix.lower() == ".gif" or self._container.format.name == "gif"
+
+    def _open(self) -> av.container.InputContainer:
+        try:
+            return av.open(str(self.path), mode="r")
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            raise InputError(f"{self.path}: not a readable video ({_short(exc)})") from None
+
+    def _video_stream(self) -> av.video.stream.VideoStream:
+        if not self._container.streams.video:
+            self._container.close()
+            raise InputError(f"{self.path}: contains no video stream")
+        stream = self._container.streams.video[0]
+        stream.thread_type = "AUTO"
+        return stream
+
+    def __iter__(self) -> Iterator[Frame]:
+        stream = self._container.streams.video[0]
+        last_t: float | None = None
+        index = 0
+        try:
+            for av_frame in self._container.decode(stream):
+                t = self._time_of(av_frame, index, stream)
+                if last_t is not None and t < last_t + _MIN_STEP_S:
+                    t = last_t + _MIN_STEP_S
+                    self.retimed_frames += 1
+                last_t = t
+                image = av_frame.to_ndarray(format="rgb24")
+                yield Frame(t=t, image=image, seq=index)
+                index += 1
+        except av.error.FFmpegError as exc:
+            raise InputError(f"{self.path}: corrupt or truncated video after frame {index} ({_short(exc)})") from None
+        if index == 0:
+            raise InputError(f"{self.path}: no decodable video frames")
+
+    def _time_of(self, av_frame: av.VideoFrame, index: int, stream: av.video.stream.VideoStream) -> float:
+        if self.timestamps_s is not None:
+            if index >= len(self.timestamps_s):
+                raise InputError(f"{self.path}: more frames than timestamps in the sidecar ({len(self.timestamps_s)})")
+            return float(self.timestamps_s[index])
+        if self.is_gif:
+            return index / self.gif_fps
+        if av_frame.pts is not None and stream.time_base is not None:
+            start = stream.start_time or 0
+            return float((av_frame.pts - start) * stream.time_base)
+        return index / self.fallback_fps
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> VideoFileSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_frames(path: str | Path, **kwargs: object) -> list[Frame]:
+    """All frames of a (short) file, for tests and tools."""
+    with VideoFileSource(path, **kwargs) as source:  # type: ignore[arg-type]
+        return list(source)
+
+
+def mirrored(frame: Frame) -> Frame:
+    """The same frame flipped left-right (a mirrored camera)."""
+    return Frame(t=frame.t, image=np.ascontiguousarray(frame.image[:, ::-1]), seq=frame.seq)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    return text[:160]
