@@ -177,3 +177,19 @@ class DriverState:
 
     def value(self, key: str, default: Scalar = None) -> Scalar:
         return self.values.get(key, default)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyState:
+    """What the policy engine decided at t: the output every actuator sink (CAN warning
+    frame, serial, log) encodes. Action names are documented in docs/policy.md:
+    visual_icon, chime, voice_prompt, haptic_seat, haptic_wheel, suggest_break,
+    adas_sensitivity, hazard_lights, slow_down_request, mrm_request, calm_cabin."""
+
+    t: float
+    condition: str | None = None  # the highest-priority condition driving the actions now
+    level: int = 0  # 0 none, 1 advisory, 2 warning, 3 intervention
+    actions: frozenset[str] = frozenset()
+    monitoring_active: bool = True  # False below the speed / ignition gates
+    suppressed_by_ack: bool = False
+    warning_since_t: float | None = None  # start of the current driver-facing warning

@@ -19,7 +19,7 @@ from driver_monitor.detectors.base import Detector, DetectorInput
 from driver_monitor.detectors.calibration import Calibration
 from driver_monitor.detectors.drowsiness import DrowsinessDetector
 from driver_monitor.detectors.presence import PresenceDetector
-from driver_monitor.messages import DriverState, Event, Features, Frame, Scalar, VehicleState
+from driver_monitor.messages import DriverState, Event, Features, Frame, PolicyState, Scalar, VehicleState
 from driver_monitor.perception.features import extract_features, no_face_features
 from driver_monitor.perception.tracker import FaceTracker
 
@@ -31,6 +31,7 @@ class FrameResult:
     vehicle: VehicleState
     state: DriverState
     events: list[Event] = field(default_factory=list)  # detector events and policy actions
+    policy: PolicyState | None = None  # what the policy engine decided at t (None: no policy)
 
     def row(self) -> dict[str, Scalar]:
         """The per-frame table row: features, then every detector's state columns."""
@@ -66,6 +67,8 @@ class Pipeline:
         self.face_frames = 0
         self.event_counts: dict[str, int] = {}
         self.last_t: float | None = None
+        # Policy feedback for the detectors (one frame late): see DetectorInput.
+        self.warning_active_since_t: float | None = None
 
     def process(self, frame: Frame, vehicle: VehicleState | None = None) -> FrameResult:
         obs = self.tracker.track(frame)
@@ -76,10 +79,10 @@ class Pipeline:
         """The pure part: features (+ vehicle) at t -> events and state. Tests drive this."""
         t = features.t
         vehicle = vehicle if vehicle is not None else VehicleState(t=t)
-        inp = DetectorInput(features=features, vehicle=vehicle, calibration=self.calibration)
         events: list[Event] = []
         values: dict[str, Scalar] = {}
         for detector in self.detectors:
+            inp = DetectorInput(features, vehicle, self.calibration, self.warning_active_since_t, values)
             events.extend(detector.update(inp))
             values.update(detector.columns())
         self._track_active(events)

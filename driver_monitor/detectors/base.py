@@ -8,7 +8,8 @@ clock, a file or a socket; all times come from `DetectorInput.features.t`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from driver_monitor.detectors.calibration import Calibration
@@ -24,6 +25,10 @@ class DetectorInput:
     # now (None when none is). The `unresponsive` rule uses it: gaze not back on the road
     # within a configured time after a warning (Euro NCAP, REFERENCE.md).
     warning_active_since_t: float | None = None
+    # Columns of the detectors that already ran on this frame (build_detectors order), so a
+    # later detector can use an earlier one's judgement (e.g. distraction's `unresponsive`
+    # rule reads drowsiness's `eyes_closed`) without the two knowing each other.
+    upstream: Mapping[str, Scalar] = field(default_factory=dict)
 
 
 class Detector(Protocol):
