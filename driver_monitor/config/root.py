@@ -5,6 +5,7 @@ from driver_monitor.config.drowsiness import DrowsinessConfig
 from driver_monitor.config.outputs import OutputsConfig
 from driver_monitor.config.perception import PerceptionConfig, VideoConfig
 from driver_monitor.config.presence import PresenceConfig
+from driver_monitor.config.service import CameraConfig, ServiceConfig
 
 
 class Config(Section):
@@ -13,3 +14,5 @@ class Config(Section):
     presence: PresenceConfig = PresenceConfig()
     drowsiness: DrowsinessConfig = DrowsinessConfig()
     outputs: OutputsConfig = OutputsConfig()
+    camera: CameraConfig = CameraConfig()
+    service: ServiceConfig = ServiceConfig()

@@ -1,0 +1,83 @@
+"""Config of the live daemon: the camera it reads and the service around it (`run`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+
+from driver_monitor.config.base import Section
+
+
+class ReopenBackoff(Section):
+    # After a camera fault the device is reopened after initial_s, then each failed try
+    # doubles the wait (factor) up to max_s, so an unplugged camera is polled without
+    # spinning a core, and a camera that comes back is picked up within max_s.
+    initial_s: float = Field(0.5, gt=0.0, le=60.0)
+    factor: float = Field(2.0, ge=1.0, le=10.0)
+    max_s: float = Field(8.0, gt=0.0, le=600.0)
+
+    @model_validator(mode="after")
+    def _max_not_below_initial(self) -> ReopenBackoff:
+        if self.max_s < self.initial_s:
+            raise ValueError(f"max_s ({self.max_s}) must not be below initial_s ({self.initial_s})")
+        return self
+
+
+class CameraConfig(Section):
+    # A V4L2 device path (/dev/video0) or index ("0"), opened with OpenCV's V4L2 backend; any
+    # other path or URL is opened by OpenCV's default backend, so a video file can stand in
+    # for the camera (it is played at its own frame rate and looped).
+    device: str = "/dev/video0"
+    # Requested capture format (devices only; a file keeps its own). 640x480 at 30 fps is
+    # the common DMS camera mode and keeps MediaPipe at ~20 ms/frame (REFERENCE.md).
+    width_px: int = Field(640, ge=16, le=7680)
+    height_px: int = Field(480, ge=16, le=4320)
+    fps: float = Field(30.0, gt=0.0, le=240.0)
+    # Four-character pixel format asked of the driver ("MJPG", "YUYV"); null = driver default.
+    fourcc: str | None = "MJPG"
+    # Driver-side buffers; 1 keeps the newest frame (buffers add latency, REFERENCE.md "video").
+    buffer_size: int = Field(1, ge=1, le=32)
+    # No new frame for this many frame periods (1/fps) -> camera_fault "no_frame".
+    no_frame_timeout_periods: float = Field(10.0, ge=1.0, le=1000.0)
+    # Consecutive processed frames bit-identical for this long -> camera_fault "frozen_image".
+    # A live sensor always carries some noise, so identical pictures mean a stuck driver or
+    # buffer; 2 s leaves room inside Euro NCAP's 10 s to report degraded monitoring.
+    frozen_frame_s: float = Field(2.0, gt=0.0, le=60.0)
+    # Mean luma (0..255) below this for dark_lens_s -> camera_fault "dark_lens" (lens covered
+    # or IR illumination dead). A night cabin under 940 nm IR still reads well above 10.
+    dark_lens_brightness: float = Field(8.0, ge=0.0, le=255.0)
+    # Luma standard deviation below this for dark_lens_s -> camera_fault "covered_lens" (a
+    # hand or tape over the lens gives a flat picture even when it is not dark).
+    covered_lens_contrast: float = Field(2.0, ge=0.0, le=128.0)
+    dark_lens_s: float = Field(2.0, gt=0.0, le=60.0)
+    # How long `run` waits for the camera at start before it reports READY with a fault.
+    open_timeout_s: float = Field(5.0, gt=0.0, le=120.0)
+    reopen_backoff: ReopenBackoff = ReopenBackoff()
+
+    @field_validator("fourcc")
+    @classmethod
+    def _four_chars(cls, value: str | None) -> str | None:
+        if value is not None and len(value) != 4:
+            raise ValueError("must be exactly four characters, e.g. MJPG or YUYV, or null")
+        return value
+
+    @property
+    def frame_period_s(self) -> float:
+        return 1.0 / self.fps
+
+
+class ServiceConfig(Section):
+    # Where `run` writes state.json for `driver-monitor status`. null: $RUNTIME_DIRECTORY
+    # (systemd RuntimeDirectory=) or else /run/driver-monitor.
+    state_dir: Path | None = None
+    # How often the state file and the sd_notify STATUS line are refreshed.
+    state_interval_s: float = Field(1.0, gt=0.0, le=60.0)
+    # Log lines with the same text: at most log_repeat_max per log_repeat_window_s, the rest
+    # are counted and summarised once the window ends (journald stays readable when a fault
+    # flaps).
+    log_repeat_max: int = Field(3, ge=1, le=1000)
+    log_repeat_window_s: float = Field(60.0, gt=0.0, le=3600.0)
+    # SIGTERM must end the process within systemd's stop timeout; the loop stops between
+    # frames and gives the outputs this long to flush.
+    shutdown_timeout_s: float = Field(1.5, gt=0.0, le=30.0)
