@@ -15,7 +15,7 @@ install: $(BIN)/driver-monitor
 
 # Replay the bundled sample recording and show what the pipeline found.
 demo: install
-	$(BIN)/driver-monitor replay recordings/male_frontal --out demo-out
+	$(BIN)/driver-monitor replay recordings/selfie_writing --out demo-out
 	@echo "--- first events (demo-out/events.jsonl):"
 	@head -n 10 demo-out/events.jsonl || true
 

@@ -32,6 +32,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from driver_monitor.replay import replay
 
     config = load_config(args.config)
+    if args.gif_fps is not None:
+        config = config.model_copy(update={"video": config.video.model_copy(update={"gif_fps": args.gif_fps})})
     out_dir = Path(args.out) if args.out else _default_out_dir(Path(args.input))
     summary = replay(args.input, config, out_dir, progress=None if not args.no_progress else False)
     print(summary.text())
@@ -41,6 +43,16 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _default_out_dir(input_path: Path) -> Path:
     name = input_path.name if input_path.is_dir() else input_path.stem
     return Path("replay-out") / name
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="a video file (mp4/mkv/avi/mov/gif) or a recording directory")
     p.add_argument("--config", "-c", default=None, help="config YAML (default: the packaged default.yaml)")
     p.add_argument("--out", "-o", default=None, help="output directory (default: replay-out/NAME)")
+    p.add_argument("--gif-fps", type=_positive_float, default=None, help="frame rate to read a GIF at (overrides video.gif_fps)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     p.set_defaults(func=_cmd_replay)
     return parser

@@ -13,8 +13,88 @@ CLIPS = SHARED / "data" / "clips"
 FACES = SHARED / "data" / "faces"
 
 
+# GIF frame delays are not reliable timestamps: the rates of shared/data/README.md.
+CLIP_GIF_FPS = {
+    "iris_tracking_example.gif": 16.7,
+    "head-pose-face-detection-female.gif": 12.5,
+    "head-pose-face-detection-male.gif": 12.5,
+}
+
+
+def write_mirrored_copy(source_path: Path, out_dir: Path, gif_fps: float) -> Path:
+    """A left-right mirrored copy of a clip as a recording directory (a mirrored camera)."""
+    from driver_monitor.recording.writer import RecordingWriter
+    from driver_monitor.sources.video_file import VideoFileSource, mirrored
+
+    with VideoFileSource(source_path, gif_fps=gif_fps) as source:
+        writer = RecordingWriter(out_dir, source.width - source.width % 2, source.height - source.height % 2)
+        for frame in source:
+            image = mirrored(frame).image[: writer._stream.height, : writer._stream.width]
+            writer.add_frame(frame.t, image)
+    writer.close({"source": f"{source_path.name} mirrored left-right"})
+    return out_dir
+
+
 @pytest.fixture(scope="session")
 def clips_dir() -> Path:
     if not CLIPS.is_dir():
         pytest.skip(f"shared clips not found at {CLIPS}")
     return CLIPS
+
+
+class ReplayedClip:
+    """The outputs of one `replay` run: summary, per-frame rows (floats parsed) and events."""
+
+    def __init__(self, summary, rows: list[dict], events: list[dict]):
+        self.summary = summary
+        self.rows = rows
+        self.events = events
+
+    def column(self, name: str) -> list[float]:
+        return [r[name] for r in self.rows]
+
+    def events_named(self, name: str) -> list[dict]:
+        return [e for e in self.events if e["name"] == name]
+
+
+def _parse(value: str):
+    if value in ("True", "False"):
+        return value == "True"
+    if value == "":
+        return float("nan")
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+@pytest.fixture(scope="session")
+def replay_clip(tmp_path_factory, clips_dir):
+    """replay_clip(name) runs `replay` on a shared clip once per test session (MediaPipe is the
+    slow part) and returns a ReplayedClip."""
+    import csv
+
+    from driver_monitor.config import load_config
+    from driver_monitor.outputs.event_log import read_event_log
+    from driver_monitor.replay import replay
+
+    cache: dict[str, ReplayedClip] = {}
+
+    def run(name: str, mirror: bool = False) -> ReplayedClip:
+        key = f"{name}{'-mirrored' if mirror else ''}"
+        if key not in cache:
+            out = tmp_path_factory.mktemp(key.replace(".", "_"))
+            config = load_config()
+            fps = CLIP_GIF_FPS.get(name)
+            if fps is not None:
+                config = config.model_copy(update={"video": config.video.model_copy(update={"gif_fps": fps})})
+            source = clips_dir / name
+            if mirror:
+                source = write_mirrored_copy(source, out / "mirrored-input", config.video.gif_fps)
+            summary = replay(source, config, out, progress=False)
+            with (out / "features.csv").open(newline="") as fh:
+                rows = [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+            cache[key] = ReplayedClip(summary, rows, read_event_log(out / "events.jsonl"))
+        return cache[key]
+
+    return run

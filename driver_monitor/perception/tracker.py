@@ -5,8 +5,11 @@ The tracker is an I/O adapter (it owns a native model); everything after it is p
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
+from collections.abc import Iterator
 from typing import Protocol
 
 import numpy as np
@@ -47,6 +50,27 @@ def pick_driver(boxes: list[tuple[float, float, float, float]], seat: DriverSeat
     return max(near, key=lambda i: areas[i])
 
 
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silence what MediaPipe's C++ side writes straight to file descriptor 2 while the graph
+    starts and runs its first frame (glog/absl banners, XNNPACK and feedback-manager notes:
+    a dozen lines of noise in every journal). Python exceptions are unaffected."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
 class MediaPipeFaceTracker:
     """MediaPipe FaceLandmarker in VIDEO mode with blendshapes and the transformation matrix.
 
@@ -74,7 +98,8 @@ class MediaPipeFaceTracker:
             output_facial_transformation_matrixes=True,
         )
         try:
-            self._landmarker = vision.FaceLandmarker.create_from_options(options)
+            with quiet_native_stderr():
+                self._landmarker = vision.FaceLandmarker.create_from_options(options)
         except Exception as exc:  # MediaPipe raises RuntimeError/ValueError with long text
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
             raise ModelError(f"face model {model_path}: cannot be loaded ({first})") from None
@@ -98,9 +123,12 @@ class MediaPipeFaceTracker:
         image = frame.image
         if not image.flags["C_CONTIGUOUS"]:
             image = np.ascontiguousarray(image)
-        result = self._landmarker.detect_for_video(
-            self._mp_image(image_format=self._srgb, data=image), self._timestamp_ms(frame.t)
-        )
+        mp_image = self._mp_image(image_format=self._srgb, data=image)
+        if self._last_ms is None:  # the first inference prints the rest of the start-up notes
+            with quiet_native_stderr():
+                result = self._landmarker.detect_for_video(mp_image, self._timestamp_ms(frame.t))
+        else:
+            result = self._landmarker.detect_for_video(mp_image, self._timestamp_ms(frame.t))
         if not result.face_landmarks:
             return None
         h, w = image.shape[:2]

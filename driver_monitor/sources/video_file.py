@@ -54,6 +54,10 @@ class VideoFileSource:
         self.height = stream.codec_context.height
         self.frame_count_hint = stream.frames or 0
         duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+        if duration is None and self._container.duration:
+            duration = self._container.duration / av.time_base
+        # What the container promises; a stream that stops well short of it was cut off.
+        self.declared_duration_s = duration
         if not self.frame_count_hint and duration:
             rate = float(stream.average_rate) if stream.average_rate else self.fallback_fps
             self.frame_count_hint = int(duration * rate)
@@ -96,6 +100,20 @@ class VideoFileSource:
             raise InputError(f"{self.path}: corrupt or truncated video after frame {index} ({_short(exc)})") from None
         if index == 0:
             raise InputError(f"{self.path}: no decodable video frames")
+        self._check_complete(index, last_t)
+
+    def _check_complete(self, frames: int, last_t: float | None) -> None:
+        """A cut-off MKV/MP4 often decodes without any error up to the cut: compare what was
+        decoded with what the sidecar timestamps or the container header promised."""
+        if self.timestamps_s is not None and frames < len(self.timestamps_s):
+            raise InputError(f"{self.path}: truncated video: {frames} of {len(self.timestamps_s)} frames in the timestamps")
+        if self.is_gif or self.declared_duration_s is None or last_t is None or frames < 2:
+            return
+        period_s = last_t / (frames - 1) if last_t > 0 else 1.0 / self.fallback_fps
+        if last_t + 3 * period_s < self.declared_duration_s:
+            raise InputError(
+                f"{self.path}: truncated video: frames end at {last_t:.2f} s, the container declares {self.declared_duration_s:.2f} s"
+            )
 
     def _time_of(self, av_frame: av.VideoFrame, index: int, stream: av.video.stream.VideoStream) -> float:
         if self.timestamps_s is not None:
@@ -131,5 +149,8 @@ def mirrored(frame: Frame) -> Frame:
 
 
 def _short(exc: BaseException) -> str:
+    strerror = getattr(exc, "strerror", None)
+    if strerror:
+        return str(strerror)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
     return text[:160]
