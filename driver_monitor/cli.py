@@ -40,6 +40,22 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from driver_monitor.service import run_daemon
+
+    return run_daemon(args.config, args.camera, args.state_dir)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    from driver_monitor.runtime_state import format_state, read_state, resolve_state_dir
+
+    state = read_state(resolve_state_dir(args.state_dir))
+    print(json.dumps(state, indent=1, sort_keys=True) if args.json else format_state(state))
+    return EXIT_OK
+
+
 def _default_out_dir(input_path: Path) -> Path:
     name = input_path.name if input_path.is_dir() else input_path.stem
     return Path("replay-out") / name
@@ -75,6 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gif-fps", type=_positive_float, default=None, help="frame rate to read a GIF at (overrides video.gif_fps)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     p.set_defaults(func=_cmd_replay)
+
+    p = sub.add_parser("run", help="the live daemon: camera -> pipeline -> outputs (systemd Type=notify)")
+    p.add_argument("--config", "-c", default=None, help="config YAML, re-read on SIGHUP (default: the packaged default.yaml)")
+    p.add_argument("--camera", default=None, help="V4L2 device path or index, or a video file/URL standing in for it (overrides camera.device)")
+    p.add_argument("--state-dir", default=None, help="where state.json goes (default: service.state_dir, $RUNTIME_DIRECTORY or /run/driver-monitor)")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("status", help="show the running daemon's state, fps and faults")
+    p.add_argument("--state-dir", default=None, help="the daemon's state directory (default: $RUNTIME_DIRECTORY or /run/driver-monitor)")
+    p.add_argument("--json", action="store_true", help="print the raw state file")
+    p.set_defaults(func=_cmd_status)
     return parser
 
 

@@ -95,6 +95,43 @@ class Pipeline:
             sink.write(result)
         return result
 
+    def reconfigure(self, config: Config, tracker: FaceTracker | None = None) -> list[Event]:
+        """Swap in a new config between frames (the daemon's SIGHUP reload).
+
+        Detectors are rebuilt with the new thresholds. Events the old ones had open are
+        closed first at the last frame's time (detail truncated=True), so every start in the
+        log keeps its end; the calibration stays (it describes the driver, not the config).
+        Returns those closing events; the caller hands them to the sinks with `emit`."""
+        events: list[Event] = []
+        if self.last_t is not None:
+            for detector in self.detectors:
+                events.extend(detector.finish(self.last_t))
+        self._track_active(events)
+        self.config = config
+        if tracker is not None:
+            self.tracker = tracker
+        self.detectors = build_detectors(config)
+        return events
+
+    def emit(
+        self,
+        t: float,
+        events: list[Event],
+        vehicle: VehicleState | None = None,
+        policy: PolicyState | None = None,
+    ) -> FrameResult:
+        """Hand events that come from no frame (camera_fault, a reload, the final
+        "monitoring off" status) to every sink, as a result without a face and without
+        detector columns. The detectors do not run: a missing picture is not an empty seat."""
+        self._track_active(events)
+        vehicle = vehicle if vehicle is not None else VehicleState(t=t)
+        state = DriverState(t=t, face_present=False, active=frozenset(self.active), values={})
+        result = FrameResult(t=t, features=Features(t=t, face_present=False), vehicle=vehicle,
+                             state=state, events=list(events), policy=policy)
+        for sink in self.sinks:
+            sink.write(result)
+        return result
+
     def finish(self) -> list[Event]:
         """End of input: close open events at the last frame's time and close the sinks."""
         events: list[Event] = []

@@ -1,6 +1,7 @@
 """The whole configuration: one section per subsystem (see config/default.yaml)."""
 
 from driver_monitor.config.base import Section
+from driver_monitor.config.calibration import CalibrationConfig
 from driver_monitor.config.drowsiness import DrowsinessConfig
 from driver_monitor.config.outputs import OutputsConfig
 from driver_monitor.config.perception import PerceptionConfig, VideoConfig
@@ -12,6 +13,7 @@ class Config(Section):
     perception: PerceptionConfig = PerceptionConfig()
     video: VideoConfig = VideoConfig()
     presence: PresenceConfig = PresenceConfig()
+    calibration: CalibrationConfig = CalibrationConfig()
     drowsiness: DrowsinessConfig = DrowsinessConfig()
     outputs: OutputsConfig = OutputsConfig()
     camera: CameraConfig = CameraConfig()

@@ -1,0 +1,399 @@
+"""The live daemon (`driver-monitor run`): camera -> the same Pipeline as replay -> outputs,
+supervised by systemd.
+
+One frame loop in the main thread does everything that must happen in order: take the
+newest camera frame, judge camera faults, run the pipeline, ping the systemd watchdog (so a
+stalled loop trips it), publish STATUS and the state file, and apply a reload or a stop
+between two frames. Signal handlers only set flags (REFERENCE.md "config": reload = set a
+flag, re-read, validate, swap; keep the old config on error).
+
+Fail safe, fail loud (DESIGN.md): a camera fault is a `camera_fault` event on every output,
+never an exception out of the loop; a bad config on reload keeps the running one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from driver_monitor.config import Config, load_config
+from driver_monitor.config.service import CameraConfig
+from driver_monitor.errors import ConfigError
+from driver_monitor.messages import Event, PolicyState, VehicleState
+from driver_monitor.perception.tracker import FaceTracker, MediaPipeFaceTracker
+from driver_monitor.pipeline import FrameResult, Pipeline, Sink
+from driver_monitor.runtime_state import resolve_state_dir, write_state
+from driver_monitor.sd_notify import Notifier, watchdog_interval_s
+from driver_monitor.sources.camera import CameraFaultMonitor, CameraSource, frame_stats
+
+log = logging.getLogger("driver_monitor.service")
+event_log = logging.getLogger("driver_monitor.events")
+
+# Camera settings that need the capture reopened when a reload changes them.
+_CAMERA_OPEN_FIELDS = ("device", "width_px", "height_px", "fps", "fourcc", "buffer_size")
+
+
+class RepeatLimiter(logging.Filter):
+    """At most `max_lines` records with the same key per `window_s`; the number held back is
+    appended to the next line let through, so journald stays readable when a fault flaps.
+    The key is the record's `rate_key` extra, else its message template and level."""
+
+    def __init__(self, max_lines: int, window_s: float, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.max_lines = max_lines
+        self.window_s = window_s
+        self.clock = clock
+        self._windows: dict[Any, list[float | int]] = {}  # key -> [window start, sent, held]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = getattr(record, "rate_key", None) or (record.name, record.levelno, str(record.msg))
+        now = self.clock()
+        w = self._windows.get(key)
+        if w is None or now - w[0] >= self.window_s:
+            held = int(w[2]) if w is not None else 0
+            self._windows[key] = [now, 1, 0]
+            if held:
+                record.msg = f"{record.getMessage()} ({held} similar lines held back in the last {self.window_s:g} s)"
+                record.args = None
+            return True
+        if w[1] < self.max_lines:
+            w[1] += 1
+            return True
+        w[2] += 1
+        return False
+
+
+def describe_event(e: Event) -> str:
+    parts = [e.name] + ([e.phase] if e.phase else [])
+    detail = " ".join(f"{k}={_fmt(v)}" for k, v in e.detail.items())
+    return f"{e.kind} {' '.join(parts)} t={e.t:.3f}" + (f" {detail}" if detail else "")
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+class EventLogSink:
+    """Every event and action as one log line on stderr (journald), repeats rate-limited by
+    name and phase through RepeatLimiter."""
+
+    def write(self, result: FrameResult) -> None:
+        for e in result.events:
+            level = logging.WARNING if e.name == "camera_fault" and e.phase == "start" else logging.INFO
+            event_log.log(level, "%s", describe_event(e), extra={"rate_key": ("event", e.name, e.phase)})
+
+    def write_events(self, events: list[Event]) -> None:
+        for e in events:
+            event_log.info("%s", describe_event(e), extra={"rate_key": ("event", e.name, e.phase)})
+
+    def close(self) -> None:
+        pass
+
+
+SinkFactory = Callable[[Config], list[Sink]]
+TrackerFactory = Callable[[Config], FaceTracker]
+VehicleSource = Callable[[float], VehicleState | None]
+
+
+def default_sinks(config: Config) -> list[Sink]:
+    return [EventLogSink()]
+
+
+class Daemon:
+    def __init__(
+        self,
+        config_path: str | Path | None = None,
+        camera: str | None = None,
+        state_dir: str | Path | None = None,
+        notifier: Notifier | None = None,
+        sink_factory: SinkFactory = default_sinks,
+        tracker_factory: TrackerFactory | None = None,
+        vehicle_source: VehicleSource | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.config_path = Path(config_path) if config_path is not None else None
+        self.camera_override = camera
+        self.state_dir_override = Path(state_dir) if state_dir is not None else None
+        self.notifier = notifier if notifier is not None else Notifier()
+        self.sink_factory = sink_factory
+        self.tracker_factory = tracker_factory or (lambda c: MediaPipeFaceTracker(c.perception))
+        self.vehicle_source = vehicle_source
+        self.clock = clock
+        self._stop_requested = threading.Event()
+        self._reload_requested = False
+        self.phase = "starting"
+        self.reloads = 0
+        self.reload_error: str | None = None
+        self.fps = 0.0
+        self.last_result: FrameResult | None = None
+        self.started_wall = time.time()
+        # Set in run().
+        self.config: Config
+        self.pipeline: Pipeline
+        self.camera: CameraSource
+        self.monitor: CameraFaultMonitor
+        self.state_dir: Path
+
+    # ---- signals -------------------------------------------------------------------
+    def request_stop(self, *_: object) -> None:
+        self._stop_requested.set()
+
+    def request_reload(self, *_: object) -> None:
+        self._reload_requested = True
+
+    def install_signal_handlers(self) -> None:
+        def on_stop(signum: int, _frame: FrameType | None) -> None:
+            self.request_stop()
+
+        def on_hup(signum: int, _frame: FrameType | None) -> None:
+            self.request_reload()
+
+        signal.signal(signal.SIGTERM, on_stop)
+        signal.signal(signal.SIGINT, on_stop)
+        signal.signal(signal.SIGHUP, on_hup)
+
+    # ---- config --------------------------------------------------------------------
+    def load(self) -> Config:
+        config = load_config(self.config_path)
+        if self.camera_override is not None:
+            camera = config.camera.model_copy(update={"device": self.camera_override})
+            config = config.model_copy(update={"camera": CameraConfig.model_validate(camera.model_dump())})
+        return config
+
+    # ---- main ----------------------------------------------------------------------
+    def run(self) -> int:
+        self.config = self.load()  # ConfigError propagates: nothing started yet
+        limiter = RepeatLimiter(self.config.service.log_repeat_max, self.config.service.log_repeat_window_s)
+        handlers = logging.getLogger().handlers
+        for h in handlers:
+            h.addFilter(limiter)
+        self.limiter = limiter
+        self.state_dir = resolve_state_dir(self.state_dir_override or self.config.service.state_dir)
+        tracker = self.tracker_factory(self.config)
+        try:
+            sinks = self.sink_factory(self.config)
+            self.pipeline = Pipeline(self.config, tracker, sinks)
+        except BaseException:
+            tracker.close()
+            raise
+        self.camera = CameraSource(self.config.camera.device, self.config.camera, clock=self.clock)
+        self.camera.start()
+        try:
+            got_frame = False
+            deadline = self.clock() + self.config.camera.open_timeout_s
+            while not self._stop_requested.is_set() and self.clock() < deadline:
+                got_frame = self.camera.wait_first_result(0.1)
+                if got_frame or self.camera.status.fault is not None:
+                    break
+            if not got_frame and self.camera.status.fault is None:
+                log.warning("camera %s: no frame within %.1f s of start", self.camera.source,
+                            self.config.camera.open_timeout_s)
+            self.monitor = CameraFaultMonitor(self.config.camera, self.clock())
+            self.phase = "running"
+            self._step(first=True)
+            self.notifier.ready(self.status_text())
+            log.info("running: camera %s, config %s", self.camera.source, self.config_path or "(packaged default)")
+            self._loop()
+        finally:
+            self._shutdown()
+        return 0
+
+    def _loop(self) -> None:
+        wd = watchdog_interval_s()
+        next_ping = self.clock()
+        next_state = self.clock() + self.config.service.state_interval_s
+        frames_in_window = 0
+        window_start = self.clock()
+        while not self._stop_requested.is_set():
+            if self._reload_requested:
+                self._reload_requested = False
+                self._reload()
+            processed = self._step()
+            frames_in_window += processed
+            now = self.clock()
+            if wd is not None and now >= next_ping:
+                self.notifier.watchdog()
+                next_ping = now + wd
+            if now >= next_state:
+                span = now - window_start
+                if span > 0:
+                    self.fps = frames_in_window / span
+                frames_in_window = 0
+                window_start = now
+                self._publish()
+                next_state = now + self.config.service.state_interval_s
+
+    def _step(self, first: bool = False) -> int:
+        """One loop turn: newest frame (or none within a short wait), camera faults, pipeline.
+        Returns 1 if a frame went through the pipeline."""
+        # Wait at most a fraction of a frame period so watchdog, reload and stop stay prompt
+        # even when the camera is silent.
+        frame = self.camera.latest(timeout=0.0 if first else min(0.1, 2 * self.camera.period_s))
+        now = self.clock()
+        stats = None
+        if frame is not None:
+            stats = frame_stats(frame.image, getattr(self, "_previous_image", None))
+            self._previous_image = frame.image
+        vehicle = self.vehicle_source(now) if self.vehicle_source is not None else None
+        events = self.monitor.update(
+            now, stats, frame.t if frame is not None else None, self.camera.status.fault, self.camera.period_s
+        )
+        if events:
+            for e in events:
+                if e.phase == "start":
+                    log.warning("camera fault: %s (%s)", e.detail.get("reason"), self.camera.status.fault_detail or "picture")
+                else:
+                    log.info("camera recovered after %.1f s", float(e.detail.get("duration_s", 0.0)))
+            self.last_result = self.pipeline.emit(now, events, vehicle)
+            self._publish()
+        if frame is None or self.monitor.active:
+            # No picture to judge, or one that cannot be trusted (frozen, dark, covered):
+            # the detectors wait; camera_fault is what every output shows meanwhile.
+            return 0
+        self.last_result = self.pipeline.process(frame, vehicle)
+        return 1
+
+    # ---- reload --------------------------------------------------------------------
+    def _reload(self) -> None:
+        self.phase = "reloading"
+        self.notifier.reloading("reloading config")
+        log.info("SIGHUP: reloading %s", self.config_path or "(packaged default)")
+        try:
+            new = self.load()
+        except ConfigError as exc:
+            self.reload_error = "; ".join(exc.problems)
+            log.error("config reload failed, keeping the running config: %s", self.reload_error)
+        else:
+            self._apply(new)
+            self.reload_error = None
+            self.reloads += 1
+            log.info("config reloaded (%d)", self.reloads)
+        self.phase = "running"
+        self.notifier.ready(self.status_text())
+        self._publish()
+
+    def _apply(self, new: Config) -> None:
+        old = self.config
+        tracker = None
+        if new.perception != old.perception:
+            tracker = self.tracker_factory(new)
+            self.pipeline.tracker.close()
+        closing = self.pipeline.reconfigure(new, tracker)
+        if closing:
+            self.last_result = self.pipeline.emit(self.clock(), closing)
+        if new.camera != old.camera:
+            self.monitor.reconfigure(new.camera)
+            if any(getattr(new.camera, f) != getattr(old.camera, f) for f in _CAMERA_OPEN_FIELDS):
+                self.camera.stop()
+                self.camera = CameraSource(new.camera.device, new.camera, clock=self.clock)
+                self.camera.start()
+                self._previous_image = None
+        if new.service != old.service:
+            self.limiter.max_lines = new.service.log_repeat_max
+            self.limiter.window_s = new.service.log_repeat_window_s
+            self.state_dir = resolve_state_dir(self.state_dir_override or new.service.state_dir)
+        self.config = new
+
+    # ---- status --------------------------------------------------------------------
+    def driver_summary(self) -> tuple[bool, list[str]]:
+        r = self.last_result
+        if r is None:
+            return False, []
+        return r.state.face_present, sorted(r.state.active)
+
+    def status_text(self) -> str:
+        if self.phase in ("stopping", "stopped"):
+            return f"{self.phase}: monitoring off"
+        face, active = self.driver_summary()
+        monitor = getattr(self, "monitor", None)
+        if monitor is not None and monitor.active:
+            camera = "FAULT " + ",".join(sorted(monitor.reasons))
+        else:
+            camera = "ok"
+        text = f"{self.fps:.1f} fps; camera {camera}; face {'yes' if face else 'no'}; active: {', '.join(active) or 'none'}"
+        if self.reload_error:
+            text += f"; reload failed, running config kept: {self.reload_error}"
+        return text
+
+    def state(self) -> dict[str, Any]:
+        face, active = self.driver_summary()
+        return {
+            "pid": os.getpid(),
+            "phase": self.phase,
+            "started_wall": self.started_wall,
+            "updated_wall": time.time(),
+            "camera_source": self.camera.source,
+            "camera_open": self.camera.status.open,
+            "camera_faults": sorted(self.monitor.reasons) if hasattr(self, "monitor") else [],
+            "camera_fault_detail": self.camera.status.fault_detail,
+            "camera_fps": self.camera.status.nominal_fps,
+            "frames": self.pipeline.frames if hasattr(self, "pipeline") else 0,
+            "skipped_frames": self.camera.skipped_frames,
+            "fps": round(self.fps, 2),
+            "face_present": face,
+            "active": active,
+            "config_path": str(self.config_path) if self.config_path else "(packaged default)",
+            "reloads": self.reloads,
+            "reload_error": self.reload_error,
+            "status": self.status_text(),
+        }
+
+    def _publish(self) -> None:
+        self.notifier.status(self.status_text())
+        try:
+            write_state(self.state_dir, self.state())
+        except OSError as exc:
+            log.warning("state file in %s not written (%s)", self.state_dir, exc.strerror,
+                        extra={"rate_key": "state-file"})
+
+    # ---- stop ----------------------------------------------------------------------
+    def _shutdown(self) -> None:
+        self.phase = "stopping"
+        self.notifier.stopping(self.status_text())
+        camera = getattr(self, "camera", None)
+        if camera is not None:
+            camera.stop(timeout=0.5)
+        pipeline = getattr(self, "pipeline", None)
+        if pipeline is None:
+            self.notifier.close()
+            return
+        now = self.clock()
+        # The last word on every output: monitoring is off (the vehicle must not take the
+        # silence for an attentive driver).
+        off = Event(now, "state", "monitoring_off", None, {"reason": "service stopping"})
+
+        def finish() -> None:
+            try:
+                pipeline.emit(now, [off], policy=PolicyState(t=now, monitoring_active=False))
+                pipeline.finish()
+            except Exception as exc:  # an output failing at exit must not turn exit 0 into a crash
+                log.error("closing the outputs failed: %s", exc)
+
+        closer = threading.Thread(target=finish, name="outputs-close", daemon=True)
+        closer.start()
+        closer.join(self.config.service.shutdown_timeout_s)
+        if closer.is_alive():
+            log.error("outputs did not close within %.1f s; exiting anyway", self.config.service.shutdown_timeout_s)
+        pipeline.tracker.close()
+        self.phase = "stopped"
+        self._publish()
+        self.notifier.close()
+        log.info("stopped")
+
+
+def run_daemon(
+    config_path: str | Path | None,
+    camera: str | None,
+    state_dir: str | Path | None = None,
+    sink_factory: SinkFactory = default_sinks,
+) -> int:
+    daemon = Daemon(config_path, camera, state_dir, sink_factory=sink_factory)
+    daemon.install_signal_handlers()
+    return daemon.run()

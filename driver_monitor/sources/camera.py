@@ -1,0 +1,365 @@
+"""The live camera: OpenCV capture on a grabber thread that keeps only the newest frame.
+
+Why a grabber thread: V4L2 drivers queue frames; a loop that reads only when it is ready
+for the next one would process old pictures with growing lag (REFERENCE.md "video"). The
+thread reads as fast as the camera delivers and keeps the newest frame with its capture
+time (time.monotonic) and sequence number; the frame loop takes the newest and counts
+the ones it never saw as skipped.
+
+Sources: a V4L2 device path (/dev/video0) or index ("0") opens with CAP_V4L2 and the
+configured mode; any other path or URL opens with OpenCV's default backend, so a video
+file can stand in for a camera. A file is played at its own frame rate and, at its end,
+reopened like a re-plugged camera (a file deleted meanwhile is then a `device_gone`).
+
+Faults the thread itself sees (`open_failed`, `device_gone`, `read_failed`) close the
+capture and reopen it with exponential backoff; the picture faults (no frame, frozen,
+dark, covered) are judged by `CameraFaultMonitor` from the frames' times and statistics.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from driver_monitor.config.service import CameraConfig
+from driver_monitor.messages import Event, Frame
+
+log = logging.getLogger(__name__)
+
+# Source faults raised by the grabber thread.
+OPEN_FAILED = "open_failed"
+DEVICE_GONE = "device_gone"
+READ_FAILED = "read_failed"
+# Picture faults judged by CameraFaultMonitor.
+NO_FRAME = "no_frame"
+FROZEN_IMAGE = "frozen_image"
+DARK_LENS = "dark_lens"
+COVERED_LENS = "covered_lens"
+
+
+def is_v4l2_source(source: str) -> bool:
+    return source.isdigit() or source.startswith("/dev/")
+
+
+@dataclass
+class CameraStatus:
+    source: str
+    open: bool = False
+    fault: str | None = None  # the grabber's own fault, None while frames flow
+    fault_detail: str = ""
+    nominal_fps: float = 0.0
+    width_px: int = 0
+    height_px: int = 0
+    opens: int = 0  # successful opens (the first one included)
+    failed_opens: int = 0
+    loops: int = 0  # times a video-file camera was replayed from its start
+
+
+@dataclass(frozen=True, slots=True)
+class FrameStats:
+    """What the fault monitor needs from one picture (cheap, from a subsampled grey image)."""
+
+    identical_to_previous: bool
+    mean_luma: float
+    luma_std: float
+
+
+def frame_stats(image: np.ndarray, previous: np.ndarray | None) -> FrameStats:
+    identical = previous is not None and previous.shape == image.shape and np.array_equal(previous, image)
+    small = image[::4, ::4]
+    grey = cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2GRAY) if small.ndim == 3 else small
+    mean, std = cv2.meanStdDev(grey)
+    return FrameStats(identical, float(mean[0, 0]), float(std[0, 0]))
+
+
+class CameraFaultMonitor:
+    """Pure: turns frame times, picture statistics and the source's own fault into
+    `camera_fault` start / end events (Event.t = when the rule fired, detail.onset_t = when
+    the fault began / ended, as everywhere in the event log).
+
+    Time only comes from the caller, so it is tested with synthetic times."""
+
+    def __init__(self, config: CameraConfig, start_t: float):
+        self.config = config
+        self.last_frame_t = start_t
+        self._frozen_since: float | None = None
+        self._dark_since: float | None = None
+        self._flat_since: float | None = None
+        self.reasons: frozenset[str] = frozenset()
+        self.fault_since_t: float | None = None
+        self.faults_raised = 0
+
+    @property
+    def active(self) -> bool:
+        return bool(self.reasons)
+
+    def reconfigure(self, config: CameraConfig) -> None:
+        self.config = config
+
+    def update(
+        self,
+        t: float,
+        stats: FrameStats | None,
+        frame_t: float | None = None,
+        source_fault: str | None = None,
+        period_s: float | None = None,
+    ) -> list[Event]:
+        """One step of the frame loop at time t. `stats`/`frame_t`: the new frame, if any."""
+        cfg = self.config
+        reasons: set[str] = set()
+        onset: dict[str, float] = {}
+        if source_fault is not None:
+            reasons.add(source_fault)
+            onset[source_fault] = t
+        if stats is not None and frame_t is not None:
+            self.last_frame_t = frame_t
+            self._frozen_since = _since(self._frozen_since, stats.identical_to_previous, frame_t)
+            self._dark_since = _since(self._dark_since, stats.mean_luma < cfg.dark_lens_brightness, frame_t)
+            self._flat_since = _since(self._flat_since, stats.luma_std < cfg.covered_lens_contrast, frame_t)
+        period = period_s if period_s and period_s > 0 else cfg.frame_period_s
+        no_frame_after = cfg.no_frame_timeout_periods * period
+        if source_fault is None and t - self.last_frame_t > no_frame_after:
+            reasons.add(NO_FRAME)
+            onset[NO_FRAME] = self.last_frame_t
+        for name, since, hold in (
+            (FROZEN_IMAGE, self._frozen_since, cfg.frozen_frame_s),
+            (DARK_LENS, self._dark_since, cfg.dark_lens_s),
+            (COVERED_LENS, self._flat_since, cfg.dark_lens_s),
+        ):
+            # Picture faults only count while pictures arrive; a silent camera is NO_FRAME.
+            if since is not None and self.last_frame_t - since >= hold and NO_FRAME not in reasons:
+                reasons.add(name)
+                onset[name] = since
+        # A dark picture is also flat; report the more specific cause only.
+        if DARK_LENS in reasons:
+            reasons.discard(COVERED_LENS)
+        return self._transition(t, frozenset(reasons), onset)
+
+    def _transition(self, t: float, reasons: frozenset[str], onset: dict[str, float]) -> list[Event]:
+        before = self.reasons
+        self.reasons = reasons
+        if reasons and not before:
+            self.fault_since_t = min(onset.values()) if onset else t
+            self.faults_raised += 1
+            return [Event(t, "event", "camera_fault", "start",
+                          {"onset_t": self.fault_since_t, "reason": ",".join(sorted(reasons))})]
+        if before and not reasons:
+            start = self.fault_since_t if self.fault_since_t is not None else t
+            self.fault_since_t = None
+            end_t = self.last_frame_t if self.last_frame_t <= t else t
+            return [Event(t, "event", "camera_fault", "end",
+                          {"onset_t": end_t, "duration_s": max(0.0, end_t - start), "reason": ",".join(sorted(before))})]
+        return []
+
+
+def _since(since: float | None, condition: bool, t: float) -> float | None:
+    if not condition:
+        return None
+    return t if since is None else since
+
+
+@dataclass
+class _Backoff:
+    initial_s: float
+    factor: float
+    max_s: float
+    next_s: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.next_s = self.initial_s
+
+    def take(self) -> float:
+        wait = self.next_s
+        self.next_s = min(self.max_s, self.next_s * self.factor)
+        return wait
+
+    def reset(self) -> None:
+        self.next_s = self.initial_s
+
+
+class CameraSource:
+    """Grabber thread around cv2.VideoCapture. `latest(timeout)` hands the newest frame (RGB)
+    that the caller has not seen yet, or None; it never blocks longer than `timeout`."""
+
+    def __init__(self, source: str, config: CameraConfig, clock: Callable[[], float] = time.monotonic):
+        self.source = str(source)
+        self.config = config
+        self.clock = clock
+        self.is_device = is_v4l2_source(self.source)
+        self.status = CameraStatus(source=self.source)
+        self.skipped_frames = 0
+        self.grabbed_frames = 0
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._newest: tuple[int, float, np.ndarray] | None = None  # (seq, t, BGR image)
+        self._seq = 0
+        self._last_taken_seq = 0
+        self._thread: threading.Thread | None = None
+        self._backoff = _Backoff(config.reopen_backoff.initial_s, config.reopen_backoff.factor,
+                                 config.reopen_backoff.max_s)
+        self.next_reopen_t: float | None = None
+        if self.is_device:
+            # OpenCV's V4L2 backend waits this long in select() for a frame before read()
+            # fails (default 10 s); keep it near the no-frame timeout so a stalled device is
+            # reopened rather than waited on for ever. Read once per process by OpenCV.
+            timeout_s = max(1, math.ceil(config.no_frame_timeout_periods * config.frame_period_s * 2))
+            os.environ.setdefault("OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT", str(timeout_s))
+
+    # ---- consumer side -------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="camera-grabber", daemon=True)
+        self._thread.start()
+
+    def latest(self, timeout: float) -> Frame | None:
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._cond:
+            while self._newest is None or self._newest[0] <= self._last_taken_seq:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._stop.is_set():
+                    return None
+                self._cond.wait(remaining)
+            seq, t, image = self._newest
+            if self._last_taken_seq and seq > self._last_taken_seq + 1:
+                self.skipped_frames += seq - self._last_taken_seq - 1
+            self._last_taken_seq = seq
+        # OpenCV delivers BGR; Frame is RGB. Converted here, on the consumer's side, so the
+        # grabber does no work for frames that will be skipped.
+        return Frame(t=t, image=cv2.cvtColor(image, cv2.COLOR_BGR2RGB), seq=seq)
+
+    def wait_first_result(self, timeout: float) -> bool:
+        """Wait until the camera delivered a frame or reported a fault. True if a frame came."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._newest is None and self.status.fault is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            return self._newest is not None
+
+    @property
+    def period_s(self) -> float:
+        fps = self.status.nominal_fps
+        return 1.0 / fps if fps > 0 else self.config.frame_period_s
+
+    def stop(self, timeout: float = 1.0) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # ---- grabber thread ------------------------------------------------------------
+    def _run(self) -> None:
+        cap: cv2.VideoCapture | None = None
+        next_due = 0.0
+        frames_since_open = 0
+        try:
+            while not self._stop.is_set():
+                if cap is None:
+                    if self.next_reopen_t is not None:
+                        wait = self.next_reopen_t - self.clock()
+                        if wait > 0 and self._stop.wait(wait):
+                            break
+                    cap = self._open()
+                    frames_since_open = 0
+                    next_due = self.clock()
+                    if cap is None:
+                        continue
+                if not self.is_device:
+                    # A file delivers as fast as it decodes: pace it like a camera.
+                    wait = next_due - self.clock()
+                    if wait > 0 and self._stop.wait(wait):
+                        break
+                    next_due = max(next_due + self.period_s, self.clock() - self.period_s)
+                ok, image = cap.read()
+                t = self.clock()
+                if not ok or image is None:
+                    cap.release()
+                    cap = None
+                    if not self.is_device and frames_since_open > 0:
+                        # End of a file standing in for a camera: play it again at once.
+                        self.status.loops += 1
+                        self.next_reopen_t = None
+                        continue
+                    self._set_fault(READ_FAILED, f"{self.source}: read failed")
+                    self._schedule_reopen()
+                    continue
+                frames_since_open += 1
+                self.grabbed_frames += 1
+                with self._cond:
+                    self._seq += 1
+                    self._newest = (self._seq, t, image)
+                    if self.status.fault is not None:
+                        self.status.fault = None
+                        self.status.fault_detail = ""
+                    self._backoff.reset()
+                    self._cond.notify_all()
+        finally:
+            if cap is not None:
+                cap.release()
+            self.status.open = False
+
+    def _open(self) -> cv2.VideoCapture | None:
+        src = self.source
+        if self.is_device:
+            path = f"/dev/video{src}" if src.isdigit() else src
+            if not os.path.exists(path):
+                return self._open_failed(DEVICE_GONE, f"{path}: no such device")
+            cap = cv2.VideoCapture(int(src) if src.isdigit() else src, cv2.CAP_V4L2)
+            if cap.isOpened():
+                self._apply_mode(cap)
+        else:
+            if "://" not in src and not os.path.exists(src):
+                return self._open_failed(DEVICE_GONE, f"{src}: no such file")
+            cap = cv2.VideoCapture(src)
+        if not cap.isOpened():
+            cap.release()
+            return self._open_failed(OPEN_FAILED, f"{src}: cannot be opened")
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.status.nominal_fps = float(fps) if fps and 0 < fps <= 240 else self.config.fps
+        self.status.width_px = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        self.status.height_px = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        self.status.open = True
+        self.status.opens += 1
+        self.next_reopen_t = None
+        if self.status.opens == 1 or self.status.fault is not None:
+            log.info("camera %s open: %dx%d at %.1f frames/s", src, self.status.width_px,
+                     self.status.height_px, self.status.nominal_fps)
+        return cap
+
+    def _apply_mode(self, cap: cv2.VideoCapture) -> None:
+        cfg = self.config
+        if cfg.fourcc:
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*cfg.fourcc))
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, cfg.width_px)
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, cfg.height_px)
+        cap.set(cv2.CAP_PROP_FPS, cfg.fps)
+        cap.set(cv2.CAP_PROP_BUFFERSIZE, cfg.buffer_size)
+
+    def _open_failed(self, reason: str, detail: str) -> None:
+        self.status.open = False
+        self.status.failed_opens += 1
+        self._set_fault(reason, detail)
+        self._schedule_reopen()
+        return None
+
+    def _set_fault(self, reason: str, detail: str) -> None:
+        with self._cond:
+            self.status.open = False
+            self.status.fault = reason
+            self.status.fault_detail = detail
+            self._cond.notify_all()
+
+    def _schedule_reopen(self) -> None:
+        wait = self._backoff.take()
+        self.next_reopen_t = self.clock() + wait
+        log.debug("camera %s: reopening in %.1f s", self.source, wait)

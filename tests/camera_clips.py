@@ -1,0 +1,44 @@
+"""Small synthetic videos that stand in for a camera in the camera and daemon tests.
+
+Written with OpenCV (MJPG in AVI: every frame intra-coded, so identical input frames decode
+to identical pictures and different ones stay different)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def write_clip(
+    path: Path,
+    kind: str = "noise",
+    seconds: float = 1.0,
+    fps: float = 25.0,
+    size: tuple[int, int] = (160, 120),
+    seed: int = 0,
+) -> Path:
+    """kind: "noise" (a different random picture every frame, no face), "still" (one picture
+    repeated: a frozen camera), "black" (a covered lens), "flat" (uniform mid-grey: a lens
+    covered by something lit)."""
+    w, h = size
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV cannot write {path}")
+    rng = np.random.default_rng(seed)
+    still = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    for _ in range(max(1, round(seconds * fps))):
+        if kind == "noise":
+            image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        elif kind == "still":
+            image = still
+        elif kind == "black":
+            image = np.zeros((h, w, 3), np.uint8)
+        elif kind == "flat":
+            image = np.full((h, w, 3), 128, np.uint8)
+        else:
+            raise ValueError(kind)
+        writer.write(image)
+    writer.release()
+    return path
