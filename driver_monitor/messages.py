@@ -193,3 +193,4 @@ class PolicyState:
     monitoring_active: bool = True  # False below the speed / ignition gates
     suppressed_by_ack: bool = False
     warning_since_t: float | None = None  # start of the current driver-facing warning
+    stage: int = 0  # ladder stage (0-based) of `condition` (docs/policy.md)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from driver_monitor.cli import main
 from driver_monitor.config import DEFAULT_CONFIG_PATH, ConfigError, load_config, parse_config
@@ -116,5 +117,5 @@ def test_parse_config_raises_config_error_with_problems():
 
 def test_loaded_config_is_immutable():
     config = load_config()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         config.presence.absent_after_s = 5.0  # type: ignore[misc]

@@ -7,7 +7,11 @@ import pytest
 
 from driver_monitor.cli import main
 from driver_monitor.errors import ModelError
-from driver_monitor.perception.model import FACE_LANDMARKER_SHA256, VENDORED_MODEL_PATH, resolve_model_path
+from driver_monitor.perception.model import (
+    FACE_LANDMARKER_SHA256,
+    VENDORED_MODEL_PATH,
+    resolve_model_path,
+)
 
 
 def test_vendored_model_matches_its_hash_and_has_its_licence():

@@ -65,16 +65,21 @@ def test_mirrored_copy_flips_yaw_and_roll(replay_clip, name):
     plain = replay_clip(name)
     mirror = replay_clip(name, mirror=True)
     assert len(plain.rows) == len(mirror.rows)
-    for column in ("head_yaw_deg", "head_roll_deg"):
+    yaw_a, yaw_b = np.array(plain.column("head_yaw_deg")), np.array(mirror.column("head_yaw_deg"))
+    # Beyond ~30 deg of yaw the Euler split leaks yaw into roll, so roll is compared on the
+    # frames nearer to frontal.
+    frontal = np.abs(yaw_a) < 30.0
+    for column, frames in (("head_yaw_deg", np.ones_like(frontal)), ("head_roll_deg", frontal)):
         a = np.array(plain.column(column))
         b = np.array(mirror.column(column))
-        ok = ~(np.isnan(a) | np.isnan(b))
+        ok = frames & ~(np.isnan(a) | np.isnan(b))
         # Frame by frame the mirrored value is the negated one (MediaPipe is not perfectly
-        # symmetric, so within a few degrees) and the two series are anti-correlated.
-        strong = ok & (np.abs(a) > 5.0)
-        assert strong.sum() >= 5
-        assert np.mean(np.sign(a[strong]) == -np.sign(b[strong])) >= 0.9
-        assert np.median(np.abs(a[ok] + b[ok])) < 5.0
+        # symmetric, so within a few degrees).
+        strong = ok & (np.abs(a) > 3.0)
+        assert strong.sum() >= 5, column
+        assert np.mean(np.sign(a[strong]) == -np.sign(b[strong])) >= 0.9, column
+        assert np.median(np.abs(a[ok] + b[ok])) < 5.0, column
+    assert np.nanmax(yaw_a) * np.nanmin(yaw_b) < 0
     pitch_a = np.array(plain.column("head_pitch_deg"))
     pitch_b = np.array(mirror.column("head_pitch_deg"))
     assert np.nanmedian(np.abs(pitch_a - pitch_b)) < 3.0  # pitch does not flip

@@ -1,57 +1,54 @@
-"""Blinks from eye closure with hysteresis: start, end and duration of each blink."""
+"""Blinks from the closure episodes of EyeClosureJudge: events, rate and mean duration.
+
+A closure that ended (eyes open again) and lasted at least `min_duration_s` but less than
+the microsleep minimum is a blink; one of `slow_min_duration_s` or more is a slow blink
+(Wilkinson 2013: rested < 0.2 s, > 0.5 s indicates sleep deprivation). The rate and mean
+duration are taken over `rate_window_s` of time and are NaN until `rate_min_judged_s` of
+judgeable time is in that window.
+"""
 
 from __future__ import annotations
 
 import math
+from collections import deque
 
-from driver_monitor.config.drowsiness import BlinkConfig
+from driver_monitor.config.drowsiness import BlinkConfig, PerclosConfig
+from driver_monitor.detectors.eye_closure import ClosureEpisode
+from driver_monitor.detectors.perclos import TimeShareWindow
 from driver_monitor.messages import Event
 
 
 class BlinkTracker:
-    """Finds blinks in a closure signal (0 open .. 1 closed, both eyes combined).
-
-    A blink starts when closure rises above `closed_threshold` and ends when it falls below
-    `open_threshold`; it counts only if it lasted between `min_duration_s` and
-    `max_duration_s` (longer closures belong to the microsleep / sleep rules). Durations are
-    measured between the interpolated threshold crossings, so they do not depend on the
-    frame rate. A frame without a usable closure (NaN) abandons the blink in progress.
-    """
-
-    def __init__(self, config: BlinkConfig):
+    def __init__(self, config: BlinkConfig, microsleep_min_duration_s: float, perclos: PerclosConfig):
         self.config = config
-        self.closing_since_t: float | None = None
-        self._last_t: float | None = None
-        self._last_closure: float | None = None
+        self.microsleep_min_duration_s = microsleep_min_duration_s
+        self.count = 0
         self.last_blink_duration_s: float | None = None
+        self._recent: deque[tuple[float, float]] = deque()  # (end_t, duration_s) of blinks
+        self._judged = TimeShareWindow(config.rate_window_s, perclos.max_frame_gap_s)
+        self.rate_per_min = math.nan
+        self.mean_duration_s = math.nan
 
-    def update(self, t: float, closure: float) -> list[Event]:
+    def update(self, t: float, judgeable: bool, episode: ClosureEpisode | None) -> list[Event]:
         c = self.config
-        prev_t, prev = self._last_t, self._last_closure
-        self._last_t, self._last_closure = t, (None if math.isnan(closure) else closure)
-        if math.isnan(closure):
-            self.closing_since_t = None
-            return []
-        if self.closing_since_t is None:
-            if closure >= c.closed_threshold:
-                self.closing_since_t = _crossing(prev_t, prev, t, closure, c.closed_threshold)
-            return []
-        if closure > c.open_threshold:
-            return []
-        opened_t = _crossing(prev_t, prev, t, closure, c.open_threshold)
-        start_t, self.closing_since_t = self.closing_since_t, None
-        duration = opened_t - start_t
-        if not (c.min_duration_s <= duration <= c.max_duration_s):
-            return []
-        self.last_blink_duration_s = duration
-        return [Event(t, "event", "blink", None, {"onset_t": start_t, "duration_s": duration})]
-
-
-def _crossing(t0: float | None, v0: float | None, t1: float, v1: float, level: float) -> float:
-    """Time at which the signal crossed `level` between two samples (linear), or t1."""
-    if t0 is None or v0 is None or v0 == v1:
-        return t1
-    frac = (level - v0) / (v1 - v0)
-    if not 0.0 <= frac <= 1.0:
-        return t1
-    return t0 + frac * (t1 - t0)
+        events: list[Event] = []
+        if episode is not None and not episode.abandoned:
+            d = episode.duration_s
+            if c.min_duration_s <= d < self.microsleep_min_duration_s:
+                self.count += 1
+                self.last_blink_duration_s = d
+                self._recent.append((episode.end_t, d))
+                detail = {"onset_t": episode.start_t, "duration_s": d, "slow": d >= c.slow_min_duration_s}
+                events.append(Event(t, "event", "blink", None, detail))
+        self._judged.update(t, judgeable, False)
+        while self._recent and self._recent[0][0] <= t - c.rate_window_s:
+            self._recent.popleft()
+        if self._judged.judged_s + 1e-9 < c.rate_min_judged_s:
+            self.rate_per_min = self.mean_duration_s = math.nan
+        else:
+            n = len(self._recent)
+            self.rate_per_min = 60.0 * n / self._judged.judged_s
+            self.mean_duration_s = (
+                sum(d for _, d in self._recent) / n if n >= c.duration_min_blinks else math.nan
+            )
+        return events

@@ -157,7 +157,5 @@ class MediaPipeFaceTracker:
         self.close()
 
     def __del__(self) -> None:  # MediaPipe's own __del__ fails at interpreter exit
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass

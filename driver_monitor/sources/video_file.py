@@ -105,8 +105,10 @@ class VideoFileSource:
     def _check_complete(self, frames: int, last_t: float | None) -> None:
         """A cut-off MKV/MP4 often decodes without any error up to the cut: compare what was
         decoded with what the sidecar timestamps or the container header promised."""
-        if self.timestamps_s is not None and frames < len(self.timestamps_s):
-            raise InputError(f"{self.path}: truncated video: {frames} of {len(self.timestamps_s)} frames in the timestamps")
+        if self.timestamps_s is not None:
+            if frames < len(self.timestamps_s):
+                raise InputError(f"{self.path}: truncated video: {frames} of {len(self.timestamps_s)} frames in the timestamps")
+            return
         if self.is_gif or self.declared_duration_s is None or last_t is None or frames < 2:
             return
         period_s = last_t / (frames - 1) if last_t > 0 else 1.0 / self.fallback_fps

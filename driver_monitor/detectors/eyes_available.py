@@ -1,0 +1,44 @@
+"""eyes_unavailable: the face is seen but the eyes cannot be judged (sunglasses, glare,
+occlusion, head turned far away) for `unavailable_after_s`.
+
+Euro NCAP asks to tell the driver within 10 s when monitoring is unavailable (REFERENCE.md
+"degraded monitoring"). Frames without a face are driver_absent's business: they restart
+the count instead of adding to it. onset_t = first unjudgeable frame (start) / first
+judgeable frame again (end); t = when the rule fired.
+"""
+
+from __future__ import annotations
+
+from driver_monitor.config.drowsiness import EyeJudgeabilityConfig
+from driver_monitor.messages import Event
+
+
+class EyesAvailability:
+    def __init__(self, config: EyeJudgeabilityConfig):
+        self.config = config
+        self.unavailable = False
+        self._change_since_t: float | None = None
+
+    def update(self, t: float, face_present: bool, judgeable: bool) -> list[Event]:
+        if not face_present and not self.unavailable:
+            self._change_since_t = None
+            return []
+        contradicts = judgeable if self.unavailable else not judgeable
+        if not contradicts:
+            self._change_since_t = None
+            return []
+        if self._change_since_t is None:
+            self._change_since_t = t
+        needed_s = self.config.available_after_s if self.unavailable else self.config.unavailable_after_s
+        if t - self._change_since_t + 1e-9 < needed_s:
+            return []
+        self.unavailable = not self.unavailable
+        onset, self._change_since_t = self._change_since_t, None
+        phase = "start" if self.unavailable else "end"
+        return [Event(t, "event", "eyes_unavailable", phase, {"onset_t": onset})]
+
+    def finish(self, t: float) -> list[Event]:
+        if not self.unavailable:
+            return []
+        self.unavailable = False
+        return [Event(t, "event", "eyes_unavailable", "end", {"truncated": True})]

@@ -1,0 +1,50 @@
+"""microsleep and sleep: continuous eye closure of at least 1 s / 3 s (Euro NCAP, REFERENCE.md).
+
+Both are duration events. `microsleep` starts on the first frame at which the closure has
+lasted `microsleep_min_duration_s` (t = when a live system knows, onset_t = the closure's
+start); if the closure goes on to `sleep_min_duration_s` the microsleep ends (detail
+became="sleep") and `sleep` starts with the same onset. Either ends when the eyes open
+(onset_t = the opening) or, with detail eyes_unavailable=True, when the eyes become
+unjudgeable: nothing is concluded from frames in which the eyes cannot be seen.
+"""
+
+from __future__ import annotations
+
+from driver_monitor.config.drowsiness import ClosureEventsConfig
+from driver_monitor.detectors.eye_closure import ClosureEpisode
+from driver_monitor.messages import Event
+
+
+class MicrosleepRule:
+    def __init__(self, config: ClosureEventsConfig):
+        self.config = config
+        self.active: str | None = None  # "microsleep" | "sleep" | None
+        self._onset_t: float | None = None
+
+    def update(self, t: float, closed_since_t: float | None, ended: ClosureEpisode | None) -> list[Event]:
+        events: list[Event] = []
+        if ended is not None and self.active is not None:
+            detail = {"onset_t": ended.end_t, "duration_s": ended.duration_s}
+            if ended.abandoned:
+                detail["eyes_unavailable"] = True
+            events.append(Event(t, "event", self.active, "end", detail))
+            self.active = None
+        if closed_since_t is None:
+            return events
+        closed_s = t - closed_since_t + 1e-9
+        c = self.config
+        if self.active is None and closed_s >= c.microsleep_min_duration_s and closed_s < c.sleep_min_duration_s:
+            self.active = "microsleep"
+            events.append(Event(t, "event", "microsleep", "start", {"onset_t": closed_since_t}))
+        elif self.active != "sleep" and closed_s >= c.sleep_min_duration_s:
+            if self.active == "microsleep":
+                events.append(Event(t, "event", "microsleep", "end", {"onset_t": closed_since_t, "became": "sleep"}))
+            self.active = "sleep"
+            events.append(Event(t, "event", "sleep", "start", {"onset_t": closed_since_t}))
+        return events
+
+    def finish(self, t: float) -> list[Event]:
+        if self.active is None:
+            return []
+        name, self.active = self.active, None
+        return [Event(t, "event", name, "end", {"truncated": True})]

@@ -1,0 +1,62 @@
+"""Yawns: the mouth held open (jawOpen) for at least `min_duration_s`.
+
+Talking opens the mouth as wide (jawOpen up to 0.8) but for < 0.7 s at a time; yawns hold
+jawOpen > 0.3 for >= 1 s, ~6 s on average (Provine 2005; shared/data/README.md). The mouth
+opens above jaw_open_min and closes below jaw_close_max (hysteresis). The `yawn` event
+(phase None) fires on the frame the opening has lasted `min_duration_s`, so a live system
+reacts then rather than after a 6 s yawn: detail onset_t = when the mouth opened,
+duration_s = how long it had been open when the rule fired. ~44 % of yawns are covered by
+a hand (Provine 2005): those are missed when the tracker loses the mouth.
+"""
+
+from __future__ import annotations
+
+import math
+
+from driver_monitor.config.drowsiness import YawnConfig
+from driver_monitor.messages import Event
+
+
+class YawnDetector:
+    def __init__(self, config: YawnConfig):
+        self.config = config
+        self.open_since_t: float | None = None
+        self._fired = False
+        self._last: tuple[float, float] | None = None  # (t, jaw_open)
+        self.count = 0
+        self.times: list[float] = []  # fire times (the KSS window prunes them)
+
+    @property
+    def mouth_open(self) -> bool:
+        return self.open_since_t is not None
+
+    def update(self, t: float, jaw_open: float) -> list[Event]:
+        c = self.config
+        last, self._last = self._last, (None if math.isnan(jaw_open) else (t, jaw_open))
+        if math.isnan(jaw_open):
+            self.open_since_t, self._fired = None, False
+            return []
+        if self.open_since_t is None:
+            if jaw_open >= c.jaw_open_min:
+                self.open_since_t = _crossing(last, t, jaw_open, c.jaw_open_min)
+                self._fired = False
+            else:
+                return []
+        elif jaw_open < c.jaw_close_max:
+            self.open_since_t, self._fired = None, False
+            return []
+        held_s = t - self.open_since_t
+        if self._fired or held_s + 1e-9 < c.min_duration_s:
+            return []
+        self._fired = True
+        self.count += 1
+        self.times.append(t)
+        return [Event(t, "event", "yawn", None, {"onset_t": self.open_since_t, "duration_s": held_s})]
+
+
+def _crossing(last: tuple[float, float] | None, t: float, v: float, level: float) -> float:
+    if last is None or last[1] == v:
+        return t
+    t0, v0 = last
+    frac = (level - v0) / (v - v0)
+    return t0 + frac * (t - t0) if 0.0 <= frac <= 1.0 else t

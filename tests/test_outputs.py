@@ -1,0 +1,67 @@
+"""The event log and the per-frame table, as replay writes them."""
+
+import json
+import math
+
+import pyarrow.parquet as pq
+import pytest
+
+from driver_monitor.errors import InputError
+from driver_monitor.messages import Event, Features
+from driver_monitor.outputs.event_log import EventLogWriter, read_event_log
+from driver_monitor.outputs.feature_table import FeatureTableWriter
+
+
+def test_event_log_lines_follow_the_contract(tmp_path):
+    path = tmp_path / "events.jsonl"
+    log = EventLogWriter(path)
+    log.write_events(
+        [
+            Event(1.23456789, "event", "driver_absent", "start", {"onset_t": 0.5}),
+            Event(2.0, "event", "blink", None, {"duration_s": 0.1234567, "x": math.nan}),
+            Event(3.0, "action", "chime", None, {"level": 2}),
+        ]
+    )
+    log.close()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines == [
+        {"t": 1.2346, "kind": "event", "name": "driver_absent", "phase": "start", "detail": {"onset_t": 0.5}},
+        {"t": 2.0, "kind": "event", "name": "blink", "detail": {"duration_s": 0.1235, "x": None}},
+        {"t": 3.0, "kind": "action", "name": "chime", "detail": {"level": 2}},
+    ]
+    assert read_event_log(path) == lines
+
+
+def test_reading_a_bad_event_log_names_file_and_line(tmp_path):
+    path = tmp_path / "labels.jsonl"
+    path.write_text('{"t": 1, "kind": "event", "name": "sleep"}\n{"t": 2,\n')
+    with pytest.raises(InputError, match=r"labels.jsonl:2: not JSON"):
+        read_event_log(path)
+    path.write_text('{"t": 1, "name": "sleep"}\n')
+    with pytest.raises(InputError, match=r"labels.jsonl:1: needs the keys t, kind and name"):
+        read_event_log(path)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_feature_table_has_one_row_per_frame(tmp_path, fmt):
+    path = tmp_path / f"features.{fmt}"
+    table = FeatureTableWriter(path, fmt)
+    rows = [
+        {**Features(t=0.0, face_present=False).columns(), "heart_rate_bpm": None},
+        {**Features(t=0.04, face_present=True, head_yaw_deg=12.5).columns(), "heart_rate_bpm": 71.0},
+    ]
+    for row in rows:
+        table.write_row(row)
+    table.close()
+    if fmt == "parquet":
+        got = pq.read_table(path).to_pylist()
+        assert got[1]["head_yaw_deg"] == 12.5 and got[1]["heart_rate_bpm"] == 71.0
+        assert got[0]["heart_rate_bpm"] is None and got[0]["face_present"] is False
+    else:
+        lines = path.read_text().splitlines()
+        header = lines[0].split(",")
+        assert header[:3] == ["t", "face_present", "head_yaw_deg"] and "skin_g" in header
+        second = dict(zip(header, lines[2].split(","), strict=True))
+        assert second["head_yaw_deg"] == "12.5" and second["face_present"] == "True"
+        first = dict(zip(header, lines[1].split(","), strict=True))
+        assert first["head_yaw_deg"] == ""  # NaN is an empty cell
