@@ -16,7 +16,7 @@ from typing import Protocol
 
 from driver_monitor.config import Config
 from driver_monitor.detectors.base import Detector, DetectorInput
-from driver_monitor.detectors.calibration import Calibration
+from driver_monitor.detectors.calibration import Calibrator
 from driver_monitor.detectors.drowsiness import DrowsinessDetector
 from driver_monitor.detectors.presence import PresenceDetector
 from driver_monitor.messages import DriverState, Event, Features, Frame, PolicyState, Scalar, VehicleState
@@ -61,7 +61,10 @@ class Pipeline:
         self.tracker = tracker
         self.sinks = list(sinks)
         self.detectors = build_detectors(config)
-        self.calibration = Calibration()
+        # Per-driver calibration, learned from the features before the detectors see them
+        # (population defaults until calibrated; DetectorInput.calibration).
+        self.calibrator = Calibrator(config.calibration)
+        self.calibration = self.calibrator.calibration
         self.active: set[str] = set()
         self.frames = 0
         self.face_frames = 0
@@ -81,6 +84,10 @@ class Pipeline:
         vehicle = vehicle if vehicle is not None else VehicleState(t=t)
         events: list[Event] = []
         values: dict[str, Scalar] = {}
+        was_calibrated = self.calibration.calibrated
+        self.calibration = self.calibrator.update(features, vehicle)
+        if self.calibration.calibrated and not was_calibrated and self.config.outputs.log_state_changes:
+            events.append(self.calibrator.state_event(t))
         for detector in self.detectors:
             inp = DetectorInput(features, vehicle, self.calibration, self.warning_active_since_t, values)
             events.extend(detector.update(inp))
