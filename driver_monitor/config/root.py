@@ -7,6 +7,7 @@ from driver_monitor.config.outputs import OutputsConfig
 from driver_monitor.config.perception import PerceptionConfig, VideoConfig
 from driver_monitor.config.presence import PresenceConfig
 from driver_monitor.config.service import CameraConfig, ServiceConfig
+from driver_monitor.config.vehicle import CanConfig, SerialConfig, VehicleConfig
 
 
 class Config(Section):
@@ -18,3 +19,6 @@ class Config(Section):
     outputs: OutputsConfig = OutputsConfig()
     camera: CameraConfig = CameraConfig()
     service: ServiceConfig = ServiceConfig()
+    can: CanConfig = CanConfig()
+    serial: SerialConfig = SerialConfig()
+    vehicle: VehicleConfig = VehicleConfig()

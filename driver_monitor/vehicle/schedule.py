@@ -1,0 +1,102 @@
+"""When each output frame is due, in input time (pure: driven only by FrameResult.t).
+
+A live ECU sends its status from a 10 Hz timer with the newest state it knows. Replaying a
+recording must give the same frames, so the schedule works in recording time: a periodic
+frame due at d carries the newest result with t <= d, and its timestamp is d itself (not the
+time of the frame that revealed it was due). Frames are therefore exactly one period apart
+in input time whatever the camera's frame rate, and a replay as fast as possible sends the
+same sequence as one paced in real time.
+
+Warnings follow AUTOSAR's "mixed" transmission mode: sent at once on every change of
+(level, condition, actions, ack suppression) and repeated every repeat period while the
+level is above 0; the change back to level 0 is sent once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+FrameKind = Literal["status", "warning", "heartbeat"]
+
+# After a gap in the input longer than this many periods (a paused recording, a stalled
+# camera), periodic frames restart from the present instead of sending the backlog.
+MAX_BACKLOG_PERIODS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    kind: FrameKind
+    t: float  # input time the frame is due (its timestamp)
+    result: Any  # the FrameResult it describes (the newest one with t <= due time)
+
+
+class _Periodic:
+    def __init__(self, kind: FrameKind, period_s: float):
+        self.kind = kind
+        self.period_s = period_s
+        self.t0: float | None = None
+        self.k = 0  # index of the next due frame: due at t0 + k * period (no drift)
+
+    def due(self, t: float, prev: Any, current: Any) -> list[Due]:
+        if self.t0 is None:
+            self.t0, self.k = t, 0
+        out: list[Due] = []
+        next_t = self.t0 + self.k * self.period_s
+        if t - next_t > MAX_BACKLOG_PERIODS * self.period_s:
+            self.t0, self.k, next_t = t, 0, t
+        # 1 µs tolerance: 0.1 * 3 != 0.3 in binary floating point.
+        while next_t <= t + 1e-6:
+            src = current if next_t >= t - 1e-6 or prev is None else prev
+            out.append(Due(self.kind, next_t, src))
+            self.k += 1
+            next_t = self.t0 + self.k * self.period_s
+        return out
+
+
+def warning_key(policy: Any) -> tuple[Any, ...] | None:
+    if policy is None:
+        return None
+    return (policy.level, policy.condition, frozenset(policy.actions), policy.suppressed_by_ack)
+
+
+class OutputSchedule:
+    """Feed every FrameResult in time order; get the frames due up to its time."""
+
+    def __init__(self, status_period_s: float, warning_repeat_period_s: float, heartbeat_period_s: float):
+        self._status = _Periodic("status", status_period_s)
+        self._heartbeat = _Periodic("heartbeat", heartbeat_period_s)
+        self.warning_repeat_period_s = warning_repeat_period_s
+        self._prev: Any = None
+        self._warning_key: tuple[Any, ...] | None = None
+        self._warning_next_t: float | None = None
+
+    def update(self, result: Any) -> list[Due]:
+        t = result.t
+        out = self._status.due(t, self._prev, result)
+        out += self._warnings(result)
+        out += self._heartbeat.due(t, self._prev, result)
+        self._prev = result
+        out.sort(key=lambda d: d.t)  # stable: status before warning before heartbeat at one t
+        return out
+
+    def _warnings(self, result: Any) -> list[Due]:
+        policy = getattr(result, "policy", None)
+        key = warning_key(policy)
+        if key is None:
+            return []
+        t = result.t
+        out: list[Due] = []
+        if key != self._warning_key:
+            # The first result only announces a warning when there is one (level 0 at start
+            # is the receiver's default, no frame needed).
+            if self._warning_key is not None or policy.level > 0:
+                out.append(Due("warning", t, result))
+            self._warning_key = key
+            self._warning_next_t = t + self.warning_repeat_period_s if policy.level > 0 else None
+            return out
+        if policy.level > 0 and self._warning_next_t is not None:
+            while self._warning_next_t <= t + 1e-6:
+                out.append(Due("warning", self._warning_next_t, result))
+                self._warning_next_t += self.warning_repeat_period_s
+        return out

@@ -1,0 +1,162 @@
+"""Vehicle signals in: DBC mapping, timeouts, range checks, E2E checks, CAN logs in recordings."""
+
+from __future__ import annotations
+
+import logging
+
+import can
+import pytest
+
+from driver_monitor.config.vehicle import SignalMap, VehicleConfig, VehicleSignals
+from driver_monitor.errors import ConfigError, InputError
+from driver_monitor.messages import VehicleState
+from driver_monitor.vehicle import (
+    CanLogVehicleSource,
+    VehicleCanEncoder,
+    VehicleSignalDecoder,
+    open_log_source,
+    write_vehicle_can_log,
+)
+from driver_monitor.vehicle.dbc import VEHICLE_EXAMPLE_DBC_PATH, load_dbc
+from driver_monitor.vehicle.e2e import crc_ok
+
+DRIVING = VehicleState(t=0.0, speed_kph=87.5, indicator_left=False, indicator_right=True, gear="D",
+                       driver_ack=False, ignition_on=True, external_heart_rate_bpm=64.0)
+
+
+def _frames(encoder: VehicleCanEncoder, name: str, state: VehicleState, times: list[float]) -> list[can.Message]:
+    return [encoder.encode(name, state, t) for t in times]
+
+
+def test_every_mapped_field_round_trips_through_the_example_dbc() -> None:
+    enc = VehicleCanEncoder()
+    dec = VehicleSignalDecoder(VehicleConfig())
+    for name in enc.messages:
+        dec.feed(enc.encode(name, DRIVING, 0.0), 0.0)
+    assert dec.state_at(0.0) == VehicleState(
+        t=0.0, speed_kph=87.5, indicator_left=False, indicator_right=True, gear="D",
+        driver_ack=False, ignition_on=True, external_heart_rate_bpm=64.0,
+    )
+    assert dec.counts["accepted"] == 4 and dec.errors == 0
+
+
+def test_speed_times_out_after_three_cycles_and_is_then_unknown() -> None:
+    enc = VehicleCanEncoder()
+    dec = VehicleSignalDecoder(VehicleConfig())
+    for t in (0.00, 0.02, 0.04):  # VEH_Speed cycle 20 ms -> timeout 60 ms after the last frame
+        dec.feed(enc.encode("VEH_Speed", DRIVING, t), t)
+    assert dec.state_at(0.10).speed_kph == 87.5
+    assert dec.state_at(0.1001).speed_kph is None
+    assert dec.state_at(0.1001).speed_at_least(200.0)  # unknown = moving
+
+
+def test_bad_crc_wrong_length_and_counter_faults_are_dropped_and_counted(caplog: pytest.LogCaptureFixture) -> None:
+    enc = VehicleCanEncoder()
+    dec = VehicleSignalDecoder(VehicleConfig())
+    good = enc.encode("VEH_Speed", DRIVING, 0.0)
+    dec.feed(good, 0.0)
+    # bad CRC: flip a speed bit, keep the CRC byte
+    bad = bytearray(enc.encode("VEH_Speed", DRIVING, 0.02).data)
+    bad[2] ^= 0x01
+    assert not crc_ok(bytes(bad), 16)
+    with caplog.at_level(logging.WARNING):
+        dec.feed(can.Message(arbitration_id=0x100, is_extended_id=False, data=bad), 0.02)
+        dec.feed(can.Message(arbitration_id=0x100, is_extended_id=False, data=good.data[:5]), 0.03)
+        dec.feed(good, 0.04)  # counter 0 again right after 0: repeated
+    assert dec.counts["bad_crc"] == 1
+    assert dec.counts["wrong_length"] == 1
+    assert dec.counts["repeated_counter"] == 1
+    assert dec.counts["accepted"] == 1
+    assert "bad crc" in caplog.text and "VEH_Speed" in caplog.text
+    # frame with counter 1 (the bad-CRC one carried it) was lost: counter 2 is a skip
+    enc.encode("VEH_Speed", DRIVING, 0.05)
+    dec.feed(enc.encode("VEH_Speed", DRIVING, 0.06), 0.06)
+    assert dec.counts["skipped_counter"] == 1
+    # ... and the next frame resynchronises
+    dec.feed(enc.encode("VEH_Speed", DRIVING, 0.08), 0.08)
+    assert dec.counts["accepted"] == 2
+    assert dec.state_at(0.08).speed_kph == 87.5
+
+
+def test_out_of_range_value_is_dropped_and_the_last_good_value_kept_until_timeout() -> None:
+    db = load_dbc(VEHICLE_EXAMPLE_DBC_PATH)
+    msg = db.get_message_by_name("VEH_Speed")
+    enc = VehicleCanEncoder()
+    dec = VehicleSignalDecoder(VehicleConfig())
+    dec.feed(enc.encode("VEH_Speed", DRIVING, 0.0), 0.0)
+    # 0xFFFF raw (the DBC's "invalid") = 655.35 km/h, outside [0|320]: encode it by hand
+    # through cantools without the range check, with a valid counter and CRC.
+    from driver_monitor.vehicle.e2e import protect
+
+    raw = msg.encode({"VEH_Speed_CRC": 0, "VEH_Speed_Counter": 1, "VehicleSpeed": 0xFFFF}, scaling=False, strict=False)
+    dec.feed(can.Message(arbitration_id=0x100, is_extended_id=False, data=protect(raw, 16)), 0.02)
+    assert dec.counts["out_of_range"] == 1
+    assert dec.state_at(0.05).speed_kph == 87.5
+    assert dec.state_at(0.061).speed_kph is None  # 60 ms after the last good value
+
+
+def test_config_range_is_stricter_than_the_dbc() -> None:
+    signals = VehicleSignals(speed_kph=SignalMap(message="VEH_Speed", signal="VehicleSpeed", min_value=0.0, max_value=250.0))
+    enc = VehicleCanEncoder()
+    dec = VehicleSignalDecoder(VehicleConfig(signals=signals))
+    dec.feed(enc.encode("VEH_Speed", VehicleState(t=0, speed_kph=260.0), 0.0), 0.0)
+    assert dec.counts["out_of_range"] == 1 and dec.state_at(0.0).speed_kph is None
+
+
+def test_unmapped_and_unknown_frames_are_ignored() -> None:
+    dec = VehicleSignalDecoder(VehicleConfig())
+    dec.feed(can.Message(arbitration_id=0x7FF, is_extended_id=False, data=b"\x00" * 8), 0.0)
+    assert dec.counts["ignored"] == 1 and dec.errors == 0
+
+
+def test_mapping_to_a_missing_signal_names_the_key() -> None:
+    signals = VehicleSignals(gear=SignalMap(message="VEH_Body", signal="Gear"))
+    with pytest.raises(ConfigError) as info:
+        VehicleSignalDecoder(VehicleConfig(signals=signals))
+    assert info.value.problems == [
+        f"vehicle.signals.gear.signal: no signal 'Gear' in message VEH_Body of {VEHICLE_EXAMPLE_DBC_PATH}"
+    ]
+
+
+def test_missing_dbc_is_one_line_input_error(tmp_path) -> None:
+    with pytest.raises(InputError, match=r"nope\.dbc: no such DBC file"):
+        VehicleSignalDecoder(VehicleConfig(dbc_path=tmp_path / "nope.dbc"))
+
+
+@pytest.mark.parametrize("suffix", ["blf", "asc", "log"])
+def test_can_log_in_a_recording_follows_video_time(tmp_path, suffix: str) -> None:
+    states = [
+        VehicleState(t=0.0, speed_kph=80.0, gear="D", ignition_on=True, indicator_left=False, indicator_right=False),
+        VehicleState(t=1.5, speed_kph=12.0, gear="D", ignition_on=True, indicator_left=True, indicator_right=False,
+                     driver_ack=True),
+        VehicleState(t=2.5, speed_kph=None, gear="D", ignition_on=True, indicator_left=True, indicator_right=False),
+        VehicleState(t=3.0, speed_kph=None, gear="D", ignition_on=True, indicator_left=True, indicator_right=False),
+    ]
+    path = tmp_path / f"can.{suffix}"
+    start = write_vehicle_can_log(states, path)
+    source = open_log_source(path, VehicleConfig(), {"can_start_time_s": start})
+    assert source.state_at(1.49).speed_kph == 80.0
+    s = source.state_at(1.5)
+    assert (s.speed_kph, s.indicator_left, s.driver_ack) == (12.0, True, True)
+    assert source.state_at(2.539).speed_kph == 12.0  # last frame at 2.48 s, 60 ms timeout
+    assert source.state_at(2.541).speed_kph is None
+    assert source.errors == 0
+    source.close()
+
+
+def test_can_log_without_start_time_assumes_it_starts_with_the_video(tmp_path) -> None:
+    states = [VehicleState(t=0.0, speed_kph=30.0), VehicleState(t=1.0, speed_kph=60.0)]
+    path = tmp_path / "can.blf"
+    write_vehicle_can_log(states, path, VehicleConfig(signals=VehicleSignals(
+        indicator_left=None, indicator_right=None, gear=None, driver_ack=None, ignition_on=None,
+        external_heart_rate_bpm=None)))
+    source = CanLogVehicleSource(path, VehicleConfig())
+    assert source.state_at(0.5).speed_kph == 30.0
+    assert source.state_at(1.0).speed_kph == 60.0
+
+
+def test_unreadable_can_log_is_one_line_input_error(tmp_path) -> None:
+    path = tmp_path / "can.blf"
+    path.write_bytes(b"not a blf file at all")
+    with pytest.raises(InputError, match=r"can\.blf: cannot read the CAN log"):
+        CanLogVehicleSource(path, VehicleConfig())
