@@ -1,0 +1,117 @@
+"""The daemon's small parts: sd_notify datagrams (path and abstract sockets), the watchdog
+interval, the state file behind `driver-monitor status`, and the log repeat limiter."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from pathlib import Path
+
+import pytest
+
+from driver_monitor.cli import main
+from driver_monitor.runtime_state import format_state, read_state, resolve_state_dir, write_state
+from driver_monitor.sd_notify import Notifier, watchdog_interval_s
+from driver_monitor.service import RepeatLimiter
+
+
+def bound_socket(address: str | bytes) -> socket.socket:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(address)
+    s.settimeout(2.0)
+    return s
+
+
+def test_notify_path_socket_sends_one_datagram_per_message(tmp_path: Path) -> None:
+    path = tmp_path / "notify"
+    listener = bound_socket(str(path))
+    n = Notifier(str(path))
+    assert n.ready("starting up")
+    assert n.watchdog()
+    assert n.reloading()
+    assert n.stopping("bye")
+    got = [listener.recv(4096).decode() for _ in range(4)]
+    assert got[0] == "READY=1\nSTATUS=starting up"
+    assert got[1] == "WATCHDOG=1"
+    lines = got[2].split("\n")
+    assert lines[0] == "RELOADING=1" and lines[1].startswith("MONOTONIC_USEC=") and int(lines[1].split("=")[1]) > 0
+    assert got[3] == "STOPPING=1\nSTATUS=bye"
+    n.close()
+    listener.close()
+
+
+def test_notify_abstract_socket() -> None:
+    name = f"driver-monitor-test-{uuid.uuid4().hex}"
+    listener = bound_socket(b"\0" + name.encode())
+    n = Notifier("@" + name)
+    assert n.status("12.0 fps; a\nb")
+    assert listener.recv(4096) == b"STATUS=12.0 fps; a b"  # no newline can split a value
+    n.close()
+    listener.close()
+
+
+def test_notify_without_socket_is_a_no_op_and_a_dead_socket_does_not_raise(tmp_path: Path) -> None:
+    assert not Notifier("").enabled and not Notifier("").ready()
+    n = Notifier(str(tmp_path / "nobody-listens"))
+    assert n.enabled and not n.watchdog()  # logged once, never raised
+
+
+def test_watchdog_interval_is_half_the_timeout_for_this_process() -> None:
+    assert watchdog_interval_s({}) is None
+    assert watchdog_interval_s({"WATCHDOG_USEC": "3000000"}) == 1.5
+    assert watchdog_interval_s({"WATCHDOG_USEC": "3000000", "WATCHDOG_PID": str(os.getpid())}) == 1.5
+    assert watchdog_interval_s({"WATCHDOG_USEC": "3000000", "WATCHDOG_PID": "1"}, pid=2) is None
+    assert watchdog_interval_s({"WATCHDOG_USEC": "0"}) is None
+    assert watchdog_interval_s({"WATCHDOG_USEC": "soon"}) is None
+
+
+def test_state_dir_resolution() -> None:
+    assert resolve_state_dir("/x/y", {"RUNTIME_DIRECTORY": "/run/a"}) == Path("/x/y")
+    assert resolve_state_dir(None, {"RUNTIME_DIRECTORY": "/run/a:/run/b"}) == Path("/run/a")
+    assert resolve_state_dir(None, {}) == Path("/run/driver-monitor")
+
+
+def test_state_file_round_trip_and_status_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state = {"pid": os.getpid(), "phase": "running", "updated_wall": 1000.0, "camera_source": "/dev/video0",
+             "camera_open": True, "camera_faults": ["frozen_image"], "frames": 42, "skipped_frames": 3,
+             "fps": 24.5, "face_present": True, "active": ["long_distraction"], "config_path": "/etc/dm.yaml",
+             "reloads": 1, "reload_error": "presence.absent_after_s: bad"}
+    write_state(tmp_path, state)
+    assert read_state(tmp_path) == state
+    text = format_state(state, now_wall=1002.0)
+    assert f"running, pid {os.getpid()}, updated 2.0 s ago" in text
+    assert "faults: frozen_image" in text and "42 processed, 3 skipped, 24.5 frames/s" in text
+    assert "active: long_distraction" in text and "reload error  presence.absent_after_s: bad" in text
+    assert main(["status", "--state-dir", str(tmp_path)]) == 0
+    assert "faults: frozen_image" in capsys.readouterr().out
+
+
+def test_status_flags_a_dead_process_and_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert "stale state" in format_state({"pid": 2**22 + 12345, "phase": "running", "updated_wall": 0.0})
+    assert main(["status", "--state-dir", str(tmp_path / "none")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "state.json: no state file" in err and "Traceback" not in err
+
+
+def test_repeat_limiter_holds_back_repeats_and_counts_them() -> None:
+    now = [0.0]
+    limiter = RepeatLimiter(max_lines=2, window_s=10.0, clock=lambda: now[0])
+
+    def record(msg: str) -> logging.LogRecord:
+        return logging.LogRecord("x", logging.WARNING, __file__, 1, msg, None, None)
+
+    passed = []
+    for t in (0.0, 1.0, 2.0, 3.0, 9.9):
+        now[0] = t
+        r = record("camera fault: no_frame")
+        if limiter.filter(r):
+            passed.append((t, r.getMessage()))
+    now[0] = 4.0
+    assert limiter.filter(record("another line"))  # other text: own budget
+    now[0] = 10.5
+    r = record("camera fault: no_frame")
+    assert limiter.filter(r)
+    assert passed == [(0.0, "camera fault: no_frame"), (1.0, "camera fault: no_frame")]
+    assert r.getMessage() == "camera fault: no_frame (3 similar lines held back in the last 10 s)"

@@ -1,0 +1,155 @@
+"""`driver-monitor run` as a real subprocess, fed by a small video file as its camera, with a
+NOTIFY_SOCKET bound by the test (what systemd does for Type=notify): readiness, watchdog,
+STATUS, reload on SIGHUP, stop on SIGTERM, and a camera that goes away mid-run.
+
+The camera clip is random noise (no face), so `driver_absent` after
+presence.absent_after_s is a behaviour the config controls and the test can watch."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from camera_clips import write_clip
+from daemon_harness import REPO, DaemonProcess
+
+pytestmark = pytest.mark.slow
+
+BASE_CONFIG = """
+presence:
+  absent_after_s: {absent_after_s}
+camera:
+  reopen_backoff:
+    initial_s: 0.1
+    factor: 2.0
+    max_s: 0.3
+service:
+  state_interval_s: 0.2
+"""
+
+
+@pytest.fixture
+def noise_clip(tmp_path: Path) -> Path:
+    return write_clip(tmp_path / "camera.avi", "noise", seconds=0.8, fps=25.0, size=(160, 120))
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[DaemonProcess]]:
+    started: list[DaemonProcess] = []
+    yield started
+    for d in started:
+        d.close()
+
+
+def status_cli(state_dir: Path) -> str:
+    out = subprocess.run([sys.executable, "-m", "driver_monitor", "status", "--state-dir", str(state_dir)],
+                         cwd=REPO, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_ready_watchdog_status_and_sigterm(tmp_path: Path, noise_clip: Path, daemons: list) -> None:
+    d = DaemonProcess(tmp_path, noise_clip, BASE_CONFIG.format(absent_after_s=0.5), watchdog_usec=400_000)
+    daemons.append(d)
+    ready = d.wait_ready()
+    assert "camera ok" in ready.get("STATUS", "") and "active: none" in ready.get("STATUS", "")
+    absent = d.wait_status("active: driver_absent", timeout=5.0, after=ready.t)
+    assert "camera ok" in (absent.get("STATUS") or "") and " fps;" in (absent.get("STATUS") or "")
+    # Watchdog pings come from the frame loop at half of WATCHDOG_USEC (0.2 s).
+    pings = d.notices_with("WATCHDOG", "1", after=ready.t)
+    assert len(pings) >= 3
+    gaps = sorted(b.t - a.t for a, b in zip(pings, pings[1:], strict=False))
+    assert 0.15 <= gaps[len(gaps) // 2] <= 0.3
+    # The event is one log line; the state file and `driver-monitor status` show it too.
+    d.wait_stderr("event driver_absent start", timeout=2.0)
+    state = json.loads((d.state_dir / "state.json").read_text())
+    assert state["phase"] == "running" and state["pid"] == d.proc.pid
+    assert state["active"] == ["driver_absent"] and state["camera_faults"] == []
+    assert state["frames"] > 0 and state["fps"] > 5
+    assert "active: driver_absent" in status_cli(d.state_dir)
+
+    rc, took_s = d.stop()
+    assert rc == 0 and took_s < 2.0
+    assert d.notices_with("STOPPING", "1")
+    assert "event" in d.stderr_text() and "monitoring_off" in d.stderr_text()
+    assert "Traceback" not in d.stderr_text()
+    assert json.loads((d.state_dir / "state.json").read_text())["phase"] == "stopped"
+
+
+def test_sighup_invalid_config_keeps_running_valid_one_changes_behaviour(
+    tmp_path: Path, noise_clip: Path, daemons: list
+) -> None:
+    d = DaemonProcess(tmp_path, noise_clip, BASE_CONFIG.format(absent_after_s=30.0))
+    daemons.append(d)
+    ready = d.wait_ready()
+    d.wait_status("fps", timeout=3.0, after=ready.t + 1.0)
+
+    d.config_path.write_text("presence:\n  absent_after_s: -1\n")
+    hup = d.signal(signal.SIGHUP)
+    reloading = d.wait_notice(lambda n: n.get("RELOADING") == "1", timeout=3.0, after=hup)
+    assert int(reloading.get("MONOTONIC_USEC") or 0) > 0
+    back = d.wait_notice(lambda n: n.get("READY") == "1", timeout=3.0, after=hup)
+    assert "reload failed, running config kept: presence.absent_after_s:" in (back.get("STATUS") or "")
+    failed = [line for line in d.stderr_text().splitlines() if "config reload failed" in line]
+    assert len(failed) == 1 and "presence.absent_after_s: Input should be greater than or equal to 0" in failed[0]
+    # Still running, on the old config: frames flow, no absence after 30 s -> none yet.
+    later = d.wait_status("fps", timeout=3.0, after=back.t + 1.0)
+    assert d.proc.poll() is None and "active: none" in (later.get("STATUS") or "")
+    state = json.loads((d.state_dir / "state.json").read_text())
+    assert state["reload_error"].startswith("presence.absent_after_s:") and state["reloads"] == 0
+
+    d.config_path.write_text(BASE_CONFIG.format(absent_after_s=0.3))
+    hup2 = d.signal(signal.SIGHUP)
+    back2 = d.wait_notice(lambda n: n.get("READY") == "1", timeout=3.0, after=hup2)
+    assert "reload failed" not in (back2.get("STATUS") or "")
+    absent = d.wait_status("active: driver_absent", timeout=3.0, after=back2.t)
+    assert absent.t - back2.t < 2.0
+    d.wait_stderr("event driver_absent start", timeout=2.0)
+    assert d.notices_with("WATCHDOG") == []  # no WATCHDOG_USEC, no pings
+    rc, took_s = d.stop()
+    assert rc == 0 and took_s < 2.0
+
+
+def test_camera_gone_mid_run_raises_camera_fault_and_recovers(tmp_path: Path, noise_clip: Path, daemons: list) -> None:
+    d = DaemonProcess(tmp_path, noise_clip, BASE_CONFIG.format(absent_after_s=30.0), watchdog_usec=400_000)
+    daemons.append(d)
+    ready = d.wait_ready()
+    hidden = noise_clip.with_name("unplugged.avi")
+    t_gone = d.wait_status("fps", timeout=3.0, after=ready.t + 0.5).t
+    os.replace(noise_clip, hidden)  # the "camera" is unplugged: gone at the clip's end
+    fault = d.wait_status("camera FAULT device_gone", timeout=3.0, after=t_gone)
+    _, line = d.wait_stderr("event camera_fault start", timeout=1.0)
+    assert "reason=device_gone" in line
+    state = json.loads((d.state_dir / "state.json").read_text())
+    assert state["camera_faults"] == ["device_gone"] and not state["camera_open"]
+    assert "faults: device_gone" in status_cli(d.state_dir)
+    # The loop is not stalled by the fault: the watchdog keeps being fed.
+    t_pings = fault.t
+    d.wait_status("camera FAULT", timeout=2.0, after=t_pings + 0.8)
+    assert len(d.notices_with("WATCHDOG", "1", after=t_pings)) >= 3
+
+    os.replace(hidden, noise_clip)  # plugged back in
+    back = d.wait_status("camera ok", timeout=3.0, after=fault.t)
+    _, end_line = d.wait_stderr("event camera_fault end", timeout=1.0)
+    assert "reason=device_gone" in end_line and "camera recovered" in d.stderr_text()
+    assert back.t > fault.t
+    frames_before = json.loads((d.state_dir / "state.json").read_text())["frames"]
+    d.wait_status("camera ok", timeout=2.0, after=back.t + 0.5)
+    assert json.loads((d.state_dir / "state.json").read_text())["frames"] > frames_before
+    rc, _ = d.stop()
+    assert rc == 0
+
+
+def test_bad_config_at_start_is_one_line_and_exit_2(tmp_path: Path, noise_clip: Path) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("camera:\n  fourcc: MJPEG\n")
+    out = subprocess.run([sys.executable, "-m", "driver_monitor", "run", "--config", str(cfg), "--camera", str(noise_clip)],
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == ["error: camera.fourcc: must be exactly four characters, e.g. MJPG or YUYV, or null (got 'MJPEG')"]
