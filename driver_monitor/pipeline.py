@@ -22,6 +22,7 @@ from driver_monitor.detectors.presence import PresenceDetector
 from driver_monitor.messages import DriverState, Event, Features, Frame, PolicyState, Scalar, VehicleState
 from driver_monitor.perception.features import extract_features, no_face_features
 from driver_monitor.perception.tracker import FaceTracker
+from driver_monitor.policy.engine import PolicyEngine
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,8 @@ class Pipeline:
         self.last_t: float | None = None
         # Policy feedback for the detectors (one frame late): see DetectorInput.
         self.warning_active_since_t: float | None = None
+        # The escalation engine runs after the detectors on every frame (docs/policy.md).
+        self.policy_engine: PolicyEngine | None = PolicyEngine(config.policy) if config.policy.enabled else None
 
     def process(self, frame: Frame, vehicle: VehicleState | None = None) -> FrameResult:
         obs = self.tracker.track(frame)
@@ -97,7 +100,8 @@ class Pipeline:
         self.face_frames += features.face_present
         self.last_t = t
         state = DriverState(t=t, face_present=features.face_present, active=frozenset(self.active), values=values)
-        result = FrameResult(t=t, features=features, vehicle=vehicle, state=state, events=events)
+        policy = self._run_policy(state, events, vehicle)
+        result = FrameResult(t=t, features=features, vehicle=vehicle, state=state, events=events, policy=policy)
         for sink in self.sinks:
             sink.write(result)
         return result
@@ -145,6 +149,8 @@ class Pipeline:
         if self.last_t is not None:
             for detector in self.detectors:
                 events.extend(detector.finish(self.last_t))
+            if self.policy_engine is not None:
+                events.extend(self.policy_engine.finish(self.last_t))
         self._track_active(events)
         for sink in self.sinks:
             finish_events = getattr(sink, "write_events", None)
@@ -152,6 +158,17 @@ class Pipeline:
                 finish_events(events)
             sink.close()
         return events
+
+    def _run_policy(self, state: DriverState, events: list[Event], vehicle: VehicleState) -> PolicyState | None:
+        """Policy after the detectors: appends its action (and state) events to `events` and
+        feeds the warning start back to the detectors for the next frame."""
+        if self.policy_engine is None:
+            return None
+        decision = self.policy_engine.update(state, events, vehicle)
+        log_states = self.config.outputs.log_state_changes
+        events.extend(e for e in decision.events if log_states or e.kind != "state")
+        self.warning_active_since_t = decision.state.warning_since_t
+        return decision.state
 
     def _track_active(self, events: list[Event]) -> None:
         for e in events:

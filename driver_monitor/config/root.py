@@ -5,6 +5,7 @@ from driver_monitor.config.calibration import CalibrationConfig
 from driver_monitor.config.drowsiness import DrowsinessConfig
 from driver_monitor.config.outputs import OutputsConfig
 from driver_monitor.config.perception import PerceptionConfig, VideoConfig
+from driver_monitor.config.policy import PolicyConfig
 from driver_monitor.config.presence import PresenceConfig
 from driver_monitor.config.service import CameraConfig, ServiceConfig
 from driver_monitor.config.vehicle import CanConfig, SerialConfig, VehicleConfig
@@ -22,3 +23,4 @@ class Config(Section):
     can: CanConfig = CanConfig()
     serial: SerialConfig = SerialConfig()
     vehicle: VehicleConfig = VehicleConfig()
+    policy: PolicyConfig = PolicyConfig()

@@ -1,0 +1,68 @@
+"""The action vocabulary of the policy engine (docs/policy.md "Actions").
+
+Kept free of any other project import so the config models can validate ladders against it
+without a circular import (config.policy -> policy.actions, policy.engine -> config.policy).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Action = Literal[
+    "visual_icon",
+    "chime",
+    "voice_prompt",
+    "haptic_seat",
+    "haptic_wheel",
+    "suggest_break",
+    "adas_sensitivity",
+    "hazard_lights",
+    "slow_down_request",
+    "mrm_request",
+    "calm_cabin",
+]
+
+ACTIONS: tuple[str, ...] = Action.__args__  # type: ignore[attr-defined]
+
+# PolicyState.level: 0 none, 1 advisory, 2 warning, 3 intervention. A stage's level is the
+# highest level of its actions: a warning asks the driver to react now (sound, voice,
+# haptics), an intervention acts on the vehicle (Euro NCAP "unresponsive driver": hazards,
+# slow down / minimum-risk manoeuvre, REFERENCE.md).
+LEVEL_NONE, LEVEL_ADVISORY, LEVEL_WARNING, LEVEL_INTERVENTION = 0, 1, 2, 3
+ACTION_LEVEL: dict[str, int] = {
+    "visual_icon": LEVEL_ADVISORY,
+    "suggest_break": LEVEL_ADVISORY,
+    "calm_cabin": LEVEL_ADVISORY,
+    "adas_sensitivity": LEVEL_ADVISORY,  # earlier FCW / LDW: helps without bothering the driver
+    "chime": LEVEL_WARNING,
+    "voice_prompt": LEVEL_WARNING,
+    "haptic_seat": LEVEL_WARNING,
+    "haptic_wheel": LEVEL_WARNING,
+    "hazard_lights": LEVEL_INTERVENTION,
+    "slow_down_request": LEVEL_INTERVENTION,
+    "mrm_request": LEVEL_INTERVENTION,
+}
+
+# Comfort actions: the only ones an advisory condition (stress) may use. Stress evidence from
+# a camera is weak and individual: advisory only, never a trigger for interventions
+# (REFERENCE.md "Heart rate and stress").
+COMFORT_ACTIONS: frozenset[str] = frozenset({"suggest_break", "calm_cabin"})
+
+# What the driver sees, hears or feels: only the highest-priority condition drives these, so
+# concurrent conditions never stack sounds and icons. The remaining actions are vehicle-side
+# measures (ADAS sensitivity, hazards, slow-down, MRM, cabin comfort): they are the union over
+# every condition that asks for one, so a higher-priority warning never switches off, say,
+# the raised FCW sensitivity a drowsy driver needs.
+HMI_ACTIONS: frozenset[str] = frozenset(
+    {"visual_icon", "chime", "voice_prompt", "haptic_seat", "haptic_wheel", "suggest_break"}
+)
+VEHICLE_ACTIONS: frozenset[str] = frozenset(ACTIONS) - HMI_ACTIONS
+
+# Actions that tell the driver something (for the degraded-monitoring notice rule).
+DRIVER_NOTICE_ACTIONS: frozenset[str] = frozenset(
+    {"visual_icon", "chime", "voice_prompt", "haptic_seat", "haptic_wheel"}
+)
+
+
+def level_of(actions: frozenset[str] | set[str] | list[str] | tuple[str, ...]) -> int:
+    return max((ACTION_LEVEL[a] for a in actions), default=LEVEL_NONE)

@@ -1,0 +1,84 @@
+"""Which conditions are active at t, and at what level, from the detectors' output.
+
+A condition is active while
+- its duration event is open (`start` seen, `end` not yet; DriverState.active or the events),
+- an instantaneous event of that name (phase None, e.g. a microsleep reported once when it
+  ended) happened less than `hold_s` ago,
+- or its configured per-frame value is at or above `value_min` (drowsy: kss_level >= 7).
+
+Values written by other detectors are read defensively: a missing key, None, NaN or a
+non-number means "no information", never an error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from driver_monitor.config.policy import CONDITIONS, ConditionsConfig
+from driver_monitor.messages import DriverState, Event
+
+# Where a detector may put the level of an event (drowsy: KSS-like level).
+LEVEL_DETAIL_KEYS = ("level", "kss_level", "kss")
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionSignal:
+    active: bool
+    level: float | None = None  # e.g. the KSS level of `drowsy`; None when not given
+
+
+def as_number(value: object) -> float | None:
+    """A finite float from a detector value or event detail, else None (bools are not levels)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+class ConditionTracker:
+    def __init__(self, config: ConditionsConfig):
+        self.config = config
+        self._open: set[str] = set()  # duration events started and not ended
+        self._held_until: dict[str, float] = {}  # instantaneous events: active until
+        self._event_level: dict[str, float] = {}  # latest level from an event detail
+
+    def update(self, driver: DriverState, events: Iterable[Event]) -> dict[str, ConditionSignal]:
+        t = driver.t
+        for e in events:
+            if e.kind != "event" or e.name not in CONDITIONS:
+                continue
+            level = _detail_level(e.detail)
+            if level is not None:
+                self._event_level[e.name] = level
+            if e.phase == "start":
+                self._open.add(e.name)
+            elif e.phase == "end":
+                self._open.discard(e.name)
+            else:
+                hold_s = getattr(self.config, e.name).hold_s
+                self._held_until[e.name] = max(self._held_until.get(e.name, -math.inf), e.t + hold_s)
+        signals: dict[str, ConditionSignal] = {}
+        for name, cfg in self.config.items():
+            by_event = name in self._open or name in driver.active or t < self._held_until.get(name, -math.inf)
+            value = as_number(driver.values.get(cfg.value_key)) if cfg.value_key is not None else None
+            by_value = value is not None and cfg.value_min is not None and value >= cfg.value_min
+            active = by_event or by_value
+            if not active:
+                self._event_level.pop(name, None)  # a level belongs to one activation
+                signals[name] = ConditionSignal(False)
+                continue
+            levels = [x for x in (self._event_level.get(name) if by_event else None, value) if x is not None]
+            signals[name] = ConditionSignal(True, max(levels) if levels else None)
+        return signals
+
+
+def _detail_level(detail: Mapping[str, object]) -> float | None:
+    for key in LEVEL_DETAIL_KEYS:
+        if key in detail:
+            return as_number(detail[key])
+    return None

@@ -1,0 +1,172 @@
+"""The policy engine: detector events + DriverState + VehicleState at t -> PolicyState.
+
+Pure (DESIGN.md "Functional core"): no clock, file or socket; time comes from
+`DriverState.t`. One `update` per frame, in time order:
+
+1. journey and monitoring activation (ignition, standstill, 1 min at >= 10 km/h),
+2. which conditions are active (conditions.py), each condition's speed gate,
+3. each condition's ladder (ladder.py): stage, clearing, cooldown, repeats, ACK, recurrence,
+4. arbitration: the highest-priority condition with something to show drives what the
+   driver sees, hears and feels (HMI_ACTIONS); vehicle-side measures (VEHICLE_ACTIONS) are
+   the union over all conditions,
+5. action events (kind "action", phase start/end) for the event log and state events for
+   journey starts, monitoring on/off and accepted ACKs.
+
+`PolicyState.warning_since_t` is when the current warning (level >= 2) asking for the eyes
+back on the road began (conditions with clear_on_forward_gaze); the pipeline hands it to the
+detectors on the next frame (the unresponsive rule: gaze not back within 3 s of a warning
+[REF: unresponsive driver]).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from driver_monitor.config.policy import PolicyConfig
+from driver_monitor.messages import DriverState, Event, PolicyState, VehicleState
+from driver_monitor.policy.actions import HMI_ACTIONS, LEVEL_WARNING, VEHICLE_ACTIONS, level_of
+from driver_monitor.policy.conditions import ConditionTracker
+from driver_monitor.policy.gates import JourneyTracker, SpeedGate
+from driver_monitor.policy.ladder import ConditionLadder, StageOutput
+
+# DriverState value written by the distraction detector: True while the gaze is on the road.
+EYES_ON_ROAD_KEY = "eyes_on_road"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDecision:
+    state: PolicyState
+    events: list[Event] = field(default_factory=list)  # action + state events at state.t
+
+
+class PolicyEngine:
+    def __init__(self, config: PolicyConfig):
+        self.config = config
+        self.conditions = ConditionTracker(config.conditions)
+        self.journeys = JourneyTracker(config.monitoring, config.journey)
+        hysteresis = config.monitoring.speed_gate_hysteresis_kph
+        enabled = [(name, cfg) for name, cfg in config.conditions.items() if cfg.enabled]
+        # Highest priority first: the arbitration order.
+        enabled.sort(key=lambda item: -item[1].priority)
+        self.ladders = {name: ConditionLadder(name, cfg) for name, cfg in enabled}
+        self.gates = {name: SpeedGate(cfg.min_speed_kph, hysteresis) for name, cfg in enabled}
+        self.state: PolicyState | None = None
+        self._monitoring_active: bool | None = None
+        self._ack_pressed = False
+        self._gaze_since_t: float | None = None
+        self._shown: dict[str, tuple[str, int]] = {}  # action -> (condition, stage) shown now
+        self._shown_level = 0  # PolicyState.level while `_shown` was shown (for end events)
+
+    def update(self, driver: DriverState, events: Iterable[Event], vehicle: VehicleState) -> PolicyDecision:
+        t = driver.t
+        events = list(events)
+        out: list[Event] = []
+        signals = self.conditions.update(driver, events)
+        absent = "driver_absent" in driver.active or bool(signals.get("driver_absent") and signals["driver_absent"].active)
+        journey = self.journeys.update(t, vehicle, absent)
+        if journey.new_journey is not None:
+            for ladder in self.ladders.values():
+                ladder.new_journey()
+            out.append(Event(t, "state", "journey_start", None, {"journey": journey.journey, "reason": journey.new_journey}))
+        monitoring = journey.monitoring_active
+        if monitoring != self._monitoring_active:
+            out.append(Event(t, "state", "monitoring_active", None, {"active": monitoring}))
+            self._monitoring_active = monitoring
+
+        forward_gaze_s = self._forward_gaze_s(t, driver)
+        outputs: dict[str, StageOutput] = {}
+        for name, ladder in self.ladders.items():
+            gate_open = self.gates[name].update(vehicle)
+            if not monitoring:
+                ladder.stop()
+                outputs[name] = StageOutput()
+                continue
+            outputs[name] = ladder.update(t, signals[name], gate_open, forward_gaze_s)
+
+        ack_rising = bool(vehicle.driver_ack) and not self._ack_pressed
+        self._ack_pressed = bool(vehicle.driver_ack)
+        if ack_rising and monitoring:
+            acked = [n for n, o in outputs.items() if o.announced and not o.suppressed_by_ack and self.ladders[n].acknowledge()]
+            if acked:
+                for name in acked:  # quieten at once, not one frame later
+                    o = outputs[name]
+                    cfg = self.ladders[name].config
+                    outputs[name] = StageOutput(True, o.stage, frozenset(cfg.ack_actions), True)
+                out.append(Event(t, "state", "driver_ack", None, {"conditions": acked}))
+
+        state, shown = self._arbitrate(t, outputs, monitoring)
+        out.extend(self._action_events(t, shown, state.level))
+        self.state = state
+        return PolicyDecision(state, out)
+
+    def finish(self, t: float) -> list[Event]:
+        """End of input: close the action events still open (detail truncated=True)."""
+        events = [
+            Event(t, "action", action, "end", {"condition": cond, "level": self._shown_level, "stage": stage, "truncated": True})
+            for action, (cond, stage) in sorted(self._shown.items())
+        ]
+        self._shown = {}
+        return events
+
+    def _forward_gaze_s(self, t: float, driver: DriverState) -> float | None:
+        if EYES_ON_ROAD_KEY not in driver.values:
+            self._gaze_since_t = None
+            return None  # nobody measures gaze: ladders clear on time alone
+        if driver.values.get(EYES_ON_ROAD_KEY) is True or driver.values.get(EYES_ON_ROAD_KEY) == 1:
+            if self._gaze_since_t is None:
+                self._gaze_since_t = t
+            return t - self._gaze_since_t
+        self._gaze_since_t = None  # False, None (no face), NaN: not forward gaze
+        return 0.0
+
+    def _arbitrate(self, t: float, outputs: dict[str, StageOutput], monitoring: bool) -> tuple[PolicyState, dict[str, tuple[str, int]]]:
+        announced = [(n, o) for n, o in outputs.items() if o.announced]  # priority order
+        winner = next(((n, o) for n, o in announced if o.actions), None)
+        shown: dict[str, tuple[str, int]] = {}
+        if winner is not None:
+            for action in winner[1].actions & HMI_ACTIONS:
+                shown[action] = (winner[0], winner[1].stage)
+        for name, o in announced:
+            for action in o.actions & VEHICLE_ACTIONS:
+                shown.setdefault(action, (name, o.stage))
+        actions = frozenset(shown)
+        level = level_of(actions)
+        head = winner if winner is not None else next(((n, o) for n, o in announced if o.suppressed_by_ack), None)
+        # The warning the detectors' unresponsive rule waits on: a warning (level >= 2) from a
+        # condition that asks for the eyes back on the road (clear_on_forward_gaze). Degraded
+        # monitoring and drowsiness warnings are left out: sunglasses must not end in hazards.
+        gaze_warning = any(
+            o.actions and level_of(o.actions) >= LEVEL_WARNING and self.ladders[n].config.clear_on_forward_gaze
+            for n, o in announced
+        )
+        prev = self.state
+        if gaze_warning:
+            since = prev.warning_since_t if prev is not None and prev.warning_since_t is not None else t
+        else:
+            since = None
+        state = PolicyState(
+            t=t,
+            condition=head[0] if head else None,
+            level=level,
+            actions=actions,
+            monitoring_active=monitoring,
+            suppressed_by_ack=bool(head and head[1].suppressed_by_ack),
+            warning_since_t=since,
+            stage=head[1].stage if head else 0,
+        )
+        return state, shown
+
+    def _action_events(self, t: float, shown: dict[str, tuple[str, int]], level: int) -> list[Event]:
+        ends, starts = [], []
+        for action, (cond, stage) in sorted(self._shown.items()):
+            now = shown.get(action)
+            if now is None or now[0] != cond:
+                detail = {"condition": cond, "level": self._shown_level, "stage": stage}
+                ends.append(Event(t, "action", action, "end", detail))
+        for action, (cond, stage) in sorted(shown.items()):
+            before = self._shown.get(action)
+            if before is None or before[0] != cond:
+                starts.append(Event(t, "action", action, "start", {"condition": cond, "level": level, "stage": stage}))
+        self._shown, self._shown_level = shown, level
+        return ends + starts

@@ -1,0 +1,367 @@
+"""The policy engine driven by synthetic sequences, asserted at exact times (openpilot
+test_monitoring.py style). Unless a test says otherwise: 10 Hz, 80 km/h, monitoring active
+from the first frame, the default ladders of driver_monitor/data/default.yaml."""
+
+from __future__ import annotations
+
+import pytest
+from policy_sim import Sim, policy_config
+
+SLEEP_0 = {"visual_icon", "chime", "voice_prompt", "haptic_seat"}
+SLEEP_1 = {"visual_icon", "voice_prompt", "haptic_seat", "haptic_wheel", "hazard_lights", "slow_down_request"}
+SLEEP_2 = SLEEP_1 | {"mrm_request"}
+
+
+def test_sleep_ladder_escalates_at_the_configured_delays():
+    sim = Sim()
+    sim.until(2.0)
+    assert sim.step(("sleep", "start")).actions == SLEEP_0
+    s = sim.at(2.0)
+    assert (s.condition, s.stage, s.level, s.warning_since_t) == ("sleep", 0, 2, 2.0)
+    sim.until(15.0)
+    assert sim.actions(1.9) == set()
+    assert sim.actions(4.9) == SLEEP_0
+    assert sim.actions(5.0) == SLEEP_1 and sim.at(5.0).level == 3 and sim.at(5.0).stage == 1
+    assert sim.actions(11.9) == SLEEP_1
+    assert sim.actions(12.0) == SLEEP_2 and sim.at(12.0).stage == 2
+    assert sim.at(14.9).warning_since_t == 2.0  # the warning started once, escalation keeps it
+
+
+def test_action_events_start_and_end_with_condition_level_and_stage():
+    sim = Sim()
+    sim.until(1.0)
+    sim.step(("long_distraction", "start"))
+    sim.values["eyes_on_road"] = False
+    sim.until(3.5)
+    sim.values["eyes_on_road"] = True
+    sim.step(("long_distraction", "end"))
+    sim.until(6.0)
+    starts = [(e.t, e.name, dict(e.detail)) for e in sim.events if e.kind == "action" and e.phase == "start"]
+    assert starts == [
+        (1.0, "chime", {"condition": "long_distraction", "level": 2, "stage": 0}),
+        (1.0, "visual_icon", {"condition": "long_distraction", "level": 2, "stage": 0}),
+        (3.0, "adas_sensitivity", {"condition": "long_distraction", "level": 2, "stage": 1}),
+        (3.0, "haptic_seat", {"condition": "long_distraction", "level": 2, "stage": 1}),
+        (3.0, "voice_prompt", {"condition": "long_distraction", "level": 2, "stage": 1}),
+    ]
+    ends = [(round(e.t, 6), e.name) for e in sim.events if e.kind == "action" and e.phase == "end"]
+    # chime ends when stage 1 replaces stage 0; the rest after 1 s of forward gaze (3.5 -> 4.5)
+    assert ends == [(3.0, "chime"), (4.5, "adas_sensitivity"), (4.5, "haptic_seat"),
+                    (4.5, "visual_icon"), (4.5, "voice_prompt")]
+
+
+def test_intervention_ends_after_one_second_of_continuous_forward_gaze():
+    sim = Sim()
+    sim.values["eyes_on_road"] = False
+    sim.until(1.0)
+    sim.step(("sleep", "start"))
+    sim.until(8.0)
+    sim.step(("sleep", "end"))  # the detector saw the eyes open; gaze still off the road
+    sim.until(9.0)
+    sim.values["eyes_on_road"] = True
+    sim.until(9.5)
+    sim.values["eyes_on_road"] = False  # a flicker restarts the 1 s
+    sim.step()
+    sim.values["eyes_on_road"] = True
+    sim.until(11.0)
+    assert sim.actions(8.0) == SLEEP_1  # stage frozen while clearing, actions go on
+    assert sim.actions(10.5) == SLEEP_1  # 1 s after the gaze came back at 9.0, but it flickered
+    assert sim.actions(10.6) == set()  # 9.6 + 1.0
+    assert sim.at(10.6).warning_since_t is None
+
+
+def test_gaze_back_before_the_detector_closes_counts_towards_the_second():
+    sim = Sim()
+    sim.values["eyes_on_road"] = False
+    sim.until(1.0)
+    sim.step(("long_distraction", "start"))
+    sim.until(1.5)
+    sim.values["eyes_on_road"] = True
+    sim.until(1.8)
+    sim.step(("long_distraction", "end"))
+    sim.until(3.0)
+    assert sim.actions(2.4) == {"visual_icon", "chime"}
+    assert sim.actions(2.5) == set()  # 1.5 + 1 s; the ladder's stage 1 (due 3.0) never came
+
+
+def test_stage_is_frozen_while_clearing():
+    sim = Sim()
+    sim.values["eyes_on_road"] = False
+    sim.until(2.0)
+    sim.step(("sleep", "start"))
+    sim.until(4.0)
+    sim.step(("sleep", "end"))
+    sim.until(6.0)
+    assert sim.actions(5.9) == SLEEP_0  # stage 1 was due at 5.0, but the eyes had opened
+
+
+def test_without_a_gaze_measure_clearing_falls_back_to_time():
+    sim = Sim()  # no eyes_on_road value at all
+    sim.until(1.0)
+    sim.step(("sleep", "start"))
+    sim.until(3.0)
+    sim.step(("sleep", "end"))
+    sim.until(5.0)
+    assert sim.actions(3.9) == SLEEP_0 and sim.actions(4.0) == set()
+
+
+def test_unknown_gaze_is_not_forward_gaze():
+    sim = Sim()
+    sim.values["eyes_on_road"] = None  # the distraction detector runs but sees no eyes
+    sim.until(1.0)
+    sim.step(("sleep", "start"))
+    sim.until(2.0)
+    sim.step(("sleep", "end"))
+    sim.until(20.0)
+    assert sim.actions(19.9) == SLEEP_0
+
+
+def test_instantaneous_microsleep_is_held_then_cleared():
+    sim = Sim()
+    sim.until(3.0)
+    sim.step(("microsleep", None, {"onset_t": 1.5, "duration_s": 1.5}))
+    sim.until(8.0)
+    assert sim.actions(3.0) == {"visual_icon", "chime", "haptic_seat"}
+    assert sim.actions(5.9) == {"visual_icon", "chime", "haptic_seat"}  # held 3 s
+    assert sim.actions(6.9) == {"visual_icon", "chime", "haptic_seat"}  # + 1 s clearing (no gaze measure)
+    assert sim.actions(7.0) == set()
+
+
+@pytest.mark.parametrize(("times", "third_stage"), [((10.0, 60.0, 110.0), 1), ((10.0, 400.0, 700.0), 0)])
+def test_recurring_microsleeps_start_higher(times, third_stage):
+    sim = Sim(hz=5)
+    for t in times:
+        sim.until(t)
+        sim.step(("microsleep", None))
+    s = sim.at(times[-1])
+    assert (s.condition, s.stage) == ("microsleep", third_stage)
+    if third_stage == 1:  # 3rd within 600 s: straight to the break suggestion
+        assert s.actions == {"visual_icon", "voice_prompt", "suggest_break", "adas_sensitivity"}
+    assert sim.at(times[1]).stage == 0
+
+
+def test_speed_gate_with_hysteresis():
+    sim = Sim(speed_kph=15.0)
+    sim.until(1.0)
+    sim.step(("long_distraction", "start"))
+    sim.until(2.0)
+    sim.speed_kph = 20.0
+    sim.until(3.0)
+    sim.speed_kph = 18.5  # inside the 2 km/h hysteresis: still open
+    sim.until(4.0)
+    sim.speed_kph = 17.9  # below 20 - 2: closed, actions withheld
+    sim.until(5.0)
+    sim.speed_kph = 25.0
+    sim.until(6.0)
+    assert sim.actions(1.9) == set()
+    # the episode starts when the gate opens: stage 0 at 2.0, stage 1 at 4.0
+    assert sim.actions(2.0) == {"visual_icon", "chime"} and sim.at(2.0).warning_since_t == 2.0
+    assert sim.actions(3.9) == {"visual_icon", "chime"}
+    assert sim.actions(4.0) == set() and sim.at(4.0).warning_since_t is None
+    assert sim.actions(5.0) == {"visual_icon", "voice_prompt", "haptic_seat", "adas_sensitivity"}
+
+
+def test_drowsy_gate_is_50_kph_and_unknown_speed_is_moving():
+    sim = Sim(speed_kph=45.0)
+    sim.values["kss_level"] = 7.0
+    sim.until(1.0)
+    sim.speed_kph = 50.0
+    sim.until(2.0)
+    sim.speed_kph = None
+    sim.until(3.0)
+    assert sim.actions(0.9) == set()
+    assert sim.actions(1.0) == {"visual_icon", "suggest_break"}
+    assert sim.actions(2.5) == {"visual_icon", "suggest_break"}
+
+
+def test_drowsy_level_picks_the_starting_stage_and_escalates():
+    sim = Sim(hz=2)
+    sim.values["kss_level"] = 6.0
+    sim.until(10.0)
+    sim.values["kss_level"] = 7.0
+    sim.until(20.0)
+    sim.values["kss_level"] = 8.0  # DDAW warning level: jump to the audible stage now
+    sim.until(200.0)
+    assert sim.actions(9.5) == set()
+    assert sim.actions(10.0) == {"visual_icon", "suggest_break"}
+    assert sim.at(20.0).stage == 1 and "chime" in sim.actions(20.0)
+    assert sim.at(79.5).stage == 1 and sim.at(80.0).stage == 2  # stage 2 is 60 s after stage 1
+    assert sim.actions(80.0) == {"visual_icon", "voice_prompt", "haptic_seat", "suggest_break", "adas_sensitivity"}
+    assert sim.actions(90.0) == {"visual_icon", "adas_sensitivity"}  # quiet hold after 10 s
+
+
+def test_drowsy_event_detail_level():
+    sim = Sim()
+    sim.until(1.0)
+    sim.step(("drowsy", "start", {"level": 9}))
+    assert sim.at(1.0).stage == 2
+
+
+def test_drowsy_repeats_every_five_minutes_at_most_three_times():
+    sim = Sim(hz=2)
+    sim.values["kss_level"] = 7.0
+    sim.until(1300.0)
+    chimes = [t for t, name, phase, _ in sim.action_log() if name == "chime" and phase == "start"]
+    assert chimes == [60.0, 360.0, 660.0, 960.0]  # first run + 3 repeats, then quiet
+    assert sim.actions(1250.0) == {"visual_icon", "adas_sensitivity"}
+
+
+def test_ack_suppresses_repeats_until_the_next_journey():
+    sim = Sim(hz=2)
+    sim.ignition_on = True
+    sim.values["kss_level"] = 8.0
+    sim.until(10.0)
+    sim.ack = True
+    s = sim.step()
+    sim.ack = False
+    assert s.actions == {"visual_icon", "adas_sensitivity"} and s.suppressed_by_ack and s.condition == "drowsy"
+    assert any(e.name == "driver_ack" and e.detail["conditions"] == ["drowsy"] for e in sim.events)
+    sim.until(400.0)
+    assert not any(name == "chime" and t > 10.0 for t, name, *_ in sim.action_log())  # no repeat at 300 s
+    # a new drowsy episode in the same journey stays quiet
+    sim.values["kss_level"] = 5.0
+    sim.until(450.0)
+    sim.values["kss_level"] = 8.0
+    sim.until(460.0)
+    assert sim.actions(455.0) == {"visual_icon", "adas_sensitivity"}
+    # ignition off and on: a new journey, the ACK no longer holds
+    sim.ignition_on = False
+    sim.until(470.0)
+    assert sim.at(465.0).monitoring_active is False and sim.actions(465.0) == set()
+    sim.ignition_on = True
+    sim.until(480.0)
+    assert sim.at(470.0).suppressed_by_ack is False
+    assert "chime" in sim.actions(470.0)
+    assert [e.detail["reason"] for e in sim.events if e.name == "journey_start"] == ["start", "ignition_on"]
+
+
+def test_ack_cannot_silence_sleep():
+    sim = Sim()
+    sim.until(1.0)
+    sim.step(("sleep", "start"))
+    sim.ack = True
+    assert sim.step().actions == SLEEP_0
+    assert not sim.at(1.1).suppressed_by_ack
+
+
+def test_long_standstill_or_driver_change_starts_a_new_journey():
+    sim = Sim(hz=2)
+    sim.values["kss_level"] = 8.0
+    sim.until(5.0)
+    sim.ack = True
+    sim.step()
+    sim.ack = False
+    sim.speed_kph = 0.0
+    sim.until(606.0)
+    sim.speed_kph = 80.0
+    sim.until(610.0)
+    assert [e.t for e in sim.events if e.name == "journey_start"] == [0.0, 605.5]  # 600 s at standstill
+    assert "chime" in sim.actions(606.0)
+
+    sim2 = Sim(hz=2, speed_kph=0.0)
+    sim2.until(10.0)
+    sim2.step(("driver_absent", "start"))
+    sim2.until(45.0)
+    assert [e.t for e in sim2.events if e.name == "journey_start"] == [0.0, 40.0]  # absent 30 s at standstill
+
+
+def test_monitoring_activates_after_one_minute_at_10_kph():
+    cfg = policy_config(monitoring={"activation_s": 60.0})
+    sim = Sim(cfg, speed_kph=5.0)
+    sim.until(10.0)
+    sim.speed_kph = 30.0
+    sim.step(("sleep", "start"))
+    sim.until(71.0)
+    assert sim.at(69.9).monitoring_active is False and sim.actions(69.9) == set()
+    # moving since 10.0: active at 70.0, and the sleep (still active) is announced then
+    assert sim.at(70.0).monitoring_active is True and sim.actions(70.0) == SLEEP_0
+    states = [(e.t, e.detail["active"]) for e in sim.events if e.name == "monitoring_active"]
+    assert states == [(0.0, False), (70.0, True)]
+
+
+def test_priorities_hmi_from_the_winner_vehicle_actions_combined():
+    sim = Sim()
+    sim.values["kss_level"] = 8.0  # drowsy stage 1: chime, voice, break, ADAS sensitivity
+    sim.until(1.0)
+    sim.step(("stress", "start"))
+    sim.until(2.0)
+    sim.step(("phone_use", "start"))
+    sim.until(3.0)
+    s = sim.at(2.0)
+    assert s.condition == "phone_use"
+    assert s.actions == {"visual_icon", "chime", "adas_sensitivity", "calm_cabin"}
+    assert sim.at(1.5).condition == "drowsy"
+    assert sim.actions(1.5) == {"visual_icon", "chime", "voice_prompt", "suggest_break", "adas_sensitivity", "calm_cabin"}
+
+
+def test_stress_cooldown_holds_back_a_new_episode():
+    sim = Sim(hz=2)
+    sim.until(10.0)
+    sim.step(("stress", "start"))
+    sim.until(20.0)
+    sim.step(("stress", "end"))
+    sim.until(100.0)
+    sim.step(("stress", "start"))
+    sim.until(640.0)
+    assert sim.actions(10.0) == {"calm_cabin"} and sim.at(10.0).level == 1
+    assert sim.actions(29.5) == {"calm_cabin"} and sim.actions(30.0) == set()  # 10 s clearing
+    assert sim.actions(629.5) == set()
+    assert sim.actions(630.0) == {"calm_cabin"}  # ended 30.0 + 600 s cooldown
+    assert sim.at(630.0).warning_since_t is None  # advisory: never a warning
+
+
+def test_degraded_monitoring_reaches_the_driver_within_10_s():
+    sim = Sim()
+    sim.until(2.0)
+    sim.step(("eyes_unavailable", "start", {"onset_t": 1.0}))
+    sim.until(9.0)
+    assert sim.actions(4.9) == set()
+    assert sim.actions(5.0) == {"visual_icon", "chime"}  # 3 s after firing, 4 s after onset
+    assert sim.at(5.0).warning_since_t is None  # no eyes: the unresponsive rule must not wait on it
+    assert sim.actions(7.9) == {"visual_icon", "chime"}
+    assert sim.actions(8.0) == {"visual_icon"}  # 6 s after firing: the icon stays
+
+
+def test_camera_fault_and_driver_absent_are_told_at_once():
+    for name in ("camera_fault", "driver_absent"):
+        sim = Sim()
+        sim.until(1.0)
+        sim.step((name, "start"))
+        assert sim.at(1.0).actions == {"visual_icon", "chime"} and sim.at(1.0).condition == name
+
+
+def test_ignition_off_stops_everything():
+    sim = Sim()
+    sim.ignition_on = True
+    sim.until(1.0)
+    sim.step(("sleep", "start"))
+    sim.until(2.0)
+    sim.ignition_on = False
+    sim.until(3.0)
+    assert sim.actions(1.9) == SLEEP_0
+    s = sim.at(2.0)
+    assert (s.actions, s.monitoring_active, s.level, s.condition) == (frozenset(), False, 0, None)
+    assert {name for t, name, phase, _ in sim.action_log() if phase == "end" and t == 2.0} == SLEEP_0
+
+
+def test_finish_closes_open_actions():
+    sim = Sim()
+    sim.step(("camera_fault", "start"))
+    ends = sim.engine.finish(0.5)
+    assert [(e.name, e.phase, e.detail["truncated"]) for e in ends] == [
+        ("chime", "end", True), ("visual_icon", "end", True)]
+
+
+def test_results_do_not_depend_on_frame_rate():
+    def run(hz: int) -> list[tuple[float, str, str | None, str]]:
+        sim = Sim(hz=hz)
+        sim.values["eyes_on_road"] = False
+        sim.until(2.0)
+        sim.step(("sleep", "start"))
+        sim.until(14.0)
+        sim.values["eyes_on_road"] = True
+        sim.step(("sleep", "end"))
+        sim.until(16.0)
+        return sim.action_log()
+
+    assert run(10) == run(25) == run(50)
