@@ -17,6 +17,7 @@ from typing import Protocol
 from driver_monitor.config import Config
 from driver_monitor.detectors.base import Detector, DetectorInput
 from driver_monitor.detectors.calibration import Calibrator
+from driver_monitor.detectors.distraction import DistractionDetector
 from driver_monitor.detectors.drowsiness import DrowsinessDetector
 from driver_monitor.detectors.presence import PresenceDetector
 from driver_monitor.messages import DriverState, Event, Features, Frame, PolicyState, Scalar, VehicleState
@@ -53,6 +54,7 @@ def build_detectors(config: Config) -> list[Detector]:
     return [
         PresenceDetector(config.presence),
         DrowsinessDetector(config.drowsiness),
+        DistractionDetector(config.distraction),  # after drowsiness: reads its eyes_closed
     ]
 
 

@@ -2,6 +2,7 @@
 
 from driver_monitor.config.base import Section
 from driver_monitor.config.calibration import CalibrationConfig
+from driver_monitor.config.distraction import DistractionConfig
 from driver_monitor.config.drowsiness import DrowsinessConfig
 from driver_monitor.config.outputs import OutputsConfig
 from driver_monitor.config.perception import PerceptionConfig, VideoConfig
@@ -17,6 +18,7 @@ class Config(Section):
     presence: PresenceConfig = PresenceConfig()
     calibration: CalibrationConfig = CalibrationConfig()
     drowsiness: DrowsinessConfig = DrowsinessConfig()
+    distraction: DistractionConfig = DistractionConfig()
     outputs: OutputsConfig = OutputsConfig()
     camera: CameraConfig = CameraConfig()
     service: ServiceConfig = ServiceConfig()

@@ -1,0 +1,187 @@
+"""Distraction detector: gaze zones, eyes on / off road, long distraction, visual
+time-sharing (Euro NCAP window or AttenD), phone use and the unresponsive driver.
+
+Per frame: gaze direction (gaze.py) -> zone (zones.py) -> label with grace times and the
+indicator allowance (glances.py) -> the rules. Everything is driven by the frame times, so
+results do not depend on the frame rate. Events are raised whatever the vehicle speed; the
+policy gates them, using the columns (`addw_active`, `long_distraction_threshold_s`).
+See docs/distraction.md.
+"""
+
+from __future__ import annotations
+
+import math
+
+from driver_monitor.config.distraction import DistractionConfig
+from driver_monitor.detectors.attend import AttendBuffer
+from driver_monitor.detectors.base import DetectorInput
+from driver_monitor.detectors.gaze import gaze_direction_deg
+from driver_monitor.detectors.glances import EPS_S, GlanceLabeler, Label, OffRoadEpisode
+from driver_monitor.detectors.phone import PhoneUseRule
+from driver_monitor.detectors.time_sharing import OffRoadWindow
+from driver_monitor.detectors.unresponsive import UnresponsiveRule
+from driver_monitor.detectors.zones import UNKNOWN, ZoneMap
+from driver_monitor.messages import Event, Scalar, VehicleState
+
+# Column an earlier detector (drowsiness) publishes with its judgement of closed eyes.
+EYES_CLOSED_COLUMN = "eyes_closed"
+
+
+class DistractionDetector:
+    def __init__(self, config: DistractionConfig):
+        self.config = config
+        self.zones = ZoneMap(config.zones)
+        self.labeler = GlanceLabeler(config.eyes_on_road, self.zones)
+        tolerance = config.eyes_on_road.flicker_tolerance_s
+        self.glance = OffRoadEpisode(tolerance)  # eyes off the road (closed eyes: hold)
+        self.away = OffRoadEpisode(tolerance)  # eyes off the road or closed (unresponsive)
+        self.window = OffRoadWindow(config.time_sharing)
+        self.attend = AttendBuffer(config.attend)
+        self.phone = PhoneUseRule(config.phone_use)
+        self.unresponsive = UnresponsiveRule(config.unresponsive)
+        self.long_active = False
+        self.long_onset_t: float | None = None
+        self.onset_zone = UNKNOWN  # zone of the first counted frame of the open episode
+        self.vats_active = False
+        self._prev_t: float | None = None
+        self._prev_label: Label = "hold"
+        self._prev_on_since_t: float | None = None
+        # per-frame state for columns()
+        self.yaw_deg = math.nan
+        self.pitch_deg = math.nan
+        self.zone = UNKNOWN
+        self.label: Label = "hold"
+        self.eyes_closed = False
+        self.threshold_s = config.long_distraction.threshold_s
+        self.addw_active = False
+        self.off_road_window_s = 0.0
+        self.t = 0.0
+
+    # -- per frame ---------------------------------------------------------------------
+    def update(self, inp: DetectorInput) -> list[Event]:
+        f, t = inp.features, inp.features.t
+        self.t = t
+        self.eyes_closed = self._eyes_closed(inp)
+        self.yaw_deg, self.pitch_deg = gaze_direction_deg(f, inp.calibration)
+        self.zone = UNKNOWN if self.eyes_closed else self.zones.classify(self.yaw_deg, self.pitch_deg)
+        self.label = self.labeler.update(t, self.zone, self.yaw_deg, inp.vehicle)
+        away_label: Label = "off" if self.eyes_closed and f.face_present else self.label
+        self.threshold_s, self.addw_active = self._long_threshold(inp.vehicle)
+
+        # Interval (prev_t, t] carries the previous frame's label (sample and hold).
+        if self._prev_t is not None:
+            if self._prev_label == "off":
+                self.window.add_off(self._prev_t, t)
+            self.attend.advance(self._prev_t, t, self._prev_label, self._prev_on_since_t)
+
+        events: list[Event] = []
+        for kind, when in self.glance.update(t, self.label):
+            if kind == "start":
+                self.onset_zone = self.zone
+            elif self.long_active:
+                self.long_active = False
+                duration = when - (self.long_onset_t if self.long_onset_t is not None else when)
+                events.append(Event(t, "event", "long_distraction", "end", {"onset_t": when, "duration_s": duration}))
+        self.away.update(t, away_label)
+        events.extend(self._long_distraction(t))
+        events.extend(self._time_sharing(t))
+        events.extend(self.phone.update(t, self.zone))
+        events.extend(self.unresponsive.update(t, self.away, inp.warning_active_since_t))
+
+        self._prev_t, self._prev_label, self._prev_on_since_t = t, self.label, self.glance.on_since_t
+        return events
+
+    def _eyes_closed(self, inp: DetectorInput) -> bool:
+        if EYES_CLOSED_COLUMN in inp.upstream:
+            return bool(inp.upstream[EYES_CLOSED_COLUMN])
+        # Fallback until the drowsiness detector publishes `eyes_closed` (config comment).
+        f, c = inp.features, self.config.unresponsive
+        if not f.face_present:
+            return False
+        closure = (f.eye_blink_left + f.eye_blink_right) / 2.0
+        if math.isnan(closure) or closure < c.fallback_closed_blink:
+            return False
+        head_down = f.head_pitch_deg - inp.calibration.neutral_pitch_deg
+        return math.isnan(head_down) or head_down < c.fallback_max_head_down_deg
+
+    def _long_threshold(self, vehicle: VehicleState) -> tuple[float, bool]:
+        c = self.config.long_distraction
+        if not c.addw_enabled:
+            return c.threshold_s, False
+        speed = vehicle.speed_kph
+        if speed is None or speed > c.addw_high_speed_kph:  # unknown speed: moving (stricter)
+            return c.addw_high_speed_threshold_s, True
+        return c.addw_low_speed_threshold_s, speed >= c.addw_min_speed_kph
+
+    def _long_distraction(self, t: float) -> list[Event]:
+        g = self.glance
+        if self.long_active or not g.open or g.duration_s(t) < self.threshold_s - EPS_S:
+            return []
+        self.long_active, self.long_onset_t = True, g.onset_t
+        detail = {"onset_t": g.onset_t, "threshold_s": self.threshold_s, "zone": self.onset_zone, "addw_active": self.addw_active}
+        return [Event(t, "event", "long_distraction", "start", detail)]
+
+    def _time_sharing(self, t: float) -> list[Event]:
+        c = self.config.time_sharing
+        g = self.glance
+        if g.run_start_t is not None and g.run_s >= c.reset_on_road_s - EPS_S:
+            self.window.reset()
+            if self.vats_active and c.method == "window":
+                self.vats_active = False
+                return [Event(t, "event", "visual_time_sharing", "end", {"onset_t": g.run_start_t})]
+        self.off_road_window_s = self.window.total_s(t)
+        if c.method == "window":
+            if not self.vats_active and self.off_road_window_s >= c.off_road_total_s - EPS_S:
+                self.vats_active = True
+                detail = {"onset_t": self.window.first_start_t(t), "method": "window", "off_road_s": self.off_road_window_s}
+                return [Event(t, "event", "visual_time_sharing", "start", detail)]
+            return []
+        a, ac = self.attend, self.config.attend
+        if not self.vats_active and a.buffer_s <= EPS_S:
+            self.vats_active = True
+            detail = {"onset_t": a.left_full_t, "method": "attend"}
+            return [Event(t, "event", "visual_time_sharing", "start", detail)]
+        if self.vats_active and a.buffer_s >= ac.recovered_s - EPS_S:
+            self.vats_active = False
+            return [Event(t, "event", "visual_time_sharing", "end", {"onset_t": g.on_since_t})]
+        return []
+
+    # -- outputs -----------------------------------------------------------------------
+    def distraction_level(self) -> int:
+        if self.unresponsive.active:
+            return 3
+        if self.long_active or self.vats_active or self.phone.active:
+            return 2
+        if self.glance.duration_s(self.t) >= self.config.level.advisory_off_road_s - EPS_S:
+            return 1
+        return 0
+
+    def columns(self) -> dict[str, Scalar]:
+        eyes_on_road: bool | None = None if self.label == "hold" else self.label == "on"
+        return {
+            "gaze_yaw_deg_abs": self.yaw_deg,
+            "gaze_pitch_deg_abs": self.pitch_deg,
+            "gaze_zone": self.zone,
+            "eyes_on_road": eyes_on_road,
+            "glance_allowed": self.label == "allowed",
+            "eyes_off_road_s": self.glance.duration_s(self.t),
+            "eyes_away_or_closed_s": self.away.duration_s(self.t),
+            "off_road_in_window_s": self.off_road_window_s,
+            "attend_buffer_s": self.attend.buffer_s,
+            "long_distraction_threshold_s": self.threshold_s,
+            "addw_active": self.addw_active,
+            "distraction_level": self.distraction_level(),
+        }
+
+    def finish(self, t: float) -> list[Event]:
+        events: list[Event] = []
+        if self.long_active:
+            self.long_active = False
+            events.append(Event(t, "event", "long_distraction", "end", {"onset_t": t, "truncated": True}))
+        if self.vats_active:
+            self.vats_active = False
+            events.append(Event(t, "event", "visual_time_sharing", "end", {"onset_t": t, "truncated": True}))
+        events.extend(self.phone.finish(t))
+        events.extend(self.unresponsive.finish(t))
+        return events
+

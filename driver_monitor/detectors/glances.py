@@ -1,0 +1,123 @@
+"""Per-frame glance labels and the eyes-off-road episode (debounced, ADDW in-out-in safe).
+
+Each frame gets one label:
+  on       the gaze is on the road zone;
+  allowed  off the road but not counted: a mirror / cluster glance within its grace time,
+           or a glance to the indicated side within the indicator allowance;
+  off      off the road and counted;
+  hold     no usable gaze (no face, no head pose, eyes closed): the frame neither starts
+           nor ends anything, so a blink or one dropped detection does not reset a timer.
+
+A label holds from its frame until the next frame (sample and hold), so durations are
+differences of frame times and do not depend on the frame rate.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from driver_monitor.config.distraction import EyesOnRoadConfig
+from driver_monitor.detectors.zones import CLUSTER, MIRRORS, ROAD, UNKNOWN, ZoneMap
+from driver_monitor.messages import VehicleState
+
+Label = Literal["on", "allowed", "off", "hold"]
+
+# Float slack for comparing differences of frame times with configured durations
+# (i / fps sums are not exact in binary).
+EPS_S = 1e-9
+
+
+class GlanceLabeler:
+    """Turns the zone of each frame into a label, applying grace times and the indicator
+    allowance. A zone visit starts on the first frame of a new zone; `hold` frames (zone
+    unknown) do not interrupt a visit."""
+
+    def __init__(self, config: EyesOnRoadConfig, zones: ZoneMap):
+        self.config = config
+        self.zones = zones
+        self.zone: str = UNKNOWN  # zone of the current visit
+        self.visit_start_t: float | None = None
+        self._indicator_last_on_t: dict[str, float | None] = {"left": None, "right": None}
+        self._allowed_zones = frozenset(config.indicator_allowed_zones)
+
+    def update(self, t: float, zone: str, yaw_deg: float, vehicle: VehicleState) -> Label:
+        c = self.config
+        if vehicle.indicator_left:
+            self._indicator_last_on_t["left"] = t
+        if vehicle.indicator_right:
+            self._indicator_last_on_t["right"] = t
+        if zone == UNKNOWN:
+            return "hold"
+        if zone != self.zone or self.visit_start_t is None:
+            self.zone, self.visit_start_t = zone, t
+        if zone == ROAD:
+            return "on"
+        grace_s = 0.0
+        if zone in MIRRORS:
+            grace_s = c.mirror_grace_s
+        elif zone == CLUSTER:
+            grace_s = c.cluster_grace_s
+        if zone in self._allowed_zones and self.indicator_active(t, self.zones.side(yaw_deg)):
+            grace_s = max(grace_s, c.indicator_glance_allowance_s)
+        return "allowed" if t - self.visit_start_t < grace_s - EPS_S else "off"
+
+    def indicator_active(self, t: float, side: str | None) -> bool:
+        if side is None:
+            return False
+        last = self._indicator_last_on_t[side]
+        return last is not None and t - last <= self.config.indicator_hold_s + EPS_S
+
+    def visit_s(self, t: float) -> float:
+        return 0.0 if self.visit_start_t is None else t - self.visit_start_t
+
+
+class OffRoadEpisode:
+    """An eyes-off-road episode: starts on the first `off` frame and ends only once the
+    gaze has stayed on the road for `tolerance_s` (so a brief in-out-in flicker back to the
+    road does not reset the off-road timer, EU 2023/2590). `allowed` frames neither start
+    nor end an episode but do interrupt a run of on-road frames; `hold` frames are ignored.
+
+    An on-road run "has held" until the frame that ends it (sample and hold), so each update
+    first measures the run held up to t (`run_start_t`, `run_s`: what the rules compare
+    with their on-road times) and then applies the new frame's label. `update` returns the
+    changes at t: ("end", back_on_road_t) and / or ("start", onset_t).
+    """
+
+    def __init__(self, tolerance_s: float):
+        self.tolerance_s = tolerance_s
+        self.onset_t: float | None = None  # start of the open episode
+        self.on_since_t: float | None = None  # start of the current on-road run (after t's label)
+        self.run_start_t: float | None = None  # start of the on-road run held up to t
+        self.run_s = 0.0  # its length (0 when the gaze was not on the road)
+
+    def update(self, t: float, label: Label) -> list[tuple[str, float]]:
+        self.run_start_t = self.on_since_t
+        self.run_s = 0.0 if self.on_since_t is None else t - self.on_since_t
+        changes: list[tuple[str, float]] = []
+        if self.onset_t is not None and self.run_start_t is not None and self.run_s >= self.tolerance_s - EPS_S:
+            self.onset_t = None
+            changes.append(("end", self.run_start_t))
+        if label == "hold":
+            return changes
+        if label == "on":
+            if self.on_since_t is None:
+                self.on_since_t = t
+            return changes
+        self.on_since_t = None
+        if label == "off" and self.onset_t is None:
+            self.onset_t = t
+            changes.append(("start", t))
+        return changes
+
+    @property
+    def open(self) -> bool:
+        return self.onset_t is not None
+
+    def duration_s(self, t: float) -> float:
+        """How long the episode has lasted (0 when none is open). It is wall time, so a
+        flicker back to the road that does not hold counts as off-road (conservative); while
+        a return is pending the value stands still at the return time, so a glance that
+        ends just before a threshold does not cross it during the confirmation."""
+        if self.onset_t is None:
+            return 0.0
+        return (self.on_since_t if self.on_since_t is not None else t) - self.onset_t
