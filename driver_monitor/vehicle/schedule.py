@@ -87,6 +87,11 @@ class OutputSchedule:
             return []
         t = result.t
         out: list[Due] = []
+        # Repeats that fell due before this frame describe the previous frame's warning.
+        if self._warning_next_t is not None and self._prev is not None:
+            while self._warning_next_t < t - 1e-6:
+                out.append(Due("warning", self._warning_next_t, self._prev))
+                self._warning_next_t += self.warning_repeat_period_s
         if key != self._warning_key:
             # The first result only announces a warning when there is one (level 0 at start
             # is the receiver's default, no frame needed).
@@ -95,8 +100,7 @@ class OutputSchedule:
             self._warning_key = key
             self._warning_next_t = t + self.warning_repeat_period_s if policy.level > 0 else None
             return out
-        if policy.level > 0 and self._warning_next_t is not None:
-            while self._warning_next_t <= t + 1e-6:
-                out.append(Due("warning", self._warning_next_t, result))
-                self._warning_next_t += self.warning_repeat_period_s
+        if self._warning_next_t is not None and self._warning_next_t <= t + 1e-6:
+            out.append(Due("warning", self._warning_next_t, result))
+            self._warning_next_t += self.warning_repeat_period_s
         return out
