@@ -1,0 +1,104 @@
+"""The policy inside the Pipeline, driven through Pipeline.process_features with synthetic
+Features (no video): actions and PolicyState in the FrameResult at exact times, the warning
+fed back to the detectors one frame later, and the speed gate end to end."""
+
+from __future__ import annotations
+
+from driver_monitor.config import parse_config
+from driver_monitor.detectors.base import DetectorInput
+from driver_monitor.messages import Event, Features, Scalar, VehicleState
+from driver_monitor.pipeline import FrameResult, Pipeline
+
+ACTIVE_AT_ONCE = "policy:\n  monitoring: {activation_s: 0}\n"
+
+
+def open_eyes_features(t: float, closed: bool = False) -> Features:
+    blink = 0.95 if closed else 0.05
+    ear = 0.05 if closed else 0.3
+    return Features(
+        t, True, head_yaw_deg=0.0, head_pitch_deg=0.0, head_roll_deg=0.0, head_z_cm=-60.0,
+        eye_blink_left=blink, eye_blink_right=blink, ear_left=ear, ear_right=ear,
+        gaze_yaw_deg=0.0, gaze_pitch_deg=0.0, eye_look_down=0.1, eye_squint=0.1, jaw_open=0.05,
+        mouth_aspect_ratio=0.05, face_width_px=200.0, image_brightness=100.0, face_brightness=120.0,
+    )
+
+
+class WarningSpy:
+    """A detector that records what the pipeline feeds back from the policy."""
+
+    def __init__(self) -> None:
+        self.seen: dict[float, float | None] = {}
+
+    def update(self, inp: DetectorInput) -> list[Event]:
+        self.seen[round(inp.features.t, 6)] = inp.warning_active_since_t
+        return []
+
+    def columns(self) -> dict[str, Scalar]:
+        return {}
+
+    def finish(self, t: float) -> list[Event]:
+        return []
+
+
+def run(config_text: str, frames: list[tuple[Features, VehicleState]], spy: WarningSpy | None = None) -> list[FrameResult]:
+    pipeline = Pipeline(parse_config(config_text), tracker=None)  # type: ignore[arg-type]
+    if spy is not None:
+        pipeline.detectors.append(spy)
+    results = [pipeline.process_features(f, v) for f, v in frames]
+    results[-1].events.extend(pipeline.finish())
+    return results
+
+
+def test_driver_absent_is_told_at_the_exact_time_and_fed_back():
+    # Face until 0.9, then gone: presence fires driver_absent at 1.0 + 2.0 s (absent_after_s).
+    frames = [(open_eyes_features(i / 10) if i < 10 else Features(i / 10, False), VehicleState(i / 10, speed_kph=80.0))
+              for i in range(80)]
+    spy = WarningSpy()
+    results = run(ACTIVE_AT_ONCE, frames, spy)
+    by_t = {round(r.t, 6): r for r in results}
+    assert by_t[2.9].policy is not None and by_t[2.9].policy.condition is None
+    at = by_t[3.0]
+    assert ("event", "driver_absent", "start") in [(e.kind, e.name, e.phase) for e in at.events]
+    assert at.policy.condition == "driver_absent" and at.policy.actions == {"visual_icon", "chime"}
+    actions = [(e.name, e.phase, dict(e.detail)) for e in at.events if e.kind == "action"]
+    assert actions == [
+        ("chime", "start", {"condition": "driver_absent", "level": 2, "stage": 0}),
+        ("visual_icon", "start", {"condition": "driver_absent", "level": 2, "stage": 0}),
+    ]
+    assert by_t[7.0].policy.actions == {"visual_icon", "voice_prompt", "haptic_seat"}  # stage 1 at +4 s
+    # degraded monitoring is not a warning the unresponsive rule waits on
+    assert all(v is None for v in spy.seen.values())
+    ends = [(e.name, e.phase, e.detail.get("truncated")) for e in results[-1].events if e.kind == "action"]
+    assert ends == [("haptic_seat", "end", True), ("visual_icon", "end", True), ("voice_prompt", "end", True)]
+
+
+def test_warning_start_reaches_the_detectors_one_frame_later():
+    # Eyes closed from 1.0 at 80 km/h: whatever the drowsiness detector's exact timing, the
+    # first gaze-related warning's start is what the detectors see from the next frame on.
+    frames = [(open_eyes_features(i / 10, closed=i >= 10), VehicleState(i / 10, speed_kph=80.0)) for i in range(120)]
+    spy = WarningSpy()
+    results = run(ACTIVE_AT_ONCE, frames, spy)
+    first = next(r for r in results if r.policy is not None and r.policy.warning_since_t is not None)
+    assert first.policy.warning_since_t == first.t and first.policy.level >= 2
+    assert spy.seen[round(first.t, 6)] is None
+    assert spy.seen[round(first.t + 0.1, 6)] == first.t
+    # eyes shut for 11 s at speed: the ladders have reached an intervention by the end
+    assert "hazard_lights" in results[-2].policy.actions and results[-2].policy.level == 3
+
+
+def test_below_the_speed_gate_eyes_closed_give_no_action():
+    frames = [(open_eyes_features(i / 10, closed=i >= 10), VehicleState(i / 10, speed_kph=15.0)) for i in range(120)]
+    results = run(ACTIVE_AT_ONCE, frames)
+    assert [e for r in results for e in r.events if e.kind == "action"] == []
+    assert any(e.name == "sleep" for r in results for e in r.events)  # the detector did fire
+    assert all(r.policy is not None and r.policy.level == 0 for r in results)
+
+
+def test_default_activation_waits_one_minute_and_disabled_policy_gives_none():
+    frames = [(Features(i / 2, False), VehicleState(i / 2, speed_kph=None)) for i in range(140)]
+    results = run("", frames)
+    first = next(r for r in results if any(e.kind == "action" for e in r.events))
+    assert first.t == 60.0 and first.policy.condition == "driver_absent"  # unknown speed = moving
+    assert ("state", "monitoring_active") in [(e.kind, e.name) for e in first.events]
+    off = run("policy: {enabled: false}\n", frames[:10])
+    assert all(r.policy is None for r in off) and not any(e.kind == "action" for r in off for e in r.events)
