@@ -1,0 +1,79 @@
+"""The distraction detector inside the real Pipeline (process_features: no video), with the
+drowsiness detector before it and the policy engine after it."""
+
+from __future__ import annotations
+
+import pytest
+from distraction_drive import features
+
+from driver_monitor.config import load_config
+from driver_monitor.messages import VehicleState
+from driver_monitor.pipeline import Pipeline
+
+FPS = 30.0
+
+
+def _config(**distraction):
+    config = load_config()
+    policy = config.policy.model_copy(
+        update={"monitoring": config.policy.monitoring.model_copy(update={"activation_s": 0.0})}
+    )
+    update = {"policy": policy}
+    if distraction:
+        section = config.distraction
+        update["distraction"] = section.model_copy(
+            update={k: getattr(section, k).model_copy(update=v) for k, v in distraction.items()}
+        )
+    return config.model_copy(update=update)
+
+
+def _run(pipeline: Pipeline, segments, speed_kph: float | None = 80.0):
+    results = []
+    start, frame = 0.0, 0
+    for duration, where in segments:
+        end = start + duration
+        while (t := frame / FPS) < end - 1e-9:
+            results.append(pipeline.process_features(features(t, where), VehicleState(t=t, speed_kph=speed_kph)))
+            frame += 1
+        start = end
+    return results
+
+
+def _events(results, name, phase="start"):
+    return [e for r in results for e in r.events if e.kind == "event" and e.name == name and e.phase == phase]
+
+
+def test_pipeline_exposes_the_distraction_columns_and_events():
+    pipeline = Pipeline(_config(), tracker=None)
+    results = _run(pipeline, [(1.0, "road"), (4.0, "infotainment"), (2.0, "road")])
+    (start,) = _events(results, "long_distraction")
+    assert start.t == pytest.approx(4.0) and start.detail["onset_t"] == pytest.approx(1.0)
+    during = next(r for r in results if r.t >= 4.5)
+    assert "long_distraction" in during.state.active
+    values = during.state.values
+    assert values["gaze_zone"] == "infotainment" and values["eyes_on_road"] is False
+    assert values["eyes_off_road_s"] == pytest.approx(3.5) and values["distraction_level"] == 2
+    row = during.row()
+    for key in ("gaze_yaw_deg_abs", "gaze_pitch_deg_abs", "gaze_zone", "eyes_on_road", "eyes_off_road_s", "attend_buffer_s", "distraction_level"):
+        assert key in row
+    assert "long_distraction" not in results[-1].state.active
+
+
+def test_policy_warning_comes_back_and_raises_unresponsive_3_s_later():
+    # The long distraction at 4.0 makes the policy warn (chime); the warning start reaches
+    # the detectors one frame late; the eyes stay away, so unresponsive fires 3 s after it.
+    pipeline = Pipeline(_config(unresponsive={"away_or_closed_s": 30.0}), tracker=None)
+    results = _run(pipeline, [(1.0, "road"), (9.0, "infotainment")])
+    warned = [r for r in results if r.policy is not None and r.policy.warning_since_t is not None]
+    assert warned, "the policy never warned"
+    w = warned[0].policy.warning_since_t
+    assert w == pytest.approx(4.0)
+    (start,) = _events(results, "unresponsive")
+    assert start.detail["reason"] == "no_return_after_warning"
+    assert start.detail["warning_since_t"] == pytest.approx(w) and start.t == pytest.approx(w + 3.0)
+
+
+def test_events_are_raised_whatever_the_speed():
+    pipeline = Pipeline(_config(), tracker=None)
+    results = _run(pipeline, [(1.0, "road"), (4.0, "infotainment")], speed_kph=0.0)
+    assert len(_events(results, "long_distraction")) == 1
