@@ -20,6 +20,7 @@ from driver_monitor.detectors.calibration import Calibrator
 from driver_monitor.detectors.distraction import DistractionDetector
 from driver_monitor.detectors.drowsiness import DrowsinessDetector
 from driver_monitor.detectors.presence import PresenceDetector
+from driver_monitor.detectors.stress.detector import StressDetector
 from driver_monitor.messages import DriverState, Event, Features, Frame, PolicyState, Scalar, VehicleState
 from driver_monitor.perception.features import extract_features, no_face_features
 from driver_monitor.perception.tracker import FaceTracker
@@ -55,6 +56,7 @@ def build_detectors(config: Config) -> list[Detector]:
         PresenceDetector(config.presence),
         DrowsinessDetector(config.drowsiness),
         DistractionDetector(config.distraction),  # after drowsiness: reads its eyes_closed
+        StressDetector(config.stress),  # after drowsiness: reads its blink_rate_per_min
     ]
 
 

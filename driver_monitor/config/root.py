@@ -9,6 +9,7 @@ from driver_monitor.config.perception import PerceptionConfig, VideoConfig
 from driver_monitor.config.policy import PolicyConfig
 from driver_monitor.config.presence import PresenceConfig
 from driver_monitor.config.service import CameraConfig, ServiceConfig
+from driver_monitor.config.stress import StressConfig
 from driver_monitor.config.vehicle import CanConfig, SerialConfig, VehicleConfig
 
 
@@ -19,6 +20,7 @@ class Config(Section):
     calibration: CalibrationConfig = CalibrationConfig()
     drowsiness: DrowsinessConfig = DrowsinessConfig()
     distraction: DistractionConfig = DistractionConfig()
+    stress: StressConfig = StressConfig()
     outputs: OutputsConfig = OutputsConfig()
     camera: CameraConfig = CameraConfig()
     service: ServiceConfig = ServiceConfig()

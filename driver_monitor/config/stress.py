@@ -113,6 +113,13 @@ class BaselineConfig(Section):
     # stress.
     baseline_s: float = Field(60.0, ge=5.0, le=1800.0)
     adapt_time_constant_s: float = Field(600.0, gt=0.0, le=36000.0)
+    # Per-frame cues (blendshapes, blink rate, model outputs) are smoothed with a first-order
+    # filter of this time constant before they are compared with the baseline: a stress
+    # expression is held for seconds, a grimace while talking is not.
+    cue_smoothing_time_constant_s: float = Field(5.0, ge=0.0, le=120.0)
+    # A cue missing for longer than this restarts its smoothing, and a gap counts at most
+    # this long towards the baseline.
+    max_gap_s: float = Field(2.0, gt=0.0, le=60.0)
 
 
 class CueScalesConfig(Section):

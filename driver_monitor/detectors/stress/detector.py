@@ -1,0 +1,200 @@
+"""StressDetector: an advisory stress level 0..3 with a confidence, relative to the driver's
+own calm baseline, and `stress` start / end events with hysteresis (docs/stress.md).
+
+Heart rate comes from an external sensor while it reports (CAN signal or serial sensor,
+merged into VehicleState.external_heart_rate_bpm by the vehicle adapter, which turns a stale
+reading into None), else from the camera (rppg.py), else nowhere: the detector says so
+(`heart_rate_source` none) instead of guessing. The policy treats stress as advisory only
+(REFERENCE.md "Heart rate and stress").
+"""
+
+from __future__ import annotations
+
+import math
+
+from driver_monitor.config.stress import StressConfig
+from driver_monitor.detectors.base import DetectorInput
+from driver_monitor.detectors.stress.cues import Baseline, Cue, SmoothedValue, finite_or_nan
+from driver_monitor.detectors.stress.rppg import HeartRateEstimate, RppgEstimator
+from driver_monitor.messages import Event, Scalar
+
+# The drowsiness detector's column read through DetectorInput.upstream (may be absent).
+BLINK_RATE_COLUMN = "blink_rate_per_min"
+# The expression plug-in's columns: EXPRESSION_PREFIX + signal name (perception/expression.py).
+EXPRESSION_PREFIX = "expression_"
+
+SOURCE_CAMERA = "camera"
+SOURCE_EXTERNAL = "external"
+SOURCE_NONE = "none"
+
+
+class StressDetector:
+    def __init__(self, config: StressConfig):
+        self.config = config
+        self.rppg = RppgEstimator(config.rppg)
+        b, s, w = config.baseline, config.scales, config.weights
+
+        def cue(name: str, scale: float, weight: float, tau_s: float, direction: float = 1.0, relative: bool = False) -> Cue:
+            return Cue(
+                name, SmoothedValue(tau_s, b.max_gap_s), Baseline(b.baseline_s, b.adapt_time_constant_s, b.max_gap_s),
+                scale, weight, direction, relative,
+            )
+
+        tau = b.cue_smoothing_time_constant_s
+        # Heart rate and RMSSD are already averaged over the rPPG window: no extra smoothing.
+        self.cues: dict[str, Cue] = {
+            "heart_rate": cue("heart_rate", s.heart_rate_bpm, w.heart_rate, 0.0),
+            "rmssd": cue("rmssd", s.rmssd_drop, w.rmssd, 0.0, direction=-1.0, relative=True),
+            "brow_down": cue("brow_down", s.brow_down, w.brow_down, tau),
+            "mouth_press": cue("mouth_press", s.mouth_press, w.mouth_press, tau),
+            "eye_squint": cue("eye_squint", s.eye_squint, w.eye_squint, tau),
+            "blink_rate": cue("blink_rate", s.blink_rate_change, w.blink_rate, tau, relative=True),
+        }
+        for signal, sign in config.expression_model.stress_signs.items():
+            self.cues[EXPRESSION_PREFIX + signal] = cue(
+                EXPRESSION_PREFIX + signal, s.expression, w.expression, tau, direction=1.0 if sign >= 0 else -1.0
+            )
+        self._total_weight = sum(c.weight for c in self.cues.values()) or 1.0
+        self.score = SmoothedValue(config.level.smoothing_time_constant_s, b.max_gap_s)
+        self.camera = HeartRateEstimate(t=math.nan)
+        self.heart_rate_bpm = math.nan
+        self.heart_rate_quality = 0.0
+        self.heart_rate_source = SOURCE_NONE
+        self.level: int | None = None
+        self.confidence = 0.0
+        # Event state: when the level first reached / left the event level, and the open event.
+        self._above_since_t: float | None = None
+        self._below_since_t: float | None = None
+        self._event_onset_t: float | None = None
+        self._event_max_level = 0
+
+    # -- per frame ------------------------------------------------------------------------
+
+    def update(self, inp: DetectorInput) -> list[Event]:
+        f = inp.features
+        t = f.t
+        self.camera = self.rppg.update(f)
+        self._choose_heart_rate(inp.vehicle.external_heart_rate_bpm)
+        adapt = self.level is None or self.level == 0
+        hr_quality = self.heart_rate_quality
+        raw = {
+            "heart_rate": self.heart_rate_bpm,
+            "rmssd": self.camera.rmssd_ms if self.heart_rate_source == SOURCE_CAMERA else math.nan,
+            "brow_down": f.brow_down if f.face_present else math.nan,
+            "mouth_press": f.mouth_press if f.face_present else math.nan,
+            "eye_squint": f.eye_squint if f.face_present else math.nan,
+            "blink_rate": finite_or_nan(inp.upstream.get(BLINK_RATE_COLUMN)),
+        }
+        weighted = 0.0
+        weight = 0.0
+        confidence = 0.0
+        for name, cue in self.cues.items():
+            x = raw[name] if name in raw else finite_or_nan(inp.upstream.get(name))
+            e = cue.update(t, x, adapt)
+            if math.isnan(e) or cue.weight <= 0:
+                continue
+            weighted += cue.weight * e
+            weight += cue.weight
+            confidence += cue.weight * (hr_quality if name in ("heart_rate", "rmssd") else 1.0)
+        if weight <= 0:
+            self.level = None
+            self.confidence = 0.0
+        else:
+            score = self.score.update(t, weighted / weight)
+            self.level = self._level(score)
+            self.confidence = min(1.0, confidence / self._total_weight)
+        return self._events(t)
+
+    def _choose_heart_rate(self, external_bpm: float | None) -> None:
+        ext = self.config.external
+        if external_bpm is not None and math.isfinite(external_bpm) and ext.min_bpm <= external_bpm <= ext.max_bpm:
+            self.heart_rate_bpm, self.heart_rate_quality, self.heart_rate_source = float(external_bpm), 1.0, SOURCE_EXTERNAL
+        elif self.camera.valid:
+            self.heart_rate_bpm, self.heart_rate_quality, self.heart_rate_source = self.camera.bpm, self.camera.quality, SOURCE_CAMERA
+        else:
+            self.heart_rate_bpm, self.heart_rate_quality, self.heart_rate_source = math.nan, 0.0, SOURCE_NONE
+
+    def _level(self, score: float) -> int:
+        thresholds = self.config.level.level_thresholds
+        target = sum(1 for th in thresholds if score >= th)
+        level = self.level or 0
+        if target >= level:
+            return target
+        # Go down only once the score is hysteresis below the current level's threshold.
+        while level > 0 and score < thresholds[level - 1] - self.config.level.hysteresis:
+            level -= 1
+        return level
+
+    def _events(self, t: float) -> list[Event]:
+        c = self.config.level
+        high = self.level is not None and self.level >= c.event_min_level
+        if high:
+            self._below_since_t = None
+            if self._above_since_t is None:
+                self._above_since_t = t
+        else:
+            self._above_since_t = None
+            if self._below_since_t is None:
+                self._below_since_t = t
+        if self._event_onset_t is None:
+            if high and self._above_since_t is not None and t - self._above_since_t >= c.start_after_s:
+                self._event_onset_t = self._above_since_t
+                self._event_max_level = self.level or 0
+                return [Event(t, "event", "stress", "start", self._detail(self._event_onset_t))]
+            return []
+        if high:
+            self._event_max_level = max(self._event_max_level, self.level or 0)
+            return []
+        if self._below_since_t is not None and t - self._below_since_t >= c.end_after_s:
+            return [self._end(t, self._below_since_t, truncated=False)]
+        return []
+
+    def _end(self, t: float, ended_t: float, truncated: bool) -> Event:
+        onset = self._event_onset_t if self._event_onset_t is not None else t
+        detail = self._detail(ended_t) | {"duration_s": ended_t - onset, "max_level": self._event_max_level}
+        if truncated:
+            detail["truncated"] = True
+        self._event_onset_t = None
+        self._event_max_level = 0
+        return Event(t, "event", "stress", "end", detail)
+
+    def _detail(self, onset_t: float) -> dict[str, object]:
+        evidence = {name: round(float(c.evidence), 3) for name, c in self.cues.items() if math.isfinite(c.evidence)}
+        hr_base = self.cues["heart_rate"].baseline
+        return {
+            "onset_t": onset_t,
+            "level": self.level,
+            "confidence": self.confidence,
+            "advisory": True,
+            "heart_rate_bpm": _f(self.heart_rate_bpm),
+            "baseline_heart_rate_bpm": _f(hr_base.mean) if hr_base.ready else None,
+            "heart_rate_source": self.heart_rate_source,
+            "evidence": evidence,
+        }
+
+    # -- outputs --------------------------------------------------------------------------
+
+    def columns(self) -> dict[str, Scalar]:
+        return {
+            "heart_rate_bpm": _f(self.heart_rate_bpm),
+            "heart_rate_quality": _f(self.heart_rate_quality),
+            "heart_rate_source": self.heart_rate_source,
+            "heart_rate_camera_bpm": _f(self.camera.bpm),
+            "heart_rate_camera_status": self.camera.status,
+            "heart_rate_snr_db": _f(self.camera.snr_db),
+            "hrv_rmssd_ms": _f(self.camera.rmssd_ms) if self.heart_rate_source == SOURCE_CAMERA else math.nan,
+            "stress_level": self.level,
+            "stress_confidence": _f(self.confidence),
+            "stress_score": _f(self.score.value) if self.level is not None else math.nan,
+        }
+
+    def finish(self, t: float) -> list[Event]:
+        if self._event_onset_t is None:
+            return []
+        return [self._end(t, t, truncated=True)]
+
+
+def _f(value: float) -> float:
+    """A plain Python float for the outputs; NaN for anything not finite (-inf SNR included)."""
+    v = float(value)
+    return v if math.isfinite(v) else math.nan
