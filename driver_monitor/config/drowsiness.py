@@ -160,7 +160,8 @@ class KssConfig(Section):
     # PERCLOS (60 s) -> points, piecewise linear: Wierwille 1994 bands (< 0.075 awake,
     # 0.075-0.15 questionable, > 0.15 drowsy) mapped to +2 / +4 so that the "drowsy" band
     # alone reaches level 7 (EU 2021/1341 may warn at KSS 7), +6 (level 9) at twice it.
-    perclos_points: list[tuple[float, float]] = [(0.0, 0.0), (0.075, 2.0), (0.15, 4.0), (0.30, 6.0)]
+    # Normal blinking alone (15-20 blinks/min of 0.1-0.2 s) gives PERCLOS 0.02-0.04: 0 there.
+    perclos_points: list[tuple[float, float]] = [(0.04, 0.0), (0.075, 2.0), (0.15, 4.0), (0.30, 6.0)]
     # Mean blink duration (s) -> points: rested < 0.2 s, > 0.5 s sleep deprived
     # (Wilkinson 2013): 0 at 0.2 s, +4 (level 7 alone) at 0.5 s.
     blink_duration_points: list[tuple[float, float]] = [(0.2, 0.0), (0.5, 4.0)]

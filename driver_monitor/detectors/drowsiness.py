@@ -15,6 +15,7 @@ Per-frame columns (keys unique across detectors, docs/features.md):
   blink_duration_mean_s  mean blink duration over the same window; NaN with too few blinks
   perclos_60s / perclos_180s  P80 over the short / long window; NaN until valid
   kss_level           KSS-like level 1..9 (int); kss_score the unrounded score
+  drowsy              the `drowsy` event is active (level reached, hysteresis)
   calibrated          the driver's calibration has completed
 """
 
@@ -100,6 +101,7 @@ class DrowsinessDetector:
             "perclos_180s": self.perclos_long.value,
             "kss_level": self.kss.level,
             "kss_score": self.kss.score,
+            "drowsy": self.drowsy,
             "calibrated": self.calibrated,
         }
 

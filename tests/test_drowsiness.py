@@ -1,0 +1,263 @@
+"""Drowsiness rules on synthetic feature sequences, asserted at exact times.
+
+Times are computed by hand from tests/drowsy_drive.py's eye model (closure ramps of 0.1 s,
+so the 0.5 closed threshold is crossed 0.05 s after a ramp starts and the 0.35 open
+threshold 0.065 s after the opening ramp starts). A rule fires on the first frame at or
+after the time its duration is reached, so `t` is asserted to one frame period.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+from drowsy_drive import DROWSINESS_EVENTS, Drive, closures, constant, piecewise, run
+
+from driver_monitor.config import Config
+from driver_monitor.config.drowsiness import ClosureEventsConfig, DrowsinessConfig
+from driver_monitor.messages import Features
+
+FPS = 30.0
+FRAME = 1.0 / FPS
+
+
+def fired(t: float, due: float, fps: float = FPS) -> bool:
+    """A rule due at `due` fired on the first frame at or after it."""
+    return due - 1e-6 <= t < due + 1.0 / fps + 1e-6
+
+
+def test_short_closure_is_a_blink_with_exact_onset_and_duration():
+    r = run(Drive(5.0, closure=closures([(2.0, 2.2)])))
+    (blink,) = r.named(*DROWSINESS_EVENTS)
+    assert blink.name == "blink" and blink.phase is None
+    assert blink.detail["onset_t"] == pytest.approx(2.05, abs=1e-6)
+    assert blink.detail["duration_s"] == pytest.approx(0.215, abs=1e-6)
+    assert blink.detail["slow"] is False
+    assert fired(blink.t, 2.265)
+    assert r.at(2.1)["eyes_closed"] is True and r.at(2.4)["eyes_closed"] is False
+    assert r.at(2.5)["blink_count"] == 1
+
+
+def test_slow_blink_below_the_microsleep_minimum():
+    r = run(Drive(5.0, closure=closures([(2.0, 2.9)])))
+    (blink,) = r.named(*DROWSINESS_EVENTS)
+    assert blink.name == "blink" and blink.detail["slow"] is True
+    assert blink.detail["duration_s"] == pytest.approx(0.915, abs=1e-6)
+
+
+def test_microsleep_fires_one_second_into_the_closure_and_ends_when_the_eyes_open():
+    r = run(Drive(6.0, closure=closures([(2.0, 3.2)])))
+    events = r.named(*DROWSINESS_EVENTS)
+    assert [(e.name, e.phase) for e in events] == [("microsleep", "start"), ("microsleep", "end")]
+    start, end = events
+    assert start.detail["onset_t"] == pytest.approx(2.05, abs=1e-6)
+    assert fired(start.t, 3.05)
+    assert end.detail["onset_t"] == pytest.approx(3.265, abs=1e-6)
+    assert end.detail["duration_s"] == pytest.approx(1.215, abs=1e-6)
+    assert fired(end.t, 3.265)
+    assert r.at(3.0)["eyes_closed_s"] == pytest.approx(3.0 - 2.05, abs=1e-6)
+
+
+def test_microsleep_minimum_is_configurable_down_to_half_a_second():
+    config = Config(drowsiness=DrowsinessConfig(closure=ClosureEventsConfig(microsleep_min_duration_s=0.5)))
+    r = run(Drive(5.0, closure=closures([(2.0, 2.7)])), config=config)
+    start = r.named("microsleep")[0]
+    assert fired(start.t, 2.55) and start.detail["onset_t"] == pytest.approx(2.05, abs=1e-6)
+    assert not r.named("blink")
+
+
+def test_closure_of_four_seconds_becomes_sleep_at_three_seconds():
+    r = run(Drive(8.0, closure=closures([(2.0, 6.0)])))
+    events = r.named(*DROWSINESS_EVENTS)
+    assert [(e.name, e.phase) for e in events] == [
+        ("microsleep", "start"), ("microsleep", "end"), ("sleep", "start"), ("sleep", "end")]
+    assert fired(events[0].t, 3.05)
+    assert events[1].detail["became"] == "sleep" and fired(events[1].t, 5.05)
+    assert events[2].t == events[1].t and events[2].detail["onset_t"] == pytest.approx(2.05, abs=1e-6)
+    assert fired(events[3].t, 6.065) and events[3].detail["duration_s"] == pytest.approx(4.015, abs=1e-6)
+
+
+def test_sleep_still_open_at_the_end_of_input_is_closed_truncated():
+    r = run(Drive(6.0, closure=closures([(2.0, 60.0)])))
+    last = r.named("sleep")[-1]
+    assert last.phase == "end" and last.detail["truncated"] is True
+
+
+def test_yawn_fires_after_one_second_of_open_mouth():
+    jaw = piecewise([(0.0, 0.05), (3.0, 0.05), (3.2, 0.65), (7.0, 0.65), (7.2, 0.05)])
+    r = run(Drive(9.0, jaw_open=jaw))
+    (yawn,) = r.named(*DROWSINESS_EVENTS)
+    onset = 3.0 + 0.2 * (0.25 / 0.6)
+    assert yawn.name == "yawn" and yawn.phase is None
+    assert yawn.detail["onset_t"] == pytest.approx(onset, abs=1e-6)
+    assert fired(yawn.t, onset + 1.0)
+    assert r.at(5.0)["mouth_open"] is True and r.at(8.0)["mouth_open"] is False
+
+
+def test_talking_never_counts_as_a_yawn():
+    # Mouth wide open (jawOpen 0.7) for ~0.55 s at a time, every 0.9 s, for 30 s.
+    points = [(0.0, 0.05)]
+    for k in range(33):
+        s = 1.0 + 0.9 * k
+        points += [(s, 0.05), (s + 0.1, 0.7), (s + 0.5, 0.7), (s + 0.6, 0.05)]
+    r = run(Drive(31.0, jaw_open=piecewise(points)))
+    assert not r.named("yawn")
+
+
+def test_nod_head_drops_with_closing_eyes_and_recovers():
+    pitch = piecewise([(0.0, 0.0), (2.0, 0.0), (2.6, 25.0), (2.9, 0.0)])
+    r = run(Drive(5.0, pitch_deg=pitch, closure=closures([(2.1, 2.7)])))
+    (nod,) = r.named("nod")
+    assert nod.phase is None
+    assert nod.detail["onset_t"] == pytest.approx(2.12, abs=1e-6)
+    assert nod.detail["duration_s"] == pytest.approx(2.84 - 2.12, abs=1e-6)
+    assert fired(nod.t, 2.84)
+
+
+def test_looking_down_at_the_lap_with_open_eyes_is_no_nod_and_no_closure():
+    # The lids drop to EAR 15 % of open and eyeBlink 0.69 (as on the real clip) while the
+    # eyes look down and the head pitches 25 deg for 0.9 s, then 6 s: no nod, no closure.
+    pitch = piecewise([(0.0, 0.0), (2.0, 0.0), (2.6, 25.0), (2.9, 0.0), (5.0, 0.0), (5.3, 20.0),
+                       (11.3, 20.0), (11.6, 0.0)])
+    down = piecewise([(0.0, 0.1), (2.0, 0.1), (2.1, 0.85), (2.9, 0.85), (3.0, 0.1), (5.0, 0.1),
+                      (5.1, 0.85), (11.5, 0.85), (11.6, 0.1)])
+    lids = piecewise([(0.0, 0.0), (2.0, 0.0), (2.1, 0.85), (2.9, 0.85), (3.0, 0.0), (5.0, 0.0),
+                      (5.1, 0.85), (11.5, 0.85), (11.6, 0.0)])
+    r = run(Drive(13.0, pitch_deg=pitch, look_down=down, closure=lids))
+    assert not r.named("nod", "microsleep", "sleep")
+    assert r.at(8.0)["looking_down"] is True and r.at(8.0)["eyes_closed"] is False
+    assert r.at(8.0)["eye_closure"] < 0.35
+
+
+def test_eyes_really_closed_while_the_head_hangs_down_are_sleep():
+    # Depth still counts while looking down: EAR at 2 % of open is a closed eye.
+    pitch = piecewise([(0.0, 0.0), (2.0, 0.0), (2.5, 20.0)])
+    down = piecewise([(0.0, 0.1), (2.0, 0.1), (2.1, 0.85)])
+    r = run(Drive(8.0, pitch_deg=pitch, look_down=down, closure=closures([(2.0, 60.0)])))
+    assert [e.name for e in r.named("sleep")][:1] == ["sleep"]
+    assert r.at(6.0)["looking_down"] is True and r.at(6.0)["eyes_closed"] is True
+
+
+def test_long_head_down_with_closed_eyes_is_no_nod():
+    pitch = piecewise([(0.0, 0.0), (2.0, 0.0), (2.5, 25.0), (7.5, 25.0), (7.8, 0.0)])
+    r = run(Drive(9.0, pitch_deg=pitch, closure=closures([(2.1, 7.6)])))
+    assert not r.named("nod")
+
+
+def test_eyes_unavailable_within_ten_seconds_and_no_closure_events_from_unseen_eyes():
+    # Eyes closed from 4.5 s; from 5 s to 20 s the model cannot see them (sunglasses);
+    # at 20 s they are seen closed for 0.5 s more, then open.
+    hidden = lambda t: 5.0 <= t < 20.0  # noqa: E731
+    r = run(Drive(25.0, closure=closures([(4.5, 20.5)]), eyes_hidden=hidden))
+    unavailable = r.named("eyes_unavailable")
+    assert [e.phase for e in unavailable] == ["start", "end"]
+    assert unavailable[0].detail["onset_t"] == pytest.approx(5.0) and fired(unavailable[0].t, 13.0)
+    assert unavailable[1].detail["onset_t"] == pytest.approx(20.0) and fired(unavailable[1].t, 21.0)
+    assert not r.named("microsleep", "sleep")
+    assert math.isnan(r.at(10.0)["eye_closure"]) and r.at(10.0)["eyes_judgeable"] is False
+    assert r.at(10.0)["eyes_closed"] is False
+
+
+def test_measures_that_disagree_are_not_judged():
+    # eyeBlink says closed, EAR says wide open: the model is guessing (sunglasses, a hand).
+    drive = Drive(12.0)
+    base = drive.features
+
+    def features(t: float) -> Features:
+        f = base(t)
+        return dataclasses.replace(f, eye_blink_left=0.9, eye_blink_right=0.9) if t >= 1.0 else f
+
+    drive.features = features  # type: ignore[method-assign]
+    r = run(drive)
+    assert not r.named("microsleep", "sleep", "blink")
+    assert fired(r.named("eyes_unavailable")[0].t, 9.0)
+
+
+def test_face_lost_restarts_the_unavailable_count():
+    # No face is driver_absent's business, not eyes_unavailable.
+    r = run(Drive(20.0, face_present=lambda t: t < 2.0))
+    assert not r.named("eyes_unavailable")
+
+
+def test_brief_tracking_gap_inside_a_closure_is_bridged():
+    hidden = lambda t: 2.5 <= t < 2.65  # noqa: E731
+    r = run(Drive(5.0, closure=closures([(2.0, 3.2)]), eyes_hidden=hidden))
+    assert [e.phase for e in r.named("microsleep")] == ["start", "end"]
+
+
+def test_perclos_is_nan_until_the_window_is_judged_then_the_closed_share():
+    # Eyes closed 6 s (x >= 0.8 from 10.08 s to 16.02 s) in the first 60 s.
+    r = run(Drive(62.0, closure=closures([(10.0, 16.0)])), fps=15.0)
+    assert math.isnan(r.at(41.0)["perclos_60s"])  # 42 s (70 % of 60 s) judged needed
+    expected = (16.02 - 10.08) / 42.0
+    assert r.at(42.0)["perclos_60s"] == pytest.approx(expected, abs=1.5 / 15.0 / 42.0)
+    assert r.at(61.0)["perclos_60s"] == pytest.approx((16.02 - 10.08) / 60.0, abs=0.003)
+    assert math.isnan(r.at(61.0)["perclos_180s"])
+
+
+def test_drowsy_starts_at_level_seven_and_ends_with_hysteresis():
+    # 0.4 s closures every 2 s for 120 s (PERCLOS ~0.17, mean blink 0.415 s), then alert.
+    spans = [(2.0 * k, 2.0 * k + 0.4) for k in range(1, 60)]
+    r = run(Drive(260.0, closure=closures(spans)), fps=15.0)
+    drowsy = r.named("drowsy")
+    assert [e.phase for e in drowsy] == ["start", "end"]
+    start, end = drowsy
+    before = [row for row in r.rows if row["t"] < start.t]
+    assert all(row["kss_level"] < 7 for row in before)
+    assert r.at(start.t)["kss_level"] >= 7 and start.detail["level"] >= 7
+    # PERCLOS becomes valid at 42 s of judged time: that is what tips it over.
+    assert fired(start.t, 42.0, 15.0)
+    during = [row for row in r.rows if start.t <= row["t"] < end.t]
+    assert all(row["drowsy"] for row in during)
+    assert any(row["kss_level"] == 6 for row in during)  # hysteresis: 6 does not end it
+    assert r.at(end.t)["kss_level"] <= 5
+    assert all(row["kss_level"] > 5 for row in during)
+
+
+def test_alert_driver_blinking_normally_raises_nothing_but_blinks():
+    spans = [(3.0 * k + 0.5, 3.0 * k + 0.65) for k in range(60)]
+    r = run(Drive(185.0, closure=closures(spans)), fps=15.0)
+    names = {e.name for e in r.named(*DROWSINESS_EVENTS)}
+    assert names == {"blink"}
+    assert len(r.named("blink")) == 60
+    assert r.at(184.0)["kss_level"] == 3
+    assert r.at(178.0)["blink_rate_per_min"] == pytest.approx(20.0, abs=0.5)  # 20 in (118, 178]
+    # Normal blinking keeps PERCLOS in the awake band (< 0.075, Wierwille 1994).
+    assert r.at(184.0)["perclos_60s"] < 0.05
+
+
+SCENARIO = Drive(
+    12.0,
+    closure=closures([(1.0, 1.2), (2.0, 3.3), (5.0, 8.4), (9.3, 9.9)]),
+    jaw_open=piecewise([(0.0, 0.05), (4.0, 0.05), (4.2, 0.65), (5.5, 0.65), (5.7, 0.05)]),
+    pitch_deg=piecewise([(0.0, 0.0), (9.2, 0.0), (9.8, 25.0), (10.1, 0.0)]),
+)
+
+
+@pytest.mark.parametrize("fps", [15.0, 60.0])
+def test_same_events_at_15_30_and_60_fps_within_one_frame(fps: float):
+    ref = [e for e in run(SCENARIO, fps=30.0).named(*DROWSINESS_EVENTS)]
+    other = [e for e in run(SCENARIO, fps=fps).named(*DROWSINESS_EVENTS)]
+    assert [(e.name, e.phase) for e in other] == [(e.name, e.phase) for e in ref]
+    # Two slow closures, a sleep and a yawn in 10 s, then a slow blink: level 7 (drowsy).
+    assert [(e.name, e.phase) for e in ref] == [
+        ("blink", None), ("microsleep", "start"), ("microsleep", "end"), ("yawn", None),
+        ("microsleep", "start"), ("microsleep", "end"), ("sleep", "start"), ("sleep", "end"),
+        ("blink", None), ("drowsy", "start"), ("nod", None), ("drowsy", "end")]
+    period = 1.0 / min(fps, 30.0)
+    for a, b in zip(ref, other, strict=True):
+        assert abs(a.t - b.t) <= period + 1e-6, (a, b)
+        for key in ("onset_t", "duration_s"):
+            if key in a.detail:
+                assert abs(a.detail[key] - b.detail[key]) <= period + 1e-6, (key, a, b)
+
+
+def test_columns_publish_the_interface_other_detectors_read():
+    r = run(Drive(1.0, closure=constant(0.0)))
+    row = r.rows[-1]
+    for key in ("eye_closure", "eyes_closed", "eyes_judgeable", "looking_down", "blink_rate_per_min",
+                "perclos_60s", "perclos_180s", "kss_level", "calibrated"):
+        assert key in row
+    assert isinstance(row["kss_level"], int) and 1 <= row["kss_level"] <= 9
+    assert row["calibrated"] is False
