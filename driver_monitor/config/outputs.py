@@ -1,11 +1,11 @@
 """Config of what replay writes."""
 
-from enum import Enum
+from enum import StrEnum
 
 from driver_monitor.config.base import Section
 
 
-class FeaturesFormat(str, Enum):
+class FeaturesFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
 

@@ -1,6 +1,6 @@
 """Config of the face tracker and the video sources."""
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field
@@ -8,7 +8,7 @@ from pydantic import Field
 from driver_monitor.config.base import Section
 
 
-class DriverSeat(str, Enum):
+class DriverSeat(StrEnum):
     """How to pick the driver when the camera sees several faces."""
 
     left = "left"  # driver sits on the left (left-hand-drive car)
