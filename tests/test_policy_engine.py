@@ -365,3 +365,24 @@ def test_results_do_not_depend_on_frame_rate():
         return sim.action_log()
 
     assert run(10) == run(25) == run(50)
+
+
+def test_reconfigure_keeps_the_journey_and_follows_the_new_ladder():
+    cfg = policy_config(monitoring={"activation_s": 60.0})
+    sim = Sim(cfg, hz=2)
+    sim.values["kss_level"] = 8.0
+    sim.until(70.0)
+    sim.ack = True
+    sim.step()
+    sim.ack = False
+    sim.until(80.0)
+    sim.step(("sleep", "start"))
+    new = policy_config(monitoring={"activation_s": 60.0},
+                        conditions={"sleep": {"ladder": [{"delay_s": 0.0, "actions": ["visual_icon", "hazard_lights"]}]}})
+    sim.engine.reconfigure(new)
+    sim.until(90.0)
+    s = sim.at(85.0)
+    # still monitoring (no new 60 s activation), drowsy still acknowledged, sleep on the new ladder
+    assert s.monitoring_active and s.actions == {"visual_icon", "hazard_lights", "adas_sensitivity"}
+    assert sim.engine.ladders["drowsy"].acked
+    assert [e.name for e in sim.events if e.name == "journey_start"] == ["journey_start"]

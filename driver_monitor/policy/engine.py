@@ -45,12 +45,9 @@ class PolicyEngine:
         self.config = config
         self.conditions = ConditionTracker(config.conditions)
         self.journeys = JourneyTracker(config.monitoring, config.journey)
-        hysteresis = config.monitoring.speed_gate_hysteresis_kph
-        enabled = [(name, cfg) for name, cfg in config.conditions.items() if cfg.enabled]
-        # Highest priority first: the arbitration order.
-        enabled.sort(key=lambda item: -item[1].priority)
-        self.ladders = {name: ConditionLadder(name, cfg) for name, cfg in enabled}
-        self.gates = {name: SpeedGate(cfg.min_speed_kph, hysteresis) for name, cfg in enabled}
+        self.ladders: dict[str, ConditionLadder] = {}  # highest priority first: arbitration order
+        self.gates: dict[str, SpeedGate] = {}
+        self._build_ladders(config)
         self.state: PolicyState | None = None
         self._monitoring_active: bool | None = None
         self._ack_pressed = False
@@ -99,6 +96,34 @@ class PolicyEngine:
         out.extend(self._action_events(t, shown, state.level))
         self.state = state
         return PolicyDecision(state, out)
+
+    def reconfigure(self, config: PolicyConfig) -> None:
+        """Swap in a new policy config between frames (SIGHUP reload) without forgetting the
+        journey: monitoring activation, ACKs, recurrence history, cooldowns and running
+        episodes carry over; stages follow the new ladders from the next update, whose
+        action events show any change."""
+        self.config = config
+        self.conditions.config = config.conditions
+        self.journeys.monitoring, self.journeys.config = config.monitoring, config.journey
+        self._build_ladders(config)
+
+    def _build_ladders(self, config: PolicyConfig) -> None:
+        old_ladders, old_gates = self.ladders, self.gates
+        hysteresis = config.monitoring.speed_gate_hysteresis_kph
+        enabled = sorted(((n, c) for n, c in config.conditions.items() if c.enabled), key=lambda item: -item[1].priority)
+        self.ladders, self.gates = {}, {}
+        for name, cfg in enabled:
+            ladder = ConditionLadder(name, cfg)
+            gate = SpeedGate(cfg.min_speed_kph, hysteresis)
+            old = old_ladders.get(name)
+            if old is not None:
+                ladder.acked, ladder.starts, ladder.last_end_t = old.acked, old.starts, old.last_end_t
+                episode = old.episode
+                if episode is not None and episode.run_stage0 < len(cfg.ladder):
+                    episode.stage = min(episode.stage, len(cfg.ladder) - 1)
+                    ladder.episode = episode
+                gate.open = old_gates[name].open or cfg.min_speed_kph <= 0.0
+            self.ladders[name], self.gates[name] = ladder, gate
 
     def finish(self, t: float) -> list[Event]:
         """End of input: close the action events still open (detail truncated=True)."""
