@@ -68,7 +68,8 @@ class ConditionPolicy(Section):
     start_stage_by_level: dict[float, int] = {}
     # Clearing hysteresis: the episode ends once the condition has been inactive this long,
     # or, with clear_on_forward_gaze, once eyes_on_road has been true this long without a
-    # break (time since the condition ended when the gaze is not measured).
+    # break (time since the condition ended when the gaze is not measured). A warning of such
+    # a condition also starts the detectors' unresponsive clock (warning_since_t).
     clear_after_s: float = Field(1.0, ge=0.0, le=600.0)
     clear_on_forward_gaze: bool = False
     # A new episode within this time after the last one ended is held back until it passes.
