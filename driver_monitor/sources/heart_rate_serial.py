@@ -1,0 +1,214 @@
+"""External heart-rate sensor on a serial line (chest strap / wheel sensor bridge, a
+microcontroller, a BLE-to-UART adapter): a thin I/O adapter around pyserial.
+
+Line format (ASCII, one reading per line, docs/stress.md "Serial heart-rate sensor"):
+
+    HR,<bpm>[,<rr_ms>...][*<checksum>]\\n
+
+    bpm       heart rate, decimal (e.g. 72 or 72.5); 0 = no contact / no reading
+    rr_ms     optional beat-to-beat intervals since the last line, integers in ms
+    checksum  optional: two hex digits, XOR of every byte before the '*' (as NMEA 0183)
+
+    lines starting with '#' are comments; '\\r\\n' endings are accepted.
+
+    examples: "HR,72\\n"  "HR,71.5,845,838*21\\n"  "HR,0\\n" (strap lost contact)
+
+A reading older than `max_age_s` is stale: `latest_bpm()` returns None, so the detector falls
+back to the camera. Bad lines are counted and logged (at most once per LOG_INTERVAL_S), never
+raised: the running daemon never dies of a noisy line. The port is reopened with backoff after
+it disappears (USB adapter unplugged).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import serial
+
+from driver_monitor.messages import VehicleState
+
+log = logging.getLogger(__name__)
+
+LOG_INTERVAL_S = 5.0
+READ_TIMEOUT_S = 0.1
+MAX_LINE_BYTES = 256  # a longer "line" is noise (wrong baud rate): dropped
+# bpm above this cannot be a human heart rate: a corrupt line, not a reading.
+MAX_PLAUSIBLE_BPM = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class HeartRateReading:
+    bpm: float | None  # None: no contact (bpm 0 on the line)
+    rr_ms: tuple[int, ...] = ()
+
+
+class LineError(ValueError):
+    """A line that is not a reading; the message says why in one line."""
+
+
+def parse_line(raw: bytes | str) -> HeartRateReading | None:
+    """One line (with or without its ending) -> a reading, None for a blank or comment line;
+    raises LineError for anything else."""
+    text = raw.decode("ascii", errors="replace") if isinstance(raw, bytes) else raw
+    text = text.strip("\r\n ")
+    if not text or text.startswith("#"):
+        return None
+    if "*" in text:
+        body, _, checksum = text.rpartition("*")
+        if len(checksum) != 2:
+            raise LineError(f"checksum must be two hex digits: {text!r}")
+        try:
+            expected = int(checksum, 16)
+        except ValueError:
+            raise LineError(f"checksum is not hex: {text!r}") from None
+        actual = 0
+        for byte in body.encode("ascii", errors="replace"):
+            actual ^= byte
+        if actual != expected:
+            raise LineError(f"checksum mismatch (line {actual:02X}, sent {expected:02X}): {text!r}")
+        text = body
+    fields = text.split(",")
+    if fields[0] != "HR" or len(fields) < 2:
+        raise LineError(f"not a heart-rate line (expected HR,<bpm>...): {text!r}")
+    try:
+        bpm = float(fields[1])
+        rr = tuple(int(v) for v in fields[2:])
+    except ValueError:
+        raise LineError(f"not a number: {text!r}") from None
+    if not math.isfinite(bpm) or not 0.0 <= bpm <= MAX_PLAUSIBLE_BPM:
+        raise LineError(f"bpm out of range 0..{MAX_PLAUSIBLE_BPM:g}: {text!r}")
+    if any(not 0 < v < 5000 for v in rr):
+        raise LineError(f"rr_ms out of range 1..4999: {text!r}")
+    return HeartRateReading(bpm if bpm > 0 else None, rr)
+
+
+def format_line(bpm: float, rr_ms: tuple[int, ...] = (), checksum: bool = True) -> bytes:
+    """The line a sensor sends (for simulators, tests and the docs' examples)."""
+    body = ",".join(["HR", f"{bpm:g}", *(str(v) for v in rr_ms)])
+    if checksum:
+        cs = 0
+        for byte in body.encode("ascii"):
+            cs ^= byte
+        body += f"*{cs:02X}"
+    return (body + "\n").encode("ascii")
+
+
+class HeartRateSerialReader:
+    """Reads the sensor in a background thread; `latest_bpm()` is what the live loop merges
+    into VehicleState.external_heart_rate_bpm (`apply`)."""
+
+    def __init__(self, url: str, baudrate: int = 115_200, max_age_s: float = 3.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 backoff_min_s: float = 0.5, backoff_max_s: float = 10.0):
+        self.url = url
+        self.baudrate = baudrate
+        self.max_age_s = max_age_s
+        self.clock = clock
+        self.backoff_min_s = backoff_min_s
+        self.backoff_max_s = backoff_max_s
+        self.lines_ok = 0
+        self.lines_bad = 0
+        self.opens = 0
+        self.last_error: str | None = None
+        self._latest: HeartRateReading | None = None
+        self._latest_t = -math.inf
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._last_log = -math.inf
+        self._thread = threading.Thread(target=self._run, name="heart-rate-serial", daemon=True)
+        self._thread.start()
+
+    # -- what the live loop reads ----------------------------------------------------------
+
+    def latest(self) -> tuple[HeartRateReading | None, float]:
+        """The last reading and its receive time on `clock` (None, -inf before any)."""
+        with self._lock:
+            return self._latest, self._latest_t
+
+    def latest_bpm(self, now: float | None = None) -> float | None:
+        """The heart rate if a reading with contact arrived within max_age_s, else None."""
+        reading, t = self.latest()
+        now = self.clock() if now is None else now
+        if reading is None or reading.bpm is None or now - t > self.max_age_s:
+            return None
+        return reading.bpm
+
+    def apply(self, vehicle: VehicleState, now: float | None = None) -> VehicleState:
+        """The vehicle state with the serial heart rate filled in when CAN gave none."""
+        if vehicle.external_heart_rate_bpm is not None:
+            return vehicle
+        bpm = self.latest_bpm(now)
+        return vehicle if bpm is None else dataclasses.replace(vehicle, external_heart_rate_bpm=bpm)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2.0)
+
+    def __enter__(self) -> HeartRateSerialReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the reader thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        backoff = self.backoff_min_s
+        while not self._stop.is_set():
+            try:
+                port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=READ_TIMEOUT_S)
+            except (serial.SerialException, OSError, ValueError) as exc:
+                self._problem(f"{self.url}: cannot open the heart-rate sensor port ({exc})")
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.backoff_max_s)
+                continue
+            self.opens += 1
+            backoff = self.backoff_min_s
+            try:
+                self._read(port)
+            except (serial.SerialException, OSError) as exc:
+                self._problem(f"{self.url}: heart-rate sensor port failed ({exc}); reopening")
+            finally:
+                port.close()
+
+    def _read(self, port: serial.SerialBase) -> None:
+        buf = bytearray()
+        while not self._stop.is_set():
+            chunk = port.read(max(1, port.in_waiting or 1))
+            if not chunk:
+                continue
+            buf += chunk
+            while b"\n" in buf:
+                line, _, rest = bytes(buf).partition(b"\n")
+                buf = bytearray(rest)
+                self._line(line)
+            if len(buf) > MAX_LINE_BYTES:
+                self.lines_bad += 1
+                self._problem(f"{self.url}: {len(buf)} bytes without a line end (wrong baud rate?); dropped")
+                buf.clear()
+
+    def _line(self, line: bytes) -> None:
+        try:
+            reading = parse_line(line)
+        except LineError as exc:
+            self.lines_bad += 1
+            self._problem(f"{self.url}: bad heart-rate line: {exc}")
+            return
+        if reading is None:
+            return
+        self.lines_ok += 1
+        with self._lock:
+            self._latest, self._latest_t = reading, self.clock()
+
+    def _problem(self, message: str) -> None:
+        self.last_error = message
+        now = time.monotonic()
+        if now - self._last_log >= LOG_INTERVAL_S:
+            self._last_log = now
+            log.warning("%s", message)

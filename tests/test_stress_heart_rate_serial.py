@@ -1,0 +1,139 @@
+"""Serial heart-rate sensor: the documented line format, and the reader against a real peer
+(a socat pty pair) and pyserial's loop://."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import serial
+
+from driver_monitor.messages import VehicleState
+from driver_monitor.sources.heart_rate_serial import (
+    HeartRateReading,
+    HeartRateSerialReader,
+    LineError,
+    format_line,
+    parse_line,
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (b"HR,72\n", HeartRateReading(72.0)),
+        (b"HR,71.5,845,838\r\n", HeartRateReading(71.5, (845, 838))),
+        (format_line(64.0, (930, 940)), HeartRateReading(64.0, (930, 940))),
+        (b"HR,0\n", HeartRateReading(None)),  # no contact
+        (b"# sensor v1.2\n", None),
+        (b"\r\n", None),
+    ],
+)
+def test_parse_good_lines(line: bytes, expected: HeartRateReading | None) -> None:
+    assert parse_line(line) == expected
+
+
+def test_checksum_is_nmea_xor() -> None:
+    assert format_line(71.5, (845, 838)) == b"HR,71.5,845,838*21\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"HR,71.5,845,838*22\n", "checksum mismatch"),
+        (b"HR,72*7\n", "two hex digits"),
+        (b"HR,72*ZZ\n", "not hex"),
+        (b"BPM 72\n", "not a heart-rate line"),
+        (b"HR,seventy\n", "not a number"),
+        (b"HR,400\n", "out of range"),
+        (b"HR,nan\n", "out of range"),
+        (b"HR,72,0\n", "rr_ms out of range"),
+        (b"\xff\xfe\x00garbage\n", "not a heart-rate line"),
+    ],
+)
+def test_bad_lines_say_why(line: bytes, reason: str) -> None:
+    with pytest.raises(LineError, match=reason):
+        parse_line(line)
+
+
+def wait_for(predicate, timeout_s: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.fixture()
+def pty_pair(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    if shutil.which("socat") is None:
+        pytest.skip("socat not installed")
+    a, b = tmp_path / "ttyDMS", tmp_path / "ttySENSOR"
+    proc = subprocess.Popen(["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: a.exists() and b.exists()), "socat did not create the pty pair"
+        yield a, b
+    finally:
+        proc.terminate()
+        proc.wait(5.0)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_reader_over_a_real_pty_pair(pty_pair: tuple[Path, Path]) -> None:
+    dms, sensor_path = pty_pair
+    clock = FakeClock()
+    with HeartRateSerialReader(str(dms), max_age_s=3.0, clock=clock) as reader, \
+            serial.Serial(str(sensor_path), 115200, timeout=1) as sensor:
+        assert reader.latest_bpm() is None
+        # Noise first (a bad checksum, garbage), then a good line split across two writes.
+        sensor.write(b"HR,71.5,845,838*22\nrubbish\n")
+        sensor.write(b"HR,7")
+        sensor.flush()
+        time.sleep(0.05)
+        sensor.write(b"3,820*" + format_line(73.0, (820,))[-3:])
+        sensor.flush()
+        assert wait_for(lambda: reader.lines_ok == 1)
+        assert reader.lines_bad == 2 and "rubbish" in (reader.last_error or "")
+        assert reader.latest_bpm() == 73.0
+        assert reader.latest()[0] == HeartRateReading(73.0, (820,))
+        # CAN's value wins when there is one; otherwise the serial one fills in.
+        assert reader.apply(VehicleState(t=5.0)).external_heart_rate_bpm == 73.0
+        assert reader.apply(VehicleState(t=5.0, external_heart_rate_bpm=70.0)).external_heart_rate_bpm == 70.0
+        # Stale after max_age_s on the reader's clock.
+        clock.now += 3.5
+        assert reader.latest_bpm() is None
+        assert reader.apply(VehicleState(t=8.5)).external_heart_rate_bpm is None
+        # Lost contact: bpm 0 means none, not zero.
+        sensor.write(b"HR,0\n")
+        sensor.flush()
+        assert wait_for(lambda: reader.lines_ok == 2)
+        assert reader.latest_bpm() is None
+
+
+def test_reader_reopens_and_reports_an_unopenable_port(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-tty"
+    with HeartRateSerialReader(str(missing), backoff_min_s=0.05) as reader:
+        assert wait_for(lambda: reader.last_error is not None)
+        assert str(missing) in (reader.last_error or "") and "cannot open" in (reader.last_error or "")
+        assert reader.latest_bpm() is None and reader.opens == 0
+
+
+def test_loop_url_opens() -> None:
+    # loop:// echoes what the same port writes; the reader owns its port, so this only checks
+    # that pyserial URLs (loop://, socket://, rfc2217://) are accepted as ports.
+    with HeartRateSerialReader("loop://") as reader:
+        assert wait_for(lambda: reader.opens == 1)
+        assert reader.last_error is None
