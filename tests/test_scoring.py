@@ -1,0 +1,64 @@
+"""Scoring detections against labels: matches, latencies, misses, false alarms."""
+
+import json
+
+import pytest
+
+from driver_monitor.cli import main
+from driver_monitor.evaluation.scoring import intervals, score
+
+
+def ev(t, name, phase=None, kind="event"):
+    e = {"t": t, "kind": kind, "name": name}
+    if phase:
+        e["phase"] = phase
+    return e
+
+
+LABELS = [
+    ev(10.0, "long_distraction", "start"), ev(13.5, "long_distraction", "end"),
+    ev(20.0, "microsleep", "start"), ev(21.5, "microsleep", "end"),
+    ev(30.0, "yawn"),
+]
+
+
+def test_intervals_pair_start_and_end_and_keep_instants():
+    got = intervals(LABELS + [ev(31.0, "sleep", "start")])
+    assert [(i.name, i.start_t, i.end_t) for i in got] == [
+        ("long_distraction", 10.0, 13.5), ("microsleep", 20.0, 21.5), ("yawn", 30.0, 30.0), ("sleep", 31.0, 31.0),
+    ]
+
+
+def test_found_missed_and_false_alarms_with_latency():
+    detections = [
+        ev(13.0, "long_distraction", "start"), ev(13.6, "long_distraction", "end"),
+        ev(21.0, "microsleep", "start"), ev(21.6, "microsleep", "end"),
+        ev(50.0, "yawn"),  # too late for the 30 s yawn: a miss and a false alarm
+        ev(5.0, "action-not-an-event", kind="action"),
+    ]
+    s = score(detections, LABELS, max_latency_s=4.0)
+    assert s["long_distraction"].found == 1
+    assert s["long_distraction"].latencies_s == [pytest.approx(3.0)]
+    assert s["microsleep"].latencies_s == [pytest.approx(1.0)]
+    assert s["yawn"].missed_at_t == [30.0]
+    assert s["yawn"].false_alarms_at_t == [50.0]
+    assert s["yawn"].recall == 0.0 and s["long_distraction"].precision == 1.0
+    assert "action-not-an-event" not in s
+
+
+def test_one_detection_matches_one_label():
+    labels = [ev(1.0, "blink"), ev(1.2, "blink")]
+    s = score([ev(1.1, "blink")], labels)["blink"]
+    assert (s.found, len(s.missed_at_t), s.false_alarms) == (1, 1, 0)
+
+
+def test_eval_cli_prints_a_table(tmp_path, capsys):
+    (tmp_path / "events.jsonl").write_text("\n".join(json.dumps(e) for e in [ev(13.0, "long_distraction", "start")]))
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    (rec / "labels.jsonl").write_text("\n".join(json.dumps(e) for e in LABELS))
+    assert main(["eval", str(tmp_path), str(rec), "--name", "long_distraction", "--name", "yawn"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:5] == ["event", "labels", "found", "missed", "false"]
+    assert out[1].split() == ["long_distraction", "1", "1", "0", "0", "3.00,", "3.00"]
+    assert out[2].split() == ["yawn", "1", "0", "1", "0", "-"]
