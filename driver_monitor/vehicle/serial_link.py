@@ -1,0 +1,159 @@
+"""The serial port itself (pyserial): open by URL, write with a timeout, read the ACK button,
+reopen with exponential backoff after the port disappears (USB adapter unplugged, pty closed).
+
+Writes come from the serial output's thread; a reader thread decodes incoming frames
+(docs/serial-protocol.md) and latches ACK presses until `take_ack()` collects them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+
+import serial
+
+from driver_monitor.vehicle.serial_protocol import TYPE_ACK, FrameDecoder
+
+log = logging.getLogger(__name__)
+
+LOG_INTERVAL_S = 5.0
+READ_TIMEOUT_S = 0.05
+
+
+class SerialLink:
+    def __init__(self, url: str, baudrate: int = 115_200, write_timeout_s: float = 0.05,
+                 backoff_min_s: float = 0.5, backoff_max_s: float = 10.0, read: bool = True):
+        self.url = url
+        self.baudrate = baudrate
+        self.write_timeout_s = write_timeout_s
+        self.backoff_min_s = backoff_min_s
+        self.backoff_max_s = backoff_max_s
+        self._backoff_s = backoff_min_s
+        self._next_open = 0.0
+        self._port: serial.SerialBase | None = None
+        self._lock = threading.Lock()
+        self._last_log = -LOG_INTERVAL_S
+        self.decoder = FrameDecoder()
+        self.opens = 0
+        self.write_failures = 0
+        self.bytes_written = 0
+        self._ack_pressed = False
+        self._ack_count = 0
+        self._stop = threading.Event()
+        self._reader: threading.Thread | None = None
+        self.last_error: str | None = None
+        self._try_open()
+        if read:
+            self._reader = threading.Thread(target=self._read_loop, name="serial-reader", daemon=True)
+            self._reader.start()
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None
+
+    def _try_open(self) -> bool:
+        with self._lock:
+            if self._port is not None:
+                return True
+            if time.monotonic() < self._next_open:
+                return False
+            try:
+                port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=READ_TIMEOUT_S,
+                                             write_timeout=self.write_timeout_s)
+            except (serial.SerialException, OSError, ValueError) as exc:
+                self._failed(f"cannot open ({_one_line(exc)})")
+                return False
+            self._port = port
+            self.opens += 1
+            self._backoff_s = self.backoff_min_s
+            if self.opens > 1:
+                log.info("serial %s: reopened", self.url)
+            return True
+
+    def _failed(self, why: str) -> None:
+        """Called with the lock held: close, log (rate-limited) and schedule the next open."""
+        self.last_error = why
+        if self._port is not None:
+            with contextlib.suppress(serial.SerialException, OSError):
+                self._port.close()
+            self._port = None
+        now = time.monotonic()
+        self._next_open = now + self._backoff_s
+        if now - self._last_log >= LOG_INTERVAL_S:
+            self._last_log = now
+            log.warning("serial %s: %s; retrying in %.1f s", self.url, why, self._backoff_s)
+        self._backoff_s = min(self._backoff_s * 2, self.backoff_max_s)
+
+    def write(self, data: bytes) -> bool:
+        """Write one or more whole frames; False (counted) when the port is down or stuck."""
+        if not self._try_open():
+            self.write_failures += 1
+            return False
+        with self._lock:
+            port = self._port
+            if port is None:
+                self.write_failures += 1
+                return False
+            try:
+                port.write(data)
+            except serial.SerialTimeoutException:
+                # Flow control stuck / nobody reading: drop this frame, keep the port.
+                self.write_failures += 1
+                return False
+            except (serial.SerialException, OSError) as exc:
+                self.write_failures += 1
+                self._failed(f"write failed ({_one_line(exc)})")
+                return False
+        self.bytes_written += len(data)
+        return True
+
+    def _read_loop(self) -> None:
+        while not self._stop.is_set():
+            if not self._try_open():
+                self._stop.wait(min(0.1, self.backoff_min_s))
+                continue
+            port = self._port
+            if port is None:
+                continue
+            try:
+                data = port.read(256)
+            except (serial.SerialException, OSError, TypeError) as exc:
+                # TypeError: pyserial's posix read on a closed fd during reopen
+                with self._lock:
+                    if self._port is port:
+                        self._failed(f"read failed ({_one_line(exc)})")
+                continue
+            if not data:
+                continue
+            for frame in self.decoder.feed(data):
+                if frame.type == TYPE_ACK and frame.fields.get("pressed"):
+                    with self._lock:
+                        self._ack_pressed = True
+                        self._ack_count += 1
+
+    def take_ack(self) -> bool:
+        """True once per ACK press seen since the last call."""
+        with self._lock:
+            pressed, self._ack_pressed = self._ack_pressed, False
+        return pressed
+
+    @property
+    def ack_count(self) -> int:
+        return self._ack_count
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._reader is not None:
+            self._reader.join(1.0)
+        with self._lock:
+            if self._port is not None:
+                with contextlib.suppress(serial.SerialException, OSError):
+                    self._port.close()
+                self._port = None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__

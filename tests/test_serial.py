@@ -1,0 +1,225 @@
+"""Serial link: frame format, reference decoders (Python and the C one in the docs), a real
+socat pty pair, garbage / cut frames, the ACK button, and reopening a vanished port."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import time
+
+import pytest
+import serial
+from cobs import cobs
+from serial_peer import SocatPair, build_c_decoder, socat_available
+from vehicle_io_helpers import frame_times, make_result
+
+from driver_monitor.config.vehicle import SerialConfig
+from driver_monitor.messages import PolicyState
+from driver_monitor.outputs.serial_sink import SerialFrameEncoder, SerialSink
+from driver_monitor.outputs.threaded import ThreadedOutput
+from driver_monitor.vehicle.schedule import Due, OutputSchedule
+from driver_monitor.vehicle.serial_link import SerialLink
+from driver_monitor.vehicle.serial_protocol import (
+    TYPE_ACK,
+    TYPE_HEARTBEAT,
+    TYPE_STATUS,
+    TYPE_WARNING,
+    FrameDecoder,
+    crc16,
+    encode_frame,
+    pack,
+)
+
+needs_socat = pytest.mark.skipif(not socat_available(), reason="socat not installed (apt-get install socat)")
+
+WARN = PolicyState(t=0.0, condition="sleep", level=3, actions=frozenset({"chime", "hazard_lights", "haptic_seat"}),
+                   warning_since_t=0.4)
+
+
+def _policy_at(t: float) -> PolicyState:
+    return WARN if 0.4 <= t < 0.8 else PolicyState(t=t)
+
+
+def _stream(duration_s: float = 1.2) -> bytes:
+    sched, enc = OutputSchedule(0.1, 0.2, 1.0), SerialFrameEncoder()
+    out = b""
+    for t in frame_times(duration_s):
+        r = make_result(t, values={"eyes_off_road_s": 1.25, "perclos_60s": 0.0875}, policy=_policy_at(t))
+        out += b"".join(enc.encode_due(d) for d in sched.update(r))
+    return out
+
+
+def test_crc16_is_ccitt_false_and_frames_hold_no_zero_before_the_delimiter() -> None:
+    assert crc16(b"123456789") == 0x29B1
+    frame = pack(TYPE_ACK, 3, t_ms=0, pressed=1)  # payload full of zeros
+    assert frame.endswith(b"\x00") and b"\x00" not in frame[:-1]
+    body = cobs.decode(frame[:-1])
+    assert body[:3] == bytes([1, TYPE_ACK, 3])
+    assert struct.unpack("<H", body[-2:])[0] == crc16(body[:-2])
+
+
+def test_python_decoder_reads_the_stream_the_sink_writes() -> None:
+    frames = FrameDecoder().feed(_stream())
+    kinds = [(f.type, f.fields["t_ms"]) for f in frames]
+    assert [t for k, t in kinds if k == TYPE_STATUS] == [100 * i for i in range(13)]
+    assert [t for k, t in kinds if k == TYPE_WARNING] == [400, 600, 800]
+    assert [t for k, t in kinds if k == TYPE_HEARTBEAT] == [0, 1000]
+    assert [f.seq for f in frames] == list(range(len(frames)))
+    status = next(f for f in frames if f.type == TYPE_STATUS)
+    assert status.fields["eyes_off_road_cs"] == 125 and status.fields["perclos_permille"] == 88
+    assert status.fields["flags"] == 0b0011  # face present, monitoring active
+    warning = next(f for f in frames if f.type == TYPE_WARNING)
+    # chime bit1, haptic_seat bit3, hazard_lights bit7; reason 1 = sleep
+    assert (warning.fields["level"], warning.fields["reason"], warning.fields["actions"]) == (3, 1, 0b10001010)
+    assert frames[-1].type == TYPE_STATUS
+
+
+def test_garbage_cut_frames_and_bad_crc_are_counted_and_resync_on_the_next_delimiter() -> None:
+    good = pack(TYPE_ACK, 1, t_ms=5, pressed=1)
+    bad_crc = bytearray(good)
+    bad_crc[-2] ^= 0x01  # a CRC byte: still no zero inside the frame
+    v2_body = b"\x02\x10\x01" + struct.pack("<IB", 5, 1)
+    other_version = cobs.encode(v2_body + struct.pack("<H", crc16(v2_body))) + b"\x00"
+    stream = (b"\xff\xfe\x13\x37" + good[:6]  # garbage, then a frame cut short by ...
+              + good  # ... the delimiter-less start of the next: one bad chunk, then resync
+              + bytes(bad_crc) + b"\x01" * 100 + b"\x00" + other_version + good)
+    dec = FrameDecoder()
+    frames = []
+    for i in range(0, len(stream), 7):  # arrives in odd-sized pieces
+        frames += dec.feed(stream[i:i + 7])
+    assert len(frames) == 1  # garbage+cut frame+good merge into one chunk: dropped
+    assert dec.counts["bad_crc"] == 1 and dec.counts["too_long"] == 1 and dec.counts["bad_version"] == 1
+    assert dec.counts["cobs_error"] + dec.counts["bad_crc"] + dec.counts["too_short"] >= 2
+    assert dec.counts["ok"] == 1 and frames[0].fields == {"t_ms": 5, "pressed": 1}
+    assert FrameDecoder().feed(good)[0].type == TYPE_ACK
+
+
+def test_longer_payload_of_a_newer_minor_revision_is_accepted_shorter_dropped() -> None:
+    dec = FrameDecoder()
+    longer = encode_frame(TYPE_ACK, 0, struct.pack("<IB", 9, 1) + b"\x07\x07")
+    shorter = encode_frame(TYPE_ACK, 1, struct.pack("<I", 9))
+    frames = dec.feed(longer + shorter)
+    assert [f.fields for f in frames] == [{"t_ms": 9, "pressed": 1}]
+    assert dec.counts["bad_length"] == 1
+
+
+def test_c_reference_decoder_from_the_docs_decodes_the_same_frames(tmp_path) -> None:
+    exe = build_c_decoder(tmp_path)
+    if exe is None:
+        pytest.skip("no C compiler")
+    stream = b"\x13\x00garbage\x00" + _stream()
+    out = subprocess.run([str(exe)], input=stream, capture_output=True, check=True).stdout.decode().splitlines()
+    py = FrameDecoder().feed(stream)
+    assert len(out) == len(py) == 13 + 3 + 2
+    for line, f in zip(out, py, strict=True):
+        assert line.startswith(f"type={f.type} seq={f.seq} t_ms={f.fields['t_ms']}")
+        if f.type == TYPE_WARNING:
+            assert line.endswith(f"level={f.fields['level']} reason={f.fields['reason']} actions={f.fields['actions']}")
+        if f.type == TYPE_STATUS:
+            assert f"eor_cs={f.fields['eyes_off_road_cs']} perclos={f.fields['perclos_permille']}" in line
+    ack = subprocess.run([str(exe), "ack"], capture_output=True, check=True).stdout
+    [frame] = FrameDecoder().feed(ack)
+    assert (frame.type, frame.seq, frame.fields) == (TYPE_ACK, 7, {"t_ms": 123456, "pressed": 1})
+
+
+def test_loop_url_round_trip_and_ack_latch() -> None:
+    link = SerialLink("loop://", read=True)
+    try:
+        assert link.write(pack(TYPE_ACK, 0, t_ms=1, pressed=1))
+        deadline = time.monotonic() + 2.0
+        while not link.take_ack():
+            assert time.monotonic() < deadline, "ACK not seen"
+            time.sleep(0.01)
+        assert not link.take_ack()  # latched once per press
+    finally:
+        link.close()
+
+
+@needs_socat
+def test_socat_pty_pair_carries_frames_to_the_board_and_the_ack_back(tmp_path) -> None:
+    pair = SocatPair(tmp_path).start()
+    board = serial.Serial(str(pair.b), 115200, timeout=0.1)
+    out = ThreadedOutput(SerialSink(SerialConfig(enabled=True, port=str(pair.a))), "serial")
+    try:
+        for t in frame_times(1.2):
+            out.write(make_result(t, policy=_policy_at(t)))
+        assert out.flush(5.0)
+        got = b""
+        deadline = time.monotonic() + 3.0
+        dec = FrameDecoder()
+        frames = []
+        while len(frames) < 18 and time.monotonic() < deadline:
+            chunk = board.read(4096)
+            got += chunk
+            frames += dec.feed(chunk)
+        assert [f.type for f in frames].count(TYPE_STATUS) == 13
+        assert [f.fields["t_ms"] for f in frames if f.type == TYPE_WARNING] == [400, 600, 800]
+        assert dec.errors == 0
+        # the board sends line noise, a cut frame and then an ACK press
+        board.write(b"\x55\xaa\x00" + pack(TYPE_ACK, 0, t_ms=1, pressed=1)[:4] + b"\x00" + pack(TYPE_ACK, 1, t_ms=2, pressed=1))
+        board.flush()
+        sink: SerialSink = out.sink
+        deadline = time.monotonic() + 3.0
+        while not sink.take_ack():
+            assert time.monotonic() < deadline, "ACK not received"
+            time.sleep(0.01)
+        assert sink.link.decoder.errors >= 2
+        assert out.status().detail["acks"] == 1
+    finally:
+        out.close()
+        board.close()
+        pair.stop()
+
+
+@needs_socat
+def test_port_that_disappears_is_reopened_with_backoff_and_nothing_blocks(tmp_path) -> None:
+    pair = SocatPair(tmp_path).start()
+    config = SerialConfig(enabled=True, port=str(pair.a), reopen_backoff_min_s=0.1, reopen_backoff_max_s=0.4)
+    sink = SerialSink(config)
+    out = ThreadedOutput(sink, "serial")
+    try:
+        out.write(make_result(0.0))
+        assert out.flush(2.0) and sink.frames_sent == 2  # status + heartbeat
+        pair.stop()  # the adapter is unplugged
+        t = 0.0
+        worst = 0.0
+        deadline = time.monotonic() + 3.0
+        while sink.link.is_open and time.monotonic() < deadline:
+            t += 0.1
+            started = time.perf_counter()
+            out.write(make_result(round(t, 6)))
+            worst = max(worst, time.perf_counter() - started)
+            time.sleep(0.02)
+        assert not sink.link.is_open
+        failed_before = sink.frames_failed
+        for _ in range(5):
+            t += 0.1
+            out.write(make_result(round(t, 6)))
+        assert out.flush(2.0)
+        assert sink.frames_failed > failed_before  # dropped and counted while down
+        assert worst < 0.01
+        pair.start()  # plugged back in: same path
+        board = serial.Serial(str(pair.b), 115200, timeout=0.1)
+        dec = FrameDecoder()
+        frames = []
+        deadline = time.monotonic() + 5.0
+        while not frames and time.monotonic() < deadline:
+            t += 0.1
+            out.write(make_result(round(t, 6)))
+            time.sleep(0.05)
+            frames += dec.feed(board.read(4096))
+        assert frames, "no frame after the port came back"
+        assert sink.link.opens >= 2
+        board.close()
+    finally:
+        out.close()
+        pair.stop()
+
+
+def test_warning_due_encodes_every_action_bit() -> None:
+    all_actions = frozenset({"visual_icon", "chime", "voice_prompt", "haptic_seat", "haptic_wheel", "suggest_break",
+                             "adas_sensitivity", "hazard_lights", "slow_down_request", "mrm_request", "calm_cabin"})
+    policy = PolicyState(t=1.0, condition="unresponsive", level=3, actions=all_actions, warning_since_t=0.0)
+    frame = SerialFrameEncoder().encode_due(Due("warning", 1.0, make_result(1.0, policy=policy)))
+    [f] = FrameDecoder().feed(frame)
+    assert f.fields == {"t_ms": 1000, "level": 3, "reason": 3, "actions": 0x7FF, "flags": 0, "active_time_ds": 10}
