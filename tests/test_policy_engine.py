@@ -386,3 +386,25 @@ def test_reconfigure_keeps_the_journey_and_follows_the_new_ladder():
     assert s.monitoring_active and s.actions == {"visual_icon", "hazard_lights", "adas_sensitivity"}
     assert sim.engine.ladders["drowsy"].acked
     assert [e.name for e in sim.events if e.name == "journey_start"] == ["journey_start"]
+
+
+@pytest.mark.parametrize("bad", [None, float("nan"), "high", True, [8]])
+def test_odd_detector_values_are_no_information(bad):
+    sim = Sim()
+    sim.values["kss_level"] = bad
+    sim.values["eyes_on_road"] = bad
+    sim.step(("no_such_condition", "start"), ("drowsy", None, {"level": "x"}))
+    sim.until(2.0)
+    # only the instantaneous drowsy event (held 60 s, level unknown -> stage 0) is active
+    assert sim.at(1.9).condition == "drowsy" and sim.actions(1.9) == {"visual_icon", "suggest_break"}
+
+
+def test_numpy_bool_eyes_on_road_counts_as_forward_gaze():
+    np = pytest.importorskip("numpy")
+    sim = Sim()
+    sim.values["eyes_on_road"] = np.False_
+    sim.step(("long_distraction", "start"))
+    sim.values["eyes_on_road"] = np.True_
+    sim.step(("long_distraction", "end"))
+    sim.until(2.0)
+    assert sim.actions(1.0) == {"visual_icon", "chime"} and sim.actions(1.1) == set()
