@@ -153,6 +153,7 @@ def test_eyes_unavailable_within_ten_seconds_and_no_closure_events_from_unseen_e
     unavailable = r.named("eyes_unavailable")
     assert [e.phase for e in unavailable] == ["start", "end"]
     assert unavailable[0].detail["onset_t"] == pytest.approx(5.0) and fired(unavailable[0].t, 13.0)
+    assert unavailable[0].detail["reason"] == "eyes_not_measured"
     assert unavailable[1].detail["onset_t"] == pytest.approx(20.0) and fired(unavailable[1].t, 21.0)
     assert not r.named("microsleep", "sleep")
     assert math.isnan(r.at(10.0)["eye_closure"]) and r.at(10.0)["eyes_judgeable"] is False
@@ -171,7 +172,8 @@ def test_measures_that_disagree_are_not_judged():
     drive.features = features  # type: ignore[method-assign]
     r = run(drive)
     assert not r.named("microsleep", "sleep", "blink")
-    assert fired(r.named("eyes_unavailable")[0].t, 9.0)
+    start = r.named("eyes_unavailable")[0]
+    assert fired(start.t, 9.0) and start.detail["reason"] == "measures_disagree"
 
 
 def test_face_lost_restarts_the_unavailable_count():

@@ -61,7 +61,7 @@ class DrowsinessDetector:
         self.calibrated = cal.calibrated
         judge = self.judge
         ended = judge.update(f, cal)
-        events = self.eyes.update(t, f.face_present, judge.judgeable)
+        events = self.eyes.update(t, f.face_present, judge.judgeable, judge.reason)
         events += self.microsleep.update(t, judge.closed_since_t, ended)
         events += self.blinks.update(t, judge.judgeable, ended)
         if ended is not None and not ended.abandoned and ended.duration_s >= c.blink.slow_min_duration_s:

@@ -67,6 +67,8 @@ class EyeClosureJudge:
         self.fused_closure = math.nan  # before the look-down rule (diagnostics)
         self.judgeable = False
         self.looking_down = False
+        # Why the last unjudgeable frame could not be judged (eyes_unavailable detail).
+        self.reason = ""
         # Closure in progress: start time (interpolated), None when the eyes are open.
         self.closed_since_t: float | None = None
         self._last_judged_t: float | None = None
@@ -117,6 +119,7 @@ class EyeClosureJudge:
     def _judge(self, f: Features, cal: Calibration) -> tuple[float, float, bool, bool]:
         nan = math.nan
         if not f.face_present:
+            self.reason = "no_face"
             return nan, nan, False, False
         c, e = self.cfg, self.eyes_cfg
         blink_sum = ear_sum = 0.0
@@ -131,6 +134,7 @@ class EyeClosureJudge:
             ear_sum += _clamp01(1.0 - ear / open_ear)
             n += 1
         if n == 0:
+            self.reason = "eyes_not_measured"
             return nan, nan, False, False
         c_b, c_e = blink_sum / n, ear_sum / n
         fused = c.blink_weight * c_b + (1.0 - c.blink_weight) * c_e
@@ -138,17 +142,19 @@ class EyeClosureJudge:
         yaw_rel = f.head_yaw_deg - cal.neutral_yaw_deg
         looking_down = f.eye_look_down >= c.look_down_min and pitch_rel >= c.look_down_pitch_deg
         closure = _clamp01((c_e - c.look_down_lid_closure) / (1.0 - c.look_down_lid_closure)) if looking_down else fused
-        judgeable = (
-            abs(c_b - c_e) <= c.max_disagreement
-            and abs(yaw_rel) <= e.max_yaw_deg
-            and -e.max_pitch_up_deg <= pitch_rel <= e.max_pitch_down_deg
-            and not f.face_width_px < e.min_face_width_px
-            and not f.face_brightness < e.min_face_brightness
-            and not f.face_brightness > e.max_face_brightness
-        )
-        if not judgeable:
-            return nan, fused, looking_down, False
-        return closure, fused, looking_down, True
+        if abs(c_b - c_e) > c.max_disagreement:
+            self.reason = "measures_disagree"
+        elif not (abs(yaw_rel) <= e.max_yaw_deg and -e.max_pitch_up_deg <= pitch_rel <= e.max_pitch_down_deg):
+            self.reason = "head_turned"
+        elif f.face_width_px < e.min_face_width_px:
+            self.reason = "face_too_small"
+        elif f.face_brightness < e.min_face_brightness:
+            self.reason = "too_dark"
+        elif f.face_brightness > e.max_face_brightness:
+            self.reason = "glare"
+        else:
+            return closure, fused, looking_down, True
+        return nan, fused, looking_down, False
 
 
 def _crossing(t0: float | None, v0: float | None, t1: float, v1: float, level: float) -> float:

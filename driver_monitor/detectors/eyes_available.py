@@ -4,7 +4,9 @@ occlusion, head turned far away) for `unavailable_after_s`.
 Euro NCAP asks to tell the driver within 10 s when monitoring is unavailable (REFERENCE.md
 "degraded monitoring"). Frames without a face are driver_absent's business: they restart
 the count instead of adding to it. onset_t = first unjudgeable frame (start) / first
-judgeable frame again (end); t = when the rule fired.
+judgeable frame again (end); t = when the rule fired. The start's detail `reason` says why
+the eyes could not be judged on the frame it fired: eyes_not_measured, measures_disagree,
+head_turned, face_too_small, too_dark or glare (eye_closure.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ class EyesAvailability:
         self.unavailable = False
         self._change_since_t: float | None = None
 
-    def update(self, t: float, face_present: bool, judgeable: bool) -> list[Event]:
+    def update(self, t: float, face_present: bool, judgeable: bool, reason: str = "") -> list[Event]:
         if not face_present and not self.unavailable:
             self._change_since_t = None
             return []
@@ -34,8 +36,9 @@ class EyesAvailability:
             return []
         self.unavailable = not self.unavailable
         onset, self._change_since_t = self._change_since_t, None
-        phase = "start" if self.unavailable else "end"
-        return [Event(t, "event", "eyes_unavailable", phase, {"onset_t": onset})]
+        if self.unavailable:
+            return [Event(t, "event", "eyes_unavailable", "start", {"onset_t": onset, "reason": reason})]
+        return [Event(t, "event", "eyes_unavailable", "end", {"onset_t": onset})]
 
     def finish(self, t: float) -> list[Event]:
         if not self.unavailable:
