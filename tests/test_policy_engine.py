@@ -408,3 +408,22 @@ def test_numpy_bool_eyes_on_road_counts_as_forward_gaze():
     sim.step(("long_distraction", "end"))
     sim.until(2.0)
     assert sim.actions(1.0) == {"visual_icon", "chime"} and sim.actions(1.1) == set()
+
+
+def test_a_delayed_first_stage_debounces_short_dropouts():
+    sim = Sim()
+    for start in (1.0, 5.0):  # eyes unavailable for 2 s twice: under the 3 s first stage
+        sim.until(start)
+        sim.step(("eyes_unavailable", "start"))
+        sim.until(start + 2.0)
+        sim.step(("eyes_unavailable", "end"))
+    sim.until(10.0)
+    sim.ack = True  # nothing shown: an ACK now takes nothing
+    sim.step()
+    sim.ack = False
+    sim.step(("eyes_unavailable", "start"))
+    sim.until(14.0)
+    assert sim.action_log()[:2] == [(13.1, "chime", "start", "eyes_unavailable"),
+                                    (13.1, "visual_icon", "start", "eyes_unavailable")]
+    assert not any(e.name == "driver_ack" for e in sim.events)
+    assert sim.engine.ladders["eyes_unavailable"].acked is False

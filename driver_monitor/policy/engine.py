@@ -84,7 +84,7 @@ class PolicyEngine:
         ack_rising = bool(vehicle.driver_ack) and not self._ack_pressed
         self._ack_pressed = bool(vehicle.driver_ack)
         if ack_rising and monitoring:
-            acked = [n for n, o in outputs.items() if o.announced and not o.suppressed_by_ack and self.ladders[n].acknowledge()]
+            acked = [n for n, o in outputs.items() if o.announced and o.actions and not o.suppressed_by_ack and self.ladders[n].acknowledge()]
             if acked:
                 for name in acked:  # quieten at once, not one frame later
                     o = outputs[name]

@@ -91,6 +91,13 @@ class ConditionLadder:
             self._repeat(t, ep)
             ep.stage = self._stage_at(t, ep)
         else:
+            if ep.stage < 0:
+                # Gone before its first stage was due: a first delay_s > 0 is a debounce, so
+                # the episode never happened (no cooldown, not counted for recurrence).
+                self.episode = None
+                if self.starts and self.starts[-1] == ep.started_t:
+                    self.starts.pop()
+                return IDLE
             if ep.inactive_since_t is None:
                 ep.inactive_since_t = t
             if self._cleared(t, ep, forward_gaze_s):
