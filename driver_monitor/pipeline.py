@@ -10,7 +10,7 @@ Only the tracker touches a native model; everything after it is pure and driven 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -22,6 +22,7 @@ from driver_monitor.detectors.drowsiness import DrowsinessDetector
 from driver_monitor.detectors.presence import PresenceDetector
 from driver_monitor.detectors.stress.detector import StressDetector
 from driver_monitor.messages import DriverState, Event, Features, Frame, PolicyState, Scalar, VehicleState
+from driver_monitor.perception.expression import build_expression_model
 from driver_monitor.perception.features import extract_features, no_face_features
 from driver_monitor.perception.tracker import FaceTracker
 from driver_monitor.policy.engine import PolicyEngine
@@ -66,6 +67,9 @@ class Pipeline:
         self.tracker = tracker
         self.sinks = list(sinks)
         self.detectors = build_detectors(config)
+        # Optional ONNX face-crop model (perception stage: it needs the picture); its
+        # `expression_*` columns reach the detectors as upstream values.
+        self.expression = build_expression_model(config.stress.expression_model)
         # Per-driver calibration, learned from the features before the detectors see them
         # (population defaults until calibrated; DetectorInput.calibration).
         self.calibrator = Calibrator(config.calibration)
@@ -83,14 +87,19 @@ class Pipeline:
     def process(self, frame: Frame, vehicle: VehicleState | None = None) -> FrameResult:
         obs = self.tracker.track(frame)
         features = extract_features(obs, frame.image) if obs is not None else no_face_features(frame.t, frame.image)
-        return self.process_features(features, vehicle)
+        perception = self.expression.update(frame, obs) if self.expression is not None else None
+        return self.process_features(features, vehicle, perception)
 
-    def process_features(self, features: Features, vehicle: VehicleState | None = None) -> FrameResult:
-        """The pure part: features (+ vehicle) at t -> events and state. Tests drive this."""
+    def process_features(
+        self, features: Features, vehicle: VehicleState | None = None, perception: Mapping[str, Scalar] | None = None
+    ) -> FrameResult:
+        """The pure part: features (+ vehicle) at t -> events and state. Tests drive this.
+        `perception`: extra per-frame columns from image models (expression_*), seen by the
+        detectors as upstream values and written with their columns."""
         t = features.t
         vehicle = vehicle if vehicle is not None else VehicleState(t=t)
         events: list[Event] = []
-        values: dict[str, Scalar] = {}
+        values: dict[str, Scalar] = dict(perception) if perception else {}
         was_calibrated = self.calibration.calibrated
         self.calibration = self.calibrator.update(features, vehicle)
         if self.calibration.calibrated and not was_calibrated and self.config.outputs.log_state_changes:
@@ -122,6 +131,8 @@ class Pipeline:
             for detector in self.detectors:
                 events.extend(detector.finish(self.last_t))
         self._track_active(events)
+        if config.stress.expression_model != self.config.stress.expression_model:
+            self.expression = build_expression_model(config.stress.expression_model)
         self.config = config
         if tracker is not None:
             self.tracker = tracker

@@ -17,11 +17,12 @@ from driver_monitor.detectors.base import DetectorInput
 from driver_monitor.detectors.stress.cues import Baseline, Cue, SmoothedValue, finite_or_nan
 from driver_monitor.detectors.stress.rppg import HeartRateEstimate, RppgEstimator
 from driver_monitor.messages import Event, Scalar
+from driver_monitor.perception.expression import COLUMN_PREFIX
 
 # The drowsiness detector's column read through DetectorInput.upstream (may be absent).
 BLINK_RATE_COLUMN = "blink_rate_per_min"
-# The expression plug-in's columns: EXPRESSION_PREFIX + signal name (perception/expression.py).
-EXPRESSION_PREFIX = "expression_"
+# The expression plug-in's columns: EXPRESSION_PREFIX + signal name.
+EXPRESSION_PREFIX = COLUMN_PREFIX
 
 SOURCE_CAMERA = "camera"
 SOURCE_EXTERNAL = "external"
