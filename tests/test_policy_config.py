@@ -86,3 +86,11 @@ def test_rules_are_enforced_with_one_line_naming_the_key(text, line):
 def test_a_disabled_condition_may_share_a_priority():
     c = parse_config("policy:\n  conditions:\n    phone_use: {priority: 90, enabled: false}\n").policy
     assert c.conditions.phone_use.enabled is False
+
+
+def test_can_and_serial_encoders_know_every_action_and_condition():
+    fields = pytest.importorskip("driver_monitor.vehicle.fields")
+    from driver_monitor.policy.actions import ACTIONS
+
+    assert set(fields.ACTIONS) == set(ACTIONS)  # every action has a CAN signal and a serial bit
+    assert set(CONDITIONS) <= set(fields.WARNING_REASONS)  # every condition has a reason code
