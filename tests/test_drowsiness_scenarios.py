@@ -1,0 +1,73 @@
+"""Drowsiness end to end on synthetic drives: scenario YAML -> rendered video -> MediaPipe ->
+Pipeline, checked against the scenario's own labels (driver_monitor/sim, scenarios/).
+
+Each drowsiness label (microsleep, sleep, yawn, and distraction's unresponsive) must be found
+with the same name and phase, fired no later than 0.5 s after the rule's duration is reached
+from the labelled onset (issue 4); scenarios without such labels (attentive driving,
+talking) must raise none of them. Each scenario is rendered and replayed once per module at
+320x240, 15 fps (the rules are in seconds, so the frame rate does not change them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from driver_monitor.config import Config
+
+REPO = Path(__file__).resolve().parents[1]
+KEYWORDS = ("microsleep", "sleep", "unresponsive", "yawn", "attentive", "talk")
+SCENARIOS = sorted(p for p in (REPO / "scenarios").glob("*.yaml") if any(k in p.stem for k in KEYWORDS))
+RULE_EVENTS = ("microsleep", "sleep", "yawn", "unresponsive")
+# Events that must not appear where the labels have none of RULE_EVENTS.
+FALSE_ALARMS = ("microsleep", "sleep", "yawn", "nod", "drowsy", "unresponsive")
+LATE_S = 0.5
+
+
+def rule_duration_s(name: str, config: Config) -> float:
+    if name == "microsleep":
+        return config.drowsiness.closure.microsleep_min_duration_s
+    if name == "sleep":
+        return config.drowsiness.closure.sleep_min_duration_s
+    if name == "yawn":
+        return config.drowsiness.yawn.min_duration_s
+    return config.distraction.unresponsive.away_or_closed_s  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory):
+    pytest.importorskip("driver_monitor.sim.simulate")
+    from driver_monitor.outputs.event_log import read_event_log
+    from driver_monitor.replay import replay
+    from driver_monitor.sim.simulate import simulate
+
+    cache: dict[Path, tuple[list[dict], list[dict]]] = {}
+
+    def get(path: Path) -> tuple[list[dict], list[dict]]:
+        if path not in cache:
+            base = tmp_path_factory.mktemp(path.stem)
+            simulate(path, base / "rec", fps=15.0, size=(320, 240))
+            replay(base / "rec", Config(), base / "out", progress=False)
+            cache[path] = (read_event_log(base / "rec" / "labels.jsonl"), read_event_log(base / "out" / "events.jsonl"))
+        return cache[path]
+
+    return get
+
+
+@pytest.mark.skipif(not SCENARIOS, reason="no drowsiness scenarios under scenarios/ yet")
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario_labels_are_found_in_time_and_nothing_else_is_raised(replayed, path: Path):
+    labels, events = replayed(path)
+    config = Config()
+    wanted = [e for e in labels if e["kind"] == "event" and e["name"] in RULE_EVENTS and e.get("phase") in ("start", None)]
+    found = [e for e in events if e["kind"] == "event"]
+    for label in wanted:
+        onset = label.get("detail", {}).get("onset_t", label["t"])
+        due = onset + rule_duration_s(label["name"], config)
+        hits = [e for e in found if e["name"] == label["name"] and e.get("phase") == label.get("phase")
+                and onset - 1.0 <= e["t"] <= due + LATE_S]
+        assert hits, f"{path.stem}: {label['name']} labelled at {onset:.2f} s not found by {due + LATE_S:.2f} s"
+    if not wanted:
+        alarms = [e for e in found if e["name"] in FALSE_ALARMS]
+        assert not alarms, f"{path.stem}: raised {alarms}"
