@@ -390,3 +390,10 @@ def test_finish_closes_open_events_as_truncated():
     ends = {e.name: e for e in d.events if e.phase == "end"}
     assert set(ends) == {"long_distraction", "phone_use", "unresponsive"}
     assert all(e.detail["truncated"] for e in ends.values())
+
+
+def test_a_blink_does_not_break_the_forward_gaze_but_a_long_closure_does():
+    blink = {"eye_blink_left": 0.8, "eye_blink_right": 0.8}
+    d = drive([(1.0, "road"), (0.2, blink), (1.0, "road"), (1.0, blink)])
+    assert d.at(1.1)["eyes_on_road"] is True and d.at(1.1)["gaze_zone"] == "unknown"
+    assert d.at(2.3)["eyes_on_road"] is True and d.at(2.6)["eyes_on_road"] is None

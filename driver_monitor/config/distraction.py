@@ -106,6 +106,10 @@ class EyesOnRoadConfig(Section):
     # ... and the allowance outlives the indicator by this long (the lamp signal blinks, and
     # the last shoulder check often follows the lever going off).
     indicator_hold_s: float = Field(3.0, ge=0.0, le=30.0)
+    # `eyes_on_road` keeps its last value through a gap of unknown gaze this short (a blink,
+    # a dropped detection), so a normal blink (< 0.2 s closed, Wilkinson 2013) does not break
+    # the policy's "1 s of continuous forward gaze"; longer gaps read as unknown (None).
+    unknown_carry_s: float = Field(0.3, ge=0.0, le=5.0)
     # Zones on the indicated side whose glances the indicator allows.
     indicator_allowed_zones: tuple[ZoneName, ...] = ("left_mirror", "right_mirror", "passenger", "other")
 

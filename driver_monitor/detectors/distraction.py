@@ -46,6 +46,8 @@ class DistractionDetector:
         self._prev_t: float | None = None
         self._prev_label: Label = "hold"
         self._prev_on_since_t: float | None = None
+        self._known_label: Label = "hold"  # last label with a known gaze, and its time
+        self._known_t: float | None = None
         # per-frame state for columns()
         self.yaw_deg = math.nan
         self.pitch_deg = math.nan
@@ -89,6 +91,8 @@ class DistractionDetector:
         events.extend(self.unresponsive.update(t, self.away, inp.warning_active_since_t))
 
         self._prev_t, self._prev_label, self._prev_on_since_t = t, self.label, self.glance.on_since_t
+        if self.label != "hold":
+            self._known_label, self._known_t = self.label, t
         return events
 
     def _eyes_closed(self, inp: DetectorInput) -> bool:
@@ -157,7 +161,11 @@ class DistractionDetector:
         return 0
 
     def columns(self) -> dict[str, Scalar]:
-        eyes_on_road: bool | None = None if self.label == "hold" else self.label == "on"
+        label = self.label
+        carry_s = self.config.eyes_on_road.unknown_carry_s
+        if label == "hold" and self._known_t is not None and self.t - self._known_t <= carry_s + EPS_S:
+            label = self._known_label  # a blink or a dropped frame: keep the last judgement
+        eyes_on_road: bool | None = None if label == "hold" else label == "on"
         return {
             "gaze_yaw_deg_abs": self.yaw_deg,
             "gaze_pitch_deg_abs": self.pitch_deg,
