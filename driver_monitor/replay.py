@@ -22,6 +22,7 @@ from driver_monitor.perception.tracker import FaceTracker, MediaPipeFaceTracker
 from driver_monitor.pipeline import Pipeline
 from driver_monitor.recording.format import Recording, open_recording
 from driver_monitor.sources.video_file import VideoFileSource
+from driver_monitor.vehicle.io import VehicleIo
 
 
 @dataclass
@@ -34,6 +35,7 @@ class ReplaySummary:
     wall_s: float = 0.0
     event_counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    outputs: list[str] = field(default_factory=list)  # CAN / serial / vehicle log status lines
 
     @property
     def frames_per_s(self) -> float:
@@ -49,6 +51,7 @@ class ReplaySummary:
             f"  events        {events}",
             f"  outputs       {self.out_dir}",
         ]
+        lines += [f"  {line}" for line in self.outputs]
         return "\n".join(lines)
 
 
@@ -67,10 +70,11 @@ def replay(
     out_dir: str | Path,
     progress: bool | None = None,
     tracker: FaceTracker | None = None,
+    realtime: bool = False,
 ) -> ReplaySummary:
     input_path = Path(input_path)
     out_dir = Path(out_dir)
-    source, _recording = open_source(input_path, config)
+    source, recording = open_source(input_path, config)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -78,6 +82,13 @@ def replay(
         raise InputError(f"{out_dir}: cannot create the output directory ({exc.strerror})") from None
     fmt = config.outputs.features_format.value
     sinks = [EventLogWriter(out_dir / "events.jsonl"), FeatureTableWriter(out_dir / f"features.{fmt}", fmt)]
+    try:
+        # CAN / serial outputs (each behind its own queue + thread) and the recording's CAN log.
+        vehicle_io = VehicleIo.open(config, out_dir, recording)
+    except BaseException:
+        source.close()
+        raise
+    sinks += vehicle_io.sinks
     own_tracker = tracker is None
     tracker = tracker if tracker is not None else MediaPipeFaceTracker(config.perception)
     pipeline = Pipeline(config, tracker, sinks)
@@ -89,11 +100,14 @@ def replay(
             for frame in frames:
                 if first_t is None:
                     first_t = frame.t
-                pipeline.process(frame)
+                if realtime:  # pace at recording speed; outputs are timed by frame.t either way
+                    _sleep_until(started + (frame.t - first_t))
+                pipeline.process(frame, vehicle_io.vehicle_at(frame.t))
     except InputError as exc:
         summary.error = str(exc)
     finally:
-        pipeline.finish()
+        pipeline.finish()  # also drains and closes the CAN / serial outputs
+        vehicle_io.close()
         source.close()
         if own_tracker:
             tracker.close()
@@ -102,6 +116,7 @@ def replay(
     summary.face_found_ratio = pipeline.face_found_ratio if pipeline.frames else 0.0
     summary.duration_s = (pipeline.last_t - first_t) if first_t is not None and pipeline.last_t is not None else 0.0
     summary.event_counts = dict(pipeline.event_counts)
+    summary.outputs = vehicle_io.summary_lines()
     if summary.error is not None:
         raise InputError(f"{summary.error} ({summary.frames} frames before it were written to {out_dir})")
     return summary
@@ -116,3 +131,9 @@ def _progress(source: VideoFileSource, enabled: bool | None) -> nullcontext[Iter
     from tqdm import tqdm
 
     return nullcontext(tqdm(source, total=source.frame_count_hint or None, unit="frame", file=sys.stderr, leave=False))
+
+
+def _sleep_until(wall_t: float) -> None:
+    delay = wall_t - time.perf_counter()
+    if delay > 0:
+        time.sleep(delay)

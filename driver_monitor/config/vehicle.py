@@ -30,6 +30,10 @@ class CanConfig(Section):
     channel: str = "dms"
     # Bitrate for interfaces that set it (None: leave the interface's own setting).
     bitrate: int | None = Field(500_000, gt=0)
+    # Extra keyword arguments for can.Bus, interface-specific: e.g. {port: 43113} for
+    # udp_multicast (sockets bound to one port receive every group on the host, so separate
+    # setups need separate ports), {fd: true}, {receive_own_messages: false}.
+    options: dict[str, str | int | float | bool] = {}
     # DBC of the frames the daemon sends (None: the packaged config/driver_monitor.dbc).
     # Cycle times come from its GenMsgCycleTime attributes (status 100 ms, warning repeat
     # 200 ms, heartbeat 1000 ms) so the DBC stays the one contract with the vehicle.

@@ -36,7 +36,7 @@ FaultsProvider = Callable[[], frozenset[str]]
 
 def open_bus(config: CanConfig) -> can.BusABC:
     """Open the configured bus; raises InputError with one line naming interface and channel."""
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = dict(config.options)
     if config.bitrate is not None and config.interface not in ("virtual", "udp_multicast"):
         kwargs["bitrate"] = config.bitrate
     try:
@@ -73,6 +73,9 @@ class CanSink:
         self._last_log_wall = -LOG_INTERVAL_S
         self._t_first: float | None = None
         self._own_bus = bus is None
+        self._closed = False
+        # candump -l needs a channel word without spaces
+        self._log_channel = config.channel if config.channel and not any(c.isspace() for c in config.channel) else "dms"
         self.bus: can.BusABC | None = bus
         if self.bus is None:
             try:
@@ -95,6 +98,8 @@ class CanSink:
         for due in self.schedule.update(result):
             faults = self.faults() if due.kind == "heartbeat" else frozenset()
             msg = self.encoder.encode_due(due, faults, due.t - self._t_first)
+            msg.is_rx = False  # logged as sent ("T" in candump -l)
+            msg.channel = self._log_channel
             if self._tx_log is not None:
                 self._tx_log.on_message_received(msg)
             self._send(msg)
@@ -145,9 +150,11 @@ class CanSink:
 
     def status_detail(self) -> dict[str, Any]:
         return {"frames sent": self.sent, "send failures": self.send_failures,
-                "bus": "up" if self.bus is not None else "down", "reopens": self.reopens}
+                "bus": "closed" if self._closed else ("up" if self.bus is not None else "down"),
+                "reopens": self.reopens}
 
     def close(self) -> None:
+        self._closed = True
         if self._tx_log is not None:
             self._tx_log.stop()
             self._tx_log = None
