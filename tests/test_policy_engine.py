@@ -215,7 +215,7 @@ def test_ack_suppresses_repeats_until_the_next_journey():
     s = sim.step()
     sim.ack = False
     assert s.actions == {"visual_icon", "adas_sensitivity"} and s.suppressed_by_ack and s.condition == "drowsy"
-    assert any(e.name == "driver_ack" and e.detail["conditions"] == ["drowsy"] for e in sim.events)
+    assert [(e.t, dict(e.detail)) for e in sim.events if e.name == "driver_ack"] == [(10.0, {"condition": "drowsy"})]
     sim.until(400.0)
     assert not any(name == "chime" and t > 10.0 for t, name, *_ in sim.action_log())  # no repeat at 300 s
     # a new drowsy episode in the same journey stays quiet
@@ -235,13 +235,20 @@ def test_ack_suppresses_repeats_until_the_next_journey():
     assert [e.detail["reason"] for e in sim.events if e.name == "journey_start"] == ["start", "ignition_on"]
 
 
-def test_ack_cannot_silence_sleep():
+def test_ack_cannot_silence_sleep_nor_what_runs_underneath():
     sim = Sim()
+    sim.values["kss_level"] = 7.0  # drowsy advice (ackable) underneath
     sim.until(1.0)
     sim.step(("sleep", "start"))
     sim.ack = True
     assert sim.step().actions == SLEEP_0
+    sim.ack = False
     assert not sim.at(1.1).suppressed_by_ack
+    assert not sim.engine.ladders["drowsy"].acked
+    assert not any(e.name == "driver_ack" for e in sim.events)
+    sim.step(("sleep", "end"))
+    sim.until(4.0)
+    assert sim.at(3.5).condition == "drowsy" and sim.actions(3.5) == {"visual_icon", "suggest_break"}
 
 
 def test_long_standstill_or_driver_change_starts_a_new_journey():

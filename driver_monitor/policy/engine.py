@@ -84,13 +84,14 @@ class PolicyEngine:
         ack_rising = bool(vehicle.driver_ack) and not self._ack_pressed
         self._ack_pressed = bool(vehicle.driver_ack)
         if ack_rising and monitoring:
-            acked = [n for n, o in outputs.items() if o.announced and o.actions and not o.suppressed_by_ack and self.ladders[n].acknowledge()]
-            if acked:
-                for name in acked:  # quieten at once, not one frame later
-                    o = outputs[name]
-                    cfg = self.ladders[name].config
-                    outputs[name] = StageOutput(True, o.stage, frozenset(cfg.ack_actions), True)
-                out.append(Event(t, "state", "driver_ack", None, {"conditions": acked}))
+            # The ACK answers what the driver is shown: the highest-priority condition with
+            # actions. A sleep warning cannot be acknowledged, and pressing ACK during one
+            # does not silently acknowledge a drowsiness advice running underneath.
+            shown = next((n for n, o in outputs.items() if o.announced and o.actions), None)
+            if shown is not None and not outputs[shown].suppressed_by_ack and self.ladders[shown].acknowledge():
+                o = outputs[shown]  # quieten at once, not one frame later
+                outputs[shown] = StageOutput(True, o.stage, frozenset(self.ladders[shown].config.ack_actions), True)
+                out.append(Event(t, "state", "driver_ack", None, {"condition": shown}))
 
         state, shown = self._arbitrate(t, outputs, monitoring)
         out.extend(self._action_events(t, shown, state.level))
