@@ -1,0 +1,286 @@
+"""Scenario YAML: a scripted drive (docs/simulation.md).
+
+A scenario names a face, a camera, the driver's background behaviour (natural blinking,
+heart rate, head sway), a vehicle timeline and a timeline of behaviours. Every behaviour has
+`at_s` (when it is half-way in: the label onset) and, where it lasts, `duration_s` (until it
+is half-way out), so the ground truth is exactly the script. Unknown keys are errors; a bad
+scenario is reported as one line per problem with the dotted path of the key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from driver_monitor.errors import ConfigError
+
+Ease = Literal["linear", "smooth", "step"]
+
+# Gaze targets in the cabin of a left-hand-drive car, as the direction of the driver's gaze
+# (head + eyes) in degrees, yaw > 0 to the driver's left, pitch > 0 down. Angles from
+# naturalistic-driving glance studies with the camera on the steering column (mirrors
+# 40-60 deg to the sides, the centre stack ~30 deg right and 25 deg down, the lap ~45 deg
+# down); `road` is straight ahead.
+ZONES: dict[str, tuple[float, float]] = {
+    "road": (0.0, 0.0),
+    "left_mirror": (45.0, 5.0),
+    "right_mirror": (-55.0, 5.0),
+    "rear_mirror": (-25.0, -12.0),
+    "instrument_cluster": (0.0, 20.0),
+    "centre_stack": (-30.0, 25.0),
+    "passenger": (-60.0, 0.0),
+    "left_window": (65.0, 0.0),
+    "phone": (-10.0, 45.0),  # a phone held low / in the lap
+    "lap": (0.0, 50.0),
+}
+# Glances to these serve the driving task (Euro NCAP / AttenD give them grace): they count
+# for long distraction but not for visual time-sharing (sim/labels.py).
+DRIVING_ZONES = frozenset({"left_mirror", "right_mirror", "rear_mirror", "instrument_cluster"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Camera(_Model):
+    fps: float = Field(30.0, gt=0.0, le=240.0)
+    width: int = Field(640, ge=64, le=3840)
+    height: int = Field(480, ge=48, le=2160)
+    noise_sigma: float = Field(1.0, ge=0.0, le=40.0)  # sensor noise, grey levels (std)
+    jitter_px: float = Field(0.0, ge=0.0, le=20.0)  # vibration: std of the image offset
+    exposure_s: float = Field(0.0, ge=0.0, le=0.05)  # > 0: motion blur over the exposure
+    nir: bool = False  # monochrome near-infrared camera
+
+
+class BlinkRate(_Model):
+    """Natural blinking from t_s on (interpolated linearly between keyframes)."""
+
+    t_s: float = Field(0.0, ge=0.0)
+    # ~15-20 blinks/min awake (Bentivoglio et al. 1997); rested blinks < 0.2 s, drowsy
+    # blinks lengthen towards 0.5 s (Wilkinson 2013, REFERENCE.md "Metrics").
+    rate_per_min: float = Field(15.0, ge=0.0, le=60.0)
+    duration_s: float = Field(0.15, ge=0.05, le=0.9)
+
+
+class Head(_Model):
+    yaw_deg: float = Field(0.0, ge=-60.0, le=60.0)
+    pitch_deg: float = Field(0.0, ge=-30.0, le=30.0)
+    roll_deg: float = Field(0.0, ge=-30.0, le=30.0)
+
+
+class Driver(_Model):
+    face: str = "astronaut"  # bundled name (astronaut, obama, biden) or a photo path
+    head: Head = Head()  # neutral pose
+    head_sway_deg: float = Field(0.8, ge=0.0, le=10.0)  # slow natural head motion (amplitude)
+    blinking: list[BlinkRate] = Field(default_factory=lambda: [BlinkRate()])
+    heart_rate_bpm: float = Field(70.0, ge=30.0, le=220.0)
+    # Relative green-channel pulse amplitude of facial skin: 0.2-1 % in rPPG studies.
+    pulse_amplitude: float = Field(0.005, ge=0.0, le=0.02)
+
+
+class VehicleKey(_Model):
+    """Vehicle signals from t_s on: speed is interpolated linearly, the rest step."""
+
+    t_s: float = Field(ge=0.0)
+    speed_kph: float | None = Field(None, ge=0.0, le=300.0)
+    indicator_left: bool | None = None
+    indicator_right: bool | None = None
+    gear: Literal["P", "R", "N", "D"] | None = None
+    ignition_on: bool | None = None
+
+
+class Vehicle(_Model):
+    timeline: list[VehicleKey] = Field(default_factory=lambda: [VehicleKey(t_s=0.0, speed_kph=80.0, gear="D", ignition_on=True, indicator_left=False, indicator_right=False)])
+    ack_s: list[float] = Field(default_factory=list)  # ACK button presses (each held ack_hold_s)
+    ack_hold_s: float = Field(0.3, gt=0.0, le=5.0)
+    can_period_s: float = Field(0.02, gt=0.0, le=1.0)  # CAN log sample period
+
+
+class _Behaviour(_Model):
+    at_s: float = Field(ge=0.0)
+    ease: Ease = "smooth"
+
+
+class Blink(_Behaviour):
+    do: Literal["blink"]
+    duration_s: float = Field(0.15, gt=0.0, le=1.0)
+    eye: Literal["both", "left", "right"] = "both"
+
+
+class SlowBlink(_Behaviour):
+    do: Literal["slow_blink"]
+    duration_s: float = Field(0.6, gt=0.0, le=1.0)
+
+
+class EyesClosed(_Behaviour):
+    do: Literal["eyes_closed"]
+    duration_s: float = Field(gt=0.0)
+    closure: float = Field(1.0, ge=0.0, le=1.0)
+    transition_s: float = Field(0.2, ge=0.0, le=2.0)
+
+
+class Yawn(_Behaviour):
+    do: Literal["yawn"]
+    duration_s: float = Field(5.0, gt=0.0, le=20.0)  # jaw past half-open (yawns ~6 s, >= 3.5 s)
+    amount: float = Field(1.0, ge=0.0, le=1.0)
+    transition_s: float = Field(1.2, ge=0.0, le=5.0)
+    eye_closure: float = Field(0.3, ge=0.0, le=1.0)  # eyes narrow while yawning
+
+
+class Talk(_Behaviour):
+    do: Literal["talk"]
+    duration_s: float = Field(gt=0.0)
+    amount: float = Field(0.5, ge=0.0, le=1.0)  # peak jaw opening per syllable
+    syllables_per_s: float = Field(4.0, gt=0.5, le=8.0)
+
+
+class Glance(_Behaviour):
+    do: Literal["glance"]
+    duration_s: float = Field(gt=0.0)
+    zone: str | None = None
+    yaw_deg: float | None = Field(None, ge=-90.0, le=90.0)
+    pitch_deg: float | None = Field(None, ge=-60.0, le=60.0)
+    head_share: float = Field(0.7, ge=0.0, le=1.0)  # of the gaze shift made by the head
+    transition_s: float = Field(0.3, ge=0.0, le=2.0)
+
+    @model_validator(mode="after")
+    def _target(self) -> Glance:
+        if self.zone is None and self.yaw_deg is None and self.pitch_deg is None:
+            raise ValueError("needs zone or yaw_deg / pitch_deg")
+        if self.zone is not None and (self.yaw_deg is not None or self.pitch_deg is not None):
+            raise ValueError("give zone or yaw_deg / pitch_deg, not both")
+        if self.zone is not None and self.zone not in ZONES:
+            raise ValueError(f"unknown zone {self.zone!r} (zones: {', '.join(ZONES)})")
+        return self
+
+
+class LookDown(_Behaviour):
+    do: Literal["look_down"]
+    duration_s: float = Field(gt=0.0)
+    target: Literal["phone", "lap"] = "phone"
+    head_share: float = Field(0.6, ge=0.0, le=1.0)
+    transition_s: float = Field(0.4, ge=0.0, le=2.0)
+
+
+class Nod(_Behaviour):
+    do: Literal["nod"]
+    duration_s: float = Field(1.0, gt=0.0, le=5.0)
+    amount_deg: float = Field(20.0, gt=0.0, le=45.0)
+
+
+class Absent(_Behaviour):
+    do: Literal["absent"]
+    duration_s: float = Field(gt=0.0)
+
+
+class Cover(_Behaviour):
+    do: Literal["cover"]
+    duration_s: float = Field(gt=0.0)
+    transition_s: float = Field(0.3, ge=0.0, le=2.0)
+
+
+class Sunglasses(_Behaviour):
+    do: Literal["sunglasses"]
+    duration_s: float | None = Field(None, gt=0.0)  # None: until the end
+
+
+class Lighting(_Behaviour):
+    do: Literal["lighting"]
+    gain: float = Field(1.0, ge=0.05, le=3.0)
+    gradient: float = Field(0.0, ge=-1.0, le=1.0)  # brighter on the image's left (-) / right (+)
+    ramp_s: float = Field(0.0, ge=0.0, le=600.0)
+
+
+class HeartRate(_Behaviour):
+    do: Literal["heart_rate"]
+    bpm: float = Field(ge=30.0, le=220.0)
+    ramp_s: float = Field(0.0, ge=0.0, le=600.0)
+
+
+class Label(_Behaviour):
+    """An explicit ground-truth event the script implies but cannot derive (e.g. drowsy)."""
+
+    do: Literal["label"]
+    name: str
+    duration_s: float | None = Field(None, gt=0.0)  # None: an instantaneous event
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+Behaviour = Annotated[
+    Blink | SlowBlink | EyesClosed | Yawn | Talk | Glance | LookDown | Nod | Absent | Cover | Sunglasses | Lighting | HeartRate | Label,
+    Field(discriminator="do"),
+]
+BEHAVIOURS = ("blink", "slow_blink", "eyes_closed", "yawn", "talk", "glance", "look_down", "nod", "absent", "cover",
+              "sunglasses", "lighting", "heart_rate", "label")
+
+
+class Scenario(_Model):
+    name: str
+    description: str = ""
+    duration_s: float = Field(gt=0.0, le=3600.0)
+    seed: int = Field(0, ge=0)
+    camera: Camera = Camera()
+    driver: Driver = Driver()
+    vehicle: Vehicle = Vehicle()
+    timeline: list[Behaviour] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _inside(self) -> Scenario:
+        for i, b in enumerate(self.timeline):
+            if b.at_s > self.duration_s:
+                raise ValueError(f"timeline.{i}: at_s {b.at_s} is after the end (duration_s {self.duration_s})")
+        return self
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; ConfigError with one line per problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such scenario file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc.__class__.__name__})"]) from None
+    return parse_scenario(text, source=str(path))
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError([f"{source}: not valid YAML{where}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source}: expected a mapping with name, duration_s, timeline, ..."])
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([f"{source}: {line}" for line in _problems(exc)]) from None
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = list(err["loc"])
+        # Drop the union tag pydantic inserts after a timeline index (timeline.3.glance.x).
+        if len(loc) >= 3 and loc[0] == "timeline" and isinstance(loc[1], int) and loc[2] in BEHAVIOURS:
+            del loc[2]
+        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            msg = "unknown key"
+        elif kind == "union_tag_invalid":
+            msg = f"unknown behaviour (behaviours: {', '.join(BEHAVIOURS)})"
+        elif kind == "union_tag_not_found":
+            msg = f"needs `do:` naming the behaviour ({', '.join(BEHAVIOURS)})"
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            given = err.get("input")
+            if kind != "missing" and not isinstance(given, (dict, list)):
+                msg += f" (got {given!r})"
+        lines.append(f"{dotted}: {msg}")
+    return lines

@@ -1,0 +1,137 @@
+"""`driver-monitor simulate`: render a scenario into a recording directory."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from driver_monitor import __version__
+from driver_monitor.sim.calibrate import calibrate_pose
+from driver_monitor.sim.face_rig import FaceRig, build_rig
+from driver_monitor.sim.labels import derive_labels
+from driver_monitor.sim.renderer import Renderer
+from driver_monitor.sim.scenario import Scenario, load_scenario
+from driver_monitor.sim.timeline import Timeline, frame_times
+from driver_monitor.sim.writer import SimRecordingWriter
+
+_RIGS: dict[tuple[str, tuple[int, int]], FaceRig] = {}
+
+
+def get_rig(face: str, size: tuple[int, int]) -> FaceRig:
+    """Build (and calibrate) a rig once per face and size in this process."""
+    key = (face, size)
+    if key not in _RIGS:
+        rig = build_rig(face, size)
+        rig.pose_map = calibrate_pose(rig)
+        _RIGS[key] = rig
+    return _RIGS[key]
+
+
+@dataclass
+class SimSummary:
+    out_dir: Path
+    frames: int = 0
+    duration_s: float = 0.0
+    wall_s: float = 0.0
+    label_counts: dict[str, int] = field(default_factory=dict)
+    can_log: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        labels = ", ".join(f"{k} {v}" for k, v in sorted(self.label_counts.items())) or "none"
+        lines = [
+            f"simulated {self.out_dir}",
+            f"  frames   {self.frames} ({self.duration_s:.1f} s, {self.frames / self.wall_s if self.wall_s else 0:.1f} frames/s)",
+            f"  labels   {labels}",
+        ]
+        lines += [f"  note     {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def apply_overrides(s: Scenario, fps: float | None = None, size: tuple[int, int] | None = None,
+                    seed: int | None = None, face: str | None = None) -> Scenario:
+    cam = s.camera.model_copy(update={k: v for k, v in (("fps", fps),) if v is not None})
+    if size is not None:
+        cam = cam.model_copy(update={"width": size[0], "height": size[1]})
+    driver = s.driver if face is None else s.driver.model_copy(update={"face": face})
+    update: dict[str, Any] = {"camera": cam, "driver": driver}
+    if seed is not None:
+        update["seed"] = seed
+    return s.model_copy(update=update)
+
+
+def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, fps: float | None = None,
+             size: tuple[int, int] | None = None, seed: int | None = None, face: str | None = None) -> SimSummary:
+    start = time.perf_counter()
+    s = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    s = apply_overrides(s, fps, size, seed, face)
+    out_dir = Path(out_dir)
+    cam = s.camera
+    rig = get_rig(s.driver.face, (cam.width, cam.height))
+    timeline = Timeline(s)
+    renderer = Renderer(rig, noise_seed=s.seed)
+    writer = SimRecordingWriter(out_dir, cam.width, cam.height)
+    summary = SimSummary(out_dir)
+    times = frame_times(s.duration_s, cam.fps)
+    can_start: float | None = None
+    try:
+        for i, t in enumerate(times):
+            row = timeline.state(t)
+            rs = timeline.render_state(row, i)
+            image = renderer.render(rs)
+            row = {**row, "camera_jitter_x_px": rs.jitter_x_px, "camera_jitter_y_px": rs.jitter_y_px}
+            writer.add_frame(t, image, row)
+        labels = derive_labels(timeline)
+        writer.write_labels(labels)
+        vehicle_states = _vehicle_samples(timeline)
+        summary.can_log, can_start = _write_can_log(out_dir, vehicle_states)
+    finally:
+        meta = _meta(s, rig, len(times))
+        if summary.can_log is not None:
+            meta["can_log"] = summary.can_log.name
+            meta["can_start_time_s"] = can_start
+        writer.close(meta)
+    summary.frames = len(times)
+    summary.duration_s = times[-1] if times else 0.0
+    summary.wall_s = time.perf_counter() - start
+    for e in labels:
+        if e.phase != "end":
+            summary.label_counts[e.name] = summary.label_counts.get(e.name, 0) + 1
+    return summary
+
+
+def _vehicle_samples(timeline: Timeline) -> list[Any]:
+    period = timeline.scenario.vehicle.can_period_s
+    n = int(timeline.duration_s / period) + 1
+    return [timeline.vehicle(round(i * period, 6)) for i in range(n)]
+
+
+def _write_can_log(out_dir: Path, states: list[Any]) -> tuple[Path | None, float | None]:
+    """A python-can BLF log of the vehicle signals, encoded with the vehicle DBC by the CAN
+    layer (driver_monitor.vehicle.can_log). Returns the path and the log time of t = 0."""
+    from driver_monitor.vehicle.can_log import write_vehicle_can_log
+
+    path = out_dir / "can.blf"
+    start = write_vehicle_can_log(states, path)
+    return path, start
+
+
+def _meta(s: Scenario, rig: FaceRig, frames: int) -> dict[str, Any]:
+    return {
+        "made_by": f"driver-monitor {__version__} simulate",
+        "scenario": s.name,
+        "description": s.description,
+        "seed": s.seed,
+        "fps": s.camera.fps,
+        "width": s.camera.width,
+        "height": s.camera.height,
+        "frames": frames,
+        "duration_s": s.duration_s,
+        "face": rig.photo_path.name,
+        "codec": "ffv1 (lossless, bgr0)",
+        "labels_t": "onset of the behaviour (docs/simulation.md)",
+        "truth": "truth.csv: the commanded value of every channel per frame",
+        "scenario_yaml": s.model_dump(mode="json"),
+    }

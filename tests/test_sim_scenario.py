@@ -1,0 +1,149 @@
+"""Scenario YAML, timeline and ground-truth labels of the synthetic-drive generator (no video)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from driver_monitor.errors import ConfigError
+from driver_monitor.sim.labels import derive_labels
+from driver_monitor.sim.scenario import load_scenario, parse_scenario
+from driver_monitor.sim.timeline import Timeline, frame_times
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
+
+
+def _labels(text: str) -> list[tuple[float, str, str | None]]:
+    return [(e.t, e.name, e.phase) for e in derive_labels(Timeline(parse_scenario(text)))]
+
+
+def test_every_bundled_scenario_is_valid_and_named_after_its_file() -> None:
+    assert len(SCENARIOS) >= 4
+    for path in SCENARIOS:
+        s = load_scenario(path)
+        assert s.name == path.stem, path
+
+
+def test_invalid_scenario_reports_each_problem_with_its_dotted_path() -> None:
+    text = """
+name: bad
+duration_s: 10
+camera: {fps: 0}
+timeline:
+  - {at_s: 1, do: glance, zone: moon, duration_s: 1}
+  - {at_s: 2, do: eyes_closed}
+  - {at_s: 3, do: blink, colour: red}
+  - {at_s: 4, do: dance}
+"""
+    with pytest.raises(ConfigError) as info:
+        parse_scenario(text, source="bad.yaml")
+    problems = info.value.problems
+    assert any(p.startswith("bad.yaml: camera.fps: ") for p in problems)
+    assert any(p.startswith("bad.yaml: timeline.0: ") and "unknown zone 'moon'" in p for p in problems)
+    assert "bad.yaml: timeline.1.duration_s: Field required" in problems
+    assert "bad.yaml: timeline.2.colour: unknown key" in problems
+    assert any(p.startswith("bad.yaml: timeline.3: unknown behaviour") for p in problems)
+    assert len(problems) == 5
+
+
+def test_unknown_top_level_key_and_bad_yaml() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_scenario("name: x\nduration_s: 5\nspeed: 3\n", source="s.yaml")
+    assert info.value.problems == ["s.yaml: speed: unknown key"]
+    with pytest.raises(ConfigError) as info:
+        parse_scenario("name: [x\n", source="s.yaml")
+    assert info.value.problems[0].startswith("s.yaml: not valid YAML at line")
+
+
+def test_eye_closure_labels_follow_the_euro_ncap_definitions() -> None:
+    labels = _labels("""
+name: t
+duration_s: 40
+driver: {blinking: [{rate_per_min: 0}]}
+timeline:
+  - {at_s: 2.0, do: blink, duration_s: 0.2}
+  - {at_s: 5.0, do: eyes_closed, duration_s: 1.5}
+  - {at_s: 10.0, do: eyes_closed, duration_s: 4.0}
+  - {at_s: 20.0, do: eyes_closed, duration_s: 7.0}
+""")
+    assert labels == [
+        (2.0, "blink", None),
+        (5.0, "microsleep", "start"),
+        (6.5, "microsleep", "end"),
+        (10.0, "sleep", "start"),
+        (14.0, "sleep", "end"),
+        (20.0, "sleep", "start"),
+        (20.0, "unresponsive", "start"),
+        (27.0, "sleep", "end"),
+        (27.0, "unresponsive", "end"),
+    ]
+
+
+def test_commanded_closure_crosses_half_at_the_label_times() -> None:
+    tl = Timeline(parse_scenario("""
+name: t
+duration_s: 10
+driver: {blinking: [{rate_per_min: 0}], head_sway_deg: 0}
+timeline: [{at_s: 3.0, do: eyes_closed, duration_s: 1.5}]
+"""))
+    assert tl.state(2.0)["eye_closure_left"] == 0.0
+    assert tl.state(3.0)["eye_closure_left"] == pytest.approx(0.5)
+    assert tl.state(3.5)["eye_closure_right"] == 1.0
+    assert tl.state(4.5)["eye_closure_left"] == pytest.approx(0.5)
+    assert tl.state(5.0)["eye_closure_left"] == 0.0
+
+
+def test_glance_labels_long_distraction_vats_and_phone_use() -> None:
+    labels = _labels("""
+name: t
+duration_s: 60
+driver: {blinking: [{rate_per_min: 0}]}
+timeline:
+  - {at_s: 2.0, do: glance, zone: left_mirror, duration_s: 1.0}
+  - {at_s: 5.0, do: glance, zone: centre_stack, duration_s: 3.5}
+  - {at_s: 15.0, do: look_down, target: phone, duration_s: 2.0}
+  - {at_s: 18.0, do: look_down, target: phone, duration_s: 2.0}
+  - {at_s: 21.0, do: look_down, target: phone, duration_s: 2.0}
+  - {at_s: 24.0, do: look_down, target: phone, duration_s: 2.0}
+  - {at_s: 27.0, do: look_down, target: phone, duration_s: 2.0}
+  - {at_s: 30.0, do: look_down, target: phone, duration_s: 2.0}
+""")
+    assert (5.0, "long_distraction", "start") in labels and (8.5, "long_distraction", "end") in labels
+    assert (15.0, "visual_time_sharing", "start") in labels and (32.0, "visual_time_sharing", "end") in labels
+    assert (15.0, "phone_use", "start") in labels and (32.0, "phone_use", "end") in labels
+    assert not any(name in ("long_distraction", "visual_time_sharing") and t < 5.0 for t, name, _ in labels)
+
+
+def test_natural_blinks_depend_on_the_seed_only() -> None:
+    text = "name: t\nduration_s: 60\nseed: {seed}\n"
+    a = Timeline(parse_scenario(text.format(seed=4))).natural_blinks
+    b = Timeline(parse_scenario(text.format(seed=4))).natural_blinks
+    c = Timeline(parse_scenario(text.format(seed=5))).natural_blinks
+    assert a == b != c
+    assert 8 <= len(a) <= 25  # ~15 per minute
+
+
+def test_frame_times_are_on_the_millisecond_grid_and_strictly_increase() -> None:
+    times = frame_times(1.0, 30.0)
+    assert len(times) == 30
+    assert times[:4] == [0.0, 0.033, 0.067, 0.1]
+    assert all(b > a for a, b in zip(times, times[1:], strict=False))
+
+
+def test_vehicle_timeline_interpolates_speed_and_steps_signals() -> None:
+    tl = Timeline(parse_scenario("""
+name: t
+duration_s: 30
+vehicle:
+  timeline:
+    - {t_s: 0, speed_kph: 0, gear: D, indicator_left: false}
+    - {t_s: 10, speed_kph: 100, indicator_left: true}
+  ack_s: [20.0]
+"""))
+    assert tl.vehicle(5.0).speed_kph == pytest.approx(50.0)
+    assert tl.vehicle(5.0).indicator_left is False
+    assert tl.vehicle(10.0).indicator_left is True
+    assert tl.vehicle(20.1).driver_ack is True
+    assert tl.vehicle(20.4).driver_ack is False
