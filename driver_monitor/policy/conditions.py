@@ -1,7 +1,9 @@
 """Which conditions are active at t, and at what level, from the detectors' output.
 
 A condition is active while
-- its duration event is open (`start` seen, `end` not yet; DriverState.active or the events),
+- its duration event is open: its name is in DriverState.active (the pipeline keeps that
+  set from the start / end events, the single source of truth, so events closed by a
+  reload or at the end of input cannot leave a stale condition here),
 - an instantaneous event of that name (phase None, e.g. a microsleep reported once when it
   ended) happened less than `hold_s` ago,
 - or its configured per-frame value is at or above `value_min` (drowsy: kss_level >= 7).
@@ -43,7 +45,6 @@ def as_number(value: object) -> float | None:
 class ConditionTracker:
     def __init__(self, config: ConditionsConfig):
         self.config = config
-        self._open: set[str] = set()  # duration events started and not ended
         self._held_until: dict[str, float] = {}  # instantaneous events: active until
         self._event_level: dict[str, float] = {}  # latest level from an event detail
 
@@ -55,16 +56,12 @@ class ConditionTracker:
             level = _detail_level(e.detail)
             if level is not None:
                 self._event_level[e.name] = level
-            if e.phase == "start":
-                self._open.add(e.name)
-            elif e.phase == "end":
-                self._open.discard(e.name)
-            else:
+            if e.phase is None:
                 hold_s = getattr(self.config, e.name).hold_s
                 self._held_until[e.name] = max(self._held_until.get(e.name, -math.inf), e.t + hold_s)
         signals: dict[str, ConditionSignal] = {}
         for name, cfg in self.config.items():
-            by_event = name in self._open or name in driver.active or t < self._held_until.get(name, -math.inf)
+            by_event = name in driver.active or t < self._held_until.get(name, -math.inf)
             value = as_number(driver.values.get(cfg.value_key)) if cfg.value_key is not None else None
             by_value = value is not None and cfg.value_min is not None and value >= cfg.value_min
             active = by_event or by_value
