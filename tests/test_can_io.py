@@ -1,0 +1,117 @@
+"""Live vehicle input, command-line overrides and one-line errors of the vehicle I/O layer."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import can
+import pytest
+
+from driver_monitor.cli import main as cli_main
+from driver_monitor.config import Config
+from driver_monitor.config.vehicle import VehicleConfig
+from driver_monitor.errors import ConfigError, InputError
+from driver_monitor.messages import VehicleState
+from driver_monitor.recording.format import open_recording
+from driver_monitor.vehicle import LiveCanVehicleSource, VehicleCanEncoder
+from driver_monitor.vehicle.io import VehicleIo, with_io_overrides
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_live_source_reads_a_virtual_bus_and_times_out_by_its_clock() -> None:
+    channel = f"veh-{uuid.uuid4().hex[:8]}"
+    car = can.Bus(interface="virtual", channel=channel)
+    dms = can.Bus(interface="virtual", channel=channel)
+    clock = _Clock()
+    source = LiveCanVehicleSource(dms, VehicleConfig(), clock=clock)
+    enc = VehicleCanEncoder()
+    try:
+        car.send(enc.encode("VEH_Speed", VehicleState(t=0, speed_kph=42.0), 0.0))
+        car.send(enc.encode("VEH_Hmi", VehicleState(t=0, driver_ack=True), 0.0))
+        deadline = time.monotonic() + 2.0
+        while source.state_at(100.0).speed_kph is None:
+            assert time.monotonic() < deadline, "nothing received"
+            time.sleep(0.01)
+        state = source.state_at(100.0)
+        assert (state.speed_kph, state.driver_ack) == (42.0, True)
+        assert source.state_at(100.06).speed_kph == 42.0  # 3 x 20 ms
+        assert source.state_at(100.07).speed_kph is None
+        assert source.state_at(100.15).driver_ack is True and source.state_at(100.151).driver_ack is False
+        # a frame with a bad CRC is counted, not applied
+        bad = enc.encode("VEH_Speed", VehicleState(t=0, speed_kph=99.0), 0.0)
+        bad.data[0] ^= 0xFF
+        clock.t = 101.0
+        car.send(bad)
+        deadline = time.monotonic() + 2.0
+        while source.errors == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert source.decoder.counts["bad_crc"] == 1 and source.state_at(101.0).speed_kph is None
+    finally:
+        source.close()
+        car.shutdown()
+        dms.shutdown()
+
+
+def test_command_line_overrides_switch_outputs_on_and_validate() -> None:
+    config = with_io_overrides(Config(), "udp_multicast", "239.74.1.1", "loop://")
+    assert (config.can.enabled, config.can.interface, config.can.channel) == (True, "udp_multicast", "239.74.1.1")
+    assert (config.serial.enabled, config.serial.port) == (True, "loop://")
+    untouched = with_io_overrides(Config())
+    assert not untouched.can.enabled and not untouched.serial.enabled
+    with pytest.raises(ConfigError) as info:
+        with_io_overrides(Config(), can_interface="cann")
+    assert len(info.value.problems) == 1
+    assert info.value.problems[0].startswith("can.interface: unknown python-can interface 'cann'")
+
+
+def test_replay_with_an_unopenable_bus_is_one_line_and_no_traceback(capsys, tmp_path, clips_dir) -> None:
+    clip = clips_dir / "head-pose-face-detection-female.gif"
+    rc = cli_main(["replay", str(clip), "--out", str(tmp_path / "o"), "--no-progress",
+                   "--can-interface", "socketcan", "--can-channel", "nocan7"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert lines == [lines[0]] and lines[0].startswith("error: CAN socketcan channel nocan7: cannot open")
+    assert "Traceback" not in err
+
+
+def test_replay_with_a_bad_interface_name_is_a_config_error(capsys, tmp_path, clips_dir) -> None:
+    clip = clips_dir / "head-pose-face-detection-female.gif"
+    rc = cli_main(["replay", str(clip), "--out", str(tmp_path / "o"), "--can-interface", "cann"])
+    assert rc == 2
+    assert "error: can.interface: unknown python-can interface 'cann'" in capsys.readouterr().err
+
+
+def test_corrupt_can_log_in_a_recording_is_one_line_input_error(tmp_path) -> None:
+    rec = tmp_path / "rec"
+    shutil.copytree(REPO / "recordings" / "male_frontal", rec)
+    (rec / "can.blf").write_bytes(b"LOGG but not really")
+    with pytest.raises(InputError, match=r"can\.blf: cannot read the CAN log"):
+        VehicleIo.open(Config(), tmp_path / "out", open_recording(rec))
+
+
+def test_io_faults_report_new_rx_errors_and_drops_once_per_consumer() -> None:
+    io = VehicleIo()
+
+    class _Src:
+        errors = 0
+
+    io.vehicle_source = _Src()
+    assert io.faults("can") == frozenset()
+    io.vehicle_source.errors = 2
+    assert io.faults("can") == {"vehicle_rx_errors"}
+    assert io.faults("serial") == {"vehicle_rx_errors"}
+    assert io.faults("can") == frozenset()  # nothing new since the last heartbeat
