@@ -148,12 +148,16 @@ class Pipeline:
     ) -> FrameResult:
         """Hand events that come from no frame (camera_fault, a reload, the final
         "monitoring off" status) to every sink, as a result without a face and without
-        detector columns. The detectors do not run: a missing picture is not an empty seat."""
+        detector columns. The detectors do not run: a missing picture is not an empty seat.
+        The policy runs (camera_fault has its own ladder) unless `policy` is given."""
+        events = list(events)
         self._track_active(events)
         vehicle = vehicle if vehicle is not None else VehicleState(t=t)
         state = DriverState(t=t, face_present=False, active=frozenset(self.active), values={})
+        if policy is None:
+            policy = self._run_policy(state, events, vehicle)
         result = FrameResult(t=t, features=Features(t=t, face_present=False), vehicle=vehicle,
-                             state=state, events=list(events), policy=policy)
+                             state=state, events=events, policy=policy)
         for sink in self.sinks:
             sink.write(result)
         return result

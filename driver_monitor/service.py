@@ -14,24 +14,31 @@ never an exception out of the loop; a bad config on reload keeps the running one
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import numpy as np
+from pydantic import ValidationError
+
 from driver_monitor.config import Config, load_config
-from driver_monitor.config.service import CameraConfig
-from driver_monitor.errors import ConfigError
-from driver_monitor.messages import Event, PolicyState, VehicleState
+from driver_monitor.config.loader import format_validation_error
+from driver_monitor.errors import ConfigError, InputError
+from driver_monitor.messages import Event, PolicyState
+from driver_monitor.outputs.threaded import ThreadedOutput
 from driver_monitor.perception.tracker import FaceTracker, MediaPipeFaceTracker
-from driver_monitor.pipeline import FrameResult, Pipeline, Sink
+from driver_monitor.pipeline import FrameResult, Pipeline
 from driver_monitor.runtime_state import resolve_state_dir, write_state
 from driver_monitor.sd_notify import Notifier, watchdog_interval_s
 from driver_monitor.sources.camera import CameraFaultMonitor, CameraSource, frame_stats
+from driver_monitor.vehicle.source import LiveCanVehicleSource
 
 log = logging.getLogger("driver_monitor.service")
 event_log = logging.getLogger("driver_monitor.events")
@@ -97,13 +104,11 @@ class EventLogSink:
         pass
 
 
-SinkFactory = Callable[[Config], list[Sink]]
 TrackerFactory = Callable[[Config], FaceTracker]
-VehicleSource = Callable[[float], VehicleState | None]
 
-
-def default_sinks(config: Config) -> list[Sink]:
-    return [EventLogSink()]
+# While the camera is faulty no frame drives the outputs; the loop hands them a result this
+# often so CAN / serial keep sending their periodic status (DMS_Status is 10 Hz, docs/can.md).
+FAULT_RESULT_PERIOD_S = 0.1
 
 
 class Daemon:
@@ -113,18 +118,22 @@ class Daemon:
         camera: str | None = None,
         state_dir: str | Path | None = None,
         notifier: Notifier | None = None,
-        sink_factory: SinkFactory = default_sinks,
         tracker_factory: TrackerFactory | None = None,
-        vehicle_source: VehicleSource | None = None,
+        overrides: Mapping[str, Mapping[str, Any]] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.config_path = Path(config_path) if config_path is not None else None
         self.camera_override = camera
         self.state_dir_override = Path(state_dir) if state_dir is not None else None
         self.notifier = notifier if notifier is not None else Notifier()
-        self.sink_factory = sink_factory
         self.tracker_factory = tracker_factory or (lambda c: MediaPipeFaceTracker(c.perception))
-        self.vehicle_source = vehicle_source
+        # Command-line settings (--camera, --can-interface, ...) that win over the file on
+        # every load, reloads included: {section: {key: value}}.
+        self.overrides = {k: dict(v) for k, v in (overrides or {}).items()}
+        if camera is not None:
+            self.overrides.setdefault("camera", {})["device"] = camera
+        self.outputs: dict[str, ThreadedOutput] = {}
+        self.vehicle_source: LiveCanVehicleSource | None = None
         self.clock = clock
         self._stop_requested = threading.Event()
         self._reload_requested = False
@@ -133,6 +142,7 @@ class Daemon:
         self.reload_error: str | None = None
         self.fps = 0.0
         self.last_result: FrameResult | None = None
+        self._previous_image: np.ndarray | None = None
         self.started_wall = time.time()
         # Set in run().
         self.config: Config
@@ -162,10 +172,58 @@ class Daemon:
     # ---- config --------------------------------------------------------------------
     def load(self) -> Config:
         config = load_config(self.config_path)
-        if self.camera_override is not None:
-            camera = config.camera.model_copy(update={"device": self.camera_override})
-            config = config.model_copy(update={"camera": CameraConfig.model_validate(camera.model_dump())})
-        return config
+        if not self.overrides:
+            return config
+        data = config.model_dump()
+        for section, values in self.overrides.items():
+            data[section].update(values)
+        try:
+            return Config.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError([f"command line: {line}" for line in format_validation_error(exc)]) from None
+
+    # ---- outputs and vehicle input -------------------------------------------------
+    def _open_outputs(self, config: Config) -> dict[str, ThreadedOutput]:
+        """CAN and serial, each behind its own queue and thread (a broken bus blocks only
+        its own thread). A bus that cannot be opened now is retried by its sink."""
+        outputs: dict[str, ThreadedOutput] = {}
+        if config.can.enabled:
+            from driver_monitor.outputs.can_sink import CanSink
+
+            sink = CanSink(config.can, faults=self.heartbeat_faults, require_bus=False)
+            outputs["can"] = ThreadedOutput(sink, "can", config.can.queue_size, config.service.shutdown_timeout_s)
+        if config.serial.enabled:
+            serial_sink = _serial_sink(config, self.heartbeat_faults)
+            if serial_sink is not None:
+                outputs["serial"] = ThreadedOutput(serial_sink, "serial", config.serial.queue_size,
+                                                   config.service.shutdown_timeout_s)
+        return outputs
+
+    def _open_vehicle(self, config: Config) -> LiveCanVehicleSource | None:
+        """Vehicle signals (speed, indicators, ACK) from the same CAN interface; without it
+        every signal is unknown and unknown speed counts as moving (DESIGN.md)."""
+        if not config.can.enabled:
+            return None
+        from driver_monitor.outputs.can_sink import open_bus
+
+        try:
+            bus = open_bus(config.can)
+        except InputError as exc:
+            log.error("vehicle signals unavailable: %s (speed unknown: treated as moving)", exc)
+            return None
+        return LiveCanVehicleSource(bus, config.vehicle, clock=self.clock)
+
+    def heartbeat_faults(self) -> frozenset[str]:
+        """Fault bits for the CAN / serial heartbeat (vehicle.fields.FAULTS)."""
+        faults: set[str] = set()
+        monitor = getattr(self, "monitor", None)
+        if monitor is not None and monitor.active:
+            faults.add("camera_fault")
+        if any(o.dropped for o in self.outputs.values()):
+            faults.add("output_drops")
+        if self.vehicle_source is not None and self.vehicle_source.errors:
+            faults.add("vehicle_rx_errors")
+        return frozenset(faults)
 
     # ---- main ----------------------------------------------------------------------
     def run(self) -> int:
@@ -178,10 +236,13 @@ class Daemon:
         self.state_dir = resolve_state_dir(self.state_dir_override or self.config.service.state_dir)
         tracker = self.tracker_factory(self.config)
         try:
-            sinks = self.sink_factory(self.config)
-            self.pipeline = Pipeline(self.config, tracker, sinks)
+            self.outputs = self._open_outputs(self.config)
+            self.vehicle_source = self._open_vehicle(self.config)
+            self.pipeline = Pipeline(self.config, tracker, [EventLogSink(), *self.outputs.values()])
         except BaseException:
             tracker.close()
+            for output in self.outputs.values():
+                output.close()
             raise
         self.camera = CameraSource(self.config.camera.device, self.config.camera, clock=self.clock)
         self.camera.start()
@@ -236,14 +297,18 @@ class Daemon:
         # Wait at most a fraction of a frame period so watchdog, reload and stop stay prompt
         # even when the camera is silent.
         frame = self.camera.latest(timeout=0.0 if first else min(0.1, 2 * self.camera.period_s))
-        now = self.clock()
+        last_t = self.last_result.t if self.last_result is not None else -math.inf
+        if frame is not None and frame.t <= last_t:
+            frame = None  # captured before a result already sent: outputs need time order
+        # Time from the data: the frame's capture time, or now when no frame came.
+        t = frame.t if frame is not None else max(self.clock(), last_t)
         stats = None
         if frame is not None:
-            stats = frame_stats(frame.image, getattr(self, "_previous_image", None))
+            stats = frame_stats(frame.image, self._previous_image)
             self._previous_image = frame.image
-        vehicle = self.vehicle_source(now) if self.vehicle_source is not None else None
+        vehicle = self.vehicle_source.state_at(t) if self.vehicle_source is not None else None
         events = self.monitor.update(
-            now, stats, frame.t if frame is not None else None, self.camera.status.fault, self.camera.period_s
+            t, stats, frame.t if frame is not None else None, self.camera.status.fault, self.camera.period_s
         )
         if events:
             for e in events:
@@ -251,11 +316,13 @@ class Daemon:
                     log.warning("camera fault: %s (%s)", e.detail.get("reason"), self.camera.status.fault_detail or "picture")
                 else:
                     log.info("camera recovered after %.1f s", float(e.detail.get("duration_s", 0.0)))
-            self.last_result = self.pipeline.emit(now, events, vehicle)
+            self.last_result = self.pipeline.emit(t, events, vehicle)
             self._publish()
         if frame is None or self.monitor.active:
             # No picture to judge, or one that cannot be trusted (frozen, dark, covered):
             # the detectors wait; camera_fault is what every output shows meanwhile.
+            if self.monitor.active and self.last_result is not None and t - self.last_result.t >= FAULT_RESULT_PERIOD_S:
+                self.last_result = self.pipeline.emit(t, [], vehicle)
             return 0
         self.last_result = self.pipeline.process(frame, vehicle)
         return 1
@@ -287,7 +354,17 @@ class Daemon:
             self.pipeline.tracker.close()
         closing = self.pipeline.reconfigure(new, tracker)
         if closing:
-            self.last_result = self.pipeline.emit(self.clock(), closing)
+            self.last_result = self.pipeline.emit(self._now(), closing)
+        if (new.can, new.serial, new.service.shutdown_timeout_s) != (old.can, old.serial, old.service.shutdown_timeout_s):
+            for output in self.outputs.values():
+                output.close()
+            self.outputs = self._open_outputs(new)
+            self.pipeline.sinks = [s for s in self.pipeline.sinks if isinstance(s, EventLogSink)]
+            self.pipeline.sinks += list(self.outputs.values())
+        if (new.can, new.vehicle) != (old.can, old.vehicle):
+            if self.vehicle_source is not None:
+                self.vehicle_source.close()
+            self.vehicle_source = self._open_vehicle(new)
         if new.camera != old.camera:
             self.monitor.reconfigure(new.camera)
             if any(getattr(new.camera, f) != getattr(old.camera, f) for f in _CAMERA_OPEN_FIELDS):
@@ -300,6 +377,11 @@ class Daemon:
             self.limiter.window_s = new.service.log_repeat_window_s
             self.state_dir = resolve_state_dir(self.state_dir_override or new.service.state_dir)
         self.config = new
+
+    def _now(self) -> float:
+        """Now, but never before the last result handed to the outputs (time order)."""
+        last_t = self.last_result.t if self.last_result is not None else -math.inf
+        return max(self.clock(), last_t)
 
     # ---- status --------------------------------------------------------------------
     def driver_summary(self) -> tuple[bool, list[str]]:
@@ -343,6 +425,8 @@ class Daemon:
             "reloads": self.reloads,
             "reload_error": self.reload_error,
             "status": self.status_text(),
+            "outputs": {name: o.status().text() for name, o in self.outputs.items()},
+            "vehicle_rx_errors": self.vehicle_source.errors if self.vehicle_source is not None else None,
         }
 
     def _publish(self) -> None:
@@ -364,17 +448,26 @@ class Daemon:
         if pipeline is None:
             self.notifier.close()
             return
-        now = self.clock()
         # The last word on every output: monitoring is off (the vehicle must not take the
-        # silence for an attentive driver).
-        off = Event(now, "state", "monitoring_off", None, {"reason": "service stopping"})
+        # silence for an attentive driver). Sent twice, one status period apart, so the
+        # outputs' periodic status frames (due in input time, vehicle/schedule.py) carry it.
+        off_t = self._now()
+        off_policy = PolicyState(t=off_t, monitoring_active=False)
+        vehicle = self.last_result.vehicle if self.last_result is not None else None
 
         def finish() -> None:
             try:
-                pipeline.emit(now, [off], policy=PolicyState(t=now, monitoring_active=False))
-                pipeline.finish()
+                pipeline.emit(off_t, [Event(off_t, "state", "monitoring_off", None, {"reason": "service stopping"})],
+                              vehicle, off_policy)
+                if self.outputs:
+                    time.sleep(FAULT_RESULT_PERIOD_S)
+                    t2 = max(self.clock(), off_t + FAULT_RESULT_PERIOD_S)
+                    pipeline.emit(t2, [], vehicle, PolicyState(t=t2, monitoring_active=False))
+                pipeline.finish()  # closes the outputs: each drains its queue, then flushes
             except Exception as exc:  # an output failing at exit must not turn exit 0 into a crash
                 log.error("closing the outputs failed: %s", exc)
+            if self.vehicle_source is not None:
+                self.vehicle_source.close()
 
         closer = threading.Thread(target=finish, name="outputs-close", daemon=True)
         closer.start()
@@ -388,12 +481,32 @@ class Daemon:
         log.info("stopped")
 
 
+def _serial_sink(config: Config, faults: Callable[[], frozenset[str]]) -> Any:
+    try:
+        from driver_monitor.outputs.serial_sink import SerialSink  # type: ignore[import-not-found]
+    except ImportError:
+        log.error("serial output is enabled but this build has no serial sink; serial stays silent")
+        return None
+    return SerialSink(config.serial, faults=faults)
+
+
 def run_daemon(
     config_path: str | Path | None,
     camera: str | None,
     state_dir: str | Path | None = None,
-    sink_factory: SinkFactory = default_sinks,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    exit_process: bool = True,
 ) -> int:
-    daemon = Daemon(config_path, camera, state_dir, sink_factory=sink_factory)
+    """Run the daemon until SIGTERM / SIGINT. With `exit_process` the process ends right
+    after the orderly shutdown (outputs closed, logs flushed) with os._exit: the interpreter's
+    module teardown (MediaPipe pulls in matplotlib and more) takes 1-3 s on a loaded 2-core
+    machine, which would break the 2 s stop budget and achieves nothing for a daemon."""
+    daemon = Daemon(config_path, camera, state_dir, overrides=overrides)
     daemon.install_signal_handlers()
-    return daemon.run()
+    rc = daemon.run()
+    if exit_process:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
+    return rc

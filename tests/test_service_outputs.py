@@ -1,0 +1,162 @@
+"""The daemon's outputs end to end: `driver-monitor run` as a subprocess sends its DMS frames
+on a python-can udp_multicast bus (works across processes on loopback) and the test listens
+on the same group, decoding with the packaged DBC: a camera that fails mid-run shows as
+camera_fault on CAN and recovers; SIGTERM leaves "monitoring off" as the last status; a CAN
+bus that cannot be opened stops neither the loop nor the other outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import can
+import pytest
+from camera_clips import write_clip
+from daemon_harness import DaemonProcess
+
+from driver_monitor.vehicle.dbc import DMS_DBC_PATH, load_dbc
+
+pytestmark = pytest.mark.slow
+
+CONFIG = """
+presence:
+  absent_after_s: 0.5
+camera:
+  reopen_backoff:
+    initial_s: 0.1
+    factor: 2.0
+    max_s: 0.3
+service:
+  state_interval_s: 0.2
+"""
+
+SYSTEM_FAULT, SYSTEM_INACTIVE, DRIVER_UNKNOWN = 4, 2, 15
+
+
+class CanListener:
+    """Collects (time received, message name, decoded signals) from a udp_multicast group."""
+
+    def __init__(self, channel: str):
+        self.db = load_dbc(DMS_DBC_PATH)
+        self.bus = can.Bus(interface="udp_multicast", channel=channel)
+        self.frames: list[tuple[float, str, dict]] = []
+        self._lock = threading.Lock()
+        self._running = True
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while self._running:
+            msg = self.bus.recv(0.1)
+            if msg is None:
+                continue
+            try:
+                m = self.db.get_message_by_frame_id(msg.arbitration_id)
+            except KeyError:
+                continue
+            signals = m.decode(msg.data, decode_choices=False)
+            with self._lock:
+                self.frames.append((time.monotonic(), m.name, signals))
+
+    def of(self, name: str, after: float = 0.0) -> list[tuple[float, dict]]:
+        with self._lock:
+            return [(t, s) for t, n, s in self.frames if n == name and t >= after]
+
+    def wait(self, name: str, pred, timeout: float, after: float = 0.0) -> tuple[float, dict]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for t, s in self.of(name, after):
+                if pred(s):
+                    return t, s
+            time.sleep(0.02)
+        last = self.of(name)[-3:]
+        pytest.fail(f"no {name} frame matching within {timeout} s; last: {last}")
+
+    def close(self) -> None:
+        self._running = False
+        self._thread.join(1.0)
+        self.bus.shutdown()
+
+
+@pytest.fixture
+def group() -> str:
+    # A group of its own per test, so parallel runs and other tests do not cross-talk.
+    return f"239.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(1, 254)}"
+
+
+@pytest.fixture
+def listener(group: str) -> Iterator[CanListener]:
+    lst = CanListener(group)
+    yield lst
+    lst.close()
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[DaemonProcess]]:
+    started: list[DaemonProcess] = []
+    yield started
+    for d in started:
+        d.close()
+
+
+def test_camera_fault_on_can_and_recovery_then_monitoring_off(
+    tmp_path: Path, group: str, listener: CanListener, daemons: list
+) -> None:
+    clip = write_clip(tmp_path / "camera.avi", "noise", seconds=0.8, fps=25.0, size=(160, 120))
+    d = DaemonProcess(tmp_path, clip, CONFIG,
+                      extra_args=["--can-interface", "udp_multicast", "--can-channel", group])
+    daemons.append(d)
+    ready = d.wait_ready()
+    t_ok, ok = listener.wait("DMS_Status", lambda s: s["SystemState"] != SYSTEM_FAULT, timeout=3.0, after=ready.t)
+    assert ok["FacePresent"] == 0  # noise: nobody there
+    # driver_absent after 0.5 s reaches the vehicle as DriverState Absent (5).
+    listener.wait("DMS_Status", lambda s: s["DriverState"] == 5, timeout=3.0, after=t_ok)
+
+    hidden = clip.with_name("unplugged.avi")
+    os.replace(clip, hidden)
+    t_fault, fault = listener.wait("DMS_Status", lambda s: s["SystemState"] == SYSTEM_FAULT, timeout=4.0, after=t_ok)
+    assert fault["DriverState"] == DRIVER_UNKNOWN
+    d.wait_stderr("event camera_fault start", timeout=1.0)
+    listener.wait("DMS_Heartbeat", lambda s: s["Fault_CameraFault"] == 1, timeout=2.5, after=t_fault)
+    # The status keeps its 10 Hz cycle through the fault (no frames drive it meanwhile).
+    time.sleep(1.0)
+    during = listener.of("DMS_Status", after=t_fault + 0.05)
+    assert len(during) >= 6 and all(s["SystemState"] == SYSTEM_FAULT for _, s in during), ([(round(t - t_fault, 3), s["SystemState"], s["DMS_Status_Counter"]) for t, s in listener.of("DMS_Status", after=t_fault - 0.5)], d.stderr_text())
+
+    os.replace(hidden, clip)
+    t_back, _ = listener.wait("DMS_Status", lambda s: s["SystemState"] != SYSTEM_FAULT, timeout=4.0, after=t_fault)
+    d.wait_stderr("event camera_fault end", timeout=1.0)
+    listener.wait("DMS_Heartbeat", lambda s: s["Fault_CameraFault"] == 0, timeout=2.5, after=t_back)
+
+    t_stop = time.monotonic()
+    rc, took_s = d.stop()
+    assert rc == 0 and took_s < 2.0
+    time.sleep(0.3)  # the last frames are on the wire before the process exits; let them land
+    last_t, last = listener.of("DMS_Status", after=t_stop)[-1]
+    assert last["MonitoringActive"] == 0 and last["SystemState"] == SYSTEM_INACTIVE
+
+
+def test_broken_can_bus_does_not_stop_the_loop(tmp_path: Path, daemons: list) -> None:
+    clip = write_clip(tmp_path / "camera.avi", "noise", seconds=0.8, fps=25.0, size=(160, 120))
+    # SocketCAN on an interface that does not exist: the bus cannot be opened (and here,
+    # without SocketCAN in the kernel, never will).
+    d = DaemonProcess(tmp_path, clip, CONFIG,
+                      extra_args=["--can-interface", "socketcan", "--can-channel", "dmsbroken0"])
+    daemons.append(d)
+    ready = d.wait_ready()
+    absent = d.wait_status("active: driver_absent", timeout=5.0, after=ready.t)
+    assert float((absent.get("STATUS") or "0").split()[0]) > 5.0  # frames/s
+    d.wait_stderr("CAN socketcan channel dmsbroken0: cannot open", timeout=2.0)
+    state = json.loads((d.state_dir / "state.json").read_text())
+    assert "bus down" in state["outputs"]["can"] and state["frames"] > 10
+    frames_before = state["frames"]
+    d.wait_status("fps", timeout=2.0, after=absent.t + 1.0)
+    assert json.loads((d.state_dir / "state.json").read_text())["frames"] > frames_before
+    rc, took_s = d.stop()
+    assert rc == 0 and took_s < 2.0
+    assert "Traceback" not in d.stderr_text()
