@@ -223,3 +223,14 @@ def test_warning_due_encodes_every_action_bit() -> None:
     frame = SerialFrameEncoder().encode_due(Due("warning", 1.0, make_result(1.0, policy=policy)))
     [f] = FrameDecoder().feed(frame)
     assert f.fields == {"t_ms": 1000, "level": 3, "reason": 3, "actions": 0x7FF, "flags": 0, "active_time_ds": 10}
+
+
+def test_a_port_that_refuses_writes_with_a_foreign_exception_is_counted_not_raised() -> None:
+    link = SerialLink("loop://", read=False)  # nobody reads: loop:// raises queue.Full when full
+    try:
+        frame = pack(TYPE_ACK, 0, t_ms=1, pressed=1)
+        results = [link.write(frame * 400) for _ in range(20)]
+        assert False in results
+        assert link.write_failures == results.count(False)
+    finally:
+        link.close()

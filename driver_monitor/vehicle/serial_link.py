@@ -106,6 +106,10 @@ class SerialLink:
                 self.write_failures += 1
                 self._failed(f"write failed ({_one_line(exc)})")
                 return False
+            except Exception as exc:  # URL handlers raise their own types (loop://: queue.Full)
+                self.write_failures += 1
+                self._failed(f"write failed ({exc.__class__.__name__}: {_one_line(exc)})")
+                return False
         self.bytes_written += len(data)
         return True
 
