@@ -18,7 +18,6 @@ of the noise.
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -62,33 +61,47 @@ class RppgEstimator:
 
     def __init__(self, config: RppgConfig):
         self.config = config
-        self._samples: deque[tuple[float, ...]] = deque()
+        # Samples of the current window: rows _lo.._hi of a growing array (appending a row is
+        # cheap; a deque of tuples cost ~1 ms to turn into an array at every estimate).
+        self._buf = np.empty((256, _N_FIELDS))
+        self._lo = 0
+        self._hi = 0
         self._next_due_t: float | None = None
         self.estimate = HeartRateEstimate(t=math.nan)
 
     def reset(self) -> None:
-        self._samples.clear()
+        self._lo = self._hi = 0
         self._next_due_t = None
         self.estimate = HeartRateEstimate(t=math.nan)
+
+    def _append(self, row: tuple[float, ...]) -> None:
+        if self._hi == self._buf.shape[0]:
+            live = self._hi - self._lo
+            buf = self._buf if 2 * live <= self._buf.shape[0] else np.empty((2 * self._buf.shape[0], _N_FIELDS))
+            buf[:live] = self._buf[self._lo:self._hi]
+            self._buf, self._lo, self._hi = buf, 0, live
+        self._buf[self._hi] = row
+        self._hi += 1
 
     def update(self, f: Features) -> HeartRateEstimate:
         c = self.config
         t = f.t
-        if self._samples and t <= self._samples[-1][0]:
+        if self._hi > self._lo and t <= self._buf[self._hi - 1, 0]:
             # Time went backwards (a new input): the buffer no longer describes the past.
-            if t < self._samples[-1][0]:
+            if t < self._buf[self._hi - 1, 0]:
                 self.reset()
             else:
                 return self.estimate
         if f.face_present and f.skin_rgb is not None and all(math.isfinite(v) for v in f.skin_rgb):
             r, g, b = f.skin_rgb
-            self._samples.append((
+            self._append((
                 t, r, g, b, f.head_yaw_deg, f.head_pitch_deg, f.head_roll_deg,
                 f.head_x_cm, f.head_y_cm, f.head_z_cm, f.face_brightness, 1.0 if f.colour_image else 0.0,
             ))
         horizon = t - c.window_s
-        while self._samples and self._samples[0][0] < horizon:
-            self._samples.popleft()
+        buf = self._buf
+        while self._lo < self._hi and buf[self._lo, 0] < horizon:
+            self._lo += 1
         if self._next_due_t is None:
             self._next_due_t = t + c.update_period_s
             return self.estimate
@@ -101,9 +114,9 @@ class RppgEstimator:
 
     def _estimate(self, t: float) -> HeartRateEstimate:
         c = self.config
-        if len(self._samples) < 4:
+        if self._hi - self._lo < 4:
             return HeartRateEstimate(t=t, status=NO_DATA)
-        s = np.asarray(self._samples, dtype=np.float64).reshape(-1, _N_FIELDS)
+        s = self._buf[self._lo:self._hi]
         ts = s[:, 0]
         span = ts[-1] - ts[0]
         if t - ts[-1] > c.max_gap_s or span < c.min_coverage * c.window_s or np.max(np.diff(ts)) > c.max_gap_s:
@@ -166,13 +179,12 @@ def pos_pulse(rgb: np.ndarray, fs: float, window_s: float) -> np.ndarray:
     alpha = s1.std(axis=1, keepdims=True) / np.where(sd2 > 0, sd2, 1.0)
     h = s1 + alpha * s2
     h -= h.mean(axis=1, keepdims=True)
-    out = np.zeros(n)
-    count = np.zeros(n)
-    # Overlap-add: window m covers samples m .. m+win-1. Dividing by the number of windows
-    # over each sample keeps the first and last win samples at the same scale as the rest.
-    for k in range(win):
-        out[k:k + h.shape[0]] += h[:, k]
-        count[k:k + h.shape[0]] += 1.0
+    # Overlap-add: window m covers samples m .. m+win-1 (sample index m + k). Dividing by the
+    # number of windows over each sample keeps the first and last win samples at the same
+    # scale as the rest.
+    index = (np.arange(h.shape[0])[:, None] + np.arange(win)[None, :]).ravel()
+    out = np.bincount(index, weights=h.ravel(), minlength=n)
+    count = np.bincount(index, minlength=n)
     return out / count
 
 
