@@ -234,3 +234,51 @@ def test_a_port_that_refuses_writes_with_a_foreign_exception_is_counted_not_rais
         assert link.write_failures == results.count(False)
     finally:
         link.close()
+
+
+@needs_socat
+def test_a_board_that_never_reads_costs_dropped_frames_not_a_blocked_thread(tmp_path) -> None:
+    pair = SocatPair(tmp_path).start()  # nobody ever reads the board's end: buffers fill up
+    link = SerialLink(str(pair.a), write_timeout_s=0.05, read=False)
+    frame = pack(TYPE_STATUS, 0, t_ms=0, system_state=1, driver_state=0, flags=3, kss=3, distraction_level=0,
+                 stress_level=0, eyes_off_road_cs=0, perclos_permille=0, policy_level=0) * 200
+    try:
+        worst = 0.0
+        deadline = time.monotonic() + 20.0
+        while link.write_failures == 0 and time.monotonic() < deadline:
+            started = time.perf_counter()
+            link.write(frame)
+            worst = max(worst, time.perf_counter() - started)
+        assert link.write_failures >= 1, "the pty never filled up"
+        assert worst < 0.5  # bounded by write_timeout_s, never stuck
+        assert link.is_open  # a timeout drops the frame but keeps the port
+    finally:
+        link.close()
+        pair.stop()
+
+
+@needs_socat
+def test_ack_from_the_board_reaches_the_pipeline_as_driver_ack(tmp_path) -> None:
+    from driver_monitor.config import Config
+    from driver_monitor.vehicle.io import VehicleIo, with_io_overrides
+
+    pair = SocatPair(tmp_path).start()
+    io = VehicleIo.open(with_io_overrides(Config(), serial_port=str(pair.a)))
+    board = serial.Serial(str(pair.b), 115200, timeout=0.1)
+    try:
+        assert io.vehicle_at(0.0) is None  # no CAN log, no press: nothing known
+        board.write(b"\x13\x37\x00" + pack(TYPE_ACK, 0, t_ms=10, pressed=1))  # noise, then a press
+        board.flush()
+        deadline = time.monotonic() + 3.0
+        state = None
+        while state is None:
+            assert time.monotonic() < deadline, "ACK never arrived"
+            time.sleep(0.02)
+            state = io.vehicle_at(0.5)
+        assert state.driver_ack is True and state.t == 0.5 and state.speed_kph is None
+        assert io.vehicle_at(0.6) is None  # one press, one sample
+    finally:
+        board.close()
+        io.close_outputs()
+        io.close()
+        pair.stop()

@@ -44,6 +44,8 @@ class SerialLink:
         self._stop = threading.Event()
         self._reader: threading.Thread | None = None
         self.last_error: str | None = None
+        self._rx_errors_logged = 0
+        self._last_rx_log = -LOG_INTERVAL_S
         self._try_open()
         if read:
             self._reader = threading.Thread(target=self._read_loop, name="serial-reader", daemon=True)
@@ -136,6 +138,14 @@ class SerialLink:
                     with self._lock:
                         self._ack_pressed = True
                         self._ack_count += 1
+            if self.decoder.errors > self._rx_errors_logged:
+                now = time.monotonic()
+                if now - self._last_rx_log >= LOG_INTERVAL_S:
+                    self._last_rx_log = now
+                    self._rx_errors_logged = self.decoder.errors
+                    bad = {k: v for k, v in self.decoder.counts.items() if k != "ok"}
+                    log.warning("serial %s: dropped %d bad received frames so far (%s)", self.url,
+                                self.decoder.errors, ", ".join(f"{k} {v}" for k, v in sorted(bad.items())))
 
     def take_ack(self) -> bool:
         """True once per ACK press seen since the last call."""
