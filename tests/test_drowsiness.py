@@ -115,6 +115,13 @@ def test_nod_head_drops_with_closing_eyes_and_recovers():
     assert fired(nod.t, 2.84)
 
 
+def test_head_drop_with_open_eyes_is_no_nod():
+    # An instrument-cluster check: the head drops 20 deg for ~1 s with open eyes and a blink.
+    pitch = piecewise([(0.0, 0.0), (3.0, 0.0), (3.4, 20.0), (3.8, 20.0), (4.2, 0.0)])
+    r = run(Drive(6.0, pitch_deg=pitch, closure=closures([(3.5, 3.65)])))
+    assert [e.name for e in r.named(*DROWSINESS_EVENTS)] == ["blink"]
+
+
 def test_looking_down_at_the_lap_with_open_eyes_is_no_nod_and_no_closure():
     # The lids drop to EAR 15 % of open and eyeBlink 0.69 (as on the real clip) while the
     # eyes look down and the head pitches 25 deg for 0.9 s, then 6 s: no nod, no closure.

@@ -72,7 +72,7 @@ class DrowsinessDetector:
             self.kss.add_yawn(t)
             events.append(e)
         pitch_rel = f.head_pitch_deg - cal.neutral_pitch_deg if f.face_present else math.nan
-        for e in self.nods.update(t, pitch_rel, judge.eye_closure):
+        for e in self.nods.update(t, pitch_rel, judge.eyes_closed):
             self.kss.add_nod(t)
             events.append(e)
         level = self.kss.update(t, self.perclos_short.value, self.blinks.mean_duration_s)

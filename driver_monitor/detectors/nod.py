@@ -1,10 +1,12 @@
-"""Head nods (nodding off): the head drops and comes back, with the eyes closing.
+"""Head nods (nodding off): the head drops and comes back while the eyes are closed.
 
 A nod starts when the head pitch, relative to the driver's neutral pose, leaves the
 `recover_deg` band downwards (onset_t, interpolated) and reaches `drop_deg`; it counts when
 the head is back within `recover_deg` no later than `max_duration_s` after the onset and the
-judged eye closure reached `min_eye_closure` during it. A longer head-down is a glance at
-the lap (distraction's business), and a drop with open eyes is a deliberate look down.
+eyes were closed (the judge's eyes_closed state) for at least `min_closed_share` of the
+head-down time. Head pitch alone cannot tell nodding off from a check of the instrument
+cluster or a glance at the lap (both drop the head ~15 deg for ~1 s with open eyes; a blink
+inside such a glance is short against it); a longer head-down is distraction's business.
 The `nod` event (phase None) fires at the recovery with onset_t and duration_s.
 """
 
@@ -19,38 +21,43 @@ from driver_monitor.messages import Event
 class NodDetector:
     def __init__(self, config: NodConfig):
         self.config = config
-        self._up_t: float | None = None  # last time the head was within recover_deg
+        self._up_t: float | None = None  # when the head left the recover band (or was last in it)
         self._last: tuple[float, float] | None = None  # (t, pitch_rel)
         self._dropped = False
-        self._max_closure = 0.0
+        self._down_s = 0.0  # time below the recover band in this episode
+        self._closed_s = 0.0  # ... of which with the eyes closed
+        self._closed_now = False
         self.count = 0
-        self.times: list[float] = []
 
-    def update(self, t: float, pitch_rel_deg: float, eye_closure: float) -> list[Event]:
+    def update(self, t: float, pitch_rel_deg: float, eyes_closed: bool) -> list[Event]:
         c = self.config
         last, self._last = self._last, (None if math.isnan(pitch_rel_deg) else (t, pitch_rel_deg))
+        closed_before, self._closed_now = self._closed_now, eyes_closed
         if math.isnan(pitch_rel_deg):
             self._up_t, self._dropped = None, False
             return []
+        if last is not None and last[1] > c.recover_deg:
+            # The interval since the last frame was spent below the band (sample and hold).
+            dt = t - last[0]
+            self._down_s += dt
+            self._closed_s += dt if closed_before else 0.0
         if pitch_rel_deg <= c.recover_deg:
             events: list[Event] = []
             if self._dropped and self._up_t is not None:
                 back_t = _crossing(last, t, pitch_rel_deg, c.recover_deg)
                 duration = back_t - self._up_t
-                if duration <= c.max_duration_s + 1e-9 and self._max_closure >= c.min_eye_closure:
+                eyes_shut = self._down_s > 0.0 and self._closed_s + 1e-9 >= c.min_closed_share * self._down_s
+                if duration <= c.max_duration_s + 1e-9 and eyes_shut:
                     self.count += 1
-                    self.times.append(t)
                     events.append(Event(t, "event", "nod", None, {"onset_t": self._up_t, "duration_s": duration}))
-            self._up_t, self._dropped, self._max_closure = t, False, 0.0
+            self._up_t, self._dropped = t, False
             return events
-        # Head below the recover band: remember when it left (onset) and how far it went.
+        # Head below the recover band: remember when it left (the onset) and how far it went.
         if self._up_t is not None and last is not None and last[1] <= c.recover_deg:
             self._up_t = _crossing(last, t, pitch_rel_deg, c.recover_deg)
-            self._max_closure = 0.0
+            self._down_s = self._closed_s = 0.0
         if pitch_rel_deg >= c.drop_deg:
             self._dropped = True
-        if not math.isnan(eye_closure):
-            self._max_closure = max(self._max_closure, eye_closure)
         return []
 
 
