@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -31,7 +32,7 @@ from pydantic import ValidationError
 from driver_monitor.config import Config, load_config
 from driver_monitor.config.loader import format_validation_error
 from driver_monitor.errors import ConfigError, InputError
-from driver_monitor.messages import Event, PolicyState
+from driver_monitor.messages import Event, PolicyState, VehicleState
 from driver_monitor.outputs.threaded import ThreadedOutput
 from driver_monitor.perception.tracker import FaceTracker, MediaPipeFaceTracker
 from driver_monitor.pipeline import FrameResult, Pipeline
@@ -123,7 +124,6 @@ class Daemon:
         clock: Callable[[], float] = time.monotonic,
     ):
         self.config_path = Path(config_path) if config_path is not None else None
-        self.camera_override = camera
         self.state_dir_override = Path(state_dir) if state_dir is not None else None
         self.notifier = notifier if notifier is not None else Notifier()
         self.tracker_factory = tracker_factory or (lambda c: MediaPipeFaceTracker(c.perception))
@@ -133,7 +133,9 @@ class Daemon:
         if camera is not None:
             self.overrides.setdefault("camera", {})["device"] = camera
         self.outputs: dict[str, ThreadedOutput] = {}
+        self.serial_sink: Any = None
         self.vehicle_source: LiveCanVehicleSource | None = None
+        self._seen_counts: dict[tuple[str, str], int] = {}
         self.clock = clock
         self._stop_requested = threading.Event()
         self._reload_requested = False
@@ -185,18 +187,20 @@ class Daemon:
     # ---- outputs and vehicle input -------------------------------------------------
     def _open_outputs(self, config: Config) -> dict[str, ThreadedOutput]:
         """CAN and serial, each behind its own queue and thread (a broken bus blocks only
-        its own thread). A bus that cannot be opened now is retried by its sink."""
+        its own thread). A bus or port that cannot be opened now is retried by its sink."""
         outputs: dict[str, ThreadedOutput] = {}
+        self.serial_sink = None
+        close_s = config.service.shutdown_timeout_s
         if config.can.enabled:
             from driver_monitor.outputs.can_sink import CanSink
 
-            sink = CanSink(config.can, faults=self.heartbeat_faults, require_bus=False)
-            outputs["can"] = ThreadedOutput(sink, "can", config.can.queue_size, config.service.shutdown_timeout_s)
+            sink = CanSink(config.can, faults=lambda: self.heartbeat_faults("can"), require_bus=False)
+            outputs["can"] = ThreadedOutput(sink, "can", config.can.queue_size, close_s)
         if config.serial.enabled:
-            serial_sink = _serial_sink(config, self.heartbeat_faults)
-            if serial_sink is not None:
-                outputs["serial"] = ThreadedOutput(serial_sink, "serial", config.serial.queue_size,
-                                                   config.service.shutdown_timeout_s)
+            from driver_monitor.outputs.serial_sink import SerialSink
+
+            self.serial_sink = SerialSink(config.serial, faults=lambda: self.heartbeat_faults("serial"))
+            outputs["serial"] = ThreadedOutput(self.serial_sink, "serial", config.serial.queue_size, close_s)
         return outputs
 
     def _open_vehicle(self, config: Config) -> LiveCanVehicleSource | None:
@@ -213,17 +217,31 @@ class Daemon:
             return None
         return LiveCanVehicleSource(bus, config.vehicle, clock=self.clock)
 
-    def heartbeat_faults(self) -> frozenset[str]:
-        """Fault bits for the CAN / serial heartbeat (vehicle.fields.FAULTS)."""
+    def heartbeat_faults(self, consumer: str) -> frozenset[str]:
+        """Fault bits for one output's heartbeat (vehicle.fields.FAULTS): the camera while
+        its fault lasts; vehicle RX errors and output drops when new since that output's
+        previous heartbeat (as replay's VehicleIo reports them)."""
         faults: set[str] = set()
         monitor = getattr(self, "monitor", None)
         if monitor is not None and monitor.active:
             faults.add("camera_fault")
-        if any(o.dropped for o in self.outputs.values()):
-            faults.add("output_drops")
-        if self.vehicle_source is not None and self.vehicle_source.errors:
-            faults.add("vehicle_rx_errors")
+        counters = {
+            "vehicle_rx_errors": self.vehicle_source.errors if self.vehicle_source is not None else 0,
+            "output_drops": sum(o.dropped for o in list(self.outputs.values())),
+        }
+        for name, count in counters.items():
+            if count > self._seen_counts.get((consumer, name), 0):
+                faults.add(name)
+            self._seen_counts[(consumer, name)] = count
         return frozenset(faults)
+
+    def vehicle_at(self, t: float) -> VehicleState | None:
+        """The vehicle at t (None: nothing known: unknown speed counts as moving), with an
+        ACK press from the serial board merged in."""
+        state = self.vehicle_source.state_at(t) if self.vehicle_source is not None else None
+        if self.serial_sink is not None and self.serial_sink.take_ack():
+            state = replace(state, driver_ack=True) if state is not None else VehicleState(t=t, driver_ack=True)
+        return state
 
     # ---- main ----------------------------------------------------------------------
     def run(self) -> int:
@@ -306,7 +324,7 @@ class Daemon:
         if frame is not None:
             stats = frame_stats(frame.image, self._previous_image)
             self._previous_image = frame.image
-        vehicle = self.vehicle_source.state_at(t) if self.vehicle_source is not None else None
+        vehicle = self.vehicle_at(t)
         events = self.monitor.update(
             t, stats, frame.t if frame is not None else None, self.camera.status.fault, self.camera.period_s
         )
@@ -479,15 +497,6 @@ class Daemon:
         self._publish()
         self.notifier.close()
         log.info("stopped")
-
-
-def _serial_sink(config: Config, faults: Callable[[], frozenset[str]]) -> Any:
-    try:
-        from driver_monitor.outputs.serial_sink import SerialSink  # type: ignore[import-not-found]
-    except ImportError:
-        log.error("serial output is enabled but this build has no serial sink; serial stays silent")
-        return None
-    return SerialSink(config.serial, faults=faults)
 
 
 def run_daemon(
