@@ -22,6 +22,9 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     from driver_monitor.config.summary import summarize
 
     config = load_config(args.path)
+    from driver_monitor.vehicle.io import check_io_config
+
+    check_io_config(config)  # the DBC files and the vehicle signal mapping
     print(f"{args.path}: valid")
     print(summarize(config))
     return EXIT_OK

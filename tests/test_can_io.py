@@ -115,3 +115,23 @@ def test_io_faults_report_new_rx_errors_and_drops_once_per_consumer() -> None:
     assert io.faults("can") == {"vehicle_rx_errors"}
     assert io.faults("serial") == {"vehicle_rx_errors"}
     assert io.faults("can") == frozenset()  # nothing new since the last heartbeat
+
+
+def test_check_config_loads_the_dbcs_and_checks_the_vehicle_mapping(capsys, tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("can:\n  dbc_path: /nonexistent/dms.dbc\n"
+                   "vehicle:\n  signals:\n    gear: {message: VEH_Body, signal: Gear}\n")
+    assert cli_main(["check-config", str(bad)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "error: can.dbc_path: /nonexistent/dms.dbc: no such DBC file",
+        "error: vehicle.signals.gear.signal: no signal 'Gear' in message VEH_Body of "
+        f"{REPO / 'driver_monitor' / 'data' / 'vehicle_example.dbc'}",
+    ]
+    broken = tmp_path / "broken.dbc"
+    broken.write_text("BO_ 1 X: 8 A\n SG_ S : 0|8@1+ (1,0) [0|1] \"\" B\nthis is not a DBC line\n")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"vehicle:\n  dbc_path: {broken}\n")
+    assert cli_main(["check-config", str(cfg)]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: vehicle.dbc_path: {broken}: not a valid DBC (")

@@ -53,6 +53,30 @@ def with_io_overrides(
         raise ConfigError(format_validation_error(exc)) from None
 
 
+def check_io_config(config: Config) -> None:
+    """Load the DBCs the config names and check the vehicle signal mapping against them
+    (what `check-config` adds to the schema check); ConfigError with one line per problem."""
+    from driver_monitor.errors import InputError
+    from driver_monitor.vehicle.can_rx import VehicleSignalDecoder
+    from driver_monitor.vehicle.can_tx import DmsCanEncoder
+    from driver_monitor.vehicle.dbc import DMS_DBC_PATH, load_dbc
+
+    problems: list[str] = []
+    dms_path = config.can.dbc_path if config.can.dbc_path is not None else DMS_DBC_PATH
+    try:
+        DmsCanEncoder(load_dbc(dms_path), str(dms_path))
+    except InputError as exc:
+        problems.append(f"can.dbc_path: {exc}")
+    try:
+        VehicleSignalDecoder(config.vehicle)
+    except InputError as exc:
+        problems.append(f"vehicle.dbc_path: {exc}")
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+
+
 class VehicleIo:
     def __init__(self) -> None:
         self.outputs: list[ThreadedOutput] = []
