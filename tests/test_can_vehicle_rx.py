@@ -160,3 +160,37 @@ def test_unreadable_can_log_is_one_line_input_error(tmp_path) -> None:
     path.write_bytes(b"not a blf file at all")
     with pytest.raises(InputError, match=r"can\.blf: cannot read the CAN log"):
         CanLogVehicleSource(path, VehicleConfig())
+
+
+COUNTER_ONLY_DBC = '''VERSION ""
+NS_ :
+BS_:
+BU_: CAR DMS
+BO_ 1280 CarSpeed: 4 CAR
+ SG_ Speed : 0|16@1+ (0.1,0) [0|300] "km/h" DMS
+ SG_ CarSpeed_Counter : 28|4@1+ (1,0) [0|15] "" DMS
+BA_DEF_ BO_ "GenMsgCycleTime" INT 0 65535;
+BA_DEF_DEF_ "GenMsgCycleTime" 0;
+BA_ "GenMsgCycleTime" BO_ 1280 100;
+'''
+
+
+def test_a_counter_without_crc_anywhere_in_the_frame_is_checked(tmp_path) -> None:
+    path = tmp_path / "car.dbc"
+    path.write_text(COUNTER_ONLY_DBC)
+    config = VehicleConfig(dbc_path=path, signals=VehicleSignals(
+        speed_kph=SignalMap(message="CarSpeed", signal="Speed"), indicator_left=None, indicator_right=None,
+        gear=None, driver_ack=None, ignition_on=None, external_heart_rate_bpm=None))
+    enc = VehicleCanEncoder(config)
+    dec = VehicleSignalDecoder(config)
+    state = VehicleState(t=0, speed_kph=55.5)
+    frames = [enc.encode("CarSpeed", state, 0.1 * i) for i in range(4)]
+    assert [f.data[3] >> 4 for f in frames] == [0, 1, 2, 3]  # counter in bits 28-31
+    dec.feed(frames[0], 0.0)
+    dec.feed(frames[0], 0.1)  # repeated
+    dec.feed(frames[1], 0.2)
+    dec.feed(frames[3], 0.3)  # frame 2 lost
+    assert (dec.counts["accepted"], dec.counts["repeated_counter"], dec.counts["skipped_counter"]) == (2, 1, 1)
+    assert dec.state_at(0.2).speed_kph == 55.5
+    assert dec.state_at(0.5).speed_kph == 55.5  # 3 x 100 ms after the last accepted frame (0.2 s)
+    assert dec.state_at(0.51).speed_kph is None

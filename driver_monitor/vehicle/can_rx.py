@@ -142,16 +142,19 @@ class VehicleSignalDecoder:
         if rx.profile is not None and not crc_ok(data, rx.profile.data_id):
             self._drop("bad_crc", t, f"{name}")
             return
-        if rx.counter is not None:
-            problem = rx.counter.check(counter_of(data) if rx.counter_name else 0)
-            if problem is not None:
-                self._drop(problem, t, f"{name} (counter {counter_of(data)})")
-                return
         try:
             decoded = rx.message.decode(data, decode_choices=True, scaling=True)
         except Exception as exc:  # cantools raises several error types for bad payloads
             self._drop("undecodable", t, f"{name} ({exc.__class__.__name__})")
             return
+        if rx.counter is not None and rx.counter_name is not None:
+            # Profile 2 keeps it in byte 1; a counter-only message may keep it anywhere.
+            raw = decoded.get(rx.counter_name)
+            counter = counter_of(data) if rx.profile is not None else int(getattr(raw, "value", raw) or 0)
+            problem = rx.counter.check(counter)
+            if problem is not None:
+                self._drop(problem, t, f"{name} (counter {counter})")
+                return
         self.counts["accepted"] += 1
         for b in rx.bindings:
             value = self._convert(b, decoded.get(b.signal.name), t)
