@@ -135,3 +135,13 @@ def test_check_config_loads_the_dbcs_and_checks_the_vehicle_mapping(capsys, tmp_
     assert cli_main(["check-config", str(cfg)]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith(f"error: vehicle.dbc_path: {broken}: not a valid DBC (")
+
+
+def test_replay_with_a_missing_serial_port_is_one_line(capsys, tmp_path, clips_dir) -> None:
+    clip = clips_dir / "head-pose-face-detection-female.gif"
+    rc = cli_main(["replay", str(clip), "--out", str(tmp_path / "o"), "--no-progress",
+                   "--serial-port", str(tmp_path / "ttyNOPE")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "Traceback" not in err
+    [line] = [e for e in err.splitlines() if e.startswith("error:")]
+    assert line.startswith(f"error: serial {tmp_path / 'ttyNOPE'}: cannot open (")

@@ -12,6 +12,7 @@ from typing import Any
 
 from driver_monitor import __version__
 from driver_monitor.config.vehicle import SerialConfig
+from driver_monitor.errors import InputError
 from driver_monitor.vehicle.fields import (
     ACTIONS,
     FAULTS,
@@ -86,10 +87,16 @@ class SerialFrameEncoder:
 
 
 class SerialSink:
-    def __init__(self, config: SerialConfig, faults: FaultsProvider | None = None, link: SerialLink | None = None):
+    def __init__(self, config: SerialConfig, faults: FaultsProvider | None = None, link: SerialLink | None = None,
+                 require_port: bool = False):
+        """require_port: raise InputError when the port cannot be opened now (replay, where the
+        user named it); otherwise keep retrying with backoff (the daemon)."""
         self.config = config
         self.link = link if link is not None else SerialLink(
             config.port, config.baudrate, config.write_timeout_s, config.reopen_backoff_min_s, config.reopen_backoff_max_s)
+        if require_port and not self.link.is_open:
+            self.link.close()
+            raise InputError(f"serial {config.port}: {self.link.last_error or 'cannot open'}")
         self.schedule = OutputSchedule(config.status_period_s, config.warning_repeat_period_s, config.heartbeat_period_s)
         self.encoder = SerialFrameEncoder()
         self.faults = faults if faults is not None else (lambda: frozenset())

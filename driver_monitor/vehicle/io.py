@@ -102,7 +102,7 @@ class VehicleIo:
             if config.serial.enabled:
                 from driver_monitor.outputs.serial_sink import SerialSink
 
-                io.serial_sink = SerialSink(config.serial, faults=lambda: io.faults("serial"))
+                io.serial_sink = SerialSink(config.serial, faults=lambda: io.faults("serial"), require_port=True)
                 io.outputs.append(ThreadedOutput(io.serial_sink, "serial", config.serial.queue_size))
         except BaseException:
             io.close_outputs()
