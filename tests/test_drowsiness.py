@@ -183,6 +183,21 @@ def test_measures_that_disagree_are_not_judged():
     assert fired(start.t, 9.0) and start.detail["reason"] == "measures_disagree"
 
 
+def test_head_turned_far_away_makes_the_eyes_unjudgeable():
+    drive = Drive(15.0, closure=closures([(2.0, 60.0)]))
+    base = drive.features
+
+    def features(t: float) -> Features:
+        f = base(t)
+        return dataclasses.replace(f, head_yaw_deg=55.0) if t >= 1.0 else f
+
+    drive.features = features  # type: ignore[method-assign]
+    r = run(drive)
+    start = r.named("eyes_unavailable")[0]
+    assert fired(start.t, 9.0) and start.detail["reason"] == "head_turned"
+    assert not r.named("microsleep", "sleep")  # the closed lids are never seen
+
+
 def test_face_lost_restarts_the_unavailable_count():
     # No face is driver_absent's business, not eyes_unavailable.
     r = run(Drive(20.0, face_present=lambda t: t < 2.0))

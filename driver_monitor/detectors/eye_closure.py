@@ -13,7 +13,7 @@ Per frame (docs/drowsiness.md "Eye closure"):
    level a downward gaze itself produces: judged = (c_e - L) / (1 - L), L = look_down_lid_closure.
    A blink also raises eyeLookDown but leaves the head where it is, so it is judged by 1.
 3. Judgeable = face seen, both measures present and agreeing within max_disagreement, head
-   within the judgeable angles of neutral, face large and lit enough. Otherwise the
+   within the judgeable angles of neutral, face large enough. Otherwise the
    closure is NaN and nothing is concluded from the frame.
 4. `eyes_closed` has hysteresis on the judged closure; a closure's start and end are the
    interpolated threshold crossings, so durations do not depend on the frame rate.
@@ -148,10 +148,6 @@ class EyeClosureJudge:
             self.reason = "head_turned"
         elif f.face_width_px < e.min_face_width_px:
             self.reason = "face_too_small"
-        elif f.face_brightness < e.min_face_brightness:
-            self.reason = "too_dark"
-        elif f.face_brightness > e.max_face_brightness:
-            self.reason = "glare"
         else:
             return closure, fused, looking_down, True
         return nan, fused, looking_down, False

@@ -6,7 +6,7 @@ Euro NCAP asks to tell the driver within 10 s when monitoring is unavailable (RE
 the count instead of adding to it. onset_t = first unjudgeable frame (start) / first
 judgeable frame again (end); t = when the rule fired. The start's detail `reason` says why
 the eyes could not be judged on the frame it fired: eyes_not_measured, measures_disagree,
-head_turned, face_too_small, too_dark or glare (eye_closure.py).
+head_turned or face_too_small (eye_closure.py).
 """
 
 from __future__ import annotations
