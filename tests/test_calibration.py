@@ -116,3 +116,17 @@ def test_pipeline_uses_the_learned_neutral_pose():
                   speed_kph=80.0), fps=FPS, config=config)
     assert r.at(30.0)["looking_down"] is True and r.at(30.0)["calibrated"] is False
     assert r.at(62.0)["looking_down"] is False and r.at(62.0)["calibrated"] is True
+
+
+def test_pipeline_logs_a_calibrated_state_line_once():
+    from driver_monitor.pipeline import Pipeline
+
+    pipeline = Pipeline(Config(), tracker=None)  # type: ignore[arg-type]
+    drive = Drive(64.0, pitch_deg=piecewise([(0.0, 4.0)]))
+    states = []
+    for f in drive.frames(FPS):
+        states += [e for e in pipeline.process_features(f).events if e.kind == "state" and e.name == "calibrated"]
+    (state,) = states
+    assert state.t == pytest.approx(60.0, abs=1.0 / FPS + 1e-9)
+    assert state.detail["calibrated"] is True and state.detail["neutral_pitch_deg"] == pytest.approx(4.0)
+    assert state.detail["open_ear_left"] == pytest.approx(0.31)
