@@ -26,6 +26,23 @@ def test_every_bundled_scenario_is_valid_and_named_after_its_file() -> None:
         assert s.name == path.stem, path
 
 
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_each_scenario_states_its_ground_truth_and_the_script_produces_exactly_that(path: Path) -> None:
+    s = load_scenario(path)
+    assert s.expect is not None, f"{path.name}: no expect list"
+    derived = [(round(e.t, 4), e.name, e.phase) for e in derive_labels(Timeline(s)) if e.detail.get("source") != "natural"]
+    assert derived == [(x.t, x.name, x.phase) for x in s.expect]
+
+
+def test_library_covers_the_issue_cases() -> None:
+    names = {p.stem for p in SCENARIOS}
+    assert {
+        "attentive", "talking", "long_distraction_3_5s", "long_distraction_6s", "visual_time_sharing",
+        "phone_use_lap", "microsleep_1_5s", "sleep_4s", "unresponsive_7s", "yawning_series",
+        "progressive_drowsiness", "face_lost_found", "sunglasses", "night_nir", "heart_rate_steps",
+    } <= names
+
+
 def test_invalid_scenario_reports_each_problem_with_its_dotted_path() -> None:
     text = """
 name: bad

@@ -1,39 +1,74 @@
 """Calibrate a rig's pose map against the real FaceLandmarker (see face_rig.PoseMap).
 
 Renders the rig at a few warp yaws and pitches, reads the pose MediaPipe reports on each
-render, and keeps the monotone read -> warp curves. Runs once per rig (~20 landmarker
-calls); the result depends only on the photo and the output size, so it is deterministic.
+render, and keeps the monotone read -> warp curves. Runs once per rig (~100 landmarker
+calls, ~2 s); the result depends only on the photo and the output size, so it is
+deterministic.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from driver_monitor.config.perception import PerceptionConfig
+from driver_monitor.messages import Frame
 from driver_monitor.perception.geometry import head_pose_from_matrix
-from driver_monitor.sim.face_rig import FaceRig, PoseMap, detect_mesh
+from driver_monitor.perception.tracker import MediaPipeFaceTracker
+from driver_monitor.sim.face_rig import FaceRig, PoseMap
 
 WARP_YAWS_DEG = (-75.0, -60.0, -45.0, -30.0, -15.0, 0.0, 15.0, 30.0, 45.0, 60.0, 75.0)
 WARP_PITCHES_DEG = (-40.0, -30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0, 40.0)
+HOLD_FRAMES = 3
 
 
 def calibrate_pose(rig: FaceRig) -> PoseMap:
+    """Sweep the warp yaw, then pitch, out and back like a slow head turn, tracked by the
+    FaceLandmarker in VIDEO mode (as replay runs it), holding each angle HOLD_FRAMES frames
+    and reading the last one."""
     from driver_monitor.sim.renderer import Renderer, RenderState
 
     rig.pose_map = PoseMap()  # identity while measuring
     renderer = Renderer(rig)
+    tracker = MediaPipeFaceTracker(PerceptionConfig())
+    frame = 0
 
     def read(yaw: float, pitch: float) -> tuple[float, float, float] | None:
-        found = detect_mesh(renderer.render(RenderState(head_yaw_deg=yaw, head_pitch_deg=pitch)))
-        return None if found is None else tuple(head_pose_from_matrix(found[1]))  # type: ignore[return-value]
+        nonlocal frame
+        image = renderer.render(RenderState(head_yaw_deg=yaw, head_pitch_deg=pitch))
+        obs = None
+        for _ in range(HOLD_FRAMES):
+            obs = tracker.track(Frame(frame / 30.0, image, frame))
+            frame += 1
+        return None if obs is None else tuple(head_pose_from_matrix(obs.transform))  # type: ignore[return-value]
 
-    neutral = read(0.0, 0.0)
-    if neutral is None:
-        return PoseMap()
-    yaw_pairs = [(r[0], w) for w in WARP_YAWS_DEG if (r := read(w, 0.0)) is not None]
-    pitch_pairs = [(r[1], w) for w in WARP_PITCHES_DEG if (r := read(0.0, w)) is not None]
+    try:
+        neutral = read(0.0, 0.0)
+        if neutral is None:
+            return PoseMap()
+        yaw_pairs = _sweep(lambda w: read(w, 0.0), WARP_YAWS_DEG, 0)
+        read(0.0, 0.0)
+        pitch_pairs = _sweep(lambda w: read(0.0, w), WARP_PITCHES_DEG, 1)
+    finally:
+        tracker.close()
     yr, yw = _monotone(yaw_pairs)
     pr, pw = _monotone(pitch_pairs)
     return PoseMap(neutral_deg=neutral, yaw_read=yr, yaw_warp=yw, pitch_read=pr, pitch_warp=pw)
+
+
+def _sweep(read: Callable[[float], tuple[float, float, float] | None], warps: tuple[float, ...], axis: int) -> list[tuple[float, float]]:
+    """From 0 out to the negative end, back through 0 to the positive end, back to 0."""
+    neg = sorted((w for w in warps if w < 0), reverse=True)
+    pos = sorted(w for w in warps if w > 0)
+    pairs = [(0.0, 0.0)]
+    for w in [*neg, *neg[::-1][1:], 0.0, *pos, *pos[::-1][1:]]:
+        r = read(w)
+        if r is not None and (w, r) and w not in [p[1] for p in pairs[1:]] and w != 0.0:
+            pairs.append((r[axis], w))
+        elif w == 0.0 and r is not None:
+            pairs[0] = (r[axis], 0.0)
+    return pairs
 
 
 def _monotone(pairs: list[tuple[float, float]]) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -29,12 +29,16 @@ BUNDLED_FACES = {"astronaut": "astronaut.png", "obama": "obama.jpg", "biden.jpg"
 # 640x480 (a DMS camera on the steering column, ~60 cm away, ~50 deg horizontal FOV).
 FACE_WIDTH_FRACTION = 0.30
 FACE_CENTRE = (0.5, 0.47)  # fraction of width, height
-# The head turns about a pivot behind the face: ~0.55 face widths behind the cheeks puts it
-# near the middle of the head (head depth ~19 cm, face width ~14 cm).
-PIVOT_DEPTH_FACE_WIDTHS = 0.55
+# The head turns about a pivot behind the face (the neck); 0.35 face widths behind the face
+# oval keeps the face in frame at large turns (a 40 deg turn shifts it ~0.2 face widths).
+PIVOT_DEPTH_FACE_WIDTHS = 0.35
 # Rings around the face oval: ring 1 (hair, ears) turns with the head; ring 2 stays with the
 # body and the seat; the image border is fixed.
 RING1_SCALE = 1.3
+# MediaPipe's landmark z is a relative depth that is flatter than a real face (the nose
+# protrudes ~1/3 of the face width, z gives ~1/5); 1.5x restores enough relief that a warp
+# turned by 40 deg reads as ~40 deg and a turned face keeps its shape (docs/simulation.md).
+DEPTH_GAIN = 1.5
 RING2_SCALE = 1.9
 
 
@@ -176,7 +180,7 @@ def build_rig(photo: str | Path, size: tuple[int, int]) -> FaceRig:
     face_w = face_w_photo * scale
 
     # Camera-like coordinates: x right, y up, z towards the camera (MediaPipe's z grows away).
-    cam = np.stack([pts[:, 0], -pts[:, 1], -pts[:, 2]], axis=1)
+    cam = np.stack([pts[:, 0], -pts[:, 1], -pts[:, 2] * DEPTH_GAIN], axis=1)
     oval_cam = cam[oval]
     side = cam[[234, 454]].mean(axis=0)  # the sides of the face at the ears' height
     pivot = np.array([oval_cam[:, 0].mean(), side[1], oval_cam[:, 2].mean() - PIVOT_DEPTH_FACE_WIDTHS * face_w])

@@ -23,7 +23,7 @@ import numpy as np
 
 from driver_monitor.perception.geometry import rotation_matrix
 from driver_monitor.sim import mesh
-from driver_monitor.sim.face_rig import FaceRig, iris_radius_px
+from driver_monitor.sim.face_rig import RING1_SCALE, FaceRig, iris_radius_px
 
 # Average adult face (bizygomatic) width, for turning cm into pixels (ANSUR II: ~14 cm).
 FACE_WIDTH_CM = 14.0
@@ -104,6 +104,7 @@ class Renderer:
         self._tris = np.concatenate([rig.background_tris, rig.face_tris])
         self._n_bg = len(rig.background_tris)
         self._src = rig.points_src.astype(np.float64)
+        self._oval = np.array(mesh.face_oval())
         src_tri = self._src[self._tris]
         self._src_area = _signed_area(src_tri)
         self._lids = _LidRig(rig)
@@ -128,7 +129,7 @@ class Renderer:
         self._lids.apply(local, s.eye_closure_right, s.eye_closure_left)
         self._jaw.apply(local, s.jaw_open)
         r = rotation_matrix(*rig.pose_map.warp_angles(s.head_yaw_deg, s.head_pitch_deg, s.head_roll_deg))
-        moving = np.r_[0 : rig.n_face, rig.ring1]
+        moving = np.arange(rig.n_face)
         cam = local[moving] @ r.T
         px_per_cm = rig.face_width_px / FACE_WIDTH_CM
         scale = CAMERA_DISTANCE_CM / (CAMERA_DISTANCE_CM + s.head_z_cm)
@@ -141,6 +142,11 @@ class Renderer:
         pts[moving, 1] = y
         depth = np.zeros(len(pts))
         depth[moving] = cam[:, 2]
+        # Ring 1 (hair, ears) stays radially outside the projected face oval, so it never
+        # folds over the face however far the head turns.
+        oval = pts[self._oval]
+        centre = oval.mean(axis=0)
+        pts[rig.ring1] = centre + (oval - centre) * RING1_SCALE
         return pts, depth
 
     # -- one frame -------------------------------------------------------------------------

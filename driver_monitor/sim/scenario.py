@@ -217,6 +217,15 @@ BEHAVIOURS = ("blink", "slow_blink", "eyes_closed", "yawn", "talk", "glance", "l
               "sunglasses", "lighting", "heart_rate", "label")
 
 
+class Expected(_Model):
+    """One ground-truth event the script must produce (natural blinks, being random, are not
+    listed); tests check that the labels derived from the script match this list exactly."""
+
+    t: float = Field(ge=0.0)
+    name: str
+    phase: Literal["start", "end"] | None = None
+
+
 class Scenario(_Model):
     name: str
     description: str = ""
@@ -226,6 +235,7 @@ class Scenario(_Model):
     driver: Driver = Driver()
     vehicle: Vehicle = Vehicle()
     timeline: list[Behaviour] = Field(default_factory=list)
+    expect: list[Expected] | None = None  # the labels the script implies (see Expected)
 
     @model_validator(mode="after")
     def _inside(self) -> Scenario:
