@@ -279,7 +279,8 @@ class MonitoringConfig(Section):
     activation_speed_kph: float = Field(10.0, ge=0.0, le=250.0)
     activation_s: float = Field(60.0, ge=0.0, le=3600.0)
     # A condition's speed gate opens at its min_speed_kph and closes only below
-    # min_speed_kph - this, so a speed hovering at the gate does not toggle warnings.
+    # min_speed_kph - this, so a speed hovering at the gate does not toggle warnings (our
+    # choice: about the speedometer's own tolerance).
     speed_gate_hysteresis_kph: float = Field(2.0, ge=0.0, le=50.0)
 
 
@@ -288,6 +289,7 @@ class JourneyConfig(Section):
     # starts at each ignition on [REF: acknowledgement "resets each journey"], or after a
     # standstill this long, or after the driver was absent this long at standstill (driver
     # change). Speeds below standstill_kph count as standstill; unknown speed never does.
+    # 10 min and 30 s are our choice: no standard gives a number.
     standstill_kph: float = Field(1.0, ge=0.0, le=20.0)
     new_after_standstill_s: float = Field(600.0, gt=0.0, le=86400.0)
     new_after_driver_absent_s: float = Field(30.0, gt=0.0, le=86400.0)
