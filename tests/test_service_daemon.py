@@ -153,3 +153,24 @@ def test_bad_config_at_start_is_one_line_and_exit_2(tmp_path: Path, noise_clip: 
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == ["error: camera.fourcc: must be exactly four characters, e.g. MJPG or YUYV, or null (got 'MJPEG')"]
+
+
+def test_ready_with_camera_fault_at_start_then_camera_arrives_and_sigint_stops(
+    tmp_path: Path, daemons: list
+) -> None:
+    missing = tmp_path / "later.avi"
+    d = DaemonProcess(tmp_path, missing, BASE_CONFIG.format(absent_after_s=30.0))
+    daemons.append(d)
+    ready = d.wait_ready()
+    # READY does not wait for a camera that is not there: it comes with the fault reported.
+    assert "camera FAULT device_gone" in (ready.get("STATUS") or "")
+    _, line = d.wait_stderr("event camera_fault start", timeout=1.0)
+    assert "reason=device_gone" in line
+    write_clip(missing, "noise", seconds=0.8, fps=25.0, size=(160, 120))
+    back = d.wait_status("camera ok", timeout=3.0, after=ready.t)
+    d.wait_stderr("event camera_fault end", timeout=1.0)
+    d.wait_status("fps", timeout=2.0, after=back.t + 0.5)
+    assert json.loads((d.state_dir / "state.json").read_text())["frames"] > 0
+    t = d.signal(signal.SIGINT)
+    rc = d.proc.wait(5.0)
+    assert rc == 0 and d.notices_with("STOPPING", "1", after=t)
