@@ -90,5 +90,6 @@ def format_state(state: Mapping[str, Any], now_wall: float | None = None) -> str
     if state.get("reload_error"):
         lines.append(f"  reload error  {state['reload_error']}")
     if state.get("outputs"):
-        lines.append("  outputs       " + ", ".join(f"{k}: {v}" for k, v in sorted(state["outputs"].items())))
+        # Each entry is an output's own one-line status ("can: 73 written, 0 dropped, ...").
+        lines += [f"  output        {text}" for _, text in sorted(state["outputs"].items())]
     return "\n".join(lines)

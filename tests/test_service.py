@@ -77,13 +77,15 @@ def test_state_file_round_trip_and_status_command(tmp_path: Path, capsys: pytest
     state = {"pid": os.getpid(), "phase": "running", "updated_wall": 1000.0, "camera_source": "/dev/video0",
              "camera_open": True, "camera_faults": ["frozen_image"], "frames": 42, "skipped_frames": 3,
              "fps": 24.5, "face_present": True, "active": ["long_distraction"], "config_path": "/etc/dm.yaml",
-             "reloads": 1, "reload_error": "presence.absent_after_s: bad"}
+             "reloads": 1, "reload_error": "presence.absent_after_s: bad",
+             "outputs": {"can": "can: 40 written, 0 dropped, 0 errors, bus down"}}
     write_state(tmp_path, state)
     assert read_state(tmp_path) == state
     text = format_state(state, now_wall=1002.0)
     assert f"running, pid {os.getpid()}, updated 2.0 s ago" in text
     assert "faults: frozen_image" in text and "42 processed, 3 skipped, 24.5 frames/s" in text
     assert "active: long_distraction" in text and "reload error  presence.absent_after_s: bad" in text
+    assert text.splitlines()[-1] == "  output        can: 40 written, 0 dropped, 0 errors, bus down"
     assert main(["status", "--state-dir", str(tmp_path)]) == 0
     assert "faults: frozen_image" in capsys.readouterr().out
 
