@@ -195,3 +195,20 @@ def test_default_pipeline_has_the_stress_columns() -> None:
     for key in ("heart_rate_bpm", "heart_rate_quality", "heart_rate_source", "stress_level", "stress_confidence"):
         assert key in cols
     assert cols["heart_rate_source"] == "none" and cols["stress_level"] is None and math.isnan(cols["heart_rate_bpm"])
+
+
+def test_baseline_is_learned_only_while_driving() -> None:
+    # Parked (speed 0) at a resting 60 bpm for 100 s, then driving at 72 bpm: the baseline is
+    # the driving one, so driving at 72 is calm (a parked baseline would read +12 bpm).
+    det = StressDetector(StressConfig())
+    events: list[Event] = []
+    cols: dict[float, dict[str, Scalar]] = {}
+    for t in frames(200.0):
+        parked = t < 100.0
+        vehicle = VehicleState(t=t, speed_kph=0.0 if parked else 50.0, external_heart_rate_bpm=60.0 if parked else 72.0)
+        events.extend(det.update(DetectorInput(no_face(t), vehicle, CAL)))
+        cols[round(t, 3)] = det.columns()
+    assert cols[99.0]["stress_level"] is None  # nothing learned while parked
+    assert cols[159.0]["stress_level"] is None and cols[161.0]["stress_level"] == 0
+    assert {c["stress_level"] for t, c in cols.items() if t >= 161.0} == {0}
+    assert events == []

@@ -117,6 +117,10 @@ class BaselineConfig(Section):
     # filter of this time constant before they are compared with the baseline: a stress
     # expression is held for seconds, a grimace while talking is not.
     cue_smoothing_time_constant_s: float = Field(5.0, ge=0.0, le=120.0)
+    # The baseline is learned (and follows the driver) only while the vehicle moves at least
+    # this fast (unknown speed counts as moving): resting in a parked car is not "calm
+    # driving". 10 km/h: where Euro NCAP starts monitoring [REF: speed gates].
+    min_speed_kph: float = Field(10.0, ge=0.0, le=200.0)
     # A cue missing for longer than this restarts its smoothing, and a gap counts at most
     # this long towards the baseline.
     max_gap_s: float = Field(2.0, gt=0.0, le=60.0)

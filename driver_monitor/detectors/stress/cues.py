@@ -92,13 +92,15 @@ class Cue:
     relative: bool = False
     evidence: float = math.nan  # NaN: unavailable now (no value or no baseline yet)
 
-    def update(self, t: float, x: float, adapt: bool) -> float:
-        """Feed the raw value at t (NaN: none now); return the evidence (NaN if unavailable)."""
+    def update(self, t: float, x: float, adapt: bool, learn: bool = True) -> float:
+        """Feed the raw value at t (NaN: none now); return the evidence (NaN if unavailable).
+        learn False: the baseline neither learns nor adapts from this sample (parked)."""
         if not math.isfinite(x):
             self.evidence = math.nan
             return self.evidence
         value = self.smoothed.update(t, x)
-        self.baseline.update(t, value, adapt)
+        if learn:
+            self.baseline.update(t, value, adapt)
         if not self.baseline.ready:
             self.evidence = math.nan
             return self.evidence

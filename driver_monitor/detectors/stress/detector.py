@@ -77,6 +77,7 @@ class StressDetector:
         self.camera = self.rppg.update(f)
         self._choose_heart_rate(inp.vehicle.external_heart_rate_bpm)
         adapt = self.level is None or self.level == 0
+        learn = inp.vehicle.speed_at_least(self.config.baseline.min_speed_kph)
         hr_quality = self.heart_rate_quality
         raw = {
             "heart_rate": self.heart_rate_bpm,
@@ -91,7 +92,7 @@ class StressDetector:
         confidence = 0.0
         for name, cue in self.cues.items():
             x = raw[name] if name in raw else finite_or_nan(inp.upstream.get(name))
-            e = cue.update(t, x, adapt)
+            e = cue.update(t, x, adapt, learn)
             if math.isnan(e) or cue.weight <= 0:
                 continue
             weighted += cue.weight * e
