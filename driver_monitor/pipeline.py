@@ -21,7 +21,15 @@ from driver_monitor.detectors.distraction import DistractionDetector
 from driver_monitor.detectors.drowsiness import DrowsinessDetector
 from driver_monitor.detectors.presence import PresenceDetector
 from driver_monitor.detectors.stress.detector import StressDetector
-from driver_monitor.messages import DriverState, Event, Features, Frame, PolicyState, Scalar, VehicleState
+from driver_monitor.messages import (
+    DriverState,
+    Event,
+    Features,
+    Frame,
+    PolicyState,
+    Scalar,
+    VehicleState,
+)
 from driver_monitor.perception.expression import build_expression_model
 from driver_monitor.perception.features import extract_features, no_face_features
 from driver_monitor.perception.tracker import FaceTracker
@@ -130,7 +138,17 @@ class Pipeline:
         if self.last_t is not None:
             for detector in self.detectors:
                 events.extend(detector.finish(self.last_t))
+            if self.policy_engine is not None and not config.policy.enabled:
+                events.extend(self.policy_engine.finish(self.last_t))
         self._track_active(events)
+        if not config.policy.enabled:
+            self.policy_engine, self.warning_active_since_t = None, None
+        elif self.policy_engine is None:
+            self.policy_engine = PolicyEngine(config.policy)
+        elif config.policy != self.config.policy:
+            # Keep the journey (activation, ACKs, running episodes): a reload must not switch
+            # monitoring off for the activation minute nor forget an acknowledged warning.
+            self.policy_engine.reconfigure(config.policy)
         if config.stress.expression_model != self.config.stress.expression_model:
             self.expression = build_expression_model(config.stress.expression_model)
         self.config = config

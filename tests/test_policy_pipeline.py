@@ -102,3 +102,24 @@ def test_default_activation_waits_one_minute_and_disabled_policy_gives_none():
     assert ("state", "monitoring_active") in [(e.kind, e.name) for e in first.events]
     off = run("policy: {enabled: false}\n", frames[:10])
     assert all(r.policy is None for r in off) and not any(e.kind == "action" for r in off for e in r.events)
+
+
+def test_reload_keeps_monitoring_and_follows_the_new_ladder():
+    # Default activation (60 s) with unknown speed, face gone from the start: driver_absent
+    # is shown from 60.0. A reload then must not switch monitoring off for another minute.
+    pipeline = Pipeline(parse_config(""), tracker=None)  # type: ignore[arg-type]
+    for i in range(130):
+        pipeline.process_features(Features(i / 2, False), VehicleState(i / 2))
+    assert pipeline.policy_engine is not None and pipeline.policy_engine.state.monitoring_active
+    new = parse_config("policy:\n  conditions:\n    driver_absent:\n      ladder: [{delay_s: 0, actions: [visual_icon]}]\n")
+    closing = pipeline.reconfigure(new)
+    result = pipeline.emit(64.6, closing)  # the daemon hands the closing events on like this
+    assert result.policy is not None and result.policy.monitoring_active
+    after = [pipeline.process_features(Features(65.0 + i / 2, False), VehicleState(65.0 + i / 2)) for i in range(8)]
+    # The reload closed driver_absent (0.5 s clearing from 64.6, new ladder: icon only); the
+    # new presence detector fires again 2 s after its first frame (65.0 -> 67.0).
+    assert [(r.t, set(r.policy.actions)) for r in after[:5]] == [
+        (65.0, {"visual_icon"}), (65.5, set()), (66.0, set()), (66.5, set()), (67.0, {"visual_icon"})]
+    off = pipeline.reconfigure(parse_config("policy: {enabled: false}\n"))
+    assert [(e.name, e.phase) for e in off if e.kind == "action"] == [("visual_icon", "end")]
+    assert pipeline.policy_engine is None and pipeline.warning_active_since_t is None
