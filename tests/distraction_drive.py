@@ -18,10 +18,11 @@ from driver_monitor.detectors.calibration import Calibration
 from driver_monitor.detectors.distraction import DistractionDetector
 from driver_monitor.messages import Event, Features, VehicleState
 
-# (head yaw, head pitch) in degrees, inside each default LHD zone (config/distraction.py).
-LOOK: dict[str, tuple[float, float]] = {
+# (head yaw, head pitch[, eye-in-head yaw, eye-in-head pitch]) in degrees, inside each
+# default LHD zone (config/distraction.py). The cluster is looked at mostly with the eyes.
+LOOK: dict[str, tuple[float, ...]] = {
     "road": (0.0, 0.0),
-    "cluster": (0.0, 20.0),
+    "cluster": (0.0, 5.0, 0.0, 15.0),
     "rear_mirror": (-30.0, -10.0),
     "left_mirror": (40.0, 0.0),
     "right_mirror": (-60.0, 0.0),
@@ -39,8 +40,10 @@ def features(t: float, where: str | dict[str, Any]) -> Features:
         return Features(t=t, face_present=False)
     values: dict[str, Any] = dict(OPEN_EYES)
     if isinstance(where, str):
-        yaw, pitch = LOOK[where]
+        yaw, pitch, *eyes = LOOK[where]
         values.update(head_yaw_deg=yaw, head_pitch_deg=pitch)
+        if eyes:
+            values.update(gaze_yaw_deg=eyes[0], gaze_pitch_deg=eyes[1])
     else:
         values.update(head_yaw_deg=0.0, head_pitch_deg=0.0)
         values.update(where)

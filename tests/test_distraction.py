@@ -210,9 +210,30 @@ def test_attend_buffer_drains_off_road_refills_on_road_and_raises_time_sharing_w
 
 def test_attend_mirror_glances_within_grace_leave_the_buffer_unchanged():
     config = cfg(time_sharing={"method": "attend"})
-    d = drive([(1.0, "road"), (1.0, "infotainment"), (0.9, "right_mirror")], config=config)
-    assert approx_equal(d.at(2.0)["attend_buffer_s"], 1.0)
-    assert approx_equal(d.at(2.8)["attend_buffer_s"], 1.0)
+    d = drive([(1.0, "road"), (0.9, "right_mirror"), (1.0, "road"), (1.0, "infotainment"), (0.9, "right_mirror")], config=config)
+    assert approx_equal(d.at(1.9)["attend_buffer_s"], 2.0)
+    # A mirror glance that follows an off-road glance gets no fresh grace: it drains.
+    assert approx_equal(d.at(3.9)["attend_buffer_s"], 1.0)
+    assert approx_equal(d.at(4.7)["attend_buffer_s"], 0.2)
+
+
+def test_grace_is_per_glance_away_not_per_zone_visit():
+    # The measured zone flickers between the right mirror and its neighbour (other) while
+    # the driver looks far right: the mirror's grace is not restarted by each flicker.
+    flicker = [(0.4, "right_mirror"), (0.2, {"head_yaw_deg": -40.0, "head_pitch_deg": 0.0})] * 5
+    d = drive([(1.0, "road")] + flicker + [(1.0, "road")])
+    assert d.at(1.2)["glance_allowed"] is True
+    assert d.at(2.9)["glance_allowed"] is False and d.at(2.9)["gaze_zone"] == "right_mirror"
+    # Counted: the first `other` flick (1.4-1.6) and everything after the grace (2.0-4.0).
+    assert approx_equal(max(r["off_road_in_window_s"] for r in d.rows), 2.2)
+
+
+def test_head_pitched_far_down_reads_as_lap_whatever_the_eyes_say():
+    # Head 25 deg down with the eye estimate 12 deg up (lids over the iris): lap, not cluster.
+    d = drive([(1.0, {"head_pitch_deg": 25.0, "gaze_pitch_deg": -12.0})])
+    assert d.at(0.5)["gaze_zone"] == "lap" and d.at(0.5)["gaze_pitch_deg_abs"] == pytest.approx(13.0)
+    # A cluster glance made with the eyes (head 5 deg down) stays the cluster.
+    assert drive([(1.0, "cluster")]).at(0.5)["gaze_zone"] == "cluster"
 
 
 def test_window_rule_is_silent_when_attend_is_chosen_and_vice_versa():
@@ -397,3 +418,12 @@ def test_a_blink_does_not_break_the_forward_gaze_but_a_long_closure_does():
     d = drive([(1.0, "road"), (0.2, blink), (1.0, "road"), (1.0, blink)])
     assert d.at(1.1)["eyes_on_road"] is True and d.at(1.1)["gaze_zone"] == "unknown"
     assert d.at(2.3)["eyes_on_road"] is True and d.at(2.6)["eyes_on_road"] is None
+
+
+def test_a_blink_inside_an_off_road_glance_counts_as_off_road_time():
+    blink = {"head_yaw_deg": -30.0, "head_pitch_deg": 25.0, "eye_blink_left": 0.8, "eye_blink_right": 0.8}
+    d = drive([(1.0, "road"), (1.0, "infotainment"), (0.2, blink), (0.8, "infotainment"), (1.0, "road")])
+    assert approx_equal(max(r["off_road_in_window_s"] for r in d.rows), 2.0)
+    # ... but not on the road.
+    d = drive([(1.0, "road"), (0.2, {"eye_blink_left": 0.8, "eye_blink_right": 0.8}), (1.0, "road")])
+    assert max(r["off_road_in_window_s"] for r in d.rows) == 0.0

@@ -72,14 +72,21 @@ class ZonesConfig(Section):
     rear_mirror: ZoneRegion = _region(-45.0, -20.0, -35.0, -3.0)
     # Near door mirror (left in LHD): to the left and slightly down.
     left_mirror: ZoneRegion = _region(20.0, 65.0, -15.0, 20.0)
-    # Far door mirror (right in LHD).
-    right_mirror: ZoneRegion = _region(-80.0, -45.0, -15.0, 20.0)
+    # Far door mirror (right in LHD): about eye height, so a glance that is far right AND
+    # clearly down is the centre stack, not the mirror.
+    right_mirror: ZoneRegion = _region(-80.0, -45.0, -15.0, 12.0)
     # Centre stack / infotainment: right of the cluster and down.
-    infotainment: ZoneRegion = _region(-55.0, -20.0, 15.0, 45.0)
+    infotainment: ZoneRegion = _region(-55.0, -20.0, 10.0, 45.0)
     # Lap / knees / a phone held low: well below the cluster.
     lap: ZoneRegion = _region(-45.0, 45.0, 28.0, 90.0)
     # Passenger and the far side window.
     passenger: ZoneRegion = _region(-150.0, -45.0, -35.0, 45.0)
+    # A head pitched at least this far down (relative to neutral) looks at least as low as
+    # the lap zone, whatever the eye-in-head estimate says: with the head down the lids
+    # cover the iris and the eyeLook scores stop following the eyes (REFERENCE.md "looking
+    # down reads as closing the eyes"), while a cluster glance is made mostly with the
+    # eyes (openpilot's whole head cone reaches only ~18 deg down).
+    lap_head_pitch_min_deg: float = Field(20.0, ge=0.0, le=90.0)
 
     def regions(self) -> dict[str, ZoneRegion]:
         """The zone boxes in classification order, for the configured driving side."""

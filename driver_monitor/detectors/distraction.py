@@ -65,14 +65,20 @@ class DistractionDetector:
         self.t = t
         self.eyes_closed = self._eyes_closed(inp)
         self.yaw_deg, self.pitch_deg = gaze_direction_deg(f, inp.calibration)
-        self.zone = UNKNOWN if self.eyes_closed else self.zones.classify(self.yaw_deg, self.pitch_deg)
+        head_pitch = f.head_pitch_deg - inp.calibration.neutral_pitch_deg
+        self.zone = UNKNOWN if self.eyes_closed else self.zones.classify(self.yaw_deg, self.pitch_deg, head_pitch)
         self.label = self.labeler.update(t, self.zone, self.yaw_deg, inp.vehicle)
         away_label: Label = "off" if self.eyes_closed and f.face_present else self.label
         self.threshold_s, self.addw_active = self._long_threshold(inp.vehicle)
 
-        # Interval (prev_t, t] carries the previous frame's label (sample and hold).
+        # Interval (prev_t, t] carries the previous frame's label (sample and hold). Unknown
+        # frames (a blink, a lost face) inside an off-road glance count as off road there,
+        # as they do for the episode's wall-time timer.
         if self._prev_t is not None:
-            if self._prev_label == "off":
+            prev_off = self._prev_label == "off" or (
+                self._prev_label == "hold" and self.glance.open and self.glance.on_since_t is None
+            )
+            if prev_off:
                 self.window.add_off(self._prev_t, t)
             self.attend.advance(self._prev_t, t, self._prev_label, self._prev_on_since_t)
 

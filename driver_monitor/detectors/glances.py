@@ -29,14 +29,17 @@ EPS_S = 1e-9
 
 class GlanceLabeler:
     """Turns the zone of each frame into a label, applying grace times and the indicator
-    allowance. A zone visit starts on the first frame of a new zone; `hold` frames (zone
-    unknown) do not interrupt a visit."""
+    allowance. Both are measured from the moment the gaze left the road (`away_since_t`,
+    the first non-road frame; `hold` frames do not interrupt it), not from entering the
+    zone: a glance whose measured zone flickers between a mirror and a neighbouring zone
+    must not win a fresh grace on every flicker, so one glance away gets at most one grace.
+    """
 
     def __init__(self, config: EyesOnRoadConfig, zones: ZoneMap):
         self.config = config
         self.zones = zones
-        self.zone: str = UNKNOWN  # zone of the current visit
-        self.visit_start_t: float | None = None
+        self.zone: str = UNKNOWN  # last known zone
+        self.away_since_t: float | None = None  # first frame of the current glance away
         self._indicator_last_on_t: dict[str, float | None] = {"left": None, "right": None}
         self._allowed_zones = frozenset(config.indicator_allowed_zones)
 
@@ -48,10 +51,12 @@ class GlanceLabeler:
             self._indicator_last_on_t["right"] = t
         if zone == UNKNOWN:
             return "hold"
-        if zone != self.zone or self.visit_start_t is None:
-            self.zone, self.visit_start_t = zone, t
+        self.zone = zone
         if zone == ROAD:
+            self.away_since_t = None
             return "on"
+        if self.away_since_t is None:
+            self.away_since_t = t
         grace_s = 0.0
         if zone in MIRRORS:
             grace_s = c.mirror_grace_s
@@ -59,16 +64,13 @@ class GlanceLabeler:
             grace_s = c.cluster_grace_s
         if zone in self._allowed_zones and self.indicator_active(t, self.zones.side(yaw_deg)):
             grace_s = max(grace_s, c.indicator_glance_allowance_s)
-        return "allowed" if t - self.visit_start_t < grace_s - EPS_S else "off"
+        return "allowed" if t - self.away_since_t < grace_s - EPS_S else "off"
 
     def indicator_active(self, t: float, side: str | None) -> bool:
         if side is None:
             return False
         last = self._indicator_last_on_t[side]
         return last is not None and t - last <= self.config.indicator_hold_s + EPS_S
-
-    def visit_s(self, t: float) -> float:
-        return 0.0 if self.visit_start_t is None else t - self.visit_start_t
 
 
 class OffRoadEpisode:

@@ -24,12 +24,17 @@ class ZoneMap:
             (name, r.yaw_min_deg, r.yaw_max_deg, r.pitch_min_deg, r.pitch_max_deg)
             for name, r in config.regions().items()
         ]
-        road = config.regions()[ROAD]
-        self._road_yaw = (road.yaw_min_deg, road.yaw_max_deg)
+        regions = config.regions()
+        self._road_yaw = (regions[ROAD].yaw_min_deg, regions[ROAD].yaw_max_deg)
+        self._lap_pitch_min = regions["lap"].pitch_min_deg
 
-    def classify(self, yaw_deg: float, pitch_deg: float) -> str:
+    def classify(self, yaw_deg: float, pitch_deg: float, head_pitch_deg: float = math.nan) -> str:
+        """Zone of a gaze direction; `head_pitch_deg` (relative to neutral) lifts the pitch to
+        the lap's when the head alone is down by lap_head_pitch_min_deg."""
         if math.isnan(yaw_deg) or math.isnan(pitch_deg):
             return UNKNOWN
+        if head_pitch_deg >= self.config.lap_head_pitch_min_deg:
+            pitch_deg = max(pitch_deg, self._lap_pitch_min)
         for name, y0, y1, p0, p1 in self._boxes:
             if y0 <= yaw_deg < y1 and p0 <= pitch_deg < p1:
                 return name
