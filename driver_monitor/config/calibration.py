@@ -12,6 +12,9 @@ class CalibrationConfig(Section):
     # Samples count only while the vehicle moves at least this fast (when the speed is
     # known): Euro NCAP starts monitoring after 1 min at >= 10 km/h (REFERENCE.md).
     min_speed_kph: float = Field(10.0, ge=0.0, le=200.0)
+    # A gap between frames longer than this credits only this much learning time (a
+    # stalled camera must not stretch one frame over seconds).
+    max_frame_gap_s: float = Field(0.5, gt=0.0, le=5.0)
     # Percentile of the accepted samples taken as the open-eye baseline and neutral pose:
     # the median ignores the blinks and glances that slip through the gates below.
     percentile: float = Field(50.0, ge=1.0, le=99.0)

@@ -68,8 +68,6 @@ class Calibrator:
         self._learned_s = 0.0
         self._last_t: float | None = None
         self._last_accepted = False
-        # Frame gaps longer than this count only this long (a stalled camera).
-        self._max_dt_s = 0.5
 
     def update(self, features: Features, vehicle: VehicleState | None = None) -> Calibration:
         if self.calibration.calibrated:
@@ -78,7 +76,7 @@ class Calibrator:
         # Time weighting: the gap to the previous frame is credited to that frame's verdict,
         # so the learned time does not depend on the frame rate.
         if self._last_t is not None and self._last_accepted:
-            self._learned_s += min(max(t - self._last_t, 0.0), self._max_dt_s)
+            self._learned_s += min(max(t - self._last_t, 0.0), self.config.max_frame_gap_s)
         self._last_t = t
         self._last_accepted = self._accepts(features, vehicle)
         if self._last_accepted:
