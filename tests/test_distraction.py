@@ -301,6 +301,10 @@ def test_unresponsive_uses_the_drowsiness_eyes_closed_column_when_present():
     # The column wins over the fallback: eyeBlink 0.9 with eyes_closed False is open.
     d = drive([(5.0, CLOSED_EYES)], upstream=lambda t: {"eyes_closed": False})
     assert d.named("unresponsive") == [] and d.at(4.0)["gaze_zone"] == "lap"
+    # Not judged (None / NaN) is not closed either.
+    for unjudged in (None, float("nan")):
+        d = drive([(1.0, "road")], upstream=lambda t, v=unjudged: {"eyes_closed": v})
+        assert d.at(0.5)["gaze_zone"] == "road"
 
 
 def test_looking_down_with_high_eye_blink_reads_as_lap_not_closed_eyes():

@@ -103,7 +103,9 @@ class DistractionDetector:
 
     def _eyes_closed(self, inp: DetectorInput) -> bool:
         if EYES_CLOSED_COLUMN in inp.upstream:
-            return bool(inp.upstream[EYES_CLOSED_COLUMN])
+            value = inp.upstream[EYES_CLOSED_COLUMN]
+            # None / NaN (not judged) is not "closed".
+            return value is not None and not (isinstance(value, float) and math.isnan(value)) and bool(value)
         # Fallback until the drowsiness detector publishes `eyes_closed` (config comment).
         f, c = inp.features, self.config.unresponsive
         if not f.face_present:
