@@ -93,6 +93,7 @@ def test_yawn_fires_after_one_second_of_open_mouth():
     assert yawn.detail["onset_t"] == pytest.approx(onset, abs=1e-6)
     assert fired(yawn.t, onset + 1.0)
     assert r.at(5.0)["mouth_open"] is True and r.at(8.0)["mouth_open"] is False
+    assert r.at(4.0)["yawn_count"] == 0 and r.at(5.0)["yawn_count"] == 1
 
 
 def test_talking_never_counts_as_a_yawn():

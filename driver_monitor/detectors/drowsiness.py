@@ -10,6 +10,7 @@ Per-frame columns (keys unique across detectors, docs/features.md):
   eyes_judgeable      the eyes could be judged in this frame
   looking_down        eyeLookDown high with the head pitched down from neutral
   mouth_open          jawOpen above the yawn threshold (hysteresis)
+  yawn_count / nod_count  yawns / nods so far
   blink_count         blinks so far
   blink_rate_per_min  over blink.rate_window_s; NaN until enough judgeable time
   blink_duration_mean_s  mean blink duration over the same window; NaN with too few blinks
@@ -94,6 +95,8 @@ class DrowsinessDetector:
             "eyes_judgeable": judge.judgeable,
             "looking_down": judge.looking_down,
             "mouth_open": self.yawns.mouth_open,
+            "yawn_count": self.yawns.count,
+            "nod_count": self.nods.count,
             "blink_count": self.blinks.count,
             "blink_rate_per_min": self.blinks.rate_per_min,
             "blink_duration_mean_s": self.blinks.mean_duration_s,

@@ -24,7 +24,6 @@ class YawnDetector:
         self._fired = False
         self._last: tuple[float, float] | None = None  # (t, jaw_open)
         self.count = 0
-        self.times: list[float] = []  # fire times (the KSS window prunes them)
 
     @property
     def mouth_open(self) -> bool:
@@ -50,7 +49,6 @@ class YawnDetector:
             return []
         self._fired = True
         self.count += 1
-        self.times.append(t)
         return [Event(t, "event", "yawn", None, {"onset_t": self.open_since_t, "duration_s": held_s})]
 
 
