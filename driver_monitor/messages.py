@@ -117,6 +117,9 @@ class VehicleState:
     driver_ack: bool = False  # the ACK button is pressed in this sample
     ignition_on: bool | None = None
     external_heart_rate_bpm: float | None = None
+    # Beat-to-beat intervals (ms) an external sensor reported since the previous sample, in
+    # order (serial heart-rate sensor, docs/stress.md); the stress detector's HRV uses them.
+    external_rr_intervals_ms: tuple[float, ...] = ()
 
     def speed_at_least(self, kph: float) -> bool:
         """True when the speed is known to be >= kph, or unknown (treated as moving)."""

@@ -212,3 +212,45 @@ def test_baseline_is_learned_only_while_driving() -> None:
     assert cols[159.0]["stress_level"] is None and cols[161.0]["stress_level"] == 0
     assert {c["stress_level"] for t, c in cols.items() if t >= 161.0} == {0}
     assert events == []
+
+
+def test_external_beat_intervals_give_rmssd_and_its_drop_is_stress() -> None:
+    # A chest strap sends one interval per beat: alternating 800 / 840 ms (RMSSD exactly
+    # 40 ms) for 120 s, then 800 / 810 ms (RMSSD 10 ms, a 75 % drop = 2.5 units) with the
+    # heart rate unchanged; one 1640 ms interval (a missed beat) is edited out.
+    det = StressDetector(StressConfig())
+    cols: dict[float, dict[str, Scalar]] = {}
+    next_beat, k = 0.0, 0
+    for t in frames(200.0):
+        rr: list[float] = []
+        while next_beat <= t:
+            if 50.0 <= next_beat < 50.8:
+                value = 1640.0
+            else:
+                value = (800.0 if k % 2 == 0 else 840.0) if next_beat < 120.0 else (800.0 if k % 2 == 0 else 810.0)
+            rr.append(value)
+            next_beat += value / 1000.0
+            k += 1
+        vehicle = VehicleState(t=t, external_heart_rate_bpm=73.0, external_rr_intervals_ms=tuple(rr))
+        det.update(DetectorInput(no_face(t), vehicle, CAL))
+        cols[round(t, 3)] = det.columns()
+    assert math.isnan(cols[3.0]["hrv_rmssd_ms"])  # fewer than hrv_min_beats intervals yet
+    assert cols[40.0]["hrv_rmssd_ms"] == pytest.approx(40.0)
+    assert cols[60.0]["hrv_rmssd_ms"] == pytest.approx(40.0)  # the missed beat is edited out
+    assert cols[119.0]["stress_level"] == 0
+    assert cols[160.0]["hrv_rmssd_ms"] == pytest.approx(10.0)
+    # score = (heart rate 0 + RMSSD 2.5) / 2 = 1.25 -> level 1
+    assert cols[199.0]["stress_level"] == 1 and cols[199.0]["stress_score"] == pytest.approx(1.25, abs=0.01)
+
+
+def test_external_rmssd_expires_when_intervals_stop() -> None:
+    det = StressDetector(StressConfig())
+    cols: dict[float, dict[str, Scalar]] = {}
+    for t in frames(20.0):
+        rr = (800.0,) if round(t * 10) % 8 == 0 and t < 10.0 else ()
+        det.update(DetectorInput(no_face(t), VehicleState(t=t, external_heart_rate_bpm=75.0, external_rr_intervals_ms=rr), CAL))
+        cols[round(t, 3)] = det.columns()
+    assert cols[9.6]["hrv_rmssd_ms"] == pytest.approx(0.0)  # steady 800 ms beats
+    # Last interval at 9.6 s; max_age_s 3 -> none after 12.6 s.
+    assert cols[12.6]["hrv_rmssd_ms"] == pytest.approx(0.0)
+    assert math.isnan(cols[12.7]["hrv_rmssd_ms"])

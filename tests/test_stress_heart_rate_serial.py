@@ -109,6 +109,9 @@ def test_reader_over_a_real_pty_pair(pty_pair: tuple[Path, Path]) -> None:
         assert reader.lines_bad == 2 and "rubbish" in (reader.last_error or "")
         assert reader.latest_bpm() == 73.0
         assert reader.latest()[0] == HeartRateReading(73.0, (820,))
+        # The beat intervals are handed over once, with the first apply after they arrived.
+        assert reader.apply(VehicleState(t=5.0)).external_rr_intervals_ms == (820.0,)
+        assert reader.apply(VehicleState(t=5.1)).external_rr_intervals_ms == ()
         # CAN's value wins when there is one; otherwise the serial one fills in.
         assert reader.apply(VehicleState(t=5.0)).external_heart_rate_bpm == 73.0
         assert reader.apply(VehicleState(t=5.0, external_heart_rate_bpm=70.0)).external_heart_rate_bpm == 70.0

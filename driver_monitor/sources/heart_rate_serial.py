@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 LOG_INTERVAL_S = 5.0
 READ_TIMEOUT_S = 0.1
-MAX_LINE_BYTES = 256  # a longer "line" is noise (wrong baud rate): dropped
+MAX_LINE_BYTES = 256
+MAX_PENDING_RR = 64  # ~1 min of beats  # a longer "line" is noise (wrong baud rate): dropped
 # bpm above this cannot be a human heart rate: a corrupt line, not a reading.
 MAX_PLAUSIBLE_BPM = 300.0
 
@@ -118,6 +119,7 @@ class HeartRateSerialReader:
         self.last_error: str | None = None
         self._latest: HeartRateReading | None = None
         self._latest_t = -math.inf
+        self._rr_pending: list[float] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._last_log = -math.inf
@@ -139,12 +141,24 @@ class HeartRateSerialReader:
             return None
         return reading.bpm
 
+    def take_rr_intervals(self) -> tuple[float, ...]:
+        """The beat-to-beat intervals (ms) received since the last call, in order."""
+        with self._lock:
+            rr, self._rr_pending = tuple(self._rr_pending), []
+        return rr
+
     def apply(self, vehicle: VehicleState, now: float | None = None) -> VehicleState:
-        """The vehicle state with the serial heart rate filled in when CAN gave none."""
-        if vehicle.external_heart_rate_bpm is not None:
-            return vehicle
-        bpm = self.latest_bpm(now)
-        return vehicle if bpm is None else dataclasses.replace(vehicle, external_heart_rate_bpm=bpm)
+        """The vehicle state with the serial heart rate filled in when CAN gave none, and the
+        beat-to-beat intervals received since the previous call (each is handed over once)."""
+        rr = self.take_rr_intervals()
+        changes: dict[str, object] = {}
+        if vehicle.external_heart_rate_bpm is None:
+            bpm = self.latest_bpm(now)
+            if bpm is not None:
+                changes["external_heart_rate_bpm"] = bpm
+        if rr and not vehicle.external_rr_intervals_ms:
+            changes["external_rr_intervals_ms"] = rr
+        return dataclasses.replace(vehicle, **changes) if changes else vehicle
 
     def close(self) -> None:
         self._stop.set()
@@ -205,6 +219,8 @@ class HeartRateSerialReader:
         self.lines_ok += 1
         with self._lock:
             self._latest, self._latest_t = reading, self.clock()
+            # Bounded: a live loop that stopped collecting must not grow this forever.
+            self._rr_pending = (self._rr_pending + [float(v) for v in reading.rr_ms])[-MAX_PENDING_RR:]
 
     def _problem(self, message: str) -> None:
         self.last_error = message

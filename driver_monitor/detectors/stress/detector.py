@@ -11,11 +11,18 @@ reading into None), else from the camera (rppg.py), else nowhere: the detector s
 from __future__ import annotations
 
 import math
+from collections import deque
+
+import numpy as np
 
 from driver_monitor.config.stress import StressConfig
 from driver_monitor.detectors.base import DetectorInput
 from driver_monitor.detectors.stress.cues import Baseline, Cue, SmoothedValue, finite_or_nan
-from driver_monitor.detectors.stress.rppg import HeartRateEstimate, RppgEstimator
+from driver_monitor.detectors.stress.rppg import (
+    HeartRateEstimate,
+    RppgEstimator,
+    rmssd_from_intervals,
+)
 from driver_monitor.messages import Event, Scalar
 from driver_monitor.perception.expression import COLUMN_PREFIX
 
@@ -61,6 +68,10 @@ class StressDetector:
         self.heart_rate_bpm = math.nan
         self.heart_rate_quality = 0.0
         self.heart_rate_source = SOURCE_NONE
+        # Beat-to-beat intervals from an external sensor: (arrival t, ms) over hrv_window_s.
+        self._rr: deque[tuple[float, float]] = deque()
+        self.external_rmssd_ms = math.nan
+        self.rmssd_ms = math.nan
         self.level: int | None = None
         self.confidence = 0.0
         # Event state: when the level first reached / left the event level, and the open event.
@@ -76,12 +87,19 @@ class StressDetector:
         t = f.t
         self.camera = self.rppg.update(f)
         self._choose_heart_rate(inp.vehicle.external_heart_rate_bpm)
+        self._external_hrv(t, inp.vehicle.external_rr_intervals_ms)
+        if self.heart_rate_source == SOURCE_EXTERNAL:
+            self.rmssd_ms = self.external_rmssd_ms
+        elif self.heart_rate_source == SOURCE_CAMERA:
+            self.rmssd_ms = self.camera.rmssd_ms
+        else:
+            self.rmssd_ms = math.nan
         adapt = self.level is None or self.level == 0
         learn = inp.vehicle.speed_at_least(self.config.baseline.min_speed_kph)
         hr_quality = self.heart_rate_quality
         raw = {
             "heart_rate": self.heart_rate_bpm,
-            "rmssd": self.camera.rmssd_ms if self.heart_rate_source == SOURCE_CAMERA else math.nan,
+            "rmssd": self.rmssd_ms,
             "brow_down": f.brow_down if f.face_present else math.nan,
             "mouth_press": f.mouth_press if f.face_present else math.nan,
             "eye_squint": f.eye_squint if f.face_present else math.nan,
@@ -115,6 +133,21 @@ class StressDetector:
             self.heart_rate_bpm, self.heart_rate_quality, self.heart_rate_source = self.camera.bpm, self.camera.quality, SOURCE_CAMERA
         else:
             self.heart_rate_bpm, self.heart_rate_quality, self.heart_rate_source = math.nan, 0.0, SOURCE_NONE
+
+    def _external_hrv(self, t: float, rr_ms: tuple[float, ...]) -> None:
+        """RMSSD over the sensor's intervals of the last hrv_window_s (NaN when too few, or
+        when none arrived within external.max_age_s)."""
+        ext, r = self.config.external, self.config.rppg
+        for v in rr_ms:
+            if math.isfinite(v) and 60_000.0 / ext.max_bpm <= v <= 60_000.0 / ext.min_bpm:
+                self._rr.append((t, float(v)))
+        while self._rr and self._rr[0][0] < t - ext.hrv_window_s:
+            self._rr.popleft()
+        if not self._rr or t - self._rr[-1][0] > ext.max_age_s:
+            self.external_rmssd_ms = math.nan
+        elif rr_ms:
+            ibi = np.fromiter((v for _, v in self._rr), dtype=np.float64, count=len(self._rr))
+            self.external_rmssd_ms = rmssd_from_intervals(ibi, r.hrv_max_ibi_deviation, r.hrv_min_beats)
 
     def _level(self, score: float) -> int:
         thresholds = self.config.level.level_thresholds
@@ -184,7 +217,7 @@ class StressDetector:
             "heart_rate_camera_bpm": _f(self.camera.bpm),
             "heart_rate_camera_status": self.camera.status,
             "heart_rate_snr_db": _f(self.camera.snr_db),
-            "hrv_rmssd_ms": _f(self.camera.rmssd_ms) if self.heart_rate_source == SOURCE_CAMERA else math.nan,
+            "hrv_rmssd_ms": _f(self.rmssd_ms),
             "stress_level": self.level,
             "stress_confidence": _f(self.confidence),
             "stress_score": _f(self.score.value) if self.level is not None else math.nan,

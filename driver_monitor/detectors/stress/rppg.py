@@ -276,15 +276,23 @@ def rmssd_ms(pulse: np.ndarray, fs: float, f0_hz: float, max_deviation: float, m
     denom = a - 2 * b + c
     offset = np.where(denom < 0, 0.5 * (a - c) / np.where(denom < 0, denom, -1.0), 0.0)
     times = (peaks + offset) / fs
-    ibi = np.diff(times)
-    median = float(np.median(ibi))
-    good = np.abs(ibi - median) <= max_deviation * median
-    # Successive differences only between two clean, adjacent intervals.
+    return rmssd_from_intervals(np.diff(times) * 1000.0, max_deviation, min_intervals)
+
+
+def rmssd_from_intervals(ibi_ms: np.ndarray, max_deviation: float, min_intervals: int) -> float:
+    """RMSSD (ms) of consecutive beat-to-beat intervals (ms). Intervals further than
+    max_deviation from their median are artefacts (missed / extra beats) and dropped; a
+    successive difference counts only between two clean, adjacent intervals. NaN when fewer
+    than min_intervals clean intervals remain."""
+    if ibi_ms.size < 2:
+        return math.nan
+    median = float(np.median(ibi_ms))
+    good = np.abs(ibi_ms - median) <= max_deviation * median
     pair = good[1:] & good[:-1]
     if int(good.sum()) < min_intervals or not np.any(pair):
         return math.nan
-    diffs = np.diff(ibi)[pair]
-    return float(1000.0 * math.sqrt(float(np.mean(diffs**2))))
+    diffs = np.diff(ibi_ms)[pair]
+    return float(math.sqrt(float(np.mean(diffs**2))))
 
 
 def rmssd_noise_ms(raw: np.ndarray, pulse: np.ndarray, fs: float, f0_hz: float, bandwidth_hz: float) -> float:
