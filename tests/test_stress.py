@@ -254,3 +254,11 @@ def test_external_rmssd_expires_when_intervals_stop() -> None:
     # Last interval at 9.6 s; max_age_s 3 -> none after 12.6 s.
     assert cols[12.6]["hrv_rmssd_ms"] == pytest.approx(0.0)
     assert math.isnan(cols[12.7]["hrv_rmssd_ms"])
+
+
+def test_disabled_detector_reports_nothing() -> None:
+    det = StressDetector(StressConfig(enabled=False))
+    events, cols = drive(det, frames(80.0), face(), lambda t: 90.0)
+    assert events == []
+    assert cols[79.0]["heart_rate_source"] == "none" and cols[79.0]["stress_level"] is None
+    assert math.isnan(cols[79.0]["heart_rate_bpm"])

@@ -251,6 +251,7 @@ class ExpressionModelConfig(Section):
 
 
 class StressConfig(Section):
+    # False: no heart rate and no stress level (the columns stay none / empty).
     enabled: bool = True
     rppg: RppgConfig = RppgConfig()
     external: ExternalHeartRateConfig = ExternalHeartRateConfig()

@@ -83,6 +83,8 @@ class StressDetector:
     # -- per frame ------------------------------------------------------------------------
 
     def update(self, inp: DetectorInput) -> list[Event]:
+        if not self.config.enabled:
+            return []  # columns stay "none" / None: the outputs keep their shape
         f = inp.features
         t = f.t
         self.camera = self.rppg.update(f)
