@@ -67,7 +67,7 @@ class RppgConfig(Section):
     # timing is precise enough: sensor noise jitters each beat time by about
     # noise / (2 pi f A), which inflates the RMSSD by sqrt(6) times that. The SNR is no gate
     # for this (genuine HRV spreads the spectral peak and lowers the SNR). The predicted
-    # inflation matched the measured one within ~15 % on generated traces (tests/test_rppg.py);
+    # inflation matched the measured one within ~20 % on generated traces (docs/stress.md);
     # 15 ms is half a typical resting RMSSD (20-50 ms). At frame rates below
     # hrv_min_frame_rate_hz one frame is > 50 ms and the noise estimate is unreliable.
     # 10 s RMSSD tracks the 5 min value (Munoz et al. 2015, PLoS ONE 10(9)).
