@@ -331,7 +331,7 @@ class Daemon:
         if events:
             for e in events:
                 if e.phase == "start":
-                    log.warning("camera fault: %s (%s)", e.detail.get("reason"), self.camera.status.fault_detail or "picture")
+                    log.warning("camera fault: %s (%s)", e.detail.get("reason"), self._fault_text())
                 else:
                     log.info("camera recovered after %.1f s", float(e.detail.get("duration_s", 0.0)))
             self.last_result = self.pipeline.emit(t, events, vehicle)
@@ -395,6 +395,19 @@ class Daemon:
             self.limiter.window_s = new.service.log_repeat_window_s
             self.state_dir = resolve_state_dir(self.state_dir_override or new.service.state_dir)
         self.config = new
+
+    def _fault_text(self) -> str:
+        """Why, in words, for the journal line of a camera fault."""
+        if self.camera.status.fault_detail:
+            return self.camera.status.fault_detail
+        cfg = self.config.camera
+        why = {
+            "no_frame": f"no new frame for {cfg.no_frame_timeout_periods:g} frame periods",
+            "frozen_image": f"identical frames for {cfg.frozen_frame_s:g} s",
+            "dark_lens": f"mean brightness below {cfg.dark_lens_brightness:g} for {cfg.dark_lens_s:g} s",
+            "covered_lens": f"no contrast (luma std below {cfg.covered_lens_contrast:g}) for {cfg.dark_lens_s:g} s",
+        }
+        return "; ".join(why.get(r, r) for r in sorted(self.monitor.reasons))
 
     def _now(self) -> float:
         """Now, but never before the last result handed to the outputs (time order)."""

@@ -190,14 +190,16 @@ def test_deleted_file_camera_is_gone_at_its_end(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("kind", "reason"), [("still", "frozen_image"), ("black", "dark_lens"), ("flat", "covered_lens")])
 def test_picture_faults_from_real_clips(tmp_path: Path, kind: str, reason: str) -> None:
-    clip = write_clip(tmp_path / f"{kind}.avi", kind, seconds=0.5, fps=25.0, size=(64, 48))
+    # 1.5 s: OpenCV's MJPG writer makes a clip's first frame differ from the rest, so each
+    # loop of the file briefly unfreezes a "still" clip.
+    clip = write_clip(tmp_path / f"{kind}.avi", kind, seconds=1.5, fps=25.0, size=(64, 48))
     config = CameraConfig(device=str(clip), frozen_frame_s=0.5, dark_lens_s=0.5)
     cam = CameraSource(str(clip), config)
     monitor = CameraFaultMonitor(config, time.monotonic())
     cam.start()
     events, previous = [], None
     try:
-        end = time.monotonic() + 1.5
+        end = time.monotonic() + 2.0
         while time.monotonic() < end and not events:
             f = cam.latest(0.2)
             stats = None

@@ -174,3 +174,23 @@ def test_ready_with_camera_fault_at_start_then_camera_arrives_and_sigint_stops(
     t = d.signal(signal.SIGINT)
     rc = d.proc.wait(5.0)
     assert rc == 0 and d.notices_with("STOPPING", "1", after=t)
+
+
+def test_frozen_camera_is_a_fault_and_its_pictures_are_not_judged(tmp_path: Path, daemons: list) -> None:
+    # 6 s long: OpenCV's MJPG writer makes the first frame differ from the others, so each
+    # loop of the file briefly "unfreezes" it; the test looks within the first loop.
+    still = write_clip(tmp_path / "still.avi", "still", seconds=6.0, fps=10.0, size=(160, 120))
+    config = BASE_CONFIG.format(absent_after_s=0.3).replace("camera:\n", "camera:\n  frozen_frame_s: 0.5\n")
+    d = DaemonProcess(tmp_path, still, config)
+    daemons.append(d)
+    ready = d.wait_ready()
+    fault = d.wait_status("camera FAULT frozen_image", timeout=4.0, after=ready.t)
+    _, line = d.wait_stderr("camera fault: frozen_image", timeout=1.0)
+    assert "identical frames for 0.5 s" in line
+    frames = json.loads((d.state_dir / "state.json").read_text())["frames"]
+    later = d.wait_status("camera FAULT frozen_image", timeout=2.0, after=fault.t + 1.0)
+    state = json.loads((d.state_dir / "state.json").read_text())
+    # The stuck picture is not fed to the detectors while the fault lasts.
+    assert state["frames"] == frames and state["camera_open"] and later.t > fault.t, d.stderr_text()
+    rc, _ = d.stop()
+    assert rc == 0
