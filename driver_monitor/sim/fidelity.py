@@ -89,8 +89,15 @@ class FidelityResult:
 
 def holds() -> list[Hold]:
     out = [Hold(f"closure {c}", RenderState(eye_closure_left=c, eye_closure_right=c)) for c in CLOSURES]
-    out += [Hold(f"yaw {y}", RenderState(head_yaw_deg=y)) for y in YAWS_DEG]
-    out += [Hold(f"pitch {p}", RenderState(head_pitch_deg=p)) for p in PITCHES_DEG]
+    # Poses in sweeps of 10 deg steps (a head turn, not a jump the tracker must re-detect).
+    neg = sorted((y for y in YAWS_DEG if y < 0), reverse=True)
+    out += [Hold(f"turning {y}", RenderState(head_yaw_deg=y)) for y in neg[:-1]]
+    out += [Hold(f"yaw {y}", RenderState(head_yaw_deg=y)) for y in sorted(YAWS_DEG)]
+    out += [Hold(f"turning {y}", RenderState(head_yaw_deg=y)) for y in sorted(YAWS_DEG, reverse=True)[1:] if y > 0]
+    up = sorted((p for p in PITCHES_DEG if p < 0), reverse=True)
+    out += [Hold(f"turning pitch {p}", RenderState(head_pitch_deg=p)) for p in [0.0, *up[:-1]]]
+    out += [Hold(f"pitch {p}", RenderState(head_pitch_deg=p)) for p in sorted(PITCHES_DEG)]
+    out += [Hold(f"turning pitch {p}", RenderState(head_pitch_deg=p)) for p in sorted(PITCHES_DEG, reverse=True)[1:] if p > 0]
     out += [Hold("jaw 1", RenderState(jaw_open=1.0)), Hold("absent", RenderState(face_visible=False)), Hold("back", RenderState())]
     return out
 

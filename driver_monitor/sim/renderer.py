@@ -40,7 +40,7 @@ PULSE_RGB = np.array([0.33, 0.77, 0.53]) / 0.77
 # the lower lid's margin. The lid fold and the skin below the brow slide down with it (the
 # crease flattens); the values were chosen by measuring eyeBlink on renders of the bundled
 # faces (docs/simulation.md, fidelity).
-LID_MEET_FRACTION = -0.2
+LID_MEET_FRACTION = -0.35
 LID_FORWARD_EYE_WIDTHS = 0.15
 LOWER_RING_LIFT_EYE_WIDTHS = 0.0
 # How much of the upper lid's travel the lid fold and the skin below the brow follow.
@@ -103,6 +103,13 @@ class Renderer:
         self._ids = np.empty((h, w), np.int32)
         self._tris = np.concatenate([rig.background_tris, rig.face_tris])
         self._n_bg = len(rig.background_tris)
+        # Triangles between ring 2 and the image border never move (identity warp).
+        fixed = np.zeros(len(rig.points_src), bool)
+        fixed[rig.ring2] = True
+        fixed[rig.border] = True
+        static = fixed[self._tris].all(axis=1)
+        self._dynamic = np.nonzero(~static)[0]
+        self._n_dynamic_bg = int((~static[: self._n_bg]).sum())
         self._src = rig.points_src.astype(np.float64)
         self._oval = np.array(mesh.face_oval())
         src_tri = self._src[self._tris]
@@ -118,6 +125,7 @@ class Renderer:
         # Unit-variance noise fields, precomputed (drawing 1 M normals per frame would cost
         # more than the whole warp); the timeline picks one per frame with its seeded RNG.
         self._noise = [np.clip(rng.standard_normal((h, w, 3)) * 16.0, -127, 127).astype(np.int8) for _ in range(self.NOISE_FIELDS)]
+        self._scaled_noise: dict[float, list[np.ndarray]] = {}
         self.last_points: np.ndarray | None = None  # the projected control points of the last face frame
         self._last_nose: np.ndarray | None = None
 
@@ -156,11 +164,13 @@ class Renderer:
         if s.face_visible:
             self._update_texture(s)
             pts, depth = self.project(s)
-            map_x, map_y = self._maps(pts, depth)
+            (x0, y0, x1, y1), map_x, map_y = self._maps(pts, depth)
+            # Outside the moving region the warp is the identity: copy, remap only the rest.
+            out = self._texture.copy()
+            out[y0:y1, x0:x1] = cv2.remap(self._texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             if s.jitter_x_px or s.jitter_y_px:
-                map_x -= s.jitter_x_px
-                map_y -= s.jitter_y_px
-            out = cv2.remap(self._texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                m = np.float32([[1, 0, s.jitter_x_px], [0, 1, s.jitter_y_px]])
+                out = cv2.warpAffine(out, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
             pts_img = pts.copy()
             pts_img[:, 0] += s.jitter_x_px
             pts_img[:, 1] += s.jitter_y_px
@@ -199,27 +209,43 @@ class Renderer:
         for eye in self._eyes:
             eye.apply(self._texture, s.gaze_yaw_deg, s.gaze_pitch_deg)
 
-    def _maps(self, pts: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        tris = self._tris
+    def _maps(self, pts: np.ndarray, depth: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]:
+        """Sampling maps for the region the moving triangles cover (its box, and the maps)."""
+        tris = self._tris[self._dynamic]
         dst = pts[tris]  # (T, 3, 2)
         area = _signed_area(dst)
         # Keep triangles with the photo's winding (a flipped one faces away from the camera)
         # and more than a sliver of area (a closed eye's opening collapses to nothing).
-        visible = (np.sign(area) == np.sign(self._src_area)) & (np.abs(area) > 0.05)
-        order_face = np.argsort(depth[tris[self._n_bg :]].mean(axis=1), kind="stable") + self._n_bg
-        order = np.concatenate([np.arange(self._n_bg), order_face])
-        ids = self._ids
-        ids.fill(0)
-        dst_i = np.round(dst * 16).astype(np.int32)  # 4 fractional bits for fillConvexPoly
-        for t in order:
-            if visible[t]:
-                cv2.fillConvexPoly(ids, dst_i[t], int(t), lineType=cv2.LINE_8, shift=4)
-        coeff = _affine_dst_to_src(dst, self._src[tris])  # (T, 2, 3)
-        c = coeff.reshape(len(tris), 6).astype(np.float32)
-        gx, gy = self._grid_x, self._grid_y
-        map_x = np.take(c[:, 0], ids) * gx + np.take(c[:, 1], ids) * gy + np.take(c[:, 2], ids)
-        map_y = np.take(c[:, 3], ids) * gx + np.take(c[:, 4], ids) * gy + np.take(c[:, 5], ids)
-        return map_x, map_y
+        visible = (np.sign(area) == np.sign(self._src_area[self._dynamic])) & (np.abs(area) > 0.05)
+        n_bg = self._n_dynamic_bg
+        order_face = np.argsort(depth[tris[n_bg:]].mean(axis=1), kind="stable") + n_bg
+        order = np.concatenate([np.arange(n_bg), order_face])
+        order = order[visible[order]]
+        h, w = self.rig.height, self.rig.width
+        lo = np.floor(dst.reshape(-1, 2).min(axis=0)).astype(int)
+        hi = np.ceil(dst.reshape(-1, 2).max(axis=0)).astype(int) + 1
+        x0, y0 = max(int(lo[0]), 0), max(int(lo[1]), 0)
+        x1, y1 = min(int(hi[0]), w), min(int(hi[1]), h)
+        ids = self._ids[y0:y1, x0:x1]
+        identity = len(tris)
+        ids.fill(identity)  # pixels no moving triangle covers keep their place
+        dst_i = np.round((dst - [x0, y0]) * 16).astype(np.int32)  # 4 fractional bits
+        for t in order.tolist():
+            cv2.fillConvexPoly(ids, dst_i[t], t, lineType=cv2.LINE_8, shift=4)
+        coeff = np.empty((len(tris) + 1, 6), np.float32)
+        coeff[:-1] = _affine_dst_to_src(dst, self._src[tris]).reshape(len(tris), 6)
+        coeff[-1] = (1, 0, 0, 0, 1, 0)
+        gx = self._grid_x[y0:y1, x0:x1]
+        gy = self._grid_y[y0:y1, x0:x1]
+        c = coeff.T.copy()
+        map_x = c[0].take(ids) * gx + c[1].take(ids) * gy + c[2].take(ids)
+        map_y = c[3].take(ids) * gx + c[4].take(ids) * gy + c[5].take(ids)
+        return (x0, y0, x1, y1), map_x, map_y
+
+    def _noise_fields(self, sigma: float) -> list[np.ndarray]:
+        if sigma not in self._scaled_noise:
+            self._scaled_noise[sigma] = [np.round(f.astype(np.float32) * (sigma / 16.0)).astype(np.int16) for f in self._noise]
+        return self._scaled_noise[sigma]
 
     def _camera_effects(self, out: np.ndarray, s: RenderState, blur: tuple[float, float]) -> np.ndarray:
         if s.lighting_gradient:
@@ -232,10 +258,8 @@ class Renderer:
         if blur[0] >= 1.5:
             out = _motion_blur(out, blur[0], -blur[1])
         if s.noise_sigma > 0:
-            field = self._noise[s.noise_index % self.NOISE_FIELDS]
-            noise = cv2.multiply(field.astype(np.int16), s.noise_sigma / 16.0, dtype=cv2.CV_16S)
-            out = cv2.add(out.astype(np.int16), noise, dtype=cv2.CV_16S)
-            out = np.clip(out, 0, 255).astype(np.uint8)
+            noise = self._noise_fields(s.noise_sigma)[s.noise_index % self.NOISE_FIELDS]
+            out = cv2.add(out, noise, dtype=cv2.CV_8U)  # saturates at 0 and 255
             if s.nir:  # a monochrome sensor: the same noise in all channels
                 out[..., 1] = out[..., 0]
                 out[..., 2] = out[..., 0]
@@ -360,18 +384,23 @@ class _IrisRig:
         self._inside = np.broadcast_to(self.opening > 0.0, roi.shape)
         corner_a, corner_b = pts[upper[0], :2], pts[upper[-1], :2]
         self.half_width = float(np.linalg.norm(corner_b - corner_a)) / 2.0
-        self._last: tuple[float, float] | None = (0.0, 0.0)
+        self._last: tuple[float, float] | None = None
+        self._shifted = self.original
 
     def apply(self, texture: np.ndarray, gaze_yaw_deg: float, gaze_pitch_deg: float) -> None:
         key = (round(gaze_yaw_deg, 3), round(gaze_pitch_deg, 3))
-        if key == self._last:
-            return
-        self._last = key
         x0, y0, x1, y1 = self.box
         region = texture[y0:y1, x0:x1]
         if key == (0.0, 0.0):
             np.copyto(region, self.original, where=self._inside)
             return
+        if key != self._last:
+            self._last = key
+            self._shifted = self._shift(gaze_yaw_deg, gaze_pitch_deg)
+        np.copyto(region, self._shifted, where=self._inside)
+
+    def _shift(self, gaze_yaw_deg: float, gaze_pitch_deg: float) -> np.ndarray:
+        x0, y0, x1, y1 = self.box
         dx = _gaze_offset(gaze_yaw_deg) * self.half_width  # yaw > 0 (driver's left): image right
         dy = _gaze_offset(gaze_pitch_deg) * self.half_width * 0.6  # the lids limit vertical travel
         m = np.float32([[1, 0, dx], [0, 1, dy]])
@@ -379,7 +408,7 @@ class _IrisRig:
         iris = cv2.warpAffine(self.iris, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         alpha = cv2.warpAffine(self.iris_alpha[..., 0], m, size, flags=cv2.INTER_LINEAR)[..., None] * self.opening
         out = self.base * (1 - alpha) + iris * alpha
-        np.copyto(region, np.clip(out + 0.5, 0, 255).astype(np.uint8), where=self._inside)
+        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def _gaze_offset(angle_deg: float) -> float:
@@ -404,22 +433,20 @@ class _SkinRig:
         ys, xs = np.nonzero(mask)
         self.box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
         x0, y0, x1, y1 = self.box
-        self.mask = mask[y0:y1, x0:x1].astype(np.float32)[..., None] / 255.0
+        weight = mask[y0:y1, x0:x1].astype(np.float32)[..., None] / 255.0
         self.base = rig.canvas[y0:y1, x0:x1].astype(np.float32)
+        # The change per unit of pulse: skin colour x channel weight, zero off the skin.
+        self.delta = np.ascontiguousarray(self.base * weight * PULSE_RGB.astype(np.float32))
         self._last = 0.0
 
     def apply(self, texture: np.ndarray, relative: float) -> None:
+        """Writes the whole box (the eyes are drawn after it)."""
         if relative == self._last:
             return
         self._last = relative
         x0, y0, x1, y1 = self.box
-        gain = 1.0 + relative * PULSE_RGB.astype(np.float32) * self.mask
-        region = texture[y0:y1, x0:x1]
-        # The eyes were drawn into the texture already this frame: only the skin changes.
-        out = self.base * gain
-        keep = self.mask <= 0.0
-        new = np.clip(out + 0.5, 0, 255).astype(np.uint8)
-        np.copyto(region, new, where=~np.broadcast_to(keep, new.shape))
+        out = cv2.scaleAdd(self.delta, float(relative), self.base)
+        texture[y0:y1, x0:x1] = cv2.convertScaleAbs(out)  # rounds and saturates
 
 
 # -- drawing helpers -------------------------------------------------------------------------
