@@ -136,6 +136,8 @@ class Daemon:
         self.serial_sink: Any = None
         self.vehicle_source: LiveCanVehicleSource | None = None
         self._seen_counts: dict[tuple[str, str], int] = {}
+        self._vehicle_retry_t: float | None = None
+        self._vehicle_backoff_s = 0.5
         self.clock = clock
         self._stop_requested = threading.Event()
         self._reload_requested = False
@@ -213,9 +215,23 @@ class Daemon:
         try:
             bus = open_bus(config.can)
         except InputError as exc:
-            log.error("vehicle signals unavailable: %s (speed unknown: treated as moving)", exc)
+            wait = self._vehicle_backoff_s
+            self._vehicle_retry_t = self.clock() + wait
+            self._vehicle_backoff_s = min(2 * wait, config.can.reopen_backoff_max_s)
+            log.error("vehicle signals unavailable: %s (speed unknown: treated as moving); retry in %.1f s",
+                      exc, wait, extra={"rate_key": "vehicle-rx-open"})
             return None
+        self._vehicle_retry_t = None
+        self._vehicle_backoff_s = config.can.reopen_backoff_min_s
         return LiveCanVehicleSource(bus, config.vehicle, clock=self.clock)
+
+    def _retry_vehicle(self) -> None:
+        """A CAN interface that was missing at start (adapter unplugged, link down) is
+        retried with backoff, so the vehicle signals come back without a restart."""
+        if self._vehicle_retry_t is not None and self.clock() >= self._vehicle_retry_t:
+            self.vehicle_source = self._open_vehicle(self.config)
+            if self.vehicle_source is not None:
+                log.info("vehicle signals: CAN %s %s open", self.config.can.interface, self.config.can.channel)
 
     def heartbeat_faults(self, consumer: str) -> frozenset[str]:
         """Fault bits for one output's heartbeat (vehicle.fields.FAULTS): the camera while
@@ -255,6 +271,7 @@ class Daemon:
         tracker = self.tracker_factory(self.config)
         try:
             self.outputs = self._open_outputs(self.config)
+            self._vehicle_backoff_s = self.config.can.reopen_backoff_min_s
             self.vehicle_source = self._open_vehicle(self.config)
             self.pipeline = Pipeline(self.config, tracker, [EventLogSink(), *self.outputs.values()])
         except BaseException:
@@ -296,6 +313,7 @@ class Daemon:
                 self._reload()
             processed = self._step()
             frames_in_window += processed
+            self._retry_vehicle()
             now = self.clock()
             if wd is not None and now >= next_ping:
                 self.notifier.watchdog()
@@ -382,6 +400,8 @@ class Daemon:
         if (new.can, new.vehicle) != (old.can, old.vehicle):
             if self.vehicle_source is not None:
                 self.vehicle_source.close()
+            self._vehicle_retry_t = None
+            self._vehicle_backoff_s = new.can.reopen_backoff_min_s
             self.vehicle_source = self._open_vehicle(new)
         if new.camera != old.camera:
             self.monitor.reconfigure(new.camera)

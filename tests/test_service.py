@@ -117,3 +117,34 @@ def test_repeat_limiter_holds_back_repeats_and_counts_them() -> None:
     assert limiter.filter(r)
     assert passed == [(0.0, "camera fault: no_frame"), (1.0, "camera fault: no_frame")]
     assert r.getMessage() == "camera fault: no_frame (3 similar lines held back in the last 10 s)"
+
+
+def test_vehicle_can_missing_at_start_is_retried_with_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    import can
+
+    import driver_monitor.outputs.can_sink as can_sink
+    from driver_monitor.config import load_config
+    from driver_monitor.errors import InputError
+    from driver_monitor.service import Daemon
+
+    attempts: list[float] = []
+    now = [100.0]
+
+    def open_bus(config: object) -> can.BusABC:
+        attempts.append(now[0])
+        if len(attempts) < 3:
+            raise InputError("CAN socketcan channel can0: cannot open (No such device)")
+        return can.Bus(interface="virtual", channel="dms-test-retry")
+
+    monkeypatch.setattr(can_sink, "open_bus", open_bus)
+    d = Daemon(clock=lambda: now[0])
+    d.config = load_config().model_copy(update={"can": load_config().can.model_copy(update={"enabled": True})})
+    d._vehicle_backoff_s = 0.5
+    assert d._open_vehicle(d.config) is None
+    for t in (100.4, 100.5, 101.0, 101.4, 101.5):
+        now[0] = t
+        d._retry_vehicle()
+    # Tries at 100.0, then 0.5 s later, then 1.0 s after that: open at the third.
+    assert attempts == [100.0, 100.5, 101.5]
+    assert d.vehicle_source is not None and d._vehicle_retry_t is None
+    d.vehicle_source.close()
