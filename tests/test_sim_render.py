@@ -75,7 +75,7 @@ def test_recording_directory_follows_the_replay_contract(drives: dict[str, Path]
         assert c.streams.video[0].codec_context.name == "ffv1"
     meta = yaml.safe_load((d / "meta.yaml").read_text())
     assert meta["format"] == "driver-monitor-recording"
-    assert (meta["scenario"], meta["seed"], meta["fps"], meta["width"], meta["height"]) == ("short", 3, 20.0, 320, 240)
+    assert (meta["scenario"], meta["seed"], meta["fps"], meta["width_px"], meta["height_px"]) == ("short", 3, 20.0, 320, 240)
     assert meta["can_start_time_s"] > 0
 
 

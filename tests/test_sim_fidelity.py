@@ -1,0 +1,59 @@
+"""Fidelity of rendered frames as the real FaceLandmarker (VIDEO mode) reads them, for each
+bundled portrait (docs/simulation.md "Fidelity"). Slow: ~10 s per face on a free core."""
+
+from __future__ import annotations
+
+import pytest
+
+from driver_monitor.sim import fidelity as fid
+
+SIZE = (320, 240)
+FACES = ("astronaut", "obama", "biden")
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, fid.FidelityResult]:
+    return {face: fid.measure(face, SIZE) for face in FACES}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("face", FACES)
+def test_eyes_read_closed_when_closed_and_open_when_open(results: dict[str, fid.FidelityResult], face: str) -> None:
+    r = results[face]
+    # Target 0.6 (issue 3); the blendshape saturates near it for a closed eye (docs), so a
+    # closed eye must read at least 0.55 and twice the open reading.
+    assert r.blink_closed[1.0] >= 0.55
+    assert r.blink_closed[0.9] >= 0.55
+    assert r.blink_closed[0.9] >= 1.8 * r.blink_open
+    # Open: <= 0.3 target; obama's smiling portrait squints (~0.3).
+    assert r.blink_open <= (0.33 if face == "obama" else fid.BLINK_OPEN_MAX)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("face", FACES)
+def test_head_pose_reads_within_5_deg_of_the_command(results: dict[str, fid.FidelityResult], face: str) -> None:
+    r = results[face]
+    # biden.jpg is turned 12 deg in the photo: -40 deg is beyond what its warp can show.
+    yaws = {k: v for k, v in r.yaw_read.items() if not (face == "biden" and k < -30)}
+    for cmd, read in yaws.items():
+        assert read == pytest.approx(cmd, abs=fid.POSE_TOLERANCE_DEG), f"yaw {cmd}"
+    for cmd, read in r.pitch_read.items():
+        assert read == pytest.approx(cmd, abs=fid.POSE_TOLERANCE_DEG), f"pitch {cmd}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("face", FACES)
+def test_full_yawn_opens_the_jaw(results: dict[str, fid.FidelityResult], face: str) -> None:
+    # Target 0.5; astronaut.png's broad smile reads ~0.47 (docs).
+    assert results[face].jaw_open >= (0.42 if face == "astronaut" else fid.JAW_OPEN_MIN)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("face", FACES)
+def test_face_found_whenever_shown_and_never_in_the_empty_seat(results: dict[str, fid.FidelityResult], face: str) -> None:
+    r = results[face]
+    assert r.found_when_absent == 0
+    if face == "biden":  # the -40 deg hold (9 of 252 frames) is beyond this photo
+        assert r.found_ratio >= 0.96
+    else:
+        assert r.found_ratio >= fid.FOUND_MIN
