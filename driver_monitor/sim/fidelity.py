@@ -156,7 +156,7 @@ def _fields(s: RenderState) -> dict[str, object]:
 
 
 def table(results: list[FidelityResult]) -> str:
-    head = "| face | size | eyeBlink open (<= 0.3) | eyeBlink closed 0.9 / 1.0 (>= 0.6) | max yaw error, |yaw| <= 40 (<= 5 deg) | max pitch error, |pitch| <= 20 (<= 5 deg) | jawOpen at full yawn (>= 0.5) | face found shown / absent |"
+    head = "| face | size | eyeBlink open (<= 0.3) | eyeBlink closed 0.9 / 1.0 (>= 0.6) | max yaw error, yaw within +-40 (<= 5 deg) | max pitch error, pitch within +-20 (<= 5 deg) | jawOpen at full yawn (>= 0.5) | face found shown / absent |"
     rows = [head, "|" + "---|" * 8]
     for r in results:
         rows.append(
