@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 SOURCE_RECORDING = REPO / "recordings" / "selfie_writing"
 DBC = REPO / "config" / "driver_monitor.dbc"
 SECOND_STAGE_DELAY_S = 1.0
+ACK_PRESS_S = (8.5, 8.6)  # the driver presses the ACK button (VEH_Hmi in the CAN log)
 
 pytestmark = pytest.mark.slow
 
@@ -48,15 +49,20 @@ policy:
       ladder:
         - {{delay_s: 0.0, actions: [visual_icon]}}
         - {{delay_s: {SECOND_STAGE_DELAY_S}, actions: [visual_icon, haptic_seat]}}
+      ack_allowed: true
+      ack_actions: [visual_icon]
 """
 
 
-def _recording(tmp: Path, speed_kph: float) -> Path:
+def _recording(tmp: Path, speed_kph: float, ack_s: tuple[float, float] | None = None) -> Path:
     rec = tmp / f"rec_{int(speed_kph)}kph"
     shutil.copytree(SOURCE_RECORDING, rec)
     times = read_timestamps(rec / "timestamps.csv")
+    if ack_s is not None:
+        times = sorted(set(times) | set(ack_s))
     states = [VehicleState(t=t, speed_kph=speed_kph, indicator_left=False, indicator_right=False, gear="D",
-                           ignition_on=True) for t in times]
+                           ignition_on=True, driver_ack=ack_s is not None and ack_s[0] <= t < ack_s[1])
+              for t in times]
     start = write_vehicle_can_log(states, rec / "can.blf")
     meta = yaml.safe_load((rec / "meta.yaml").read_text())
     meta["can_start_time_s"] = start
@@ -129,7 +135,7 @@ def fast_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     tmp = tmp_path_factory.mktemp("e2e")
     config = tmp / "config.yaml"
     config.write_text(CONFIG)
-    rec = _recording(tmp, 80.0)
+    rec = _recording(tmp, 80.0, ACK_PRESS_S)
     receiver = _Receiver(tmp, "bus")
     pair = board = None
     if socat_available():
@@ -199,6 +205,25 @@ def test_warning_frames_carry_the_configured_actions_at_the_configured_times(fas
     assert all(abs((b - a) - 0.2) < 1e-6 for a, b in zip(between, between[1:], strict=False))
     status = _by_name(fast_run["frames"], "DMS_Status")
     assert any(f["signals"]["PolicyLevel"] == "Warning" for f in status)
+
+
+def test_driver_ack_from_the_recordings_can_log_reduces_the_warning_to_its_ack_actions(fast_run: dict) -> None:
+    events = fast_run["events"]
+    seat = [e["t"] for e in events if e["kind"] == "action" and e["name"] == "haptic_seat" and e.get("phase") == "start"]
+    assert seat and seat[0] < ACK_PRESS_S[0], "the second stage must be on before the ACK press"
+    acks = [e for e in events if e["kind"] == "state" and e["name"] == "driver_ack"]
+    assert [a["detail"]["condition"] for a in acks] == ["phone_use"]
+    assert ACK_PRESS_S[0] <= acks[0]["t"] <= ACK_PRESS_S[0] + 0.041  # the first frame at or after the press
+    tx = [line.split() for line in (fast_run["out"] / "can_tx.log").read_text().splitlines()]
+    times = [float(ts.strip("()")) for ts, _ch, frame, *_ in tx if frame.startswith("3A1#")]
+    frames = _by_name(fast_run["frames"], "DMS_Warning")
+    i_ack = next(i for i, f in enumerate(frames) if f["signals"]["WarningAckSuppressed"] == 1)
+    assert times[i_ack] == pytest.approx(acks[0]["t"], abs=1e-6)
+    after = frames[i_ack]["signals"]
+    assert (after["Act_VisualIcon"], after["Act_HapticSeat"], after["WarningReason"]) == (1, 0, "PhoneUse")
+    assert all(f["signals"]["Act_HapticSeat"] == 0 for f in frames[i_ack:])
+    status = _by_name(fast_run["frames"], "DMS_Status")
+    assert status[-1]["signals"]["AckSuppressed"] == 1
 
 
 def test_cantools_decode_reads_the_candumps_of_the_output(fast_run: dict) -> None:
