@@ -86,6 +86,8 @@ def replay(
         # CAN / serial outputs (each behind its own queue + thread) and the recording's CAN log.
         vehicle_io = VehicleIo.open(config, out_dir, recording)
     except BaseException:
+        for sink in sinks:
+            sink.close()
         source.close()
         raise
     sinks += vehicle_io.sinks
