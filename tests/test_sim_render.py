@@ -213,3 +213,29 @@ def test_empty_seat_sunglasses_and_nir_look() -> None:
     assert glasses[ey - 1 : ey + 2, ex - 1 : ex + 2].mean() < 40 < base[ey - 1 : ey + 2, ex - 1 : ex + 2].mean()
     dark = r.render(RenderState(lighting_gain=0.5))
     assert dark.mean() == pytest.approx(0.5 * base.mean(), rel=0.03)
+
+
+def test_labels_and_truth_do_not_depend_on_the_frame_rate(tmp_path: Path) -> None:
+    s = parse_scenario("name: r\nduration_s: 2\nseed: 9\ntimeline:\n  - {at_s: 0.7, do: eyes_closed, duration_s: 1.0}\n")
+    simulate(s, tmp_path / "f10", fps=10, size=SIZE)
+    simulate(s, tmp_path / "f20", fps=20, size=SIZE)
+    assert (tmp_path / "f10" / "labels.jsonl").read_bytes() == (tmp_path / "f20" / "labels.jsonl").read_bytes()
+    slow = {r["t_s"]: r for r in csv.DictReader((tmp_path / "f10" / "truth.csv").open())}
+    fast = {r["t_s"]: r for r in csv.DictReader((tmp_path / "f20" / "truth.csv").open())}
+    assert len(slow) == 20 and len(fast) == 40
+    for t, row in slow.items():  # every 10 fps frame time is also a 20 fps frame time
+        assert {k: v for k, v in row.items() if k != "frame"} == {k: v for k, v in fast[t].items() if k != "frame"}
+
+
+def test_face_photo_path_is_relative_to_the_scenario_and_unknown_faces_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from driver_monitor.sim.face_rig import FACES_DIR
+
+    (tmp_path / "faces").mkdir()
+    (tmp_path / "faces" / "me.png").write_bytes((FACES_DIR / "astronaut.png").read_bytes())
+    scen = tmp_path / "s.yaml"
+    scen.write_text("name: s\nduration_s: 0.2\ndriver: {face: faces/me.png}\n")
+    summary = simulate(scen, tmp_path / "out", size=SIZE)
+    assert summary.frames == 6
+    assert yaml.safe_load((tmp_path / "out" / "meta.yaml").read_text())["face"] == "me.png"
+    assert main(["simulate", str(scen), "--out", str(tmp_path / "o2"), "--face", "nobody"]) == 1
+    assert capsys.readouterr().err.strip() == "error: nobody: face photo not found (bundled faces: astronaut, biden, obama)"

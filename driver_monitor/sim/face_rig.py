@@ -23,7 +23,7 @@ from driver_monitor.sim import mesh
 
 # Bundled portraits (driver_monitor/sim/faces/ATTRIBUTION.md).
 FACES_DIR = Path(__file__).resolve().parent / "faces"
-BUNDLED_FACES = {"astronaut": "astronaut.png", "obama": "obama.jpg", "biden.jpg": "biden.jpg", "biden": "biden.jpg"}
+BUNDLED_FACES = {"astronaut": "astronaut.png", "obama": "obama.jpg", "biden": "biden.jpg"}
 
 # Framing of a driver-facing camera: the face spans about a third of the image width at
 # 640x480 (a DMS camera on the steering column, ~60 cm away, ~50 deg horizontal FOV).
@@ -49,7 +49,7 @@ def resolve_face(name_or_path: str | Path) -> Path:
         return FACES_DIR / BUNDLED_FACES[key]
     path = Path(name_or_path)
     if not path.is_file():
-        names = ", ".join(sorted(k for k in BUNDLED_FACES if "." not in k))
+        names = ", ".join(sorted(BUNDLED_FACES))
         raise InputError(f"{path}: face photo not found (bundled faces: {names})")
     return path
 

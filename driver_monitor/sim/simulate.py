@@ -9,7 +9,7 @@ from typing import Any
 
 from driver_monitor import __version__
 from driver_monitor.sim.calibrate import calibrate_pose
-from driver_monitor.sim.face_rig import FaceRig, build_rig
+from driver_monitor.sim.face_rig import BUNDLED_FACES, FaceRig, build_rig
 from driver_monitor.sim.labels import derive_labels
 from driver_monitor.sim.renderer import Renderer
 from driver_monitor.sim.scenario import Scenario, load_scenario
@@ -65,7 +65,10 @@ def apply_overrides(s: Scenario, fps: float | None = None, size: tuple[int, int]
 def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, fps: float | None = None,
              size: tuple[int, int] | None = None, seed: int | None = None, face: str | None = None) -> SimSummary:
     start = time.perf_counter()
-    s = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if isinstance(scenario, Scenario):
+        s = scenario
+    else:
+        s = _face_beside(load_scenario(scenario), Path(scenario))
     s = apply_overrides(s, fps, size, seed, face)
     out_dir = Path(out_dir)
     cam = s.camera
@@ -100,6 +103,15 @@ def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, fps: float
         if e.phase != "end":
             summary.label_counts[e.name] = summary.label_counts.get(e.name, 0) + 1
     return summary
+
+
+def _face_beside(s: Scenario, path: Path) -> Scenario:
+    """A relative photo path in a scenario file is relative to that file."""
+    face = s.driver.face
+    if face in BUNDLED_FACES or Path(face).is_absolute():
+        return s
+    beside = path.parent / face
+    return s.model_copy(update={"driver": s.driver.model_copy(update={"face": str(beside)})}) if beside.is_file() else s
 
 
 def _vehicle_samples(timeline: Timeline) -> list[Any]:
