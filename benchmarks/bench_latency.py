@@ -18,9 +18,9 @@ Instrumentation, nothing else changed: the CAN bus is opened with preserve_times
 listener sees the sender's timestamp, and each frame is stamped with the capture time of the
 result it carries (production stamps the due time) so its age can be computed.
 
-The clip: shared/data/clips/selfie_segmentation_web.mp4 letterboxed to 640x480, with 1.5 s
-of noise (nobody in the seat) after each 2 s of face, so driver_absent warnings start and
-end every few seconds; policy monitoring is active from the start (activation_s 0).
+The clip: shared/data/clips/selfie_segmentation_web.mp4 letterboxed to 640x480, with 1 s of
+noise (nobody in the seat) after each 1 s of face, so driver_absent warnings start and end
+every 2 s; policy monitoring is active from the start (activation_s 0).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ CHANNEL = "bench-latency"
 
 CONFIG = """
 presence:
-  absent_after_s: 0.5
+  absent_after_s: 0.3
   present_after_s: 0.2
 policy:
   monitoring:
@@ -66,13 +66,13 @@ service:
 
 
 def make_camera_clip(path: Path, fps: float = 25.0) -> Path:
-    """640x480 MJPG: 2 s of the selfie clip (letterboxed), 1.5 s of noise, repeated."""
+    """640x480 MJPG: 1 s of the selfie clip (letterboxed), 1 s of noise, repeated."""
     cap = cv2.VideoCapture(str(CLIP))
     if not cap.isOpened():
         sys.exit(f"error: {CLIP}: cannot open (set DRIVER_MONITOR_SHARED)")
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (640, 480))
     rng = np.random.default_rng(0)
-    face_n, gap_n = int(2.0 * fps), int(1.5 * fps)
+    face_n, gap_n = int(1.0 * fps), int(1.0 * fps)
     i = 0
     while True:
         ok, img = cap.read()
