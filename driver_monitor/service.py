@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 from driver_monitor.config import Config, load_config
 from driver_monitor.config.loader import format_validation_error
-from driver_monitor.errors import ConfigError, InputError
+from driver_monitor.errors import ConfigError, DriverMonitorError, InputError
 from driver_monitor.messages import Event, PolicyState, VehicleState
 from driver_monitor.outputs.threaded import ThreadedOutput
 from driver_monitor.perception.tracker import FaceTracker, MediaPipeFaceTracker
@@ -187,23 +187,29 @@ class Daemon:
             raise ConfigError([f"command line: {line}" for line in format_validation_error(exc)]) from None
 
     # ---- outputs and vehicle input -------------------------------------------------
-    def _open_outputs(self, config: Config) -> dict[str, ThreadedOutput]:
+    def _open_outputs(self, config: Config) -> tuple[dict[str, ThreadedOutput], Any]:
         """CAN and serial, each behind its own queue and thread (a broken bus blocks only
-        its own thread). A bus or port that cannot be opened now is retried by its sink."""
+        its own thread). A bus or port that cannot be opened now is retried by its sink;
+        a bad DBC raises InputError. Returns the outputs and the serial sink (ACK input)."""
         outputs: dict[str, ThreadedOutput] = {}
-        self.serial_sink = None
+        serial_sink = None
         close_s = config.service.shutdown_timeout_s
-        if config.can.enabled:
-            from driver_monitor.outputs.can_sink import CanSink
+        try:
+            if config.can.enabled:
+                from driver_monitor.outputs.can_sink import CanSink
 
-            sink = CanSink(config.can, faults=lambda: self.heartbeat_faults("can"), require_bus=False)
-            outputs["can"] = ThreadedOutput(sink, "can", config.can.queue_size, close_s)
-        if config.serial.enabled:
-            from driver_monitor.outputs.serial_sink import SerialSink
+                sink = CanSink(config.can, faults=lambda: self.heartbeat_faults("can"), require_bus=False)
+                outputs["can"] = ThreadedOutput(sink, "can", config.can.queue_size, close_s)
+            if config.serial.enabled:
+                from driver_monitor.outputs.serial_sink import SerialSink
 
-            self.serial_sink = SerialSink(config.serial, faults=lambda: self.heartbeat_faults("serial"))
-            outputs["serial"] = ThreadedOutput(self.serial_sink, "serial", config.serial.queue_size, close_s)
-        return outputs
+                serial_sink = SerialSink(config.serial, faults=lambda: self.heartbeat_faults("serial"))
+                outputs["serial"] = ThreadedOutput(serial_sink, "serial", config.serial.queue_size, close_s)
+        except BaseException:
+            for output in outputs.values():
+                output.close()
+            raise
+        return outputs, serial_sink
 
     def _open_vehicle(self, config: Config) -> LiveCanVehicleSource | None:
         """Vehicle signals (speed, indicators, ACK) from the same CAN interface; without it
@@ -270,7 +276,7 @@ class Daemon:
         self.state_dir = resolve_state_dir(self.state_dir_override or self.config.service.state_dir)
         tracker = self.tracker_factory(self.config)
         try:
-            self.outputs = self._open_outputs(self.config)
+            self.outputs, self.serial_sink = self._open_outputs(self.config)
             self._vehicle_backoff_s = self.config.can.reopen_backoff_min_s
             self.vehicle_source = self._open_vehicle(self.config)
             self.pipeline = Pipeline(self.config, tracker, [EventLogSink(), *self.outputs.values()])
@@ -369,12 +375,14 @@ class Daemon:
         self.notifier.reloading("reloading config")
         log.info("SIGHUP: reloading %s", self.config_path or "(packaged default)")
         try:
-            new = self.load()
+            self._apply(self.load())
         except ConfigError as exc:
             self.reload_error = "; ".join(exc.problems)
             log.error("config reload failed, keeping the running config: %s", self.reload_error)
+        except DriverMonitorError as exc:  # a valid file naming a model or DBC that fails to load
+            self.reload_error = str(exc)
+            log.error("config reload failed, keeping the running config: %s", self.reload_error)
         else:
-            self._apply(new)
             self.reload_error = None
             self.reloads += 1
             log.info("config reloaded (%d)", self.reloads)
@@ -383,18 +391,27 @@ class Daemon:
         self._publish()
 
     def _apply(self, new: Config) -> None:
+        """Swap in a validated config. What can fail on a valid file (a face model or DBC
+        that does not load) is built first; the running parts are only swapped after."""
         old = self.config
-        tracker = None
-        if new.perception != old.perception:
-            tracker = self.tracker_factory(new)
+        tracker = self.tracker_factory(new) if new.perception != old.perception else None
+        opened = None
+        if (new.can, new.serial, new.service.shutdown_timeout_s) != (old.can, old.serial, old.service.shutdown_timeout_s):
+            try:
+                opened = self._open_outputs(new)
+            except BaseException:
+                if tracker is not None:
+                    tracker.close()
+                raise
+        if tracker is not None:
             self.pipeline.tracker.close()
         closing = self.pipeline.reconfigure(new, tracker)
         if closing:
             self.last_result = self.pipeline.emit(self._now(), closing)
-        if (new.can, new.serial, new.service.shutdown_timeout_s) != (old.can, old.serial, old.service.shutdown_timeout_s):
+        if opened is not None:
             for output in self.outputs.values():
                 output.close()
-            self.outputs = self._open_outputs(new)
+            self.outputs, self.serial_sink = opened
             self.pipeline.sinks = [s for s in self.pipeline.sinks if isinstance(s, EventLogSink)]
             self.pipeline.sinks += list(self.outputs.values())
         if (new.can, new.vehicle) != (old.can, old.vehicle):

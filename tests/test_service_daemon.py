@@ -104,6 +104,15 @@ def test_sighup_invalid_config_keeps_running_valid_one_changes_behaviour(
     state = json.loads((d.state_dir / "state.json").read_text())
     assert state["reload_error"].startswith("presence.absent_after_s:") and state["reloads"] == 0
 
+    # Valid YAML naming a face model that does not load: also kept, also one line.
+    d.config_path.write_text(BASE_CONFIG.format(absent_after_s=0.3) + "perception:\n  model_path: /nonexistent.task\n")
+    hup_model = d.signal(signal.SIGHUP)
+    back_model = d.wait_notice(lambda n: n.get("READY") == "1", timeout=5.0, after=hup_model)
+    assert "reload failed, running config kept: face model /nonexistent.task: not found" in (back_model.get("STATUS") or "")
+    d.wait_stderr("config reload failed, keeping the running config: face model /nonexistent.task", timeout=1.0)
+    later = d.wait_status("fps", timeout=3.0, after=back_model.t + 1.0)
+    assert d.proc.poll() is None and "active: none" in (later.get("STATUS") or "")
+
     d.config_path.write_text(BASE_CONFIG.format(absent_after_s=0.3))
     hup2 = d.signal(signal.SIGHUP)
     back2 = d.wait_notice(lambda n: n.get("READY") == "1", timeout=3.0, after=hup2)
