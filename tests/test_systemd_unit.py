@@ -46,7 +46,7 @@ def test_verify_prints_nothing(tmp_path: Path) -> None:
 
 @needs_analyze
 def test_verify_would_catch_a_bad_line(tmp_path: Path) -> None:
-    broken = UNIT.read_text().replace("WatchdogSec=2s", "WatchdogSecs=2s")
+    broken = UNIT.read_text().replace("WatchdogSec=5s", "WatchdogSecs=5s")
     result = verify(unit_copy(tmp_path, broken))
     assert result != "rc=0" and "WatchdogSecs" in result
 
@@ -74,7 +74,7 @@ def test_unit_has_what_the_daemon_needs() -> None:
     assert one["Service.ExecStart"].startswith(f"{EXEC} run --config /etc/driver-monitor/")
     assert one["Service.ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert one["Service.Restart"] == "on-failure"
-    assert one["Service.WatchdogSec"] == "2s"
+    assert one["Service.WatchdogSec"] == "5s"
     assert one["Service.User"] == "driver-monitor"
     assert set(one["Service.SupplementaryGroups"].split()) == {"video", "dialout"}
     assert one["Service.RuntimeDirectory"] == "driver-monitor"  # -> $RUNTIME_DIRECTORY: state.json
