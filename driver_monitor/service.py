@@ -147,6 +147,7 @@ class Daemon:
         self.fps = 0.0
         self.last_result: FrameResult | None = None
         self._previous_image: np.ndarray | None = None
+        self._skipped_before = 0
         self.started_wall = time.time()
         # Set in run().
         self.config: Config
@@ -424,6 +425,7 @@ class Daemon:
             self.monitor.reconfigure(new.camera)
             if any(getattr(new.camera, f) != getattr(old.camera, f) for f in _CAMERA_OPEN_FIELDS):
                 self.camera.stop()
+                self._skipped_before += self.camera.skipped_frames  # counts survive a reopen
                 self.camera = CameraSource(new.camera.device, new.camera, clock=self.clock)
                 self.camera.start()
                 self._previous_image = None
@@ -485,7 +487,7 @@ class Daemon:
             "camera_fault_detail": self.camera.status.fault_detail,
             "camera_fps": self.camera.status.nominal_fps,
             "frames": self.pipeline.frames if hasattr(self, "pipeline") else 0,
-            "skipped_frames": self.camera.skipped_frames,
+            "skipped_frames": self._skipped_before + self.camera.skipped_frames,
             "fps": round(self.fps, 2),
             "face_present": face,
             "active": active,
