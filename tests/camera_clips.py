@@ -33,10 +33,10 @@ def write_clip(
             image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
         elif kind == "still":
             image = still
-        elif kind == "black":
-            image = np.zeros((h, w, 3), np.uint8)
+        elif kind == "black":  # sensor noise of +-2 levels: a covered live camera, not a frozen one
+            image = rng.integers(0, 3, (h, w, 3), dtype=np.uint8)
         elif kind == "flat":
-            image = np.full((h, w, 3), 128, np.uint8)
+            image = (128 + rng.integers(-2, 3, (h, w, 3))).astype(np.uint8)
         else:
             raise ValueError(kind)
         writer.write(image)
