@@ -122,7 +122,6 @@ def instrument(rec: Recorder) -> None:
         return can.Bus(interface="virtual", channel=config.channel, preserve_timestamps=True)
 
     can_sink.open_bus = open_bus  # type: ignore[assignment]
-    service_open = open_bus
     orig_encode = DmsCanEncoder.encode_due
 
     def encode_due(self: DmsCanEncoder, due: Any, *args: Any, **kwargs: Any) -> can.Message:
@@ -139,7 +138,6 @@ def instrument(rec: Recorder) -> None:
                 rec.capture_to_result_s.append(time.monotonic() - result.t)
 
     service.EventLogSink = TimedEventLog  # type: ignore[misc]
-    _ = service_open
 
 
 def listen(rec: Recorder, stop: threading.Event) -> None:
