@@ -141,6 +141,9 @@ class Pipeline:
             if self.policy_engine is not None and not config.policy.enabled:
                 events.extend(self.policy_engine.finish(self.last_t))
         self._track_active(events)
+        if config.calibration != self.config.calibration:
+            self.calibrator = Calibrator(config.calibration)  # new rules: learn again
+            self.calibration = self.calibrator.calibration
         if not config.policy.enabled:
             self.policy_engine, self.warning_active_since_t = None, None
         elif self.policy_engine is None:
