@@ -132,7 +132,8 @@ class Pipeline:
 
         Detectors are rebuilt with the new thresholds. Events the old ones had open are
         closed first at the last frame's time (detail truncated=True), so every start in the
-        log keeps its end; the calibration stays (it describes the driver, not the config).
+        log keeps its end; the calibration stays (it describes the driver, not the config)
+        unless the calibration section itself changed.
         Returns those closing events; the caller hands them to the sinks with `emit`."""
         events: list[Event] = []
         if self.last_t is not None:
