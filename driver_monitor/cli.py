@@ -80,6 +80,14 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_heart_rate(args: argparse.Namespace) -> int:
+    from driver_monitor.sources.heart_rate_serial import watch
+
+    summary = watch(args.port, args.baud, args.seconds, sys.stdout)
+    print(f"{summary.lines_ok} readings, {summary.lines_bad} bad lines in {args.seconds:g} s")
+    return EXIT_OK if summary.lines_ok > 0 else EXIT_ERROR
+
+
 def _size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
@@ -173,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="random seed (overrides the scenario's seed)")
     p.add_argument("--face", default=None, help="bundled face (astronaut, obama, biden) or a photo path")
     p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("heart-rate", help="watch a serial heart-rate sensor's lines (format in docs/stress.md)")
+    p.add_argument("port", help="serial port or pyserial URL (/dev/ttyUSB0, socket://host:port, ...)")
+    p.add_argument("--baud", type=int, default=115200, help="baud rate (default 115200)")
+    p.add_argument("--seconds", type=_positive_float, default=10.0, help="how long to listen (default 10)")
+    p.set_defaults(func=_cmd_heart_rate)
     return parser
 
 

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,3 +142,37 @@ def test_loop_url_opens() -> None:
     with HeartRateSerialReader("loop://") as reader:
         assert wait_for(lambda: reader.opens == 1)
         assert reader.last_error is None
+
+
+def test_heart_rate_cli_prints_what_the_sensor_sends(pty_pair: tuple[Path, Path]) -> None:
+    dms, sensor_path = pty_pair
+    proc = subprocess.Popen([sys.executable, "-m", "driver_monitor", "heart-rate", str(dms), "--seconds", "3"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # The sensor repeats its three lines until the CLI has finished (its start-up time
+        # varies with the machine's load; lines sent before it opened the port are lost).
+        with serial.Serial(str(sensor_path), 115200, timeout=1, write_timeout=1) as sensor:
+            deadline = time.monotonic() + 30.0
+            while proc.poll() is None and time.monotonic() < deadline:
+                sensor.write(format_line(68.0, (880, 875)) + b"HR,68*00\nHR,0\n")
+                sensor.flush()
+                time.sleep(0.3)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert any(line.endswith("68 bpm  rr 880, 875 ms") for line in lines)
+    assert any("bad: checksum mismatch (line 38, sent 00)" in line for line in lines)
+    assert any(line.endswith("no contact") for line in lines)
+    readings, bad = (int(v) for v in re.fullmatch(r"(\d+) readings, (\d+) bad lines in 3 s", lines[-1]).groups())
+    assert readings >= 2 and bad >= 1
+
+
+def test_heart_rate_cli_unopenable_port_is_one_line(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "driver_monitor", "heart-rate", str(tmp_path / "nope"), "--seconds", "1"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().startswith("error: ") and len(proc.stderr.strip().splitlines()) == 1
+    assert "nope: cannot open the heart-rate sensor port" in proc.stderr

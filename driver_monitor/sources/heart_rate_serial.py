@@ -28,9 +28,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TextIO
 
 import serial
 
+from driver_monitor.errors import InputError
 from driver_monitor.messages import VehicleState
 
 log = logging.getLogger(__name__)
@@ -228,3 +230,50 @@ class HeartRateSerialReader:
         if now - self._last_log >= LOG_INTERVAL_S:
             self._last_log = now
             log.warning("%s", message)
+
+
+@dataclass
+class WatchSummary:
+    lines_ok: int = 0
+    lines_bad: int = 0
+    last_bpm: float | None = None
+
+
+def watch(url: str, baudrate: int, seconds: float, out: TextIO, clock: Callable[[], float] = time.monotonic) -> WatchSummary:
+    """Read the sensor for `seconds` and print every line as the reader sees it (the
+    `driver-monitor heart-rate` check for integrators). InputError if the port cannot open."""
+    try:
+        port = serial.serial_for_url(url, baudrate=baudrate, timeout=READ_TIMEOUT_S)
+    except (serial.SerialException, OSError, ValueError) as exc:
+        raise InputError(f"{url}: cannot open the heart-rate sensor port ({exc})") from None
+    summary = WatchSummary()
+    start = clock()
+    buf = b""
+    try:
+        while clock() - start < seconds:
+            buf += port.read(max(1, port.in_waiting or 1))
+            while b"\n" in buf:
+                line, _, buf = buf.partition(b"\n")
+                stamp = f"{clock() - start:7.2f} s"
+                try:
+                    reading = parse_line(line)
+                except LineError as exc:
+                    summary.lines_bad += 1
+                    print(f"{stamp}  bad: {exc}", file=out)
+                    continue
+                if reading is None:
+                    continue
+                summary.lines_ok += 1
+                summary.last_bpm = reading.bpm
+                bpm = "no contact" if reading.bpm is None else f"{reading.bpm:g} bpm"
+                rr = f"  rr {', '.join(str(v) for v in reading.rr_ms)} ms" if reading.rr_ms else ""
+                print(f"{stamp}  {bpm}{rr}", file=out)
+            if len(buf) > MAX_LINE_BYTES:
+                summary.lines_bad += 1
+                print(f"{clock() - start:7.2f} s  bad: {len(buf)} bytes without a line end (wrong baud rate?)", file=out)
+                buf = b""
+    except (serial.SerialException, OSError) as exc:
+        raise InputError(f"{url}: heart-rate sensor port failed ({exc})") from None
+    finally:
+        port.close()
+    return summary
