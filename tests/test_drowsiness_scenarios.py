@@ -16,6 +16,8 @@ import pytest
 
 from driver_monitor.config import Config
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 KEYWORDS = ("microsleep", "sleep", "unresponsive", "yawn", "attentive", "talk")
 SCENARIOS = sorted(p for p in (REPO / "scenarios").glob("*.yaml") if any(k in p.stem for k in KEYWORDS))
