@@ -431,3 +431,14 @@ def test_a_blink_inside_an_off_road_glance_counts_as_off_road_time():
     # ... but not on the road.
     d = drive([(1.0, "road"), (0.2, {"eye_blink_left": 0.8, "eye_blink_right": 0.8}), (1.0, "road")])
     assert max(r["off_road_in_window_s"] for r in d.rows) == 0.0
+
+
+def test_a_blink_just_before_a_glance_does_not_start_the_unresponsive_timer():
+    blink = {"eye_blink_left": 0.8, "eye_blink_right": 0.8}
+    d = drive([(1.0, "road"), (0.2, blink), (0.2, "road"), (7.0, "passenger")])
+    (start,) = d.named("unresponsive")
+    assert approx_equal(start.detail["onset_t"], 1.4) and approx_equal(start.t, 7.4)
+    # A closure that outlasts a blink counts from its start.
+    d = drive([(1.0, "road"), (0.6, blink), (6.0, "passenger")])
+    (start,) = d.named("unresponsive")
+    assert approx_equal(start.detail["onset_t"], 1.0) and approx_equal(start.t, 7.0)

@@ -196,6 +196,10 @@ class PhoneUseConfig(Section):
 class UnresponsiveConfig(Section):
     # Eyes closed or away from the road this long -> unresponsive (Euro NCAP: >= 6 s).
     away_or_closed_s: float = Field(6.0, gt=0.0, le=60.0)
+    # A closure shorter than this is a blink, not "eyes closed": it neither starts the
+    # unresponsive timer nor breaks a return to the road (rested blinks < 0.2 s, slow ones
+    # > 0.5 s, Wilkinson 2013). A longer closure counts from its start.
+    blink_max_s: float = Field(0.5, ge=0.0, le=5.0)
     # Gaze not back on the road this long after a driver-facing warning began (Euro NCAP: 3 s).
     warning_return_s: float = Field(3.0, gt=0.0, le=60.0)
     # unresponsive ends after this much continuous forward gaze (Euro NCAP 2026: 1 s ends

@@ -54,6 +54,7 @@ class DistractionDetector:
         self.zone = UNKNOWN
         self.label: Label = "hold"
         self.eyes_closed = False
+        self._closed_since_t: float | None = None  # start of the current eye closure
         self.threshold_s = config.long_distraction.threshold_s
         self.addw_active = False
         self.off_road_window_s = 0.0
@@ -68,7 +69,7 @@ class DistractionDetector:
         head_pitch = f.head_pitch_deg - inp.calibration.neutral_pitch_deg
         self.zone = UNKNOWN if self.eyes_closed else self.zones.classify(self.yaw_deg, self.pitch_deg, head_pitch)
         self.label = self.labeler.update(t, self.zone, self.yaw_deg, inp.vehicle)
-        away_label: Label = "off" if self.eyes_closed and f.face_present else self.label
+        away_label, closed_onset = self._away_label(t, f.face_present)
         self.threshold_s, self.addw_active = self._long_threshold(inp.vehicle)
 
         # Interval (prev_t, t] carries the previous frame's label (sample and hold). Unknown
@@ -90,7 +91,7 @@ class DistractionDetector:
                 self.long_active = False
                 duration = when - (self.long_onset_t if self.long_onset_t is not None else when)
                 events.append(Event(t, "event", "long_distraction", "end", {"onset_t": when, "duration_s": duration}))
-        self.away.update(t, away_label)
+        self.away.update(t, away_label, closed_onset)
         events.extend(self._long_distraction(t))
         events.extend(self._time_sharing(t))
         events.extend(self.phone.update(t, self.zone))
@@ -100,6 +101,19 @@ class DistractionDetector:
         if self.label != "hold":
             self._known_label, self._known_t = self.label, t
         return events
+
+    def _away_label(self, t: float, face_present: bool) -> tuple[Label, float | None]:
+        """Label for the unresponsive timer: closed eyes count as away once the closure has
+        outlasted a blink (then from its start); a blink itself is `hold`, so it neither
+        starts an away episode nor breaks a return to the road."""
+        if not (self.eyes_closed and face_present):
+            self._closed_since_t = None
+            return self.label, None
+        if self._closed_since_t is None:
+            self._closed_since_t = t
+        if t - self._closed_since_t < self.config.unresponsive.blink_max_s - EPS_S:
+            return "hold", None
+        return "off", self._closed_since_t
 
     def _eyes_closed(self, inp: DetectorInput) -> bool:
         if EYES_CLOSED_COLUMN in inp.upstream:

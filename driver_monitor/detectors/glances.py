@@ -92,7 +92,9 @@ class OffRoadEpisode:
         self.run_start_t: float | None = None  # start of the on-road run held up to t
         self.run_s = 0.0  # its length (0 when the gaze was not on the road)
 
-    def update(self, t: float, label: Label) -> list[tuple[str, float]]:
+    def update(self, t: float, label: Label, onset_t: float | None = None) -> list[tuple[str, float]]:
+        """`onset_t`: when an episode starts on this frame, the time it began if earlier
+        than t (a closure is only known to be more than a blink once it has lasted)."""
         self.run_start_t = self.on_since_t
         self.run_s = 0.0 if self.on_since_t is None else t - self.on_since_t
         changes: list[tuple[str, float]] = []
@@ -107,8 +109,8 @@ class OffRoadEpisode:
             return changes
         self.on_since_t = None
         if label == "off" and self.onset_t is None:
-            self.onset_t = t
-            changes.append(("start", t))
+            self.onset_t = t if onset_t is None else min(t, onset_t)
+            changes.append(("start", self.onset_t))
         return changes
 
     @property
