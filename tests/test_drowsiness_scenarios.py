@@ -3,8 +3,8 @@ Pipeline, checked against the scenario's own labels (driver_monitor/sim, scenari
 
 Each drowsiness label (microsleep, sleep, yawn, and distraction's unresponsive) must be found
 with the same name and phase, fired no later than 0.5 s after the rule's duration is reached
-from the labelled onset (issue 4); scenarios without such labels (attentive driving,
-talking) must raise none of them. Each scenario is rendered and replayed once per module at
+from the labelled onset (issue 4); no drowsiness event the scenario does not label is raised
+(attentive driving and talking raise none at all). Each scenario is rendered and replayed once per module at
 320x240, 15 fps (the rules are in seconds, so the frame rate does not change them).
 """
 
@@ -70,6 +70,11 @@ def test_scenario_labels_are_found_in_time_and_nothing_else_is_raised(replayed, 
         hits = [e for e in found if e["name"] == label["name"] and e.get("phase") == label.get("phase")
                 and onset - 1.0 <= e["t"] <= due + LATE_S]
         assert hits, f"{path.stem}: {label['name']} labelled at {onset:.2f} s not found by {due + LATE_S:.2f} s"
-    if not wanted:
-        alarms = [e for e in found if e["name"] in FALSE_ALARMS]
-        assert not alarms, f"{path.stem}: raised {alarms}"
+    # Nothing the scenario does not label, except the microsleep a long closure passes
+    # through on its way to sleep (it ends with detail became="sleep").
+    labelled = {e["name"] for e in labels}
+    became_sleep = {e["detail"]["onset_t"] for e in found
+                    if e["name"] == "microsleep" and e.get("detail", {}).get("became") == "sleep"}
+    alarms = [e for e in found if e["name"] in FALSE_ALARMS and e["name"] not in labelled
+              and not (e["name"] == "microsleep" and e.get("detail", {}).get("onset_t") in became_sleep)]
+    assert not alarms, f"{path.stem}: raised {alarms}"
