@@ -47,4 +47,9 @@ class CalibrationConfig(Section):
             lo, hi = getattr(self, name)
             if lo >= hi:
                 raise ValueError(f"{name}: the first value must be below the second")
+        # The closure normalisation divides by the open EAR and by (closed - open eyeBlink).
+        if self.open_ear_range[0] < 0.05:
+            raise ValueError("open_ear_range: the lowest open EAR must be at least 0.05")
+        if self.open_eye_blink_range[1] > 0.45:
+            raise ValueError("open_eye_blink_range: the highest open eyeBlink must be at most 0.45")
         return self

@@ -12,7 +12,7 @@ from driver_monitor.config.base import Section
 class EyeClosureConfig(Section):
     # eyeBlink score of a fully closed eye: deliberate closures sit at 0.75-0.9 on the
     # bundled clips (shared/data/README.md); the driver's open-eye score is the 0 point.
-    closed_eye_blink: float = Field(0.8, gt=0.0, le=1.0)
+    closed_eye_blink: float = Field(0.8, ge=0.5, le=1.0)  # above any open baseline (<= 0.45)
     # Weight of the eyeBlink blendshape in the fused closure; the rest is EAR (1 - EAR /
     # the driver's open EAR). Both react to lid closure; EAR is the depth measure and the
     # blendshape is the more stable one on small faces, so they share the vote.
