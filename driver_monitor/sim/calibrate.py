@@ -18,6 +18,8 @@ from driver_monitor.perception.geometry import head_pose_from_matrix
 from driver_monitor.perception.tracker import MediaPipeFaceTracker
 from driver_monitor.sim.face_rig import FaceRig, PoseMap
 
+# 15 deg steps: finer steps (10 deg beyond +-30) were tried and read worse at +-40 (the
+# read curve has small jumps there that a finer grid follows; docs/simulation.md).
 WARP_YAWS_DEG = (-75.0, -60.0, -45.0, -30.0, -15.0, 0.0, 15.0, 30.0, 45.0, 60.0, 75.0)
 WARP_PITCHES_DEG = (-40.0, -30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0, 40.0)
 HOLD_FRAMES = 3
@@ -58,17 +60,17 @@ def calibrate_pose(rig: FaceRig) -> PoseMap:
 
 
 def _sweep(read: Callable[[float], tuple[float, float, float] | None], warps: tuple[float, ...], axis: int) -> list[tuple[float, float]]:
-    """From 0 out to the negative end, back through 0 to the positive end, back to 0."""
+    """From 0 out to the negative end, back through 0 to the positive end and back to 0;
+    each warp angle's read is the mean of its reads on the way out and back (the tracker
+    lags a little behind a turn, in opposite directions)."""
     neg = sorted((w for w in warps if w < 0), reverse=True)
     pos = sorted(w for w in warps if w > 0)
-    pairs = [(0.0, 0.0)]
-    for w in [*neg, *neg[::-1][1:], 0.0, *pos, *pos[::-1][1:]]:
+    reads: dict[float, list[float]] = {}
+    for w in [0.0, *neg, *neg[::-1][1:], 0.0, *pos, *pos[::-1][1:], 0.0]:
         r = read(w)
-        if r is not None and (w, r) and w not in [p[1] for p in pairs[1:]] and w != 0.0:
-            pairs.append((r[axis], w))
-        elif w == 0.0 and r is not None:
-            pairs[0] = (r[axis], 0.0)
-    return pairs
+        if r is not None:
+            reads.setdefault(w, []).append(r[axis])
+    return [(float(np.mean(v)), w) for w, v in reads.items()]
 
 
 def _monotone(pairs: list[tuple[float, float]]) -> tuple[tuple[float, ...], tuple[float, ...]]:

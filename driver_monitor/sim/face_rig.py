@@ -36,9 +36,10 @@ PIVOT_DEPTH_FACE_WIDTHS = 0.35
 # body and the seat; the image border is fixed.
 RING1_SCALE = 1.3
 # MediaPipe's landmark z is a relative depth that is flatter than a real face (the nose
-# protrudes ~1/3 of the face width, z gives ~1/5); 1.5x restores enough relief that a warp
-# turned by 40 deg reads as ~40 deg and a turned face keeps its shape (docs/simulation.md).
-DEPTH_GAIN = 1.5
+# protrudes ~1/3 of the face width, z gives ~1/5). With 1.8x relief a warp of ~50 deg reads
+# as 40 deg and the turned face stays trackable (1.0: 40 deg read as 25; 1.5: obama lost
+# its face at -40 deg for a few frames; measured with sim/fidelity.py).
+DEPTH_GAIN = 1.8
 RING2_SCALE = 1.9
 
 
@@ -144,6 +145,10 @@ class FaceRig:
     face_width_px: float
     photo_pose_deg: tuple[float, float, float]
     pose_map: PoseMap = field(default_factory=lambda: PoseMap())
+    # Chin drop at jaw_open = 1 in mouth widths: a full yawn opens the mouth about as high as
+    # it is wide; more makes the landmarker's jawOpen fall again on these photos (measured
+    # 0.65 / 0.85 / 1.0: docs/simulation.md).
+    jaw_drop_mouth_widths: float = 0.65
 
     @property
     def width(self) -> int:

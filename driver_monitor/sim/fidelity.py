@@ -61,11 +61,19 @@ class FidelityResult:
 
     @property
     def yaw_error_deg(self) -> float:
-        return max(abs(v - k) for k, v in self.yaw_read.items())
+        """Worst error over the commanded yaws at which a face was found."""
+        return max((abs(v - k) for k, v in self.yaw_read.items() if not math.isnan(v)), default=math.nan)
 
     @property
     def pitch_error_deg(self) -> float:
-        return max(abs(v - k) for k, v in self.pitch_read.items())
+        return max((abs(v - k) for k, v in self.pitch_read.items() if not math.isnan(v)), default=math.nan)
+
+    @property
+    def lost_at(self) -> list[str]:
+        """Commanded poses at which the landmarker found no face at the end of the hold."""
+        return [f"yaw {k:g}" for k, v in self.yaw_read.items() if math.isnan(v)] + [
+            f"pitch {k:g}" for k, v in self.pitch_read.items() if math.isnan(v)
+        ]
 
     def failures(self) -> list[str]:
         out = []
@@ -74,6 +82,8 @@ class FidelityResult:
         for c, v in self.blink_closed.items():
             if c >= 0.9 and not v >= BLINK_CLOSED_MIN:
                 out.append(f"eyeBlink at closure {c} is {v:.2f} < {BLINK_CLOSED_MIN}")
+        if self.lost_at:
+            out.append(f"no face at {', '.join(self.lost_at)}")
         if not self.yaw_error_deg <= POSE_TOLERANCE_DEG:
             out.append(f"yaw error {self.yaw_error_deg:.1f} deg > {POSE_TOLERANCE_DEG}")
         if not self.pitch_error_deg <= POSE_TOLERANCE_DEG:
@@ -161,7 +171,8 @@ def table(results: list[FidelityResult]) -> str:
     for r in results:
         rows.append(
             f"| {r.face} | {r.size[0]}x{r.size[1]} | {r.blink_open:.2f} | {r.blink_closed[0.9]:.2f} / {r.blink_closed[1.0]:.2f} "
-            f"| {r.yaw_error_deg:.1f} | {r.pitch_error_deg:.1f} | {r.jaw_open:.2f} | {100 * r.found_ratio:.1f} % / {r.found_when_absent} |"
+            f"| {r.yaw_error_deg:.1f}{' (no face at ' + ', '.join(r.lost_at) + ')' if r.lost_at else ''} "
+            f"| {r.pitch_error_deg:.1f} | {r.jaw_open:.2f} | {100 * r.found_ratio:.1f} % / {r.found_when_absent} |"
         )
     return "\n".join(rows)
 

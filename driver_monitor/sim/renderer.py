@@ -46,9 +46,8 @@ LOWER_RING_LIFT_EYE_WIDTHS = 0.0
 # How much of the upper lid's travel the lid fold and the skin below the brow follow.
 FOLD_FOLLOW = 1.1
 BROW_FOLLOW = 0.35
-# Chin drop at jaw_open = 1 as a fraction of the (closed) mouth width, and how far each
-# corner draws in: a yawn rounds the mouth (measured jawOpen per face: docs/simulation.md).
-JAW_DROP_MOUTH_WIDTHS = 0.65
+# How far each mouth corner draws in at jaw_open = 1 (a yawn rounds the mouth); the chin
+# drop is per face (FaceRig.jaw_drop_mouth_widths, docs/simulation.md).
 CORNER_IN_MOUTH_WIDTHS = 0.12
 MOUTH_INTERIOR_RGB = (46, 18, 22)
 TEETH_RGB = (214, 206, 190)
@@ -326,7 +325,7 @@ class _JawRig:
         weight[list(mesh.MOUTH_CORNERS) + [61, 291]] = 0.15
         self.weight = np.zeros(len(rig.local))
         self.weight[: rig.n_face] = weight
-        self.drop = JAW_DROP_MOUTH_WIDTHS * 2.0 * half_mouth
+        self.drop = rig.jaw_drop_mouth_widths * 2.0 * half_mouth
         # In a yawn the mouth rounds: the corners draw in towards the middle.
         self.inward = np.zeros(len(rig.local))
         corners = [mesh.MOUTH_CORNERS[0], 61, mesh.MOUTH_CORNERS[1], 291]
