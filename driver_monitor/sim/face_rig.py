@@ -212,7 +212,7 @@ def build_rig(photo: str | Path, size: tuple[int, int]) -> FaceRig:
 
     face_tris = mesh.face_triangles()
     background_tris = _background_triangles(points_src, np.array(oval), ring1, ring2, border)
-    empty_seat = _empty_seat(canvas, ring1_xy)
+    empty_seat = _empty_seat(canvas, ring2_xy)
     return FaceRig(
         photo_path=path,
         size=(w, h),
@@ -261,22 +261,26 @@ def _background_triangles(points: np.ndarray, oval: np.ndarray, ring1: np.ndarra
     return np.asarray(keep, dtype=np.int32)
 
 
-def _empty_seat(canvas: np.ndarray, ring1_xy: np.ndarray) -> np.ndarray:
-    """The scene without the head: the head region (inside ring 1, grown) filled from its
-    surroundings by inpainting, then blurred so no face-like structure is left."""
+def _empty_seat(canvas: np.ndarray, ring_xy: np.ndarray) -> np.ndarray:
+    """The scene without the driver: the head (inside the outer ring) and the body below it
+    are filled from the background around them by inpainting at 1/8 scale, then blurred so
+    no face- or body-like structure is left."""
     h, w = canvas.shape[:2]
     mask = np.zeros((h, w), np.uint8)
-    hull = cv2.convexHull(ring1_xy.astype(np.float32)).astype(np.int32)
+    hull = cv2.convexHull(ring_xy.astype(np.float32)).astype(np.int32)
     cv2.fillConvexPoly(mask, hull, 255)
-    mask = cv2.dilate(mask, np.ones((15, 15), np.uint8))
-    small = cv2.resize(canvas, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
-    small_mask = cv2.resize(mask, (w // 4, h // 4), interpolation=cv2.INTER_NEAREST)
-    filled = cv2.inpaint(small, small_mask, 5, cv2.INPAINT_TELEA)
-    filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
-    filled = cv2.GaussianBlur(filled, (0, 0), 3)
-    out = canvas.copy()
-    soft = cv2.GaussianBlur(mask, (0, 0), 6).astype(np.float32)[..., None] / 255.0
-    return (out * (1 - soft) + filled * soft).astype(np.uint8)
+    x0, y0, bw, bh = cv2.boundingRect(hull)
+    cx = x0 + bw / 2.0
+    # The torso: from the middle of the head down to the bottom, a little wider than it.
+    cv2.rectangle(mask, (int(cx - 0.75 * bw), int(y0 + bh / 2)), (int(cx + 0.75 * bw), h - 1), 255, -1)
+    mask = cv2.dilate(mask, np.ones((9, 9), np.uint8))
+    sw, sh = max(w // 8, 8), max(h // 8, 8)
+    small = cv2.resize(canvas, (sw, sh), interpolation=cv2.INTER_AREA)
+    small_mask = cv2.resize(mask, (sw, sh), interpolation=cv2.INTER_NEAREST)
+    filled = cv2.inpaint(small, small_mask, 3, cv2.INPAINT_TELEA)
+    filled = cv2.GaussianBlur(cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR), (0, 0), max(2.0, w / 160))
+    soft = cv2.GaussianBlur(mask, (0, 0), max(2.0, w / 100)).astype(np.float32)[..., None] / 255.0
+    return (canvas * (1 - soft) + filled * soft).astype(np.uint8)
 
 
 def iris_radius_px(points: np.ndarray, iris: tuple[int, ...]) -> float:

@@ -30,9 +30,6 @@ RIGHT_LID_FOLD = (247, 30, 29, 27, 28, 56, 190)
 LEFT_LID_FOLD = (467, 260, 259, 257, 258, 286, 414)
 RIGHT_BROW_LOWER = (113, 225, 224, 223, 222, 221, 189)
 LEFT_BROW_LOWER = (342, 445, 444, 443, 442, 441, 413)
-# The ring of skin below each lower lid (it rises a little as the orbicularis squeezes).
-RIGHT_LOWER_RING = (25, 110, 24, 23, 22, 26, 112)
-LEFT_LOWER_RING = (255, 339, 254, 253, 252, 256, 341)
 RIGHT_IRIS = (468, 469, 470, 471, 472)  # centre first, then four points on the rim
 LEFT_IRIS = (473, 474, 475, 476, 477)
 

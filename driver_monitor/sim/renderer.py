@@ -42,12 +42,11 @@ PULSE_RGB = np.array([0.33, 0.77, 0.53]) / 0.77
 # faces (docs/simulation.md, fidelity).
 LID_MEET_FRACTION = -0.35
 LID_FORWARD_EYE_WIDTHS = 0.15
-LOWER_RING_LIFT_EYE_WIDTHS = 0.0
 # How much of the upper lid's travel the lid fold and the skin below the brow follow.
 FOLD_FOLLOW = 1.1
 BROW_FOLLOW = 0.35
 # How far each mouth corner draws in at jaw_open = 1 (a yawn rounds the mouth); the chin
-# drop is per face (FaceRig.jaw_drop_mouth_widths, docs/simulation.md).
+# drop is FaceRig.jaw_drop_mouth_widths (docs/simulation.md).
 CORNER_IN_MOUTH_WIDTHS = 0.12
 MOUTH_INTERIOR_RGB = (46, 18, 22)
 TEETH_RGB = (214, 206, 190)
@@ -271,33 +270,27 @@ class _LidRig:
 
     def __init__(self, rig: FaceRig):
         self.eyes = []
-        for upper, lower, fold, brow, ring in (
-            (mesh.RIGHT_UPPER_LID, mesh.RIGHT_LOWER_LID, mesh.RIGHT_LID_FOLD, mesh.RIGHT_BROW_LOWER, mesh.RIGHT_LOWER_RING),
-            (mesh.LEFT_UPPER_LID, mesh.LEFT_LOWER_LID, mesh.LEFT_LID_FOLD, mesh.LEFT_BROW_LOWER, mesh.LEFT_LOWER_RING),
+        for upper, lower, fold, brow in (
+            (mesh.RIGHT_UPPER_LID, mesh.RIGHT_LOWER_LID, mesh.RIGHT_LID_FOLD, mesh.RIGHT_BROW_LOWER),
+            (mesh.LEFT_UPPER_LID, mesh.LEFT_LOWER_LID, mesh.LEFT_LID_FOLD, mesh.LEFT_BROW_LOWER),
         ):
             u = np.array(upper[1:-1])
             lo = np.array(lower[1:-1])
             meet = rig.local[lo] + LID_MEET_FRACTION * (rig.local[u] - rig.local[lo])
             du = meet - rig.local[u]
-            dl = np.where(LID_MEET_FRACTION < 0, 0.0, 1.0) * (meet - rig.local[lo])
             # The closed lid lies over the eyeball, in front of the lower lid's margin.
             eye_w = float(np.linalg.norm(rig.local[upper[0]] - rig.local[upper[-1]]))
             du[:, 2] += LID_FORWARD_EYE_WIDTHS * eye_w
-            lift = np.zeros_like(du)
-            lift[:, 1] = LOWER_RING_LIFT_EYE_WIDTHS * eye_w
-            self.eyes.append((u, lo, np.array(fold), np.array(brow), du, dl, np.array(ring), lift))
+            self.eyes.append((u, np.array(fold), np.array(brow), du))
 
     def apply(self, local: np.ndarray, closure_right: float, closure_left: float) -> None:
-        for (u, lo, fold, brow, du, dl, ring, lift), c in zip(self.eyes, (closure_right, closure_left), strict=True):
+        for (u, fold, brow, du), c in zip(self.eyes, (closure_right, closure_left), strict=True):
             if c <= 0.0:
                 continue
             c = min(c, 1.0)
             local[u] += c * du
-            local[lo] += c * dl
             local[fold] += c * FOLD_FOLLOW * du
             local[brow] += c * BROW_FOLLOW * du
-            local[ring] += c * lift
-            local[lo] += c * lift
 
 
 class _JawRig:
