@@ -513,7 +513,7 @@ class Daemon:
         self.notifier.stopping(self.status_text())
         camera = getattr(self, "camera", None)
         if camera is not None:
-            camera.stop(timeout=0.5)
+            camera.stop(timeout=0.2)  # a grabber stuck in a V4L2 read is a daemon thread: left behind
         pipeline = getattr(self, "pipeline", None)
         if pipeline is None:
             self.notifier.close()
