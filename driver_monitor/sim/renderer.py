@@ -42,6 +42,7 @@ PULSE_RGB = np.array([0.33, 0.77, 0.53]) / 0.77
 # faces (docs/simulation.md, fidelity).
 LID_MEET_FRACTION = -0.35
 LID_FORWARD_EYE_WIDTHS = 0.15
+LID_DROOP_AT_30_DEG = 0.4
 # How much of the upper lid's travel the lid fold and the skin below the brow follow.
 FOLD_FOLLOW = 1.1
 BROW_FOLLOW = 0.35
@@ -132,7 +133,8 @@ class Renderer:
         """Image positions (N, 2) and depths (N,) (larger = nearer) of every control point."""
         rig = self.rig
         local = rig.local.copy()
-        self._lids.apply(local, s.eye_closure_right, s.eye_closure_left)
+        droop = lid_droop(s.gaze_pitch_deg)
+        self._lids.apply(local, max(s.eye_closure_right, droop), max(s.eye_closure_left, droop))
         self._jaw.apply(local, s.jaw_open)
         r = rotation_matrix(*rig.pose_map.warp_angles(s.head_yaw_deg, s.head_pitch_deg, s.head_roll_deg))
         moving = np.arange(rig.n_face)
@@ -394,13 +396,21 @@ class _IrisRig:
     def _shift(self, gaze_yaw_deg: float, gaze_pitch_deg: float) -> np.ndarray:
         x0, y0, x1, y1 = self.box
         dx = _gaze_offset(gaze_yaw_deg) * self.half_width  # yaw > 0 (driver's left): image right
-        dy = _gaze_offset(gaze_pitch_deg) * self.half_width * 0.6  # the lids limit vertical travel
+        dy = _gaze_offset(gaze_pitch_deg) * self.half_width  # > 0 (down): image down
         m = np.float32([[1, 0, dx], [0, 1, dy]])
         size = (x1 - x0, y1 - y0)
         iris = cv2.warpAffine(self.iris, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         alpha = cv2.warpAffine(self.iris_alpha[..., 0], m, size, flags=cv2.INTER_LINEAR)[..., None] * self.opening
         out = self.base * (1 - alpha) + iris * alpha
         return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def lid_droop(gaze_pitch_deg: float) -> float:
+    """How far the upper lids follow the eyes down, as a closure: the lid rides on the
+    globe, so a 30 deg downward gaze lowers it ~6 mm (12 mm radius) while the lower lid drops
+    ~2 mm, narrowing a ~10 mm aperture by ~40 %. This is why looking down reads as closing
+    the eyes (REFERENCE.md); truth.csv's eye_closure is the commanded closure without it."""
+    return LID_DROOP_AT_30_DEG * min(max(gaze_pitch_deg / 30.0, 0.0), 1.5)
 
 
 def _gaze_offset(angle_deg: float) -> float:
