@@ -211,3 +211,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `driver-monitor ... | head`: the reader left, not an error
+        sys.stderr.close()
+        return EXIT_OK

@@ -88,6 +88,9 @@ class Features:
     skin_rgb: tuple[float, float, float] | None = None
     # False when the picture carries no colour (monochrome / NIR camera): rPPG must abstain.
     colour_image: bool = True
+    # Eye-region luma over skin luma (perception/eye_region.py): ~0.8-1.1 with the eyes
+    # visible (open or closed), far lower behind dark lenses.
+    eye_luma_ratio: float = math.nan
 
     def columns(self) -> dict[str, Scalar]:
         """Flat per-frame row for features.csv / features.parquet."""

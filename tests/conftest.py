@@ -98,3 +98,35 @@ def replay_clip(tmp_path_factory, clips_dir):
         return cache[key]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def simulated_drive(tmp_path_factory):
+    """simulated_drive(scenario) renders a scenario (a path under scenarios/ or a parsed
+    Scenario) once per test session at 320x240, 15 fps, replays it with the default config
+    and returns (recording dir, labels, events). The drowsiness, distraction and policy
+    scenario tests share these renders (each costs MediaPipe time twice)."""
+    from driver_monitor.config import Config
+    from driver_monitor.outputs.event_log import read_event_log
+    from driver_monitor.replay import replay
+    from driver_monitor.sim.scenario import load_scenario
+    from driver_monitor.sim.simulate import simulate
+
+    cache: dict[str, tuple[Path, list[dict], list[dict]]] = {}
+
+    def run(scenario, fps: float = 15.0, size: tuple[int, int] = (320, 240)):
+        if isinstance(scenario, (str, Path)):
+            scenario = load_scenario(Path(scenario))
+        key = f"{scenario.name}-{fps}-{size[0]}x{size[1]}"
+        if key not in cache:
+            base = tmp_path_factory.mktemp(key)
+            simulate(scenario, base / "rec", fps=fps, size=size)
+            replay(base / "rec", Config(), base / "out", progress=False)
+            cache[key] = (
+                base / "rec",
+                read_event_log(base / "rec" / "labels.jsonl"),
+                read_event_log(base / "out" / "events.jsonl"),
+            )
+        return cache[key]
+
+    return run

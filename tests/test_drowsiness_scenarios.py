@@ -19,7 +19,7 @@ from driver_monitor.config import Config
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
-KEYWORDS = ("microsleep", "sleep", "unresponsive", "yawn", "attentive", "talk")
+KEYWORDS = ("microsleep", "sleep", "unresponsive", "yawn", "attentive", "talk", "sunglasses")
 SCENARIOS = sorted(p for p in (REPO / "scenarios").glob("*.yaml") if any(k in p.stem for k in KEYWORDS))
 RULE_EVENTS = ("microsleep", "sleep", "yawn", "unresponsive")
 # Events that must not appear where the labels have none of RULE_EVENTS.
@@ -37,22 +37,11 @@ def rule_duration_s(name: str, config: Config) -> float:
     return config.distraction.unresponsive.away_or_closed_s  # type: ignore[attr-defined]
 
 
-@pytest.fixture(scope="module")
-def replayed(tmp_path_factory):
-    pytest.importorskip("driver_monitor.sim.simulate")
-    from driver_monitor.outputs.event_log import read_event_log
-    from driver_monitor.replay import replay
-    from driver_monitor.sim.simulate import simulate
-
-    cache: dict[Path, tuple[list[dict], list[dict]]] = {}
-
+@pytest.fixture()
+def replayed(simulated_drive):
     def get(path: Path) -> tuple[list[dict], list[dict]]:
-        if path not in cache:
-            base = tmp_path_factory.mktemp(path.stem)
-            simulate(path, base / "rec", fps=15.0, size=(320, 240))
-            replay(base / "rec", Config(), base / "out", progress=False)
-            cache[path] = (read_event_log(base / "rec" / "labels.jsonl"), read_event_log(base / "out" / "events.jsonl"))
-        return cache[path]
+        _, labels, events = simulated_drive(path)
+        return labels, events
 
     return get
 
@@ -78,3 +67,16 @@ def test_scenario_labels_are_found_in_time_and_nothing_else_is_raised(replayed, 
     alarms = [e for e in found if e["name"] in FALSE_ALARMS and e["name"] not in labelled
               and not (e["name"] == "microsleep" and e.get("detail", {}).get("onset_t") in became_sleep)]
     assert not alarms, f"{path.stem}: raised {alarms}"
+
+
+def test_sunglasses_make_the_eyes_unavailable_within_10_s_and_raise_no_closure(replayed):
+    # scenarios/sunglasses.yaml: dark lenses from 5 s to the end. Euro NCAP: tell the driver
+    # within 10 s when monitoring is unavailable (REFERENCE.md "degraded monitoring").
+    labels, events = replayed(REPO / "scenarios" / "sunglasses.yaml")
+    label = next(e for e in labels if e["name"] == "eyes_unavailable" and e.get("phase") == "start")
+    starts = [e for e in events if e["name"] == "eyes_unavailable" and e.get("phase") == "start"]
+    assert len(starts) == 1
+    assert starts[0]["detail"]["reason"] == "eyes_hidden"
+    assert label["t"] <= starts[0]["t"] <= label["t"] + 10.0
+    assert starts[0]["detail"]["onset_t"] == pytest.approx(label["t"], abs=0.2)
+    assert not [e for e in events if e["name"] in ("microsleep", "sleep") and e["t"] > label["t"]]

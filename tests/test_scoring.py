@@ -62,3 +62,15 @@ def test_eval_cli_prints_a_table(tmp_path, capsys):
     assert out[0].split()[:5] == ["event", "labels", "found", "missed", "false"]
     assert out[1].split() == ["long_distraction", "1", "1", "0", "0", "3.00,", "3.00"]
     assert out[2].split() == ["yawn", "1", "0", "1", "0", "-"]
+
+
+def test_a_microsleep_that_became_sleep_is_not_a_false_alarm():
+    detections = [
+        ev(21.0, "microsleep", "start"),
+        {"t": 23.0, "kind": "event", "name": "microsleep", "phase": "end", "detail": {"became": "sleep"}},
+        ev(23.0, "sleep", "start"), ev(24.5, "sleep", "end"),
+    ]
+    labels = [ev(20.0, "sleep", "start"), ev(24.0, "sleep", "end")]
+    s = score(detections, labels)
+    assert s["sleep"].latencies_s == [pytest.approx(3.0)]
+    assert s["microsleep"].detections == 0 and s["microsleep"].false_alarms == 0

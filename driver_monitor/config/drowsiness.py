@@ -47,6 +47,12 @@ class EyeJudgeabilityConfig(Section):
     max_pitch_down_deg: float = Field(35.0, gt=0.0, le=90.0)
     # A face narrower than this gives lids a few pixels high: EAR is noise.
     min_face_width_px: float = Field(60.0, ge=0.0)
+    # Eyes hidden (dark sunglasses) when the eye region is this much darker than the
+    # driver's own skin (Features.eye_luma_ratio). Measured: 0.58-0.84 with visible eyes,
+    # open or closed, on all shared clips and synthetic drives; 0.17-0.28 behind the
+    # simulator's dark lenses. The landmarker still returns a steady "half closed" there,
+    # so without this gate sunglasses would pass as open eyes (docs/drowsiness.md).
+    min_eye_luma_ratio: float = Field(0.45, ge=0.0, le=1.0)
     # No brightness gate: the landmarker still reads blinks correctly at face luma 19 and 242
     # (synthetic drives at gain 0.12 and 2.8); where the light defeats it, it loses the face
     # or its two closure measures disagree, which the rules above catch.

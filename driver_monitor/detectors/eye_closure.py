@@ -142,7 +142,9 @@ class EyeClosureJudge:
         yaw_rel = f.head_yaw_deg - cal.neutral_yaw_deg
         looking_down = f.eye_look_down >= c.look_down_min and pitch_rel >= c.look_down_pitch_deg
         closure = _clamp01((c_e - c.look_down_lid_closure) / (1.0 - c.look_down_lid_closure)) if looking_down else fused
-        if abs(c_b - c_e) > c.max_disagreement:
+        if f.eye_luma_ratio < e.min_eye_luma_ratio:  # NaN (not measured) never hides the eyes
+            self.reason = "eyes_hidden"
+        elif abs(c_b - c_e) > c.max_disagreement:
             self.reason = "measures_disagree"
         elif not (abs(yaw_rel) <= e.max_yaw_deg and -e.max_pitch_up_deg <= pitch_rel <= e.max_pitch_down_deg):
             self.reason = "head_turned"

@@ -64,7 +64,12 @@ def intervals(events: Iterable[EventDict], kind: str = "event") -> list[Interval
             open_at.setdefault(name, t)
         elif phase == "end":
             if name in open_at:
-                out.append(Interval(name, open_at.pop(name), t))
+                start = open_at.pop(name)
+                # A live system reports a long closure as a microsleep first, then ends it
+                # with became="sleep" when it reaches the sleep rule: that interval is part
+                # of the sleep, not an event of its own.
+                if (e.get("detail") or {}).get("became") is None:
+                    out.append(Interval(name, start, t))
         else:
             out.append(Interval(name, t, t))
     out.extend(Interval(name, start, last_t) for name, start in open_at.items())

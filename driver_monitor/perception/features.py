@@ -8,6 +8,7 @@ import numpy as np
 
 from driver_monitor.messages import FaceObservation, Features
 from driver_monitor.perception import geometry
+from driver_monitor.perception.eye_region import eye_luma_ratio
 from driver_monitor.perception.skin import mean_skin_rgb
 
 # Luma weights (ITU-R BT.601) for brightness; computed on a subsampled grid to stay cheap.
@@ -71,4 +72,5 @@ def extract_features(obs: FaceObservation, image: np.ndarray) -> Features:
         face_brightness=face_brightness,
         skin_rgb=skin.rgb,
         colour_image=skin.colour,
+        eye_luma_ratio=eye_luma_ratio(image, pts, skin.rgb),
     )
