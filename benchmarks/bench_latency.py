@@ -2,7 +2,7 @@
 video standing in for the camera, sending its DMS frames on a python-can `virtual` bus that a
 listener thread in this process reads.
 
-    python benchmarks/bench_latency.py [--seconds S] [--soak-minutes M] [--json PATH]
+    python benchmarks/bench_latency.py [--seconds S] [--soak-minutes M] [--fps F] [--json PATH]
 
 Measured per frame / per CAN frame (time.monotonic, the clock frames are stamped with):
   capture -> result    grabber's capture time to the pipeline's result for that frame
@@ -153,6 +153,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=60.0, help="run length (default 60)")
     ap.add_argument("--soak-minutes", type=float, default=None, help="soak run length in minutes (e.g. 10)")
+    ap.add_argument("--fps", type=float, default=25.0, help="frame rate the camera clip is written and played at (default 25)")
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = ap.parse_args()
     duration = args.soak_minutes * 60.0 if args.soak_minutes else args.seconds
@@ -171,7 +172,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
-        clip = make_camera_clip(tmpdir / "camera.avi")
+        clip = make_camera_clip(tmpdir / "camera.avi", args.fps)
         cfg = tmpdir / "config.yaml"
         cfg.write_text(CONFIG.format(channel=CHANNEL, state_dir=tmpdir / "run"))
         daemon = Daemon(cfg, str(clip))
@@ -217,6 +218,7 @@ def main() -> None:
     out = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, load {os.getloadavg()[0]:.1f}",
         "seconds": round(elapsed, 1),
+        "camera_fps": args.fps,
         "frames": frames,
         "frames_per_s": round(frames / elapsed, 2),
         "camera_frames": grabbed,
