@@ -3,6 +3,7 @@ interval, the state file behind `driver-monitor status`, and the log repeat limi
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -148,3 +149,12 @@ def test_vehicle_can_missing_at_start_is_retried_with_backoff(monkeypatch: pytes
     assert attempts == [100.0, 100.5, 101.5]
     assert d.vehicle_source is not None and d._vehicle_retry_t is None
     d.vehicle_source.close()
+
+
+def test_status_finds_the_state_dir_named_in_the_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state_dir = tmp_path / "state"
+    write_state(state_dir, {"pid": os.getpid(), "phase": "running", "updated_wall": 0.0, "frames": 7})
+    cfg = tmp_path / "dm.yaml"
+    cfg.write_text(f"service:\n  state_dir: {state_dir}\n")
+    assert main(["status", "--config", str(cfg), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["frames"] == 7
