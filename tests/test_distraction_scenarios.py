@@ -87,28 +87,18 @@ timeline:
 """
 
 
-@pytest.fixture(scope="module")
-def drive(tmp_path_factory):
-    simulate_mod = pytest.importorskip("driver_monitor.sim.simulate")
-    from driver_monitor.outputs.event_log import read_event_log
-    from driver_monitor.replay import replay
+@pytest.fixture()
+def drive(simulated_drive):
+    pytest.importorskip("driver_monitor.sim.simulate")
     from driver_monitor.sim.scenario import load_scenario, parse_scenario
-
-    cache: dict[str, tuple[str, list[dict], list[dict]]] = {}
 
     def get(repo_file: str | None, fallback: str) -> tuple[str, list[dict], list[dict]]:
         """(scenario name, labels, replayed detector events) of scenarios/<repo_file> if it
-        exists, else of the fallback scenario text."""
-        key = repo_file or fallback
-        if key not in cache:
-            path = REPO / "scenarios" / repo_file if repo_file else None
-            scenario = load_scenario(path) if path is not None and path.is_file() else parse_scenario(fallback)
-            base = tmp_path_factory.mktemp(scenario.name)
-            simulate_mod.simulate(scenario, base / "rec", fps=15.0, size=(320, 240))
-            replay(base / "rec", Config(), base / "out", progress=False)
-            events = [e for e in read_event_log(base / "out" / "events.jsonl") if e["kind"] == "event"]
-            cache[key] = (scenario.name, read_event_log(base / "rec" / "labels.jsonl"), events)
-        return cache[key]
+        exists, else of the fallback scenario text (renders shared per session: conftest)."""
+        path = REPO / "scenarios" / repo_file if repo_file else None
+        scenario = load_scenario(path) if path is not None and path.is_file() else parse_scenario(fallback)
+        _, labels, events = simulated_drive(scenario)
+        return scenario.name, labels, [e for e in events if e["kind"] == "event"]
 
     return get
 
