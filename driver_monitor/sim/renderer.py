@@ -58,6 +58,7 @@ LASH_RGB = (35, 25, 25)
 LASH_OPACITY = 0.6
 LASH_WIDTH_EYE_WIDTHS = 0.06
 SUNGLASS_RGB = (18, 18, 22)
+HAND_RGB = (200, 152, 128)
 
 
 @dataclass(frozen=True, slots=True)
@@ -539,25 +540,34 @@ def _draw_sunglasses(out: np.ndarray, pts: np.ndarray) -> None:
 
 
 def _draw_hand(out: np.ndarray, pts: np.ndarray, amount: float, face_w: float) -> None:
-    """A flat hand (palm plus four fingers) raised over the face from below."""
+    """A flat hand (palm, four fingers and a thumb) raised over the face from below, shaded
+    darker towards the wrist and between the fingers, with soft edges."""
     nose = pts[mesh.NOSE_TIP]
-    chin = pts[mesh.CHIN]
-    top = pts[mesh.FOREHEAD]
-    height = float(np.linalg.norm(chin - top))
-    # amount 1: the palm is centred on the nose; 0: below the image.
+    height = float(np.linalg.norm(pts[mesh.CHIN] - pts[mesh.FOREHEAD]))
+    # amount 1: the palm is centred on the nose; 0: below the face.
     cy = nose[1] + (1.0 - amount) * 1.6 * height
     cx = nose[0]
-    skin = (196, 150, 126)
-    shade = (170, 124, 102)
+    h, w = out.shape[:2]
+    mask = np.zeros((h, w), np.uint8)
     palm_w, palm_h = 0.55 * face_w, 0.42 * height
-    cv2.ellipse(out, (int(cx), int(cy + 0.1 * height)), (int(palm_w), int(palm_h)), 0, 0, 360, skin, -1, cv2.LINE_AA)
+    cv2.ellipse(mask, (int(cx), int(cy + 0.1 * height)), (int(palm_w), int(palm_h)), 0, 0, 360, 255, -1, cv2.LINE_AA)
     finger_w = max(2, int(0.17 * face_w))
     for i, off in enumerate((-0.36, -0.12, 0.12, 0.36)):
         x = int(cx + off * face_w * 1.05)
         y_top = int(cy - (0.62 + 0.06 * (i in (1, 2))) * height)
-        cv2.line(out, (x, int(cy)), (x, y_top), skin, finger_w, cv2.LINE_AA)
-        cv2.line(out, (x + finger_w // 2, int(cy)), (x + finger_w // 2, y_top), shade, 1, cv2.LINE_AA)
-    cv2.line(out, (int(cx - 0.55 * face_w), int(cy + 0.2 * height)), (int(cx - 0.85 * face_w), int(cy - 0.2 * height)), skin, finger_w, cv2.LINE_AA)
+        cv2.line(mask, (x, int(cy)), (x, y_top), 255, finger_w, cv2.LINE_AA)
+    cv2.line(mask, (int(cx - 0.55 * face_w), int(cy + 0.2 * height)), (int(cx - 0.85 * face_w), int(cy - 0.2 * height)), 255, finger_w, cv2.LINE_AA)
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    alpha = cv2.GaussianBlur(mask[y0:y1, x0:x1], (0, 0), max(0.8, face_w / 120)).astype(np.float32)[..., None] / 255.0
+    # Shading: lighter at the fingertips, darker towards the wrist; grooves between fingers.
+    rows = np.linspace(1.08, 0.82, y1 - y0, dtype=np.float32)[:, None, None]
+    groove = cv2.GaussianBlur(255 - mask[y0:y1, x0:x1], (0, 0), max(1.0, face_w / 60)).astype(np.float32)[..., None] / 255.0
+    skin = np.array(HAND_RGB, np.float32) * rows * (1.0 - 0.35 * groove)
+    roi = out[y0:y1, x0:x1]
+    roi[:] = np.clip(roi * (1.0 - alpha) + skin * alpha, 0, 255).astype(np.uint8)
 
 
 def _nir_look(out: np.ndarray) -> np.ndarray:
