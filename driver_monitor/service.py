@@ -39,6 +39,7 @@ from driver_monitor.pipeline import FrameResult, Pipeline
 from driver_monitor.runtime_state import resolve_state_dir, write_state
 from driver_monitor.sd_notify import Notifier, watchdog_interval_s
 from driver_monitor.sources.camera import CameraFaultMonitor, CameraSource, frame_stats
+from driver_monitor.sources.heart_rate_serial import HeartRateSerialReader
 from driver_monitor.vehicle.source import LiveCanVehicleSource
 
 log = logging.getLogger("driver_monitor.service")
@@ -135,6 +136,7 @@ class Daemon:
         self.outputs: dict[str, ThreadedOutput] = {}
         self.serial_sink: Any = None
         self.vehicle_source: LiveCanVehicleSource | None = None
+        self.heart_rate_reader: HeartRateSerialReader | None = None
         self._seen_counts: dict[tuple[str, str], int] = {}
         self._vehicle_retry_t: float | None = None
         self._vehicle_backoff_s = 0.5
@@ -260,11 +262,23 @@ class Daemon:
 
     def vehicle_at(self, t: float) -> VehicleState | None:
         """The vehicle at t (None: nothing known: unknown speed counts as moving), with an
-        ACK press from the serial board merged in."""
+        ACK press from the serial board and a serial heart-rate sensor's reading merged in
+        (a CAN heart rate, when there is one, wins: HeartRateSerialReader.apply)."""
         state = self.vehicle_source.state_at(t) if self.vehicle_source is not None else None
         if self.serial_sink is not None and self.serial_sink.take_ack():
             state = replace(state, driver_ack=True) if state is not None else VehicleState(t=t, driver_ack=True)
+        if self.heart_rate_reader is not None:
+            state = self.heart_rate_reader.apply(state if state is not None else VehicleState(t=t))
         return state
+
+    def _open_heart_rate(self, config: Config) -> HeartRateSerialReader | None:
+        """The serial heart-rate sensor of stress.external.serial_port, read in its own
+        thread (it reopens the port with backoff by itself), or None when none is set."""
+        external = config.stress.external
+        if external.serial_port is None:
+            return None
+        log.info("heart-rate sensor: %s at %d baud", external.serial_port, external.serial_baudrate)
+        return HeartRateSerialReader(external.serial_port, external.serial_baudrate, external.max_age_s, clock=self.clock)
 
     # ---- main ----------------------------------------------------------------------
     def run(self) -> int:
@@ -280,6 +294,7 @@ class Daemon:
             self.outputs, self.serial_sink = self._open_outputs(self.config)
             self._vehicle_backoff_s = self.config.can.reopen_backoff_min_s
             self.vehicle_source = self._open_vehicle(self.config)
+            self.heart_rate_reader = self._open_heart_rate(self.config)
             self.pipeline = Pipeline(self.config, tracker, [EventLogSink(), *self.outputs.values()])
         except BaseException:
             tracker.close()
@@ -421,6 +436,10 @@ class Daemon:
             self._vehicle_retry_t = None
             self._vehicle_backoff_s = new.can.reopen_backoff_min_s
             self.vehicle_source = self._open_vehicle(new)
+        if new.stress.external != old.stress.external:
+            if self.heart_rate_reader is not None:
+                self.heart_rate_reader.close()
+            self.heart_rate_reader = self._open_heart_rate(new)
         if new.camera != old.camera:
             self.monitor.reconfigure(new.camera)
             if any(getattr(new.camera, f) != getattr(old.camera, f) for f in _CAMERA_OPEN_FIELDS):
@@ -514,6 +533,8 @@ class Daemon:
         camera = getattr(self, "camera", None)
         if camera is not None:
             camera.stop(timeout=0.2)  # a grabber stuck in a V4L2 read is a daemon thread: left behind
+        if self.heart_rate_reader is not None:
+            self.heart_rate_reader.close()
         pipeline = getattr(self, "pipeline", None)
         if pipeline is None:
             self.notifier.close()

@@ -158,3 +158,44 @@ def test_status_finds_the_state_dir_named_in_the_config(tmp_path: Path, capsys: 
     cfg.write_text(f"service:\n  state_dir: {state_dir}\n")
     assert main(["status", "--config", str(cfg), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["frames"] == 7
+
+
+def test_serial_heart_rate_sensor_reaches_the_vehicle_state(tmp_path: Path) -> None:
+    """stress.external.serial_port: the daemon reads the sensor over a real pty pair and
+    hands its heart rate to the pipeline in the VehicleState; a CAN value would win."""
+    import shutil
+    import subprocess
+    import time
+
+    from driver_monitor.config import parse_config
+    from driver_monitor.messages import VehicleState
+    from driver_monitor.service import Daemon
+
+    if shutil.which("socat") is None:
+        pytest.skip("socat not installed")
+    dms, sensor = tmp_path / "ttyDMS", tmp_path / "ttySENSOR"
+    socat = subprocess.Popen(["socat", f"pty,raw,echo=0,link={dms}", f"pty,raw,echo=0,link={sensor}"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    d = Daemon(clock=time.monotonic)
+    try:
+        deadline = time.monotonic() + 5.0
+        while not (dms.exists() and sensor.exists()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        d.config = parse_config(f"stress:\n  external:\n    serial_port: {dms}\n")
+        d.heart_rate_reader = d._open_heart_rate(d.config)
+        assert d.heart_rate_reader is not None
+        bpm = None
+        with open(sensor, "wb", buffering=0) as board:
+            while bpm is None and time.monotonic() < deadline:
+                board.write(b"HR,72,830,840\n")
+                time.sleep(0.05)
+                state = d.vehicle_at(1.0)
+                bpm = state.external_heart_rate_bpm if state is not None else None
+        assert bpm == 72.0
+        d.vehicle_source = type("Can", (), {"state_at": lambda self, t: VehicleState(t=t, external_heart_rate_bpm=65.0)})()
+        assert d.vehicle_at(2.0).external_heart_rate_bpm == 65.0
+    finally:
+        if d.heart_rate_reader is not None:
+            d.heart_rate_reader.close()
+        socat.terminate()
+        socat.wait(5.0)
