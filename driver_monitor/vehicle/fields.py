@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from driver_monitor.policy.actions import ACTIONS as POLICY_ACTIONS
+
 # SystemState
 SYSTEM_INIT, SYSTEM_ACTIVE, SYSTEM_INACTIVE, SYSTEM_DEGRADED, SYSTEM_FAULT = 0, 1, 2, 3, 4
 
@@ -56,20 +58,9 @@ WARNING_REASONS: dict[str | None, int] = {
 }
 REASON_OTHER = 255
 
-# Action bit order on the serial link (bit i) and DBC signal names (Act_<CamelCase>).
-ACTIONS: tuple[str, ...] = (
-    "visual_icon",
-    "chime",
-    "voice_prompt",
-    "haptic_seat",
-    "haptic_wheel",
-    "suggest_break",
-    "adas_sensitivity",
-    "hazard_lights",
-    "slow_down_request",
-    "mrm_request",
-    "calm_cabin",
-)
+# Action bit order on the serial link (bit i) and DBC signal names (Act_<CamelCase>): the
+# policy's vocabulary in its order (new actions are appended there, never reordered).
+ACTIONS: tuple[str, ...] = POLICY_ACTIONS
 
 # Heartbeat fault bits (serial bit i; DBC signal Fault_<CamelCase>).
 FAULTS: tuple[str, ...] = (
