@@ -33,6 +33,7 @@ from driver_monitor.config.drowsiness import (
     EyeJudgeabilityConfig,
 )
 from driver_monitor.detectors.calibration import Calibration
+from driver_monitor.detectors.crossing import crossing_time
 from driver_monitor.messages import Features
 
 
@@ -100,11 +101,11 @@ class EyeClosureJudge:
         self._last_judged_t, self._last_closure = t, closure
         if self.closed_since_t is None:
             if closure >= self.closed_threshold:
-                self.closed_since_t = _crossing(prev_t, prev, t, closure, self.closed_threshold)
+                self.closed_since_t = crossing_time(prev_t, prev, t, closure, self.closed_threshold)
             return None
         if closure > self.open_threshold:
             return None
-        episode = ClosureEpisode(self.closed_since_t, _crossing(prev_t, prev, t, closure, self.open_threshold))
+        episode = ClosureEpisode(self.closed_since_t, crossing_time(prev_t, prev, t, closure, self.open_threshold))
         self.closed_since_t = None
         return episode
 
@@ -153,13 +154,3 @@ class EyeClosureJudge:
         else:
             return closure, fused, looking_down, True
         return nan, fused, looking_down, False
-
-
-def _crossing(t0: float | None, v0: float | None, t1: float, v1: float, level: float) -> float:
-    """Time at which the signal crossed `level` between two samples (linear), or t1."""
-    if t0 is None or v0 is None or v0 == v1:
-        return t1
-    frac = (level - v0) / (v1 - v0)
-    if not 0.0 <= frac <= 1.0:
-        return t1
-    return t0 + frac * (t1 - t0)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from driver_monitor.config.drowsiness import YawnConfig
+from driver_monitor.detectors.crossing import crossing_time
 from driver_monitor.messages import Event
 
 
@@ -37,7 +38,7 @@ class YawnDetector:
             return []
         if self.open_since_t is None:
             if jaw_open >= c.jaw_open_min:
-                self.open_since_t = _crossing(last, t, jaw_open, c.jaw_open_min)
+                self.open_since_t = crossing_time(*(last or (None, None)), t, jaw_open, c.jaw_open_min)
                 self._fired = False
             else:
                 return []
@@ -50,11 +51,3 @@ class YawnDetector:
         self._fired = True
         self.count += 1
         return [Event(t, "event", "yawn", None, {"onset_t": self.open_since_t, "duration_s": held_s})]
-
-
-def _crossing(last: tuple[float, float] | None, t: float, v: float, level: float) -> float:
-    if last is None or last[1] == v:
-        return t
-    t0, v0 = last
-    frac = (level - v0) / (v - v0)
-    return t0 + frac * (t - t0) if 0.0 <= frac <= 1.0 else t
