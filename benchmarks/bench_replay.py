@@ -20,8 +20,7 @@ from pathlib import Path
 import av
 
 from driver_monitor.config import load_config
-from driver_monitor.perception.model import resolve_model_path
-from driver_monitor.perception.tracker import quiet_native_stderr
+from driver_monitor.perception.tracker import create_face_landmarker
 from driver_monitor.replay import replay
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,21 +30,8 @@ DEFAULT_CLIP = REPO / "recordings" / "selfie_writing" / "video.mkv"
 def bare_landmarker_loop(clip: Path) -> tuple[int, float]:
     """Decode + detect_for_video and nothing else: the floor any pipeline sits on."""
     import mediapipe as mp
-    from mediapipe.tasks.python import BaseOptions, vision
 
-    config = load_config().perception
-    options = vision.FaceLandmarkerOptions(
-        base_options=BaseOptions(model_asset_path=str(resolve_model_path())),
-        running_mode=vision.RunningMode.VIDEO,
-        num_faces=config.max_faces,
-        min_face_detection_confidence=config.min_face_detection_confidence,
-        min_face_presence_confidence=config.min_face_presence_confidence,
-        min_tracking_confidence=config.min_tracking_confidence,
-        output_face_blendshapes=True,
-        output_facial_transformation_matrixes=True,
-    )
-    with quiet_native_stderr():
-        landmarker = vision.FaceLandmarker.create_from_options(options)
+    landmarker = create_face_landmarker(load_config().perception)
     frames = 0
     start = time.perf_counter()
     with av.open(str(clip)) as container:

@@ -71,6 +71,35 @@ def quiet_native_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def create_face_landmarker(config: PerceptionConfig):  # -> mediapipe FaceLandmarker
+    """A MediaPipe FaceLandmarker in VIDEO mode with blendshapes and the transformation
+    matrix on, from the config's model and confidences; ModelError (one line) when the model
+    is missing, corrupt or cannot be loaded. Also used bare by benchmarks/bench_replay.py."""
+    model_path = resolve_model_path(config.model_path, expected_sha256=None)
+    # Quieten the native glog/absl chatter on stderr before the graph starts.
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    try:
+        from mediapipe.tasks.python import BaseOptions, vision
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise ModelError(f"mediapipe is not importable ({exc}); reinstall driver-monitor") from None
+    options = vision.FaceLandmarkerOptions(
+        base_options=BaseOptions(model_asset_path=str(model_path)),
+        running_mode=vision.RunningMode.VIDEO,
+        num_faces=config.max_faces,
+        min_face_detection_confidence=config.min_face_detection_confidence,
+        min_face_presence_confidence=config.min_face_presence_confidence,
+        min_tracking_confidence=config.min_tracking_confidence,
+        output_face_blendshapes=True,
+        output_facial_transformation_matrixes=True,
+    )
+    try:
+        with quiet_native_stderr():
+            return vision.FaceLandmarker.create_from_options(options)
+    except Exception as exc:  # MediaPipe raises RuntimeError/ValueError with long text
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise ModelError(f"face model {model_path}: cannot be loaded ({first})") from None
+
+
 class MediaPipeFaceTracker:
     """MediaPipe FaceLandmarker in VIDEO mode with blendshapes and the transformation matrix.
 
@@ -80,29 +109,7 @@ class MediaPipeFaceTracker:
     """
 
     def __init__(self, config: PerceptionConfig):
-        model_path = resolve_model_path(config.model_path, expected_sha256=None)
-        # Quieten the native glog/absl chatter on stderr before the graph starts.
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        try:
-            from mediapipe.tasks.python import BaseOptions, vision
-        except ImportError as exc:  # pragma: no cover - a broken install
-            raise ModelError(f"mediapipe is not importable ({exc}); reinstall driver-monitor") from None
-        options = vision.FaceLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(model_path)),
-            running_mode=vision.RunningMode.VIDEO,
-            num_faces=config.max_faces,
-            min_face_detection_confidence=config.min_face_detection_confidence,
-            min_face_presence_confidence=config.min_face_presence_confidence,
-            min_tracking_confidence=config.min_tracking_confidence,
-            output_face_blendshapes=True,
-            output_facial_transformation_matrixes=True,
-        )
-        try:
-            with quiet_native_stderr():
-                self._landmarker = vision.FaceLandmarker.create_from_options(options)
-        except Exception as exc:  # MediaPipe raises RuntimeError/ValueError with long text
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-            raise ModelError(f"face model {model_path}: cannot be loaded ({first})") from None
+        self._landmarker = create_face_landmarker(config)
         import mediapipe as mp
 
         self._mp_image = mp.Image
