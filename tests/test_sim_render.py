@@ -239,3 +239,32 @@ def test_face_photo_path_is_relative_to_the_scenario_and_unknown_faces_fail(tmp_
     assert yaml.safe_load((tmp_path / "out" / "meta.yaml").read_text())["face"] == "me.png"
     assert main(["simulate", str(scen), "--out", str(tmp_path / "o2"), "--face", "nobody"]) == 1
     assert capsys.readouterr().err.strip() == "error: nobody: face photo not found (bundled faces: astronaut, biden, obama)"
+
+
+def test_eyes_turn_with_the_head_in_a_glance_to_the_lap() -> None:
+    """A glance to the phone zone (head_share 0.7: head 31.5 deg down and 7 deg right, eyes
+    13.5 down, 3 right in the head). The landmarker must read eye-in-head down with the
+    head, not held on the camera (before the iris parallax it read 5 deg UP)."""
+    from driver_monitor.config.perception import PerceptionConfig
+    from driver_monitor.messages import Frame
+    from driver_monitor.perception.features import extract_features
+    from driver_monitor.perception.tracker import MediaPipeFaceTracker
+
+    renderer = Renderer(get_rig("astronaut", SIZE))
+    tracker = MediaPipeFaceTracker(PerceptionConfig())
+    reads = []
+    try:
+        for i in range(12):
+            s = RenderState(head_yaw_deg=-7.0, head_pitch_deg=31.5, gaze_yaw_deg=-3.0, gaze_pitch_deg=13.5)
+            image = renderer.render(s)
+            obs = tracker.track(Frame(i / 15.0, image, i))
+            if i >= 6 and obs is not None:
+                reads.append(extract_features(obs, image))
+    finally:
+        tracker.close()
+    assert len(reads) == 6
+    pitch = float(np.median([f.gaze_pitch_deg for f in reads]))
+    yaw = float(np.median([f.gaze_yaw_deg for f in reads]))
+    assert 8.5 <= pitch <= 18.5, pitch  # 13.5 +- 5
+    assert -8.0 <= yaw <= 2.0, yaw  # -3 +- 5
+    assert float(np.median([f.eye_look_down for f in reads])) >= 0.3

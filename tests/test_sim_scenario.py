@@ -164,3 +164,34 @@ vehicle:
     assert tl.vehicle(10.0).indicator_left is True
     assert tl.vehicle(20.1).driver_ack is True
     assert tl.vehicle(20.4).driver_ack is False
+
+
+NODS = """
+name: nods
+duration_s: 10
+seed: 1
+driver: {blinking: [{t_s: 0, rate_per_min: 0, duration_s: 0.2}]}
+timeline:
+  - {at_s: 2.0, do: nod, duration_s: 1.2, amount_deg: 20}
+  - {at_s: 5.0, do: nod, duration_s: 1.5, amount_deg: 20}
+  - {at_s: 8.0, do: nod, duration_s: 1.2, eyes_closed: false}
+"""
+
+
+def test_a_drowsy_nod_closes_the_lids_while_the_head_is_down_and_labels_the_closure() -> None:
+    tl = Timeline(parse_scenario(NODS))
+    # Lids half closed at 10 % and half open at 80 % of the nod (2.12 s and 2.96 s).
+    assert tl.state(2.12)["eye_closure_left"] == pytest.approx(0.5)
+    assert tl.state(2.96)["eye_closure_right"] == pytest.approx(0.5)
+    # Shut for the whole time the head is >= 15 deg down (the nod rule's drop).
+    down = [t / 100 for t in range(200, 320) if tl.state(t / 100)["head_pitch_deg"] >= 15.0]
+    assert down and all(tl.state(t)["eye_closure_left"] == 1.0 for t in down)
+    assert tl.state(1.9)["eye_closure_left"] == 0.0 and tl.state(3.1)["eye_closure_left"] == 0.0
+    # eyes_closed: false keeps them open through the nod.
+    assert max(tl.state(8.0 + i / 100)["eye_closure_left"] for i in range(120)) == 0.0
+    got = [(round(e.t, 4), e.name, e.phase, e.detail.get("source")) for e in derive_labels(tl)]
+    assert got == [
+        (2.0, "nod", None, None), (2.12, "blink", None, "nod"),  # 0.84 s closure: a slow blink
+        (5.0, "nod", None, None), (5.15, "microsleep", "start", None),  # 1.05 s: a microsleep
+        (6.2, "microsleep", "end", None), (8.0, "nod", None, None),
+    ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from driver_monitor.messages import Event
 from driver_monitor.sim import scenario as sc
-from driver_monitor.sim.timeline import Timeline
+from driver_monitor.sim.timeline import Timeline, nod_closure_span
 
 # Euro NCAP 2026: microsleep = eye closure of 1-2 s, sleep = continuous closure >= 3 s,
 # unresponsive = eyes closed >= 6 s or eyes away >= 6 s. Closures of 2-3 s are labelled
@@ -68,6 +68,14 @@ def derive_labels(timeline: Timeline) -> list[Event]:
             instant("yawn", b.at_s, b.duration_s)
         elif isinstance(b, sc.Nod):
             instant("nod", b.at_s, b.duration_s)
+            if b.eyes_closed:
+                # The closed lids are an eye closure of their own (a slow blink or longer).
+                span_c = nod_closure_span(b.at_s, b.duration_s)
+                d = span_c.end - span_c.start
+                if d < MICROSLEEP_MIN_S:
+                    instant("blink", span_c.start, d, source="nod", slow=True)
+                else:
+                    span("microsleep", span_c.start, span_c.end)
         elif isinstance(b, sc.Absent):
             span("driver_absent", b.at_s, b.at_s + b.duration_s)
         elif isinstance(b, sc.Label):

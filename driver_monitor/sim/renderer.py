@@ -57,6 +57,16 @@ LASH_FROM_CLOSURE = 0.5
 LASH_RGB = (35, 25, 25)
 LASH_OPACITY = 0.6
 LASH_WIDTH_EYE_WIDTHS = 0.06
+# The iris sits on the front of the eyeball, ~1 eyeball radius in front of the eye corners,
+# so when the head pitches the iris moves across the eye opening with it; the warped photo
+# has it painted flat between the lids, where it keeps its place and reads as eyes held on
+# the camera (head 31 deg down, eyes 13.5 down: eye-in-head read 5 deg UP on astronaut at
+# 320x240). The iris is therefore drawn shifted by this multiple of the warp pitch on top
+# of the commanded eye-in-head pitch. 1.0 (the geometric parallax) still read 4.5 deg for
+# 13.5 and -10 for 0 at 31 deg down (the landmarker reads iris shifts low); 1.5 reads 12-15
+# and -1 (astronaut; test_sim_render). Yaw needs none: the eye corners' depth already turns
+# the opening (head -21 deg, eyes -9: read -12.5 without any term).
+IRIS_PARALLAX_PITCH = 1.5
 SUNGLASS_RGB = (18, 18, 22)
 HAND_RGB = (200, 152, 128)
 
@@ -207,8 +217,11 @@ class Renderer:
     def _update_texture(self, s: RenderState) -> None:
         """Skin pulse and iris position, drawn into the photo before the warp."""
         self._skin.apply(self._texture, s.pulse * s.pulse_amplitude)
+        # The mesh turns by the warp pitch (pose_map), so that is the iris's parallax.
+        warp_pitch = self.rig.pose_map.warp_angles(s.head_yaw_deg, s.head_pitch_deg, s.head_roll_deg)[1]
+        iris_pitch = s.gaze_pitch_deg + IRIS_PARALLAX_PITCH * warp_pitch
         for eye in self._eyes:
-            eye.apply(self._texture, s.gaze_yaw_deg, s.gaze_pitch_deg)
+            eye.apply(self._texture, s.gaze_yaw_deg, iris_pitch)
 
     def _maps(self, pts: np.ndarray, depth: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]:
         """Sampling maps for the region the moving triangles cover (its box, and the maps)."""

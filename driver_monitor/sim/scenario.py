@@ -169,6 +169,9 @@ class Nod(_Behaviour):
     do: Literal["nod"]
     duration_s: float = Field(1.0, gt=0.0, le=5.0)
     amount_deg: float = Field(20.0, gt=0.0, le=45.0)
+    # Nodding off: the lids close while the head drops and open as it comes back
+    # (sim/timeline.py NOD_EYES_*); false for a nod with open eyes (agreeing, a cluster check).
+    eyes_closed: bool = True
 
 
 class Absent(_Behaviour):

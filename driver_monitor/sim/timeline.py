@@ -26,6 +26,12 @@ BLINK_OPEN_S = 0.14
 PULSE_STEP_S = 0.001
 # Natural blinks keep this far from scripted eye behaviours so they do not merge with them.
 BLINK_CLEARANCE_S = 0.6
+# A drowsy nod's lid closure, as fractions of the nod's duration: the lids are half closed
+# shortly after the head starts to drop and half open again before it is back (the head is
+# below a 5 deg band from ~3 % to ~89 % of a nod's time), so the eyes are shut for most of
+# the head-down time, as the nod rule in docs/drowsiness.md expects of nodding off.
+NOD_EYES_CLOSE_AT = 0.1
+NOD_EYES_OPEN_AT = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +64,11 @@ def closure_span(start: float, duration: float, ease: str = "smooth", close_s: f
     ramp_in = min(close_s, duration)
     ramp_out = min(open_s, duration)
     return Span(start, start + duration, ramp_in, ramp_out, ease)
+
+
+def nod_closure_span(start: float, duration: float) -> Span:
+    """The lid closure of a nod with the eyes closed (NOD_EYES_*)."""
+    return closure_span(start + NOD_EYES_CLOSE_AT * duration, (NOD_EYES_OPEN_AT - NOD_EYES_CLOSE_AT) * duration)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +130,8 @@ class Timeline:
                 self.zone_spans.append((b.at_s, b.at_s + b.duration_s, zone))
             elif isinstance(b, sc.Nod):
                 self._nods.append((b.at_s, b.duration_s, b.amount_deg))
+                if b.eyes_closed:
+                    self._eye_spans.append((nod_closure_span(b.at_s, b.duration_s), 1.0, "both"))
             elif isinstance(b, sc.Absent):
                 self._absent.append((b.at_s, b.at_s + b.duration_s))
             elif isinstance(b, sc.Cover):
