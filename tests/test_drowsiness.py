@@ -138,6 +138,22 @@ def test_looking_down_at_the_lap_with_open_eyes_is_no_nod_and_no_closure():
     assert r.at(8.0)["eye_closure"] < 0.35
 
 
+def test_head_led_glance_to_the_lap_is_looking_down_without_eye_look_down():
+    # A glance to a phone in the lap led by the head (rendered: head 31 deg down, eyes 13.5
+    # down in the head): eyeLookDown only 0.43, and the lids read closure 0.6 (eyeBlink
+    # 0.5, EAR 40 % of open) with open eyes for 1.5 s, three times: no microsleep, no nod.
+    spans = [(3.0, 4.5), (6.5, 8.0), (10.0, 11.5)]
+    pitch_pts = [(0.0, 0.0)]
+    for a, b in spans:
+        pitch_pts += [(a, 0.0), (a + 0.2, 31.0), (b - 0.2, 31.0), (b, 0.0)]
+    lids = closures(spans, ramp_s=0.2)
+    r = run(Drive(14.0, pitch_deg=piecewise(pitch_pts), look_down=constant(0.43), closure=lambda t: 0.6 * lids(t)))
+    assert not r.named("nod", "microsleep", "sleep", "drowsy")
+    assert r.at(4.0)["looking_down"] is True and r.at(4.0)["eyes_closed"] is False
+    # Below look_down_head_pitch_deg with eyeLookDown < look_down_min it is not looking down.
+    assert r.at(3.05)["looking_down"] is False
+
+
 def test_eyes_really_closed_while_the_head_hangs_down_are_sleep():
     # Depth still counts while looking down: EAR at 2 % of open is a closed eye.
     pitch = piecewise([(0.0, 0.0), (2.0, 0.0), (2.5, 20.0)])

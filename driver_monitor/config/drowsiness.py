@@ -26,6 +26,13 @@ class EyeClosureConfig(Section):
     # raises eyeLookDown, to 0.88, but leaves the head where it was).
     look_down_min: float = Field(0.5, gt=0.0, le=1.0)
     look_down_pitch_deg: float = Field(5.0, ge=0.0, le=45.0)
+    # A head pitched this far below neutral is looking down (lap, phone, console) whatever
+    # eyeLookDown says: a head-led glance moves the eyes only ~30 % of the way (head_share
+    # 0.7), so eyeLookDown stays at 0.37-0.45 while the lids' foreshortening reads eyeBlink
+    # 0.44 and EAR 33 % of open with OPEN eyes (synthetic drives, head 31 deg down, eyes 13.5
+    # down: docs/simulation.md); 20 deg is beyond the ~18 deg pitch-down cone of the road
+    # scene [REF: openpilot] and above the +7..+12 deg of the clip's look-downs.
+    look_down_head_pitch_deg: float = Field(20.0, ge=0.0, le=90.0)
     # While looking down only depth counts: the lids must close beyond what a downward gaze
     # does. look_down_lid_closure is the EAR closure (1 - EAR / open EAR) a downward gaze
     # itself produces (clip: 0.73-0.91, so 0.84 sits in its middle); the judged closure is

@@ -7,7 +7,8 @@ Per frame (docs/drowsiness.md "Eye closure"):
    depth       c_e = 1 - EAR / open EAR
    both clamped to 0..1; fused = blink_weight * c_b + (1 - blink_weight) * c_e, averaged
    over the eyes.
-2. Looking down = eyeLookDown >= look_down_min AND head pitch >= neutral + look_down_pitch_deg.
+2. Looking down = eyeLookDown >= look_down_min AND head pitch >= neutral + look_down_pitch_deg,
+   or head pitch >= neutral + look_down_head_pitch_deg alone (a head-led glance to the lap).
    A downward gaze lowers the upper lid (eyeBlink 0.58-0.7, EAR 12-27 % of open with open
    eyes on selfie_segmentation_web.mp4), so then only depth counts, rescaled from the lid
    level a downward gaze itself produces: judged = (c_e - L) / (1 - L), L = look_down_lid_closure.
@@ -141,7 +142,7 @@ class EyeClosureJudge:
         fused = c.blink_weight * c_b + (1.0 - c.blink_weight) * c_e
         pitch_rel = f.head_pitch_deg - cal.neutral_pitch_deg
         yaw_rel = f.head_yaw_deg - cal.neutral_yaw_deg
-        looking_down = f.eye_look_down >= c.look_down_min and pitch_rel >= c.look_down_pitch_deg
+        looking_down = (f.eye_look_down >= c.look_down_min and pitch_rel >= c.look_down_pitch_deg) or pitch_rel >= c.look_down_head_pitch_deg
         closure = _clamp01((c_e - c.look_down_lid_closure) / (1.0 - c.look_down_lid_closure)) if looking_down else fused
         if f.eye_luma_ratio < e.min_eye_luma_ratio:  # NaN (not measured) never hides the eyes
             self.reason = "eyes_hidden"
