@@ -25,8 +25,9 @@ def test_eyes_read_closed_when_closed_and_open_when_open(results: dict[str, fid.
     assert r.blink_closed[1.0] >= 0.55
     assert r.blink_closed[0.9] >= 0.55
     assert r.blink_closed[0.9] >= 1.8 * r.blink_open
-    # Open: <= 0.3 target; obama's smiling portrait squints (~0.3).
-    assert r.blink_open <= (0.33 if face == "obama" else fid.BLINK_OPEN_MAX)
+    # Open: <= 0.3 (issue 3) for every face; a squinting portrait (obama) gets its lids
+    # raised when commanded open (calibrate.calibrate_open_lids).
+    assert r.blink_open <= fid.BLINK_OPEN_MAX
 
 
 @pytest.mark.slow

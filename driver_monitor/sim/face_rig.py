@@ -149,6 +149,10 @@ class FaceRig:
     # it is wide; more makes the landmarker's jawOpen fall again on these photos (measured
     # 0.65 / 0.85 / 1.0: docs/simulation.md).
     jaw_drop_mouth_widths: float = 0.65
+    # How far the upper lids are raised (in closure units, 0..1 of the opening) when the
+    # eyes are commanded open: closure 0 means "fully open", but a smiling portrait squints
+    # (obama: eyeBlink 0.33 on the photo's own lids); calibrate.calibrate_open_lids measures it.
+    open_lid_raise: float = 0.0
 
     @property
     def width(self) -> int:

@@ -145,7 +145,8 @@ class Renderer:
         rig = self.rig
         local = rig.local.copy()
         droop = lid_droop(s.gaze_pitch_deg)
-        self._lids.apply(local, max(s.eye_closure_right, droop), max(s.eye_closure_left, droop))
+        raise_ = rig.open_lid_raise
+        self._lids.apply(local, _with_raise(max(s.eye_closure_right, droop), raise_), _with_raise(max(s.eye_closure_left, droop), raise_))
         self._jaw.apply(local, s.jaw_open)
         r = rotation_matrix(*rig.pose_map.warp_angles(s.head_yaw_deg, s.head_pitch_deg, s.head_roll_deg))
         moving = np.arange(rig.n_face)
@@ -300,10 +301,14 @@ class _LidRig:
             self.eyes.append((u, np.array(fold), np.array(brow), du))
 
     def apply(self, local: np.ndarray, closure_right: float, closure_left: float) -> None:
+        """Closure 0..1; below 0 the lid is raised (in the image plane) above the photo's."""
         for (u, fold, brow, du), c in zip(self.eyes, (closure_right, closure_left), strict=True):
-            if c <= 0.0:
+            if c == 0.0:
                 continue
             c = min(c, 1.0)
+            if c < 0.0:
+                du = du.copy()
+                du[:, 2] = 0.0  # a raised lid does not come forward
             local[u] += c * du
             local[fold] += c * FOLD_FOLLOW * du
             local[brow] += c * BROW_FOLLOW * du
@@ -417,6 +422,13 @@ class _IrisRig:
         alpha = cv2.warpAffine(self.iris_alpha[..., 0], m, size, flags=cv2.INTER_LINEAR)[..., None] * self.opening
         out = self.base * (1 - alpha) + iris * alpha
         return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _with_raise(closure: float, open_lid_raise: float) -> float:
+    """The lid position for a commanded closure on a rig whose open lids are raised by
+    open_lid_raise: -raise at 0, easing to no change at 1 ((1 - c)^2, so closed eyes and the
+    end of a blink look as before)."""
+    return closure - open_lid_raise * (1.0 - min(max(closure, 0.0), 1.0)) ** 2
 
 
 def lid_droop(gaze_pitch_deg: float) -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from driver_monitor import __version__
-from driver_monitor.sim.calibrate import calibrate_pose
+from driver_monitor.sim.calibrate import calibrate_open_lids, calibrate_pose
 from driver_monitor.sim.face_rig import BUNDLED_FACES, FaceRig, build_rig
 from driver_monitor.sim.labels import derive_labels
 from driver_monitor.sim.renderer import Renderer
@@ -24,6 +24,8 @@ def get_rig(face: str, size: tuple[int, int]) -> FaceRig:
     key = (face, size)
     if key not in _RIGS:
         rig = build_rig(face, size)
+        # Lids first: the pose map is then measured on the face as it will be rendered.
+        rig.open_lid_raise = calibrate_open_lids(rig)
         rig.pose_map = calibrate_pose(rig)
         _RIGS[key] = rig
     return _RIGS[key]
@@ -150,6 +152,7 @@ def _meta(s: Scenario, rig: FaceRig, frames: int) -> dict[str, Any]:
             "pitch_read_deg": [round(v, 3) for v in rig.pose_map.pitch_read],
             "pitch_warp_deg": list(rig.pose_map.pitch_warp),
             "jaw_drop_mouth_widths": rig.jaw_drop_mouth_widths,
+            "open_lid_raise": rig.open_lid_raise,
         },
         "labels_t": "onset of the behaviour (docs/simulation.md)",
         "truth": "truth.csv: the commanded value of every channel per frame",
