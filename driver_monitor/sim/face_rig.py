@@ -19,6 +19,7 @@ import numpy as np
 from driver_monitor.errors import InputError, ModelError
 from driver_monitor.perception.geometry import head_pose_from_matrix
 from driver_monitor.perception.model import resolve_model_path
+from driver_monitor.perception.tracker import quiet_native_stderr
 from driver_monitor.sim import mesh
 
 # Bundled portraits (driver_monitor/sim/faces/ATTRIBUTION.md).
@@ -76,7 +77,8 @@ def _image_landmarker():  # type: ignore[no-untyped-def]
         num_faces=1,
         output_facial_transformation_matrixes=True,
     )
-    return vision.FaceLandmarker.create_from_options(options)
+    with quiet_native_stderr():  # the graph's start-up banners, as for the tracker
+        return vision.FaceLandmarker.create_from_options(options)
 
 
 def detect_mesh(image_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -84,7 +86,9 @@ def detect_mesh(image_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     import mediapipe as mp
 
     img = np.ascontiguousarray(image_rgb)
-    result = _image_landmarker().detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=img))
+    landmarker = _image_landmarker()
+    with quiet_native_stderr():
+        result = landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=img))
     if not result.face_landmarks:
         return None
     h, w = img.shape[:2]
