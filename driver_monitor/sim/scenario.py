@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from driver_monitor.config.loader import format_validation_error, parse_yaml_mapping, read_yaml_text
 from driver_monitor.errors import ConfigError
 
 Ease = Literal["linear", "smooth", "step"]
@@ -251,49 +251,28 @@ class Scenario(_Model):
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; ConfigError with one line per problem."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: no such scenario file"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc.__class__.__name__})"]) from None
-    return parse_scenario(text, source=str(path))
+    return parse_scenario(read_yaml_text(path, "scenario file"), source=str(path))
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise ConfigError([f"{source}: not valid YAML{where}"]) from None
-    if not isinstance(data, dict):
-        raise ConfigError([f"{source}: expected a mapping with name, duration_s, timeline, ..."])
+    data = parse_yaml_mapping(text, source, "a mapping with name, duration_s, timeline, ...")
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError([f"{source}: {line}" for line in _problems(exc)]) from None
+        lines = format_validation_error(exc, "unknown key", _behaviour_message, _drop_union_tag)
+        raise ConfigError([f"{source}: {line}" for line in lines]) from None
 
 
-def _problems(exc: ValidationError) -> list[str]:
-    lines = []
-    for err in exc.errors(include_url=False):
-        loc = list(err["loc"])
-        # Drop the union tag pydantic inserts after a timeline index (timeline.3.glance.x).
-        if len(loc) >= 3 and loc[0] == "timeline" and isinstance(loc[1], int) and loc[2] in BEHAVIOURS:
-            del loc[2]
-        dotted = ".".join(str(p) for p in loc) or "(top level)"
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            msg = "unknown key"
-        elif kind == "union_tag_invalid":
-            msg = f"unknown behaviour (behaviours: {', '.join(BEHAVIOURS)})"
-        elif kind == "union_tag_not_found":
-            msg = f"needs `do:` naming the behaviour ({', '.join(BEHAVIOURS)})"
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-            given = err.get("input")
-            if kind != "missing" and not isinstance(given, (dict, list)):
-                msg += f" (got {given!r})"
-        lines.append(f"{dotted}: {msg}")
-    return lines
+def _drop_union_tag(loc: list[Any]) -> list[Any]:
+    """timeline.3.glance.x -> timeline.3.x: pydantic inserts the behaviour's tag."""
+    if len(loc) >= 3 and loc[0] == "timeline" and isinstance(loc[1], int) and loc[2] in BEHAVIOURS:
+        del loc[2]
+    return loc
+
+
+def _behaviour_message(err: dict[str, Any]) -> str | None:
+    if err["type"] == "union_tag_invalid":
+        return f"unknown behaviour (behaviours: {', '.join(BEHAVIOURS)})"
+    if err["type"] == "union_tag_not_found":
+        return f"needs `do:` naming the behaviour ({', '.join(BEHAVIOURS)})"
+    return None
