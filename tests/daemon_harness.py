@@ -16,6 +16,20 @@ from pathlib import Path
 
 import pytest
 
+# A daemon config for the subprocess tests: quick camera reopen and state file; the
+# driver_absent delay is the test's own.
+BASE_CONFIG = """
+presence:
+  absent_after_s: {absent_after_s}
+camera:
+  reopen_backoff:
+    initial_s: 0.1
+    factor: 2.0
+    max_s: 0.3
+service:
+  state_interval_s: 0.2
+"""
+
 REPO = Path(__file__).resolve().parents[1]
 
 

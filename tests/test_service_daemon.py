@@ -17,21 +17,10 @@ from pathlib import Path
 
 import pytest
 from camera_clips import write_clip
-from daemon_harness import REPO, DaemonProcess
+from daemon_harness import BASE_CONFIG, REPO, DaemonProcess
 
 pytestmark = pytest.mark.slow
 
-BASE_CONFIG = """
-presence:
-  absent_after_s: {absent_after_s}
-camera:
-  reopen_backoff:
-    initial_s: 0.1
-    factor: 2.0
-    max_s: 0.3
-service:
-  state_interval_s: 0.2
-"""
 
 
 @pytest.fixture

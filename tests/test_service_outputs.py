@@ -18,24 +18,14 @@ from pathlib import Path
 import can
 import pytest
 from camera_clips import write_clip
-from daemon_harness import DaemonProcess
+from daemon_harness import BASE_CONFIG, DaemonProcess
 
 from driver_monitor.vehicle.dbc import DMS_DBC_PATH, load_dbc
 from driver_monitor.vehicle.serial_protocol import FLAG_MONITORING_ACTIVE, FrameDecoder
 
 pytestmark = pytest.mark.slow
 
-CONFIG = """
-presence:
-  absent_after_s: 0.5
-camera:
-  reopen_backoff:
-    initial_s: 0.1
-    factor: 2.0
-    max_s: 0.3
-service:
-  state_interval_s: 0.2
-"""
+CONFIG = BASE_CONFIG.format(absent_after_s=0.5)
 
 SYSTEM_FAULT, SYSTEM_INACTIVE, DRIVER_UNKNOWN = 4, 2, 15
 
