@@ -34,9 +34,7 @@ def test_eyes_read_closed_when_closed_and_open_when_open(results: dict[str, fid.
 @pytest.mark.parametrize("face", FACES)
 def test_head_pose_reads_within_5_deg_of_the_command(results: dict[str, fid.FidelityResult], face: str) -> None:
     r = results[face]
-    # biden.jpg is turned 12 deg in the photo: -40 deg is beyond what its warp can show.
-    yaws = {k: v for k, v in r.yaw_read.items() if not (face == "biden" and k < -30)}
-    for cmd, read in yaws.items():
+    for cmd, read in r.yaw_read.items():
         assert read == pytest.approx(cmd, abs=fid.POSE_TOLERANCE_DEG), f"yaw {cmd}"
     for cmd, read in r.pitch_read.items():
         assert read == pytest.approx(cmd, abs=fid.POSE_TOLERANCE_DEG), f"pitch {cmd}"
@@ -55,7 +53,5 @@ def test_full_yawn_opens_the_jaw(results: dict[str, fid.FidelityResult], face: s
 def test_face_found_whenever_shown_and_never_in_the_empty_seat(results: dict[str, fid.FidelityResult], face: str) -> None:
     r = results[face]
     assert r.found_when_absent == 0
-    if face == "biden":  # the 0.3 s hold at -40 deg is beyond this photo
-        assert r.found_ratio >= 0.96
-    else:
-        assert r.found_ratio >= fid.FOUND_MIN
+    # biden.jpg (turned 11.5 deg in the photo) too, since it is rigged from its frontal view.
+    assert r.found_ratio >= fid.FOUND_MIN

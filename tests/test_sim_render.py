@@ -268,3 +268,19 @@ def test_eyes_turn_with_the_head_in_a_glance_to_the_lap() -> None:
     assert 8.5 <= pitch <= 18.5, pitch  # 13.5 +- 5
     assert -8.0 <= yaw <= 2.0, yaw  # -3 +- 5
     assert float(np.median([f.eye_look_down for f in reads])) >= 0.3
+
+
+def test_a_turned_portrait_is_rigged_from_its_frontal_view() -> None:
+    """biden.jpg reads yaw 11.5 deg on the photo: the rig is built from it turned to face
+    the camera (calibrate.frontal_view), so both directions have the same room to turn;
+    frontal portraits are used as they are."""
+    from driver_monitor.sim.calibrate import FRONTALIZE_ABOVE_YAW_DEG
+
+    biden = get_rig("biden", SIZE)
+    assert biden.frontalized_from_deg is not None
+    assert biden.frontalized_from_deg[0] == pytest.approx(11.5, abs=1.0)
+    assert abs(biden.photo_pose_deg[0]) <= 2.0  # what the landmarker reads on the frontal view
+    assert abs(biden.photo_pose_deg[2]) <= 2.0  # its roll (-8 deg on the photo) is undone too
+    astronaut = get_rig("astronaut", SIZE)
+    assert astronaut.frontalized_from_deg is None
+    assert abs(astronaut.photo_pose_deg[0]) <= FRONTALIZE_ABOVE_YAW_DEG

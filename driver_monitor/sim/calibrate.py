@@ -9,6 +9,8 @@ deterministic.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -16,7 +18,7 @@ from driver_monitor.config.perception import PerceptionConfig
 from driver_monitor.messages import Frame
 from driver_monitor.perception.geometry import head_pose_from_matrix
 from driver_monitor.perception.tracker import MediaPipeFaceTracker
-from driver_monitor.sim.face_rig import FaceRig, PoseMap
+from driver_monitor.sim.face_rig import FaceRig, PoseMap, build_rig
 
 # 15 deg steps: finer steps (10 deg beyond +-30) were tried and read worse at +-40 (the
 # read curve has small jumps there that a finer grid follows; docs/simulation.md).
@@ -123,3 +125,32 @@ def _monotone(pairs: list[tuple[float, float]]) -> tuple[tuple[float, ...], tupl
     if len(keep) < 2:
         return (-1.0, 1.0), (-1.0, 1.0)
     return tuple(float(r) for r, _ in keep), tuple(float(w) for _, w in keep)
+
+
+# A portrait turned further than this is first turned to face the camera (frontal_view).
+# A warped photo reads at most ~45 deg of turn away from its own pose before the landmarker
+# loses it or the far side tears (the photo has no pixels for it), so a photo turned 11.5
+# deg (biden.jpg) could not be shown at yaw -40, and at -30 the curtain behind it showed
+# through the head. astronaut.png and obama.jpg read 0.6 and 1.0 deg and are used as they are.
+FRONTALIZE_ABOVE_YAW_DEG = 6.0
+# The frontal view is rendered at one size whatever the output size (face 240 px wide), so
+# every output size starts from the same image. 640x480 to 1920x1440 were measured on
+# biden.jpg (docs/simulation.md): 800x600 met every pose target at 320x240 and 480x360.
+FRONTAL_VIEW_SIZE = (800, 600)
+
+
+@lru_cache(maxsize=4)
+def frontal_view(photo: Path) -> tuple[np.ndarray, tuple[float, float, float]] | None:
+    """The photo turned to face the camera, and the pose it was turned from; None when the
+    photo's yaw is within FRONTALIZE_ABOVE_YAW_DEG (it is used as it is).
+
+    The photo is rigged at FRONTAL_VIEW_SIZE, its pose map calibrated, and rendered at the
+    warp that reads yaw, pitch and roll 0; the output rig is then built from that image, so
+    its mesh, rings and pose map start from a frontal face with room to turn both ways."""
+    from driver_monitor.sim.renderer import Renderer, RenderState
+
+    rig = build_rig(photo, FRONTAL_VIEW_SIZE)
+    if abs(rig.photo_pose_deg[0]) <= FRONTALIZE_ABOVE_YAW_DEG:
+        return None
+    rig.pose_map = calibrate_pose(rig)
+    return Renderer(rig).render(RenderState()), rig.photo_pose_deg

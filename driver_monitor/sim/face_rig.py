@@ -157,6 +157,9 @@ class FaceRig:
     # eyes are commanded open: closure 0 means "fully open", but a smiling portrait squints
     # (obama: eyeBlink 0.33 on the photo's own lids); calibrate.calibrate_open_lids measures it.
     open_lid_raise: float = 0.0
+    # The photo's own (yaw, pitch, roll) when the rig was built from its frontal view
+    # (calibrate.frontal_view); None when the photo was used as it is.
+    frontalized_from_deg: tuple[float, float, float] | None = None
 
     @property
     def width(self) -> int:
@@ -167,10 +170,14 @@ class FaceRig:
         return self.size[1]
 
 
-def build_rig(photo: str | Path, size: tuple[int, int]) -> FaceRig:
-    """Find the face in the photo, frame it for `size` and build the control mesh."""
+def build_rig(photo: str | Path, size: tuple[int, int], image: np.ndarray | None = None) -> FaceRig:
+    """Find the face in the photo, frame it for `size` and build the control mesh.
+
+    `image` (RGB) replaces the photo's pixels, e.g. the photo turned to face the camera
+    (calibrate.frontal_view); `photo` still names the rig's source."""
     path = resolve_face(photo)
-    image = load_photo(path)
+    if image is None:
+        image = load_photo(path)
     found = detect_mesh(image)
     if found is None:
         raise InputError(f"{path}: no face found in the photo (the renderer needs one clearly visible face)")

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from driver_monitor import __version__
-from driver_monitor.sim.calibrate import calibrate_open_lids, calibrate_pose
-from driver_monitor.sim.face_rig import BUNDLED_FACES, FaceRig, build_rig
+from driver_monitor.sim.calibrate import calibrate_open_lids, calibrate_pose, frontal_view
+from driver_monitor.sim.face_rig import BUNDLED_FACES, FaceRig, build_rig, resolve_face
 from driver_monitor.sim.labels import derive_labels
 from driver_monitor.sim.renderer import Renderer
 from driver_monitor.sim.scenario import Scenario, load_scenario
@@ -23,7 +23,10 @@ def get_rig(face: str, size: tuple[int, int]) -> FaceRig:
     """Build (and calibrate) a rig once per face and size in this process."""
     key = (face, size)
     if key not in _RIGS:
-        rig = build_rig(face, size)
+        front = frontal_view(resolve_face(face))
+        rig = build_rig(face, size, image=None if front is None else front[0])
+        if front is not None:
+            rig.frontalized_from_deg = front[1]
         # Lids first: the pose map is then measured on the face as it will be rendered.
         rig.open_lid_raise = calibrate_open_lids(rig)
         rig.pose_map = calibrate_pose(rig)
@@ -144,6 +147,8 @@ def _meta(s: Scenario, rig: FaceRig, frames: int) -> dict[str, Any]:
         "frames": frames,
         "duration_s": s.duration_s,
         "face": rig.photo_path.name,
+        # The photo's own pose when the rig was built from it turned to face the camera.
+        "face_frontalized_from_deg": None if rig.frontalized_from_deg is None else [round(v, 2) for v in rig.frontalized_from_deg],
         "codec": "ffv1 (lossless, bgr0)",
         "renderer_calibration": {
             "neutral_read_deg": [round(v, 3) for v in rig.pose_map.neutral_deg],
