@@ -46,6 +46,30 @@ LID_DROOP_AT_30_DEG = 0.4
 # How much of the upper lid's travel the lid fold and the skin below the brow follow.
 FOLD_FOLLOW = 1.1
 BROW_FOLLOW = 0.35
+# A held closure is firmer than the passage of a blink: the orbicularis oculi contracts, the
+# upper lid is pressed down over the eye along its whole length (its margin then lies below
+# the lower lid's, the lashes over it) and the lower lid and the cheek below it ride up (the
+# cheek raise of a squeeze, FACS AU6), so the lower lid's margin tucks in behind the closed
+# upper lid. It builds up over the last part of the travel (closure SQUEEZE_FROM ->
+# SQUEEZE_FULL), so a blink's passage and a half-closed eye look as before. Measured
+# (docs/simulation.md, fidelity): the landmarker puts the closed lid line at the top of the
+# dark lines it sees, and the photo's own lower lash line, left visible just under a lid
+# that only reaches the lower margin, held the lid landmarks (and eyeBlink, 0.56-0.60 on
+# obama and biden) up; with the lower lid tucked in and the lid line lower in the middle
+# (a deeper lid alone, LID_MEET_FRACTION -0.6/-0.9, was not followed) every face reads
+# >= 0.6. The closed lid meets at SQUEEZE_MEET_FRACTION of the opening below the lower lid
+# plus SQUEEZE_MEET_EYE_WIDTHS in the middle, tapering to the corners as sin^0.5 (the lid
+# drapes over the cornea: deepest over it, flat along most of the eye).
+SQUEEZE_FROM = 0.6
+SQUEEZE_FULL = 0.9
+SQUEEZE_MEET_FRACTION = -0.15
+SQUEEZE_MEET_EYE_WIDTHS = 0.12
+SQUEEZE_MEET_TAPER = 0.5
+# How far the lower lid and the skin under the eye rise at a full squeeze, and how far down
+# the cheek the rise reaches (fading linearly to it), both in eye widths (~30 mm: 0.175 is
+# ~5 mm, the size of a cheek raise; Ekman & Friesen, FACS AU6).
+CHEEK_RISE_EYE_WIDTHS = 0.175
+CHEEK_REACH_EYE_WIDTHS = 1.1
 # How far each mouth corner draws in at jaw_open = 1 (a yawn rounds the mouth); the chin
 # drop is FaceRig.jaw_drop_mouth_widths (docs/simulation.md).
 CORNER_IN_MOUTH_WIDTHS = 0.12
@@ -287,31 +311,64 @@ class _LidRig:
 
     def __init__(self, rig: FaceRig):
         self.eyes = []
+        n = rig.n_face
+        loc = rig.local
         for upper, lower, fold, brow in (
             (mesh.RIGHT_UPPER_LID, mesh.RIGHT_LOWER_LID, mesh.RIGHT_LID_FOLD, mesh.RIGHT_BROW_LOWER),
             (mesh.LEFT_UPPER_LID, mesh.LEFT_LOWER_LID, mesh.LEFT_LID_FOLD, mesh.LEFT_BROW_LOWER),
         ):
             u = np.array(upper[1:-1])
             lo = np.array(lower[1:-1])
-            meet = rig.local[lo] + LID_MEET_FRACTION * (rig.local[u] - rig.local[lo])
-            du = meet - rig.local[u]
+            meet = loc[lo] + LID_MEET_FRACTION * (loc[u] - loc[lo])
+            du = meet - loc[u]
             # The closed lid lies over the eyeball, in front of the lower lid's margin.
-            eye_w = float(np.linalg.norm(rig.local[upper[0]] - rig.local[upper[-1]]))
+            eye_w = float(np.linalg.norm(loc[upper[0]] - loc[upper[-1]]))
             du[:, 2] += LID_FORWARD_EYE_WIDTHS * eye_w
-            self.eyes.append((u, np.array(fold), np.array(brow), du))
+            # Squeeze: where a firm closure puts the lid beyond the blink's meeting line ...
+            c0, c1 = loc[upper[0]], loc[upper[-1]]
+            along = np.clip((loc[lo, 0] - c0[0]) / (c1[0] - c0[0]), 0.0, 1.0)
+            squeezed = loc[lo] + SQUEEZE_MEET_FRACTION * (loc[u] - loc[lo])
+            squeezed[:, 1] -= SQUEEZE_MEET_EYE_WIDTHS * eye_w * np.sin(np.pi * along) ** SQUEEZE_MEET_TAPER
+            du_squeeze = squeezed - meet
+            # ... and how the lower lid and the cheek under the eye rise (up in head-local y),
+            # fading downwards to CHEEK_REACH_EYE_WIDTHS and sideways: towards the temple
+            # from 0.8 to 1.3 eye widths from the eye's centre (the orbicularis reaches the
+            # crow's feet), towards the nose from the inner corner (0.5) to 0.8, so the nose
+            # stays; the eye corners and the upper lid stay.
+            centre = loc[list(upper) + list(lower)].mean(axis=0)
+            dx = (loc[:n, 0] - centre[0]) / eye_w * np.sign(c0[0] - c1[0])  # > 0 towards the temple
+            dy = (loc[:n, 1] - centre[1]) / eye_w
+            side = np.where(dx >= 0.0, np.clip((1.3 - dx) / 0.5, 0.0, 1.0), np.clip((0.8 + dx) / 0.3, 0.0, 1.0))
+            down = np.where(dy < 0.0, np.clip((dy + CHEEK_REACH_EYE_WIDTHS) / (CHEEK_REACH_EYE_WIDTHS - 0.15), 0.0, 1.0), 0.0)
+            down[lo] = 1.0
+            cheek = np.zeros((len(loc), 3))
+            cheek[:n, 1] = CHEEK_RISE_EYE_WIDTHS * eye_w * side * down
+            cheek[list(upper)] = 0.0
+            moved = np.nonzero(cheek[:, 1])[0]
+            self.eyes.append((u, np.array(fold), np.array(brow), du, du_squeeze, moved, cheek[moved]))
 
     def apply(self, local: np.ndarray, closure_right: float, closure_left: float) -> None:
         """Closure 0..1; below 0 the lid is raised (in the image plane) above the photo's."""
-        for (u, fold, brow, du), c in zip(self.eyes, (closure_right, closure_left), strict=True):
+        for (u, fold, brow, du, du_squeeze, moved, cheek), c in zip(self.eyes, (closure_right, closure_left), strict=True):
             if c == 0.0:
                 continue
             c = min(c, 1.0)
             if c < 0.0:
                 du = du.copy()
                 du[:, 2] = 0.0  # a raised lid does not come forward
-            local[u] += c * du
-            local[fold] += c * FOLD_FOLLOW * du
-            local[brow] += c * BROW_FOLLOW * du
+            w = _squeeze(c)
+            d = c * du + w * du_squeeze if w > 0.0 else c * du
+            local[u] += d
+            local[fold] += FOLD_FOLLOW * d
+            local[brow] += BROW_FOLLOW * d
+            if w > 0.0:
+                local[moved] += w * cheek
+
+
+def _squeeze(closure: float) -> float:
+    """How firm the closure is: 0 up to SQUEEZE_FROM, easing (smoothstep) to 1 at SQUEEZE_FULL."""
+    t = min(max((closure - SQUEEZE_FROM) / (SQUEEZE_FULL - SQUEEZE_FROM), 0.0), 1.0)
+    return t * t * (3.0 - 2.0 * t)
 
 
 class _JawRig:
