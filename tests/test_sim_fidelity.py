@@ -44,9 +44,10 @@ def test_head_pose_reads_within_5_deg_of_the_command(results: dict[str, fid.Fide
 @pytest.mark.slow
 @pytest.mark.parametrize("face", FACES)
 def test_full_yawn_opens_the_jaw(results: dict[str, fid.FidelityResult], face: str) -> None:
-    # Target 0.5; astronaut.png's broad smile reads 0.39-0.48 depending on the size (docs),
-    # still well above talking (< 0.3 held) and what a closed mouth reads (~0.01).
-    assert results[face].jaw_open >= (0.35 if face == "astronaut" else fid.JAW_OPEN_MIN)
+    # Target 0.5 (issue 3) for every face: the lower face stretches down and in with the
+    # jaw, the lower incisors show, and the chin drop is measured per face
+    # (calibrate.calibrate_jaw_drop); astronaut.png's broad smile reads 0.56-0.57 (docs).
+    assert results[face].jaw_open >= fid.JAW_OPEN_MIN
 
 
 @pytest.mark.slow

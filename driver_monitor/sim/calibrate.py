@@ -93,6 +93,45 @@ def calibrate_open_lids(rig: FaceRig) -> float:
     return LID_RAISES[-1]
 
 
+# Chin drop at a full yawn (FaceRig.jaw_drop_mouth_widths, in mouth widths) to choose from.
+# The drop is given in the photo's mouth widths, and a smiling mouth is wider than a relaxed
+# one: at 0.65 the smiling portraits' chins drop 0.28-0.32 face widths but biden's (mouth
+# closed, narrow) only 0.22, and his jawOpen read 0.47-0.60. The landmarker stops following
+# an opening much beyond ~0.3 face widths (it puts the lower lip back up in the cavity, and
+# jawOpen falls: astronaut 0.58 / 0.43 / 0.24, obama 0.71 / 0.69 / 0.14 at 0.65 / 0.75 /
+# 0.85; biden 0.57 / 0.62 / 0.70, 480x360; docs/simulation.md), so the drop is measured per
+# face: the smallest candidate that reads within JAW_READ_TOLERANCE of the best (biden's
+# photo as it is chose 0.75; its frontal view, which is what is rigged, 0.65 like the others).
+JAW_DROPS = (0.65, 0.75, 0.85)
+JAW_READ_TOLERANCE = 0.05
+
+
+def calibrate_jaw_drop(rig: FaceRig) -> float:
+    """The chin drop (JAW_DROPS) at which a full yawn reads the highest jawOpen, preferring
+    the smallest within JAW_READ_TOLERANCE of it (a larger drop is nearer the point where the
+    landmarker gives up on the opening). Each candidate is a yawn from the closed mouth:
+    HOLD_FRAMES closed, then HOLD_FRAMES + 2 open, read on the last frame; rendered with
+    the rig's pose map as it is (identity before calibrate_pose: the photo's own pose)."""
+    from driver_monitor.sim.renderer import Renderer, RenderState
+
+    tracker = MediaPipeFaceTracker(PerceptionConfig())
+    frame = 0
+    reads: dict[float, float] = {}
+    try:
+        for drop in JAW_DROPS:
+            rig.jaw_drop_mouth_widths = drop
+            renderer = Renderer(rig)
+            obs = None
+            for jaw in (0.0,) * HOLD_FRAMES + (1.0,) * (HOLD_FRAMES + 2):
+                obs = tracker.track(Frame(frame / 30.0, renderer.render(RenderState(jaw_open=jaw)), frame))
+                frame += 1
+            reads[drop] = obs.blendshapes.get("jawOpen", 0.0) if obs is not None else 0.0
+    finally:
+        tracker.close()
+    best = max(reads.values())
+    return min(d for d, v in reads.items() if v >= best - JAW_READ_TOLERANCE)
+
+
 def _sweep(read: Callable[[float], tuple[float, float, float] | None], warps: tuple[float, ...], axis: int) -> list[tuple[float, float]]:
     """From 0 out to the negative end, back through 0 to the positive end and back to 0;
     each warp angle's read is the mean of its reads on the way out and back (the tracker

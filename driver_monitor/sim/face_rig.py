@@ -150,8 +150,8 @@ class FaceRig:
     photo_pose_deg: tuple[float, float, float]
     pose_map: PoseMap = field(default_factory=lambda: PoseMap())
     # Chin drop at jaw_open = 1 in mouth widths: a full yawn opens the mouth about as high as
-    # it is wide; more makes the landmarker's jawOpen fall again on these photos (measured
-    # 0.65 / 0.85 / 1.0: docs/simulation.md).
+    # it is wide; much more makes the landmarker's jawOpen fall again on the smiling photos
+    # (docs/simulation.md). calibrate.calibrate_jaw_drop chooses it per face (0.65-0.85).
     jaw_drop_mouth_widths: float = 0.65
     # How far the upper lids are raised (in closure units, 0..1 of the opening) when the
     # eyes are commanded open: closure 0 means "fully open", but a smiling portrait squints

@@ -40,6 +40,7 @@ OUTER_LOWER_LIP = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
 MOUTH_CORNERS = (78, 308)
 CHIN = 152
 NOSE_TIP = 1
+NOSE_BASE = 2  # subnasale, where the upper lip's skin meets the nose
 FOREHEAD = 10
 
 MESH_POINTS = 468  # the iris points 468..477 are not part of the tessellation

@@ -73,8 +73,27 @@ CHEEK_REACH_EYE_WIDTHS = 1.1
 # How far each mouth corner draws in at jaw_open = 1 (a yawn rounds the mouth); the chin
 # drop is FaceRig.jaw_drop_mouth_widths (docs/simulation.md).
 CORNER_IN_MOUTH_WIDTHS = 0.12
+# A wide-open jaw stretches the soft tissue of the lower face: the cheeks are drawn down
+# and in (a yawn flattens the nasolabial folds and hollows the cheeks), so the lower face
+# is longer and narrower. At jaw_open = 1 the face's sides come in by FACE_NARROW_DROPS x
+# the chin drop (a squeeze towards the midline, in proportion to the distance from it; 0 at
+# the nose base, full FACE_NARROW_SPAN x the nose-base-to-corners height below it), and the
+# cheeks beside the mouth between the nose base and the corners follow the jaw down by up
+# to CHEEK_DROP of it (0 at the nose base). Measured with sim/fidelity.py (jawOpen at a full
+# yawn, astronaut 320x240 / 480x360, with the lower teeth): none 0.50 / 0.51, narrowing 0.2
+# 0.55 / 0.53, both 0.57 / 0.56; obama 0.76 -> 0.71, biden 0.47-0.51 -> 0.57-0.60
+# (docs/simulation.md).
+FACE_NARROW_DROPS = 0.2
+FACE_NARROW_SPAN = 1.5
+CHEEK_DROP = 0.2
 MOUTH_INTERIOR_RGB = (46, 18, 22)
 TEETH_RGB = (214, 206, 190)
+# In a wide yawn the lower incisors show above the lower lip (the lower lip is stretched
+# down and back over them): a band over the middle of the lower lip, this fraction of the
+# opening high. Without it the landmarker put the inner lower lip on the tongue (whose
+# colour is close to the lip's) and read astronaut's jawOpen 0.41-0.44; with it 0.49-0.52,
+# obama 0.66 -> 0.75 (docs/simulation.md).
+LOWER_TEETH_FRACTION = 0.06
 TONGUE_RGB = (150, 70, 72)
 # The upper lashes turn down into a dark fringe along the margin of a closing lid.
 LASH_FROM_CLOSURE = 0.5
@@ -373,7 +392,7 @@ def _squeeze(closure: float) -> float:
 
 class _JawRig:
     """Jaw opening: the lower lip, chin and jaw move down (head-local), weighted so the lips
-    open as a lens and the cheeks stretch."""
+    open as a lens and the cheeks stretch down and in."""
 
     def __init__(self, rig: FaceRig):
         loc = rig.local[: rig.n_face]
@@ -384,8 +403,24 @@ class _JawRig:
         oval = list(mesh.face_oval())
         half_face = float(loc[oval, 0].max() - loc[oval, 0].min()) / 2.0
         dx = np.abs(loc[:, 0] - mid[0])
-        below = (mid[1] - loc[:, 1]) / max(chin_drop, 1e-6)  # 0 at the mouth corners, 1 at the chin
+        # The hinge line: between the corners it follows the inner upper lip, beyond them it
+        # is level with the corners. The upper lip belongs to the maxilla and stays; a line
+        # through the corners alone put a smiling portrait's upper lip (corners raised above
+        # its middle: astronaut) below the hinge, and it was dragged down over the opening.
+        inner_up = np.array(mesh.INNER_UPPER_LIP)
+        order = np.argsort(loc[inner_up, 0])
+        hinge = np.interp(loc[:, 0], loc[inner_up[order], 0], loc[inner_up[order], 1])
+        hinge = np.where(dx <= half_mouth, hinge, mid[1])
+        below = (hinge - loc[:, 1]) / max(chin_drop, 1e-6)  # 0 at the lip line, 1 at the chin
         w_v = np.clip((below + 0.04) / 0.14, 0.0, 1.0)
+        # Nose base (subnasale) to the mouth corners: the cheeks there stretch down with the jaw.
+        nose_y = float(loc[mesh.NOSE_BASE, 1])
+        span = max(nose_y - mid[1], 1e-6)
+        r = dx / max(half_mouth, 1e-6)  # beside the mouth (0.6-1.6 half-widths), fading out by 2.4
+        lateral = np.clip((r - 0.6) / 0.4, 0.0, 1.0) * np.clip(1.0 - (r - 1.6) / 0.8, 0.0, 1.0)
+        up_to_nose = np.clip((nose_y - loc[:, 1]) / span, 0.0, 1.0) * (loc[:, 1] >= mid[1])
+        cheek = CHEEK_DROP * up_to_nose * lateral
+        w_v = np.maximum(w_v, cheek)
         w_h = np.clip(1.0 - 0.7 * (dx - half_mouth) / max(half_face - half_mouth, 1e-6), 0.3, 1.0)
         weight = w_v * w_h
         lens = np.sqrt(np.clip(1.0 - (dx / max(half_mouth, 1e-6)) ** 2, 0.0, 1.0))
@@ -401,6 +436,11 @@ class _JawRig:
         self.inward = np.zeros(len(rig.local))
         corners = [mesh.MOUTH_CORNERS[0], 61, mesh.MOUTH_CORNERS[1], 291]
         self.inward[corners] = np.sign(mid[0] - loc[corners, 0]) * CORNER_IN_MOUTH_WIDTHS * 2.0 * half_mouth
+        # The lower face narrows (FACE_NARROW_DROPS): a horizontal squeeze towards the midline,
+        # easing in (smoothstep) from the nose base down.
+        ease = np.clip((nose_y - loc[:, 1]) / (FACE_NARROW_SPAN * span), 0.0, 1.0)
+        ease = ease * ease * (3.0 - 2.0 * ease)
+        self.inward[: rig.n_face] += np.sign(mid[0] - loc[:, 0]) * FACE_NARROW_DROPS * self.drop * ease * dx / max(half_face, 1e-6)
 
     def apply(self, local: np.ndarray, jaw_open: float) -> None:
         if jaw_open <= 0.0:
@@ -554,8 +594,9 @@ def _affine_dst_to_src(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
 
 
 def _fill_mouth(out: np.ndarray, pts: np.ndarray, jaw_open: float) -> None:
-    """The open mouth: a dark cavity, the upper teeth's edge under the upper lip and the
-    tongue at the bottom, clipped to the inner lip contour."""
+    """The open mouth: a dark cavity, the upper teeth's edge under the upper lip, the
+    tongue at the bottom and the lower incisors' edge above the lower lip, clipped to the
+    inner lip contour."""
     contour = list(mesh.INNER_UPPER_LIP) + list(mesh.INNER_LOWER_LIP[-2:0:-1])
     poly = pts[contour]
     x0, y0 = np.floor(poly.min(axis=0)).astype(int) - 2
@@ -583,6 +624,10 @@ def _fill_mouth(out: np.ndarray, pts: np.ndarray, jaw_open: float) -> None:
         c = lower[len(lower) // 2]
         axes = (max(1, int(0.3 * abs(width))), max(1, int(0.22 * gap)))
         cv2.ellipse(cavity, (int(c[0]), int(c[1] - 0.05 * gap)), axes, 0, 180, 360, TONGUE_RGB, -1, cv2.LINE_AA)
+        # Lower incisors: a band over the middle of the lower lip, in front of the tongue.
+        incisors = lower[3:-3]
+        band = np.concatenate([incisors, incisors[::-1] - [0.0, max(1.0, LOWER_TEETH_FRACTION * gap)]])
+        cv2.fillPoly(cavity, [np.round(band * 16).astype(np.int32)], TEETH_RGB, cv2.LINE_AA, shift=4)
     alpha = mask.astype(np.float32)[..., None] / 255.0
     roi[:] = (roi * (1.0 - alpha) + cavity * alpha).astype(np.uint8)
 

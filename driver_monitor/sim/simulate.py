@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from driver_monitor import __version__
-from driver_monitor.sim.calibrate import calibrate_open_lids, calibrate_pose, frontal_view
+from driver_monitor.sim.calibrate import (
+    calibrate_jaw_drop,
+    calibrate_open_lids,
+    calibrate_pose,
+    frontal_view,
+)
 from driver_monitor.sim.face_rig import BUNDLED_FACES, FaceRig, build_rig, resolve_face
 from driver_monitor.sim.labels import derive_labels
 from driver_monitor.sim.renderer import Renderer
@@ -27,8 +32,10 @@ def get_rig(face: str, size: tuple[int, int]) -> FaceRig:
         rig = build_rig(face, size, image=None if front is None else front[0])
         if front is not None:
             rig.frontalized_from_deg = front[1]
-        # Lids first: the pose map is then measured on the face as it will be rendered.
+        # Lids and jaw first, on the photo's own pose: the pose map is then measured on the
+        # face as it will be rendered.
         rig.open_lid_raise = calibrate_open_lids(rig)
+        rig.jaw_drop_mouth_widths = calibrate_jaw_drop(rig)
         rig.pose_map = calibrate_pose(rig)
         _RIGS[key] = rig
     return _RIGS[key]
