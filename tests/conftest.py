@@ -130,3 +130,12 @@ def simulated_drive(tmp_path_factory):
         return cache[key]
 
     return run
+
+
+@pytest.fixture
+def daemons():
+    """Daemon subprocesses a test starts (daemon_harness.DaemonProcess), closed after it."""
+    started = []
+    yield started
+    for d in started:
+        d.close()

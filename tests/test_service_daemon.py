@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,14 +25,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def noise_clip(tmp_path: Path) -> Path:
     return write_clip(tmp_path / "camera.avi", "noise", seconds=0.8, fps=25.0, size=(160, 120))
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for d in started:
-        d.close()
 
 
 def status_cli(state_dir: Path) -> str:

@@ -88,14 +88,6 @@ def listener(group: str) -> Iterator[CanListener]:
     lst.close()
 
 
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for d in started:
-        d.close()
-
-
 class PtyReader:
     """The far end of a real pseudo-terminal pair: what a microcontroller on the serial line
     would receive, decoded with the protocol's own decoder."""
