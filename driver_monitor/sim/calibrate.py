@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from driver_monitor.config.perception import PerceptionConfig
-from driver_monitor.messages import Frame
+from driver_monitor.messages import FaceObservation, Frame
 from driver_monitor.perception.geometry import head_pose_from_matrix
 from driver_monitor.perception.tracker import MediaPipeFaceTracker
 from driver_monitor.sim.face_rig import FaceRig, PoseMap, build_rig
@@ -27,6 +27,26 @@ WARP_PITCHES_DEG = (-40.0, -30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0, 40.0)
 HOLD_FRAMES = 3
 
 
+class _HeldTracking:
+    """The FaceLandmarker in VIDEO mode (as replay runs it) shown still images, each for a
+    number of frames at 30 fps, as one continuous clip."""
+
+    def __init__(self) -> None:
+        self._tracker = MediaPipeFaceTracker(PerceptionConfig())
+        self._frame = 0
+
+    def hold(self, image: np.ndarray, frames: int) -> FaceObservation | None:
+        """Track `image` for `frames` frames; what the last one found."""
+        obs = None
+        for _ in range(frames):
+            obs = self._tracker.track(Frame(self._frame / 30.0, image, self._frame))
+            self._frame += 1
+        return obs
+
+    def close(self) -> None:
+        self._tracker.close()
+
+
 def calibrate_pose(rig: FaceRig) -> PoseMap:
     """Sweep the warp yaw, then pitch, out and back like a slow head turn, tracked by the
     FaceLandmarker in VIDEO mode (as replay runs it), holding each angle HOLD_FRAMES frames
@@ -35,16 +55,10 @@ def calibrate_pose(rig: FaceRig) -> PoseMap:
 
     rig.pose_map = PoseMap()  # identity while measuring
     renderer = Renderer(rig)
-    tracker = MediaPipeFaceTracker(PerceptionConfig())
-    frame = 0
+    tracker = _HeldTracking()
 
     def read(yaw: float, pitch: float) -> tuple[float, float, float] | None:
-        nonlocal frame
-        image = renderer.render(RenderState(head_yaw_deg=yaw, head_pitch_deg=pitch))
-        obs = None
-        for _ in range(HOLD_FRAMES):
-            obs = tracker.track(Frame(frame / 30.0, image, frame))
-            frame += 1
+        obs = tracker.hold(renderer.render(RenderState(head_yaw_deg=yaw, head_pitch_deg=pitch)), HOLD_FRAMES)
         return None if obs is None else tuple(head_pose_from_matrix(obs.transform))  # type: ignore[return-value]
 
     try:
@@ -73,16 +87,11 @@ def calibrate_open_lids(rig: FaceRig) -> float:
     photo's own pose, whose lids are what is measured)."""
     from driver_monitor.sim.renderer import Renderer, RenderState
 
-    tracker = MediaPipeFaceTracker(PerceptionConfig())
-    frame = 0
+    tracker = _HeldTracking()
     try:
         for raise_ in (0.0, *LID_RAISES):
             rig.open_lid_raise = raise_
-            image = Renderer(rig).render(RenderState())
-            obs = None
-            for _ in range(HOLD_FRAMES + 2):
-                obs = tracker.track(Frame(frame / 30.0, image, frame))
-                frame += 1
+            obs = tracker.hold(Renderer(rig).render(RenderState()), HOLD_FRAMES + 2)
             if obs is None:
                 continue
             b = obs.blendshapes
@@ -114,17 +123,14 @@ def calibrate_jaw_drop(rig: FaceRig) -> float:
     the rig's pose map as it is (identity before calibrate_pose: the photo's own pose)."""
     from driver_monitor.sim.renderer import Renderer, RenderState
 
-    tracker = MediaPipeFaceTracker(PerceptionConfig())
-    frame = 0
+    tracker = _HeldTracking()
     reads: dict[float, float] = {}
     try:
         for drop in JAW_DROPS:
             rig.jaw_drop_mouth_widths = drop
             renderer = Renderer(rig)
-            obs = None
-            for jaw in (0.0,) * HOLD_FRAMES + (1.0,) * (HOLD_FRAMES + 2):
-                obs = tracker.track(Frame(frame / 30.0, renderer.render(RenderState(jaw_open=jaw)), frame))
-                frame += 1
+            tracker.hold(renderer.render(RenderState()), HOLD_FRAMES)
+            obs = tracker.hold(renderer.render(RenderState(jaw_open=1.0)), HOLD_FRAMES + 2)
             reads[drop] = obs.blendshapes.get("jawOpen", 0.0) if obs is not None else 0.0
     finally:
         tracker.close()
