@@ -32,10 +32,19 @@ def feed(cal: Calibrator, t0: float, t1: float, speed_kph: float | None = 50.0, 
     return result
 
 
-def test_population_defaults_until_a_valid_minute_then_the_drivers_own_values():
+def test_population_defaults_then_provisional_eyes_then_the_drivers_own_values():
     cal = Calibrator(CalibrationConfig())
-    assert feed(cal, 0.0, 59.0) == Calibration()  # population defaults
-    assert not cal.calibration.calibrated
+    # Population defaults until 5 s of samples were accepted (the first frame's time is
+    # credited when the second arrives: 5 s is reached on the frame at t = 5.0).
+    assert feed(cal, 0.0, 5.0) == Calibration()
+    p = feed(cal, 5.0, 5.0 + 1.0 / FPS)
+    assert not p.calibrated and p.learned_s == pytest.approx(5.0)
+    # Provisional: this driver's open eyes, the population's neutral pose.
+    assert p.open_ear_left == pytest.approx(0.27) and p.open_ear_right == pytest.approx(0.26)
+    assert p.open_eye_blink_left == pytest.approx(0.1) and p.open_eye_blink_right == pytest.approx(0.12)
+    assert (p.neutral_yaw_deg, p.neutral_pitch_deg, p.neutral_gaze_yaw_deg, p.neutral_gaze_pitch_deg) == (0.0, 0.0, 0.0, 0.0)
+    p = feed(cal, 5.0 + 1.0 / FPS, 59.0)
+    assert not p.calibrated and p.neutral_pitch_deg == 0.0 and p.open_ear_left == pytest.approx(0.27)
     c = feed(cal, 59.0, 62.0)
     assert c.calibrated and c.calibrated_at_t == pytest.approx(60.0, abs=1.0 / FPS + 1e-9)
     assert c.open_ear_left == pytest.approx(0.27) and c.open_ear_right == pytest.approx(0.26)
@@ -130,3 +139,19 @@ def test_pipeline_logs_a_calibrated_state_line_once():
     assert state.t == pytest.approx(60.0, abs=1.0 / FPS + 1e-9)
     assert state.detail["calibrated"] is True and state.detail["neutral_pitch_deg"] == pytest.approx(4.0)
     assert state.detail["open_ear_left"] == pytest.approx(0.31)
+
+
+def test_provisional_eye_baseline_follows_a_narrow_eyed_driver_and_can_be_disabled():
+    # Open EAR 0.23 (biden.jpg reads 0.23-0.24): against the population's 0.31 his open eyes
+    # read a quarter closed for the whole first minute. Provisional baselines refresh each
+    # second from the samples so far; a blink's frames are outside the gates.
+    cal = Calibrator(CalibrationConfig())
+    feed(cal, 0.0, 4.0, ear=0.23, blink=0.2)
+    assert cal.calibration == Calibration()
+    c = feed(cal, 4.0, 8.0, ear=0.23, blink=0.2)
+    assert c.open_ear_left == pytest.approx(0.23) and c.open_eye_blink_left == pytest.approx(0.2)
+    # It follows the samples so far: 8 s at 0.23, then 12 s at 0.33.
+    c = feed(cal, 8.0, 20.0, ear=0.33)
+    assert c.open_ear_left == pytest.approx(0.33) and not c.calibrated
+    off = Calibrator(CalibrationConfig(provisional_eyes_after_s=0.0))
+    assert feed(off, 0.0, 59.0, ear=0.23) == Calibration()

@@ -12,6 +12,13 @@ class CalibrationConfig(Section):
     # Samples count only while the vehicle moves at least this fast (when the speed is
     # known): Euro NCAP starts monitoring after 1 min at >= 10 km/h (REFERENCE.md).
     min_speed_kph: float = Field(10.0, ge=0.0, le=200.0)
+    # Until then, the open-eye baselines (EAR, eyeBlink) are provisional: after this much
+    # accepted time they are the same percentile of this driver's samples so far (refreshed
+    # each second), not the population's. A narrow-eyed driver (open EAR 0.23 against the
+    # population's 0.31) otherwise reads a quarter closed with open eyes for the whole first
+    # minute, and a yawn's narrowed eyes as closed (docs/drowsiness.md). The neutral pose
+    # waits for learn_s. 0 disables (population defaults until learn_s).
+    provisional_eyes_after_s: float = Field(5.0, ge=0.0, le=600.0)
     # A gap between frames longer than this credits only this much learning time (a
     # stalled camera must not stretch one frame over seconds).
     max_frame_gap_s: float = Field(0.5, gt=0.0, le=5.0)

@@ -12,7 +12,7 @@ that slip through; the results are clamped to plausible ranges.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -55,19 +55,29 @@ _LEARNED = (
 )
 
 
+# The open-eye fields of _LEARNED (the provisional baseline covers only these).
+_EYE_FIELDS = 4
+# How often (seconds of input time) the provisional eye baseline is recomputed: a median
+# over up to a minute of samples is too much work for every frame, and a second is well
+# under how fast a baseline could matter.
+PROVISIONAL_REFRESH_S = 1.0
+
+
 class Calibrator:
     """Learns the Calibration from timestamped features; `update` returns the current one
-    (population defaults until `learn_s` of valid samples were seen, then the learned one,
-    fixed for the rest of the drive). `changed` holds a `calibrated` state event on the
-    frame calibration completed."""
+    (population defaults, then provisional open-eye baselines from this driver's samples
+    so far once `provisional_eyes_after_s` of valid samples were seen, then after `learn_s`
+    the learned one, fixed for the rest of the drive)."""
 
     def __init__(self, config: CalibrationConfig, defaults: Calibration | None = None):
         self.config = config
-        self.calibration = defaults if defaults is not None else Calibration()
+        self.defaults = defaults if defaults is not None else Calibration()
+        self.calibration = self.defaults
         self._samples: list[tuple[float, ...]] = []
         self._learned_s = 0.0
         self._last_t: float | None = None
         self._last_accepted = False
+        self._next_provisional_t = -math.inf
 
     def update(self, features: Features, vehicle: VehicleState | None = None) -> Calibration:
         if self.calibration.calibrated:
@@ -84,7 +94,19 @@ class Calibrator:
         if self._learned_s + 1e-9 >= self.config.learn_s and self._samples:
             self.calibration = self._learn(t)
             self._samples = []
+        elif self._provisional_due(t):
+            self.calibration = self._provisional()
+            self._next_provisional_t = t + PROVISIONAL_REFRESH_S
         return self.calibration
+
+    def _provisional_due(self, t: float) -> bool:
+        after = self.config.provisional_eyes_after_s
+        return 0.0 < after <= self._learned_s + 1e-9 and bool(self._samples) and t >= self._next_provisional_t
+
+    def _provisional(self) -> Calibration:
+        """Not yet calibrated: this driver's open-eye baselines so far, the default pose."""
+        eyes = self._baselines(np.asarray(self._samples, dtype=np.float64)[:, :_EYE_FIELDS], _LEARNED[:_EYE_FIELDS])
+        return replace(self.defaults, learned_s=self._learned_s, **eyes)
 
     def state_event(self, t: float) -> Event:
         """The `calibrated` state line for the event log."""
@@ -117,18 +139,22 @@ class Calibrator:
         )
 
     def _learn(self, t: float) -> Calibration:
-        data = np.asarray(self._samples, dtype=np.float64)
+        values = self._baselines(np.asarray(self._samples, dtype=np.float64), _LEARNED)
+        return Calibration(calibrated=True, calibrated_at_t=t, learned_s=self._learned_s, **values)
+
+    def _baselines(self, data: np.ndarray, fields: tuple[tuple[str, str, str], ...]) -> dict[str, float]:
+        """The configured percentile of each column, clamped to its range (the default where
+        a column has no sample)."""
         values: dict[str, float] = {}
-        for column, (_, name, range_key) in enumerate(_LEARNED):
+        for column, (_, name, range_key) in enumerate(fields):
             col = data[:, column]
             col = col[~np.isnan(col)]
-            default = getattr(self.calibration, name)
             if col.size == 0:
-                values[name] = default
+                values[name] = getattr(self.defaults, name)
                 continue
             lo, hi = getattr(self.config, range_key)
             values[name] = float(np.clip(np.percentile(col, self.config.percentile), lo, hi))
-        return Calibration(calibrated=True, calibrated_at_t=t, learned_s=self._learned_s, **values)
+        return values
 
     @property
     def learned_s(self) -> float:
