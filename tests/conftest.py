@@ -103,7 +103,8 @@ def replay_clip(tmp_path_factory, clips_dir):
 @pytest.fixture(scope="session")
 def simulated_drive(tmp_path_factory):
     """simulated_drive(scenario) renders a scenario (a path under scenarios/ or a parsed
-    Scenario) once per test session at 320x240, 15 fps, replays it with the default config
+    Scenario) once per test session at 320x240, 15 fps (and its own face unless `face` is
+    given), replays it with the default config
     and returns (recording dir, labels, events). The drowsiness, distraction and policy
     scenario tests share these renders (each costs MediaPipe time twice)."""
     from driver_monitor.config import Config
@@ -114,13 +115,13 @@ def simulated_drive(tmp_path_factory):
 
     cache: dict[str, tuple[Path, list[dict], list[dict]]] = {}
 
-    def run(scenario, fps: float = 15.0, size: tuple[int, int] = (320, 240)):
+    def run(scenario, fps: float = 15.0, size: tuple[int, int] = (320, 240), face: str | None = None):
         if isinstance(scenario, (str, Path)):
             scenario = load_scenario(Path(scenario))
-        key = f"{scenario.name}-{fps}-{size[0]}x{size[1]}"
+        key = f"{scenario.name}-{fps}-{size[0]}x{size[1]}-{face or scenario.driver.face}"
         if key not in cache:
             base = tmp_path_factory.mktemp(key)
-            simulate(scenario, base / "rec", fps=fps, size=size)
+            simulate(scenario, base / "rec", fps=fps, size=size, face=face)
             replay(base / "rec", Config(), base / "out", progress=False)
             cache[key] = (
                 base / "rec",
