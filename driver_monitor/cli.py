@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from driver_monitor import __version__
-from driver_monitor.errors import ConfigError, DriverMonitorError
+from driver_monitor.errors import ConfigError, DriverMonitorError, InputError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -104,16 +104,33 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from driver_monitor.evaluation.scoring import report, score
     from driver_monitor.outputs.event_log import read_event_log
 
     events = Path(args.events)
-    labels = Path(args.labels)
     detections = read_event_log(events / "events.jsonl" if events.is_dir() else events)
+    if args.truth is not None:
+        return _eval_truth(args, events, detections)
+    if args.labels is None:
+        raise InputError("eval needs LABELS (labels.jsonl or a recording directory) or --truth truth.yaml")
+    from driver_monitor.evaluation.scoring import report, score
+
+    labels = Path(args.labels)
     truth = read_event_log(labels / "labels.jsonl" if labels.is_dir() else labels)
     names = args.name or None
     print(report(score(detections, truth, args.max_latency_s, args.early_s, names)))
     return EXIT_OK
+
+
+def _eval_truth(args: argparse.Namespace, events: Path, detections: list[dict]) -> int:
+    """Score against behaviour-interval truth (truth.yaml); exit 1 when an expected event is
+    missed or a false alert was raised, so scripts and CI can gate on it."""
+    from driver_monitor.evaluation.truth import find_clip, load_truth, report, score_clip
+
+    truth = load_truth(args.truth)
+    clip = find_clip(truth, args.clip or (events.name if events.is_dir() else events.parent.name))
+    result = score_clip(clip, truth[clip], detections)
+    print(report([result]))
+    return EXIT_OK if result.ok else EXIT_ERROR
 
 
 def _default_out_dir(input_path: Path) -> Path:
@@ -158,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score a replay's events against a recording's labels")
     p.add_argument("events", help="events.jsonl or the replay output directory holding it")
-    p.add_argument("labels", help="labels.jsonl or the recording directory holding it")
+    p.add_argument("labels", nargs="?", default=None, help="labels.jsonl or the recording directory holding it (or use --truth)")
+    p.add_argument("--truth", default=None, metavar="YAML", help="behaviour-interval truth (truth.yaml form, ../shared/data/real/): expected events and false alerts, exit 1 unless all found and none false")
+    p.add_argument("--clip", default=None, help="the clip of --truth this replay is (default: the replay directory's name)")
     p.add_argument("--max-latency-s", type=_positive_float, default=4.0, help="latest a detection may fire after the label ends (default 4)")
     p.add_argument("--early-s", type=float, default=0.5, help="earliest a detection may fire before the label starts (default 0.5)")
     p.add_argument("--name", action="append", help="only these event names (repeatable)")

@@ -91,6 +91,11 @@ class Features:
     # Eye-region luma over skin luma (perception/eye_region.py): ~0.8-1.1 with the eyes
     # visible (open or closed), far lower behind dark lenses.
     eye_luma_ratio: float = math.nan
+    # Iris visibility per eye (perception/eye_region.py): ~0.4-0.9 with the iris showing
+    # between the lids (open eyes, looking down included), below ~0.45 on closed lids; NaN
+    # when the eye is too small or too dark to measure.
+    iris_contrast_left: float = math.nan
+    iris_contrast_right: float = math.nan
 
     def columns(self) -> dict[str, Scalar]:
         """Flat per-frame row for features.csv / features.parquet."""

@@ -60,6 +60,14 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+def _calibration_inputs(config: Config) -> tuple[object, ...]:
+    return config.calibration, config.camera.mount, config.distraction.zones.right_hand_drive
+
+
+def _calibrator(config: Config) -> Calibrator:
+    return Calibrator(config.calibration, config.camera.mount, config.distraction.zones.right_hand_drive)
+
+
 def build_detectors(config: Config) -> list[Detector]:
     return [
         PresenceDetector(config.presence),
@@ -80,8 +88,9 @@ class Pipeline:
         self.expression = build_expression_model(config.stress.expression_model)
         # Per-driver calibration, learned from the features before the detectors see them
         # (population defaults until calibrated; DetectorInput.calibration).
-        self.calibrator = Calibrator(config.calibration)
+        self.calibrator = _calibrator(config)
         self.calibration = self.calibrator.calibration
+        self._road_ahead_known: bool | None = None  # last reported `calibrating` state
         self.active: set[str] = set()
         self.frames = 0
         self.face_frames = 0
@@ -112,6 +121,13 @@ class Pipeline:
         self.calibration = self.calibrator.update(features, vehicle)
         if self.calibration.calibrated and not was_calibrated and self.config.outputs.log_state_changes:
             events.append(self.calibrator.state_event(t))
+        if self.calibration.road_ahead_known != self._road_ahead_known:
+            # `calibrating` (DESIGN.md states): the driver's road-ahead direction is not
+            # known yet, so distraction is not judged; said at the start and when it ends.
+            self._road_ahead_known = self.calibration.road_ahead_known
+            if self.config.outputs.log_state_changes:
+                events.append(Event(t, "state", "calibrating", None, {
+                    "calibrating": not self._road_ahead_known, "road_ahead": self.calibration.road_ahead}))
         for detector in self.detectors:
             inp = DetectorInput(features, vehicle, self.calibration, self.warning_active_since_t, values)
             events.extend(detector.update(inp))
@@ -142,8 +158,8 @@ class Pipeline:
             if self.policy_engine is not None and not config.policy.enabled:
                 events.extend(self.policy_engine.finish(self.last_t))
         self._track_active(events)
-        if config.calibration != self.config.calibration:
-            self.calibrator = Calibrator(config.calibration)  # new rules: learn again
+        if _calibration_inputs(config) != _calibration_inputs(self.config):
+            self.calibrator = _calibrator(config)  # new rules or a new mount: learn again
             self.calibration = self.calibrator.calibration
         if not config.policy.enabled:
             self.policy_engine, self.warning_active_since_t = None, None

@@ -80,11 +80,17 @@ def replay_clip(tmp_path_factory, clips_dir):
 
     cache: dict[str, ReplayedClip] = {}
 
-    def run(name: str, mirror: bool = False) -> ReplayedClip:
-        key = f"{name}{'-mirrored' if mirror else ''}"
+    def run(name: str, mirror: bool = False, front_camera: bool = False) -> ReplayedClip:
+        """front_camera: the camera mount is known to be straight in front of the face
+        (camera.mount custom 0/0) instead of learned (auto, the default)."""
+        key = f"{name}{'-mirrored' if mirror else ''}{'-front' if front_camera else ''}"
         if key not in cache:
             out = tmp_path_factory.mktemp(key.replace(".", "_"))
             config = load_config()
+            if front_camera:
+                mount = config.camera.mount.model_copy(
+                    update={"placement": "custom", "road_ahead_yaw_deg": 0.0, "road_ahead_pitch_deg": 0.0})
+                config = config.model_copy(update={"camera": config.camera.model_copy(update={"mount": mount})})
             fps = CLIP_GIF_FPS.get(name)
             if fps is not None:
                 config = config.model_copy(update={"video": config.video.model_copy(update={"gif_fps": fps})})

@@ -32,7 +32,8 @@ LOOK: dict[str, tuple[float, ...]] = {
     "left_window": (80.0, 0.0),  # zone `other`, on the driver's left
 }
 
-OPEN_EYES = {"eye_blink_left": 0.05, "eye_blink_right": 0.05, "gaze_yaw_deg": 0.0, "gaze_pitch_deg": 0.0}
+OPEN_EYES = {"eye_blink_left": 0.05, "eye_blink_right": 0.05, "ear_left": 0.31, "ear_right": 0.31,
+             "eye_look_down": 0.1, "gaze_yaw_deg": 0.0, "gaze_pitch_deg": 0.0}
 
 
 def features(t: float, where: str | dict[str, Any]) -> Features:

@@ -44,11 +44,12 @@ def _events(results, name, phase="start"):
 
 
 def test_pipeline_exposes_the_distraction_columns_and_events():
+    # Camera mount auto: 2 s on the road give the road ahead (steady 1.5 s), then a glance.
     pipeline = Pipeline(_config(), tracker=None)
-    results = _run(pipeline, [(1.0, "road"), (4.0, "infotainment"), (2.0, "road")])
+    results = _run(pipeline, [(2.0, "road"), (4.0, "infotainment"), (2.0, "road")])
     (start,) = _events(results, "long_distraction")
-    assert start.t == pytest.approx(4.0) and start.detail["onset_t"] == pytest.approx(1.0)
-    during = next(r for r in results if r.t >= 4.5)
+    assert start.t == pytest.approx(5.0) and start.detail["onset_t"] == pytest.approx(2.0)
+    during = next(r for r in results if r.t >= 5.5)
     assert "long_distraction" in during.state.active
     values = during.state.values
     assert values["gaze_zone"] == "infotainment" and values["eyes_on_road"] is False
@@ -60,20 +61,36 @@ def test_pipeline_exposes_the_distraction_columns_and_events():
 
 
 def test_policy_warning_comes_back_and_raises_unresponsive_3_s_later():
-    # The long distraction at 4.0 makes the policy warn (chime); the warning start reaches
+    # The long distraction at 5.0 makes the policy warn (chime); the warning start reaches
     # the detectors one frame late; the eyes stay away, so unresponsive fires 3 s after it.
     pipeline = Pipeline(_config(unresponsive={"away_or_closed_s": 30.0}), tracker=None)
-    results = _run(pipeline, [(1.0, "road"), (9.0, "infotainment")])
+    results = _run(pipeline, [(2.0, "road"), (9.0, "infotainment")])
     warned = [r for r in results if r.policy is not None and r.policy.warning_since_t is not None]
     assert warned, "the policy never warned"
     w = warned[0].policy.warning_since_t
-    assert w == pytest.approx(4.0)
+    assert w == pytest.approx(5.0)
     (start,) = _events(results, "unresponsive")
     assert start.detail["reason"] == "no_return_after_warning"
     assert start.detail["warning_since_t"] == pytest.approx(w) and start.t == pytest.approx(w + 3.0)
 
 
-def test_events_are_raised_whatever_the_speed():
+def test_events_are_raised_whatever_the_speed_with_a_known_mount():
+    config = _config()
+    mount = config.camera.mount.model_copy(update={"placement": "steering_column"})
+    config = config.model_copy(update={"camera": config.camera.model_copy(update={"mount": mount})})
+    pipeline = Pipeline(config, tracker=None)
+    # The steering column sees the road ahead at pitch -15: this driver looks 15 deg above it
+    # for a second, then at the infotainment screen.
+    results = _run(pipeline, [(1.0, {"head_pitch_deg": -15.0}), (4.0, "infotainment")], speed_kph=0.0)
+    (start,) = _events(results, "long_distraction")
+    assert start.t == pytest.approx(4.0) and results[0].state.values["calibrating"] is False
+
+
+def test_an_unknown_mount_is_learned_only_at_speed():
+    # Parked, a driver looks anywhere: the road ahead is learned at speed (or unknown speed),
+    # so a parked car with an `auto` mount stays calibrating and raises no distraction.
     pipeline = Pipeline(_config(), tracker=None)
-    results = _run(pipeline, [(1.0, "road"), (4.0, "infotainment")], speed_kph=0.0)
-    assert len(_events(results, "long_distraction")) == 1
+    results = _run(pipeline, [(2.0, "road"), (4.0, "infotainment")], speed_kph=0.0)
+    assert _events(results, "long_distraction") == []
+    assert all(r.state.values["calibrating"] for r in results)
+    assert all(r.state.values["distraction_level"] is None for r in results)

@@ -15,7 +15,8 @@ from pydantic import Field, model_validator
 from driver_monitor.config.base import Section
 
 ZoneName = Literal[
-    "road", "left_mirror", "right_mirror", "rear_mirror", "cluster", "infotainment", "lap", "passenger", "other"
+    "road", "left_mirror", "right_mirror", "rear_mirror", "cluster", "infotainment", "lap", "passenger", "other",
+    "away",
 ]
 
 
@@ -118,7 +119,36 @@ class EyesOnRoadConfig(Section):
     # the policy's "1 s of continuous forward gaze"; longer gaps read as unknown (None).
     unknown_carry_s: float = Field(0.3, ge=0.0, le=5.0)
     # Zones on the indicated side whose glances the indicator allows.
-    indicator_allowed_zones: tuple[ZoneName, ...] = ("left_mirror", "right_mirror", "passenger", "other")
+    indicator_allowed_zones: tuple[ZoneName, ...] = ("left_mirror", "right_mirror", "passenger", "other", "away")
+    # The eye-in-head pitch (eyeLook blendshapes) counts only while the drowsiness detector
+    # judges the eyes open (eye_closure below this) or looking down with open eyes: lowered
+    # lids raise eyeLookDown just as looking down does (REFERENCE.md: a real closure with
+    # the head level reads eyeLookDown ~0.73, gaze pitch 25 deg), so a closing eye would
+    # otherwise read as a glance to the lap. Then the head's pitch alone is the vertical
+    # direction. 0.35 is the blink rule's open threshold (drowsiness.blink.open_threshold).
+    eye_pitch_max_closure: float = Field(0.35, gt=0.0, le=1.0)
+
+
+class FaceAwayConfig(Section):
+    """A face lost right after turning away is a look away, not an unknown: the landmarker
+    loses a face turned beyond ~45-50 deg (car_look_around_man: lost at head yaw 46 deg,
+    direction 50 deg from the road, for 3.2 s over the shoulder; iris_tracking_example.gif
+    keeps it to 54 deg). Such a face-away frame counts as off the road (zone `away`) and
+    needs no calibration beyond a road-ahead direction (REFERENCE.md "Camera placement")."""
+
+    # The gaze direction, relative to the road ahead, beyond which a loss counts: outside
+    # the mirrors' inner edge sideways, past the lap's top edge downwards.
+    turned_yaw_deg: float = Field(30.0, gt=0.0, le=90.0)
+    down_pitch_deg: float = Field(30.0, gt=0.0, le=90.0)
+    # ... reached within this long before the face was lost.
+    lookback_s: float = Field(0.5, gt=0.0, le=5.0)
+    # While the road-ahead direction is not known yet (calibrating), the same rule applies
+    # around the camera mount's direction with this much more margin.
+    uncalibrated_extra_deg: float = Field(15.0, ge=0.0, le=90.0)
+    # The face must be back this long before it ends the look away: the landmarker now and
+    # then "finds" a frontal face on the back of a head for one frame (car_look_around_man,
+    # t = 3.0 s), which must not read as a return to the road.
+    reacquire_s: float = Field(0.3, ge=0.0, le=5.0)
 
 
 class LongDistractionConfig(Section):
@@ -205,6 +235,13 @@ class UnresponsiveConfig(Section):
     # unresponsive ends after this much continuous forward gaze (Euro NCAP 2026: 1 s ends
     # an intervention).
     end_on_road_s: float = Field(1.0, ge=0.0, le=60.0)
+    # Consistent evidence (docs/distraction.md "What each event needs"): of the away-or-closed
+    # episode, at least this share must be positive evidence -- eyes judged closed, gaze
+    # measured off the road against a known road-ahead direction, or the face lost after
+    # turning away. Frames that could not be placed (no face, eyes not judgeable, the road
+    # ahead not yet known) and brief returns to the road do not count, so an attentive face
+    # the detectors merely cannot place never reaches an intervention.
+    min_evidence_share: float = Field(0.8, ge=0.0, le=1.0)
     # Used only while no earlier detector publishes `eyes_closed`: the eyes count as closed
     # when mean(eyeBlinkLeft, eyeBlinkRight) >= fallback_closed_blink (real blinks peak at
     # 0.55-0.75, shared/data/README.md) and the head is pitched down less than
@@ -224,6 +261,7 @@ class LevelConfig(Section):
 class DistractionConfig(Section):
     zones: ZonesConfig = ZonesConfig()
     eyes_on_road: EyesOnRoadConfig = EyesOnRoadConfig()
+    face_away: FaceAwayConfig = FaceAwayConfig()
     long_distraction: LongDistractionConfig = LongDistractionConfig()
     time_sharing: TimeSharingConfig = TimeSharingConfig()
     attend: AttendConfig = AttendConfig()

@@ -43,6 +43,39 @@ class EyeClosureConfig(Section):
     # bundled clips, blinks and look-downs included; when they differ by more than this the
     # model is guessing one of them (sunglasses, a hand, glare) and the frame is not judged.
     max_disagreement: float = Field(0.6, gt=0.0, le=1.0)
+    # Iris visibility (perception/eye_region.py) relative to this driver's open eye: the
+    # picture's answer to "closed or looking down?", which neither the landmarks nor the
+    # blendshapes can give (both rise alike). A contrast at or above iris_showing_ratio of
+    # the open level shows the iris between the lids (closure cue 0), at or below
+    # iris_hidden_ratio it is covered (cue 1), linear between. Measured on the shared real
+    # clips (docs/drowsiness.md "Iris visibility"): open eyes 0.8-1.2 of their own level,
+    # closed lids 0.0-0.6 (mostly below 0.45), a downward gaze with open eyes 1.0-1.2.
+    iris_showing_ratio: float = Field(0.8, gt=0.0, le=2.0)
+    iris_hidden_ratio: float = Field(0.4, ge=0.0, le=2.0)
+    # Weight of that cue in the judged closure where it is measured (the rest is the fused
+    # blendshape / EAR closure above). With glasses at night eyeBlink of closed eyes stays at
+    # 0.25-0.39 and EAR falls only to 40-60 % of open (REFERENCE.md): the lid measures give
+    # ~0.5 there, the iris cue ~0.8-1, so the judged closure clears the closed threshold.
+    iris_weight: float = Field(0.4, ge=0.0, le=1.0)
+    # The iris cue decides between a closure and a downward gaze only when it is clear:
+    # hidden (cue >= iris_hidden_min) overrides every "looking down" rule, showing
+    # (cue <= iris_showing_max) with eyeLookDown >= look_down_min is a downward glance made
+    # with the eyes alone (head level). Dark lashes or eyeliner keep the contrast of a closed
+    # eye high, so "showing" alone never makes a closure a glance when the head is level
+    # and EAR is at closure depth: the depth rule below still sees it.
+    iris_hidden_min: float = Field(0.6, gt=0.0, le=1.0)
+    iris_showing_max: float = Field(0.2, ge=0.0, lt=1.0)
+    # A closure counts as both eyes' when the less closed eye is judged at least this closed
+    # (a real closure is symmetric; one eye rubbed, winked or covered is not a microsleep).
+    symmetric_min_closure: float = Field(0.35, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _iris_ordered(self) -> "EyeClosureConfig":
+        if self.iris_hidden_ratio >= self.iris_showing_ratio:
+            raise ValueError("iris_hidden_ratio must be below iris_showing_ratio")
+        if self.iris_showing_max >= self.iris_hidden_min:
+            raise ValueError("iris_showing_max must be below iris_hidden_min")
+        return self
 
 
 class EyeJudgeabilityConfig(Section):
@@ -108,6 +141,10 @@ class ClosureEventsConfig(Section):
     # A closure survives frames without a judgement (a dropped detection) up to this long;
     # a longer gap ends it without a microsleep / sleep (no event from unjudged frames).
     max_gap_s: float = Field(0.2, ge=0.0, le=2.0)
+    # microsleep and sleep need consistent evidence (docs/drowsiness.md "What each event
+    # needs"): both eyes judged closed (eye_closure.symmetric_min_closure) for at least this
+    # share of the closure's judged time.
+    min_symmetric_share: float = Field(0.8, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _ordered(self) -> "ClosureEventsConfig":

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from driver_monitor.config.base import Section
+from driver_monitor.config.camera_mount import CameraMountConfig
 
 
 class ReopenBackoff(Section):
@@ -57,6 +58,9 @@ class CameraConfig(Section):
     # How long `run` waits for the camera at start before it reports READY with a fault.
     open_timeout_s: float = Field(5.0, gt=0.0, le=120.0)
     reopen_backoff: ReopenBackoff = ReopenBackoff()
+    # Where the camera looks at the driver from (config/camera_mount.py): used by replay as
+    # well as by the live daemon, because the recording's camera sat there too.
+    mount: CameraMountConfig = CameraMountConfig()
 
     @field_validator("fourcc")
     @classmethod

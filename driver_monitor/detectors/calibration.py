@@ -1,23 +1,37 @@
-"""Per-driver calibration: the driver's open-eye baseline and neutral head pose.
+"""Per-driver calibration: the driver's open eyes and road-ahead direction (pure).
 
-Until a driver is calibrated the population defaults below are used and `calibrated` is
-False. `Calibrator` (pure: fed timestamped features) learns them from the first valid
-minute, like openpilot learns the neutral pose over ~60 s of valid samples at speed
-(REFERENCE.md). A frame teaches only when it looks like an open-eyed driver facing the road
-by population standards, so a driver who starts with closed or downcast eyes cannot teach
-it that closed is normal; the median of the accepted samples ignores the blinks and glances
-that slip through; the results are clamped to plausible ranges.
+The only reliable references on real faces and real camera mounts are the driver's own
+(REFERENCE.md "On real car footage"): their open-eye level and the direction they look in
+when they look at the road. `Calibrator` learns both from timestamped features:
+
+- Open eyes (EAR, eyeBlink, iris contrast, per eye): population values until
+  `provisional_eyes_after_s` of open-eyed samples were seen (a second), then the median of
+  this driver's samples so far, refreshed each second, fixed once the driver is calibrated.
+- Road ahead: from the camera mount (config/camera_mount.py), then a second of steady gaze,
+  then the dominant direction at speed, refined for the whole drive (detectors/road_ahead.py).
+  While the mount is `auto` and no steady gaze has been seen yet, the road ahead is unknown
+  (`road_ahead_known` False): distraction is not judged and every output says `calibrating`.
+- `calibrated` after `learn_s` (a minute) of accepted samples, as openpilot learns its neutral
+  pose over ~60 s at speed (REFERENCE.md).
+
+A frame teaches only when it looks like an open-eyed driver by absolute standards, so a
+driver who starts with closed or downcast eyes cannot teach that closed is normal.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 
 from driver_monitor.config.calibration import CalibrationConfig
+from driver_monitor.config.camera_mount import CameraMountConfig
+from driver_monitor.detectors.road_ahead import GazeSample, RoadAhead, RoadAheadLearner, Source
 from driver_monitor.messages import Event, Features, VehicleState
+
+EyeSource = Literal["population", "provisional", "calibrated"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,86 +41,114 @@ class Calibration:
     # read ~0.0-0.15 with open eyes (measured on the bundled clips).
     open_eye_blink_left: float = 0.05
     open_eye_blink_right: float = 0.05
-    # Open-eye EAR, ~0.31 on a frontal face (REFERENCE.md); per person 0.25-0.35.
+    # Open-eye EAR, ~0.31 on a frontal face (REFERENCE.md); per person 0.23-0.36.
     open_ear_left: float = 0.31
     open_ear_right: float = 0.31
-    # Neutral head pose (looking at the road) in degrees, in the convention of geometry.py.
+    # Open-eye iris contrast (perception/eye_region.py): 0.4-0.9 on the shared real clips.
+    open_iris_contrast_left: float = 0.65
+    open_iris_contrast_right: float = 0.65
+    # Road-ahead head pose and eye-in-head gaze in degrees (geometry.py conventions).
     neutral_yaw_deg: float = 0.0
     neutral_pitch_deg: float = 0.0
-    # Neutral eye-in-head gaze (the camera is rarely straight ahead of the eyes).
     neutral_gaze_yaw_deg: float = 0.0
     neutral_gaze_pitch_deg: float = 0.0
+    # Where the road-ahead direction comes from (road_ahead.py). A Calibration built directly
+    # (tests, a known mount) is "mount": known.
+    road_ahead: Source = "mount"
+    eyes: EyeSource = "population"
     # Time at which calibration completed (None while not calibrated).
     calibrated_at_t: float | None = None
     # Seconds of accepted samples so far (reaches CalibrationConfig.learn_s when calibrated).
     learned_s: float = 0.0
 
+    @property
+    def road_ahead_known(self) -> bool:
+        return self.road_ahead != "unknown"
 
-# The Features fields learned, in the order of Calibration's fields above.
-_LEARNED = (
+
+# The open-eye Features fields, the Calibration field each teaches, and its range key.
+_EYES = (
     ("eye_blink_left", "open_eye_blink_left", "open_eye_blink_range"),
     ("eye_blink_right", "open_eye_blink_right", "open_eye_blink_range"),
     ("ear_left", "open_ear_left", "open_ear_range"),
     ("ear_right", "open_ear_right", "open_ear_range"),
-    ("head_yaw_deg", "neutral_yaw_deg", "neutral_yaw_range_deg"),
-    ("head_pitch_deg", "neutral_pitch_deg", "neutral_pitch_range_deg"),
-    ("gaze_yaw_deg", "neutral_gaze_yaw_deg", "neutral_gaze_range_deg"),
-    ("gaze_pitch_deg", "neutral_gaze_pitch_deg", "neutral_gaze_range_deg"),
+    ("iris_contrast_left", "open_iris_contrast_left", "open_iris_contrast_range"),
+    ("iris_contrast_right", "open_iris_contrast_right", "open_iris_contrast_range"),
 )
-
-
-# The open-eye fields of _LEARNED (the provisional baseline covers only these).
-_EYE_FIELDS = 4
 # How often (seconds of input time) the provisional eye baseline is recomputed: a median
 # over up to a minute of samples is too much work for every frame, and a second is well
 # under how fast a baseline could matter.
 PROVISIONAL_REFRESH_S = 1.0
 
 
-class Calibrator:
-    """Learns the Calibration from timestamped features; `update` returns the current one
-    (population defaults, then provisional open-eye baselines from this driver's samples
-    so far once `provisional_eyes_after_s` of valid samples were seen, then after `learn_s`
-    the learned one, fixed for the rest of the drive)."""
+def mount_calibration(mount: CameraMountConfig | None, right_hand_drive: bool = False) -> Calibration:
+    """The calibration before anything is learned: population eyes, the mount's road ahead
+    (unknown for an `auto` mount)."""
+    if mount is None:
+        return Calibration()
+    yaw, pitch = mount.road_ahead(right_hand_drive)
+    return Calibration(neutral_yaw_deg=yaw, neutral_pitch_deg=pitch, road_ahead="mount" if mount.known else "unknown")
 
-    def __init__(self, config: CalibrationConfig, defaults: Calibration | None = None):
+
+class Calibrator:
+    """Learns the Calibration from timestamped features; `update` returns the current one."""
+
+    def __init__(self, config: CalibrationConfig, mount: CameraMountConfig | None = None,
+                 right_hand_drive: bool = False):
         self.config = config
-        self.defaults = defaults if defaults is not None else Calibration()
+        self.defaults = mount_calibration(mount, right_hand_drive)
         self.calibration = self.defaults
-        self._samples: list[tuple[float, ...]] = []
+        d = self.defaults
+        prior = RoadAhead(d.neutral_yaw_deg, d.neutral_pitch_deg, 0.0, 0.0, d.road_ahead)
+        mount = mount if mount is not None else CameraMountConfig(placement="custom", road_ahead_yaw_deg=0.0,
+                                                                  road_ahead_pitch_deg=0.0)
+        self.road = RoadAheadLearner(config.road_ahead, prior, mount.learn_range(), config.neutral_gaze_range_deg)
+        self._eye_samples: list[tuple[float, ...]] = []
+        self._eye_s = 0.0
         self._learned_s = 0.0
         self._last_t: float | None = None
         self._last_accepted = False
         self._next_provisional_t = -math.inf
+        self._eyes: dict[str, float] = {}
+        self._eye_source: EyeSource = "population"
 
     def update(self, features: Features, vehicle: VehicleState | None = None) -> Calibration:
-        if self.calibration.calibrated:
-            return self.calibration
+        c = self.config
         t = features.t
+        dt = 0.0 if self._last_t is None else min(max(t - self._last_t, 0.0), c.max_frame_gap_s)
         # Time weighting: the gap to the previous frame is credited to that frame's verdict,
         # so the learned time does not depend on the frame rate.
-        if self._last_t is not None and self._last_accepted:
-            self._learned_s += min(max(t - self._last_t, 0.0), self.config.max_frame_gap_s)
-        self._last_t = t
-        self._last_accepted = self._accepts(features, vehicle)
         if self._last_accepted:
-            self._samples.append(tuple(getattr(features, name) for name, _, _ in _LEARNED))
-        if self._learned_s + 1e-9 >= self.config.learn_s and self._samples:
-            self.calibration = self._learn(t)
-            self._samples = []
-        elif self._provisional_due(t):
-            self.calibration = self._provisional()
-            self._next_provisional_t = t + PROVISIONAL_REFRESH_S
+            self._learned_s += dt
+        self._last_t = t
+        open_eyes = self._open_eyed(features, vehicle)
+        road = self.road.update(t, _gaze_sample(features) if open_eyes else None, c.max_frame_gap_s)
+        eye_sample = open_eyes and self._facing(features, road)
+        self._last_accepted = eye_sample
+        if eye_sample and self._eye_source != "calibrated":
+            self._eye_samples.append(tuple(getattr(features, name) for name, _, _ in _EYES))
+        calibrated = self.calibration.calibrated
+        if not calibrated and self._learned_s + 1e-9 >= c.learn_s and self._eye_samples:
+            self._eyes, self._eye_source = self._baselines(), "calibrated"
+            self._eye_samples = []
+            self.road.settle()
+            calibrated = True
+        elif self._eye_source == "population" or self._eye_source == "provisional":
+            after = c.provisional_eyes_after_s
+            if 0.0 < after <= self._learned_s + 1e-9 and self._eye_samples and t >= self._next_provisional_t:
+                self._eyes, self._eye_source = self._baselines(), "provisional"
+                self._next_provisional_t = t + PROVISIONAL_REFRESH_S
+        new = replace(
+            self.defaults, calibrated=calibrated, learned_s=self._learned_s, eyes=self._eye_source,
+            neutral_yaw_deg=road.head_yaw_deg, neutral_pitch_deg=road.head_pitch_deg,
+            neutral_gaze_yaw_deg=road.eye_yaw_deg, neutral_gaze_pitch_deg=road.eye_pitch_deg,
+            road_ahead=road.source,
+            calibrated_at_t=t if calibrated and not self.calibration.calibrated else self.calibration.calibrated_at_t,
+            **self._eyes,
+        )
+        if new != self.calibration:
+            self.calibration = new
         return self.calibration
-
-    def _provisional_due(self, t: float) -> bool:
-        after = self.config.provisional_eyes_after_s
-        return 0.0 < after <= self._learned_s + 1e-9 and bool(self._samples) and t >= self._next_provisional_t
-
-    def _provisional(self) -> Calibration:
-        """Not yet calibrated: this driver's open-eye baselines so far, the default pose."""
-        eyes = self._baselines(np.asarray(self._samples, dtype=np.float64)[:, :_EYE_FIELDS], _LEARNED[:_EYE_FIELDS])
-        return replace(self.defaults, learned_s=self._learned_s, **eyes)
 
     def state_event(self, t: float) -> Event:
         """The `calibrated` state line for the event log."""
@@ -115,38 +157,46 @@ class Calibrator:
             "calibrated": c.calibrated,
             "open_ear_left": c.open_ear_left, "open_ear_right": c.open_ear_right,
             "open_eye_blink_left": c.open_eye_blink_left, "open_eye_blink_right": c.open_eye_blink_right,
+            "open_iris_contrast_left": c.open_iris_contrast_left,
+            "open_iris_contrast_right": c.open_iris_contrast_right,
             "neutral_yaw_deg": c.neutral_yaw_deg, "neutral_pitch_deg": c.neutral_pitch_deg,
             "neutral_gaze_yaw_deg": c.neutral_gaze_yaw_deg, "neutral_gaze_pitch_deg": c.neutral_gaze_pitch_deg,
+            "road_ahead": c.road_ahead,
         })
 
-    def _accepts(self, f: Features, vehicle: VehicleState | None) -> bool:
+    def _open_eyed(self, f: Features, vehicle: VehicleState | None) -> bool:
+        """Absolute gates: the face is seen, the car moves (or its speed is unknown) and the
+        eyes look open and not downcast."""
         c = self.config
         if not f.face_present:
             return False
         if vehicle is not None and not vehicle.speed_at_least(c.min_speed_kph):
             return False
         values = (f.eye_blink_left, f.eye_blink_right, f.ear_left, f.ear_right, f.head_yaw_deg,
-                  f.head_pitch_deg, f.eye_look_down)
+                  f.head_pitch_deg, f.eye_look_down, f.gaze_yaw_deg, f.gaze_pitch_deg)
         if any(math.isnan(v) for v in values):
             return False
-        # Population gates: open eyes, not looking down, facing the road.
+        iris = [v for v in (f.iris_contrast_left, f.iris_contrast_right) if not math.isnan(v)]
         return (
             max(f.eye_blink_left, f.eye_blink_right) <= c.sample_max_eye_blink
             and min(f.ear_left, f.ear_right) >= c.sample_min_ear
             and f.eye_look_down <= c.sample_max_look_down
-            and abs(f.head_yaw_deg) <= c.sample_max_yaw_deg
-            and abs(f.head_pitch_deg) <= c.sample_max_pitch_deg
+            and all(v >= c.sample_min_iris_contrast for v in iris)
         )
 
-    def _learn(self, t: float) -> Calibration:
-        values = self._baselines(np.asarray(self._samples, dtype=np.float64), _LEARNED)
-        return Calibration(calibrated=True, calibrated_at_t=t, learned_s=self._learned_s, **values)
+    def _facing(self, f: Features, road: RoadAhead) -> bool:
+        """The head faces about the road ahead (the mount's before one is learned), so the
+        lids are not foreshortened."""
+        c = self.config
+        return (abs(f.head_yaw_deg - road.head_yaw_deg) <= c.sample_max_yaw_deg
+                and abs(f.head_pitch_deg - road.head_pitch_deg) <= c.sample_max_pitch_deg)
 
-    def _baselines(self, data: np.ndarray, fields: tuple[tuple[str, str, str], ...]) -> dict[str, float]:
-        """The configured percentile of each column, clamped to its range (the default where
-        a column has no sample)."""
+    def _baselines(self) -> dict[str, float]:
+        """The configured percentile of each open-eye column, clamped to its range (the
+        population default where a column has no sample)."""
+        data = np.asarray(self._eye_samples, dtype=np.float64)
         values: dict[str, float] = {}
-        for column, (_, name, range_key) in enumerate(fields):
+        for column, (_, name, range_key) in enumerate(_EYES):
             col = data[:, column]
             col = col[~np.isnan(col)]
             if col.size == 0:
@@ -159,3 +209,7 @@ class Calibrator:
     @property
     def learned_s(self) -> float:
         return self._learned_s
+
+
+def _gaze_sample(f: Features) -> GazeSample:
+    return GazeSample(f.head_yaw_deg, f.head_pitch_deg, f.gaze_yaw_deg, f.gaze_pitch_deg)

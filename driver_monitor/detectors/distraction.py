@@ -1,10 +1,13 @@
 """Distraction detector: gaze zones, eyes on / off road, long distraction, visual
 time-sharing (Euro NCAP window or AttenD), phone use and the unresponsive driver.
 
-Per frame: gaze direction (gaze.py) -> zone (zones.py) -> label with grace times and the
-indicator allowance (glances.py) -> the rules. Everything is driven by the frame times, so
-results do not depend on the frame rate. Events are raised whatever the vehicle speed; the
-policy gates them, using the columns (`addw_active`, `long_distraction_threshold_s`).
+Per frame: gaze direction relative to the driver's road ahead (gaze.py, road_ahead.py) ->
+zone (zones.py; `away` for a face lost after turning away, face_away.py) -> label with grace
+times and the indicator allowance (glances.py) -> the rules. Everything is driven by the
+frame times, so results do not depend on the frame rate. Events are raised whatever the
+vehicle speed; the policy gates them, using the columns (`addw_active`,
+`long_distraction_threshold_s`). While the road-ahead direction is not known yet
+(`calibrating`) no zone is judged: only a face lost after a large turn counts.
 See docs/distraction.md.
 """
 
@@ -15,16 +18,20 @@ import math
 from driver_monitor.config.distraction import DistractionConfig
 from driver_monitor.detectors.attend import AttendBuffer
 from driver_monitor.detectors.base import DetectorInput
+from driver_monitor.detectors.face_away import FaceAwayTracker
 from driver_monitor.detectors.gaze import gaze_direction_deg
 from driver_monitor.detectors.glances import EPS_S, GlanceLabeler, Label, OffRoadEpisode
 from driver_monitor.detectors.phone import PhoneUseRule
 from driver_monitor.detectors.time_sharing import OffRoadWindow
 from driver_monitor.detectors.unresponsive import UnresponsiveRule
-from driver_monitor.detectors.zones import UNKNOWN, ZoneMap
+from driver_monitor.detectors.zones import AWAY, UNKNOWN, ZoneMap
 from driver_monitor.messages import Event, Scalar, VehicleState
 
-# Column an earlier detector (drowsiness) publishes with its judgement of closed eyes.
+# Columns an earlier detector (drowsiness) publishes: its judgement of closed eyes, of the
+# judged closure (0 open .. 1 closed, NaN unjudgeable) and of a downward gaze with open eyes.
 EYES_CLOSED_COLUMN = "eyes_closed"
+EYE_CLOSURE_COLUMN = "eye_closure"
+LOOKING_DOWN_COLUMN = "looking_down"
 
 
 class DistractionDetector:
@@ -39,6 +46,10 @@ class DistractionDetector:
         self.attend = AttendBuffer(config.attend)
         self.phone = PhoneUseRule(config.phone_use)
         self.unresponsive = UnresponsiveRule(config.unresponsive)
+        self.face_away = FaceAwayTracker(config.face_away)
+        self.calibrating = False
+        self._away_evidence_s = 0.0  # of the open away episode: time with positive evidence
+        self._prev_away_label: Label = "hold"
         self.long_active = False
         self.long_onset_t: float | None = None
         self.onset_zone = UNKNOWN  # zone of the first counted frame of the open episode
@@ -62,13 +73,21 @@ class DistractionDetector:
 
     # -- per frame ---------------------------------------------------------------------
     def update(self, inp: DetectorInput) -> list[Event]:
-        f, t = inp.features, inp.features.t
+        f, t, cal = inp.features, inp.features.t, inp.calibration
         self.t = t
+        self.calibrating = not cal.road_ahead_known
         self.eyes_closed = self._eyes_closed(inp)
-        self.yaw_deg, self.pitch_deg = gaze_direction_deg(f, inp.calibration)
-        head_pitch = f.head_pitch_deg - inp.calibration.neutral_pitch_deg
-        self.zone = UNKNOWN if self.eyes_closed else self.zones.classify(self.yaw_deg, self.pitch_deg, head_pitch)
-        self.label = self.labeler.update(t, self.zone, self.yaw_deg, inp.vehicle)
+        self.yaw_deg, self.pitch_deg = gaze_direction_deg(f, cal, self._eye_pitch_trusted(inp))
+        head_pitch = f.head_pitch_deg - cal.neutral_pitch_deg
+        extra = self.config.face_away.uncalibrated_extra_deg if self.calibrating else 0.0
+        if self.face_away.update(t, f.face_present, self.yaw_deg, self.pitch_deg, extra):
+            self.zone = AWAY
+        elif self.eyes_closed or self.calibrating:
+            self.zone = UNKNOWN  # closed eyes have no gaze; no road ahead: nothing to judge
+        else:
+            self.zone = self.zones.classify(self.yaw_deg, self.pitch_deg, head_pitch)
+        side_yaw = self.face_away.side_yaw_deg if self.zone == AWAY else self.yaw_deg
+        self.label = self.labeler.update(t, self.zone, side_yaw, inp.vehicle)
         away_label, closed_onset = self._away_label(t, f.face_present)
         self.threshold_s, self.addw_active = self._long_threshold(inp.vehicle)
 
@@ -91,11 +110,17 @@ class DistractionDetector:
                 self.long_active = False
                 duration = when - (self.long_onset_t if self.long_onset_t is not None else when)
                 events.append(Event(t, "event", "long_distraction", "end", {"onset_t": when, "duration_s": duration}))
-        self.away.update(t, away_label, closed_onset)
+        if self.away.open and self._prev_t is not None and self._prev_away_label == "off":
+            self._away_evidence_s += t - self._prev_t
+        for kind, _ in self.away.update(t, away_label, closed_onset):
+            if kind == "start":  # a backdated closure onset: its closed frames are evidence
+                self._away_evidence_s = t - (self.away.onset_t if self.away.onset_t is not None else t)
+        self._prev_away_label = away_label
         events.extend(self._long_distraction(t))
         events.extend(self._time_sharing(t))
         events.extend(self.phone.update(t, self.zone))
-        events.extend(self.unresponsive.update(t, self.away, inp.warning_active_since_t))
+        events.extend(self.unresponsive.update(t, self.away, inp.warning_active_since_t, self.away_evidence_share(t),
+                                               road_ahead_known=not self.calibrating))
 
         self._prev_t, self._prev_label, self._prev_on_since_t = t, self.label, self.glance.on_since_t
         if self.label != "hold":
@@ -114,6 +139,22 @@ class DistractionDetector:
         if t - self._closed_since_t < self.config.unresponsive.blink_max_s - EPS_S:
             return "hold", None
         return "off", self._closed_since_t
+
+    def away_evidence_share(self, t: float) -> float:
+        """Share of the open away-or-closed episode backed by positive evidence (1 when none
+        is open)."""
+        duration = self.away.duration_s(t)
+        return 1.0 if duration <= EPS_S else min(1.0, self._away_evidence_s / duration)
+
+    def _eye_pitch_trusted(self, inp: DetectorInput) -> bool:
+        """The eyeLook pitch is a gaze only while the eyes are judged open (or open and
+        looking down); lowered lids raise it as a downward gaze does."""
+        if inp.upstream.get(LOOKING_DOWN_COLUMN) is True:
+            return True
+        closure = inp.upstream.get(EYE_CLOSURE_COLUMN)
+        if not isinstance(closure, (int, float)) or math.isnan(closure):
+            return True  # not judged: nothing says the lids are low
+        return closure < self.config.eyes_on_road.eye_pitch_max_closure
 
     def _eyes_closed(self, inp: DetectorInput) -> bool:
         if EYES_CLOSED_COLUMN in inp.upstream:
@@ -173,11 +214,13 @@ class DistractionDetector:
         return []
 
     # -- outputs -----------------------------------------------------------------------
-    def distraction_level(self) -> int:
+    def distraction_level(self) -> int | None:
         if self.unresponsive.active:
             return 3
         if self.long_active or self.vats_active or self.phone.active:
             return 2
+        if self.calibrating and not self.glance.open:
+            return None  # not judged (the wire's "unavailable")
         if self.glance.duration_s(self.t) >= self.config.level.advisory_off_road_s - EPS_S:
             return 1
         return 0
@@ -189,6 +232,7 @@ class DistractionDetector:
             label = self._known_label  # a blink or a dropped frame: keep the last judgement
         eyes_on_road: bool | None = None if label == "hold" else label == "on"
         return {
+            "calibrating": self.calibrating,
             "gaze_yaw_deg_abs": self.yaw_deg,
             "gaze_pitch_deg_abs": self.pitch_deg,
             "gaze_zone": self.zone,
@@ -196,6 +240,7 @@ class DistractionDetector:
             "glance_allowed": self.label == "allowed",
             "eyes_off_road_s": self.glance.duration_s(self.t),
             "eyes_away_or_closed_s": self.away.duration_s(self.t),
+            "away_evidence_share": self.away_evidence_share(self.t),
             "off_road_in_window_s": self.off_road_window_s,
             "attend_buffer_s": self.attend.buffer_s,
             "long_distraction_threshold_s": self.threshold_s,

@@ -5,6 +5,8 @@ PERCLOS, microsleep / sleep, yawns, nods, eyes_unavailable and a KSS-like level 
 Per-frame columns (keys unique across detectors, docs/features.md):
   eye_closure         judged closure 0 open .. 1 closed (baseline-normalised, look-down
                       discounted), NaN when the eyes cannot be judged
+  eye_closure_left / eye_closure_right  the same per eye (diagnostics; symmetric closures)
+  iris_hidden         the iris cue, 0 showing .. 1 covered (NaN where not measured)
   eyes_closed         a closure is in progress (hysteresis, short unjudged gaps bridged)
   eyes_closed_s       how long the current closure has lasted (0 when open)
   eyes_judgeable      the eyes could be judged in this frame
@@ -63,7 +65,7 @@ class DrowsinessDetector:
         judge = self.judge
         ended = judge.update(f, cal)
         events = self.eyes.update(t, f.face_present, judge.judgeable, judge.reason)
-        events += self.microsleep.update(t, judge.closed_since_t, ended)
+        events += self.microsleep.update(t, judge.closed_since_t, ended, judge.symmetric_share)
         events += self.blinks.update(t, judge.judgeable, ended)
         if ended is not None and not ended.abandoned and ended.duration_s >= c.blink.slow_min_duration_s:
             self.kss.add_slow_closure(t)
@@ -90,6 +92,9 @@ class DrowsinessDetector:
         closed_since = judge.closed_since_t
         return {
             "eye_closure": judge.eye_closure,
+            "eye_closure_left": judge.closure_left,
+            "eye_closure_right": judge.closure_right,
+            "iris_hidden": judge.iris_hidden,
             "eyes_closed": closed_since is not None,
             "eyes_closed_s": self._t - closed_since if closed_since is not None else 0.0,
             "eyes_judgeable": judge.judgeable,

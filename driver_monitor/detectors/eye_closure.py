@@ -1,21 +1,29 @@
-"""Eye closure judged against the driver's baseline, the head pose and the gaze.
+"""Eye closure judged against the driver's own open eyes, the head pose, the gaze and the
+picture of the iris.
 
 Per frame (docs/drowsiness.md "Eye closure"):
 
-1. Per eye, two closure measures normalised to this driver's open eye (Calibration):
+1. Per eye, closure measures normalised to this driver's open eye (Calibration):
    blendshape  c_b = (eyeBlink - open eyeBlink) / (closed_eye_blink - open eyeBlink)
    depth       c_e = 1 - EAR / open EAR
-   both clamped to 0..1; fused = blink_weight * c_b + (1 - blink_weight) * c_e, averaged
-   over the eyes.
-2. Looking down = eyeLookDown >= look_down_min AND head pitch >= neutral + look_down_pitch_deg,
-   or head pitch >= neutral + look_down_head_pitch_deg alone (a head-led glance to the lap).
+   iris        c_i = 1 at iris contrast <= iris_hidden_ratio x open contrast, 0 at >=
+               iris_showing_ratio x open, linear between (perception/eye_region.py)
+   all clamped to 0..1; lids = blink_weight * c_b + (1 - blink_weight) * c_e, and where the
+   iris is measured closure = (1 - iris_weight) * lids + iris_weight * c_i. The judged
+   closure is the mean of the eyes; the less closed eye says whether the closure is
+   symmetric (both eyes), which microsleep and sleep require.
+2. Looking down (only with a known road-ahead direction for the head-pose rules):
+   eyeLookDown >= look_down_min AND head pitch >= neutral + look_down_pitch_deg, or head
+   pitch >= neutral + look_down_head_pitch_deg alone (a head-led glance to the lap), or
+   eyeLookDown >= look_down_min with the iris clearly showing (c_i <= iris_showing_max: a
+   glance down with the eyes alone) -- unless the iris is clearly hidden (c_i >=
+   iris_hidden_min), which is a closure whatever the head does.
    A downward gaze lowers the upper lid (eyeBlink 0.58-0.7, EAR 12-27 % of open with open
    eyes on selfie_segmentation_web.mp4), so then only depth counts, rescaled from the lid
    level a downward gaze itself produces: judged = (c_e - L) / (1 - L), L = look_down_lid_closure.
-   A blink also raises eyeLookDown but leaves the head where it is, so it is judged by 1.
-3. Judgeable = face seen, both measures present and agreeing within max_disagreement, head
-   within the judgeable angles of neutral, face large enough. Otherwise the
-   closure is NaN and nothing is concluded from the frame.
+3. Judgeable = face seen, both lid measures present and agreeing within max_disagreement,
+   head within the judgeable angles of neutral, face large enough, eyes not behind dark
+   lenses. Otherwise the closure is NaN and nothing is concluded from the frame.
 4. `eyes_closed` has hysteresis on the judged closure; a closure's start and end are the
    interpolated threshold crossings, so durations do not depend on the frame rate.
    Unjudgeable frames inside a closure are bridged up to closure.max_gap_s; a longer gap
@@ -46,6 +54,7 @@ class ClosureEpisode:
     start_t: float
     end_t: float
     abandoned: bool = False
+    symmetric_share: float = 1.0  # share of its judged time with both eyes closed
 
     @property
     def duration_s(self) -> float:
@@ -73,8 +82,16 @@ class EyeClosureJudge:
         self.reason = ""
         # Closure in progress: start time (interpolated), None when the eyes are open.
         self.closed_since_t: float | None = None
+        self.closure_left = math.nan  # per eye, judged like eye_closure (diagnostics)
+        self.closure_right = math.nan
+        self.iris_hidden = math.nan  # mean iris cue c_i of the measured eyes, NaN if none
+        self.symmetric = False  # both eyes judged closed in this frame
+        # Judged time of the closure in progress, and how much of it had both eyes closed.
+        self._closed_judged_s = 0.0
+        self._closed_symmetric_s = 0.0
         self._last_judged_t: float | None = None
         self._last_closure: float | None = None
+        self._prev_symmetric = False
 
     @property
     def eyes_closed(self) -> bool:
@@ -89,8 +106,7 @@ class EyeClosureJudge:
         if not judgeable:
             if self.closed_since_t is not None and self._last_judged_t is not None \
                     and t - self._last_judged_t > self.max_gap_s:
-                episode = ClosureEpisode(self.closed_since_t, self._last_judged_t, abandoned=True)
-                self.closed_since_t = None
+                episode = self._end(self._last_judged_t, abandoned=True)
                 self._last_judged_t = self._last_closure = None
                 return episode
             if self.closed_since_t is None:
@@ -103,10 +119,28 @@ class EyeClosureJudge:
         if self.closed_since_t is None:
             if closure >= self.closed_threshold:
                 self.closed_since_t = crossing_time(prev_t, prev, t, closure, self.closed_threshold)
+                self._closed_judged_s = self._closed_symmetric_s = 0.0
+                self._prev_symmetric = self.symmetric
             return None
+        if prev_t is not None:  # the interval since the last judged frame held its verdict
+            self._closed_judged_s += t - prev_t
+            self._closed_symmetric_s += (t - prev_t) if self._prev_symmetric else 0.0
+        self._prev_symmetric = self.symmetric
         if closure > self.open_threshold:
             return None
-        episode = ClosureEpisode(self.closed_since_t, crossing_time(prev_t, prev, t, closure, self.open_threshold))
+        return self._end(crossing_time(prev_t, prev, t, closure, self.open_threshold))
+
+    @property
+    def symmetric_share(self) -> float:
+        """Share of the closure in progress (so far) with both eyes closed; 1 before any
+        judged interval has passed."""
+        if self._closed_judged_s <= 0.0:
+            return 1.0 if self.symmetric else 0.0
+        return self._closed_symmetric_s / self._closed_judged_s
+
+    def _end(self, end_t: float, abandoned: bool = False) -> ClosureEpisode:
+        assert self.closed_since_t is not None
+        episode = ClosureEpisode(self.closed_since_t, end_t, abandoned, self.symmetric_share)
         self.closed_since_t = None
         return episode
 
@@ -114,44 +148,73 @@ class EyeClosureJudge:
         """End of input: a closure still in progress ends without a verdict on its length."""
         if self.closed_since_t is None:
             return None
-        episode = ClosureEpisode(self.closed_since_t, t, abandoned=True)
-        self.closed_since_t = None
-        return episode
+        return self._end(t, abandoned=True)
 
     def _judge(self, f: Features, cal: Calibration) -> tuple[float, float, bool, bool]:
         nan = math.nan
+        self.closure_left = self.closure_right = self.iris_hidden = nan
+        self.symmetric = False
         if not f.face_present:
             self.reason = "no_face"
             return nan, nan, False, False
         c, e = self.cfg, self.eyes_cfg
-        blink_sum = ear_sum = 0.0
-        n = 0
-        for blink, open_blink, ear, open_ear in (
-            (f.eye_blink_left, cal.open_eye_blink_left, f.ear_left, cal.open_ear_left),
-            (f.eye_blink_right, cal.open_eye_blink_right, f.ear_right, cal.open_ear_right),
-        ):
+        lids: list[float] = []
+        per_eye: list[float] = []
+        blink_cues: list[float] = []
+        depth_cues: list[float] = []
+        iris_cues: list[float] = []
+        eyes = (
+            (f.eye_blink_left, cal.open_eye_blink_left, f.ear_left, cal.open_ear_left,
+             f.iris_contrast_left, cal.open_iris_contrast_left),
+            (f.eye_blink_right, cal.open_eye_blink_right, f.ear_right, cal.open_ear_right,
+             f.iris_contrast_right, cal.open_iris_contrast_right),
+        )
+        for blink, open_blink, ear, open_ear, iris, open_iris in eyes:
             if math.isnan(blink) or math.isnan(ear):
+                per_eye.append(nan)
                 continue
-            blink_sum += _clamp01((blink - open_blink) / (c.closed_eye_blink - open_blink))
-            ear_sum += _clamp01(1.0 - ear / open_ear)
-            n += 1
-        if n == 0:
+            c_b = _clamp01((blink - open_blink) / (c.closed_eye_blink - open_blink))
+            c_e = _clamp01(1.0 - ear / open_ear)
+            lid = c.blink_weight * c_b + (1.0 - c.blink_weight) * c_e
+            blink_cues.append(c_b)
+            depth_cues.append(c_e)
+            lids.append(lid)
+            if math.isnan(iris):
+                per_eye.append(lid)
+                continue
+            ratio = iris / open_iris
+            c_i = _clamp01((c.iris_showing_ratio - ratio) / (c.iris_showing_ratio - c.iris_hidden_ratio))
+            iris_cues.append(c_i)
+            per_eye.append((1.0 - c.iris_weight) * lid + c.iris_weight * c_i)
+        if not lids:
             self.reason = "eyes_not_measured"
             return nan, nan, False, False
-        c_b, c_e = blink_sum / n, ear_sum / n
-        fused = c.blink_weight * c_b + (1.0 - c.blink_weight) * c_e
-        pitch_rel = f.head_pitch_deg - cal.neutral_pitch_deg
+        self.closure_left, self.closure_right = per_eye
+        c_b, c_e = sum(blink_cues) / len(blink_cues), sum(depth_cues) / len(depth_cues)
+        fused = sum(v for v in per_eye if not math.isnan(v)) / len(lids)
+        iris_hidden = sum(iris_cues) / len(iris_cues) if iris_cues else nan
+        self.iris_hidden = iris_hidden
+        pitch_rel = f.head_pitch_deg - cal.neutral_pitch_deg if cal.road_ahead_known else nan
         yaw_rel = f.head_yaw_deg - cal.neutral_yaw_deg
-        looking_down = (f.eye_look_down >= c.look_down_min and pitch_rel >= c.look_down_pitch_deg) or pitch_rel >= c.look_down_head_pitch_deg
+        looks_down = f.eye_look_down >= c.look_down_min
+        looking_down = (
+            (looks_down and pitch_rel >= c.look_down_pitch_deg)
+            or pitch_rel >= c.look_down_head_pitch_deg
+            or (looks_down and iris_hidden <= c.iris_showing_max)
+        ) and not iris_hidden >= c.iris_hidden_min  # NaN comparisons are False: no iris, no say
         closure = _clamp01((c_e - c.look_down_lid_closure) / (1.0 - c.look_down_lid_closure)) if looking_down else fused
+        if looking_down:
+            self.closure_left = self.closure_right = closure
+        self.symmetric = len(lids) == 2 and min(self.closure_left, self.closure_right) >= c.symmetric_min_closure
         if f.eye_luma_ratio < e.min_eye_luma_ratio:  # NaN (not measured) never hides the eyes
             self.reason = "eyes_hidden"
         elif abs(c_b - c_e) > c.max_disagreement:
             self.reason = "measures_disagree"
-        elif not (abs(yaw_rel) <= e.max_yaw_deg and -e.max_pitch_up_deg <= pitch_rel <= e.max_pitch_down_deg):
+        elif not (abs(yaw_rel) <= e.max_yaw_deg and -e.max_pitch_up_deg <= (f.head_pitch_deg - cal.neutral_pitch_deg) <= e.max_pitch_down_deg):
             self.reason = "head_turned"
         elif f.face_width_px < e.min_face_width_px:
             self.reason = "face_too_small"
         else:
             return closure, fused, looking_down, True
+        self.symmetric = False
         return nan, fused, looking_down, False

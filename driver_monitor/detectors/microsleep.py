@@ -6,6 +6,9 @@ start); if the closure goes on to `sleep_min_duration_s` the microsleep ends (de
 became="sleep") and `sleep` starts with the same onset. Either ends when the eyes open
 (onset_t = the opening) or, with detail eyes_unavailable=True, when the eyes become
 unjudgeable: nothing is concluded from frames in which the eyes cannot be seen.
+Both need consistent evidence: both eyes judged closed for at least
+`min_symmetric_share` of the closure's judged time (a wink, one rubbed or covered eye, or a
+landmarker guessing one eye is not a microsleep).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ class MicrosleepRule:
         self.active: str | None = None  # "microsleep" | "sleep" | None
         self._onset_t: float | None = None
 
-    def update(self, t: float, closed_since_t: float | None, ended: ClosureEpisode | None) -> list[Event]:
+    def update(self, t: float, closed_since_t: float | None, ended: ClosureEpisode | None,
+               symmetric_share: float = 1.0) -> list[Event]:
         events: list[Event] = []
         if ended is not None and self.active is not None:
             detail = {"onset_t": ended.end_t, "duration_s": ended.duration_s}
@@ -33,6 +37,8 @@ class MicrosleepRule:
             return events
         closed_s = t - closed_since_t + 1e-9
         c = self.config
+        if symmetric_share + 1e-9 < c.min_symmetric_share:
+            return events  # one eye's closure is not consistent evidence (module doc)
         if self.active is None and closed_s >= c.microsleep_min_duration_s and closed_s < c.sleep_min_duration_s:
             self.active = "microsleep"
             events.append(Event(t, "event", "microsleep", "start", {"onset_t": closed_since_t}))

@@ -10,6 +10,13 @@ Two ways in:
 The gaze is "back" once it has stayed on the road for the flicker tolerance; a return that
 is under way at the deadline is waited for. It ends after end_on_road_s of continuous
 forward gaze (Euro NCAP 2026: 1 s ends an intervention).
+
+Both need consistent evidence, because an intervention (hazard lights, slow-down, minimum-risk
+manoeuvre) from an attentive face the detectors merely cannot place is the worst false alert
+there is: at least `min_evidence_share` of the away-or-closed episode must be positive
+evidence (eyes judged closed, gaze measured off the road, face lost after turning away;
+distraction.py), and the warning path needs a known road-ahead direction (no "back on the
+road" can be seen without one).
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ class UnresponsiveRule:
         self._warning_t: float | None = None
         self._returned = False  # gaze back on the road since the current warning began
 
-    def update(self, t: float, away: OffRoadEpisode, warning_since_t: float | None) -> list[Event]:
+    def update(self, t: float, away: OffRoadEpisode, warning_since_t: float | None,
+               evidence_share: float = 1.0, road_ahead_known: bool = True) -> list[Event]:
         c = self.config
         if warning_since_t != self._warning_t:
             self._warning_t, self._returned = warning_since_t, False
@@ -38,10 +46,12 @@ class UnresponsiveRule:
                 self.active = False
                 return [Event(t, "event", "unresponsive", "end", {"onset_t": away.run_start_t})]
             return []
-        if away.open and away.duration_s(t) >= c.away_or_closed_s - EPS_S:
-            return [self._start(t, away.onset_t, "eyes_away_or_closed")]
+        consistent = evidence_share + 1e-9 >= c.min_evidence_share
+        if away.open and consistent and away.duration_s(t) >= c.away_or_closed_s - EPS_S:
+            return [self._start(t, away.onset_t, "eyes_away_or_closed", evidence_share=evidence_share)]
         w = self._warning_t
-        if w is not None and not self._returned and away.on_since_t is None and t - w >= c.warning_return_s - EPS_S:
+        if (w is not None and road_ahead_known and consistent and not self._returned and away.on_since_t is None
+                and t - w >= c.warning_return_s - EPS_S):
             onset = away.onset_t if away.onset_t is not None else w
             return [self._start(t, onset, "no_return_after_warning", warning_since_t=w)]
         return []

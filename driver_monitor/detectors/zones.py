@@ -8,6 +8,8 @@ from driver_monitor.config.distraction import ZonesConfig
 
 UNKNOWN = "unknown"
 OTHER = "other"
+# The face was lost right after turning away (face_away.py): off the road, beyond the camera.
+AWAY = "away"
 ROAD = "road"
 MIRRORS = frozenset({"left_mirror", "right_mirror", "rear_mirror"})
 CLUSTER = "cluster"

@@ -54,3 +54,77 @@ def eye_luma_ratio(image: np.ndarray, landmarks_px: np.ndarray, skin_rgb: tuple[
     if pixels == 0:
         return math.nan
     return total / pixels / skin
+
+
+# -- iris visibility -------------------------------------------------------------------------
+# Closed lids and a downward gaze both bring the lid landmarks together (EAR 10-25 % of open
+# in both cases, REFERENCE.md "looking down reads as closing the eyes"), and the blendshape
+# model sees only those landmarks. The picture differs: with the eye open, looking down or
+# not, the iris (dark) shows between the lids at the iris landmark; with the lids closed that
+# point is lid skin crossed by a thin lash line (contact sheets in docs/drowsiness.md).
+#
+# Per eye, two contrasts around the iris centre c, in units of the iris radius r, sampled on
+# a grid aligned with the eye's corner-to-corner axis. r is taken as 0.2 x the corner-to-
+# corner width (iris diameter ~11.7 mm over a ~29 mm eye opening; the mesh's iris ring
+# measures 0.17-0.22 x the width on the shared clips) because the ring shrinks as the lids
+# close, while the corners stay put:
+#   vertical    1 - darkest luma within +-0.2 r of c / median luma at 1.7-2.0 r above and
+#               below c (lid skin in both states);
+#   horizontal  1 - darkest luma within +-0.3 r of c along the axis / median luma at
+#               1.5-2.5 r to either side (sclera when open, lid and lash line when closed).
+# The measure is their mean: 0.4-0.9 with the iris showing, about -0.3..0.45 with the lids
+# closed on the shared real clips (docs/drowsiness.md "Iris visibility"). Eyeliner and dark
+# lashes keep it high on a closed eye, so a high value is weak evidence of open eyes while a
+# low value is strong evidence of closed ones: the detectors use it that way round.
+_IRIS = ((468, (33, 133)), (473, (263, 362)))
+_IRIS_RADIUS_PER_WIDTH = 0.2
+_V_STEPS = np.arange(-2.0, 2.0001, 0.1)  # along the eye's normal, in iris radii
+_V_ACROSS = np.arange(-0.3, 0.3001, 0.15)
+_H_STEPS = np.arange(-2.5, 2.5001, 0.1)  # along the eye's axis
+_H_ACROSS = np.arange(-0.2, 0.2001, 0.1)
+_V_SKIN = np.r_[0:4, len(_V_STEPS) - 4:len(_V_STEPS)]  # |v| >= 1.7 r
+_V_CENTRE = slice(18, 23)  # |v| <= 0.2 r
+_H_SIDES = np.r_[0:11, len(_H_STEPS) - 11:len(_H_STEPS)]  # |h| >= 1.5 r
+_H_CENTRE = slice(22, 29)  # |h| <= 0.3 r
+# Below these the measure is noise: an eye opening under 18 px wide (an iris ~7 px across:
+# the 70 px face of head-pose-face-detection-male.gif reads 0.06-0.2 with open eyes, the
+# 22 px eyes of selfie_segmentation_web.mp4 0.7), or a lid in near darkness.
+MIN_EYE_WIDTH_PX = 18.0
+MIN_LID_LUMA = 12.0
+
+
+def _profile(image: np.ndarray, centre: np.ndarray, along: np.ndarray, across: np.ndarray,
+             steps: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Mean luma along `along` at `steps` (averaged over `spread` across it), bilinear."""
+    grid = centre + steps[:, None, None] * along + spread[None, :, None] * across
+    rgb = cv2.remap(image, grid[..., 0].astype(np.float32), grid[..., 1].astype(np.float32),
+                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    return (rgb @ np.asarray(_LUMA, dtype=np.float32)).mean(axis=1)
+
+
+def iris_contrast(image: np.ndarray, landmarks_px: np.ndarray) -> tuple[float, float]:
+    """(right, left) iris visibility of the driver's eyes, NaN where not measurable."""
+    out = []
+    for centre_idx, corners in _IRIS:
+        c = landmarks_px[centre_idx, :2].astype(np.float64)
+        axis = (landmarks_px[corners[1], :2] - landmarks_px[corners[0], :2]).astype(np.float64)
+        length = float(np.linalg.norm(axis))
+        if not (math.isfinite(length) and length >= MIN_EYE_WIDTH_PX):
+            out.append(math.nan)
+            continue
+        radius = _IRIS_RADIUS_PER_WIDTH * length
+        axis = axis / length
+        if axis[0] < 0:
+            axis = -axis
+        normal = np.array([-axis[1], axis[0]])  # image-down for a level eye
+        v = _profile(image, c, normal * radius, axis * radius, _V_STEPS, _V_ACROSS)
+        h = _profile(image, c, axis * radius, normal * radius, _H_STEPS, _H_ACROSS)
+        lid = float(np.median(v[_V_SKIN]))
+        sides = float(np.median(h[_H_SIDES]))
+        if lid < MIN_LID_LUMA or sides < MIN_LID_LUMA:
+            out.append(math.nan)
+            continue
+        vertical = 1.0 - float(v[_V_CENTRE].min()) / lid
+        horizontal = 1.0 - float(h[_H_CENTRE].min()) / sides
+        out.append((vertical + horizontal) / 2.0)
+    return out[0], out[1]

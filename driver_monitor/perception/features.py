@@ -8,7 +8,7 @@ import numpy as np
 
 from driver_monitor.messages import FaceObservation, Features
 from driver_monitor.perception import geometry
-from driver_monitor.perception.eye_region import eye_luma_ratio
+from driver_monitor.perception.eye_region import eye_luma_ratio, iris_contrast
 from driver_monitor.perception.skin import mean_skin_rgb
 
 # Luma weights (ITU-R BT.601) for brightness; computed on a subsampled grid to stay cheap.
@@ -45,6 +45,7 @@ def extract_features(obs: FaceObservation, image: np.ndarray) -> Features:
     face_brightness = float(face.reshape(-1, 3).mean(axis=0) @ _LUMA) if face.size else math.nan
     skin = mean_skin_rgb(image, pts, obs.face_width_px)
     translation = obs.transform[:3, 3]
+    iris_right, iris_left = iris_contrast(image, pts)
     return Features(
         t=obs.t,
         face_present=True,
@@ -73,4 +74,6 @@ def extract_features(obs: FaceObservation, image: np.ndarray) -> Features:
         skin_rgb=skin.rgb,
         colour_image=skin.colour,
         eye_luma_ratio=eye_luma_ratio(image, pts, skin.rgb),
+        iris_contrast_left=iris_left,
+        iris_contrast_right=iris_right,
     )
