@@ -464,3 +464,23 @@ def test_a_blink_just_before_a_glance_does_not_start_the_unresponsive_timer():
     d = drive([(1.0, "road"), (0.6, blink), (6.0, "passenger")])
     (start,) = d.named("unresponsive")
     assert approx_equal(start.detail["onset_t"], 1.0) and approx_equal(start.t, 7.0)
+
+
+# -- calibrating: no road ahead yet ------------------------------------------------------
+
+
+def test_while_calibrating_only_a_head_bent_or_turned_far_away_is_judged():
+    from driver_monitor.detectors.calibration import Calibration
+
+    unknown = Calibration(road_ahead="unknown")
+    # 20-35 deg down is how a mirror camera sees an attentive driver: not judged; 50 deg down
+    # (bent to the footwell) is the lap whatever the mount.
+    d = drive([(2.0, {"head_pitch_deg": 30.0}), (4.0, {"head_pitch_deg": 50.0}), (3.0, {"head_yaw_deg": 60.0})],
+              calibration=unknown)
+    assert d.at(1.0)["calibrating"] is True and d.at(1.0)["gaze_zone"] == "unknown"
+    assert d.at(1.0)["distraction_level"] is None and d.at(1.0)["eyes_on_road"] is None
+    assert d.at(3.0)["gaze_zone"] == "lap" and d.at(7.0)["gaze_zone"] == "other"
+    (start,) = d.named("long_distraction")
+    assert approx_equal(start.t, 5.0) and approx_equal(start.detail["onset_t"], 2.0)
+    (unresponsive,) = d.named("unresponsive")
+    assert approx_equal(unresponsive.t, 8.0) and unresponsive.detail["evidence_share"] == 1.0

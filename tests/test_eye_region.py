@@ -55,3 +55,44 @@ def test_dark_lenses_make_the_eyes_unjudgeable():
     assert judgeable
     judgeable, _ = _judge(math.nan)  # not measured: no verdict from brightness
     assert judgeable
+
+
+def _eye_image(open_eye: bool, width_px: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """A skin-coloured picture with two eyes drawn at known landmarks: open = white sclera
+    with a dark iris disk at the iris landmark; closed = lid skin with a thin lash line."""
+    import cv2
+
+    image = np.full((240, 320, 3), (200, 160, 140), np.uint8)
+    pts = np.zeros((478, 3), np.float32)
+    for centre, (outer, inner), cx in ((468, (33, 133), 110), (473, (263, 362), 210)):
+        cy = 120
+        pts[outer, :2] = (cx - width_px / 2, cy)
+        pts[inner, :2] = (cx + width_px / 2, cy)
+        pts[centre, :2] = (cx, cy)
+        if open_eye:
+            cv2.ellipse(image, (cx, cy), (width_px // 2, width_px // 5), 0, 0, 360, (235, 235, 235), -1)
+            cv2.circle(image, (cx, cy), int(0.2 * width_px), (60, 40, 30), -1)
+        else:
+            cv2.line(image, (cx - width_px // 2, cy), (cx + width_px // 2, cy), (70, 50, 40), 1)
+    return image, pts
+
+
+def test_iris_contrast_tells_an_open_eye_from_closed_lids():
+    from driver_monitor.perception.eye_region import iris_contrast
+
+    open_r, open_l = iris_contrast(*_eye_image(True))
+    closed_r, closed_l = iris_contrast(*_eye_image(False))
+    assert open_r == pytest.approx(0.77, abs=0.02) and open_l == pytest.approx(open_r)
+    # The lash line on the closed lid keeps the vertical contrast; the horizontal one (a line
+    # as dark at the sides as in the middle) is gone: under half the open eye's contrast,
+    # inside the judge's "hidden" band (iris_hidden_ratio 0.4 .. iris_showing_ratio 0.8).
+    assert closed_r == pytest.approx(0.34, abs=0.02) and closed_l == pytest.approx(closed_r)
+    assert closed_r / open_r < 0.45
+
+
+def test_iris_contrast_abstains_on_small_eyes_and_dark_lids():
+    from driver_monitor.perception.eye_region import iris_contrast
+
+    assert all(math.isnan(v) for v in iris_contrast(*_eye_image(True, width_px=14)))
+    image, pts = _eye_image(True)
+    assert all(math.isnan(v) for v in iris_contrast(image // 40, pts))  # lid luma < 12

@@ -143,7 +143,10 @@ class FaceAwayConfig(Section):
     # ... reached within this long before the face was lost.
     lookback_s: float = Field(0.5, gt=0.0, le=5.0)
     # While the road-ahead direction is not known yet (calibrating), the same rule applies
-    # around the camera mount's direction with this much more margin.
+    # around the camera mount's direction with this much more margin, and a tracked head
+    # turned or bent that far (45 deg) is placed too (`other` / `lap`): the large,
+    # unambiguous cues need no calibration (issue 12); every placement sees an attentive
+    # driver within ~35 deg of its direction (REFERENCE.md "On real car footage").
     uncalibrated_extra_deg: float = Field(15.0, ge=0.0, le=90.0)
     # The face must be back this long before it ends the look away: the landmarker now and
     # then "finds" a frontal face on the back of a head for one frame (car_look_around_man,

@@ -178,7 +178,7 @@ class Calibrator:
             return False
         iris = [v for v in (f.iris_contrast_left, f.iris_contrast_right) if not math.isnan(v)]
         return (
-            max(f.eye_blink_left, f.eye_blink_right) <= c.sample_max_eye_blink
+            (f.eye_blink_left + f.eye_blink_right) / 2.0 <= c.sample_max_eye_blink
             and min(f.ear_left, f.ear_right) >= c.sample_min_ear
             and f.eye_look_down <= c.sample_max_look_down
             and all(v >= c.sample_min_iris_contrast for v in iris)

@@ -7,7 +7,8 @@ times and the indicator allowance (glances.py) -> the rules. Everything is drive
 frame times, so results do not depend on the frame rate. Events are raised whatever the
 vehicle speed; the policy gates them, using the columns (`addw_active`,
 `long_distraction_threshold_s`). While the road-ahead direction is not known yet
-(`calibrating`) no zone is judged: only a face lost after a large turn counts.
+(`calibrating`) no zone is judged but the unambiguous ones: the head turned or bent far
+beyond the mount's direction (`other` / `lap`), and a face lost after such a turn (`away`).
 See docs/distraction.md.
 """
 
@@ -24,7 +25,7 @@ from driver_monitor.detectors.glances import EPS_S, GlanceLabeler, Label, OffRoa
 from driver_monitor.detectors.phone import PhoneUseRule
 from driver_monitor.detectors.time_sharing import OffRoadWindow
 from driver_monitor.detectors.unresponsive import UnresponsiveRule
-from driver_monitor.detectors.zones import AWAY, UNKNOWN, ZoneMap
+from driver_monitor.detectors.zones import AWAY, LAP, OTHER, UNKNOWN, ZoneMap
 from driver_monitor.messages import Event, Scalar, VehicleState
 
 # Columns an earlier detector (drowsiness) publishes: its judgement of closed eyes, of the
@@ -82,8 +83,10 @@ class DistractionDetector:
         extra = self.config.face_away.uncalibrated_extra_deg if self.calibrating else 0.0
         if self.face_away.update(t, f.face_present, self.yaw_deg, self.pitch_deg, extra):
             self.zone = AWAY
-        elif self.eyes_closed or self.calibrating:
-            self.zone = UNKNOWN  # closed eyes have no gaze; no road ahead: nothing to judge
+        elif self.eyes_closed:
+            self.zone = UNKNOWN  # closed eyes have no gaze
+        elif self.calibrating:
+            self.zone = self._unambiguous_zone(f.head_yaw_deg - cal.neutral_yaw_deg, head_pitch)
         else:
             self.zone = self.zones.classify(self.yaw_deg, self.pitch_deg, head_pitch)
         side_yaw = self.face_away.side_yaw_deg if self.zone == AWAY else self.yaw_deg
@@ -139,6 +142,18 @@ class DistractionDetector:
         if t - self._closed_since_t < self.config.unresponsive.blink_max_s - EPS_S:
             return "hold", None
         return "off", self._closed_since_t
+
+    def _unambiguous_zone(self, head_yaw_deg: float, head_pitch_deg: float) -> str:
+        """Without a road-ahead direction only a head turned or bent beyond the face-away
+        limits plus their uncalibrated margin (45 deg from the mount's direction) is placed:
+        every camera placement sees an attentive driver within ~35 deg of it (mirror cameras
+        read pitch 20-35 deg, REFERENCE.md), a driver bent to the footwell far beyond."""
+        c = self.config.face_away
+        if head_pitch_deg >= c.down_pitch_deg + c.uncalibrated_extra_deg:
+            return LAP
+        if abs(head_yaw_deg) >= c.turned_yaw_deg + c.uncalibrated_extra_deg:
+            return OTHER
+        return UNKNOWN
 
     def away_evidence_share(self, t: float) -> float:
         """Share of the open away-or-closed episode backed by positive evidence (1 when none

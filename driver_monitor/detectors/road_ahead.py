@@ -132,10 +132,7 @@ class RoadAheadLearner:
 
     def _in_range(self, s: GazeSample) -> bool:
         yaw_range, pitch_range = self._range
-        eye_lo, eye_hi = self._eye_range
-        return (abs(s.yaw_deg - self.prior.yaw_deg) <= yaw_range
-                and abs(s.pitch_deg - self.prior.pitch_deg) <= pitch_range
-                and eye_lo <= s.eye_yaw_deg <= eye_hi and eye_lo <= s.eye_pitch_deg <= eye_hi)
+        return abs(s.yaw_deg - self.prior.yaw_deg) <= yaw_range and abs(s.pitch_deg - self.prior.pitch_deg) <= pitch_range
 
     def _steady(self, t: float) -> RoadAhead | None:
         c = self.config

@@ -13,6 +13,7 @@ AWAY = "away"
 ROAD = "road"
 MIRRORS = frozenset({"left_mirror", "right_mirror", "rear_mirror"})
 CLUSTER = "cluster"
+LAP = "lap"
 
 
 class ZoneMap:
