@@ -10,7 +10,7 @@ Measured per frame / per CAN frame (time.monotonic, the clock frames are stamped
   capture -> warning   capture time of the frame whose result changed the warning to the
                        DMS_Warning frame arriving on the bus (event-driven: sent at once)
   status data age      age of the newest capture a DMS_Status frame carries when it arrives
-                       on the bus (10 Hz, scheduled in input time: vehicle/schedule.py)
+                       on the bus (10 Hz, scheduled in input time: outputs/schedule.py)
 plus sustained frames/s, skipped frames, and resident memory (RSS) over time; the soak
 (--soak-minutes 10) reports RSS growth from the end of the first minute to the end.
 
@@ -116,7 +116,7 @@ def instrument(rec: Recorder) -> None:
     """Benchmark-only hooks (see the module docstring)."""
     import driver_monitor.outputs.can_sink as can_sink
     import driver_monitor.service as service
-    from driver_monitor.vehicle.can_tx import DmsCanEncoder
+    from driver_monitor.outputs.can_sink import DmsCanEncoder
 
     def open_bus(config: Any) -> can.BusABC:
         return can.Bus(interface="virtual", channel=config.channel, preserve_timestamps=True)
@@ -163,8 +163,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     rec = Recorder()
     instrument(rec)
+    from driver_monitor.can.dbc import DMS_DBC_PATH, load_dbc
     from driver_monitor.service import Daemon
-    from driver_monitor.vehicle.dbc import DMS_DBC_PATH, load_dbc
 
     db = load_dbc(DMS_DBC_PATH)
     status_id = db.get_message_by_name("DMS_Status").frame_id

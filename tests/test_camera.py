@@ -11,14 +11,8 @@ import pytest
 from camera_clips import write_clip
 
 from driver_monitor.config.service import CameraConfig, ReopenBackoff
-from driver_monitor.sources.camera import (
-    DEVICE_GONE,
-    CameraFaultMonitor,
-    CameraSource,
-    FrameStats,
-    frame_stats,
-    is_v4l2_source,
-)
+from driver_monitor.perception.camera_health import CameraFaultMonitor, FrameStats, frame_stats
+from driver_monitor.sources.camera import DEVICE_GONE, CameraSource, is_v4l2_source
 
 GOOD = FrameStats(identical_to_previous=False, mean_luma=100.0, luma_std=40.0)
 SAME = FrameStats(identical_to_previous=True, mean_luma=100.0, luma_std=40.0)

@@ -20,8 +20,8 @@ import pytest
 from camera_clips import write_clip
 from daemon_harness import BASE_CONFIG, DaemonProcess
 
-from driver_monitor.vehicle.dbc import DMS_DBC_PATH, load_dbc
-from driver_monitor.vehicle.serial_protocol import FLAG_MONITORING_ACTIVE, FrameDecoder
+from driver_monitor.can.dbc import DMS_DBC_PATH, load_dbc
+from driver_monitor.serial.protocol import FLAG_MONITORING_ACTIVE, FrameDecoder
 
 pytestmark = pytest.mark.slow
 

@@ -13,28 +13,16 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from driver_monitor.config.base import Section
-from driver_monitor.policy.actions import COMFORT_ACTIONS, DRIVER_NOTICE_ACTIONS, Action
-
-# The conditions the policy acts on, named after the detector events they come from
-# (DESIGN.md "Event log" names).
-CONDITIONS: tuple[str, ...] = (
-    "unresponsive",
-    "sleep",
-    "microsleep",
-    "phone_use",
-    "long_distraction",
-    "visual_time_sharing",
-    "drowsy",
-    "driver_absent",
-    "eyes_unavailable",
-    "camera_fault",
-    "stress",
+from driver_monitor.names import (
+    ADVISORY_CONDITIONS,
+    COMFORT_ACTIONS,
+    CONDITIONS,
+    DEGRADED_CONDITIONS,
+    DRIVER_NOTICE_ACTIONS,
+    Action,
 )
-# Monitoring is degraded (not the driver's state): Euro NCAP asks to tell the driver within
-# 10 s [REF: degraded monitoring].
-DEGRADED_CONDITIONS: frozenset[str] = frozenset({"eyes_unavailable", "driver_absent", "camera_fault"})
-# Advisory only: comfort actions, never interventions [REF: Heart rate and stress].
-ADVISORY_CONDITIONS: frozenset[str] = frozenset({"stress"})
+
+__all__ = ["ADVISORY_CONDITIONS", "CONDITIONS", "DEGRADED_CONDITIONS", "ConditionPolicy", "PolicyConfig"]
 
 
 class Stage(Section):

@@ -22,9 +22,11 @@ from driver_monitor.detectors.time_sharing import OffRoadWindow
 from driver_monitor.detectors.unresponsive import UnresponsiveRule
 from driver_monitor.detectors.zones import UNKNOWN, ZoneMap
 from driver_monitor.messages import Event, Scalar, VehicleState
+from driver_monitor.names import Column
 
-# Column an earlier detector (drowsiness) publishes with its judgement of closed eyes.
-EYES_CLOSED_COLUMN = "eyes_closed"
+# Column an earlier detector (drowsiness) publishes with its judgement of closed eyes
+# (read through DetectorInput.upstream: pipeline.DETECTOR_STAGES declares it).
+EYES_CLOSED_COLUMN = Column.EYES_CLOSED
 
 
 class DistractionDetector:
