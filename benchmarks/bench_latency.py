@@ -18,7 +18,7 @@ Instrumentation, nothing else changed: the CAN bus is opened with preserve_times
 listener sees the sender's timestamp, and each frame is stamped with the capture time of the
 result it carries (production stamps the due time) so its age can be computed.
 
-The clip: shared/data/clips/selfie_segmentation_web.mp4 letterboxed to 640x480, with 1 s of
+The clip: data/clips/selfie_segmentation_web.mp4 letterboxed to 640x480, with 1 s of
 noise (nobody in the seat) after each 1 s of face, so driver_absent warnings start and end
 every 2 s; policy monitoring is active from the start (activation_s 0).
 """
@@ -42,8 +42,7 @@ import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("DRIVER_MONITOR_SHARED", REPO.parent / "shared"))
-CLIP = SHARED / "data" / "clips" / "selfie_segmentation_web.mp4"
+CLIP = REPO / "data" / "clips" / "selfie_segmentation_web.mp4"  # bundled (data/README.md)
 CHANNEL = "bench-latency"
 
 CONFIG = """
@@ -69,7 +68,7 @@ def make_camera_clip(path: Path, fps: float = 25.0) -> Path:
     """640x480 MJPG: 1 s of the selfie clip (letterboxed), 1 s of noise, repeated."""
     cap = cv2.VideoCapture(str(CLIP))
     if not cap.isOpened():
-        sys.exit(f"error: {CLIP}: cannot open (set DRIVER_MONITOR_SHARED)")
+        sys.exit(f"error: {CLIP}: cannot open")
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (640, 480))
     rng = np.random.default_rng(0)
     face_n, gap_n = int(1.0 * fps), int(1.0 * fps)

@@ -104,10 +104,13 @@ def format_state(state: Mapping[str, Any], now_wall: float | None = None) -> str
     if not alive and phase != "stopped":
         phase = f"{phase} (process {_text(pid)} is gone: stale state)"
     fps = _number(state.get("fps"))
+    times = state.get("frame_time_ms")
+    p50, p99 = (_number(times.get("p50")), _number(times.get("p99"))) if isinstance(times, Mapping) else (None, None)
+    frame_time = f", frame time p50 {p50:g} ms, p99 {p99:g} ms" if p50 is not None and p99 is not None else ""
     lines = [
         f"driver-monitor  {phase}, pid {_text(pid)}, updated {age}",
         f"  camera        {_text(state.get('camera_source'))}: {'open' if state.get('camera_open') is True else 'not open'}, faults: {_names(state.get('camera_faults'))}",
-        f"  frames        {_text(state.get('frames', 0))} processed, {_text(state.get('skipped_frames', 0))} skipped, {'?' if fps is None else f'{fps:.1f}'} frames/s",
+        f"  frames        {_text(state.get('frames', 0))} processed, {_text(state.get('skipped_frames', 0))} skipped, {'?' if fps is None else f'{fps:.1f}'} frames/s{frame_time}",
         f"  driver        face {'seen' if state.get('face_present') is True else 'not seen'}, active: {_names(state.get('active'))}",
         f"  config        {_text(state.get('config_path'))} (reloads {_text(state.get('reloads', 0))})",
     ]
@@ -150,6 +153,39 @@ def _names(value: Any) -> str:
     return "none" if value in (None, []) else _text(value)
 
 
+class FrameTimes:
+    """How long the loop spends on each frame (pipeline.process), as a histogram of 1 ms bins
+    since start: percentiles over hours of frames in constant memory."""
+
+    MAX_MS = 2000  # slower frames count in the last bin
+
+    def __init__(self) -> None:
+        self.bins = [0] * (self.MAX_MS + 1)
+        self.count = 0
+        self.max_ms = 0.0
+
+    def add(self, seconds: float) -> None:
+        ms = seconds * 1000.0
+        self.bins[min(self.MAX_MS, int(ms))] += 1
+        self.count += 1
+        self.max_ms = max(self.max_ms, ms)
+
+    def percentile_ms(self, q: float) -> float | None:
+        """The upper edge of the bin holding the q-th percentile (None before any frame)."""
+        if not self.count:
+            return None
+        rank, seen = q / 100.0 * self.count, 0
+        for ms, n in enumerate(self.bins):
+            seen += n
+            if seen >= rank:
+                return float(ms + 1)
+        return float(self.MAX_MS)
+
+    def summary(self) -> dict[str, float | int | None]:
+        return {"frames": self.count, "p50": self.percentile_ms(50), "p99": self.percentile_ms(99),
+                "max": round(self.max_ms, 1)}
+
+
 class DaemonStatus:
     """What the daemon reports about itself: STATUS= for systemd and state.json for
     `driver-monitor status` (phase, fps, camera, driver, config, reloads, vehicle, outputs)."""
@@ -164,6 +200,7 @@ class DaemonStatus:
         self.fps = 0.0
         self.skipped_before = 0  # skipped frames of cameras reopened by a reload
         self.started_wall = time.time()
+        self.frame_times = FrameTimes()
         self._fps_window: tuple[float, int] | None = None  # (start, frames judged then)
 
     def configure(self, config: Config) -> None:
@@ -207,6 +244,7 @@ class DaemonStatus:
             "frames": pipeline.frames,
             "skipped_frames": self.skipped_before + camera.skipped_frames,
             "fps": round(self.fps, 2),
+            "frame_time_ms": self.frame_times.summary(),
             "face_present": face,
             "active": active,
             "config_path": self.config_name,

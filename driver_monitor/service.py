@@ -140,7 +140,9 @@ class Daemon:
         if frame is None:
             self.pipeline.idle(t, vehicle, camera)
         else:
+            started = time.perf_counter()
             self.pipeline.process(frame, vehicle, camera)
+            self.status.frame_times.add(time.perf_counter() - started)
         if self.pipeline.active != active_before:
             self._publish()  # a state change reaches STATUS= and the state file at once
 
