@@ -51,26 +51,6 @@ service:
   state_interval_s: 1.0
 """
 
-VEHICLE_PEER = r"""
-import sys, time
-import can
-from driver_monitor.can.logs import VehicleCanEncoder
-from driver_monitor.messages import VehicleState
-bus = can.Bus(interface="udp_multicast", channel=sys.argv[1])
-enc = VehicleCanEncoder()
-state = VehicleState(t=0.0, speed_kph=80.0, indicator_left=False, indicator_right=False, gear="D",
-                     driver_ack=False, ignition_on=True)
-due = {name: time.monotonic() for name in enc.messages}
-while True:
-    now = time.monotonic()
-    for name, t in due.items():
-        if now >= t:
-            msg = enc.encode(name, state, now)
-            if msg is not None:
-                bus.send(msg)
-            due[name] = t + enc.cycle_s(name)
-    time.sleep(max(0.0, min(due.values()) - time.monotonic()))
-"""
 
 
 def rss_kb(pid: int) -> int | None:
@@ -153,7 +133,7 @@ def main() -> int:
             time.sleep(0.05)
         serial_args = ["--serial-port", str(a)]
         threading.Thread(target=drain, args=(b,), daemon=True).start()
-    procs.append(subprocess.Popen([sys.executable, "-c", VEHICLE_PEER, group], cwd=REPO))
+    procs.append(subprocess.Popen([sys.executable, "-m", "driver_monitor.can.peer", "udp_multicast", group], cwd=REPO))
     env = dict(os.environ, NOTIFY_SOCKET=str(tmp / "notify.sock"), WATCHDOG_USEC=str(WATCHDOG_USEC),
                RUNTIME_DIRECTORY=str(tmp / "run"), PYTHONUNBUFFERED="1")
     log = (tmp / "daemon.log").open("w")

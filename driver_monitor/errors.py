@@ -35,3 +35,10 @@ def one_line(exc: BaseException, limit: int = 200) -> str:
     lines = [line for line in str(exc).strip().splitlines() if line.strip()]
     text = lines[0].strip() if lines else exc.__class__.__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def utf8_problem(raw: bytes, exc: UnicodeDecodeError) -> str:
+    """Where bytes stop being UTF-8, for a one-line error: `3: not UTF-8 text (byte 40)`
+    (line 3 of the file, byte 40 of it)."""
+    line = raw.count(b"\n", 0, exc.start) + 1
+    return f"{line}: not UTF-8 text (byte {exc.start})"

@@ -142,6 +142,10 @@ class VehicleSignalDecoder:
         self.counts[reason] += 1
         self._log.warning(reason, t, f"vehicle CAN: dropped {what}: {reason.replace('_', ' ')}")
 
+    def is_vehicle_frame(self, msg: can.Message) -> bool:
+        """A frame of a message the signal mapping reads (its ID is in the vehicle DBC)."""
+        return (msg.arbitration_id, bool(msg.is_extended_id)) in self._by_id
+
     def feed(self, msg: can.Message, t: float) -> None:
         """One received frame at input time t."""
         rx = self._by_id.get((msg.arbitration_id, bool(msg.is_extended_id)))
@@ -245,8 +249,8 @@ class RxStatus:
     """What `driver-monitor status` and the heartbeat learn about the vehicle input."""
 
     bus: str  # how the bus is named (interface and channel)
-    state: str  # "up" (frames arrive), "silent" (open, nothing for silent_after_s), "down"
-    frames: int  # frames received
+    state: str  # "up" (vehicle frames arrive), "silent" (open, none for silent_after_s), "down"
+    frames: int  # vehicle frames received (messages of the signal mapping)
     rx_errors: int  # datagrams / frames that could not be read or decoded (all reasons)
     reopens: int
     last_error: str | None
@@ -359,10 +363,9 @@ class LiveCanVehicleSource:
                         failing_since = None
                     continue
                 failing_since = None
-                if msg is None:
-                    self._check_silence()
-                    continue
-                self._feed(msg)
+                if msg is not None:
+                    self._feed(msg)
+                self._check_silence()  # other ECUs' frames (or our own echo) are not the vehicle
             except Exception as exc:  # never let the reader die of anything
                 with self._lock:
                     self.recv_errors += 1
@@ -405,10 +408,11 @@ class LiveCanVehicleSource:
     def _feed(self, msg: can.Message) -> None:
         t = self.clock()
         with self._lock:
-            self.frames += 1
-            if self._silent_logged:
-                log.info("vehicle CAN: %s receiving again", self.bus_name)
-            self._last_frame_t, self._silent_logged = t, False
+            if self.decoder.is_vehicle_frame(msg):  # not other ECUs' frames, nor our own echo
+                self.frames += 1
+                if self._silent_logged:
+                    log.info("vehicle CAN: %s receiving again", self.bus_name)
+                self._last_frame_t, self._silent_logged = t, False
             try:
                 self.decoder.feed(msg, t)
             except Exception as exc:  # a frame the decoder cannot take: counted as a drop

@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from driver_monitor.config.root import Config
-from driver_monitor.errors import ConfigError
+from driver_monitor.errors import ConfigError, utf8_problem
 
 # The default config ships inside the package so an installed daemon finds it; the repo's
 # config/default.yaml is a link to it. `driver-monitor config --default` prints it.
@@ -64,13 +64,14 @@ def read_yaml_text(path: Path, what: str = "file", max_bytes: int = MAX_CONFIG_B
             raw = fh.read(max_bytes + 1)
         if len(raw) > max_bytes:
             raise ConfigError([f"{path}: more than {max_bytes // 1024} KiB; a {what} is at most that"])
-        return raw.decode("utf-8")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError([f"{path}:{utf8_problem(raw, exc)}"]) from None
     except FileNotFoundError:
         raise ConfigError([f"{path}: no such {what}"]) from None
     except IsADirectoryError:
         raise ConfigError([f"{path}: is a directory, not a YAML file"]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start})"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read ({_reason(exc)})"]) from None
 

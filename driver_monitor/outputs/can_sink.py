@@ -43,6 +43,7 @@ from driver_monitor.outputs.fields import (
     version_numbers,
     warning_fields,
 )
+from driver_monitor.outputs.files import make_private
 from driver_monitor.outputs.schedule import Due, OutputSchedule
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ class CanSink:
         if tx_log_path is not None:
             try:
                 self._tx_log = can.Logger(str(tx_log_path))
+                make_private(tx_log_path)  # the driver's states, as events.jsonl (outputs/files.py)
             except (OSError, ValueError) as exc:
                 self.close()
                 raise InputError(f"{tx_log_path}: cannot write the CAN log ({exc})") from None
