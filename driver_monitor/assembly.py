@@ -22,6 +22,7 @@ inputs around the Pipeline, built from the config in one place.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from enum import StrEnum
@@ -169,14 +170,16 @@ class RunIo:
             raise
         return outputs
 
-    def replace_outputs(self, outputs: dict[str, ThreadedOutput]) -> list[ThreadedOutput]:
-        """Swap in new outputs (a reload); returns the old ones for the caller to close. The
+    def replace_outputs(self, outputs: dict[str, ThreadedOutput], retire: bool = False) -> None:
+        """Swap in new outputs (a reload). With `retire`, the old ones drain their queues and
+        close on a thread of their own (up to shutdown_timeout_s: not on the frame loop). The
         ACK button follows the serial link of the new outputs."""
         old = list(self.outputs.values())
         self.outputs = outputs
         serial = outputs.get("serial")
         self.vehicle.ack = serial.sink.take_ack if serial is not None else None
-        return old
+        if retire and old:
+            threading.Thread(target=lambda: [o.close() for o in old], name="outputs-retire", daemon=True).start()
 
     def _open_can_input(self, config: Config, recording: Recording | None) -> VehicleSource | None:
         if self.mode is Mode.REPLAY:

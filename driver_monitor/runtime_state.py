@@ -198,7 +198,6 @@ class DaemonStatus:
         self.reloads = 0
         self.reload_error: str | None = None
         self.fps = 0.0
-        self.skipped_before = 0  # skipped frames of cameras reopened by a reload
         self.started_wall = time.time()
         self.frame_times = FrameTimes()
         self._fps_window: tuple[float, int] | None = None  # (start, frames judged then)
@@ -242,7 +241,7 @@ class DaemonStatus:
             "camera_fault_detail": camera.status.fault_detail,
             "camera_fps": camera.status.nominal_fps,
             "frames": pipeline.frames,
-            "skipped_frames": self.skipped_before + camera.skipped_frames,
+            "skipped_frames": camera.skipped_frames,
             "fps": round(self.fps, 2),
             "frame_time_ms": self.frame_times.summary(),
             "face_present": face,

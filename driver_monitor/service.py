@@ -14,7 +14,6 @@ import logging
 import math
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -36,8 +35,6 @@ from driver_monitor.sources.camera import CameraSource
 log = logging.getLogger("driver_monitor.service")
 
 TrackerFactory = Callable[[Config], FaceTracker]
-# Camera settings that need the capture reopened when a reload changes them.
-_CAMERA_OPEN_FIELDS = ("device", "width_px", "height_px", "fps", "fourcc", "buffer_size")
 # "Monitoring off" goes out this many times, one status period apart, so the outputs'
 # periodic status frames (due in input time, outputs/schedule.py) carry it twice.
 _OFF_REPEATS = 2
@@ -108,8 +105,10 @@ class Daemon:
         next_state = self.clock() + self.config.service.state_interval_s
         while not self._stop_requested.is_set():
             if self._reload_requested:
-                self._reload_requested = False
-                self._begin_reload()
+                self._reload_requested, self.status.phase = False, "reloading"
+                self.notifier.reloading("reloading config")
+                log.info("SIGHUP: reloading %s", self.status.config_name)
+                self.reloader.start()
             prepared = self.reloader.take()
             if prepared is not None:
                 self._finish_reload(prepared)
@@ -147,12 +146,6 @@ class Daemon:
             self._publish()  # a state change reaches STATUS= and the state file at once
 
     # ---- reload (prepared off the loop, swapped in between frames) ----------------
-    def _begin_reload(self) -> None:
-        self.status.phase = "reloading"
-        self.notifier.reloading("reloading config")
-        log.info("SIGHUP: reloading %s", self.status.config_name)
-        self.reloader.start()
-
     def _prepare_reload(self) -> PreparedReload:  # runs on the reload thread
         old, new = self.config, self.load()
         tracker = self.tracker_factory(new) if new.perception != old.perception else None
@@ -188,21 +181,16 @@ class Daemon:
         if closing:
             self.pipeline.emit(self._now(), closing)
         if p.outputs is not None:
-            retired = self.io.replace_outputs(p.outputs)
+            self.io.replace_outputs(p.outputs, retire=True)  # the old ones drain on a thread of their own
             self.pipeline.sinks = self.io.sinks
-            threading.Thread(target=lambda: [o.close() for o in retired], name="outputs-retire", daemon=True).start()
         if (new.can, new.vehicle) != (old.can, old.vehicle):
             self.io.reopen_can_input(new)
         if new.stress.external != old.stress.external:
             self.io.reopen_heart_rate(new)
-        if any(getattr(new.camera, f) != getattr(old.camera, f) for f in _CAMERA_OPEN_FIELDS):
-            self.camera.stop()
-            self.status.skipped_before += self.camera.skipped_frames  # counts survive a reopen
-            self.camera = CameraSource(new.camera.device, new.camera, clock=self.clock)
-            self.camera.start()
+        if new.camera.capture_mode() != old.camera.capture_mode():
+            self.camera = self.camera.reopened(new.camera)
             self.pipeline.camera_health.reset_picture()
-        if new.service != old.service:
-            self.limiter.max_lines, self.limiter.window_s = new.service.log_repeat_max, new.service.log_repeat_window_s
+        self.limiter.max_lines, self.limiter.window_s = new.service.log_repeat_max, new.service.log_repeat_window_s
         self.status.configure(new)
         self.config = new
 
@@ -256,8 +244,6 @@ def run_daemon(config_path: str | Path | None, camera: str | None, state_dir: st
     daemon.install_signal_handlers()
     rc = daemon.run()
     if exit_process:
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
+        logging.shutdown()  # flushes stderr (the journal)
         os._exit(rc)
     return rc

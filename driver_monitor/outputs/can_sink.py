@@ -230,7 +230,11 @@ class CanSink:
         self.bus = None
 
     def status_detail(self) -> dict[str, Any]:
-        return {"frames sent": self.sent, "send failures": self.send_failures,
+        interface = self.config.interface
+        if interface == "virtual":  # the default: say so, a channel given alone lands here
+            interface += " (in-process: nobody outside this process hears it)"
+        return {"interface": interface, "channel": self.config.channel,
+                "frames sent": self.sent, "send failures": self.send_failures,
                 "bus": "closed" if self._closed else ("up" if self.bus is not None else "down"),
                 "reopens": self.reopens}
 

@@ -137,6 +137,15 @@ class CameraSource:
         fps = self.status.nominal_fps
         return 1.0 / fps if fps > 0 else self.config.frame_period_s
 
+    def reopened(self, config: CameraConfig) -> CameraSource:
+        """This camera stopped and a new one started with `config` (a reload changed the
+        capture mode); the count of skipped frames carries over."""
+        self.stop()
+        camera = CameraSource(config.device, config, clock=self.clock)
+        camera.skipped_frames = self.skipped_frames
+        camera.start()
+        return camera
+
     def stop(self, timeout: float = 1.0) -> None:
         self._stop.set()
         with self._cond:
