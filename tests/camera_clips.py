@@ -11,6 +11,17 @@ import cv2
 import numpy as np
 
 
+class NoFace:
+    """A tracker that never finds a face (an empty seat; the pictures themselves are live):
+    runs the Pipeline's camera health and everything after the tracker without MediaPipe."""
+
+    def track(self, frame: object) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
 def write_clip(
     path: Path,
     kind: str = "noise",

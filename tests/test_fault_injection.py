@@ -16,14 +16,16 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import can
 import msgpack
 import numpy as np
 import pytest
-from camera_clips import write_clip, write_segments
+from camera_clips import NoFace, write_clip, write_segments
 from daemon_harness import BASE_CONFIG, REPO, DaemonProcess
+from serial_peer import SocatPair, socat_available
 from test_service_outputs import CanListener, PtyReader
 
 from driver_monitor.can.rx import LiveCanVehicleSource
@@ -172,16 +174,6 @@ def test_daemon_keeps_vehicle_speed_through_garbage_and_reports_a_silent_bus(tmp
 
 # ---- 2. A camera fault is not hidden behind the warning that was active before it ---------
 
-class NoFace:
-    """A tracker that never finds a face (an empty seat); the pictures still are live."""
-
-    def track(self, frame: Frame) -> None:
-        return None
-
-    def close(self) -> None:
-        pass
-
-
 def test_camera_fault_replaces_the_earlier_warning_on_the_can_bus(tmp_path: Path) -> None:
     """driver_absent (priority 50) is warning on DMS_Warning when the picture freezes;
     camera_fault (priority 40) is what the vehicle sees from the fault's start on, and the
@@ -224,13 +216,20 @@ def test_camera_fault_replaces_the_earlier_warning_on_the_can_bus(tmp_path: Path
     assert during[0] == (pytest.approx(t_fault), "CameraFault") and {r for _, r in during} == {"CameraFault"}
 
 
-@pytest.mark.slow
-def test_daemon_camera_removed_under_a_warning_shows_camera_fault_within_10_s(
-    tmp_path: Path, daemons: list, request: pytest.FixtureRequest
-) -> None:
+@pytest.fixture
+def can_bus() -> Iterator[tuple[str, int, CanListener]]:
+    """A udp_multicast group and port of this test's own, and a listener decoding the DMS DBC."""
     group, port = random_group(), random_port()
     listener = CanListener(group, port)
-    request.addfinalizer(listener.close)
+    yield group, port, listener
+    listener.close()
+
+
+@pytest.mark.slow
+def test_daemon_camera_removed_under_a_warning_shows_camera_fault_within_10_s(
+    tmp_path: Path, daemons: list, can_bus: tuple[str, int, CanListener]
+) -> None:
+    group, port, listener = can_bus
     clip = write_clip(tmp_path / "camera.avi", "noise", seconds=0.8, fps=25.0, size=(160, 120))
     args, can_config = can_args(group, port)
     config = BASE_CONFIG.format(absent_after_s=0.5) + "policy:\n  monitoring: {activation_s: 0}\n" + can_config
@@ -444,11 +443,9 @@ def test_output_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_sigterm_leaves_no_active_condition_and_two_monitoring_off_frames(
-    tmp_path: Path, daemons: list, request: pytest.FixtureRequest
+    tmp_path: Path, daemons: list, can_bus: tuple[str, int, CanListener], request: pytest.FixtureRequest
 ) -> None:
-    group, port = random_group(), random_port()
-    listener = CanListener(group, port)
-    request.addfinalizer(listener.close)
+    group, port, listener = can_bus
     pty = PtyReader()
     request.addfinalizer(pty.close)
     clip = write_clip(tmp_path / "camera.avi", "noise", seconds=0.8, fps=25.0, size=(160, 120))
@@ -473,24 +470,19 @@ def test_sigterm_leaves_no_active_condition_and_two_monitoring_off_frames(
 
 @pytest.mark.slow
 def test_heart_rate_bad_lines_are_counted_in_status(tmp_path: Path, daemons: list) -> None:
-    import shutil
-
-    if shutil.which("socat") is None:
+    if not socat_available():
         pytest.skip("socat not installed (apt-get install socat)")
-    dms, sensor = tmp_path / "ttyDMS", tmp_path / "ttySENSOR"
-    socat = subprocess.Popen(["socat", f"pty,raw,echo=0,link={dms}", f"pty,raw,echo=0,link={sensor}"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pair = SocatPair(tmp_path).start()  # a: the daemon's sensor port, b: the sensor
     try:
-        wait_for(lambda: dms.exists() and sensor.exists(), 5.0, "socat ptys")
         clip = write_clip(tmp_path / "camera.avi", "noise", seconds=0.8, fps=25.0, size=(160, 120))
         d = DaemonProcess(tmp_path, clip, BASE_CONFIG.format(absent_after_s=30.0)
-                          + f"stress:\n  external:\n    serial_port: {dms}\n")
+                          + f"stress:\n  external:\n    serial_port: {pair.a}\n")
         daemons.append(d)
         d.wait_ready()
         stop = threading.Event()
 
         def board() -> None:
-            with open(sensor, "wb", buffering=0) as fh:
+            with open(pair.b, "wb", buffering=0) as fh:
                 while not stop.is_set():
                     try:
                         fh.write(b"HR,72,830*00\nHR,999\n\xff\xfe garbage\nHR,71\n")
@@ -510,14 +502,13 @@ def test_heart_rate_bad_lines_are_counted_in_status(tmp_path: Path, daemons: lis
                  "heart-rate counters in state.json")
         out = subprocess.run([sys.executable, "-m", "driver_monitor", "status", "--state-dir", str(d.state_dir)],
                              cwd=REPO, capture_output=True, text=True, timeout=30)
-        assert f"heart rate    {dms}: " in out.stdout and " bad lines" in out.stdout
+        assert f"heart rate    {pair.a}: " in out.stdout and " bad lines" in out.stdout
         stop.set()
         writer.join(2.0)
         rc, _ = d.stop()
         assert rc == 0
     finally:
-        socat.terminate()
-        socat.wait(5)
+        pair.stop()
 
 
 def test_pipeline_camera_health_default_config_does_not_fault_on_live_pictures() -> None:

@@ -17,23 +17,15 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from camera_clips import NoFace
 
 from driver_monitor.cli import build_parser, main
 from driver_monitor.config import DEFAULT_CONFIG_PATH, parse_config
-from driver_monitor.messages import Frame
 from driver_monitor.outputs.feature_table import PARQUET_PROVENANCE_KEY, FeatureTableWriter
 from driver_monitor.replay import replay
 
 REPO = Path(__file__).resolve().parents[1]
 MALE = REPO / "recordings" / "male_frontal"
-
-
-class NoFace:
-    def track(self, frame: Frame) -> None:
-        return None
-
-    def close(self) -> None:
-        pass
 
 
 # ---- features.csv keeps every frame's time exactly -----------------------------------------
