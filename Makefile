@@ -7,8 +7,8 @@ BIN := $(VENV)/bin
 
 $(BIN)/driver-monitor: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
 install: $(BIN)/driver-monitor
