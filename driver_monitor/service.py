@@ -102,6 +102,7 @@ class Daemon:
     def _loop(self) -> None:
         wd = watchdog_interval_s()
         next_ping = self.clock()
+        self.status.count_fps(self.pipeline.frames, next_ping)  # the first window starts now
         next_state = self.clock() + self.config.service.state_interval_s
         while not self._stop_requested.is_set():
             if self._reload_requested:

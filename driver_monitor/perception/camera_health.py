@@ -60,6 +60,9 @@ class CameraFaultMonitor:
         self._dark_since: float | None = None
         self._flat_since: float | None = None
         self.reasons: frozenset[str] = frozenset()
+        # Every reason seen during the current fault: its end names them all (a camera that
+        # was gone and then, reopened, slow to deliver reads `device_gone,no_frame`).
+        self.episode_reasons: frozenset[str] = frozenset()
         self.fault_since_t: float | None = None
         self.faults_raised = 0
 
@@ -112,6 +115,7 @@ class CameraFaultMonitor:
     def _transition(self, t: float, reasons: frozenset[str], onset: dict[str, float]) -> list[Event]:
         before = self.reasons
         self.reasons = reasons
+        self.episode_reasons |= reasons
         if reasons and not before:
             self.fault_since_t = min(onset.values()) if onset else t
             self.faults_raised += 1
@@ -119,10 +123,10 @@ class CameraFaultMonitor:
                           {"onset_t": self.fault_since_t, "reason": ",".join(sorted(reasons))})]
         if before and not reasons:
             start = self.fault_since_t if self.fault_since_t is not None else t
-            self.fault_since_t = None
+            seen, self.fault_since_t, self.episode_reasons = self.episode_reasons, None, frozenset()
             end_t = self.last_frame_t if self.last_frame_t <= t else t
             return [Event(t, "event", EventName.CAMERA_FAULT, "end",
-                          {"onset_t": end_t, "duration_s": max(0.0, end_t - start), "reason": ",".join(sorted(before))})]
+                          {"onset_t": end_t, "duration_s": max(0.0, end_t - start), "reason": ",".join(sorted(seen))})]
         return []
 
 
@@ -213,8 +217,8 @@ class CameraHealth:
         """End of input during a fault: close it (truncated), as the detectors close theirs."""
         if not self.active or self.monitor is None:
             return []
-        reasons = ",".join(sorted(self.monitor.reasons))
-        self.monitor.reasons = frozenset()
+        reasons = ",".join(sorted(self.monitor.episode_reasons | self.monitor.reasons))
+        self.monitor.reasons, self.monitor.episode_reasons = frozenset(), frozenset()
         self.monitor.fault_since_t = None
         return [Event(t, "event", EventName.CAMERA_FAULT, "end", {"reason": reasons, "truncated": True})]
 
