@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench soak default-config clean
 
 $(BIN)/driver-monitor: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
 install: $(BIN)/driver-monitor
@@ -19,16 +19,26 @@ demo: install
 	@echo "--- first events (demo-out/events.jsonl):"
 	@head -n 10 demo-out/events.jsonl || true
 
-# The whole test suite (CI runs exactly this through .ci/run).
+# The whole test suite (CI runs exactly this through .ci/run). The venv's bin is on PATH so
+# the tests that need the installed `driver-monitor` console script (the systemd unit's
+# ExecStart) find it, as an installed system would.
 test: install
 	$(BIN)/ruff check driver_monitor tests benchmarks
-	$(BIN)/python -m pytest -q
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check driver_monitor tests benchmarks
 
 bench: install
 	$(BIN)/python benchmarks/bench_replay.py
+
+# 30 minutes of the live daemon with every input and output busy (docs/performance.md).
+soak: install
+	$(BIN)/python benchmarks/bench_soak.py --minutes 30
+
+# Regenerate the packaged default.yaml from the config models (their defaults and comments).
+default-config: install
+	$(BIN)/python -m driver_monitor.config.defaults > driver_monitor/data/default.yaml
 
 clean:
 	rm -rf $(VENV) demo-out replay-out build *.egg-info

@@ -10,7 +10,7 @@ Measured per frame / per CAN frame (time.monotonic, the clock frames are stamped
   capture -> warning   capture time of the frame whose result changed the warning to the
                        DMS_Warning frame arriving on the bus (event-driven: sent at once)
   status data age      age of the newest capture a DMS_Status frame carries when it arrives
-                       on the bus (10 Hz, scheduled in input time: vehicle/schedule.py)
+                       on the bus (10 Hz, scheduled in input time: outputs/schedule.py)
 plus sustained frames/s, skipped frames, and resident memory (RSS) over time; the soak
 (--soak-minutes 10) reports RSS growth from the end of the first minute to the end.
 
@@ -18,7 +18,7 @@ Instrumentation, nothing else changed: the CAN bus is opened with preserve_times
 listener sees the sender's timestamp, and each frame is stamped with the capture time of the
 result it carries (production stamps the due time) so its age can be computed.
 
-The clip: shared/data/clips/selfie_segmentation_web.mp4 letterboxed to 640x480, with 1 s of
+The clip: data/clips/selfie_segmentation_web.mp4 letterboxed to 640x480, with 1 s of
 noise (nobody in the seat) after each 1 s of face, so driver_absent warnings start and end
 every 2 s; policy monitoring is active from the start (activation_s 0).
 """
@@ -42,8 +42,7 @@ import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("DRIVER_MONITOR_SHARED", REPO.parent / "shared"))
-CLIP = SHARED / "data" / "clips" / "selfie_segmentation_web.mp4"
+CLIP = REPO / "data" / "clips" / "selfie_segmentation_web.mp4"  # bundled (data/README.md)
 CHANNEL = "bench-latency"
 
 CONFIG = """
@@ -69,7 +68,7 @@ def make_camera_clip(path: Path, fps: float = 25.0) -> Path:
     """640x480 MJPG: 1 s of the selfie clip (letterboxed), 1 s of noise, repeated."""
     cap = cv2.VideoCapture(str(CLIP))
     if not cap.isOpened():
-        sys.exit(f"error: {CLIP}: cannot open (set DRIVER_MONITOR_SHARED)")
+        sys.exit(f"error: {CLIP}: cannot open")
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (640, 480))
     rng = np.random.default_rng(0)
     face_n, gap_n = int(1.0 * fps), int(1.0 * fps)
@@ -116,7 +115,7 @@ def instrument(rec: Recorder) -> None:
     """Benchmark-only hooks (see the module docstring)."""
     import driver_monitor.outputs.can_sink as can_sink
     import driver_monitor.service as service
-    from driver_monitor.vehicle.can_tx import DmsCanEncoder
+    from driver_monitor.outputs.can_sink import DmsCanEncoder
 
     def open_bus(config: Any) -> can.BusABC:
         return can.Bus(interface="virtual", channel=config.channel, preserve_timestamps=True)
@@ -163,8 +162,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     rec = Recorder()
     instrument(rec)
+    from driver_monitor.can.dbc import DMS_DBC_PATH, load_dbc
     from driver_monitor.service import Daemon
-    from driver_monitor.vehicle.dbc import DMS_DBC_PATH, load_dbc
 
     db = load_dbc(DMS_DBC_PATH)
     status_id = db.get_message_by_name("DMS_Status").frame_id

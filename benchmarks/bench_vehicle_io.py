@@ -27,13 +27,14 @@ import can
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from vehicle_io_helpers import make_result  # noqa: E402
 
+from driver_monitor.can.logs import VehicleCanEncoder, vehicle_frames  # noqa: E402
+from driver_monitor.can.rx import VehicleSignalDecoder  # noqa: E402
 from driver_monitor.config.vehicle import CanConfig, SerialConfig, VehicleConfig  # noqa: E402
 from driver_monitor.messages import PolicyState, VehicleState  # noqa: E402
 from driver_monitor.outputs.can_sink import CanSink  # noqa: E402
 from driver_monitor.outputs.serial_sink import SerialSink  # noqa: E402
 from driver_monitor.outputs.threaded import ThreadedOutput  # noqa: E402
-from driver_monitor.vehicle import VehicleCanEncoder, VehicleSignalDecoder, vehicle_frames  # noqa: E402
-from driver_monitor.vehicle.serial_link import SerialLink  # noqa: E402
+from driver_monitor.serial.link import SerialLink  # noqa: E402
 
 FPS = 30.0
 

@@ -1,6 +1,6 @@
 """The eye cues on the real clips, by what the driver was doing (issue 12 item 1).
 
-Replays every clip of ../shared/data/real (and the look-down clip of ../shared/data/clips)
+Replays every clip of ../shared/data/real (and the bundled look-down clip data/clips/)
 with the packaged default config and, per clip, reports each cue's median and 5-95 % range
 over three frame classes taken from the truth (0.15 s kept clear of every boundary):
 
@@ -35,6 +35,7 @@ from driver_monitor.replay import replay
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
+BUNDLED_CLIPS = REPO / "data" / "clips"
 LOOK_DOWN = [(1.3, 3.0), (4.1, 4.6), (6.0, 6.6)]
 MARGIN_S = 0.15
 
@@ -99,7 +100,7 @@ def main() -> None:
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="real-cues-"))
     truth = load_truth(SHARED / "real" / "truth.yaml")
     inputs = [(name, SHARED / "real" / clip.file) for name, clip in truth.items()]
-    inputs.append(("selfie_segmentation_web", SHARED / "clips" / "selfie_segmentation_web.mp4"))
+    inputs.append(("selfie_segmentation_web", BUNDLED_CLIPS / "selfie_segmentation_web.mp4"))
     rows = []
     for name, path in inputs:
         target = out / name

@@ -27,3 +27,18 @@ class ConfigError(DriverMonitorError):
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
         super().__init__("; ".join(self.problems))
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception as one short line for a log or an error message: its first non-empty
+    line (library messages may span lines), or its class name when it has no text."""
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    text = lines[0].strip() if lines else exc.__class__.__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def utf8_problem(raw: bytes, exc: UnicodeDecodeError) -> str:
+    """Where bytes stop being UTF-8, for a one-line error: `3: not UTF-8 text (byte 40)`
+    (line 3 of the file, byte 40 of it)."""
+    line = raw.count(b"\n", 0, exc.start) + 1
+    return f"{line}: not UTF-8 text (byte {exc.start})"

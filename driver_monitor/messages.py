@@ -205,3 +205,23 @@ class PolicyState:
     suppressed_by_ack: bool = False
     warning_since_t: float | None = None  # start of the current driver-facing warning
     stage: int = 0  # ladder stage (0-based) of `condition` (docs/policy.md)
+
+
+@dataclass(frozen=True, slots=True)
+class FrameResult:
+    """What the Pipeline decided at t: the record every sink receives (event log, feature
+    table, journal, CAN, serial). One per frame, plus the results of moments without a
+    usable picture (a camera fault, a reload, the final "monitoring off")."""
+
+    t: float
+    features: Features
+    vehicle: VehicleState
+    state: DriverState
+    events: list[Event] = field(default_factory=list)  # detector events and policy actions
+    policy: PolicyState | None = None  # what the policy engine decided at t (None: no policy)
+
+    def row(self) -> dict[str, Scalar]:
+        """The per-frame table row: features, then every detector's state columns."""
+        row = self.features.columns()
+        row.update(self.state.values)
+        return row

@@ -1,18 +1,22 @@
 """The one Pipeline for live runs, replay and tests (DESIGN.md "One pipeline, many drivers").
 
-    Frame ─▶ tracker ─▶ features ─▶ calibration ─▶ detectors ─▶ policy ─▶ sinks
+    Frame ─▶ camera health ─▶ tracker ─▶ features ─▶ calibration ─▶ detectors ─▶ policy ─▶ sinks
 
-`process` runs one frame through the whole flow and returns a `FrameResult`; the caller
-(replay loop, live loop, test) decides where frames come from and hands results to sinks.
-Only the tracker touches a native model; everything after it is pure and driven by `t`.
+`process` runs one frame through the whole flow and hands the `FrameResult` to every sink;
+the caller (replay loop, live loop, test) decides where frames come from. Only the tracker
+touches a native model; everything after it is pure and driven by `t`.
+
+Camera health is the first stage: a frame that cannot be trusted (frozen, dark, covered,
+after a silence) raises `camera_fault` and is not judged, in a replay exactly as live. At
+the fault's start the detectors' open events end (`truncated`, reason camera_fault): what
+they said about the driver came from pictures that stopped, and must not outlive them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 from driver_monitor.config import Config
 from driver_monitor.detectors.base import Detector, DetectorInput
@@ -26,38 +30,78 @@ from driver_monitor.messages import (
     Event,
     Features,
     Frame,
+    FrameResult,
     PolicyState,
     Scalar,
     VehicleState,
 )
+from driver_monitor.names import Column, EventName, StateName
+from driver_monitor.names import Detector as Stage
+from driver_monitor.outputs.base import Sink
+from driver_monitor.perception.camera_health import NO_SOURCE_STATUS, CameraHealth, SourceStatus
+from driver_monitor.perception.expression import COLUMN_PREFIX as EXPRESSION_PREFIX
 from driver_monitor.perception.expression import build_expression_model
 from driver_monitor.perception.features import extract_features, no_face_features
 from driver_monitor.perception.tracker import FaceTracker
 from driver_monitor.policy.engine import PolicyEngine
 
+__all__ = ["FrameResult", "Pipeline", "Sink", "build_detectors"]
+
+# While the camera is faulty no frame drives the outputs; an idle live loop hands them a
+# result this often so CAN / serial keep their periodic status (DMS_Status is 10 Hz).
+FAULT_RESULT_PERIOD_S = 0.1
+
+# The producer of the image models' columns (expression_*), which run before the detectors.
+PERCEPTION = "perception"
+
 
 @dataclass(frozen=True, slots=True)
-class FrameResult:
-    t: float
-    features: Features
-    vehicle: VehicleState
-    state: DriverState
-    events: list[Event] = field(default_factory=list)  # detector events and policy actions
-    policy: PolicyState | None = None  # what the policy engine decided at t (None: no policy)
+class DetectorStage:
+    """One detector of the flow and what it reads from the stages before it.
 
-    def row(self) -> dict[str, Scalar]:
-        """The per-frame table row: features, then every detector's state columns."""
-        row = self.features.columns()
-        row.update(self.state.values)
-        return row
+    `reads` maps a column (or a prefix ending in `*`) to the stage that writes it; the
+    detector sees exactly these columns in DetectorInput.upstream, so what one detector
+    takes from another is written here, once, and checked (`check_stage_order`)."""
+
+    name: Stage
+    build: Callable[[Config], Detector]
+    reads: Mapping[str, str] = field(default_factory=dict)
+
+    def upstream(self, values: Mapping[str, Scalar]) -> dict[str, Scalar]:
+        if not self.reads:
+            return {}
+        out = {}
+        for key, value in values.items():
+            if key in self.reads or any(p.endswith("*") and key.startswith(p[:-1]) for p in self.reads):
+                out[key] = value
+        return out
 
 
-class Sink(Protocol):
-    """Where results go: event log, feature table, CAN, serial, state file."""
+DETECTOR_STAGES: tuple[DetectorStage, ...] = (
+    DetectorStage(Stage.PRESENCE, lambda c: PresenceDetector(c.presence)),
+    DetectorStage(Stage.DROWSINESS, lambda c: DrowsinessDetector(c.drowsiness)),
+    # The unresponsive rule counts closed eyes as away, and the eyeLook pitch is a gaze only
+    # while the eyes are judged open or looking down with open eyes: drowsiness judges them.
+    DetectorStage(Stage.DISTRACTION, lambda c: DistractionDetector(c.distraction),
+                  {Column.EYES_CLOSED: Stage.DROWSINESS, Column.EYE_CLOSURE: Stage.DROWSINESS,
+                   Column.LOOKING_DOWN: Stage.DROWSINESS}),
+    # Blink rate is one stress cue; the optional expression model gives the others.
+    DetectorStage(Stage.STRESS, lambda c: StressDetector(c.stress),
+                  {Column.BLINK_RATE_PER_MIN: Stage.DROWSINESS, f"{EXPRESSION_PREFIX}*": PERCEPTION}),
+)
 
-    def write(self, result: FrameResult) -> None: ...
 
-    def close(self) -> None: ...
+def check_stage_order(stages: Iterable[DetectorStage]) -> None:
+    """Every read names a stage that runs before the reader (ValueError otherwise)."""
+    before = {PERCEPTION}
+    for stage in stages:
+        for column, producer in stage.reads.items():
+            if producer not in before:
+                raise ValueError(f"detector {stage.name} reads {column} from {producer}, which does not run before it")
+        before.add(stage.name)
+
+
+check_stage_order(DETECTOR_STAGES)
 
 
 def _calibration_inputs(config: Config) -> tuple[object, ...]:
@@ -69,19 +113,14 @@ def _calibrator(config: Config) -> Calibrator:
 
 
 def build_detectors(config: Config) -> list[Detector]:
-    return [
-        PresenceDetector(config.presence),
-        DrowsinessDetector(config.drowsiness),
-        DistractionDetector(config.distraction),  # after drowsiness: reads its eyes_closed
-        StressDetector(config.stress),  # after drowsiness: reads its blink_rate_per_min
-    ]
+    return [stage.build(config) for stage in DETECTOR_STAGES]
 
 
 class Pipeline:
     def __init__(self, config: Config, tracker: FaceTracker, sinks: Iterable[Sink] = ()):
         self.config = config
         self.tracker = tracker
-        self.sinks = list(sinks)
+        self.sinks: list[Sink] = list(sinks)
         self.detectors = build_detectors(config)
         # Optional ONNX face-crop model (perception stage: it needs the picture); its
         # `expression_*` columns reach the detectors as upstream values.
@@ -91,28 +130,55 @@ class Pipeline:
         self.calibrator = _calibrator(config)
         self.calibration = self.calibrator.calibration
         self._road_ahead_known: bool | None = None  # last reported `calibrating` state
+        self.camera_health = CameraHealth(config.camera)
         self.active: set[str] = set()
-        self.frames = 0
+        self.frames = 0  # frames judged (went through the detectors)
+        self.frames_seen = 0  # frames handed to `process`, judged or not
         self.face_frames = 0
         self.event_counts: dict[str, int] = {}
-        self.last_t: float | None = None
+        self.action_counts: dict[str, int] = {}
+        self.last_t: float | None = None  # time of the last judged frame
+        self.last_result: FrameResult | None = None
         # Policy feedback for the detectors (one frame late): see DetectorInput.
         self.warning_active_since_t: float | None = None
         # The escalation engine runs after the detectors on every frame (docs/policy.md).
         self.policy_engine: PolicyEngine | None = PolicyEngine(config.policy) if config.policy.enabled else None
 
-    def process(self, frame: Frame, vehicle: VehicleState | None = None) -> FrameResult:
+    def process(self, frame: Frame, vehicle: VehicleState | None = None,
+                camera: SourceStatus = NO_SOURCE_STATUS) -> FrameResult:
+        """One frame: camera health, then (if the picture can be trusted) the whole flow.
+        `camera`: what a live camera says about itself (its own fault, its frame period)."""
+        self.frames_seen += 1
+        events = self.camera_health.frame(frame, camera)
+        gap = [e for e in events if e.t < frame.t]  # a silence before this frame
+        if gap:
+            self._camera_result(gap[0].t, gap, vehicle)
+            events = [e for e in events if e.t >= frame.t]
+        if self.camera_health.active:
+            return self._camera_result(frame.t, events, vehicle)
+        if events:  # the fault ended with this frame
+            self.emit(frame.t, events, vehicle)
         obs = self.tracker.track(frame)
         features = extract_features(obs, frame.image) if obs is not None else no_face_features(frame.t, frame.image)
         perception = self.expression.update(frame, obs) if self.expression is not None else None
         return self.process_features(features, vehicle, perception)
+
+    def idle(self, t: float, vehicle: VehicleState | None = None,
+             camera: SourceStatus = NO_SOURCE_STATUS) -> FrameResult | None:
+        """The live loop got no frame by t: judge the camera (no_frame, the source's fault).
+        While a fault lasts, a result reaches the sinks every FAULT_RESULT_PERIOD_S."""
+        events = self.camera_health.idle(t, camera)
+        last = self.last_result.t if self.last_result is not None else -math.inf
+        if events or (self.camera_health.active and t - last >= FAULT_RESULT_PERIOD_S - 1e-9):
+            return self._camera_result(max(t, last), events, vehicle)
+        return None
 
     def process_features(
         self, features: Features, vehicle: VehicleState | None = None, perception: Mapping[str, Scalar] | None = None
     ) -> FrameResult:
         """The pure part: features (+ vehicle) at t -> events and state. Tests drive this.
         `perception`: extra per-frame columns from image models (expression_*), seen by the
-        detectors as upstream values and written with their columns."""
+        detectors that declare them (DETECTOR_STAGES) and written with their columns."""
         t = features.t
         vehicle = vehicle if vehicle is not None else VehicleState(t=t)
         events: list[Event] = []
@@ -126,10 +192,12 @@ class Pipeline:
             # known yet, so distraction is not judged; said at the start and when it ends.
             self._road_ahead_known = self.calibration.road_ahead_known
             if self.config.outputs.log_state_changes:
-                events.append(Event(t, "state", "calibrating", None, {
+                events.append(Event(t, "state", StateName.CALIBRATING, None, {
                     "calibrating": not self._road_ahead_known, "road_ahead": self.calibration.road_ahead}))
-        for detector in self.detectors:
-            inp = DetectorInput(features, vehicle, self.calibration, self.warning_active_since_t, values)
+        for i, detector in enumerate(self.detectors):
+            # A detector added beyond the declared stages (a test's probe) reads nothing upstream.
+            upstream = DETECTOR_STAGES[i].upstream(values) if i < len(DETECTOR_STAGES) else {}
+            inp = DetectorInput(features, vehicle, self.calibration, self.warning_active_since_t, upstream)
             events.extend(detector.update(inp))
             values.update(detector.columns())
         self._track_active(events)
@@ -138,10 +206,7 @@ class Pipeline:
         self.last_t = t
         state = DriverState(t=t, face_present=features.face_present, active=frozenset(self.active), values=values)
         policy = self._run_policy(state, events, vehicle)
-        result = FrameResult(t=t, features=features, vehicle=vehicle, state=state, events=events, policy=policy)
-        for sink in self.sinks:
-            sink.write(result)
-        return result
+        return self._deliver(FrameResult(t=t, features=features, vehicle=vehicle, state=state, events=events, policy=policy))
 
     def reconfigure(self, config: Config, tracker: FaceTracker | None = None) -> list[Event]:
         """Swap in a new config between frames (the daemon's SIGHUP reload).
@@ -153,8 +218,7 @@ class Pipeline:
         Returns those closing events; the caller hands them to the sinks with `emit`."""
         events: list[Event] = []
         if self.last_t is not None:
-            for detector in self.detectors:
-                events.extend(detector.finish(self.last_t))
+            events.extend(self._close_detector_events(self.last_t))
             if self.policy_engine is not None and not config.policy.enabled:
                 events.extend(self.policy_engine.finish(self.last_t))
         self._track_active(events)
@@ -171,6 +235,7 @@ class Pipeline:
             self.policy_engine.reconfigure(config.policy)
         if config.stress.expression_model != self.config.stress.expression_model:
             self.expression = build_expression_model(config.stress.expression_model)
+        self.camera_health.reconfigure(config.camera)
         self.config = config
         if tracker is not None:
             self.tracker = tracker
@@ -194,27 +259,62 @@ class Pipeline:
         state = DriverState(t=t, face_present=False, active=frozenset(self.active), values={})
         if policy is None:
             policy = self._run_policy(state, events, vehicle)
-        result = FrameResult(t=t, features=Features(t=t, face_present=False), vehicle=vehicle,
-                             state=state, events=events, policy=policy)
-        for sink in self.sinks:
-            sink.write(result)
-        return result
+        return self._deliver(FrameResult(t=t, features=Features(t=t, face_present=False), vehicle=vehicle,
+                                         state=state, events=events, policy=policy))
+
+    def close_events(self, t: float) -> list[Event]:
+        """Close every open event (detectors, camera fault, policy actions) at t, e.g. when
+        the daemon stops; the caller hands them to the sinks (`emit`)."""
+        events = self._close_detector_events(t) + self.camera_health.finish(t)
+        if self.policy_engine is not None:
+            events += self.policy_engine.finish(t)
+        return events
+
+    def monitoring_off(self, t: float, vehicle: VehicleState | None = None, reason: str | None = None) -> FrameResult:
+        """The last word on every output when the service stops: monitoring is off (the
+        vehicle must not take the silence for an attentive driver). With a reason, every open
+        event is closed first and a `monitoring_off` state line says why; without, the same
+        status again (the outputs' periodic frames carry it)."""
+        events: list[Event] = []
+        if reason is not None:
+            events = self.close_events(t) + [Event(t, "state", StateName.MONITORING_OFF, None, {"reason": reason})]
+        return self.emit(t, events, vehicle, PolicyState(t=t, monitoring_active=False))
 
     def finish(self) -> list[Event]:
         """End of input: close open events at the last frame's time and close the sinks."""
         events: list[Event] = []
-        if self.last_t is not None:
-            for detector in self.detectors:
-                events.extend(detector.finish(self.last_t))
-            if self.policy_engine is not None:
-                events.extend(self.policy_engine.finish(self.last_t))
+        if self.last_result is not None:
+            events = self.close_events(self.last_result.t)
         self._track_active(events)
         for sink in self.sinks:
-            finish_events = getattr(sink, "write_events", None)
-            if finish_events is not None and events:
-                finish_events(events)
+            if events:
+                sink.write_events(events)
             sink.close()
         return events
+
+    def _camera_result(self, t: float, events: list[Event], vehicle: VehicleState | None) -> FrameResult:
+        """A result while the picture cannot be judged. At a fault's start the driver-state
+        events the detectors had open end: the camera-fault warning is what the vehicle sees."""
+        if any(e.name == EventName.CAMERA_FAULT and e.phase == "start" for e in events):
+            events = self._close_detector_events(t, reason=EventName.CAMERA_FAULT) + events
+        return self.emit(t, events, vehicle)
+
+    def _close_detector_events(self, t: float, reason: str | None = None) -> list[Event]:
+        events = [e for detector in self.detectors for e in detector.finish(t)]
+        if reason is not None:
+            events = [replace(e, detail={**e.detail, "reason": reason}) for e in events]
+        return events
+
+    def _deliver(self, result: FrameResult) -> FrameResult:
+        for e in result.events:
+            if e.kind == "event" and e.phase != "end":
+                self.event_counts[e.name] = self.event_counts.get(e.name, 0) + 1
+            elif e.kind == "action" and e.phase == "start":
+                self.action_counts[e.name] = self.action_counts.get(e.name, 0) + 1
+        for sink in self.sinks:
+            sink.write(result)
+        self.last_result = result
+        return result
 
     def _run_policy(self, state: DriverState, events: list[Event], vehicle: VehicleState) -> PolicyState | None:
         """Policy after the detectors: appends its action (and state) events to `events` and
@@ -235,8 +335,6 @@ class Pipeline:
                 self.active.add(e.name)
             elif e.phase == "end":
                 self.active.discard(e.name)
-            if e.phase != "end":
-                self.event_counts[e.name] = self.event_counts.get(e.name, 0) + 1
 
     @property
     def face_found_ratio(self) -> float:

@@ -1,28 +1,25 @@
 """Replay a video file or a recording directory through the Pipeline, as fast as possible.
 
-Writes DIR/events.jsonl and DIR/features.csv|parquet. Whatever was processed before an
-input error is flushed to the outputs before the error is reported.
+Writes DIR/events.jsonl, DIR/features.csv|parquet and DIR/run.yaml (provenance), plus
+DIR/can_tx.log with CAN on. Whatever was processed before an input error is flushed to the
+outputs before the error is reported.
 """
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from driver_monitor.assembly import Mode, RunIo
 from driver_monitor.config import Config
 from driver_monitor.errors import InputError
-from driver_monitor.messages import Frame
-from driver_monitor.outputs.event_log import EventLogWriter
-from driver_monitor.outputs.feature_table import FeatureTableWriter
 from driver_monitor.perception.tracker import FaceTracker, MediaPipeFaceTracker
 from driver_monitor.pipeline import Pipeline
+from driver_monitor.progress import with_progress
+from driver_monitor.provenance import run_provenance
 from driver_monitor.recording.format import Recording, open_recording
 from driver_monitor.sources.video_file import VideoFileSource
-from driver_monitor.vehicle.io import VehicleIo
 
 
 @dataclass
@@ -34,25 +31,33 @@ class ReplaySummary:
     duration_s: float = 0.0  # recording time covered
     wall_s: float = 0.0
     event_counts: dict[str, int] = field(default_factory=dict)
+    action_counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     outputs: list[str] = field(default_factory=list)  # CAN / serial / vehicle log status lines
+    removed: list[str] = field(default_factory=list)  # an earlier run's outputs, removed first
 
     @property
     def frames_per_s(self) -> float:
         return self.frames / self.wall_s if self.wall_s > 0 else 0.0
 
     def text(self) -> str:
-        events = ", ".join(f"{name} {n}" for name, n in sorted(self.event_counts.items())) or "none"
         lines = [
             f"replayed {self.input_path}",
             f"  frames        {self.frames} ({self.duration_s:.1f} s of video)",
             f"  face found    {100 * self.face_found_ratio:.1f} % of frames",
             f"  speed         {self.frames_per_s:.1f} frames/s ({self.duration_s / self.wall_s if self.wall_s else 0:.1f}x real time)",
-            f"  events        {events}",
+            f"  events        {_counts(self.event_counts)}",
+            f"  actions       {_counts(self.action_counts)}",
             f"  outputs       {self.out_dir}",
         ]
+        if self.removed:
+            lines.append(f"  replaced      {', '.join(self.removed)} of an earlier run")
         lines += [f"  {line}" for line in self.outputs]
         return "\n".join(lines)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in sorted(counts.items())) or "none"
 
 
 def open_source(input_path: Path, config: Config) -> tuple[VideoFileSource, Recording | None]:
@@ -71,68 +76,54 @@ def replay(
     progress: bool | None = None,
     tracker: FaceTracker | None = None,
     realtime: bool = False,
+    config_path: str | Path | None = None,
 ) -> ReplaySummary:
     input_path = Path(input_path)
     out_dir = Path(out_dir)
     source, recording = open_source(input_path, config)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        source.close()
-        raise InputError(f"{out_dir}: cannot create the output directory ({exc.strerror})") from None
-    fmt = config.outputs.features_format.value
-    sinks = [EventLogWriter(out_dir / "events.jsonl"), FeatureTableWriter(out_dir / f"features.{fmt}", fmt)]
-    try:
-        # CAN / serial outputs (each behind its own queue + thread) and the recording's CAN log.
-        vehicle_io = VehicleIo.open(config, out_dir, recording)
+        provenance = run_provenance("replay", config, input_path, config_path)
+        io = RunIo.open(config, Mode.REPLAY, out_dir, recording, provenance)
     except BaseException:
-        for sink in sinks:
-            sink.close()
         source.close()
         raise
-    sinks += vehicle_io.sinks
     own_tracker = tracker is None
-    tracker = tracker if tracker is not None else MediaPipeFaceTracker(config.perception)
-    pipeline = Pipeline(config, tracker, sinks)
-    summary = ReplaySummary(input_path, out_dir)
+    try:
+        tracker = tracker if tracker is not None else MediaPipeFaceTracker(config.perception)
+    except BaseException:
+        io.close(outputs=True)
+        source.close()
+        raise
+    pipeline = Pipeline(config, tracker, io.sinks)
+    summary = ReplaySummary(input_path, out_dir, removed=io.removed_outputs)
     first_t: float | None = None
     started = time.perf_counter()
     try:
-        with _progress(source, progress) as frames:
-            for frame in frames:
-                if first_t is None:
-                    first_t = frame.t
-                if realtime:  # pace at recording speed; outputs are timed by frame.t either way
-                    _sleep_until(started + (frame.t - first_t))
-                pipeline.process(frame, vehicle_io.vehicle_at(frame.t))
+        for frame in with_progress(source, source.frame_count_hint, progress):
+            if first_t is None:
+                first_t = frame.t
+            if realtime:  # pace at recording speed; outputs are timed by frame.t either way
+                _sleep_until(started + (frame.t - first_t))
+            pipeline.process(frame, io.vehicle.at(frame.t))
     except InputError as exc:
         summary.error = str(exc)
     finally:
         pipeline.finish()  # also drains and closes the CAN / serial outputs
-        vehicle_io.close()
+        io.close()
         source.close()
         if own_tracker:
             tracker.close()
     summary.wall_s = time.perf_counter() - started
-    summary.frames = pipeline.frames
+    summary.frames = pipeline.frames_seen
     summary.face_found_ratio = pipeline.face_found_ratio if pipeline.frames else 0.0
-    summary.duration_s = (pipeline.last_t - first_t) if first_t is not None and pipeline.last_t is not None else 0.0
+    last_t = pipeline.last_result.t if pipeline.last_result is not None else None
+    summary.duration_s = (last_t - first_t) if first_t is not None and last_t is not None else 0.0
     summary.event_counts = dict(pipeline.event_counts)
-    summary.outputs = vehicle_io.summary_lines()
+    summary.action_counts = dict(pipeline.action_counts)
+    summary.outputs = io.summary_lines()
     if summary.error is not None:
         raise InputError(f"{summary.error} ({summary.frames} frames before it were written to {out_dir})")
     return summary
-
-
-def _progress(source: VideoFileSource, enabled: bool | None) -> nullcontext[Iterator[Frame]]:
-    """Frames, with a tqdm bar on stderr when it is a terminal (or when asked)."""
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return nullcontext(iter(source))
-    from tqdm import tqdm
-
-    return nullcontext(tqdm(source, total=source.frame_count_hint or None, unit="frame", file=sys.stderr, leave=False))
 
 
 def _sleep_until(wall_t: float) -> None:

@@ -1,23 +1,40 @@
 """The daemon's current state as a small JSON file, read by `driver-monitor status`.
 
-Written atomically (temp file + rename) so a reader never sees half a file. Lives in the
-runtime directory: $RUNTIME_DIRECTORY (systemd RuntimeDirectory=), a configured directory,
-or /run/driver-monitor. Holds no image data and no biometrics beyond the current state
-names (EU 2019/2144 Art. 6(3): nothing leaves the closed loop).
+Written atomically (temp file + rename) so a reader never sees half a file, and private
+(0600). Lives in the runtime directory: $RUNTIME_DIRECTORY (systemd RuntimeDirectory=), a
+configured directory, or /run/driver-monitor. Holds no image data and no biometrics beyond
+the current state names (EU 2019/2144 Art. 6(3): nothing leaves the closed loop).
+
+`status` reads whatever it finds there: a file that is not JSON, not an object or holds
+values of the wrong types (a hand-edited or foreign file) is one line or a `?`, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from driver_monitor.errors import InputError
+from driver_monitor.outputs.files import open_private
+
+if TYPE_CHECKING:
+    from driver_monitor.assembly import RunIo
+    from driver_monitor.config import Config
+    from driver_monitor.pipeline import Pipeline
+    from driver_monitor.sources.camera import CameraSource
+
+log = logging.getLogger(__name__)
 
 STATE_FILE_NAME = "state.json"
+# The daemon writes ~1 KB; anything far larger is not its file.
+MAX_STATE_BYTES = 1 << 20
 DEFAULT_RUNTIME_DIR = Path("/run/driver-monitor")
 
 
@@ -37,7 +54,8 @@ def write_state(state_dir: Path, state: Mapping[str, Any]) -> Path:
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / STATE_FILE_NAME
     tmp = state_dir / f".{STATE_FILE_NAME}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    with open_private(tmp, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(state, indent=1, sort_keys=True) + "\n")
     os.replace(tmp, path)
     return path
 
@@ -45,15 +63,20 @@ def write_state(state_dir: Path, state: Mapping[str, Any]) -> Path:
 def read_state(state_dir: Path) -> dict[str, Any]:
     path = state_dir / STATE_FILE_NAME
     try:
+        if path.stat().st_size > MAX_STATE_BYTES:
+            raise InputError(f"{path}: {path.stat().st_size} bytes, not a state file of driver-monitor")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: no state file (is `driver-monitor run` running with this runtime directory?)") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON at line {exc.lineno}") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        line = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise InputError(f"{path}: not valid JSON{line}") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a JSON object")
     return data
@@ -70,26 +93,171 @@ def pid_alive(pid: int) -> bool:
 
 
 def format_state(state: Mapping[str, Any], now_wall: float | None = None) -> str:
-    """Human-readable lines for `driver-monitor status`."""
+    """Human-readable lines for `driver-monitor status`. Values of the wrong type (a file
+    not written by the daemon) print as `?`, never raise."""
     now_wall = time.time() if now_wall is None else now_wall
     pid = state.get("pid")
-    alive = isinstance(pid, int) and pid_alive(pid)
-    age_s = now_wall - float(state.get("updated_wall", 0.0))
-    phase = state.get("phase", "?")
+    alive = isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 and pid_alive(pid)
+    updated = _number(state.get("updated_wall"))
+    age = f"{now_wall - updated:.1f} s ago" if updated is not None else "at an unknown time"
+    phase = _text(state.get("phase"))
     if not alive and phase != "stopped":
-        phase = f"{phase} (process {pid} is gone: stale state)"
-    active = ", ".join(state.get("active") or []) or "none"
-    faults = ", ".join(state.get("camera_faults") or []) or "none"
+        phase = f"{phase} (process {_text(pid)} is gone: stale state)"
+    fps = _number(state.get("fps"))
+    times = state.get("frame_time_ms")
+    p50, p99 = (_number(times.get("p50")), _number(times.get("p99"))) if isinstance(times, Mapping) else (None, None)
+    frame_time = f", frame time p50 {p50:g} ms, p99 {p99:g} ms" if p50 is not None and p99 is not None else ""
     lines = [
-        f"driver-monitor  {phase}, pid {pid}, updated {age_s:.1f} s ago",
-        f"  camera        {state.get('camera_source', '?')}: {'open' if state.get('camera_open') else 'not open'}, faults: {faults}",
-        f"  frames        {state.get('frames', 0)} processed, {state.get('skipped_frames', 0)} skipped, {float(state.get('fps', 0.0)):.1f} frames/s",
-        f"  driver        face {'seen' if state.get('face_present') else 'not seen'}, active: {active}",
-        f"  config        {state.get('config_path', '?')} (reloads {state.get('reloads', 0)})",
+        f"driver-monitor  {phase}, pid {_text(pid)}, updated {age}",
+        f"  camera        {_text(state.get('camera_source'))}: {'open' if state.get('camera_open') is True else 'not open'}, faults: {_names(state.get('camera_faults'))}",
+        f"  frames        {_text(state.get('frames', 0))} processed, {_text(state.get('skipped_frames', 0))} skipped, {'?' if fps is None else f'{fps:.1f}'} frames/s{frame_time}",
+        f"  driver        face {'seen' if state.get('face_present') is True else 'not seen'}, active: {_names(state.get('active'))}",
+        f"  config        {_text(state.get('config_path'))} (reloads {_text(state.get('reloads', 0))})",
     ]
     if state.get("reload_error"):
-        lines.append(f"  reload error  {state['reload_error']}")
-    if state.get("outputs"):
+        lines.append(f"  reload error  {_text(state['reload_error'])}")
+    vehicle = state.get("vehicle")
+    if isinstance(vehicle, Mapping):
+        if vehicle.get("can"):
+            lines.append(f"  vehicle       {_text(vehicle['can'])}")
+        hr = vehicle.get("heart_rate")
+        if isinstance(hr, Mapping):
+            lines.append(f"  heart rate    {_text(hr.get('port'))}: {_text(hr.get('lines_ok'))} readings, "
+                         f"{_text(hr.get('lines_bad'))} bad lines, opens {_text(hr.get('opens'))}"
+                         + (f", last error: {_text(hr['last_error'])}" if hr.get("last_error") else ""))
+    outputs = state.get("outputs")
+    if isinstance(outputs, Mapping):
         # Each entry is an output's own one-line status ("can: 73 written, 0 dropped, ...").
-        lines += [f"  output        {text}" for _, text in sorted(state["outputs"].items())]
+        lines += [f"  output        {_text(text)}" for _, text in sorted(outputs.items(), key=lambda kv: str(kv[0]))]
     return "\n".join(lines)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _text(value: Any, limit: int = 200) -> str:
+    """A value as one short line (a foreign file may hold anything)."""
+    if value is None:
+        return "?"
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _names(value: Any) -> str:
+    if isinstance(value, list) and value:
+        return ", ".join(_text(v) for v in value)
+    return "none" if value in (None, []) else _text(value)
+
+
+class FrameTimes:
+    """How long the loop spends on each frame (pipeline.process), as a histogram of 1 ms bins
+    since start: percentiles over hours of frames in constant memory."""
+
+    MAX_MS = 2000  # slower frames count in the last bin
+
+    def __init__(self) -> None:
+        self.bins = [0] * (self.MAX_MS + 1)
+        self.count = 0
+        self.max_ms = 0.0
+
+    def add(self, seconds: float) -> None:
+        ms = seconds * 1000.0
+        self.bins[min(self.MAX_MS, int(ms))] += 1
+        self.count += 1
+        self.max_ms = max(self.max_ms, ms)
+
+    def percentile_ms(self, q: float) -> float | None:
+        """The upper edge of the bin holding the q-th percentile (None before any frame)."""
+        if not self.count:
+            return None
+        rank, seen = q / 100.0 * self.count, 0
+        for ms, n in enumerate(self.bins):
+            seen += n
+            if seen >= rank:
+                return float(ms + 1)
+        return float(self.MAX_MS)
+
+    def summary(self) -> dict[str, float | int | None]:
+        return {"frames": self.count, "p50": self.percentile_ms(50), "p99": self.percentile_ms(99),
+                "max": round(self.max_ms, 1)}
+
+
+class DaemonStatus:
+    """What the daemon reports about itself: STATUS= for systemd and state.json for
+    `driver-monitor status` (phase, fps, camera, driver, config, reloads, vehicle, outputs)."""
+
+    def __init__(self, config_path: Path | None, state_dir_override: Path | None):
+        self.config_name = str(config_path) if config_path is not None else "(packaged default)"
+        self.state_dir_override = state_dir_override
+        self.state_dir = resolve_state_dir(state_dir_override)
+        self.phase = "starting"
+        self.reloads = 0
+        self.reload_error: str | None = None
+        self.fps = 0.0
+        self.started_wall = time.time()
+        self.frame_times = FrameTimes()
+        self._fps_window: tuple[float, int] | None = None  # (start, frames judged then)
+
+    def configure(self, config: Config) -> None:
+        self.state_dir = resolve_state_dir(self.state_dir_override or config.service.state_dir)
+
+    def count_fps(self, frames: int, now: float) -> None:
+        if self._fps_window is not None and now > self._fps_window[0]:
+            self.fps = (frames - self._fps_window[1]) / (now - self._fps_window[0])
+        self._fps_window = (now, frames)
+
+    def _driver(self, pipeline: Pipeline) -> tuple[bool, list[str]]:
+        r = pipeline.last_result
+        if r is None or self.phase == "stopped":
+            return False, sorted(pipeline.active) if r is not None else []
+        return r.state.face_present, sorted(r.state.active)
+
+    def text(self, pipeline: Pipeline) -> str:
+        if self.phase in ("stopping", "stopped"):
+            return f"{self.phase}: monitoring off"
+        face, active = self._driver(pipeline)
+        reasons = pipeline.camera_health.reasons
+        camera = "FAULT " + ",".join(sorted(reasons)) if reasons else "ok"
+        text = f"{self.fps:.1f} fps; camera {camera}; face {'yes' if face else 'no'}; active: {', '.join(active) or 'none'}"
+        if self.reload_error:
+            text += f"; reload failed, running config kept: {self.reload_error}"
+        return text
+
+    def state(self, pipeline: Pipeline, camera: CameraSource, io: RunIo) -> dict[str, Any]:
+        face, active = self._driver(pipeline)
+        vehicle = io.vehicle.status()
+        return {
+            "pid": os.getpid(),
+            "phase": self.phase,
+            "started_wall": self.started_wall,
+            "updated_wall": time.time(),
+            "camera_source": camera.source,
+            "camera_open": camera.status.open,
+            "camera_faults": sorted(pipeline.camera_health.reasons),
+            "camera_fault_detail": camera.status.fault_detail,
+            "camera_fps": camera.status.nominal_fps,
+            "frames": pipeline.frames,
+            "skipped_frames": camera.skipped_frames,
+            "fps": round(self.fps, 2),
+            "frame_time_ms": self.frame_times.summary(),
+            "face_present": face,
+            "active": active,
+            "config_path": self.config_name,
+            "reloads": self.reloads,
+            "reload_error": self.reload_error,
+            "status": self.text(pipeline),
+            "outputs": io.output_status(),
+            "vehicle": vehicle,
+            "vehicle_rx_errors": io.vehicle.errors if io.vehicle.can is not None else None,
+        }
+
+    def write(self, pipeline: Pipeline, camera: CameraSource, io: RunIo) -> None:
+        try:
+            write_state(self.state_dir, self.state(pipeline, camera, io))
+        except OSError as exc:
+            log.warning("state file in %s not written (%s)", self.state_dir, exc.strerror,
+                        extra={"rate_key": "state-file"})

@@ -1,6 +1,6 @@
-"""Rebuild recordings/ from the licensed clips in ../shared/data/clips (reproducible).
+"""Rebuild recordings/ from the licensed clips in data/clips (reproducible).
 
-    python scripts/make_sample_recordings.py [SHARED_DIR]
+    python scripts/make_sample_recordings.py [CLIPS_DIR]
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ SAMPLES = {
 
 
 def main() -> int:
-    shared = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO.parent / "shared"
+    clips = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "data" / "clips"
     for name, (clip, gif_fps, shows, licence) in SAMPLES.items():
-        source = VideoFileSource(shared / "data" / "clips" / clip, gif_fps=gif_fps or 12.5)
+        source = VideoFileSource(clips / clip, gif_fps=gif_fps or 12.5)
         writer = RecordingWriter(REPO / "recordings" / name, source.width - source.width % 2, source.height - source.height % 2)
         for frame in source:
             writer.add_frame(frame.t, frame.image[: writer._stream.height, : writer._stream.width])

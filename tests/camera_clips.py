@@ -11,6 +11,17 @@ import cv2
 import numpy as np
 
 
+class NoFace:
+    """A tracker that never finds a face (an empty seat; the pictures themselves are live):
+    runs the Pipeline's camera health and everything after the tracker without MediaPipe."""
+
+    def track(self, frame: object) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
 def write_clip(
     path: Path,
     kind: str = "noise",
@@ -42,3 +53,33 @@ def write_clip(
         writer.write(image)
     writer.release()
     return path
+
+
+def write_segments(path: Path, segments: list[tuple[str, float]], fps: float = 25.0,
+                   size: tuple[int, int] = (160, 120)) -> list[tuple[str, float, float]]:
+    """A clip made of `(kind, seconds)` stretches (kinds as write_clip), each stretch a
+    picture of its own. Returns (kind, first frame time, end time) per stretch: frame k is
+    at k / fps."""
+    w, h = size
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV cannot write {path}")
+    rng = np.random.default_rng(1)
+    spans, k = [], 0
+    for kind, seconds in segments:
+        still = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        n = round(seconds * fps)
+        spans.append((kind, k / fps, (k + n) / fps))
+        for _ in range(n):
+            if kind == "noise":
+                image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+            elif kind == "still":
+                image = still
+            elif kind == "flat":
+                image = (128 + rng.integers(-2, 3, (h, w, 3))).astype(np.uint8)
+            else:
+                raise ValueError(kind)
+            writer.write(image)
+            k += 1
+    writer.release()
+    return spans

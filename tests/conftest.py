@@ -1,4 +1,5 @@
-"""Shared fixtures: paths to the shared data and a session-wide MediaPipe tracker factory."""
+"""Shared fixtures: paths to the bundled clips and faces, the shared (not redistributable)
+evaluation footage, and session-wide replay / simulation caches."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Licensed clips and portraits bundled with the repository (data/README.md): always here.
+CLIPS = REPO / "data" / "clips"
+FACES = REPO / "driver_monitor" / "sim" / "faces"
+# Real drivers' footage that may not be redistributed: beside the clone only.
 SHARED = Path(os.environ.get("DRIVER_MONITOR_SHARED", REPO.parent / "shared"))
-CLIPS = SHARED / "data" / "clips"
-FACES = SHARED / "data" / "faces"
+REAL = SHARED / "data" / "real"
 
 
 # GIF frame delays are not reliable timestamps: the rates of shared/data/README.md.
@@ -37,9 +41,15 @@ def write_mirrored_copy(source_path: Path, out_dir: Path, gif_fps: float) -> Pat
 
 @pytest.fixture(scope="session")
 def clips_dir() -> Path:
-    if not CLIPS.is_dir():
-        pytest.skip(f"shared clips not found at {CLIPS}")
     return CLIPS
+
+
+@pytest.fixture(scope="session")
+def real_dir() -> Path:
+    """The real-driver evaluation clips (not redistributable: never in the repository)."""
+    if not (REAL / "truth.yaml").is_file():
+        pytest.skip(f"real-driver clips not found at {REAL} (not redistributable: set DRIVER_MONITOR_SHARED)")
+    return REAL
 
 
 class ReplayedClip:

@@ -11,14 +11,8 @@ import pytest
 from camera_clips import write_clip
 
 from driver_monitor.config.service import CameraConfig, ReopenBackoff
-from driver_monitor.sources.camera import (
-    DEVICE_GONE,
-    CameraFaultMonitor,
-    CameraSource,
-    FrameStats,
-    frame_stats,
-    is_v4l2_source,
-)
+from driver_monitor.perception.camera_health import CameraFaultMonitor, FrameStats, frame_stats
+from driver_monitor.sources.camera import DEVICE_GONE, CameraSource, is_v4l2_source
 
 GOOD = FrameStats(identical_to_previous=False, mean_luma=100.0, luma_std=40.0)
 SAME = FrameStats(identical_to_previous=True, mean_luma=100.0, luma_std=40.0)
@@ -65,6 +59,22 @@ def test_no_frame_uses_the_source_frame_period() -> None:
     # A 2 fps source: 5 periods are 2.5 s, so 1.0 s without a frame is no fault.
     assert m.update(1.0, None, period_s=0.5) == []
     assert m.update(2.6, None, period_s=0.5)[0].detail["reason"] == "no_frame"
+
+
+def test_the_end_of_a_fault_names_every_reason_it_had() -> None:
+    """A camera gone, then reopened but slow to deliver: the fault goes on under another
+    reason, and its end names both (the journal's recovery line says what happened)."""
+    m = CameraFaultMonitor(cfg(), 0.0)
+    feed(m, np.arange(0.0, 1.05, 0.1), GOOD)
+    (start,) = m.update(1.2, None, source_fault="device_gone")
+    assert start.detail["reason"] == "device_gone"
+    assert m.update(2.0, None) == [] and m.reasons == {"no_frame"}  # reopened, no frame yet
+    (end,) = m.update(2.1, GOOD, 2.1)
+    assert end.phase == "end" and end.detail["reason"] == "device_gone,no_frame"
+    (again,) = m.update(3.0, None, source_fault="read_failed")
+    assert again.detail["reason"] == "read_failed"  # a new fault starts with its own reasons
+    (end,) = m.update(3.1, GOOD, 3.1)
+    assert end.detail["reason"] == "read_failed"
 
 
 def test_frozen_image_after_frozen_frame_s_of_identical_frames() -> None:

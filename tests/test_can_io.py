@@ -10,14 +10,16 @@ from pathlib import Path
 import can
 import pytest
 
+from driver_monitor.assembly import Mode, RunIo
+from driver_monitor.can.logs import VehicleCanEncoder
+from driver_monitor.can.rx import LiveCanVehicleSource
 from driver_monitor.cli import main as cli_main
 from driver_monitor.config import Config
+from driver_monitor.config.overrides import with_io_overrides
 from driver_monitor.config.vehicle import VehicleConfig
 from driver_monitor.errors import ConfigError, InputError
 from driver_monitor.messages import VehicleState
 from driver_monitor.recording.format import open_recording
-from driver_monitor.vehicle import LiveCanVehicleSource, VehicleCanEncoder
-from driver_monitor.vehicle.io import VehicleIo, with_io_overrides
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -100,18 +102,21 @@ def test_corrupt_can_log_in_a_recording_is_one_line_input_error(tmp_path) -> Non
     shutil.copytree(REPO / "recordings" / "male_frontal", rec)
     (rec / "can.blf").write_bytes(b"LOGG but not really")
     with pytest.raises(InputError, match=r"can\.blf: cannot read the CAN log"):
-        VehicleIo.open(Config(), tmp_path / "out", open_recording(rec))
+        RunIo.open(Config(), Mode.REPLAY, tmp_path / "out", open_recording(rec))
 
 
 def test_io_faults_report_new_rx_errors_and_drops_once_per_consumer() -> None:
-    io = VehicleIo()
+    io = RunIo(Mode.REPLAY)
 
     class _Src:
         errors = 0
 
-    io.vehicle_source = _Src()
+        def status(self) -> None:
+            return None
+
+    io.vehicle.can = _Src()
     assert io.faults("can") == frozenset()
-    io.vehicle_source.errors = 2
+    io.vehicle.can.errors = 2
     assert io.faults("can") == {"vehicle_rx_errors"}
     assert io.faults("serial") == {"vehicle_rx_errors"}
     assert io.faults("can") == frozenset()  # nothing new since the last heartbeat

@@ -25,11 +25,11 @@ import serial
 import yaml
 from serial_peer import SocatPair, build_c_decoder, socat_available
 
+from driver_monitor.can.logs import write_vehicle_can_log
 from driver_monitor.cli import main as cli_main
 from driver_monitor.messages import VehicleState
 from driver_monitor.recording.format import read_timestamps
-from driver_monitor.vehicle import write_vehicle_can_log
-from driver_monitor.vehicle.serial_protocol import TYPE_STATUS, TYPE_WARNING, FrameDecoder
+from driver_monitor.serial.protocol import TYPE_STATUS, TYPE_WARNING, FrameDecoder
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE_RECORDING = REPO / "recordings" / "selfie_writing"

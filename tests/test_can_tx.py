@@ -11,15 +11,15 @@ import crccheck
 import pytest
 from vehicle_io_helpers import frame_times, make_result
 
+from driver_monitor.can.dbc import DMS_DBC_PATH, load_dbc
+from driver_monitor.can.e2e import CounterCheck, crc_ok
 from driver_monitor.config.vehicle import CanConfig
 from driver_monitor.errors import InputError
 from driver_monitor.messages import PolicyState
 from driver_monitor.outputs.can_sink import CanSink
+from driver_monitor.outputs.fields import ACTIONS, DRIVER_STATES, FAULTS, WARNING_REASONS, camel
+from driver_monitor.outputs.schedule import OutputSchedule
 from driver_monitor.outputs.threaded import ThreadedOutput
-from driver_monitor.vehicle.dbc import DMS_DBC_PATH, load_dbc
-from driver_monitor.vehicle.e2e import CounterCheck, crc_ok
-from driver_monitor.vehicle.fields import ACTIONS, DRIVER_STATES, FAULTS, WARNING_REASONS, camel
-from driver_monitor.vehicle.schedule import OutputSchedule
 
 DB = load_dbc(DMS_DBC_PATH)
 STATUS_ID, WARNING_ID, HEARTBEAT_ID = 0x3A0, 0x3A1, 0x3A2

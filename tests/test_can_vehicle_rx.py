@@ -7,18 +7,18 @@ import logging
 import can
 import pytest
 
-from driver_monitor.config.vehicle import SignalMap, VehicleConfig, VehicleSignals
-from driver_monitor.errors import ConfigError, InputError
-from driver_monitor.messages import VehicleState
-from driver_monitor.vehicle import (
+from driver_monitor.can.dbc import VEHICLE_EXAMPLE_DBC_PATH, load_dbc
+from driver_monitor.can.e2e import crc_ok
+from driver_monitor.can.logs import (
     CanLogVehicleSource,
     VehicleCanEncoder,
-    VehicleSignalDecoder,
     open_log_source,
     write_vehicle_can_log,
 )
-from driver_monitor.vehicle.dbc import VEHICLE_EXAMPLE_DBC_PATH, load_dbc
-from driver_monitor.vehicle.e2e import crc_ok
+from driver_monitor.can.rx import VehicleSignalDecoder
+from driver_monitor.config.vehicle import SignalMap, VehicleConfig, VehicleSignals
+from driver_monitor.errors import ConfigError, InputError
+from driver_monitor.messages import VehicleState
 
 DRIVING = VehicleState(t=0.0, speed_kph=87.5, indicator_left=False, indicator_right=True, gear="D",
                        driver_ack=False, ignition_on=True, external_heart_rate_bpm=64.0)
@@ -86,7 +86,7 @@ def test_out_of_range_value_is_dropped_and_the_last_good_value_kept_until_timeou
     dec.feed(enc.encode("VEH_Speed", DRIVING, 0.0), 0.0)
     # 0xFFFF raw (the DBC's "invalid") = 655.35 km/h, outside [0|320]: encode it by hand
     # through cantools without the range check, with a valid counter and CRC.
-    from driver_monitor.vehicle.e2e import protect
+    from driver_monitor.can.e2e import protect
 
     raw = msg.encode({"VEH_Speed_CRC": 0, "VEH_Speed_Counter": 1, "VehicleSpeed": 0xFFFF}, scaling=False, strict=False)
     dec.feed(can.Message(arbitration_id=0x100, is_extended_id=False, data=protect(raw, 16)), 0.02)

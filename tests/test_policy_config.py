@@ -63,8 +63,8 @@ def test_partial_override_keeps_the_conditions_own_defaults():
          "policy.conditions.sleep: ladder delay_s must strictly increase from stage to stage"),
         ("policy:\n  conditions:\n    sleep:\n      ladder: [{delay_s: 0, actions: [klaxon]}]\n",
          "policy.conditions.sleep.ladder.0.actions.0: Input should be 'visual_icon', 'chime', 'voice_prompt', 'haptic_seat', 'haptic_wheel', 'suggest_break', 'adas_sensitivity', 'hazard_lights', 'slow_down_request', 'mrm_request' or 'calm_cabin' (got 'klaxon')"),
-        ("policy:\n  conditions:\n    sleep: {priorty: 5}\n", "policy.conditions.sleep.priorty: unknown key (check the spelling against config/default.yaml)"),
-        ("policy:\n  conditions:\n    slep: {}\n", "policy.conditions.slep: unknown key (check the spelling against config/default.yaml)"),
+        ("policy:\n  conditions:\n    sleep: {priorty: 5}\n", "policy.conditions.sleep.priorty: unknown key (did you mean 'priority'? every key with its default: driver-monitor config --default)"),
+        ("policy:\n  conditions:\n    slep: {}\n", "policy.conditions.slep: unknown key (did you mean 'sleep'? every key with its default: driver-monitor config --default)"),
         ("policy:\n  conditions:\n    drowsy: {repeat_every_s: 100}\n",
          "policy.conditions.drowsy: repeat_every_s must be longer than the last stage's delay_s"),
         ("policy:\n  conditions:\n    drowsy: {value_min: null}\n",
@@ -89,7 +89,7 @@ def test_a_disabled_condition_may_share_a_priority():
 
 
 def test_can_and_serial_encoders_know_every_action_and_condition():
-    fields = pytest.importorskip("driver_monitor.vehicle.fields")
+    fields = pytest.importorskip("driver_monitor.outputs.fields")
     from driver_monitor.policy.actions import ACTIONS
 
     assert set(fields.ACTIONS) == set(ACTIONS)  # every action has a CAN signal and a serial bit

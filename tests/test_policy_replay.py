@@ -19,7 +19,7 @@ from driver_monitor.sources.video_file import read_frames
 
 REPO = Path(__file__).resolve().parents[1]
 DT_S = 0.08  # the recording's frame period (12.5 fps GIF source)
-BLACK_FRAMES = 90  # 7.2 s without a face
+EMPTY_FRAMES = 90  # 7.2 s without a face
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,11 @@ def replayed(tmp_path_factory) -> tuple[float, list[dict]]:
     for frame in frames:
         writer.add_frame(frame.t, frame.image)
     gone_t = round(frames[-1].t + DT_S, 3)
-    for k in range(BLACK_FRAMES):
-        writer.add_frame(round(gone_t + k * DT_S, 3), np.zeros((270, 480, 3), np.uint8))
+    # An empty seat: a live picture without a face. (Black frames would be a dark, frozen
+    # lens: a camera fault, which hides no driver; pipeline camera health.)
+    rng = np.random.default_rng(7)
+    for k in range(EMPTY_FRAMES):
+        writer.add_frame(round(gone_t + k * DT_S, 3), rng.integers(40, 200, (270, 480, 3), dtype=np.uint8))
     writer.close()
     config = root / "policy.yaml"
     config.write_text("policy:\n  monitoring: {activation_s: 0}\n")

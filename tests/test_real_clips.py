@@ -14,13 +14,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SHARED
+from conftest import REAL
 
 from driver_monitor.evaluation.truth import ALERT_EVENTS, load_truth, score_clip
 
 pytestmark = pytest.mark.slow
 
-REAL = SHARED / "data" / "real"
 TRUTH = REAL / "truth.yaml"
 
 # clip -> its alert events (name, t) as replay gives them; times in s from the first frame.
@@ -40,9 +39,7 @@ EXPECTED_ALERTS: dict[str, list[tuple[str, float]]] = {
 
 
 @pytest.fixture(scope="module")
-def real_replays(tmp_path_factory):
-    if not TRUTH.is_file():
-        pytest.skip(f"real evaluation clips not found at {REAL} (not redistributable: ../shared only)")
+def real_replays(tmp_path_factory, real_dir):
     from driver_monitor.config import load_config
     from driver_monitor.outputs.event_log import read_event_log
     from driver_monitor.replay import replay
@@ -51,7 +48,7 @@ def real_replays(tmp_path_factory):
     out = {}
     for name, clip in truth.items():
         target = tmp_path_factory.mktemp(name)
-        replay(REAL / clip.file, load_config(), target, progress=False)
+        replay(real_dir / clip.file, load_config(), target, progress=False)
         out[name] = read_event_log(target / "events.jsonl")
     return truth, out
 

@@ -15,11 +15,11 @@ from vehicle_io_helpers import frame_times, make_result
 
 from driver_monitor.config.vehicle import SerialConfig
 from driver_monitor.messages import PolicyState
+from driver_monitor.outputs.schedule import Due, OutputSchedule
 from driver_monitor.outputs.serial_sink import SerialFrameEncoder, SerialSink
 from driver_monitor.outputs.threaded import ThreadedOutput
-from driver_monitor.vehicle.schedule import Due, OutputSchedule
-from driver_monitor.vehicle.serial_link import SerialLink
-from driver_monitor.vehicle.serial_protocol import (
+from driver_monitor.serial.link import SerialLink
+from driver_monitor.serial.protocol import (
     TYPE_ACK,
     TYPE_HEARTBEAT,
     TYPE_STATUS,
@@ -259,14 +259,15 @@ def test_a_board_that_never_reads_costs_dropped_frames_not_a_blocked_thread(tmp_
 
 @needs_socat
 def test_ack_from_the_board_reaches_the_pipeline_as_driver_ack(tmp_path) -> None:
+    from driver_monitor.assembly import Mode, RunIo
     from driver_monitor.config import Config
-    from driver_monitor.vehicle.io import VehicleIo, with_io_overrides
+    from driver_monitor.config.overrides import with_io_overrides
 
     pair = SocatPair(tmp_path).start()
-    io = VehicleIo.open(with_io_overrides(Config(), serial_port=str(pair.a)))
+    io = RunIo.open(with_io_overrides(Config(), serial_port=str(pair.a)), Mode.REPLAY)
     board = serial.Serial(str(pair.b), 115200, timeout=0.1)
     try:
-        assert io.vehicle_at(0.0) is None  # no CAN log, no press: nothing known
+        assert io.vehicle.at(0.0) is None  # no CAN log, no press: nothing known
         board.write(b"\x13\x37\x00" + pack(TYPE_ACK, 0, t_ms=10, pressed=1))  # noise, then a press
         board.flush()
         deadline = time.monotonic() + 3.0
@@ -274,11 +275,10 @@ def test_ack_from_the_board_reaches_the_pipeline_as_driver_ack(tmp_path) -> None
         while state is None:
             assert time.monotonic() < deadline, "ACK never arrived"
             time.sleep(0.02)
-            state = io.vehicle_at(0.5)
+            state = io.vehicle.at(0.5)
         assert state.driver_ack is True and state.t == 0.5 and state.speed_kph is None
-        assert io.vehicle_at(0.6) is None  # one press, one sample
+        assert io.vehicle.at(0.6) is None  # one press, one sample
     finally:
         board.close()
-        io.close_outputs()
-        io.close()
+        io.close(outputs=True)
         pair.stop()

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from driver_monitor.cli import main
+from driver_monitor.log_setup import RepeatLimiter
 from driver_monitor.runtime_state import format_state, read_state, resolve_state_dir, write_state
 from driver_monitor.sd_notify import Notifier, watchdog_interval_s
-from driver_monitor.service import RepeatLimiter
 
 
 def bound_socket(address: str | bytes) -> socket.socket:
@@ -120,35 +120,41 @@ def test_repeat_limiter_holds_back_repeats_and_counts_them() -> None:
     assert r.getMessage() == "camera fault: no_frame (3 similar lines held back in the last 10 s)"
 
 
-def test_vehicle_can_missing_at_start_is_retried_with_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_vehicle_can_missing_at_start_is_retried_with_backoff() -> None:
+    import time
+
     import can
 
-    import driver_monitor.outputs.can_sink as can_sink
+    from driver_monitor.backoff import Backoff
+    from driver_monitor.can.rx import LiveCanVehicleSource
     from driver_monitor.config import load_config
     from driver_monitor.errors import InputError
-    from driver_monitor.service import Daemon
 
     attempts: list[float] = []
     now = [100.0]
 
-    def open_bus(config: object) -> can.BusABC:
+    def open_bus() -> can.BusABC:
         attempts.append(now[0])
         if len(attempts) < 3:
             raise InputError("CAN socketcan channel can0: cannot open (No such device)")
         return can.Bus(interface="virtual", channel="dms-test-retry")
 
-    monkeypatch.setattr(can_sink, "open_bus", open_bus)
-    d = Daemon(clock=lambda: now[0])
-    d.config = load_config().model_copy(update={"can": load_config().can.model_copy(update={"enabled": True})})
-    d._vehicle_backoff_s = 0.5
-    assert d._open_vehicle(d.config) is None
-    for t in (100.4, 100.5, 101.0, 101.4, 101.5):
-        now[0] = t
-        d._retry_vehicle()
-    # Tries at 100.0, then 0.5 s later, then 1.0 s after that: open at the third.
-    assert attempts == [100.0, 100.5, 101.5]
-    assert d.vehicle_source is not None and d._vehicle_retry_t is None
-    d.vehicle_source.close()
+    def settle(count: int) -> None:  # the reader thread wakes at least every 0.1 s
+        deadline = time.monotonic() + 0.5
+        while len(attempts) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    source = LiveCanVehicleSource(open_bus, load_config().vehicle, backoff=Backoff(0.5, 10.0, clock=lambda: now[0]))
+    try:
+        settle(1)
+        for t in (100.4, 100.5, 101.0, 101.4, 101.5):
+            now[0] = t
+            settle(len(attempts) + 1)
+        # Tries at 100.0, then 0.5 s later, then 1.0 s after that: open at the third.
+        assert attempts == [100.0, 100.5, 101.5]
+        assert source.status().state != "down"
+    finally:
+        source.close()
 
 
 def test_status_finds_the_state_dir_named_in_the_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -167,35 +173,36 @@ def test_serial_heart_rate_sensor_reaches_the_vehicle_state(tmp_path: Path) -> N
     import subprocess
     import time
 
+    from driver_monitor.assembly import open_heart_rate
     from driver_monitor.config import parse_config
     from driver_monitor.messages import VehicleState
-    from driver_monitor.service import Daemon
+    from driver_monitor.vehicle.inputs import VehicleInputs
 
     if shutil.which("socat") is None:
         pytest.skip("socat not installed")
     dms, sensor = tmp_path / "ttyDMS", tmp_path / "ttySENSOR"
     socat = subprocess.Popen(["socat", f"pty,raw,echo=0,link={dms}", f"pty,raw,echo=0,link={sensor}"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    d = Daemon(clock=time.monotonic)
+    d = VehicleInputs()
     try:
         deadline = time.monotonic() + 5.0
         while not (dms.exists() and sensor.exists()) and time.monotonic() < deadline:
             time.sleep(0.02)
-        d.config = parse_config(f"stress:\n  external:\n    serial_port: {dms}\n")
-        d.heart_rate_reader = d._open_heart_rate(d.config)
-        assert d.heart_rate_reader is not None
+        config = parse_config(f"stress:\n  external:\n    serial_port: {dms}\n")
+        d.heart_rate = open_heart_rate(config)
+        assert d.heart_rate is not None
         bpm = None
         with open(sensor, "wb", buffering=0) as board:
             while bpm is None and time.monotonic() < deadline:
                 board.write(b"HR,72,830,840\n")
                 time.sleep(0.05)
-                state = d.vehicle_at(1.0)
+                state = d.at(1.0)
                 bpm = state.external_heart_rate_bpm if state is not None else None
         assert bpm == 72.0
-        d.vehicle_source = type("Can", (), {"state_at": lambda self, t: VehicleState(t=t, external_heart_rate_bpm=65.0)})()
-        assert d.vehicle_at(2.0).external_heart_rate_bpm == 65.0
+        d.can = type("Can", (), {"state_at": lambda self, t: VehicleState(t=t, external_heart_rate_bpm=65.0)})()
+        assert d.at(2.0).external_heart_rate_bpm == 65.0
     finally:
-        if d.heart_rate_reader is not None:
-            d.heart_rate_reader.close()
+        if d.heart_rate is not None:
+            d.heart_rate.close()
         socat.terminate()
         socat.wait(5.0)

@@ -20,8 +20,8 @@ import pytest
 from camera_clips import write_clip
 from daemon_harness import BASE_CONFIG, DaemonProcess
 
-from driver_monitor.vehicle.dbc import DMS_DBC_PATH, load_dbc
-from driver_monitor.vehicle.serial_protocol import FLAG_MONITORING_ACTIVE, FrameDecoder
+from driver_monitor.can.dbc import DMS_DBC_PATH, load_dbc
+from driver_monitor.serial.protocol import FLAG_MONITORING_ACTIVE, FrameDecoder
 
 pytestmark = pytest.mark.slow
 
@@ -33,9 +33,9 @@ SYSTEM_FAULT, SYSTEM_INACTIVE, DRIVER_UNKNOWN = 4, 2, 15
 class CanListener:
     """Collects (time received, message name, decoded signals) from a udp_multicast group."""
 
-    def __init__(self, channel: str):
+    def __init__(self, channel: str, port: int | None = None):
         self.db = load_dbc(DMS_DBC_PATH)
-        self.bus = can.Bus(interface="udp_multicast", channel=channel)
+        self.bus = can.Bus(interface="udp_multicast", channel=channel, **({"port": port} if port else {}))
         self.frames: list[tuple[float, str, dict]] = []
         self._lock = threading.Lock()
         self._running = True
@@ -44,7 +44,10 @@ class CanListener:
 
     def _run(self) -> None:
         while self._running:
-            msg = self.bus.recv(0.1)
+            try:
+                msg = self.bus.recv(0.1)
+            except can.CanOperationError:  # a datagram python-can cannot unpack (fault injection)
+                continue
             if msg is None:
                 continue
             try:
@@ -59,7 +62,7 @@ class CanListener:
         with self._lock:
             return [(t, s) for t, n, s in self.frames if n == name and t >= after]
 
-    def wait(self, name: str, pred, timeout: float, after: float = 0.0) -> tuple[float, dict]:
+    def wait(self, name: str, pred, timeout: float, after: float = 0.0, context=lambda: "") -> tuple[float, dict]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for t, s in self.of(name, after):
@@ -67,7 +70,7 @@ class CanListener:
                     return t, s
             time.sleep(0.02)
         last = self.of(name)[-3:]
-        pytest.fail(f"no {name} frame matching within {timeout} s; last: {last}")
+        pytest.fail(f"no {name} frame matching within {timeout} s; last: {last}\n{context()}")
 
     def close(self) -> None:
         self._running = False

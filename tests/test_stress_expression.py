@@ -183,7 +183,9 @@ def test_pipeline_feeds_model_signals_to_the_stress_detector(tmp_path: Path) -> 
     config = Config.model_validate({"stress": {
         "baseline": {"baseline_s": 10.0, "cue_smoothing_time_constant_s": 0.0},
         "expression_model": model_config(path, stress_signs={"angry": 1.0}, min_interval_s=0.0).model_dump(mode="json"),
-    }})
+    }, "camera": {"frozen_frame_s": 60.0, "covered_lens_contrast": 0.0}})
+    # The synthetic pictures repeat exactly and the "angry" one is one flat colour: not a
+    # frozen or covered camera here (pipeline camera health), just the expression plumbing.
     pipeline = Pipeline(config, FixedTracker())
     calm = picture()
     angry = picture()

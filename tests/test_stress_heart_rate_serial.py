@@ -15,7 +15,7 @@ import pytest
 import serial
 
 from driver_monitor.messages import VehicleState
-from driver_monitor.sources.heart_rate_serial import (
+from driver_monitor.vehicle.heart_rate_serial import (
     HeartRateReading,
     HeartRateSerialReader,
     LineError,

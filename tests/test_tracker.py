@@ -32,9 +32,6 @@ def two_faces():
     import cv2
 
     from tests.conftest import FACES
-
-    if not FACES.is_dir():
-        pytest.skip("shared faces not found")
     # Two real portraits cropped to the head, a big one on the image's left and a smaller
     # one on its right (the face detector needs faces of a fair size in the frame).
     big = cv2.cvtColor(cv2.imread(str(FACES / "astronaut.png")), cv2.COLOR_BGR2RGB)[0:300, 90:360]

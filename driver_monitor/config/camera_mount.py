@@ -40,9 +40,11 @@ PLACEMENTS: dict[str, tuple[float, float]] = {
 class CameraMountConfig(Section):
     # auto: unknown mount; the road-ahead direction is learned from the driver's dominant
     # gaze at speed, and distraction is not judged (`calibrating`) until a first estimate
-    # exists (a second or two of steady gaze). A named placement gives a known starting
-    # direction (judged at once) that learning refines; custom takes the two angles below,
-    # which also override a named placement's.
+    # exists (a second of steady gaze). A named placement gives a known starting direction
+    # (judged at once) that learning refines; as (yaw, pitch) of the road ahead, left-hand
+    # drive: steering_column (0, -15), dashboard (20, -10), a_pillar (-30, 5), mirror
+    # (18, 22); custom takes the two angles below, which also override a named placement's
+    # (docs/distraction.md "Road-ahead direction and camera placement").
     placement: Placement = "auto"
     road_ahead_yaw_deg: float | None = Field(None, ge=-80.0, le=80.0)
     road_ahead_pitch_deg: float | None = Field(None, ge=-60.0, le=60.0)

@@ -1,8 +1,9 @@
 """Config of the policy engine: per-condition escalation ladders, speed gates, clearing,
 cooldowns, repeats, ACK, recurrence, journeys (docs/policy.md).
 
-Every default cites ../shared/REFERENCE.md ([REF: topic]); the same numbers with the same
-comments are in driver_monitor/data/default.yaml (a test keeps the two identical).
+Every default cites ../shared/REFERENCE.md ([REF: topic]). The comments above the fields
+and above each entry of CONDITION_DEFAULTS are the ones default.yaml shows: it is generated
+from this module (config/defaults.py).
 """
 
 from __future__ import annotations
@@ -13,28 +14,16 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from driver_monitor.config.base import Section
-from driver_monitor.policy.actions import COMFORT_ACTIONS, DRIVER_NOTICE_ACTIONS, Action
-
-# The conditions the policy acts on, named after the detector events they come from
-# (DESIGN.md "Event log" names).
-CONDITIONS: tuple[str, ...] = (
-    "unresponsive",
-    "sleep",
-    "microsleep",
-    "phone_use",
-    "long_distraction",
-    "visual_time_sharing",
-    "drowsy",
-    "driver_absent",
-    "eyes_unavailable",
-    "camera_fault",
-    "stress",
+from driver_monitor.names import (
+    ADVISORY_CONDITIONS,
+    COMFORT_ACTIONS,
+    CONDITIONS,
+    DEGRADED_CONDITIONS,
+    DRIVER_NOTICE_ACTIONS,
+    Action,
 )
-# Monitoring is degraded (not the driver's state): Euro NCAP asks to tell the driver within
-# 10 s [REF: degraded monitoring].
-DEGRADED_CONDITIONS: frozenset[str] = frozenset({"eyes_unavailable", "driver_absent", "camera_fault"})
-# Advisory only: comfort actions, never interventions [REF: Heart rate and stress].
-ADVISORY_CONDITIONS: frozenset[str] = frozenset({"stress"})
+
+__all__ = ["ADVISORY_CONDITIONS", "CONDITIONS", "DEGRADED_CONDITIONS", "ConditionPolicy", "PolicyConfig"]
 
 
 class Stage(Section):
@@ -111,9 +100,9 @@ def _stage(delay_s: float, *actions: str) -> dict[str, Any]:
     return {"delay_s": delay_s, "actions": list(actions)}
 
 
-# Per-condition defaults (the same in default.yaml, with the same citations). A condition
-# given in a config file is merged key by key over these, so `sleep: {priority: 5}` keeps
-# the sleep ladder.
+# Per-condition defaults; the comment above each entry is the one default.yaml shows. A
+# condition given in a config file is merged key by key over these, so `sleep: {priority: 5}`
+# keeps the sleep ladder.
 CONDITION_DEFAULTS: dict[str, dict[str, Any]] = {
     # Eyes closed >= 6 s, eyes away >= 6 s, or gaze not back within 3 s of a warning:
     # intervene with hazards and slow down / minimum-risk manoeuvre [REF: unresponsive driver];
@@ -237,6 +226,13 @@ CONDITION_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 class ConditionsConfig(Section):
+    """Per condition (named after the detector event it follows): when it acts and how it
+    escalates (docs/policy.md). A condition given in a file is merged key by key over its
+    defaults, so `sleep: {priority: 5}` keeps the sleep ladder. The keys are explained at
+    the first condition; actions: visual_icon, chime, voice_prompt, haptic_seat,
+    haptic_wheel, suggest_break, adas_sensitivity, hazard_lights, slow_down_request,
+    mrm_request, calm_cabin."""
+
     unresponsive: ConditionPolicy
     sleep: ConditionPolicy
     microsleep: ConditionPolicy

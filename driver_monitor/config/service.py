@@ -73,6 +73,10 @@ class CameraConfig(Section):
     def frame_period_s(self) -> float:
         return 1.0 / self.fps
 
+    def capture_mode(self) -> tuple[object, ...]:
+        """The settings the capture is opened with: a reload that changes them reopens it."""
+        return (self.device, self.width_px, self.height_px, self.fps, self.fourcc, self.buffer_size)
+
 
 class ServiceConfig(Section):
     # Where `run` writes state.json for `driver-monitor status`. null: $RUNTIME_DIRECTORY

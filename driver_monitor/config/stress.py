@@ -105,7 +105,7 @@ class ExternalHeartRateConfig(Section):
     # minimum beat count. 30 s: ultra-short RMSSD from >= 10 s tracks the 5 min value (Munoz
     # et al. 2015); 30 s gives ~35 intervals at 70 bpm instead of ~12.
     hrv_window_s: float = Field(30.0, ge=5.0, le=600.0)
-    # Serial sensor (driver_monitor/sources/heart_rate_serial.py, docs/stress.md): null = none.
+    # Serial sensor (driver_monitor/vehicle/heart_rate_serial.py, docs/stress.md): null = none.
     serial_port: str | None = None
     serial_baudrate: int = Field(115200, ge=1200, le=4_000_000)
 

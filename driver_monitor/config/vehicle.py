@@ -126,6 +126,10 @@ class VehicleConfig(Section):
     check_e2e: bool = True
     # Largest accepted counter step (AUTOSAR Profile 2 MaxDeltaCounter); 1 = no frame may be lost.
     max_counter_jump: int = Field(1, ge=1, le=14)
+    # The live bus counts as silent after this long without any frame at all (a cut wire, a
+    # gateway asleep: not one late message, which timeout_cycles covers): shown in `status`,
+    # the heartbeat's Fault_VehicleBusDown bit and one log line.
+    bus_silent_after_s: float = Field(2.0, gt=0.0, le=60.0)
     # Bad frames are counted always but logged at most once per this interval of input time.
     log_interval_s: float = Field(5.0, ge=0.0, le=3600.0)
 

@@ -25,9 +25,9 @@ class DetectorInput:
     # now (None when none is). The `unresponsive` rule uses it: gaze not back on the road
     # within a configured time after a warning (Euro NCAP, REFERENCE.md).
     warning_active_since_t: float | None = None
-    # Columns of the detectors that already ran on this frame (build_detectors order), so a
-    # later detector can use an earlier one's judgement (e.g. distraction's `unresponsive`
-    # rule reads drowsiness's `eyes_closed`) without the two knowing each other.
+    # The columns this detector declares it reads from the stages before it
+    # (pipeline.DETECTOR_STAGES: e.g. distraction's `unresponsive` rule reads drowsiness's
+    # `eyes_closed`), so one can use another's judgement without the two knowing each other.
     upstream: Mapping[str, Scalar] = field(default_factory=dict)
 
 

@@ -27,12 +27,14 @@ from driver_monitor.detectors.time_sharing import OffRoadWindow
 from driver_monitor.detectors.unresponsive import UnresponsiveRule
 from driver_monitor.detectors.zones import AWAY, LAP, OTHER, UNKNOWN, ZoneMap
 from driver_monitor.messages import Event, Scalar, VehicleState
+from driver_monitor.names import Column
 
-# Columns an earlier detector (drowsiness) publishes: its judgement of closed eyes, of the
-# judged closure (0 open .. 1 closed, NaN unjudgeable) and of a downward gaze with open eyes.
-EYES_CLOSED_COLUMN = "eyes_closed"
-EYE_CLOSURE_COLUMN = "eye_closure"
-LOOKING_DOWN_COLUMN = "looking_down"
+# Columns an earlier detector (drowsiness) publishes, read through DetectorInput.upstream
+# (pipeline.DETECTOR_STAGES declares them): its judgement of closed eyes, of the judged
+# closure (0 open .. 1 closed, NaN unjudgeable) and of a downward gaze with open eyes.
+EYES_CLOSED_COLUMN = Column.EYES_CLOSED
+EYE_CLOSURE_COLUMN = Column.EYE_CLOSURE
+LOOKING_DOWN_COLUMN = Column.LOOKING_DOWN
 
 
 class DistractionDetector:

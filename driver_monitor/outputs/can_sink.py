@@ -1,9 +1,12 @@
 """CAN output: DMS_Status / DMS_Warning / DMS_Heartbeat on any python-can bus (docs/can.md).
 
-Runs inside a ThreadedOutput: `write(result)` may block on the bus up to send_timeout_s, but
-only this output's thread. Frames are due in input time (vehicle.schedule) and carry their
-due time as timestamp; `tx_log_path` also writes them to a CAN log (candump -l `.log`, BLF,
-ASC by suffix) in input time, which `cantools decode config/driver_monitor.dbc` reads.
+`DmsCanEncoder` says a FrameResult in the signals of config/driver_monitor.dbc (through the
+wire meaning of outputs/fields.py) and encodes them with their alive counters and E2E CRCs
+(can/tx.py). `CanSink` runs inside a ThreadedOutput: `write(result)` may block on the bus up
+to send_timeout_s, but only this output's thread. Frames are due in input time
+(outputs/schedule.py) and carry their due time as timestamp; `tx_log_path` also writes them
+to a CAN log (candump -l `.log`, BLF, ASC by suffix) in input time, which `cantools decode
+config/driver_monitor.dbc` reads.
 
 A failed send is counted and the frame dropped; after `FAILURES_BEFORE_REOPEN` failures in a
 row the bus is shut down and reopened with exponential backoff, so a bus-off controller or a
@@ -14,19 +17,43 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import can
+import cantools.database.can as cdb
 
+from driver_monitor.backoff import Backoff
+from driver_monitor.can.bus import describe_bus, open_bus, shutdown_quietly
+from driver_monitor.can.dbc import DMS_DBC_PATH, load_dbc
+from driver_monitor.can.tx import FrameEncoder
 from driver_monitor.config.vehicle import CanConfig
-from driver_monitor.errors import InputError
-from driver_monitor.vehicle.can_tx import HEARTBEAT, STATUS, WARNING, DmsCanEncoder
-from driver_monitor.vehicle.dbc import DMS_DBC_PATH, load_dbc
-from driver_monitor.vehicle.schedule import OutputSchedule
+from driver_monitor.errors import InputError, one_line
+from driver_monitor.messages import Event, FrameResult
+from driver_monitor.outputs.fields import (
+    ACTIONS,
+    FAULTS,
+    StatusFields,
+    WarningFields,
+    camel,
+    faults_of,
+    status_fields,
+    system_state,
+    version_numbers,
+    warning_fields,
+)
+from driver_monitor.outputs.files import make_private
+from driver_monitor.outputs.schedule import Due, OutputSchedule
 
 log = logging.getLogger(__name__)
+
+STATUS, WARNING, HEARTBEAT = "DMS_Status", "DMS_Warning", "DMS_Heartbeat"
+# Wire "unavailable" values (raw 255; the DBC's VAL_ tables name them "Unavailable").
+EYES_OFF_ROAD_UNAVAILABLE_S = 25.5
+EYES_OFF_ROAD_MAX_S = 25.4
+PERCLOS_UNAVAILABLE = 127.5
+WARNING_ACTIVE_MAX_S = 127.0
 
 FAILURES_BEFORE_REOPEN = 3
 LOG_INTERVAL_S = 5.0  # wall time between repeated bus-problem log lines
@@ -34,16 +61,76 @@ LOG_INTERVAL_S = 5.0  # wall time between repeated bus-problem log lines
 FaultsProvider = Callable[[], frozenset[str]]
 
 
-def open_bus(config: CanConfig) -> can.BusABC:
-    """Open the configured bus; raises InputError with one line naming interface and channel."""
-    kwargs: dict[str, Any] = dict(config.options)
-    if config.bitrate is not None and config.interface not in ("virtual", "udp_multicast"):
-        kwargs["bitrate"] = config.bitrate
-    try:
-        return can.Bus(interface=config.interface, channel=config.channel, **kwargs)
-    except Exception as exc:  # interfaces raise OSError, CanError, ImportError, ValueError...
-        first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-        raise InputError(f"CAN {config.interface} channel {config.channel}: cannot open ({first})") from None
+class DmsCanEncoder:
+    """FrameResult -> can.Message for each DMS frame; each message keeps its own counter."""
+
+    def __init__(self, db: cdb.Database, dbc_path: str = "driver_monitor.dbc"):
+        self.frames = FrameEncoder(db, (STATUS, WARNING, HEARTBEAT), dbc_path, require_e2e=True)
+        self.db = db
+        self.version = version_numbers()
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return self.frames.counters
+
+    def period_s(self, name: str, default_s: float) -> float:
+        return self.frames.period_s(name, default_s)
+
+    def encode_due(self, due: Due, extra_faults: Iterable[str] = (), uptime_s: float = 0.0) -> can.Message:
+        if due.kind == "status":
+            return self.status(status_fields(due.result), due.t)
+        if due.kind == "warning":
+            return self.warning(warning_fields(due.result), due.t)
+        return self.heartbeat(due.result, due.t, extra_faults, uptime_s)
+
+    def status(self, f: StatusFields, t: float) -> can.Message:
+        eor = EYES_OFF_ROAD_UNAVAILABLE_S if f.eyes_off_road_s is None else min(EYES_OFF_ROAD_MAX_S, f.eyes_off_road_s)
+        perclos = PERCLOS_UNAVAILABLE if f.perclos_percent is None else f.perclos_percent
+        signals = {
+            "SystemState": f.system_state,
+            "DriverState": f.driver_state,
+            "FacePresent": int(f.face_present),
+            "MonitoringActive": int(f.monitoring_active),
+            "AckSuppressed": int(f.ack_suppressed),
+            "VehicleSpeedUnknown": int(f.speed_unknown),
+            "DrowsinessKSS": f.kss,
+            "DistractionLevel": f.distraction_level,
+            "StressLevel": f.stress_level,
+            "PolicyLevel": f.policy_level,
+            "EyesOffRoadTime": round(eor, 1),
+            "PERCLOS": round(perclos * 2) / 2,
+        }
+        return self.frames.encode(STATUS, signals, t)
+
+    def warning(self, w: WarningFields, t: float) -> can.Message:
+        signals: dict[str, Any] = {
+            "WarningLevel": w.level,
+            "WarningAckSuppressed": int(w.ack_suppressed),
+            "WarningReason": w.reason,
+            "WarningActiveTime": round(min(WARNING_ACTIVE_MAX_S, w.active_time_s) * 2) / 2,
+        }
+        for action in ACTIONS:
+            signals[f"Act_{camel(action)}"] = int(action in w.actions)
+        return self.frames.encode(WARNING, signals, t)
+
+    def heartbeat(self, result: FrameResult, t: float, extra_faults: Iterable[str] = (),
+                  uptime_s: float = 0.0) -> can.Message:
+        faults = faults_of(result, extra_faults)
+        signals: dict[str, Any] = {
+            "HeartbeatSystemState": system_state(result),
+            "SoftwareVersionMajor": self.version[0],
+            "SoftwareVersionMinor": self.version[1],
+            "Uptime": int(max(0.0, min(65535.0, uptime_s))),
+        }
+        for fault in FAULTS:
+            signals[f"Fault_{camel(fault)}"] = int(fault in faults)
+        return self.frames.encode(HEARTBEAT, signals, t)
+
+
+def dms_encoder(config: CanConfig) -> DmsCanEncoder:
+    """The encoder of the configured DMS DBC (InputError naming the file when it is unfit)."""
+    dbc_path = config.dbc_path if config.dbc_path is not None else DMS_DBC_PATH
+    return DmsCanEncoder(load_dbc(dbc_path), str(dbc_path))
 
 
 class CanSink:
@@ -56,8 +143,7 @@ class CanSink:
         require_bus: bool = True,
     ):
         self.config = config
-        dbc_path = config.dbc_path if config.dbc_path is not None else DMS_DBC_PATH
-        self.encoder = DmsCanEncoder(load_dbc(dbc_path), str(dbc_path))
+        self.encoder = dms_encoder(config)
         self.schedule = OutputSchedule(
             self.encoder.period_s(STATUS, 0.1),
             self.encoder.period_s(WARNING, 0.2),
@@ -68,8 +154,7 @@ class CanSink:
         self.send_failures = 0
         self.reopens = 0
         self._consecutive_failures = 0
-        self._backoff_s = config.reopen_backoff_min_s
-        self._next_open_wall = 0.0
+        self._backoff = Backoff(config.reopen_backoff_min_s, config.reopen_backoff_max_s)
         self._last_log_wall = -LOG_INTERVAL_S
         self._t_first: float | None = None
         self._own_bus = bus is None
@@ -88,11 +173,12 @@ class CanSink:
         if tx_log_path is not None:
             try:
                 self._tx_log = can.Logger(str(tx_log_path))
+                make_private(tx_log_path)  # the driver's states, as events.jsonl (outputs/files.py)
             except (OSError, ValueError) as exc:
                 self.close()
                 raise InputError(f"{tx_log_path}: cannot write the CAN log ({exc})") from None
 
-    def write(self, result: Any) -> None:
+    def write(self, result: FrameResult) -> None:
         if self._t_first is None:
             self._t_first = result.t
         for due in self.schedule.update(result):
@@ -105,12 +191,12 @@ class CanSink:
             self._send(msg)
 
     def _send(self, msg: can.Message) -> None:
-        if self.bus is None and self._own_bus and time.monotonic() >= self._next_open_wall:
+        if self.bus is None and self._own_bus and self._backoff.due():
             try:
                 self.bus = open_bus(self.config)
                 self.reopens += 1
-                self._backoff_s = self.config.reopen_backoff_min_s
-                log.info("CAN %s %s: reopened", self.config.interface, self.config.channel)
+                self._backoff.reset()
+                log.info("%s: reopened", describe_bus(self.config))
             except InputError as exc:
                 self._bus_down(str(exc))
         if self.bus is None:
@@ -121,7 +207,7 @@ class CanSink:
         except (can.CanError, OSError, ValueError) as exc:
             self.send_failures += 1
             self._consecutive_failures += 1
-            self._rate_limited(f"CAN send failed ({exc.__class__.__name__}: {exc}); {self.send_failures} frames dropped so far")
+            self._rate_limited(f"CAN send failed ({exc.__class__.__name__}: {one_line(exc)}); {self.send_failures} frames dropped so far")
             if self._consecutive_failures >= FAILURES_BEFORE_REOPEN and self._own_bus:
                 self._shutdown_bus()
                 self._bus_down("too many failed sends")
@@ -130,9 +216,8 @@ class CanSink:
         self.sent += 1
 
     def _bus_down(self, why: str) -> None:
-        self._next_open_wall = time.monotonic() + self._backoff_s
-        self._rate_limited(f"CAN bus down: {why}; retry in {self._backoff_s:.1f} s")
-        self._backoff_s = min(self._backoff_s * 2, self.config.reopen_backoff_max_s)
+        wait = self._backoff.failed()
+        self._rate_limited(f"CAN bus down: {why}; retry in {wait:.1f} s")
 
     def _rate_limited(self, text: str) -> None:
         now = time.monotonic()
@@ -141,17 +226,20 @@ class CanSink:
             log.warning("%s", text)
 
     def _shutdown_bus(self) -> None:
-        if self.bus is not None:
-            try:
-                self.bus.shutdown()
-            except Exception as exc:  # a dead adapter may fail to close too
-                log.debug("CAN shutdown failed: %s", exc)
-            self.bus = None
+        shutdown_quietly(self.bus)
+        self.bus = None
 
     def status_detail(self) -> dict[str, Any]:
-        return {"frames sent": self.sent, "send failures": self.send_failures,
+        interface = self.config.interface
+        if interface == "virtual":  # the default: say so, a channel given alone lands here
+            interface += " (in-process: nobody outside this process hears it)"
+        return {"interface": interface, "channel": self.config.channel,
+                "frames sent": self.sent, "send failures": self.send_failures,
                 "bus": "closed" if self._closed else ("up" if self.bus is not None else "down"),
                 "reopens": self.reopens}
+
+    def write_events(self, events: Sequence[Event]) -> None:
+        """End-of-input events have no frame of their own: nothing to send."""
 
     def close(self) -> None:
         self._closed = True

@@ -5,21 +5,24 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 from driver_monitor.errors import InputError
-from driver_monitor.messages import Event
+from driver_monitor.messages import Event, FrameResult
+from driver_monitor.outputs.files import open_private
+
+EVENTS_NAME = "events.jsonl"
 
 
 class EventLogWriter:
     """Sink: appends each frame's events as JSON lines, flushed per frame with events so a
-    crash or kill loses nothing already decided."""
+    crash or kill loses nothing already decided. The file is private (0600: outputs/files.py)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._file: TextIO | None = self.path.open("w", encoding="utf-8")
+        self._file: IO[str] | None = open_private(self.path, "w", encoding="utf-8")
 
-    def write(self, result: Any) -> None:
+    def write(self, result: FrameResult) -> None:
         if result.events:
             self.write_events(result.events)
 

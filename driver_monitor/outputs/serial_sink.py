@@ -7,23 +7,25 @@ reopen with backoff (SerialLink), never a blocked frame loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from driver_monitor import __version__
 from driver_monitor.config.vehicle import SerialConfig
 from driver_monitor.errors import InputError
-from driver_monitor.vehicle.fields import (
+from driver_monitor.messages import Event, FrameResult
+from driver_monitor.outputs.fields import (
     ACTIONS,
     FAULTS,
+    LEVEL_UNAVAILABLE,
     faults_of,
     status_fields,
     system_state,
+    version_numbers,
     warning_fields,
 )
-from driver_monitor.vehicle.schedule import Due, OutputSchedule
-from driver_monitor.vehicle.serial_link import SerialLink
-from driver_monitor.vehicle.serial_protocol import (
+from driver_monitor.outputs.schedule import Due, OutputSchedule
+from driver_monitor.serial.link import SerialLink
+from driver_monitor.serial.protocol import (
     FLAG_ACK_SUPPRESSED,
     FLAG_FACE_PRESENT,
     FLAG_MONITORING_ACTIVE,
@@ -48,8 +50,7 @@ class SerialFrameEncoder:
 
     def __init__(self) -> None:
         self.seq = 0
-        parts = [int(p) if p.isdigit() else 0 for p in __version__.split(".")[:2]] + [0, 0]
-        self.version = (min(parts[0], 255), min(parts[1], 255))
+        self.version = version_numbers()
 
     def _next_seq(self) -> int:
         seq, self.seq = self.seq, (self.seq + 1) & 0xFF
@@ -64,8 +65,8 @@ class SerialFrameEncoder:
             return pack(
                 TYPE_STATUS, self._next_seq(), t_ms=_ms(due.t), system_state=f.system_state,
                 driver_state=f.driver_state, flags=flags, kss=f.kss,
-                distraction_level=U8_UNAVAILABLE if f.distraction_level == 15 else f.distraction_level,
-                stress_level=U8_UNAVAILABLE if f.stress_level == 15 else f.stress_level,
+                distraction_level=U8_UNAVAILABLE if f.distraction_level == LEVEL_UNAVAILABLE else f.distraction_level,
+                stress_level=U8_UNAVAILABLE if f.stress_level == LEVEL_UNAVAILABLE else f.stress_level,
                 eyes_off_road_cs=U16_UNAVAILABLE if f.eyes_off_road_s is None else min(65534, int(round(f.eyes_off_road_s * 100))),
                 perclos_permille=U16_UNAVAILABLE if f.perclos_percent is None else int(round(f.perclos_percent * 10)),
                 policy_level=f.policy_level,
@@ -103,7 +104,7 @@ class SerialSink:
         self.frames_sent = 0
         self.frames_failed = 0
 
-    def write(self, result: Any) -> None:
+    def write(self, result: FrameResult) -> None:
         for due in self.schedule.update(result):
             faults = self.faults() if due.kind == "heartbeat" else frozenset()
             if self.link.write(self.encoder.encode_due(due, faults)):
@@ -118,6 +119,9 @@ class SerialSink:
         return {"frames sent": self.frames_sent, "send failures": self.frames_failed,
                 "port": "open" if self.link.is_open else "down", "rx errors": self.link.decoder.errors,
                 "acks": self.link.ack_count}
+
+    def write_events(self, events: Sequence[Event]) -> None:
+        """End-of-input events have no frame of their own: nothing to send."""
 
     def close(self) -> None:
         self.link.close()

@@ -1,28 +1,16 @@
-"""The action vocabulary of the policy engine (docs/policy.md "Actions").
-
-Kept free of any other project import so the config models can validate ladders against it
-without a circular import (config.policy -> policy.actions, policy.engine -> config.policy).
+"""What the policy engine's actions do (docs/policy.md "Actions"): their levels, and which
+ones the driver sees, hears or feels. The vocabulary itself (Action, ACTIONS) is in
+driver_monitor/names.py, where the config validates ladders against it.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from driver_monitor.names import ACTIONS, COMFORT_ACTIONS, DRIVER_NOTICE_ACTIONS, Action
 
-Action = Literal[
-    "visual_icon",
-    "chime",
-    "voice_prompt",
-    "haptic_seat",
-    "haptic_wheel",
-    "suggest_break",
-    "adas_sensitivity",
-    "hazard_lights",
-    "slow_down_request",
-    "mrm_request",
-    "calm_cabin",
+__all__ = [
+    "ACTIONS", "ACTION_LEVEL", "COMFORT_ACTIONS", "DRIVER_NOTICE_ACTIONS", "HMI_ACTIONS", "VEHICLE_ACTIONS",
+    "Action", "level_of",
 ]
-
-ACTIONS: tuple[str, ...] = Action.__args__  # type: ignore[attr-defined]
 
 # PolicyState.level: 0 none, 1 advisory, 2 warning, 3 intervention. A stage's level is the
 # highest level of its actions: a warning asks the driver to react now (sound, voice,
@@ -43,11 +31,6 @@ ACTION_LEVEL: dict[str, int] = {
     "mrm_request": LEVEL_INTERVENTION,
 }
 
-# Comfort actions: the only ones an advisory condition (stress) may use. Stress evidence from
-# a camera is weak and individual: advisory only, never a trigger for interventions
-# (REFERENCE.md "Heart rate and stress").
-COMFORT_ACTIONS: frozenset[str] = frozenset({"suggest_break", "calm_cabin"})
-
 # What the driver sees, hears or feels: only the highest-priority condition drives these, so
 # concurrent conditions never stack sounds and icons. The remaining actions are vehicle-side
 # measures (ADAS sensitivity, hazards, slow-down, MRM, cabin comfort): they are the union over
@@ -57,11 +40,6 @@ HMI_ACTIONS: frozenset[str] = frozenset(
     {"visual_icon", "chime", "voice_prompt", "haptic_seat", "haptic_wheel", "suggest_break"}
 )
 VEHICLE_ACTIONS: frozenset[str] = frozenset(ACTIONS) - HMI_ACTIONS
-
-# Actions that tell the driver something (for the degraded-monitoring notice rule).
-DRIVER_NOTICE_ACTIONS: frozenset[str] = frozenset(
-    {"visual_icon", "chime", "voice_prompt", "haptic_seat", "haptic_wheel"}
-)
 
 
 def level_of(actions: frozenset[str] | set[str] | list[str] | tuple[str, ...]) -> int:

@@ -18,11 +18,12 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from driver_monitor.config.policy import CONDITIONS, ConditionsConfig
+from driver_monitor.config.policy import ConditionsConfig
 from driver_monitor.messages import DriverState, Event
+from driver_monitor.names import CONDITIONS, Column
 
 # Where a detector may put the level of an event (drowsy: KSS-like level).
-LEVEL_DETAIL_KEYS = ("level", "kss_level", "kss")
+LEVEL_DETAIL_KEYS = ("level", Column.KSS_LEVEL, "kss")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,11 @@ Pure (DESIGN.md "Functional core"): no clock, file or socket; time comes from
 5. action events (kind "action", phase start/end) for the event log and state events for
    journey starts, monitoring on/off and accepted ACKs.
 
+While `camera_fault` is active every other condition's ladder stops: they are judged from
+pictures that can no longer be trusted, and a stale warning (a phone-use chime, a drowsiness
+advice clearing over 30 s) must not hide "monitoring unavailable" from the driver, who must
+be told within 10 s (Euro NCAP, REFERENCE.md "degraded monitoring"; issue 13).
+
 `PolicyState.warning_since_t` is when the current warning (level >= 2) asking for the eyes
 back on the road began (conditions with clear_on_forward_gaze); the pipeline hands it to the
 detectors on the next frame (the unresponsive rule: gaze not back within 3 s of a warning
@@ -25,13 +30,14 @@ from dataclasses import dataclass, field
 
 from driver_monitor.config.policy import PolicyConfig
 from driver_monitor.messages import DriverState, Event, PolicyState, VehicleState
+from driver_monitor.names import Column, EventName, StateName
 from driver_monitor.policy.actions import HMI_ACTIONS, LEVEL_WARNING, VEHICLE_ACTIONS, level_of
 from driver_monitor.policy.conditions import ConditionTracker
 from driver_monitor.policy.gates import JourneyTracker, SpeedGate
 from driver_monitor.policy.ladder import ConditionLadder, StageOutput
 
 # DriverState value written by the distraction detector: True while the gaze is on the road.
-EYES_ON_ROAD_KEY = "eyes_on_road"
+EYES_ON_ROAD_KEY = Column.EYES_ON_ROAD
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,22 +66,25 @@ class PolicyEngine:
         events = list(events)
         out: list[Event] = []
         signals = self.conditions.update(driver, events)
-        absent = "driver_absent" in driver.active or bool(signals.get("driver_absent") and signals["driver_absent"].active)
+        absent_signal = signals.get(EventName.DRIVER_ABSENT)
+        absent = EventName.DRIVER_ABSENT in driver.active or bool(absent_signal and absent_signal.active)
         journey = self.journeys.update(t, vehicle, absent)
         if journey.new_journey is not None:
             for ladder in self.ladders.values():
                 ladder.new_journey()
-            out.append(Event(t, "state", "journey_start", None, {"journey": journey.journey, "reason": journey.new_journey}))
+            out.append(Event(t, "state", StateName.JOURNEY_START, None, {"journey": journey.journey, "reason": journey.new_journey}))
         monitoring = journey.monitoring_active
         if monitoring != self._monitoring_active:
-            out.append(Event(t, "state", "monitoring_active", None, {"active": monitoring}))
+            out.append(Event(t, "state", StateName.MONITORING_ACTIVE, None, {"active": monitoring}))
             self._monitoring_active = monitoring
 
         forward_gaze_s = self._forward_gaze_s(t, driver)
+        camera_signal = signals.get(EventName.CAMERA_FAULT)
+        camera_fault = bool(camera_signal and camera_signal.active)
         outputs: dict[str, StageOutput] = {}
         for name, ladder in self.ladders.items():
             gate_open = self.gates[name].update(vehicle)
-            if not monitoring:
+            if not monitoring or (camera_fault and name != EventName.CAMERA_FAULT):
                 ladder.stop()
                 outputs[name] = StageOutput()
                 continue
@@ -91,7 +100,7 @@ class PolicyEngine:
             if shown is not None and not outputs[shown].suppressed_by_ack and self.ladders[shown].acknowledge():
                 o = outputs[shown]  # quieten at once, not one frame later
                 outputs[shown] = StageOutput(True, o.stage, frozenset(self.ladders[shown].config.ack_actions), True)
-                out.append(Event(t, "state", "driver_ack", None, {"condition": shown}))
+                out.append(Event(t, "state", StateName.DRIVER_ACK, None, {"condition": shown}))
 
         state, shown = self._arbitrate(t, outputs, monitoring)
         out.extend(self._action_events(t, shown, state.level))

@@ -12,13 +12,16 @@
 from __future__ import annotations
 
 import csv
+import io
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from driver_monitor.errors import InputError
+from driver_monitor.config.loader import parse_yaml_mapping, read_yaml_text
+from driver_monitor.errors import ConfigError, InputError, utf8_problem
 
 FORMAT_NAME = "driver-monitor-recording"
 FORMAT_VERSION = 1
@@ -27,6 +30,10 @@ CAN_LOG_NAMES = ("can.blf", "can.asc", "can.log", "can.csv")
 TIMESTAMPS_NAME = "timestamps.csv"
 LABELS_NAME = "labels.jsonl"
 META_NAME = "meta.yaml"
+# A sidecar row holds a frame number and a time; anything longer is not a timestamps file
+# (csv's own field limit is 128 KiB and raises a bare _csv.Error past it).
+MAX_FIELD_CHARS = 64
+MAX_META_BYTES = 256 * 1024
 
 
 @dataclass
@@ -50,13 +57,7 @@ def open_recording(root: str | Path) -> Recording:
     meta: dict[str, Any] = {}
     meta_path = root / META_NAME
     if meta_path.is_file():
-        try:
-            loaded = yaml.safe_load(meta_path.read_text(encoding="utf-8"))
-        except yaml.YAMLError:
-            raise InputError(f"{meta_path}: not valid YAML") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise InputError(f"{meta_path}: expected a mapping")
-        meta = loaded or {}
+        meta = read_meta(meta_path)
     ts_path = root / TIMESTAMPS_NAME
     timestamps = read_timestamps(ts_path) if ts_path.is_file() else None
     can_log = next((root / n for n in CAN_LOG_NAMES if (root / n).is_file()), None)
@@ -64,23 +65,48 @@ def open_recording(root: str | Path) -> Recording:
     return Recording(root, video, timestamps, meta, can_log, labels if labels.is_file() else None)
 
 
-def read_timestamps(path: Path) -> list[float]:
-    times: list[float] = []
+def read_meta(path: Path) -> dict[str, Any]:
+    """meta.yaml as a mapping, or InputError with one line naming the file (the config's
+    YAML reader: size cap, UTF-8, nesting and value limits)."""
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            if reader.fieldnames is None or "t_s" not in reader.fieldnames:
-                raise InputError(f"{path}: needs a header with a t_s column")
-            for line, row in enumerate(reader, 2):
-                try:
-                    t = float(row["t_s"])
-                except (TypeError, ValueError):
-                    raise InputError(f"{path}:{line}: t_s is not a number ({row['t_s']!r})") from None
-                if times and t <= times[-1]:
-                    raise InputError(f"{path}:{line}: times must strictly increase ({t} after {times[-1]})")
-                times.append(t)
+        return parse_yaml_mapping(read_yaml_text(path, "meta.yaml", MAX_META_BYTES), str(path), "a mapping")
+    except ConfigError as exc:
+        raise InputError(exc.problems[0]) from None
+
+
+def read_timestamps(path: Path) -> list[float]:
+    """timestamps.csv (frame,t_s): finite, strictly increasing times, or InputError naming
+    the file and the row of the first problem."""
+    times: list[float] = []
+    line = 1
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}:{utf8_problem(raw, exc)}") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader, None)
+        if header is None or "t_s" not in header:
+            raise InputError(f"{path}: needs a header with a t_s column")
+        column = header.index("t_s")
+        for line, row in enumerate(reader, 2):
+            cell = row[column] if column < len(row) else ""
+            if len(cell) > MAX_FIELD_CHARS:
+                raise InputError(f"{path}:{line}: t_s is {len(cell)} characters long, not a time")
+            try:
+                t = float(cell)
+            except ValueError:
+                raise InputError(f"{path}:{line}: t_s is not a number ({cell!r})") from None
+            if not math.isfinite(t):
+                raise InputError(f"{path}:{line}: t_s must be a finite number (got {cell!r})")
+            if times and t <= times[-1]:
+                raise InputError(f"{path}:{line}: times must strictly increase ({t} after {times[-1]})")
+            times.append(t)
+    except csv.Error as exc:
+        raise InputError(f"{path}:{line + 1}: not a CSV row ({exc})") from None
     return times
 
 

@@ -13,6 +13,7 @@ what a scripted behaviour IS, independently of any detector's configuration.
 from __future__ import annotations
 
 from driver_monitor.messages import Event
+from driver_monitor.names import EventName
 from driver_monitor.sim import scenario as sc
 from driver_monitor.sim.timeline import Timeline, nod_closure_span
 
@@ -48,36 +49,36 @@ def derive_labels(timeline: Timeline) -> list[Event]:
         events.append(Event(end, "event", name, "end", {"onset_t": end, "duration_s": round(end - start, 4), **detail}))
 
     for nb in timeline.natural_blinks:
-        instant("blink", nb.onset_s, nb.duration_s, source="natural")
+        instant(EventName.BLINK, nb.onset_s, nb.duration_s, source="natural")
     for b in s.timeline:
         if isinstance(b, sc.Blink):
-            instant("blink", b.at_s, b.duration_s, source="scripted", eye=b.eye)
+            instant(EventName.BLINK, b.at_s, b.duration_s, source="scripted", eye=b.eye)
         elif isinstance(b, sc.SlowBlink):
-            instant("blink", b.at_s, b.duration_s, source="scripted", slow=True)
+            instant(EventName.BLINK, b.at_s, b.duration_s, source="scripted", slow=True)
         elif isinstance(b, sc.EyesClosed) and b.closure >= CLOSED:
             d = b.duration_s
             if d < MICROSLEEP_MIN_S:
-                instant("blink", b.at_s, d, source="scripted", slow=True)
+                instant(EventName.BLINK, b.at_s, d, source="scripted", slow=True)
             elif d < SLEEP_MIN_S:
-                span("microsleep", b.at_s, b.at_s + d)
+                span(EventName.MICROSLEEP, b.at_s, b.at_s + d)
             else:
-                span("sleep", b.at_s, b.at_s + d)
+                span(EventName.SLEEP, b.at_s, b.at_s + d)
             if d >= UNRESPONSIVE_MIN_S:
-                span("unresponsive", b.at_s, b.at_s + d, cause="eyes_closed")
+                span(EventName.UNRESPONSIVE, b.at_s, b.at_s + d, cause="eyes_closed")
         elif isinstance(b, sc.Yawn) and b.amount >= 0.5:
-            instant("yawn", b.at_s, b.duration_s)
+            instant(EventName.YAWN, b.at_s, b.duration_s)
         elif isinstance(b, sc.Nod):
-            instant("nod", b.at_s, b.duration_s)
+            instant(EventName.NOD, b.at_s, b.duration_s)
             if b.eyes_closed:
                 # The closed lids are an eye closure of their own (a slow blink or longer).
                 span_c = nod_closure_span(b.at_s, b.duration_s)
                 d = span_c.end - span_c.start
                 if d < MICROSLEEP_MIN_S:
-                    instant("blink", span_c.start, d, source="nod", slow=True)
+                    instant(EventName.BLINK, span_c.start, d, source="nod", slow=True)
                 else:
-                    span("microsleep", span_c.start, span_c.end)
+                    span(EventName.MICROSLEEP, span_c.start, span_c.end)
         elif isinstance(b, sc.Absent):
-            span("driver_absent", b.at_s, b.at_s + b.duration_s)
+            span(EventName.DRIVER_ABSENT, b.at_s, b.at_s + b.duration_s)
         elif isinstance(b, sc.Label):
             if b.duration_s is None:
                 events.append(Event(b.at_s, "event", b.name, None, {"onset_t": b.at_s, **b.detail}))
@@ -85,18 +86,18 @@ def derive_labels(timeline: Timeline) -> list[Event]:
                 span(b.name, b.at_s, b.at_s + b.duration_s, **b.detail)
 
     for a, b in _eyes_unavailable(s):
-        span("eyes_unavailable", a, b)
+        span(EventName.EYES_UNAVAILABLE, a, b)
 
     glances = sorted(timeline.zone_spans)
     for a, b, zone in glances:
         if b - a >= LONG_DISTRACTION_MIN_S:
-            span("long_distraction", a, b, zone=zone)
+            span(EventName.LONG_DISTRACTION, a, b, zone=zone)
         if b - a >= UNRESPONSIVE_MIN_S:
-            span("unresponsive", a, b, cause="eyes_away")
+            span(EventName.UNRESPONSIVE, a, b, cause="eyes_away")
     for a, b in _vats(glances):
-        span("visual_time_sharing", a, b)
+        span(EventName.VISUAL_TIME_SHARING, a, b)
     for a, b in _episodes([(a, b) for a, b, z in glances if z == "phone"], PHONE_EPISODE_GAP_S):
-        span("phone_use", a, b)
+        span(EventName.PHONE_USE, a, b)
     events.sort(key=lambda e: (e.t, e.phase != "end"))
     return events
 

@@ -9,6 +9,7 @@ scenario is reported as one line per problem with the dotted path of the key.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -272,7 +273,10 @@ def _drop_union_tag(loc: list[Any]) -> list[Any]:
 
 def _behaviour_message(err: dict[str, Any]) -> str | None:
     if err["type"] == "union_tag_invalid":
-        return f"unknown behaviour (behaviours: {', '.join(BEHAVIOURS)})"
+        tag = str(err.get("ctx", {}).get("tag", err.get("input")))
+        close = difflib.get_close_matches(tag, BEHAVIOURS, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        return f"unknown behaviour {tag!r} ({hint}behaviours: {', '.join(BEHAVIOURS)})"
     if err["type"] == "union_tag_not_found":
         return f"needs `do:` naming the behaviour ({', '.join(BEHAVIOURS)})"
     return None

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from driver_monitor import __version__
+from driver_monitor.progress import with_progress
+from driver_monitor.provenance import run_provenance, sha256_of, write_run_file
 from driver_monitor.sim.calibrate import (
     calibrate_jaw_drop,
     calibrate_open_lids,
@@ -75,7 +77,9 @@ def apply_overrides(s: Scenario, fps: float | None = None, size: tuple[int, int]
 
 
 def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, fps: float | None = None,
-             size: tuple[int, int] | None = None, seed: int | None = None, face: str | None = None) -> SimSummary:
+             size: tuple[int, int] | None = None, seed: int | None = None, face: str | None = None,
+             progress: bool | None = None) -> SimSummary:
+    """progress: a bar on stderr (None: when stderr is a terminal)."""
     start = time.perf_counter()
     if isinstance(scenario, Scenario):
         s = scenario
@@ -92,7 +96,7 @@ def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, fps: float
     times = frame_times(s.duration_s, cam.fps)
     can_start: float | None = None
     try:
-        for i, t in enumerate(times):
+        for i, t in enumerate(with_progress(times, len(times), progress)):
             row = timeline.state(t)
             rs = timeline.render_state(row, i)
             image = renderer.render(rs)
@@ -108,6 +112,9 @@ def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, fps: float
             meta["can_log"] = summary.can_log.name
             meta["can_start_time_s"] = can_start
         writer.close(meta)
+    write_run_file(out_dir, run_provenance(
+        "simulate", None, None if isinstance(scenario, Scenario) else scenario, None,
+        {"face": {"path": str(rig.photo_path), "sha256": sha256_of(rig.photo_path)}, "seed": s.seed}))
     summary.frames = len(times)
     summary.duration_s = times[-1] if times else 0.0
     summary.wall_s = time.perf_counter() - start
@@ -134,8 +141,8 @@ def _vehicle_samples(timeline: Timeline) -> list[Any]:
 
 def _write_can_log(out_dir: Path, states: list[Any]) -> tuple[Path | None, float | None]:
     """A python-can BLF log of the vehicle signals, encoded with the vehicle DBC by the CAN
-    layer (driver_monitor.vehicle.can_log). Returns the path and the log time of t = 0."""
-    from driver_monitor.vehicle.can_log import write_vehicle_can_log
+    layer (driver_monitor.can.logs). Returns the path and the log time of t = 0."""
+    from driver_monitor.can.logs import write_vehicle_can_log
 
     path = out_dir / "can.blf"
     start = write_vehicle_can_log(states, path)

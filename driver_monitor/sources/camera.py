@@ -13,7 +13,8 @@ reopened like a re-plugged camera (a file deleted meanwhile is then a `device_go
 
 Faults the thread itself sees (`open_failed`, `device_gone`, `read_failed`) close the
 capture and reopen it with exponential backoff; the picture faults (no frame, frozen,
-dark, covered) are judged by `CameraFaultMonitor` from the frames' times and statistics.
+dark, covered) are judged inside the Pipeline (perception/camera_health.py) from the
+frames' times and statistics, as in a replay.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from driver_monitor.backoff import Backoff
 from driver_monitor.config.service import CameraConfig
-from driver_monitor.messages import Event, Frame
+from driver_monitor.messages import Frame
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +40,6 @@ log = logging.getLogger(__name__)
 OPEN_FAILED = "open_failed"
 DEVICE_GONE = "device_gone"
 READ_FAILED = "read_failed"
-# Picture faults judged by CameraFaultMonitor.
-NO_FRAME = "no_frame"
-FROZEN_IMAGE = "frozen_image"
-DARK_LENS = "dark_lens"
-COVERED_LENS = "covered_lens"
-
 
 def is_v4l2_source(source: str) -> bool:
     return source.isdigit() or source.startswith("/dev/")
@@ -61,128 +57,6 @@ class CameraStatus:
     opens: int = 0  # successful opens (the first one included)
     failed_opens: int = 0
     loops: int = 0  # times a video-file camera was replayed from its start
-
-
-@dataclass(frozen=True, slots=True)
-class FrameStats:
-    """What the fault monitor needs from one picture (cheap, from a subsampled grey image)."""
-
-    identical_to_previous: bool
-    mean_luma: float
-    luma_std: float
-
-
-def frame_stats(image: np.ndarray, previous: np.ndarray | None) -> FrameStats:
-    identical = previous is not None and previous.shape == image.shape and np.array_equal(previous, image)
-    small = image[::4, ::4]
-    grey = cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2GRAY) if small.ndim == 3 else small
-    mean, std = cv2.meanStdDev(grey)
-    return FrameStats(identical, float(mean[0, 0]), float(std[0, 0]))
-
-
-class CameraFaultMonitor:
-    """Pure: turns frame times, picture statistics and the source's own fault into
-    `camera_fault` start / end events (Event.t = when the rule fired, detail.onset_t = when
-    the fault began / ended, as everywhere in the event log).
-
-    Time only comes from the caller, so it is tested with synthetic times."""
-
-    def __init__(self, config: CameraConfig, start_t: float):
-        self.config = config
-        self.last_frame_t = start_t
-        self._frozen_since: float | None = None
-        self._dark_since: float | None = None
-        self._flat_since: float | None = None
-        self.reasons: frozenset[str] = frozenset()
-        self.fault_since_t: float | None = None
-        self.faults_raised = 0
-
-    @property
-    def active(self) -> bool:
-        return bool(self.reasons)
-
-    def reconfigure(self, config: CameraConfig) -> None:
-        self.config = config
-
-    def update(
-        self,
-        t: float,
-        stats: FrameStats | None,
-        frame_t: float | None = None,
-        source_fault: str | None = None,
-        period_s: float | None = None,
-    ) -> list[Event]:
-        """One step of the frame loop at time t. `stats`/`frame_t`: the new frame, if any."""
-        cfg = self.config
-        reasons: set[str] = set()
-        onset: dict[str, float] = {}
-        if source_fault is not None:
-            reasons.add(source_fault)
-            onset[source_fault] = t
-        if stats is not None and frame_t is not None:
-            self.last_frame_t = frame_t
-            self._frozen_since = _since(self._frozen_since, stats.identical_to_previous, frame_t)
-            self._dark_since = _since(self._dark_since, stats.mean_luma < cfg.dark_lens_brightness, frame_t)
-            self._flat_since = _since(self._flat_since, stats.luma_std < cfg.covered_lens_contrast, frame_t)
-        period = period_s if period_s and period_s > 0 else cfg.frame_period_s
-        no_frame_after = cfg.no_frame_timeout_periods * period
-        if source_fault is None and t - self.last_frame_t > no_frame_after:
-            reasons.add(NO_FRAME)
-            onset[NO_FRAME] = self.last_frame_t
-        for name, since, hold in (
-            (FROZEN_IMAGE, self._frozen_since, cfg.frozen_frame_s),
-            (DARK_LENS, self._dark_since, cfg.dark_lens_s),
-            (COVERED_LENS, self._flat_since, cfg.dark_lens_s),
-        ):
-            # Picture faults only count while pictures arrive; a silent camera is NO_FRAME.
-            if since is not None and self.last_frame_t - since >= hold and NO_FRAME not in reasons:
-                reasons.add(name)
-                onset[name] = since
-        # A dark picture is also flat; report the more specific cause only.
-        if DARK_LENS in reasons:
-            reasons.discard(COVERED_LENS)
-        return self._transition(t, frozenset(reasons), onset)
-
-    def _transition(self, t: float, reasons: frozenset[str], onset: dict[str, float]) -> list[Event]:
-        before = self.reasons
-        self.reasons = reasons
-        if reasons and not before:
-            self.fault_since_t = min(onset.values()) if onset else t
-            self.faults_raised += 1
-            return [Event(t, "event", "camera_fault", "start",
-                          {"onset_t": self.fault_since_t, "reason": ",".join(sorted(reasons))})]
-        if before and not reasons:
-            start = self.fault_since_t if self.fault_since_t is not None else t
-            self.fault_since_t = None
-            end_t = self.last_frame_t if self.last_frame_t <= t else t
-            return [Event(t, "event", "camera_fault", "end",
-                          {"onset_t": end_t, "duration_s": max(0.0, end_t - start), "reason": ",".join(sorted(before))})]
-        return []
-
-
-def _since(since: float | None, condition: bool, t: float) -> float | None:
-    if not condition:
-        return None
-    return t if since is None else since
-
-
-@dataclass
-class _Backoff:
-    initial_s: float
-    factor: float
-    max_s: float
-    next_s: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.next_s = self.initial_s
-
-    def take(self) -> float:
-        wait = self.next_s
-        self.next_s = min(self.max_s, self.next_s * self.factor)
-        return wait
-
-    def reset(self) -> None:
-        self.next_s = self.initial_s
 
 
 class CameraSource:
@@ -203,8 +77,8 @@ class CameraSource:
         self._seq = 0
         self._last_taken_seq = 0
         self._thread: threading.Thread | None = None
-        self._backoff = _Backoff(config.reopen_backoff.initial_s, config.reopen_backoff.factor,
-                                 config.reopen_backoff.max_s)
+        self._backoff = Backoff(config.reopen_backoff.initial_s, config.reopen_backoff.max_s,
+                                config.reopen_backoff.factor, clock)
         self.next_reopen_t: float | None = None
         if self.is_device:
             # OpenCV's V4L2 backend waits this long in select() for a frame before read()
@@ -234,6 +108,19 @@ class CameraSource:
         # grabber does no work for frames that will be skipped.
         return Frame(t=t, image=cv2.cvtColor(image, cv2.COLOR_BGR2RGB), seq=seq)
 
+    def wait_started(self, timeout_s: float, stop: threading.Event) -> bool:
+        """At start: wait up to timeout_s for a first frame or a fault (say so when neither
+        came). True if a frame came."""
+        deadline = time.monotonic() + timeout_s
+        while not stop.is_set() and time.monotonic() < deadline:
+            if self.wait_first_result(0.1):
+                return True
+            if self.status.fault is not None:
+                return False
+        if not stop.is_set():
+            log.warning("camera %s: no frame within %.1f s of start", self.source, timeout_s)
+        return False
+
     def wait_first_result(self, timeout: float) -> bool:
         """Wait until the camera delivered a frame or reported a fault. True if a frame came."""
         deadline = time.monotonic() + timeout
@@ -249,6 +136,15 @@ class CameraSource:
     def period_s(self) -> float:
         fps = self.status.nominal_fps
         return 1.0 / fps if fps > 0 else self.config.frame_period_s
+
+    def reopened(self, config: CameraConfig) -> CameraSource:
+        """This camera stopped and a new one started with `config` (a reload changed the
+        capture mode); the count of skipped frames carries over."""
+        self.stop()
+        camera = CameraSource(config.device, config, clock=self.clock)
+        camera.skipped_frames = self.skipped_frames
+        camera.start()
+        return camera
 
     def stop(self, timeout: float = 1.0) -> None:
         self._stop.set()
@@ -360,6 +256,6 @@ class CameraSource:
             self._cond.notify_all()
 
     def _schedule_reopen(self) -> None:
-        wait = self._backoff.take()
+        wait = self._backoff.failed()
         self.next_reopen_t = self.clock() + wait
         log.debug("camera %s: reopening in %.1f s", self.source, wait)

@@ -24,10 +24,12 @@ from driver_monitor.detectors.stress.rppg import (
     rmssd_from_intervals,
 )
 from driver_monitor.messages import Event, Scalar
+from driver_monitor.names import Column
 from driver_monitor.perception.expression import COLUMN_PREFIX
 
-# The drowsiness detector's column read through DetectorInput.upstream (may be absent).
-BLINK_RATE_COLUMN = "blink_rate_per_min"
+# The drowsiness detector's column read through DetectorInput.upstream (may be absent;
+# pipeline.DETECTOR_STAGES declares it).
+BLINK_RATE_COLUMN = Column.BLINK_RATE_PER_MIN
 # The expression plug-in's columns: EXPRESSION_PREFIX + signal name.
 EXPRESSION_PREFIX = COLUMN_PREFIX
 

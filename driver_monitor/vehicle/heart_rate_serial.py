@@ -32,6 +32,7 @@ from typing import TextIO
 
 import serial
 
+from driver_monitor.backoff import Backoff
 from driver_monitor.errors import InputError
 from driver_monitor.messages import VehicleState
 
@@ -174,22 +175,27 @@ class HeartRateSerialReader:
 
     # -- the reader thread ------------------------------------------------------------------
 
+    def status(self) -> dict[str, object]:
+        """What `driver-monitor status` shows of the sensor: readings, bad lines, port."""
+        return {"port": self.url, "lines_ok": self.lines_ok, "lines_bad": self.lines_bad,
+                "opens": self.opens, "last_error": self.last_error}
+
     def _run(self) -> None:
-        backoff = self.backoff_min_s
+        backoff = Backoff(self.backoff_min_s, self.backoff_max_s)
         while not self._stop.is_set():
             try:
                 port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=READ_TIMEOUT_S)
             except (serial.SerialException, OSError, ValueError) as exc:
                 self._problem(f"{self.url}: cannot open the heart-rate sensor port ({exc})")
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, self.backoff_max_s)
+                self._stop.wait(backoff.failed())
                 continue
             self.opens += 1
-            backoff = self.backoff_min_s
+            backoff.reset()
             try:
                 self._read(port)
-            except (serial.SerialException, OSError) as exc:
+            except Exception as exc:  # the port, or any bytes on it: never the end of the reader
                 self._problem(f"{self.url}: heart-rate sensor port failed ({exc}); reopening")
+                self._stop.wait(backoff.failed())
             finally:
                 port.close()
 

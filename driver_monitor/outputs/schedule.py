@@ -15,7 +15,9 @@ level is above 0; the change back to level 0 is sent once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
+
+from driver_monitor.messages import FrameResult, PolicyState
 
 FrameKind = Literal["status", "warning", "heartbeat"]
 
@@ -28,7 +30,7 @@ MAX_BACKLOG_PERIODS = 20
 class Due:
     kind: FrameKind
     t: float  # input time the frame is due (its timestamp)
-    result: Any  # the FrameResult it describes (the newest one with t <= due time)
+    result: FrameResult  # the one it describes (the newest one with t <= due time)
 
 
 class _Periodic:
@@ -38,7 +40,7 @@ class _Periodic:
         self.t0: float | None = None
         self.k = 0  # index of the next due frame: due at t0 + k * period (no drift)
 
-    def due(self, t: float, prev: Any, current: Any) -> list[Due]:
+    def due(self, t: float, prev: FrameResult | None, current: FrameResult) -> list[Due]:
         if self.t0 is None:
             self.t0, self.k = t, 0
         out: list[Due] = []
@@ -54,7 +56,7 @@ class _Periodic:
         return out
 
 
-def warning_key(policy: Any) -> tuple[Any, ...] | None:
+def warning_key(policy: PolicyState | None) -> tuple[object, ...] | None:
     if policy is None:
         return None
     return (policy.level, policy.condition, frozenset(policy.actions), policy.suppressed_by_ack)
@@ -67,11 +69,11 @@ class OutputSchedule:
         self._status = _Periodic("status", status_period_s)
         self._heartbeat = _Periodic("heartbeat", heartbeat_period_s)
         self.warning_repeat_period_s = warning_repeat_period_s
-        self._prev: Any = None
-        self._warning_key: tuple[Any, ...] | None = None
+        self._prev: FrameResult | None = None
+        self._warning_key: tuple[object, ...] | None = None
         self._warning_next_t: float | None = None
 
-    def update(self, result: Any) -> list[Due]:
+    def update(self, result: FrameResult) -> list[Due]:
         t = result.t
         out = self._status.due(t, self._prev, result)
         out += self._warnings(result)
@@ -80,8 +82,8 @@ class OutputSchedule:
         out.sort(key=lambda d: d.t)  # stable: status before warning before heartbeat at one t
         return out
 
-    def _warnings(self, result: Any) -> list[Due]:
-        policy = getattr(result, "policy", None)
+    def _warnings(self, result: FrameResult) -> list[Due]:
+        policy = result.policy
         key = warning_key(policy)
         if key is None:
             return []

@@ -1,26 +1,37 @@
-"""VehicleState -> vehicle CAN frames (the inverse of can_rx), and CAN logs for recordings.
+"""CAN logs of the vehicle's signals: reading a recording's log as a VehicleState source
+(replay), and writing one (the simulator's synthetic drives).
+
+`CanLogVehicleSource` feeds the log through the same VehicleSignalDecoder as the live bus;
+`state_at(t)` is asked once per video frame with the frame's time, so the vehicle signals
+stay in sync with the video whatever the speed of the replay.
 
 `VehicleCanEncoder` plays the car's side: it encodes VehicleStates through the same vehicle
 DBC and signal mapping the daemon reads with (counter + CRC where the DBC declares them).
 Tests use it as the peer on a bus; `write_vehicle_can_log` uses it to put a can.blf / .asc /
-.log into a recording (the simulator's synthetic drives).
+.log into a recording.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import can
 import cantools.database.can as cdb
 
+from driver_monitor.can.dbc import cycle_time_s
+from driver_monitor.can.rx import BOOL_FIELDS, VehicleSignalDecoder
+from driver_monitor.can.tx import FrameEncoder
 from driver_monitor.config.vehicle import VehicleConfig
-from driver_monitor.errors import InputError
+from driver_monitor.errors import InputError, one_line
 from driver_monitor.messages import VehicleState
-from driver_monitor.vehicle.can_rx import BOOL_FIELDS, VehicleSignalDecoder
-from driver_monitor.vehicle.dbc import cycle_time_s
-from driver_monitor.vehicle.e2e import COUNTER_MODULO, e2e_profile, protect
+
+log = logging.getLogger(__name__)
+
+# Log timestamps this large are absolute clock times (epoch seconds), not recording times.
+ABSOLUTE_TIME_THRESHOLD_S = 1e6
 
 # Log time of recording time 0 in logs written here: an absolute clock (BLF keeps absolute
 # times with ms resolution in its header; times near the epoch do not survive it). Readers
@@ -43,7 +54,7 @@ class VehicleCanEncoder:
             msg = self.db.get_message_by_name(mapping.message)
             self.messages[msg.name] = msg
             self.fields_of.setdefault(msg.name, []).append((field, mapping))
-        self.counters = dict.fromkeys(self.messages, 0)
+        self._frames = FrameEncoder(self.db, self.messages)
         self._gear_choice = {v: k for k, v in config.gear_names.items()}
 
     def cycle_s(self, name: str) -> float:
@@ -73,20 +84,7 @@ class VehicleCanEncoder:
                     signals[signal.name] = next(iter(choices.values()))
                 else:
                     signals[signal.name] = float(value)
-        profile = e2e_profile(msg)
-        counter = self.counters[name]
-        self.counters[name] = (counter + 1) % COUNTER_MODULO
-        if profile is not None:
-            signals[profile.crc_signal] = 0
-            signals[profile.counter_signal] = counter
-        else:
-            for s in msg.signals:
-                if s.name.endswith("_Counter"):
-                    signals[s.name] = counter
-        data = msg.encode(signals, strict=True)
-        if profile is not None:
-            data = protect(data, profile.data_id)
-        return can.Message(timestamp=t, arbitration_id=msg.frame_id, is_extended_id=msg.is_extended_frame, data=data)
+        return self._frames.encode(name, signals, t)
 
 
 def _neutral(signal: cdb.Signal) -> Any:
@@ -155,3 +153,78 @@ def write_vehicle_can_log(
         for frame in frames:
             logger.on_message_received(frame)
     return start_time_s
+
+
+class CanLogVehicleSource:
+    """Vehicle signals from a CAN log (BLF / ASC / candump .log / CSV, read with can.LogReader).
+
+    Log time L maps to recording time L - start_time_s. start_time_s is the recording's
+    meta.yaml `can_start_time_s`; without it, a log with relative times (< 1e6 s) starts at
+    recording time 0 and a log with absolute times is assumed to start with the video."""
+
+    def __init__(self, path: str | Path, config: VehicleConfig, start_time_s: float | None = None):
+        self.path = Path(path)
+        self.decoder = VehicleSignalDecoder(config)
+        kwargs: dict[str, Any] = {}
+        if self.path.suffix.lower() == ".asc":
+            kwargs["relative_timestamp"] = False
+        try:
+            self._reader = can.LogReader(str(self.path), **kwargs)
+            self._messages: Iterator[can.Message] = iter(self._reader)
+            self._pending: can.Message | None = next(self._messages, None)
+        except Exception as exc:  # python-can raises many types for unreadable logs
+            raise InputError(f"{self.path}: cannot read the CAN log ({one_line(exc)})") from None
+        if start_time_s is None:
+            first = self._pending.timestamp if self._pending is not None else 0.0
+            start_time_s = first if first >= ABSOLUTE_TIME_THRESHOLD_S else 0.0
+            if first >= ABSOLUTE_TIME_THRESHOLD_S:
+                log.warning("%s: no can_start_time_s in meta.yaml; assuming the log starts with the video", self.path)
+        self.start_time_s = start_time_s
+        self.frames = 0
+        self._broken = False
+
+    @property
+    def errors(self) -> int:
+        return self.decoder.errors
+
+    def state_at(self, t: float) -> VehicleState:
+        while self._pending is not None and self._pending.timestamp - self.start_time_s <= t + 1e-9:
+            msg = self._pending
+            self.decoder.feed(msg, msg.timestamp - self.start_time_s)
+            self.frames += 1
+            self._pending = self._next()
+        return self.decoder.state_at(t)
+
+    def _next(self) -> can.Message | None:
+        if self._broken:
+            return None
+        try:
+            return next(self._messages, None)
+        except Exception as exc:  # a truncated / corrupt tail: keep what was read
+            self._broken = True
+            log.warning("%s: CAN log unreadable after %d frames (%s); vehicle signals time out from here",
+                        self.path, self.frames, one_line(exc))
+            return None
+
+    def status(self) -> None:
+        """A log has no bus that could be down (vehicle/inputs.VehicleSource)."""
+        return None
+
+    def summary_line(self) -> str:
+        counts = dict(self.decoder.counts)
+        dropped = {k: v for k, v in counts.items() if k not in ("accepted", "ignored")}
+        extra = ", ".join(f"{k} {v}" for k, v in sorted(dropped.items()))
+        return (f"vehicle CAN log {self.path.name}: {counts.get('accepted', 0)} frames used"
+                f"{', dropped: ' + extra if extra else ''}")
+
+    def close(self) -> None:
+        stop = getattr(self._reader, "stop", None)
+        if stop is not None:
+            stop()
+
+
+def open_log_source(path: str | Path, config: VehicleConfig, meta: dict[str, Any]) -> CanLogVehicleSource:
+    start = meta.get("can_start_time_s")
+    if isinstance(start, bool) or (start is not None and not isinstance(start, (int, float))):
+        raise InputError(f"{path}: meta.yaml can_start_time_s must be a number (got {start!r})")
+    return CanLogVehicleSource(path, config, None if start is None else float(start))

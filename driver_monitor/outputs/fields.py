@@ -12,7 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from driver_monitor.policy.actions import ACTIONS as POLICY_ACTIONS
+from driver_monitor import __version__
+from driver_monitor.messages import FrameResult
+from driver_monitor.names import ACTIONS as POLICY_ACTIONS
+from driver_monitor.names import Column, EventName
 
 # SystemState
 SYSTEM_INIT, SYSTEM_ACTIVE, SYSTEM_INACTIVE, SYSTEM_DEGRADED, SYSTEM_FAULT = 0, 1, 2, 3, 4
@@ -28,33 +31,33 @@ DRIVER_STATES: dict[str, int] = {
     "EyesUnavailable": 6,
     "Unknown": 15,
 }
-_DRIVER_STATE_ORDER: tuple[tuple[str, str], ...] = (
-    ("camera_fault", "Unknown"),
-    ("unresponsive", "Unresponsive"),
-    ("sleep", "Asleep"),
-    ("microsleep", "Asleep"),
-    ("driver_absent", "Absent"),
-    ("eyes_unavailable", "EyesUnavailable"),
-    ("long_distraction", "Distracted"),
-    ("visual_time_sharing", "Distracted"),
-    ("phone_use", "Distracted"),
-    ("drowsy", "Drowsy"),
+_DRIVER_STATE_ORDER: tuple[tuple[EventName, str], ...] = (
+    (EventName.CAMERA_FAULT, "Unknown"),
+    (EventName.UNRESPONSIVE, "Unresponsive"),
+    (EventName.SLEEP, "Asleep"),
+    (EventName.MICROSLEEP, "Asleep"),
+    (EventName.DRIVER_ABSENT, "Absent"),
+    (EventName.EYES_UNAVAILABLE, "EyesUnavailable"),
+    (EventName.LONG_DISTRACTION, "Distracted"),
+    (EventName.VISUAL_TIME_SHARING, "Distracted"),
+    (EventName.PHONE_USE, "Distracted"),
+    (EventName.DROWSY, "Drowsy"),
 )
 
 # WarningReason: policy condition -> code. Unknown conditions are sent as Other (255).
 WARNING_REASONS: dict[str | None, int] = {
     None: 0,
-    "sleep": 1,
-    "microsleep": 2,
-    "unresponsive": 3,
-    "long_distraction": 4,
-    "visual_time_sharing": 5,
-    "phone_use": 6,
-    "drowsy": 7,
-    "eyes_unavailable": 8,
-    "driver_absent": 9,
-    "camera_fault": 10,
-    "stress": 11,
+    EventName.SLEEP: 1,
+    EventName.MICROSLEEP: 2,
+    EventName.UNRESPONSIVE: 3,
+    EventName.LONG_DISTRACTION: 4,
+    EventName.VISUAL_TIME_SHARING: 5,
+    EventName.PHONE_USE: 6,
+    EventName.DROWSY: 7,
+    EventName.EYES_UNAVAILABLE: 8,
+    EventName.DRIVER_ABSENT: 9,
+    EventName.CAMERA_FAULT: 10,
+    EventName.STRESS: 11,
 }
 REASON_OTHER = 255
 
@@ -62,19 +65,33 @@ REASON_OTHER = 255
 # policy's vocabulary in its order (new actions are appended there, never reordered).
 ACTIONS: tuple[str, ...] = POLICY_ACTIONS
 
-# Heartbeat fault bits (serial bit i; DBC signal Fault_<CamelCase>).
+# Heartbeat fault bits (serial bit i; DBC signal Fault_<CamelCase>); new bits are appended.
+FAULT_CAMERA = EventName.CAMERA_FAULT.value
+FAULT_EYES_UNAVAILABLE = EventName.EYES_UNAVAILABLE.value
+FAULT_VEHICLE_SIGNAL_TIMEOUT = "vehicle_signal_timeout"  # speed unknown
+FAULT_VEHICLE_RX_ERRORS = "vehicle_rx_errors"  # bad vehicle frames since the last heartbeat
+FAULT_OUTPUT_DROPS = "output_drops"  # an output queue dropped results since the last heartbeat
+FAULT_NO_FACE = "no_face"
+FAULT_VEHICLE_BUS_DOWN = "vehicle_bus_down"  # the vehicle CAN input cannot be opened or is silent
 FAULTS: tuple[str, ...] = (
-    "camera_fault",
-    "eyes_unavailable",
-    "vehicle_signal_timeout",
-    "vehicle_rx_errors",
-    "output_drops",
-    "no_face",
+    FAULT_CAMERA,
+    FAULT_EYES_UNAVAILABLE,
+    FAULT_VEHICLE_SIGNAL_TIMEOUT,
+    FAULT_VEHICLE_RX_ERRORS,
+    FAULT_OUTPUT_DROPS,
+    FAULT_NO_FACE,
+    FAULT_VEHICLE_BUS_DOWN,
 )
 
 # Wire "unavailable" values.
 KSS_UNAVAILABLE = 0
 LEVEL_UNAVAILABLE = 15
+
+
+def version_numbers() -> tuple[int, int]:
+    """The package version's major and minor number as the heartbeats carry them (u8 each)."""
+    parts = [int(p) if p.isdigit() else 0 for p in __version__.split(".")[:2]] + [0, 0]
+    return min(parts[0], 255), min(parts[1], 255)
 
 
 def camel(name: str) -> str:
@@ -124,40 +141,40 @@ def _level(value: Any, top: int = 14) -> int:
     return LEVEL_UNAVAILABLE if x is None else max(0, min(top, int(round(x))))
 
 
-def active_names(result: Any) -> frozenset[str]:
+def active_names(result: FrameResult) -> frozenset[str]:
     return frozenset(result.state.active)
 
 
-def system_state(result: Any) -> int:
+def system_state(result: FrameResult) -> int:
     active = active_names(result)
     policy = result.policy
-    if "camera_fault" in active:
+    if EventName.CAMERA_FAULT in active:
         return SYSTEM_FAULT
     if policy is not None and not policy.monitoring_active:
         return SYSTEM_INACTIVE
-    if "eyes_unavailable" in active:
+    if EventName.EYES_UNAVAILABLE in active:
         return SYSTEM_DEGRADED
     return SYSTEM_ACTIVE
 
 
-def driver_state(result: Any) -> int:
+def driver_state(result: FrameResult) -> int:
     active = active_names(result)
     for condition, name in _DRIVER_STATE_ORDER:
         if condition in active:
             return DRIVER_STATES[name]
-    kss = _number(result.state.values.get("kss_level"))
+    kss = _number(result.state.values.get(Column.KSS_LEVEL))
     if kss is not None and kss >= 7:  # KSS >= 7 is "sleepy" (EU 2021/1341 DDAW may warn at 7)
         return DRIVER_STATES["Drowsy"]
     return DRIVER_STATES["Attentive"]
 
 
-def status_fields(result: Any) -> StatusFields:
+def status_fields(result: FrameResult) -> StatusFields:
     values = result.state.values
     policy = result.policy
-    kss = _number(values.get("kss_level"))
-    eor = _number(values.get("eyes_off_road_s"))
-    perclos = _number(values.get("perclos_60s"))
-    face = values.get("face_present", result.state.face_present)
+    kss = _number(values.get(Column.KSS_LEVEL))
+    eor = _number(values.get(Column.EYES_OFF_ROAD_S))
+    perclos = _number(values.get(Column.PERCLOS_60S))
+    face = values.get(Column.FACE_PRESENT, result.state.face_present)
     return StatusFields(
         t=result.t,
         system_state=system_state(result),
@@ -167,8 +184,8 @@ def status_fields(result: Any) -> StatusFields:
         ack_suppressed=bool(policy.suppressed_by_ack) if policy is not None else False,
         speed_unknown=result.vehicle.speed_kph is None,
         kss=KSS_UNAVAILABLE if kss is None else max(1, min(9, int(round(kss)))),
-        distraction_level=_level(values.get("distraction_level")),
-        stress_level=_level(values.get("stress_level")),
+        distraction_level=_level(values.get(Column.DISTRACTION_LEVEL)),
+        stress_level=_level(values.get(Column.STRESS_LEVEL)),
         eyes_off_road_s=None if eor is None else max(0.0, eor),
         # perclos_60s is a fraction 0..1 on the pipeline; the wire carries percent.
         perclos_percent=None if perclos is None else max(0.0, min(100.0, 100.0 * perclos)),
@@ -176,7 +193,7 @@ def status_fields(result: Any) -> StatusFields:
     )
 
 
-def warning_fields(result: Any) -> WarningFields:
+def warning_fields(result: FrameResult) -> WarningFields:
     policy = result.policy
     if policy is None:
         return WarningFields(result.t, 0, 0, frozenset(), False, 0.0)
@@ -191,16 +208,17 @@ def warning_fields(result: Any) -> WarningFields:
     )
 
 
-def faults_of(result: Any, extra: Iterable[str] = ()) -> frozenset[str]:
-    """Fault flags from the result itself plus those the I/O layer reports (rx errors, drops)."""
+def faults_of(result: FrameResult, extra: Iterable[str] = ()) -> frozenset[str]:
+    """Fault flags from the result itself plus those the I/O layer reports (rx errors, drops,
+    a vehicle bus that is down)."""
     active = active_names(result)
     faults = set(extra)
-    if "camera_fault" in active:
-        faults.add("camera_fault")
-    if "eyes_unavailable" in active:
-        faults.add("eyes_unavailable")
+    if EventName.CAMERA_FAULT in active:
+        faults.add(FAULT_CAMERA)
+    if EventName.EYES_UNAVAILABLE in active:
+        faults.add(FAULT_EYES_UNAVAILABLE)
     if result.vehicle.speed_kph is None:
-        faults.add("vehicle_signal_timeout")
+        faults.add(FAULT_VEHICLE_SIGNAL_TIMEOUT)
     if not result.state.face_present:
-        faults.add("no_face")
+        faults.add(FAULT_NO_FACE)
     return frozenset(f for f in faults if f in FAULTS)

@@ -14,7 +14,9 @@ import time
 
 import serial
 
-from driver_monitor.vehicle.serial_protocol import TYPE_ACK, FrameDecoder
+from driver_monitor.backoff import Backoff
+from driver_monitor.errors import one_line
+from driver_monitor.serial.protocol import TYPE_ACK, FrameDecoder
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +31,7 @@ class SerialLink:
         self.baudrate = baudrate
         self.write_timeout_s = write_timeout_s
         self.backoff_min_s = backoff_min_s
-        self.backoff_max_s = backoff_max_s
-        self._backoff_s = backoff_min_s
-        self._next_open = 0.0
+        self._backoff = Backoff(backoff_min_s, backoff_max_s)
         self._port: serial.SerialBase | None = None
         self._lock = threading.Lock()
         self._last_log = -LOG_INTERVAL_S
@@ -59,17 +59,17 @@ class SerialLink:
         with self._lock:
             if self._port is not None:
                 return True
-            if time.monotonic() < self._next_open:
+            if not self._backoff.due():
                 return False
             try:
                 port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=READ_TIMEOUT_S,
                                              write_timeout=self.write_timeout_s)
             except (serial.SerialException, OSError, ValueError) as exc:
-                self._failed(f"cannot open ({_one_line(exc)})")
+                self._failed(f"cannot open ({one_line(exc)})")
                 return False
             self._port = port
             self.opens += 1
-            self._backoff_s = self.backoff_min_s
+            self._backoff.reset()
             if self.opens > 1:
                 log.info("serial %s: reopened", self.url)
             return True
@@ -81,12 +81,11 @@ class SerialLink:
             with contextlib.suppress(serial.SerialException, OSError):
                 self._port.close()
             self._port = None
+        wait = self._backoff.failed()
         now = time.monotonic()
-        self._next_open = now + self._backoff_s
         if now - self._last_log >= LOG_INTERVAL_S:
             self._last_log = now
-            log.warning("serial %s: %s; retrying in %.1f s", self.url, why, self._backoff_s)
-        self._backoff_s = min(self._backoff_s * 2, self.backoff_max_s)
+            log.warning("serial %s: %s; retrying in %.1f s", self.url, why, wait)
 
     def write(self, data: bytes) -> bool:
         """Write one or more whole frames; False (counted) when the port is down or stuck."""
@@ -106,11 +105,11 @@ class SerialLink:
                 return False
             except (serial.SerialException, OSError) as exc:
                 self.write_failures += 1
-                self._failed(f"write failed ({_one_line(exc)})")
+                self._failed(f"write failed ({one_line(exc)})")
                 return False
             except Exception as exc:  # URL handlers raise their own types (loop://: queue.Full)
                 self.write_failures += 1
-                self._failed(f"write failed ({exc.__class__.__name__}: {_one_line(exc)})")
+                self._failed(f"write failed ({exc.__class__.__name__}: {one_line(exc)})")
                 return False
         self.bytes_written += len(data)
         return True
@@ -129,7 +128,7 @@ class SerialLink:
                 # TypeError: pyserial's posix read on a closed fd during reopen
                 with self._lock:
                     if self._port is port:
-                        self._failed(f"read failed ({_one_line(exc)})")
+                        self._failed(f"read failed ({one_line(exc)})")
                 continue
             if not data:
                 continue
@@ -167,7 +166,3 @@ class SerialLink:
                     self._port.close()
                 self._port = None
 
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else exc.__class__.__name__

@@ -1,0 +1,36 @@
+"""The subcommands, one module each. A module registers its subparser with
+`register(subparsers)` and keeps its heavy imports inside the handler, so `--help` and
+`check-config` start fast. cli.COMMANDS lists them in help order; a new subcommand is a new
+module plus one name there."""
+
+from __future__ import annotations
+
+import argparse
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+
+Subparsers = argparse._SubParsersAction  # noqa: SLF001 - argparse exposes no public name for it
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+CAN_INTERFACE_HELP = ("python-can interface (socketcan, udp_multicast, pcan, ...; default can.interface, which is "
+                      "`virtual`: an in-process bus nobody outside this process hears); switches CAN on")
+CAN_CHANNEL_HELP = "CAN channel (can0, a multicast group, ...); switches CAN on, on can.interface unless --can-interface is given"
+
+
+def add_io_options(p: argparse.ArgumentParser, serial_help: str) -> None:
+    """--can-interface / --can-channel / --serial-port, the same for run and replay."""
+    p.add_argument("--can-interface", default=None, metavar="NAME", help=CAN_INTERFACE_HELP)
+    p.add_argument("--can-channel", default=None, metavar="CH", help=CAN_CHANNEL_HELP)
+    p.add_argument("--serial-port", default=None, metavar="URL", help=serial_help)

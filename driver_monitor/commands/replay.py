@@ -1,0 +1,37 @@
+"""`driver-monitor replay INPUT`: a video file or recording directory through the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from driver_monitor.commands import EXIT_OK, Subparsers, add_io_options, positive_float
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser("replay", help="run a video file or recording directory through the pipeline")
+    p.add_argument("input", help="a video file (mp4/mkv/avi/mov/gif) or a recording directory")
+    p.add_argument("--config", "-c", default=None, help="config YAML (default: the packaged default.yaml)")
+    p.add_argument("--out", "-o", default=None, help="output directory (default: replay-out/NAME); an earlier run's outputs in it are replaced")
+    p.add_argument("--gif-fps", type=positive_float, default=None, help="frame rate to read a GIF at (overrides video.gif_fps)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    add_io_options(p, "send serial frames to this pyserial URL (/dev/ttyUSB0, /dev/pts/N, socket://...); switches serial.enabled on")
+    p.add_argument("--realtime", action="store_true", help="pace the replay at recording speed (default: as fast as possible; outputs are timed by the recording either way)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from driver_monitor.config import load_config
+    from driver_monitor.config.overrides import io_overrides, merge_overrides, with_overrides
+    from driver_monitor.replay import replay
+
+    overrides = io_overrides(args.can_interface, args.can_channel, args.serial_port)
+    if args.gif_fps is not None:
+        overrides = merge_overrides(overrides, {"video": {"gif_fps": args.gif_fps}})
+    config = with_overrides(load_config(args.config), overrides)
+    input_path = Path(args.input)
+    out_dir = Path(args.out) if args.out else Path("replay-out") / (input_path.name if input_path.is_dir() else input_path.stem)
+    summary = replay(input_path, config, out_dir, progress=False if args.no_progress else None,
+                     realtime=args.realtime, config_path=args.config)
+    print(summary.text())
+    return EXIT_OK

@@ -1,0 +1,96 @@
+"""The vehicle as the pipeline sees it: one VehicleState per frame, merged from every input.
+
+    CAN (live bus or a recording's log)  speed, indicators, gear, ACK, ignition, heart rate
+    serial board                         an ACK button press
+    serial heart-rate sensor             heart rate and beat intervals (CAN's heart rate wins)
+
+`VehicleInputs.at(t)` is asked once per frame with the frame's time. It also counts what
+the heartbeats' fault bits report: new vehicle-frame errors since each output's previous
+heartbeat, and a vehicle bus that is down or silent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, Protocol
+
+from driver_monitor.can.rx import RxStatus
+from driver_monitor.messages import VehicleState
+from driver_monitor.vehicle.heart_rate_serial import HeartRateSerialReader
+
+
+class VehicleSource(Protocol):
+    """Where the CAN signals come from (can/rx.LiveCanVehicleSource, can/logs.CanLogVehicleSource)."""
+
+    def state_at(self, t: float) -> VehicleState: ...
+
+    @property
+    def errors(self) -> int: ...
+
+    def status(self) -> RxStatus | None:
+        """The live bus's state; None for a source without a bus (a log)."""
+        ...
+
+    def summary_line(self) -> str:
+        """One line for a summary: frames used and dropped."""
+        ...
+
+    def close(self) -> None: ...
+
+
+AckInput = Callable[[], bool]  # True once per ACK press since the last call
+
+
+class VehicleInputs:
+    def __init__(self, can: VehicleSource | None = None, ack: AckInput | None = None,
+                 heart_rate: HeartRateSerialReader | None = None):
+        self.can = can
+        self.ack = ack
+        self.heart_rate = heart_rate
+        self._seen_errors: dict[str, int] = {}
+
+    def at(self, t: float) -> VehicleState | None:
+        """The vehicle at t (None: nothing known; the pipeline then assumes unknown, and
+        unknown speed counts as moving)."""
+        state = self.can.state_at(t) if self.can is not None else None
+        if self.ack is not None and self.ack():
+            state = replace(state, driver_ack=True) if state is not None else VehicleState(t=t, driver_ack=True)
+        if self.heart_rate is not None:
+            state = self.heart_rate.apply(state if state is not None else VehicleState(t=t))
+        return state
+
+    @property
+    def errors(self) -> int:
+        return self.can.errors if self.can is not None else 0
+
+    def new_errors(self, consumer: str) -> bool:
+        """True when vehicle frames were dropped since `consumer`'s previous call."""
+        errors = self.errors
+        new = errors > self._seen_errors.get(consumer, 0)
+        self._seen_errors[consumer] = errors
+        return new
+
+    def bus_status(self) -> RxStatus | None:
+        return self.can.status() if self.can is not None else None
+
+    def bus_down(self) -> bool:
+        """A live vehicle bus that cannot be opened or delivers nothing."""
+        status = self.bus_status()
+        return status is not None and not status.ok
+
+    def status(self) -> dict[str, Any]:
+        """The state file's view of the vehicle inputs."""
+        out: dict[str, Any] = {}
+        bus = self.bus_status()
+        if bus is not None:
+            out["can"] = bus.text()
+        if self.heart_rate is not None:
+            out["heart_rate"] = self.heart_rate.status()
+        return out
+
+    def close(self) -> None:
+        if self.can is not None:
+            self.can.close()
+        if self.heart_rate is not None:
+            self.heart_rate.close()
