@@ -11,6 +11,7 @@ from pathlib import Path
 
 from driver_monitor import __version__
 from driver_monitor.errors import ConfigError, DriverMonitorError, InputError
+from driver_monitor.report import commands as report_commands
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -41,8 +42,13 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     config = with_io_overrides(config, args.can_interface, args.can_channel, args.serial_port)
     out_dir = Path(args.out) if args.out else _default_out_dir(Path(args.input))
-    summary = replay(args.input, config, out_dir, progress=None if not args.no_progress else False, realtime=args.realtime)
-    print(summary.text())
+    from driver_monitor.report.commands import replay_hooks
+
+    with replay_hooks(args, config) as hooks:  # --annotate: a video sink; --report: after the replay
+        summary = replay(args.input, config, out_dir, progress=None if not args.no_progress else False,
+                         realtime=args.realtime, tracker=hooks.tracker, extra_sinks=hooks.sinks)
+        print(summary.text())
+        hooks.after(args, out_dir, config)
     return EXIT_OK
 
 
@@ -117,7 +123,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     labels = Path(args.labels)
     truth = read_event_log(labels / "labels.jsonl" if labels.is_dir() else labels)
     names = args.name or None
-    print(report(score(detections, truth, args.max_latency_s, args.early_s, names)))
+    scores = score(detections, truth, args.max_latency_s, args.early_s, names)
+    print(report(scores))
+    from driver_monitor.report.commands import eval_report
+
+    eval_report(args, events, scores)
     return EXIT_OK
 
 
@@ -130,6 +140,9 @@ def _eval_truth(args: argparse.Namespace, events: Path, detections: list[dict]) 
     clip = find_clip(truth, args.clip or (events.name if events.is_dir() else events.parent.name))
     result = score_clip(clip, truth[clip], detections)
     print(report([result]))
+    from driver_monitor.report.commands import eval_report
+
+    eval_report(args, events, result)
     return EXIT_OK if result.ok else EXIT_ERROR
 
 
@@ -171,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--can-channel", default=None, metavar="CH", help="CAN channel (can0, a multicast group, ...); overrides can.channel")
     p.add_argument("--serial-port", default=None, metavar="URL", help="send serial frames to this pyserial URL (/dev/ttyUSB0, /dev/pts/N, socket://...); switches serial.enabled on")
     p.add_argument("--realtime", action="store_true", help="pace the replay at recording speed (default: as fast as possible; outputs are timed by the recording either way)")
+    report_commands.add_replay_options(p)
     p.set_defaults(func=_cmd_replay)
 
     p = sub.add_parser("eval", help="score a replay's events against a recording's labels")
@@ -181,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-latency-s", type=_positive_float, default=4.0, help="latest a detection may fire after the label ends (default 4)")
     p.add_argument("--early-s", type=float, default=0.5, help="earliest a detection may fire before the label starts (default 0.5)")
     p.add_argument("--name", action="append", help="only these event names (repeatable)")
+    report_commands.add_eval_options(p)
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("run", help="the live daemon: camera -> pipeline -> outputs (systemd Type=notify)")
@@ -212,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baud", type=int, default=115200, help="baud rate (default 115200)")
     p.add_argument("--seconds", type=_positive_float, default=10.0, help="how long to listen (default 10)")
     p.set_defaults(func=_cmd_heart_rate)
+
+    report_commands.register(sub)  # report, annotate
     return parser
 
 

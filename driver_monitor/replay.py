@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ from driver_monitor.messages import Frame
 from driver_monitor.outputs.event_log import EventLogWriter
 from driver_monitor.outputs.feature_table import FeatureTableWriter
 from driver_monitor.perception.tracker import FaceTracker, MediaPipeFaceTracker
-from driver_monitor.pipeline import Pipeline
+from driver_monitor.pipeline import Pipeline, Sink
 from driver_monitor.recording.format import Recording, open_recording
 from driver_monitor.sources.video_file import VideoFileSource
 from driver_monitor.vehicle.io import VehicleIo
@@ -71,7 +71,10 @@ def replay(
     progress: bool | None = None,
     tracker: FaceTracker | None = None,
     realtime: bool = False,
+    extra_sinks: Sequence[Sink] = (),
 ) -> ReplaySummary:
+    """`extra_sinks` see every frame's result after the event log and the feature table
+    (the annotated video of `--annotate`, driver_monitor/report/annotate.py)."""
     input_path = Path(input_path)
     out_dir = Path(out_dir)
     source, recording = open_source(input_path, config)
@@ -91,6 +94,7 @@ def replay(
         source.close()
         raise
     sinks += vehicle_io.sinks
+    sinks += extra_sinks
     own_tracker = tracker is None
     tracker = tracker if tracker is not None else MediaPipeFaceTracker(config.perception)
     pipeline = Pipeline(config, tracker, sinks)
