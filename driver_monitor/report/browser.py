@@ -48,8 +48,10 @@ class PageReport:
     wall_s: float  # from the navigate command until the figure was seen drawn
     console: list[tuple[str, str]] = field(default_factory=list)  # (level, text) of every message
     exceptions: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)  # every URL the page asked for
+    requests: list[str] = field(default_factory=list)  # every URL the page asked for (blocked ones too)
+    blocked: list[tuple[str, str]] = field(default_factory=list)  # (URL, reason: csp, ...) refused by the browser
     counts: dict[str, int] = field(default_factory=dict)
+    annotations: list[str] = field(default_factory=list)
     screenshot_png: bytes = b""
 
     @property
@@ -187,8 +189,11 @@ COUNT_SCRIPT = """JSON.stringify({
   legend_items: document.querySelectorAll('.js-plotly-plot .legend .traces').length,
   shapes: document.querySelectorAll('.js-plotly-plot .shapelayer path').length,
   tables: document.querySelectorAll('table').length,
-  thumbnails: document.querySelectorAll('.thumb img').length
+  thumbnails: document.querySelectorAll('.thumb img').length,
+  data_traces: (document.getElementById('timeline') || {}).data ? document.getElementById('timeline').data.length : 0
 })"""
+# The text of every annotation Plotly drew (row titles among them).
+ANNOTATIONS_SCRIPT = "JSON.stringify(Array.from(document.querySelectorAll('.js-plotly-plot .annotation-text')).map(e => e.textContent))"
 
 
 def open_page(path: str | Path, chromium: str | None = None, timeout_s: float = 60.0,
@@ -211,6 +216,7 @@ def open_page(path: str | Path, chromium: str | None = None, timeout_s: float = 
         wall_s = time.perf_counter() - started
         time.sleep(0.2)  # late console messages (a failed resize, a blocked request)
         counts = json.loads(browser.evaluate(COUNT_SCRIPT) or "{}")
+        annotations = json.loads(browser.evaluate(ANNOTATIONS_SCRIPT) or "[]")
         png = b""
         if screenshot:
             params: dict[str, Any] = {"format": "png"}
@@ -219,7 +225,8 @@ def open_page(path: str | Path, chromium: str | None = None, timeout_s: float = 
                 params.update(captureBeyondViewport=True,
                               clip={"x": 0, "y": 0, "width": browser.width, "height": min(height, 16000), "scale": 1})
             png = base64.b64decode(browser.call("Page.captureScreenshot", params, session=True)["data"])
-        report = PageReport(url, plotted, wall_s, counts=counts, screenshot_png=png)
+        report = PageReport(url, plotted, wall_s, counts=counts, annotations=annotations, screenshot_png=png)
+        urls: dict[str, str] = {}
         for event in browser.events():
             method, params = event.get("method"), event.get("params", {})
             if method == "Runtime.consoleAPICalled":
@@ -233,4 +240,7 @@ def open_page(path: str | Path, chromium: str | None = None, timeout_s: float = 
                 report.exceptions.append(details.get("exception", {}).get("description") or details.get("text", "?"))
             elif method == "Network.requestWillBeSent":
                 report.requests.append(params.get("request", {}).get("url", "?"))
+                urls[params.get("requestId")] = report.requests[-1]
+            elif method == "Network.loadingFailed" and params.get("blockedReason"):
+                report.blocked.append((urls.get(params.get("requestId"), "?"), params["blockedReason"]))
         return report
