@@ -5,9 +5,12 @@ browser takes to open it.
 
 Makes a synthetic replay of the given length (tests/report_drive.py: the real Pipeline over
 scripted features, so every column, event and action is there), writes its report, then
-opens it in headless Chromium `--repeats` times, alternating with a baseline page that holds
-plotly.js and a two-point plot only (what any Plotly page costs), each in a fresh browser.
-Open time = performance.now() when the figure has been drawn (ms from navigation start).
+opens it in headless Chromium `--repeats` times, alternating with (a) the same report with
+the full plotly.js bundle instead of the vendored basic one and (b) a page that holds the
+basic bundle and a two-point plot only (what any Plotly page costs), each in a fresh browser.
+Open time = performance.now() when the figure has been drawn (ms from navigation start);
+main-thread CPU = the page's main thread CPU time until then (Performance.getMetrics
+ThreadTime), which other jobs on the machine do not inflate.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 
 import plotly
 import plotly.graph_objects as go
+import plotly.offline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -31,6 +35,7 @@ from driver_monitor.report.browser import open_page  # noqa: E402
 from driver_monitor.report.drive_report import ReportRequest, write_report  # noqa: E402
 from driver_monitor.report.figure import MAX_POINTS  # noqa: E402
 from driver_monitor.report.page import render_page  # noqa: E402
+from driver_monitor.report.plotly_bundle import plotly_js  # noqa: E402
 
 
 def main() -> int:
@@ -54,23 +59,27 @@ def main() -> int:
         baseline = root / "baseline.html"
         baseline.write_text(render_page("baseline", "", [], [], go.Figure(go.Scatter(x=[0, 1], y=[0, 1])), [], []),
                             encoding="utf-8")
-        ours_ms, base_ms, ours_wall, errors = [], [], [], []
+        full = root / "full_bundle.html"
+        full.write_text(result.path.read_text(encoding="utf-8").replace(plotly_js()[0], plotly.offline.get_plotlyjs()),
+                        encoding="utf-8")
+        pages = {"report": result.path, "report, full plotly.js": full, "plotly page only": baseline}
+        seen: dict[str, list[tuple[float, float, float]]] = {k: [] for k in pages}
+        errors: list[str] = []
         for _ in range(args.repeats):
-            b = open_page(baseline, screenshot=False)
-            r = open_page(result.path, screenshot=False)
-            base_ms.append(b.plotted_ms or float("nan"))
-            ours_ms.append(r.plotted_ms or float("nan"))
-            ours_wall.append(r.wall_s)
-            errors += r.errors
+            for name, path in pages.items():
+                r = open_page(path, screenshot=False)
+                seen[name].append((r.plotted_ms or float("nan"), r.main_thread_s or float("nan"), r.wall_s))
+                errors += r.errors
         rows = (replay / "features.csv").read_text(encoding="utf-8").count("\n") - 1
         print(f"machine      {platform.machine()}, {platform.python_version()}, plotly {plotly.__version__}")
         print(f"drive        {args.minutes:g} min at {args.fps:g} fps: {rows} frames, features.csv {features_mb:.1f} MB "
               f"(made in {made_s:.1f} s)")
         print(f"report       {result.bytes / 1e6:.2f} MB, written in {build_s:.2f} s (max {args.max_points} points per trace)")
-        print(f"open (ms)    report median {statistics.median(ours_ms):.0f} (min {min(ours_ms):.0f}, max {max(ours_ms):.0f}); "
-              f"plotly-only page median {statistics.median(base_ms):.0f}; "
-              f"ratio {statistics.median(ours_ms) / statistics.median(base_ms):.2f}x")
-        print(f"wall (s)     navigate -> drawn, median {statistics.median(ours_wall):.2f}")
+        for name, values in seen.items():
+            ms = [v[0] for v in values]
+            cpu = [v[1] for v in values]
+            print(f"{name:<24} {pages[name].stat().st_size / 1e6:5.2f} MB  open median {statistics.median(ms):5.0f} ms "
+                  f"(min {min(ms):.0f}, max {max(ms):.0f}), main-thread CPU median {statistics.median(cpu):.2f} s")
         print(f"console errors: {len(errors)}")
         return 1 if errors else 0
 

@@ -214,6 +214,14 @@ def test_older_replays_without_new_columns_get_notes_not_errors(replay_dir, tmp_
     assert "PERCLOS (P80" not in result.path.read_text()
 
 
+def test_a_replay_without_its_table_still_shows_its_events(replay_dir, tmp_path):
+    d = _copy(replay_dir, tmp_path / "events_only")
+    (d / "features.csv").unlink()
+    result = write_report(ReportRequest(d, d / "r.html"))
+    assert result.notes[0] == f"no per-frame table (features.parquet or features.csv) in {d}: timelines show events only"
+    assert "Events (spans from the rule firing" in result.path.read_text()
+
+
 def test_config_comes_from_run_yaml_and_its_diff_and_thresholds_show(replay_dir, tmp_path):
     d = _copy(replay_dir, tmp_path / "with_run")
     config = load_config(None)

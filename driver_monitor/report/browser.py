@@ -46,6 +46,7 @@ class PageReport:
     url: str
     plotted_ms: float | None  # performance.now() when the figure was drawn (ms from navigation start)
     wall_s: float  # from the navigate command until the figure was seen drawn
+    main_thread_s: float | None = None  # CPU time of the page's main thread until then (load-independent)
     console: list[tuple[str, str]] = field(default_factory=list)  # (level, text) of every message
     exceptions: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)  # every URL the page asked for (blocked ones too)
@@ -178,6 +179,11 @@ def _as_fds_3_and_4(read_fd: int, write_fd: int) -> None:
     os.dup2(w, 4)
 
 
+def _thread_time(browser: DevToolsPipe) -> float:
+    metrics = browser.call("Performance.getMetrics", session=True)["metrics"]
+    return next((m["value"] for m in metrics if m["name"] == "ThreadTime"), float("nan"))
+
+
 # What the page shows, counted in the DOM Plotly built.
 COUNT_SCRIPT = """JSON.stringify({
   plots: document.querySelectorAll('.js-plotly-plot').length,
@@ -202,6 +208,8 @@ def open_page(path: str | Path, chromium: str | None = None, timeout_s: float = 
     report what happened."""
     url = Path(path).resolve().as_uri()
     with DevToolsPipe(chromium) as browser:
+        browser.call("Performance.enable", {"timeDomain": "threadTicks"}, session=True)
+        before = _thread_time(browser)
         browser.events()
         started = time.perf_counter()
         browser.call("Page.navigate", {"url": url}, session=True)
@@ -214,6 +222,7 @@ def open_page(path: str | Path, chromium: str | None = None, timeout_s: float = 
                 break
             time.sleep(0.02)
         wall_s = time.perf_counter() - started
+        cpu_s = _thread_time(browser) - before
         time.sleep(0.2)  # late console messages (a failed resize, a blocked request)
         counts = json.loads(browser.evaluate(COUNT_SCRIPT) or "{}")
         annotations = json.loads(browser.evaluate(ANNOTATIONS_SCRIPT) or "[]")
@@ -225,7 +234,7 @@ def open_page(path: str | Path, chromium: str | None = None, timeout_s: float = 
                 params.update(captureBeyondViewport=True,
                               clip={"x": 0, "y": 0, "width": browser.width, "height": min(height, 16000), "scale": 1})
             png = base64.b64decode(browser.call("Page.captureScreenshot", params, session=True)["data"])
-        report = PageReport(url, plotted, wall_s, counts=counts, annotations=annotations, screenshot_png=png)
+        report = PageReport(url, plotted, wall_s, cpu_s, counts=counts, annotations=annotations, screenshot_png=png)
         urls: dict[str, str] = {}
         for event in browser.events():
             method, params = event.get("method"), event.get("params", {})

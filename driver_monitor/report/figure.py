@@ -171,46 +171,60 @@ def _baseline_trace(inp: FigureInput, key: str, default: float, name: str, colou
 
 # -- signal rows -----------------------------------------------------------------------------
 
-def _eye_closure_row(inp: FigureInput) -> Row | None:
-    cols = _columns(inp, "eye closure", ("eye_closure", "eye_closure_left", "eye_closure_right"))
-    if not cols:
+@dataclass(frozen=True)
+class Trace:
+    """How one column is drawn."""
+
+    column: str
+    colour: str
+    width: float = 1.4
+    dash: str | None = None
+    step: bool = False
+    fmt: str = ".3f"
+
+
+def _signal_row(inp: FigureInput, label: str, title: str, traces: Sequence[Trace], y_title: str,
+                y_range: tuple[float, float] | None = None,
+                hlines: Sequence[tuple[float, str, str, str]] = ()) -> Row | None:
+    """A row of per-frame columns (those the table has) and horizontal threshold lines
+    (value, name, colour, dash); None when the table has none of the columns."""
+    present = _columns(inp, label, [t.column for t in traces])
+    if not present:
         return None
-    row = Row("Eye closure (0 open .. 1 closed, against the driver's open eye)", y_title="closure", y_range=(-0.05, 1.05))
-    styles = {"eye_closure": ("#1f3a93", 1.6, None), "eye_closure_left": ("#5dade2", 0.8, None),
-              "eye_closure_right": ("#af7ac5", 0.8, None)}
-    for c in cols:
-        colour, width, dash = styles[c]
-        row.traces.append((_line(inp, inp.data.column(c), c, colour, width, dash), False))
-    d = inp.config.drowsiness
-    row.traces.append((_hline(inp, d.blink.closed_threshold, f"closed from {d.blink.closed_threshold:g}", "#c0392b"), False))
-    row.traces.append((_hline(inp, d.blink.open_threshold, f"open below {d.blink.open_threshold:g}", "#27ae60"), False))
-    row.traces.append((_hline(inp, d.perclos.closed_closure, f"PERCLOS closed {d.perclos.closed_closure:g}", "#7f8c8d", "dot"), False))
+    row = Row(title, y_title=y_title, y_range=y_range)
+    for t in traces:
+        if t.column in present:
+            row.traces.append((_line(inp, inp.data.column(t.column), t.column, t.colour, t.width, t.dash, t.step, t.fmt), False))
+    row.traces += [(_hline(inp, value, name, colour, dash), False) for value, name, colour, dash in hlines]
     return row
 
 
+def _eye_closure_row(inp: FigureInput) -> Row | None:
+    d = inp.config.drowsiness
+    return _signal_row(
+        inp, "eye closure", "Eye closure (0 open .. 1 closed, against the driver's open eye)",
+        [Trace("eye_closure", "#1f3a93", 1.6), Trace("eye_closure_left", "#5dade2", 0.8),
+         Trace("eye_closure_right", "#af7ac5", 0.8)], "closure", (-0.05, 1.05),
+        [(d.blink.closed_threshold, f"closed from {d.blink.closed_threshold:g}", "#c0392b", "dash"),
+         (d.blink.open_threshold, f"open below {d.blink.open_threshold:g}", "#27ae60", "dash"),
+         (d.perclos.closed_closure, f"PERCLOS closed {d.perclos.closed_closure:g}", "#7f8c8d", "dot")])
+
+
 def _ear_row(inp: FigureInput) -> Row | None:
-    cols = _columns(inp, "EAR", ("ear_left", "ear_right"))
-    if not cols:
-        return None
-    row = Row("Eye aspect ratio against the driver's open level", y_title="EAR", y_range=(0, 0.45))
     colours = {"ear_left": "#2874a6", "ear_right": "#884ea0"}
-    for c in cols:
-        row.traces.append((_line(inp, inp.data.column(c), c, colours[c], 1.0), False))
-        side = c.removeprefix("ear_")
-        row.traces.append((_baseline_trace(inp, f"open_ear_{side}", POPULATION_OPEN_EAR, f"open EAR {side}", colours[c]), False))
+    row = _signal_row(inp, "EAR", "Eye aspect ratio against the driver's open level",
+                      [Trace(c, colour, 1.0) for c, colour in colours.items()], "EAR", (0, 0.45))
+    if row is not None:
+        for c, colour in colours.items():
+            side = c.removeprefix("ear_")
+            row.traces.append((_baseline_trace(inp, f"open_ear_{side}", POPULATION_OPEN_EAR, f"open EAR {side}", colour), False))
     return row
 
 
 def _perclos_row(inp: FigureInput) -> Row | None:
-    cols = _columns(inp, "PERCLOS", ("perclos_60s", "perclos_180s"))
-    if not cols:
-        return None
-    row = Row("PERCLOS (P80, time-weighted)", y_title="share", y_range=(0, 0.4))
-    for c, colour in zip(cols, ("#b9770e", "#6e2c00"), strict=False):
-        row.traces.append((_line(inp, inp.data.column(c), c, colour), False))
-    for value, name in PERCLOS_BANDS:
-        row.traces.append((_hline(inp, value, name, "#c0392b" if value > 0.1 else "#f39c12", "dot"), False))
-    return row
+    return _signal_row(inp, "PERCLOS", "PERCLOS (P80, time-weighted)",
+                       [Trace("perclos_60s", "#b9770e"), Trace("perclos_180s", "#6e2c00")], "share", (0, 0.4),
+                       [(value, name, "#c0392b" if value > 0.1 else "#f39c12", "dot") for value, name in PERCLOS_BANDS])
 
 
 def _blink_row(inp: FigureInput) -> Row | None:
@@ -232,17 +246,14 @@ def _blink_row(inp: FigureInput) -> Row | None:
 
 
 def _head_row(inp: FigureInput) -> Row | None:
-    cols = _columns(inp, "head pose", ("head_yaw_deg", "head_pitch_deg", "head_roll_deg"))
-    if not cols:
-        return None
-    row = Row("Head pose (yaw + to the driver's left, pitch + down)", y_title="deg")
-    colours = {"head_yaw_deg": "#1abc9c", "head_pitch_deg": "#e74c3c", "head_roll_deg": "#95a5a6"}
-    for c in cols:
-        row.traces.append((_line(inp, inp.data.column(c), c, colours[c], 1.2, fmt=".1f"), False))
-    for key, colour in (("neutral_yaw_deg", "#1abc9c"), ("neutral_pitch_deg", "#e74c3c")):
-        cal = _calibrated_line(inp)
-        if cal is not None and isinstance(cal[1].get(key), (int, float)):
-            row.traces.append((_baseline_trace(inp, key, 0.0, key.replace("_deg", ""), colour), False))
+    row = _signal_row(inp, "head pose", "Head pose (yaw + to the driver's left, pitch + down)",
+                      [Trace("head_yaw_deg", "#1abc9c", 1.2, fmt=".1f"), Trace("head_pitch_deg", "#e74c3c", 1.2, fmt=".1f"),
+                       Trace("head_roll_deg", "#95a5a6", 1.2, fmt=".1f")], "deg")
+    cal = _calibrated_line(inp)
+    if row is not None and cal is not None:
+        for key, colour in (("neutral_yaw_deg", "#1abc9c"), ("neutral_pitch_deg", "#e74c3c")):
+            if isinstance(cal[1].get(key), (int, float)):
+                row.traces.append((_baseline_trace(inp, key, 0.0, key.replace("_deg", ""), colour), False))
     return row
 
 
@@ -269,41 +280,27 @@ def _zone_row(inp: FigureInput) -> Row | None:
 
 
 def _off_road_row(inp: FigureInput) -> Row | None:
-    cols = _columns(inp, "eyes off road", ("eyes_off_road_s", "attend_buffer_s", "long_distraction_threshold_s"))
-    if not cols:
-        return None
-    row = Row("Eyes off road and the AttenD buffer", y_title="s")
-    styles = {"eyes_off_road_s": ("#c0392b", 1.5, None, False), "attend_buffer_s": ("#2471a3", 1.2, None, False),
-              "long_distraction_threshold_s": ("#7f8c8d", 1.0, "dash", True)}
-    for c in cols:
-        colour, width, dash, step = styles[c]
-        row.traces.append((_line(inp, inp.data.column(c), c, colour, width, dash, step, ".2f"), False))
-    return row
+    return _signal_row(inp, "eyes off road", "Eyes off road and the AttenD buffer",
+                       [Trace("eyes_off_road_s", "#c0392b", 1.5, fmt=".2f"), Trace("attend_buffer_s", "#2471a3", 1.2, fmt=".2f"),
+                        Trace("long_distraction_threshold_s", "#7f8c8d", 1.0, "dash", True, ".2f")], "s")
 
 
 def _jaw_row(inp: FigureInput) -> Row | None:
-    cols = _columns(inp, "jaw open", ("jaw_open",))
-    if not cols:
-        return None
     y = inp.config.drowsiness.yawn
-    row = Row("Jaw open (yawns)", y_title="jawOpen", y_range=(0, 1))
-    row.traces.append((_line(inp, inp.data.column("jaw_open"), "jaw_open", "#16a085"), False))
-    row.traces.append((_hline(inp, y.jaw_open_min, f"open from {y.jaw_open_min:g}", "#c0392b"), False))
-    row.traces.append((_hline(inp, y.jaw_close_max, f"closed below {y.jaw_close_max:g}", "#27ae60"), False))
-    return row
+    return _signal_row(inp, "jaw open", "Jaw open (yawns)", [Trace("jaw_open", "#16a085")], "jawOpen", (0, 1),
+                       [(y.jaw_open_min, f"open from {y.jaw_open_min:g}", "#c0392b", "dash"),
+                        (y.jaw_close_max, f"closed below {y.jaw_close_max:g}", "#27ae60", "dash")])
 
 
 def _heart_rate_row(inp: FigureInput) -> Row | None:
-    cols = _columns(inp, "heart rate", ("heart_rate_bpm", "heart_rate_quality"))
-    if "heart_rate_bpm" not in cols:
+    row = _signal_row(inp, "heart rate", "Heart rate and its quality", [Trace("heart_rate_bpm", "#c0392b", 1.5, fmt=".1f")], "bpm")
+    if row is None:
         return None
-    row = Row("Heart rate and its quality", y_title="bpm", secondary_title="quality", secondary_range=(0.0, 1.0))
-    hr = inp.data.column("heart_rate_bpm")
-    if not np.isfinite(hr).any():
+    row.secondary_title, row.secondary_range = "quality", (0.0, 1.0)
+    if not np.isfinite(inp.data.column("heart_rate_bpm")).any():
         row.y_range = (40.0, 140.0)
         inp.notes.append("heart rate: no estimate in this drive (camera abstained, no sensor): row left empty")
-    row.traces.append((_line(inp, hr, "heart_rate_bpm", "#c0392b", 1.5, fmt=".1f"), False))
-    if "heart_rate_quality" in cols:
+    if "heart_rate_quality" in inp.data.numeric:
         q = _line(inp, inp.data.column("heart_rate_quality"), "heart_rate_quality", "#aab7b8", 0.8, step=True, fmt=".2f")
         q.update(fill="tozeroy", fillcolor="rgba(170,183,184,0.25)")
         row.traces.append((q, True))
@@ -311,14 +308,9 @@ def _heart_rate_row(inp: FigureInput) -> Row | None:
 
 
 def _kss_row(inp: FigureInput) -> Row | None:
-    cols = _columns(inp, "KSS", ("kss_level",))
-    if not cols:
-        return None
     d = inp.config.drowsiness.drowsy
-    row = Row("KSS-like drowsiness level", y_title="KSS", y_range=(0.5, 9.5))
-    row.traces.append((_line(inp, inp.data.column("kss_level"), "kss_level", "#6c3483", 1.6, step=True, fmt=".0f"), False))
-    row.traces.append((_hline(inp, d.start_level, f"drowsy from {d.start_level:g}", "#c0392b"), False))
-    return row
+    return _signal_row(inp, "KSS", "KSS-like drowsiness level", [Trace("kss_level", "#6c3483", 1.6, step=True, fmt=".0f")],
+                       "KSS", (0.5, 9.5), [(d.start_level, f"drowsy from {d.start_level:g}", "#c0392b", "dash")])
 
 
 def _speed_row(inp: FigureInput) -> Row | None:

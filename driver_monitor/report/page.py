@@ -135,7 +135,7 @@ def render_page(title: str, subtitle: str, summary: Sequence[Table], notes: Sequ
                          f"{html.escape(th.name)}<br>{th.t:.2f} s</div>")
         parts.append("</div>")
     if figure is not None:
-        parts.append("<h2>Timelines (drag to zoom, double-click to reset, shift-drag or the pan tool to pan)</h2>")
+        parts.append("<h2>Timelines (drag to zoom, scroll to zoom in and out, the pan tool to pan, double-click to reset)</h2>")
         parts.append(figure_html(figure))
     else:
         parts.append(f"<script>{PLOTTED_SCRIPT}</script>")
