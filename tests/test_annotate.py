@@ -5,16 +5,21 @@ of it)."""
 
 from __future__ import annotations
 
+import base64
+import re
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from driver_monitor.cli import main
 from driver_monitor.config import load_config
+from driver_monitor.outputs.event_log import read_event_log
 from driver_monitor.recording.format import open_recording
 from driver_monitor.recording.writer import RecordingWriter
 from driver_monitor.report.commands import annotate_video
+from driver_monitor.report.drive_report import ReportRequest, write_report
 from driver_monitor.sources.video_file import read_frames
 
 pytestmark = pytest.mark.slow
@@ -43,18 +48,42 @@ def _times(path: Path) -> list[float]:
     return [f.t for f in read_frames(path)]
 
 
-def test_every_frame_keeps_its_time_in_the_annotated_video(tmp_path):
-    out = tmp_path / "annotated.mp4"
-    frames, path = annotate_video(SELFIE, out)
-    inputs = read_frames(open_recording(SELFIE).video_path, timestamps_s=open_recording(SELFIE).timestamps_s)
-    outputs = read_frames(out)
-    assert frames == len(outputs) == len(inputs) == 225
+@pytest.fixture(scope="module")
+def selfie(tmp_path_factory) -> tuple[Path, Path]:
+    """recordings/selfie_writing replayed with --annotate: (output directory, annotated video)."""
+    out = tmp_path_factory.mktemp("selfie") / "out"
+    video = out / "annotated.mp4"
+    assert main(["replay", str(SELFIE), "--out", str(out), "--no-progress", "--annotate", str(video)]) == 0
+    return out, video
+
+
+def test_every_frame_keeps_its_time_in_the_annotated_video(selfie):
+    _, video = selfie
+    rec = open_recording(SELFIE)
+    inputs = read_frames(rec.video_path, timestamps_s=rec.timestamps_s)
+    outputs = read_frames(video)
+    assert len(outputs) == len(inputs) == 225
     assert max(abs(a.t - b.t) for a, b in zip(inputs, outputs, strict=True)) < 0.0005
     # The overlay is there: the text panel darkens the top-left corner, the eyes get contours.
     diff = np.abs(outputs[60].image.astype(int) - inputs[60].image.astype(int))
     assert diff[:40, :120].mean() > 30
     assert diff[40:, :].mean() < 12  # the rest of the picture is the input (lossy codec aside)
     assert (diff[40:, :].max(axis=2) > 120).sum() > 200  # contours, axes, gaze ray
+
+
+def test_face_pictures_only_when_asked(selfie, tmp_path):
+    out, _ = selfie
+    plain = write_report(ReportRequest(out, tmp_path / "plain.html"))
+    assert "data:image/jpeg" not in plain.path.read_text()
+    with_video = write_report(ReportRequest(out, tmp_path / "video.html", video=SELFIE))
+    text = with_video.path.read_text()
+    events = [e for e in read_event_log(out / "events.jsonl")
+              if e["kind"] == "event" and e.get("phase") in ("start", None) and e["name"] != "blink"]
+    assert [e["name"] for e in events] == ["phone_use"]
+    pictures = re.findall(r'<img alt="([a-z_]+) at ([0-9.]+) s" src="data:image/jpeg;base64,([^"]+)"', text)
+    assert [(name, float(t)) for name, t, _ in pictures] == [("phone_use", round(events[0]["t"], 2))]
+    jpeg = cv2.imdecode(np.frombuffer(base64.b64decode(pictures[0][2]), np.uint8), cv2.IMREAD_COLOR)
+    assert jpeg.shape[0] == 96 and 60 <= jpeg.shape[1] <= 130  # a face crop, not the 640x360 frame
 
 
 def test_irregular_times_and_the_replay_options(jittered, tmp_path, capsys):

@@ -308,3 +308,19 @@ def test_corpus_report_has_one_row_per_drive_linking_to_its_report(data, tmp_pat
     all_row = re.search(r"<tr><td>all</td>(.*?)</tr>", text).group(1)
     found = 1 + len(b.found)
     assert all_row.startswith(f'<td class="num">{1 + expected_b[0]}</td><td class="num">{found}</td>')
+
+
+def test_eval_report_writes_the_drive_and_an_index_row(replay_dir, tmp_path, capsys):
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"t": 100.0, "kind": "event", "name": "sleep", "phase": "start"}\n'
+                      '{"t": 104.5, "kind": "event", "name": "sleep", "phase": "end"}\n')
+    out = tmp_path / "eval"
+    assert main(["eval", str(replay_dir), str(labels), "--name", "sleep", "--report", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"report {out / 'drive.html'}, index {out / 'index.html'}" in printed
+    index = (out / "index.html").read_text()
+    assert '<a href="drive.html">drive</a>' in index and '<td class="found">ok</td>' in index
+    assert "found sleep at 103.07 s (label 100.00 s, latency 3.07 s)" in (out / "drive.html").read_text()
+    truth = _truth_file(tmp_path / "truth.yaml", DRIVE_S)
+    assert main(["eval", str(replay_dir), "--truth", str(truth), "--clip", "drive", "--report", str(out)]) == 1
+    assert '<td class="missed">FAIL</td>' in (out / "index.html").read_text()  # the yawn was missed
