@@ -62,9 +62,6 @@ class ReplayData:
             times.append(float(self.t[-1]))
         return max(times) if times else 0.0
 
-    def has(self, column: str) -> bool:
-        return column in self.numeric and bool(np.isfinite(self.numeric[column]).any())
-
     def column(self, name: str) -> np.ndarray:
         return self.numeric[name]
 

@@ -60,9 +60,6 @@ class Timeline:
     def spans(self, kind: str = "event") -> list[Span]:
         return [s for s in (self.events if kind == "event" else self.actions) if not s.instantaneous]
 
-    def instants(self) -> list[Span]:
-        return [s for s in self.events if s.instantaneous]
-
     def named(self, name: str) -> list[Span]:
         return [s for s in self.events if s.name == name]
 
@@ -101,8 +98,11 @@ def build_timeline(events: Iterable[EventDict], end_t: float | None = None) -> T
             out[kind].append(Span(kind, name, t, t, detail, {}, instantaneous=True))
     for (kind, _), started in open_at.items():
         out[kind].append(_span(kind, started, last_t, {"truncated": True}))
-    order = lambda s: (s.start_t, s.name)  # noqa: E731 - one sort key for both lists
-    return Timeline(sorted(out["event"], key=order), sorted(out["action"], key=order), states)
+    return Timeline(sorted(out["event"], key=_order), sorted(out["action"], key=_order), states)
+
+
+def _order(span: Span) -> tuple[float, str]:
+    return span.start_t, span.name
 
 
 def _span(kind: str, start: EventDict, end_t: float, end_detail: Mapping[str, Any]) -> Span:
