@@ -153,9 +153,10 @@ def eval_report(args: argparse.Namespace, events: Path, scores: Any) -> None:
     replay_dir = events if events.is_dir() else events.parent
     out_dir = Path(args.report)
     name = replay_dir.resolve().name
+    truth = getattr(args, "truth", None)  # eval with --truth, or with LABELS
     result = write_report(ReportRequest(
-        replay_dir, out_dir / f"{name}.html", labels=_path(args.labels) if args.truth is None else None,
-        truth=_path(args.truth), clip=getattr(args, "clip", None)))
+        replay_dir, out_dir / f"{name}.html", labels=_path(getattr(args, "labels", None)) if truth is None else None,
+        truth=_path(truth), clip=getattr(args, "clip", None)))
     info = {"face found": f"{100 * result.face_found:.1f} %" if result.face_found is not None else "-"}
     index = write_corpus_report([CorpusDrive(name, result.path, scores, info)], out_dir / "index.html")
     print(f"report {result.path}, index {index}")
