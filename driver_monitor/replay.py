@@ -8,12 +8,14 @@ outputs before the error is reported.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from driver_monitor.assembly import Mode, RunIo
 from driver_monitor.config import Config
 from driver_monitor.errors import InputError
+from driver_monitor.outputs.base import Sink
 from driver_monitor.perception.tracker import FaceTracker, MediaPipeFaceTracker
 from driver_monitor.pipeline import Pipeline
 from driver_monitor.progress import with_progress
@@ -77,7 +79,10 @@ def replay(
     tracker: FaceTracker | None = None,
     realtime: bool = False,
     config_path: str | Path | None = None,
+    extra_sinks: Sequence[Sink] = (),
 ) -> ReplaySummary:
+    """`extra_sinks` see every frame's result after the run's own outputs (the annotated
+    video of `--annotate`, driver_monitor/report/annotate.py)."""
     input_path = Path(input_path)
     out_dir = Path(out_dir)
     source, recording = open_source(input_path, config)
@@ -94,7 +99,7 @@ def replay(
         io.close(outputs=True)
         source.close()
         raise
-    pipeline = Pipeline(config, tracker, io.sinks)
+    pipeline = Pipeline(config, tracker, [*io.sinks, *extra_sinks])
     summary = ReplaySummary(input_path, out_dir, removed=io.removed_outputs)
     first_t: float | None = None
     started = time.perf_counter()

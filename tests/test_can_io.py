@@ -43,7 +43,7 @@ def test_live_source_reads_a_virtual_bus_and_times_out_by_its_clock() -> None:
         car.send(enc.encode("VEH_Speed", VehicleState(t=0, speed_kph=42.0), 0.0))
         car.send(enc.encode("VEH_Hmi", VehicleState(t=0, driver_ack=True), 0.0))
         deadline = time.monotonic() + 2.0
-        while source.state_at(100.0).speed_kph is None:
+        while source.state_at(100.0).speed_kph is None or not source.state_at(100.0).driver_ack:  # both frames in
             assert time.monotonic() < deadline, "nothing received"
             time.sleep(0.01)
         state = source.state_at(100.0)

@@ -152,6 +152,10 @@ def test_vehicle_can_missing_at_start_is_retried_with_backoff() -> None:
             settle(len(attempts) + 1)
         # Tries at 100.0, then 0.5 s later, then 1.0 s after that: open at the third.
         assert attempts == [100.0, 100.5, 101.5]
+        # The reader thread marks the bus up right after the open; give it a moment on a busy machine.
+        deadline = time.monotonic() + 2.0
+        while source.status().state == "down" and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert source.status().state != "down"
     finally:
         source.close()

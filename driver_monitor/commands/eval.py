@@ -19,6 +19,9 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--max-latency-s", type=positive_float, default=4.0, help="latest a detection may fire after the label ends (default 4)")
     p.add_argument("--early-s", type=float, default=0.5, help="earliest a detection may fire before the label starts (default 0.5)")
     p.add_argument("--name", action="append", help="only these event names (repeatable)")
+    from driver_monitor.report.commands import add_eval_options
+
+    add_eval_options(p)  # --report
     p.set_defaults(func=run)
 
 
@@ -35,7 +38,11 @@ def run(args: argparse.Namespace) -> int:
 
     labels = Path(args.labels)
     truth = read_event_log(labels / "labels.jsonl" if labels.is_dir() else labels)
-    print(report(score(detections, truth, args.max_latency_s, args.early_s, args.name or None)))
+    scores = score(detections, truth, args.max_latency_s, args.early_s, args.name or None)
+    print(report(scores))
+    from driver_monitor.report.commands import eval_report
+
+    eval_report(args, events, scores)
     return EXIT_OK
 
 
@@ -48,4 +55,7 @@ def _eval_truth(args: argparse.Namespace, events: Path, detections: list[dict]) 
     clip = find_clip(truth, args.clip or (events.name if events.is_dir() else events.parent.name))
     result = score_clip(clip, truth[clip], detections)
     print(report([result]))
+    from driver_monitor.report.commands import eval_report
+
+    eval_report(args, events, result)
     return EXIT_OK if result.ok else EXIT_ERROR

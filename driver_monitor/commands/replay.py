@@ -17,6 +17,9 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     add_io_options(p, "send serial frames to this pyserial URL (/dev/ttyUSB0, /dev/pts/N, socket://...); switches serial.enabled on")
     p.add_argument("--realtime", action="store_true", help="pace the replay at recording speed (default: as fast as possible; outputs are timed by the recording either way)")
+    from driver_monitor.report.commands import add_replay_options
+
+    add_replay_options(p)  # --report, --annotate
     p.set_defaults(func=run)
 
 
@@ -31,7 +34,12 @@ def run(args: argparse.Namespace) -> int:
     config = with_overrides(load_config(args.config), overrides)
     input_path = Path(args.input)
     out_dir = Path(args.out) if args.out else Path("replay-out") / (input_path.name if input_path.is_dir() else input_path.stem)
-    summary = replay(input_path, config, out_dir, progress=False if args.no_progress else None,
-                     realtime=args.realtime, config_path=args.config)
-    print(summary.text())
+    from driver_monitor.report.commands import replay_hooks
+
+    with replay_hooks(args, config) as hooks:  # --annotate: a video sink; --report: after the replay
+        summary = replay(input_path, config, out_dir, progress=False if args.no_progress else None,
+                         realtime=args.realtime, config_path=args.config, tracker=hooks.tracker,
+                         extra_sinks=hooks.sinks)
+        print(summary.text())
+        hooks.after(args, out_dir, config)
     return EXIT_OK

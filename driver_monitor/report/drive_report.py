@@ -1,0 +1,121 @@
+"""`driver-monitor report`: one replay output directory -> one self-contained HTML file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from driver_monitor.config import Config
+from driver_monitor.errors import InputError
+from driver_monitor.report.data import ReplayData, load_replay
+from driver_monitor.report.figure import MAX_POINTS, FigureInput, build_figure
+from driver_monitor.report.ground_truth import GroundTruth, from_labels, from_truth
+from driver_monitor.report.page import Thumbnail, render_page
+from driver_monitor.report.plotly_bundle import plotly_js
+from driver_monitor.report.settings import resolve_config
+from driver_monitor.report.summary import (
+    actions_table,
+    calibration_table,
+    config_table,
+    detail_marks_table,
+    drive_table,
+    events_table,
+    face_found_share,
+    truth_table,
+)
+from driver_monitor.report.timeline import build_timeline
+from driver_monitor.report.vehicle_speed import find_speed
+
+
+@dataclass
+class ReportRequest:
+    replay_dir: Path
+    out_path: Path
+    labels: Path | None = None  # labels.jsonl or a recording directory holding one
+    truth: Path | None = None  # truth.yaml (behaviour intervals)
+    clip: str | None = None  # the clip of `truth` (default: the replay directory's name)
+    video: Path | None = None  # the input: face thumbnails at each event (only when asked)
+    input_path: Path | None = None  # the input, for vehicle speed from its CAN log (no pictures)
+    config: Config | None = None  # the config the replay ran with (default: run.yaml, else packaged)
+    config_source: str | None = None
+    max_points: int = MAX_POINTS
+
+
+@dataclass
+class ReportResult:
+    path: Path
+    bytes: int
+    name: str
+    truth: GroundTruth | None = None
+    face_found: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        lines = [f"report {self.path} ({self.bytes / 1e6:.1f} MB)"]
+        if self.truth is not None:
+            t = self.truth
+            lines.append(f"  against {t.source}: {t.count('found')} found, {t.count('missed')} missed, "
+                         f"{t.count('false')} false")
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def write_report(req: ReportRequest) -> ReportResult:
+    if req.labels is not None and req.truth is not None:
+        raise InputError("give --labels or --truth, not both")
+    data = load_replay(req.replay_dir)
+    notes = list(data.notes)
+    bundle_note = plotly_js()[1]
+    if bundle_note:
+        notes.append(bundle_note)
+    used = resolve_config(req.config, req.config_source, data.run, notes)
+    timeline = build_timeline(data.events, data.end_t)
+    truth = _ground_truth(req, data)
+    recording = _recording_dir(req, data)
+    speed = find_speed(data.numeric, data.t, recording, used.config, notes) if data.frames else None
+    thumbnails: list[Thumbnail] = []
+    if req.video is not None:
+        from driver_monitor.report.thumbnails import face_thumbnails
+
+        thumbnails = face_thumbnails(req.video, timeline.events, used.config)
+    fig_input = FigureInput(data, timeline, used.config, speed, truth, notes, req.max_points)
+    figure = build_figure(fig_input)
+    input_label = str(req.video or req.input_path) if (req.video or req.input_path) else None
+    summary = [drive_table(data, used, input_label), events_table(timeline), actions_table(timeline),
+               calibration_table(data, timeline)]
+    tail = [config_table(used)]
+    if truth is not None:
+        summary.append(truth_table(truth))
+        tail.insert(0, detail_marks_table(truth))
+    title = f"driver-monitor report: {data.name}"
+    subtitle = f"{data.frames} frames, {data.end_t - data.start_t:.1f} s, {len(timeline.events)} events, " \
+               f"{len(timeline.actions)} actions"
+    page = render_page(title, subtitle, summary, notes, figure, thumbnails, tail)
+    out = Path(req.out_path)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the report ({exc.strerror or exc.__class__.__name__})") from None
+    return ReportResult(out, out.stat().st_size, data.name, truth, face_found_share(data), notes)
+
+
+def _ground_truth(req: ReportRequest, data: ReplayData) -> GroundTruth | None:
+    if req.labels is not None:
+        return from_labels(req.labels, data.events, data.end_t)
+    if req.truth is not None:
+        return from_truth(req.truth, req.clip or data.name, data.events, data.end_t)
+    return None
+
+
+def _recording_dir(req: ReportRequest, data: ReplayData) -> Path | None:
+    """The recording the replay read (its CAN log gives the vehicle speed): --video or --input,
+    else run.yaml's input path when it is a directory that still exists."""
+    for path in (req.input_path, req.video):
+        if path is not None:
+            return path
+    run_input = (data.run or {}).get("input")
+    if isinstance(run_input, dict) and isinstance(run_input.get("path"), str):
+        path = Path(run_input["path"])
+        return path if path.is_dir() else None
+    return None

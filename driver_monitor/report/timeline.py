@@ -1,0 +1,109 @@
+"""The event log as things with a place on the time axis: event spans, instantaneous events,
+action spans with their ladder stage, and the calibration states.
+
+A `start` line opens a span that the matching `end` closes; a span still open at the end of
+the log lasts to the last time seen (the replay closes it with `truncated: true` anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+EventDict = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Span:
+    kind: str  # "event" | "action"
+    name: str
+    start_t: float  # the start line's t: when the rule fired
+    end_t: float  # the end line's t; == start_t for an instantaneous event
+    detail: Mapping[str, Any] = field(default_factory=dict)  # the start line's detail
+    end_detail: Mapping[str, Any] = field(default_factory=dict)
+    instantaneous: bool = False
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_t - self.start_t
+
+    @property
+    def onset_t(self) -> float:
+        """When the behaviour began (detail.onset_t), else when the rule fired."""
+        onset = self.detail.get("onset_t")
+        return float(onset) if isinstance(onset, (int, float)) and not isinstance(onset, bool) else self.start_t
+
+    @property
+    def stage(self) -> int | None:
+        stage = self.detail.get("stage")
+        return int(stage) if isinstance(stage, (int, float)) and not isinstance(stage, bool) else None
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.end_detail.get("truncated"))
+
+
+@dataclass(frozen=True)
+class StateLine:
+    t: float
+    name: str
+    detail: Mapping[str, Any]
+
+
+@dataclass
+class Timeline:
+    events: list[Span]  # kind "event": duration spans and instantaneous events
+    actions: list[Span]  # kind "action": each start..end with its stage
+    states: list[StateLine]
+
+    def spans(self, kind: str = "event") -> list[Span]:
+        return [s for s in (self.events if kind == "event" else self.actions) if not s.instantaneous]
+
+    def named(self, name: str) -> list[Span]:
+        return [s for s in self.events if s.name == name]
+
+    def state_lines(self, name: str) -> list[StateLine]:
+        return [s for s in self.states if s.name == name]
+
+
+def build_timeline(events: Iterable[EventDict], end_t: float | None = None) -> Timeline:
+    lines = list(events)
+    last_t = max((float(e["t"]) for e in lines), default=0.0)
+    if end_t is not None:
+        last_t = max(last_t, end_t)
+    out: dict[str, list[Span]] = {"event": [], "action": []}
+    states: list[StateLine] = []
+    open_at: dict[tuple[str, str], EventDict] = {}
+    for e in lines:
+        kind, name, t = e.get("kind", "event"), e["name"], float(e["t"])
+        detail = e.get("detail") or {}
+        if kind == "state":
+            states.append(StateLine(t, name, detail))
+            continue
+        if kind not in out:
+            continue
+        phase = e.get("phase")
+        key = (kind, name)
+        if phase == "start":
+            # A second start without an end (a log cut and appended) closes the first there.
+            if key in open_at:
+                out[kind].append(_span(kind, open_at.pop(key), t, {}))
+            open_at[key] = e
+        elif phase == "end":
+            started = open_at.pop(key, None)
+            if started is not None:
+                out[kind].append(_span(kind, started, t, detail))
+        else:
+            out[kind].append(Span(kind, name, t, t, detail, {}, instantaneous=True))
+    for (kind, _), started in open_at.items():
+        out[kind].append(_span(kind, started, last_t, {"truncated": True}))
+    return Timeline(sorted(out["event"], key=_order), sorted(out["action"], key=_order), states)
+
+
+def _order(span: Span) -> tuple[float, str]:
+    return span.start_t, span.name
+
+
+def _span(kind: str, start: EventDict, end_t: float, end_detail: Mapping[str, Any]) -> Span:
+    return Span(kind, start["name"], float(start["t"]), end_t, start.get("detail") or {}, end_detail)

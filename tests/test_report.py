@@ -1,0 +1,326 @@
+"""The HTML drive report without a browser: what it reads, pairs, scores, thins and writes.
+
+The drive is tests/report_drive.py's scripted 130 s replay through the real Pipeline, so the
+times asserted here are the pipeline's own (a lap glance at 45 s fires long_distraction at
+48.0, the 4.5 s closure at 100 s becomes sleep at 103.0667, ...)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from report_drive import write_replay
+
+from driver_monitor.cli import main
+from driver_monitor.config import Config, load_config
+from driver_monitor.errors import InputError
+from driver_monitor.evaluation.scoring import score
+from driver_monitor.evaluation.truth import load_truth, score_clip
+from driver_monitor.report.corpus import CorpusDrive, write_corpus_report
+from driver_monitor.report.data import load_replay
+from driver_monitor.report.decimate import m4_indices, runs
+from driver_monitor.report.drive_report import ReportRequest, write_report
+from driver_monitor.report.figure import FigureInput, build_figure
+from driver_monitor.report.ground_truth import from_labels, from_truth
+from driver_monitor.report.plotly_bundle import BASIC_VERSION, bundle_version, plotly_js
+from driver_monitor.report.settings import UsedConfig
+from driver_monitor.report.summary import (
+    actions_table,
+    config_table,
+    events_table,
+    face_found_share,
+)
+from driver_monitor.report.timeline import build_timeline
+
+DRIVE_S = 130.0
+
+
+@pytest.fixture(scope="module")
+def replay_dir(tmp_path_factory) -> Path:
+    return write_replay(tmp_path_factory.mktemp("report") / "drive", DRIVE_S)
+
+
+@pytest.fixture(scope="module")
+def data(replay_dir):
+    return load_replay(replay_dir)
+
+
+def _copy(replay_dir: Path, dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    for f in replay_dir.iterdir():
+        (dest / f.name).write_bytes(f.read_bytes())
+    return dest
+
+
+def test_timeline_pairs_event_and_action_lines_with_their_details(data):
+    tl = build_timeline(data.events, data.end_t)
+    ld = tl.named("long_distraction")
+    assert [(s.start_t, s.end_t, s.onset_t, s.detail["zone"]) for s in ld] == [(48.0, 50.5, 45.0, "lap")]
+    sleep = tl.named("sleep")
+    assert [(s.start_t, s.end_t) for s in sleep] == [(103.0667, 104.5667)]
+    # The microsleep that grew into the sleep keeps its own span up to the switch.
+    assert [(s.start_t, s.end_t, s.end_detail.get("became")) for s in tl.named("microsleep")] == [
+        (71.0667, 71.6667, None), (101.0667, 103.0667, "sleep")]
+    yawn = tl.named("yawn")
+    assert [(s.start_t, s.instantaneous) for s in yawn] == [(86.0, True)]
+    chimes = [a for a in tl.actions if a.name == "chime"]
+    assert (chimes[0].start_t, chimes[0].end_t, chimes[0].stage, chimes[0].detail["condition"]) == (71.0667, 72.6667, 0, "microsleep")
+    assert [line.t for line in tl.state_lines("calibrated")] == [78.6333]
+
+
+def test_a_span_still_open_at_the_end_lasts_to_the_last_time():
+    events = [{"t": 1.0, "kind": "event", "name": "drowsy", "phase": "start", "detail": {"level": 7}},
+              {"t": 2.0, "kind": "event", "name": "blink"}]
+    (span,) = build_timeline(events, end_t=9.5).spans()
+    assert (span.start_t, span.end_t, span.truncated) == (1.0, 9.5, True)
+
+
+def test_m4_keeps_every_peak_and_every_gap():
+    values = np.zeros(100_000)
+    values[54_321] = 1.0
+    values[12_345] = -3.0
+    values[7_000:7_010] = np.nan
+    idx = m4_indices(values, 4000)
+    assert len(idx) <= 4000 + 1000  # 4 per bucket + a missing sample where a bucket has one
+    assert 54_321 in idx and 12_345 in idx
+    assert np.isnan(values[idx]).any() and all(7_000 <= i < 7_010 for i in idx[np.isnan(values[idx])])
+    assert idx[0] == 0 and idx[-1] == len(values) - 1
+    assert list(m4_indices(np.arange(10.0), 100)) == list(range(10))  # short traces untouched
+
+
+def test_runs_of_zones():
+    assert runs(["road", "road", None, "lap", "lap"]) == [(0, 1, "road"), (2, 2, None), (3, 4, "lap")]
+
+
+def test_labels_are_marked_found_missed_and_false_as_eval_scores_them(replay_dir, data, tmp_path):
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("\n".join(json.dumps(x) for x in [
+        {"t": 100.0, "kind": "event", "name": "sleep", "phase": "start"},
+        {"t": 104.5, "kind": "event", "name": "sleep", "phase": "end"},
+        {"t": 60.0, "kind": "event", "name": "yawn"},
+    ]) + "\n")
+    gt = from_labels(labels, data.events, data.end_t)
+    marks = {(m.status, m.name, round(m.t, 4)) for m in gt.marks}
+    assert ("found", "sleep", 103.0667) in marks
+    assert ("missed", "yawn", 60.0) in marks
+    assert ("false", "yawn", 86.0) in marks
+    rows = {r.name: (r.expected, r.found, r.missed, r.false, r.latency_s) for r in gt.rows}
+    assert rows["sleep"] == (1, 1, 0, 0, "3.07, 3.07")
+    assert rows["yawn"] == (1, 0, 1, 1, "-")
+    # The same numbers `eval` prints.
+    s = score(data.events, [json.loads(x) for x in labels.read_text().splitlines()])
+    assert (s["yawn"].found, s["yawn"].false_alarms, s["sleep"].latencies_s) == (0, 1, [pytest.approx(3.0667)])
+
+
+def test_labels_of_another_drive_are_refused_in_one_line(data, tmp_path):
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"t": 512.0, "kind": "event", "name": "sleep", "phase": "start"}\n')
+    with pytest.raises(InputError) as err:
+        from_labels(labels, data.events, data.end_t)
+    assert str(err.value) == (f"{labels}: label sleep at 512.00 s starts after the replay ends (130.00 s): "
+                              "labels of another drive?")
+
+
+def _truth_file(path: Path, duration_s: float) -> Path:
+    path.write_text(yaml.safe_dump({"drive": {
+        "file": "drive.mkv", "duration_s": duration_s,
+        "intervals": [{"kind": "eyes_closed", "start_s": 100.0, "end_s": 104.5},
+                      {"kind": "look_down", "start_s": 45.0, "end_s": 50.0},
+                      {"kind": "yawn", "start_s": 20.0, "end_s": 23.0}],
+        "ambiguous": [{"what": "glare", "start_s": 84.0, "end_s": 88.0}]}}))
+    return path
+
+
+def test_truth_intervals_are_scored_as_evaluation_truth_scores_them(data, tmp_path):
+    truth = _truth_file(tmp_path / "truth.yaml", DRIVE_S)
+    gt = from_truth(truth, "drive", data.events, data.end_t)
+    by_kind = {s.name: s.status for s in gt.spans}
+    assert by_kind["eyes_closed"] == "found" and by_kind["look_down"] == "found" and by_kind["yawn"] == "missed"
+    assert by_kind["ambiguous: glare"] == "ambiguous"
+    expected = score_clip("drive", load_truth(truth)["drive"], data.events)
+    assert gt.count("found") == len(expected.found) and gt.count("missed") == len(expected.missed) == 1
+    assert gt.count("false") == len(expected.false_alerts)
+    (missed,) = [m for m in gt.marks if m.status == "missed"]
+    assert (missed.t, missed.row) == (20.0, "yawn")
+
+
+def test_truth_of_a_clip_of_another_length_is_refused(data, tmp_path):
+    truth = _truth_file(tmp_path / "truth.yaml", 5.9)
+    with pytest.raises(InputError, match=r"clip drive lasts 5\.90 s but the replay covers 130\.00 s"):
+        from_truth(truth, "drive", data.events, data.end_t)
+
+
+def test_summary_tables_come_from_the_full_columns(data):
+    tl = build_timeline(data.events, data.end_t)
+    rows = {r[0]: r for r in events_table(tl).rows}
+    assert rows["long_distraction"] == ("long_distraction", 1, "2.5", "2.50", "48.00", "")
+    assert rows["sleep"][1:5] == (1, "1.5", "1.50", "103.07")
+    assert rows["blink"][1] == len([e for e in data.events if e["name"] == "blink"])
+    chime = {r[0]: r for r in actions_table(tl).rows}["chime"]
+    assert chime[2].startswith("microsleep 2") and "stage 0" in chime[3]
+    # 3.5 s of every 120 s without a face, sampled at 30 fps.
+    absent = int(np.sum(~data.numeric["face_present"].astype(bool)))
+    assert face_found_share(data) == pytest.approx(1 - absent / data.frames)
+    assert absent == 105  # 110.0 <= t < 113.5 at 30 fps
+
+
+def test_display_thinning_keeps_peaks_and_never_changes_the_tables(replay_dir, tmp_path):
+    thin = write_report(ReportRequest(replay_dir, tmp_path / "thin.html", max_points=400))
+    full = write_report(ReportRequest(replay_dir, tmp_path / "full.html", max_points=100_000))
+    assert thin.bytes < full.bytes
+    table = re.compile(r"<section id=\"events\">.*?</section>", re.S)
+    assert table.search(thin.path.read_text()).group(0) == table.search(full.path.read_text()).group(0)
+    data = load_replay(replay_dir)
+    fig = build_figure(FigureInput(data, build_timeline(data.events, data.end_t), Config(), max_points=400))
+    (closure,) = [t for t in fig.data if t.name == "eye_closure"]
+    assert len(closure.y) <= 400 + 100
+    assert np.nanmax(closure.y) == pytest.approx(np.nanmax(data.numeric["eye_closure"]), abs=1e-6)
+
+
+def test_the_report_is_one_file_that_asks_nothing_from_a_network(replay_dir, tmp_path):
+    result = write_report(ReportRequest(replay_dir, tmp_path / "r.html"))
+    text = result.path.read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in text and "default-src 'none'" in text
+    assert not re.search(r"<(script|img|link|iframe)[^>]+(src|href)=\"(?!data:)", text)
+    assert f"plotly.js (basic - minified) v{BASIC_VERSION}" in text[:200_000]
+    assert result.bytes < 3_000_000
+
+
+def test_the_vendored_plotly_bundle_matches_the_installed_plotly():
+    script, note = plotly_js()
+    assert note is None, note
+    assert bundle_version(script) == BASIC_VERSION
+
+
+def test_older_replays_without_new_columns_get_notes_not_errors(replay_dir, tmp_path):
+    old = _copy(replay_dir, tmp_path / "old")
+    dropped = {"eye_closure_left", "eye_closure_right", "iris_hidden", "calibrating", "away_evidence_share",
+               "perclos_60s", "perclos_180s", "gaze_zone"}
+    with (replay_dir / "features.csv").open(newline="") as src, (old / "features.csv").open("w", newline="") as dst:
+        reader = csv.DictReader(src)
+        keep = [c for c in reader.fieldnames if c not in dropped]
+        writer = csv.DictWriter(dst, keep, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(reader)
+    result = write_report(ReportRequest(old, old / "report.html"))
+    assert "eye closure: no column eye_closure_left, eye_closure_right in this replay's table (older replay?): not drawn" in result.notes
+    assert "PERCLOS: no column perclos_60s, perclos_180s in this replay's table (older replay?): not drawn" in result.notes
+    assert "gaze zone: no gaze_zone column in this replay's table: not drawn" in result.notes
+    assert "PERCLOS (P80" not in result.path.read_text()
+
+
+def test_a_replay_without_its_table_still_shows_its_events(replay_dir, tmp_path):
+    d = _copy(replay_dir, tmp_path / "events_only")
+    (d / "features.csv").unlink()
+    result = write_report(ReportRequest(d, d / "r.html"))
+    assert result.notes[0] == f"no per-frame table (features.parquet or features.csv) in {d}: timelines show events only"
+    assert "Events (spans from the rule firing" in result.path.read_text()
+
+
+def test_config_comes_from_run_yaml_and_its_diff_and_thresholds_show(replay_dir, tmp_path):
+    d = _copy(replay_dir, tmp_path / "with_run")
+    config = load_config(None)
+    settings = config.model_dump(mode="json")
+    settings["drowsiness"]["blink"]["closed_threshold"] = 0.6
+    (d / "run.yaml").write_text(yaml.safe_dump({"command": "replay", "package_version": "0.1.0",
+                                                "input": {"path": "recordings/x"},
+                                                "config": {"path": "tuned.yaml", "settings": settings}}))
+    result = write_report(ReportRequest(d, d / "r.html"))
+    text = result.path.read_text()
+    assert "run.yaml (tuned.yaml)" in text
+    assert "<td>drowsiness.blink.closed_threshold</td><td class=\"num\">0.5</td><td class=\"num\">0.6</td>" in text
+    assert '"name":"closed from 0.6"' in text
+    used = UsedConfig(config, "packaged", True)
+    assert config_table(used).rows == []
+    (d / "run.yaml").write_text("config: [unclosed")
+    assert f"{d / 'run.yaml'}: not readable YAML; provenance not shown" in write_report(ReportRequest(d, d / "r.html")).notes
+
+
+def test_vehicle_speed_comes_from_the_recordings_can_log(replay_dir, tmp_path):
+    from driver_monitor.can.logs import write_vehicle_can_log
+    from driver_monitor.messages import VehicleState
+    from driver_monitor.recording.format import write_meta
+    from driver_monitor.recording.writer import RecordingWriter
+    from driver_monitor.report.vehicle_speed import speed_from_recording
+
+    rec = tmp_path / "rec"
+    writer = RecordingWriter(rec, 64, 48)
+    for i in range(3):
+        writer.add_frame(i * 0.5, np.zeros((48, 64, 3), np.uint8))
+    writer.close()
+    states = [VehicleState(t=i * 0.1, speed_kph=10.0 * i) for i in range(20)]
+    start = write_vehicle_can_log(states, rec / "can.blf")
+    meta = yaml.safe_load((rec / "meta.yaml").read_text())
+    write_meta(rec / "meta.yaml", {**meta, "can_start_time_s": start})
+    speed = speed_from_recording(rec, Config(), np.array([0.0, 0.5, 1.0, 1.85]))
+    assert speed[1:] == pytest.approx([50.0, 100.0, 180.0], abs=0.5)
+
+
+def test_cli_report_and_its_errors_in_one_line(replay_dir, tmp_path, capsys):
+    out = tmp_path / "cli.html"
+    assert main(["report", str(replay_dir), "-o", str(out)]) == 0
+    assert out.stat().st_size > 100_000
+    assert capsys.readouterr().out.startswith(f"report {out} (")
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    broken = _copy(replay_dir, tmp_path / "broken")
+    (broken / "features.csv").write_bytes(b"t,eye_closure\n0.0,0.1\n\x00\xff,zz,1,2\n")
+    labels = tmp_path / "other.jsonl"
+    labels.write_text('{"t": 900.0, "kind": "event", "name": "yawn"}\n')
+    cases = [
+        (["report", str(tmp_path / "nowhere")], f"error: {tmp_path / 'nowhere'}: no such directory"),
+        (["report", str(empty)], f"error: {empty}: no events.jsonl here: not a replay output directory "
+                                 "(`driver-monitor replay INPUT --out DIR` writes one)"),
+        (["report", str(broken)], f"error: {broken / 'features.csv'}: not a readable feature table"),
+        (["report", str(replay_dir), "-o", str(tmp_path / "x.html"), "--labels", str(labels)],
+         f"error: {labels}: label yawn at 900.00 s starts after the replay ends"),
+    ]
+    for argv, expected in cases:
+        assert main(argv) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(expected), err
+
+
+def test_corpus_report_has_one_row_per_drive_linking_to_its_report(data, tmp_path):
+    drive_html = tmp_path / "drives" / "a.html"
+    drive_html.parent.mkdir()
+    drive_html.write_text("<html></html>")
+    labels = [{"t": 100.0, "kind": "event", "name": "sleep", "phase": "start"},
+              {"t": 104.5, "kind": "event", "name": "sleep", "phase": "end"}]
+    scores = score(data.events, labels, names=["sleep"])
+    truth = load_truth(_truth_file(tmp_path / "truth.yaml", DRIVE_S))
+    clip_score = score_clip("drive", truth["drive"], data.events)
+    index = write_corpus_report([CorpusDrive("a", drive_html, scores, {"frames": 3901}),
+                                 CorpusDrive("b", None, clip_score)], tmp_path / "index.html")
+    text = index.read_text()
+    assert '<a href="drives/a.html">a</a>' in text
+    assert ('<td>3901</td><td class="num">1</td><td class="num">1</td><td class="num">0</td>'
+            '<td class="num">0</td><td class="found">ok</td>') in text
+    b = clip_score
+    expected_b = (len(b.found) + len(b.missed), len(b.found), len(b.missed), len(b.false_alerts))
+    assert "".join(f'<td class="num">{v}</td>' for v in expected_b) + '<td class="missed">FAIL</td>' in text
+    all_row = re.search(r"<tr><td>all</td>(.*?)</tr>", text).group(1)
+    found = 1 + len(b.found)
+    assert all_row.startswith(f'<td class="num">{1 + expected_b[0]}</td><td class="num">{found}</td>')
+
+
+def test_eval_report_writes_the_drive_and_an_index_row(replay_dir, tmp_path, capsys):
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"t": 100.0, "kind": "event", "name": "sleep", "phase": "start"}\n'
+                      '{"t": 104.5, "kind": "event", "name": "sleep", "phase": "end"}\n')
+    out = tmp_path / "eval"
+    assert main(["eval", str(replay_dir), str(labels), "--name", "sleep", "--report", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"report {out / 'drive.html'}, index {out / 'index.html'}" in printed
+    index = (out / "index.html").read_text()
+    assert '<a href="drive.html">drive</a>' in index and '<td class="found">ok</td>' in index
+    assert "found sleep at 103.07 s (label 100.00 s, latency 3.07 s)" in (out / "drive.html").read_text()
+    truth = _truth_file(tmp_path / "truth.yaml", DRIVE_S)
+    assert main(["eval", str(replay_dir), "--truth", str(truth), "--clip", "drive", "--report", str(out)]) == 1
+    assert '<td class="missed">FAIL</td>' in (out / "index.html").read_text()  # the yawn was missed
