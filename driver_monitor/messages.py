@@ -109,6 +109,21 @@ class Features:
                 row[name] = value
         return row
 
+    @classmethod
+    def from_columns(cls, row: Mapping[str, Any]) -> Features:
+        """The inverse of `columns` (feature replay): the same Features, field for field.
+        skin_rgb is None exactly when its three columns are NaN (mean_skin_rgb gives finite
+        means or None)."""
+        values = {name: row[name] for name in _FEATURE_FIELDS}
+        skin = (row["skin_r"], row["skin_g"], row["skin_b"])
+        values["skin_rgb"] = None if all(math.isnan(v) for v in skin) else skin
+        return cls(**values)
+
+
+_FEATURE_FIELDS = tuple(name for name in Features.__dataclass_fields__ if name != "skin_rgb")
+# The face-measurement columns of the per-frame table, in order (`t` first).
+FEATURE_COLUMNS: tuple[str, ...] = tuple(Features(t=0.0, face_present=False).columns())
+
 
 @dataclass(frozen=True, slots=True)
 class VehicleState:
@@ -132,6 +147,48 @@ class VehicleState:
     def speed_at_least(self, kph: float) -> bool:
         """True when the speed is known to be >= kph, or unknown (treated as moving)."""
         return self.speed_kph is None or self.speed_kph >= kph
+
+    def columns(self) -> dict[str, Scalar | tuple[float, ...]]:
+        """The per-frame table's vehicle columns (`vehicle_` + field; `t` is the frame's)."""
+        return {VEHICLE_PREFIX + name: getattr(self, name) for name in _VEHICLE_FIELDS}
+
+    @classmethod
+    def from_columns(cls, t: float, row: Mapping[str, Any]) -> VehicleState:
+        """The inverse of `columns` at the frame's time t (feature replay)."""
+        return cls(t, **{name: row[VEHICLE_PREFIX + name] for name in _VEHICLE_FIELDS})
+
+
+# The per-frame table's vehicle columns: what the pipeline saw of the vehicle at each frame.
+VEHICLE_PREFIX = "vehicle_"
+_VEHICLE_FIELDS = tuple(name for name in VehicleState.__dataclass_fields__ if name != "t")
+
+
+@dataclass(frozen=True, slots=True)
+class FrameStats:
+    """What camera health needs from one picture (perception/camera_health.py computes it
+    from a subsampled grey image); the per-frame table keeps it so that camera health can be
+    judged again without the picture (feature replay)."""
+
+    identical_to_previous: bool
+    mean_luma: float
+    luma_std: float
+
+    def columns(self) -> dict[str, Scalar]:
+        return {FRAME_PREFIX + name: getattr(self, name) for name in _FRAME_STATS_FIELDS}
+
+    @classmethod
+    def from_columns(cls, row: Mapping[str, Any]) -> FrameStats | None:
+        """None for a row that is not a frame's (a camera fault's result between frames)."""
+        values = {name: row[FRAME_PREFIX + name] for name in _FRAME_STATS_FIELDS}
+        return None if values["identical_to_previous"] is None else cls(**values)
+
+
+FRAME_PREFIX = "frame_"
+_FRAME_STATS_FIELDS = ("identical_to_previous", "mean_luma", "luma_std")
+# `frame_judged`: the frame went through perception and the detectors (False: a picture
+# camera health refused, or no frame at all).
+FRAME_JUDGED = "frame_judged"
+NO_FRAME_COLUMNS: dict[str, Scalar] = {FRAME_PREFIX + name: None for name in _FRAME_STATS_FIELDS}
 
 
 EventKind = Literal["event", "action", "state"]
@@ -219,9 +276,17 @@ class FrameResult:
     state: DriverState
     events: list[Event] = field(default_factory=list)  # detector events and policy actions
     policy: PolicyState | None = None  # what the policy engine decided at t (None: no policy)
+    # The picture statistics camera health judged, when this result is a frame's (None: a
+    # result between frames); `judged`: the frame went through perception and the detectors.
+    picture: FrameStats | None = None
+    judged: bool = False
 
-    def row(self) -> dict[str, Scalar]:
-        """The per-frame table row: features, then every detector's state columns."""
-        row = self.features.columns()
+    def row(self) -> dict[str, Any]:
+        """The per-frame table row (docs/features.md): the detectors' inputs (features, the
+        picture's statistics, the vehicle), then every detector's state columns."""
+        row: dict[str, Any] = self.features.columns()
+        row.update(self.picture.columns() if self.picture is not None else NO_FRAME_COLUMNS)
+        row[FRAME_JUDGED] = self.judged
+        row.update(self.vehicle.columns())
         row.update(self.state.values)
         return row

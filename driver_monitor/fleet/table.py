@@ -1,0 +1,293 @@
+"""A per-frame table (outputs/feature_table.py) read back as what the detectors saw of each frame.
+
+    features.parquet / features.csv ─▶ FrameInput per frame: Features, the picture statistics
+        camera health judged, whether the frame was judged, the vehicle, the expression columns
+
+Only tables that can decide exactly what a full replay decides are accepted, each refusal in one
+line naming the file: a table of this format and of this feature code (provenance.
+feature_code_version), whose settings decided before the features (DECIDED_BEFORE_FEATURES: the
+tracker, the frame times, camera health, the vehicle signals, the expression model) and face
+model equal the config's. A CSV keeps its provenance in run.yaml beside it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from driver_monitor.config import Config
+from driver_monitor.errors import InputError, one_line
+from driver_monitor.messages import (
+    FEATURE_COLUMNS,
+    FRAME_JUDGED,
+    Features,
+    FrameStats,
+    Scalar,
+    VehicleState,
+)
+from driver_monitor.names import EXPRESSION_PREFIX
+from driver_monitor.outputs.feature_table import (
+    FEATURES_STEM,
+    FORMAT_KEY,
+    FORMAT_VERSION,
+    PARQUET_PROVENANCE_KEY,
+    csv_cell_value,
+    input_column_kind,
+    table_format,
+)
+from driver_monitor.provenance import RUN_FILE_NAME, model_provenance
+
+FEATURE_NAMES = (f"{FEATURES_STEM}.parquet", f"{FEATURES_STEM}.csv")
+# The settings that act before the features: the tracker and its model, the frame times,
+# camera health (which frames are judged at all), the vehicle signals and the expression
+# model. Features made under other values would not be the ones a full replay sees.
+DECIDED_BEFORE_FEATURES: tuple[str, ...] = (
+    "perception", "video", "vehicle", "stress.expression_model",
+    "camera.fps", "camera.no_frame_timeout_periods", "camera.frozen_frame_s",
+    "camera.dark_lens_brightness", "camera.covered_lens_contrast", "camera.dark_lens_s",
+)
+_REQUIRED = (*FEATURE_COLUMNS, *FrameStats(False, 0.0, 0.0).columns(), FRAME_JUDGED, *VehicleState(0.0).columns())
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class FrameInput:
+    """One frame as the pipeline saw it (what `Pipeline.check_picture` and
+    `process_features` take)."""
+
+    features: Features
+    vehicle: VehicleState
+    picture: FrameStats
+    judged: bool
+    perception: Mapping[str, Scalar]  # expression_* (empty without the model)
+
+    @property
+    def t(self) -> float:
+        return self.features.t
+
+
+@dataclass
+class TableInfo:
+    """What a table says about itself: its format and provenance (the config it was made with)."""
+
+    path: Path
+    format: dict[str, Any]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return ((self.provenance.get("config") or {}).get("settings")) or {}
+
+    def check_config(self, config: Config) -> None:
+        """InputError unless the settings that act before the features, and the face model,
+        are those the table was made with."""
+        if not self.settings:
+            raise InputError(f"{self.path}: the config the features were made with is unknown (no provenance"
+                             f"{' in ' + RUN_FILE_NAME + ' beside it' if self.path.suffix == '.csv' else ''})")
+        mine = config.model_dump(mode="json")
+        for key in DECIDED_BEFORE_FEATURES:
+            difference = _first_difference(key, _lookup(self.settings, key), _lookup(mine, key))
+            if difference is not None:
+                where, theirs, ours = difference
+                raise InputError(
+                    f"{self.path}: {where} is {_show(ours)} in this config but was {_show(theirs)} when the features were "
+                    "made: it acts before the features (run a full replay, or extract the drive with this config)")
+        made_with = (self.provenance.get("model") or {}).get("sha256")
+        model = model_provenance(config)
+        if made_with != model["sha256"]:
+            raise InputError(f"{self.path}: the features were made with face model sha256 {made_with}, "
+                             f"this config's model ({model['path']}) is {model['sha256']}")
+
+
+@dataclass
+class FeatureTable(TableInfo):
+    frames: list[FrameInput] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        return frames_duration_s(self.frames)
+
+
+def frames_duration_s(frames: list[FrameInput]) -> float:
+    return frames[-1].t - frames[0].t if frames else 0.0
+
+
+def find_feature_table(path: str | Path) -> Path:
+    """The table itself, or the one in a replay output / recording / extraction directory."""
+    path = Path(path)
+    if path.is_dir():
+        found = next((path / n for n in FEATURE_NAMES if (path / n).is_file()), None)
+        if found is None:
+            raise InputError(f"{path}: no {' or '.join(FEATURE_NAMES)} here")
+        return found
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if path.suffix not in (".parquet", ".csv"):
+        raise InputError(f"{path}: not a feature table (expected {' or '.join(FEATURE_NAMES)})")
+    return path
+
+
+def read_feature_table(path: str | Path) -> FeatureTable:
+    """Every frame of a table, checked (InputError, one line naming the file)."""
+    path = find_feature_table(path)
+    if path.suffix == ".parquet":
+        fmt, provenance, columns = _read_parquet(path)
+    else:
+        fmt, provenance, columns = _read_csv(path)
+    _check_format(path, fmt)
+    missing = [c for c in _REQUIRED if c not in columns]
+    if missing:
+        raise InputError(f"{path}: no column `{missing[0]}` (not a driver-monitor feature table of format {FORMAT_VERSION})")
+    return FeatureTable(path, fmt, provenance, _frames(path, columns))
+
+
+def read_table_info(path: str | Path) -> TableInfo:
+    """A table's format and provenance without its rows, its format and feature code checked."""
+    path = find_feature_table(path)
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.read_schema(path).metadata or {}
+        except Exception as exc:  # pyarrow raises several types for a broken file
+            raise InputError(f"{path}: not a readable Parquet file ({one_line(exc)})") from None
+        fmt, provenance = _parquet_meta(path, meta)
+    else:
+        provenance = _run_beside(path)
+        fmt = provenance.get("feature_table") or {}
+    _check_format(path, fmt)
+    return TableInfo(path, fmt, provenance)
+
+
+# ---- reading ----------------------------------------------------------------------------------
+
+def _read_parquet(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[Any]]]:
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        fmt, provenance = _parquet_meta(path, schema.metadata or {})
+        _check_format(path, fmt)
+        names = [n for n in schema.names if n in _REQUIRED or n.startswith(EXPRESSION_PREFIX)]
+        table = pq.read_table(path, columns=names)
+    except InputError:
+        raise
+    except Exception as exc:  # pyarrow raises several types for a broken file
+        raise InputError(f"{path}: not a readable Parquet file ({one_line(exc)})") from None
+    return fmt, provenance, {name: table.column(name).to_pylist() for name in names}
+
+
+def _parquet_meta(path: Path, meta: Mapping[bytes, bytes]) -> tuple[dict[str, Any], dict[str, Any]]:
+    try:
+        fmt = json.loads(meta[FORMAT_KEY.encode()]) if FORMAT_KEY.encode() in meta else {}
+        raw = meta.get(PARQUET_PROVENANCE_KEY.encode())
+        provenance = yaml.safe_load(raw) if raw else {}
+    except (ValueError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: unreadable metadata ({one_line(exc)})") from None
+    return (fmt if isinstance(fmt, dict) else {}), (provenance if isinstance(provenance, dict) else {})
+
+
+def _read_csv(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[Any]]]:
+    provenance = _run_beside(path)
+    fmt = provenance.get("feature_table") or {}
+    _check_format(path, fmt)
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            keep = [(i, name, input_column_kind(name)) for i, name in enumerate(header)
+                    if name in _REQUIRED or name.startswith(EXPRESSION_PREFIX)]
+            columns: dict[str, list[Any]] = {name: [] for _, name, _ in keep}
+            for line, cells in enumerate(reader, 2):
+                for i, name, kind in keep:
+                    try:
+                        columns[name].append(csv_cell_value(kind, cells[i]))
+                    except (ValueError, IndexError):
+                        cell = cells[i] if i < len(cells) else "(missing)"
+                        raise InputError(f"{path}: line {line}: {name}: not a {kind.replace('_', ' ')} ({cell[:40]!r})") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: not a readable CSV table ({one_line(exc)})") from None
+    return fmt, provenance, columns
+
+
+def _run_beside(path: Path) -> dict[str, Any]:
+    run = path.parent / RUN_FILE_NAME
+    if not run.is_file():
+        return {}
+    try:
+        loaded = yaml.safe_load(run.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"{run}: not readable YAML ({one_line(exc)})") from None
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _check_format(path: Path, fmt: Mapping[str, Any]) -> None:
+    if not fmt:
+        where = f"no {RUN_FILE_NAME} beside it saying" if path.suffix == ".csv" else "its metadata does not say"
+        raise InputError(f"{path}: {where} which format and feature code made it (a table of driver-monitor before "
+                         f"format {FORMAT_VERSION} lacks the vehicle and picture columns): replay or extract the drive again")
+    if fmt.get("format_version") != FORMAT_VERSION:
+        raise InputError(f"{path}: feature table format {fmt.get('format_version')}, this driver-monitor reads "
+                         f"{FORMAT_VERSION}: replay or extract the drive again")
+    ours = table_format()["feature_code_version"]
+    if fmt.get("feature_code_version") != ours:
+        raise InputError(f"{path}: features from another feature-code version ({fmt.get('feature_code_version')}, "
+                         f"this code computes {ours}): extract the drive again (`driver-monitor extract`) or replay it in full")
+
+
+def _frames(path: Path, columns: Mapping[str, list[Any]]) -> list[FrameInput]:
+    names = list(columns)
+    expression = [n for n in names if n.startswith(EXPRESSION_PREFIX)]
+    frames: list[FrameInput] = []
+    last_t = -math.inf
+    for values in zip(*columns.values(), strict=True):
+        row = dict(zip(names, values, strict=True))
+        picture = FrameStats.from_columns(row)
+        if picture is None:
+            continue  # a result between frames (a silence before a frame): no input of its own
+        try:
+            features = Features.from_columns(row)
+            t = features.t
+            if not (isinstance(t, float | int) and math.isfinite(t)) or t < last_t:
+                raise ValueError(f"t {t!r} is not a time after {last_t}")
+            rr = row["vehicle_external_rr_intervals_ms"]
+            row["vehicle_external_rr_intervals_ms"] = tuple(rr) if rr is not None else ()
+            vehicle = VehicleState.from_columns(t, row)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{path}: frame {len(frames)}: {one_line(exc)}") from None
+        last_t = t
+        frames.append(FrameInput(features, vehicle, picture, bool(row[FRAME_JUDGED]),
+                                 {n: row[n] for n in expression}))
+    return frames
+
+
+# ---- comparing settings ------------------------------------------------------------------------
+
+def _lookup(settings: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = settings
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def _first_difference(key: str, theirs: Any, ours: Any) -> tuple[str, Any, Any] | None:
+    if isinstance(theirs, Mapping) and isinstance(ours, Mapping):
+        for sub in [*theirs, *(k for k in ours if k not in theirs)]:
+            found = _first_difference(f"{key}.{sub}", theirs.get(sub, _MISSING), ours.get(sub, _MISSING))
+            if found is not None:
+                return found
+        return None
+    return None if theirs == ours else (key, theirs, ours)
+
+
+def _show(value: Any) -> str:
+    return "(absent)" if value is _MISSING else json.dumps(value)
