@@ -185,6 +185,20 @@ def fleet_drives(tmp_path_factory) -> dict[str, Path]:
     return drives
 
 
+@pytest.fixture(scope="session")
+def fleet_features(tmp_path_factory, fleet_drives) -> Path:
+    """The fleet drives extracted once per session with the packaged default config (in this
+    process): FEATURE_DIR with one directory per drive."""
+    from driver_monitor.config import load_config
+    from driver_monitor.fleet.extract import extract as run_extract
+    from driver_monitor.fleet.extract import find_drives
+
+    out = tmp_path_factory.mktemp("fleet-features")
+    summary = run_extract(find_drives(list(fleet_drives.values())), load_config(), out, progress=False)
+    assert [r.status for r in summary.results] == ["done", "done"], summary.text()
+    return out
+
+
 @pytest.fixture
 def daemons():
     """Daemon subprocesses a test starts (daemon_harness.DaemonProcess), closed after it."""

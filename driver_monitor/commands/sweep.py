@@ -37,17 +37,18 @@ def run(args: argparse.Namespace) -> int:
     from driver_monitor.config.loader import parse_yaml_mapping, read_yaml_text
     from driver_monitor.evaluation.truth import load_truth
     from driver_monitor.fleet.corpus import find_corpus
-    from driver_monitor.fleet.grid import load_grid
+    from driver_monitor.fleet.grid import load_grid, trials
     from driver_monitor.fleet.sweep import sweep
 
     base = load_config(args.config)
     base_path = Path(args.config) if args.config is not None else DEFAULT_CONFIG_PATH
     base_data = parse_yaml_mapping(read_yaml_text(base_path), str(base_path), "a mapping") if args.config else {}
     grid = load_grid(args.grid)
+    swept = trials(grid, base)  # every config checked before anything else
     truth_path = Path(args.truth) if args.truth is not None else None
     truth = load_truth(truth_path) if truth_path is not None else None
     entries = find_corpus(list(args.corpus), truth, truth_path)
-    summary = sweep(entries, truth, truth_path, grid, base, base_data, Path(args.out), engine_of(args),
+    summary = sweep(entries, truth, truth_path, grid, swept, base, base_data, Path(args.out), engine_of(args),
                     args.max_latency_s, args.early_s, progress=False if args.no_progress else None)
     print(summary.text())
     return EXIT_OK

@@ -18,6 +18,7 @@ caller's `progress` from every process (not from Ray actors: their results say i
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import queue as queue_module
@@ -158,11 +159,12 @@ class Engine:
             raise InputError(f"--ray needs Ray, an optional extra: {RAY_EXTRA}") from None
         if not ray.is_initialized():
             try:
+                # Ray's own INFO / WARNING lines (start-up, auth token) are not ours to print.
+                quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
                 if self.ray == LOCAL:
-                    ray.init(num_cpus=self.jobs if self.jobs > 1 else None, include_dashboard=False,
-                             log_to_driver=False)
+                    ray.init(num_cpus=self.jobs if self.jobs > 1 else None, include_dashboard=False, **quiet)
                 else:
-                    ray.init(address=self.ray, log_to_driver=False)
+                    ray.init(address=self.ray, **quiet)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise InputError(f"--ray {self.ray}: cannot reach a Ray cluster ({str(exc).strip().splitlines()[0]})") from None
         return ray

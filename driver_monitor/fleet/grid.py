@@ -10,7 +10,7 @@
     seed: 1                 # random: the same seed draws the same configs
     keys:
       distraction.long_distraction.threshold_s: {min: 2.0, max: 4.0}   # random: uniform
-      distraction.zones.road_yaw_deg: {min: 10, max: 30, step: 5}      # both: 10, 15, ..., 30
+      distraction.zones.road.yaw_max_deg: {min: 15, max: 25, step: 5}  # both: 15, 20, 25
       policy.monitoring.activation_s: [0, 60]                          # both: these values
 
 Everything is checked against the config schema before anything runs, each problem one line
@@ -129,9 +129,9 @@ def _steps(spec: Mapping[str, float]) -> list[Any]:
     return [lo + k * step if integral else round(lo + k * step, 12) for k in range(n)]
 
 
-def trials(grid: Grid, base: Config, base_data: Mapping[str, Any] | None = None) -> list[Trial]:
+def trials(grid: Grid, base: Config) -> list[Trial]:
     """Every config of the sweep, each validated (ConfigError naming the key, or the values
-    of a combination the schema refuses). base_data: the base config file's own mapping."""
+    of a combination the schema refuses)."""
     problems = []
     for key in grid.keys:
         problem = _key_problem(key, base)

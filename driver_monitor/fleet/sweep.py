@@ -33,7 +33,7 @@ from driver_monitor.fleet.corpus import CorpusEntry
 from driver_monitor.fleet.corpus_eval import drive_jobs
 from driver_monitor.fleet.evaluate import DriveJob, evaluate_job
 from driver_monitor.fleet.executor import Engine
-from driver_monitor.fleet.grid import Grid, Trial, trials, with_values
+from driver_monitor.fleet.grid import Grid, Trial, with_values
 from driver_monitor.outputs.files import open_private
 
 TRIALS_NAME = "trials.jsonl"
@@ -94,9 +94,10 @@ def _fmt(value: Any) -> str:
 
 
 def sweep(entries: Sequence[CorpusEntry], truth: dict[str, ClipTruth] | None, truth_path: Path | None,
-          grid: Grid, base: Config, base_data: Mapping[str, Any], out_dir: Path, engine: Engine,
-          max_latency_s: float = 4.0, early_s: float = 0.5, progress: bool | None = None) -> SweepSummary:
-    swept = trials(grid, base, base_data)  # every config validated before anything runs
+          grid: Grid, swept: Sequence[Trial], base: Config, base_data: Mapping[str, Any], out_dir: Path,
+          engine: Engine, max_latency_s: float = 4.0, early_s: float = 0.5,
+          progress: bool | None = None) -> SweepSummary:
+    """swept: grid.trials(grid, base), every config validated before anything runs."""
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
