@@ -1,17 +1,18 @@
 """Fleet throughput (docs/scaling.md): feature replay against the full replay, extraction per core,
 sweeps per core, and the speed-up of 2 workers over 1.
 
-    python benchmarks/bench_fleet.py [RECORDING] [--repeats N] [--part replay|extract|sweep|all]
+    python benchmarks/bench_fleet.py [RECORDING] [--repeats N] [--copies N] [--part replay|extract|sweep|all]
 
-RECORDING: a 30 fps recording (default: scenarios/progressive_drowsiness.yaml rendered at
-30 fps, 320x240 into ~/.cache/driver-monitor/bench, once). Every figure is a ratio or a rate
+RECORDING: a 30 fps recording with labels (default: scenarios/progressive_drowsiness.yaml
+rendered at 30 fps, 320x240 into ~/.cache/driver-monitor/bench, once); the extraction part uses
+recordings/selfie_writing (640x360, a real face) unless --extract-input says. Every figure is a ratio or a rate
 within one run; CPU seconds (process time) are given beside wall seconds, since on a shared
 machine the wall clock also counts the other jobs' time.
 
   replay   the full replay (tracker) once, then feature replay of its table, alternating
            repeats: `replay --features` end to end (read, decide, write the outputs) and the
            decisions alone (frames in memory -> events); x real time = drive time / time
-  extract  `extract` of N copies of the drive with 1 then 2 worker processes: frames/s, per core
+  extract  `extract` of N copies of a drive with 1 then 2 worker processes: frames/s, per core
   sweep    a 4-config grid over N copies of the drive's table with 1 then 2 worker processes:
            config-drive-hours evaluated per second and per core-second
 """
@@ -88,9 +89,11 @@ def bench_extract(recording: Path, copies: int, work: Path) -> None:
     from driver_monitor.fleet.extract import extract, find_drives
 
     drives_dir = work / "drives"
+    print(f"extract: {copies} copies of {recording}")
     for k in range(copies):
         shutil.copytree(recording, drives_dir / f"copy{k}", ignore=shutil.ignore_patterns("features.parquet"))
-        (drives_dir / f"copy{k}" / "meta.yaml").write_text(f"copy: {k}\n")  # another content, another key
+        with (drives_dir / f"copy{k}" / "meta.yaml").open("a") as fh:
+            fh.write(f"\nbench_copy: {k}\n")  # another content, another directory
     drives = find_drives([drives_dir])
     rates = {}
     for jobs in (1, 2):
@@ -137,6 +140,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--copies", type=int, default=4, help="drives for the extract / sweep parts")
     parser.add_argument("--part", choices=("replay", "extract", "sweep", "all"), default="all")
+    parser.add_argument("--extract-input", type=Path, default=REPO / "recordings" / "selfie_writing")
     args = parser.parse_args()
     recording = args.recording or default_recording()
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -146,7 +150,7 @@ def main() -> int:
         if args.part in ("replay", "sweep", "all"):
             bench_replay(recording, args.repeats, work)
         if args.part in ("extract", "all"):
-            bench_extract(recording, args.copies, work)
+            bench_extract(args.extract_input, args.copies, work)
         if args.part in ("sweep", "all"):
             bench_sweep(recording, args.copies, work)
     print(f"load {os.getloadavg()[0]:.1f} at the end")

@@ -7,6 +7,7 @@ Windows and durations downstream are computed from these times, never from frame
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -98,29 +99,21 @@ class Features:
     iris_contrast_right: float = math.nan
 
     def columns(self) -> dict[str, Scalar]:
-        """Flat per-frame row for features.csv / features.parquet."""
-        row: dict[str, Scalar] = {}
-        for name in self.__dataclass_fields__:
-            value = getattr(self, name)
-            if name == "skin_rgb":
-                r, g, b = value if value is not None else (math.nan,) * 3
-                row.update(skin_r=r, skin_g=g, skin_b=b)
-            else:
-                row[name] = value
+        """Flat per-frame row for features.csv / features.parquet (skin_rgb as skin_r/g/b)."""
+        row: dict[str, Scalar] = dict(zip(_BEFORE_SKIN, _get_before_skin(self), strict=True))
+        r, g, b = self.skin_rgb if self.skin_rgb is not None else _NO_SKIN
+        row["skin_r"], row["skin_g"], row["skin_b"] = r, g, b
+        row.update(zip(_AFTER_SKIN, _get_after_skin(self), strict=True))
         return row
-
-    @classmethod
-    def from_columns(cls, row: Mapping[str, Any]) -> Features:
-        """The inverse of `columns` (feature replay): the same Features, field for field.
-        skin_rgb is None exactly when its three columns are NaN (mean_skin_rgb gives finite
-        means or None)."""
-        values = {name: row[name] for name in _FEATURE_FIELDS}
-        skin = (row["skin_r"], row["skin_g"], row["skin_b"])
-        values["skin_rgb"] = None if all(math.isnan(v) for v in skin) else skin
-        return cls(**values)
 
 
 _FEATURE_FIELDS = tuple(name for name in Features.__dataclass_fields__ if name != "skin_rgb")
+# Features.columns(): the fields before and after skin_rgb, read in one call each (a row per frame).
+_BEFORE_SKIN = _FEATURE_FIELDS[: list(Features.__dataclass_fields__).index("skin_rgb")]
+_AFTER_SKIN = _FEATURE_FIELDS[len(_BEFORE_SKIN):]
+_get_before_skin = operator.attrgetter(*_BEFORE_SKIN)
+_get_after_skin = operator.attrgetter(*_AFTER_SKIN)
+_NO_SKIN = (math.nan, math.nan, math.nan)
 # The face-measurement columns of the per-frame table, in order (`t` first).
 FEATURE_COLUMNS: tuple[str, ...] = tuple(Features(t=0.0, face_present=False).columns())
 
@@ -150,17 +143,12 @@ class VehicleState:
 
     def columns(self) -> dict[str, Scalar | tuple[float, ...]]:
         """The per-frame table's vehicle columns (`vehicle_` + field; `t` is the frame's)."""
-        return {VEHICLE_PREFIX + name: getattr(self, name) for name in _VEHICLE_FIELDS}
-
-    @classmethod
-    def from_columns(cls, t: float, row: Mapping[str, Any]) -> VehicleState:
-        """The inverse of `columns` at the frame's time t (feature replay)."""
-        return cls(t, **{name: row[VEHICLE_PREFIX + name] for name in _VEHICLE_FIELDS})
+        return {VEHICLE_PREFIX + name: getattr(self, name) for name in VEHICLE_FIELDS}
 
 
 # The per-frame table's vehicle columns: what the pipeline saw of the vehicle at each frame.
 VEHICLE_PREFIX = "vehicle_"
-_VEHICLE_FIELDS = tuple(name for name in VehicleState.__dataclass_fields__ if name != "t")
+VEHICLE_FIELDS = tuple(name for name in VehicleState.__dataclass_fields__ if name != "t")
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,12 +163,6 @@ class FrameStats:
 
     def columns(self) -> dict[str, Scalar]:
         return {FRAME_PREFIX + name: getattr(self, name) for name in _FRAME_STATS_FIELDS}
-
-    @classmethod
-    def from_columns(cls, row: Mapping[str, Any]) -> FrameStats | None:
-        """None for a row that is not a frame's (a camera fault's result between frames)."""
-        values = {name: row[FRAME_PREFIX + name] for name in _FRAME_STATS_FIELDS}
-        return None if values["identical_to_previous"] is None else cls(**values)
 
 
 FRAME_PREFIX = "frame_"

@@ -47,13 +47,15 @@ def evaluate_job(job: DriveJob) -> list[tuple[str, DriveScore]]:
         events = read_event_log(job.entry.events)
         return [("", _score(job, events, _duration_of_replay(job.entry, events)))]
     out = []
+    heart_rates: dict[str, list[Any]] = {}  # the camera heart rate, computed once per batch
     for config_id, settings in job.configs:
         config = _config(config_id, settings)
         if job.entry.table is None and job.frames_ref is None:
             events, duration = _full_replay(job.entry, config)
         else:
             frames = _frames(job)
-            events, duration = decide_events(frames, config, job.entry.root), frames_duration_s(frames)
+            events = decide_events(frames, config, job.entry.root, heart_rates)
+            duration = frames_duration_s(frames)
         out.append((config_id, _score(job, events, duration)))
     return out
 

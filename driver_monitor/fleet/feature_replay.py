@@ -60,15 +60,65 @@ class EventCollector:
         pass
 
 
-def decide_events(frames: Sequence[FrameInput], config: Config, source: Path) -> list[dict[str, Any]]:
-    """The event log a replay with `config` writes, from frames alone (sweeps, corpus eval)."""
+def decide_events(frames: Sequence[FrameInput], config: Config, source: Path,
+                  heart_rates: dict[str, list[Any]] | None = None) -> list[dict[str, Any]]:
+    """The event log a replay with `config` writes, from frames alone (sweeps, corpus eval).
+
+    heart_rates: kept across the configs of one drive (a sweep's batch). The camera heart rate
+    (detectors/stress/rppg.py, ~1 ms a second of drive: a third of feature replay) depends on
+    the features and the `stress.rppg` settings only, so the first config computes it and the
+    others with the same settings take its estimates, frame by frame (_RppgRecorder)."""
     collector = EventCollector()
     pipeline = Pipeline(config, None, [collector], image_models=False)
+    recorder = _RppgRecorder.attach(pipeline, heart_rates)
     try:
         decide(pipeline, frames, source)
     finally:
         pipeline.finish()
+    if recorder is not None:
+        recorder.done()
     return collector.events
+
+
+class _RppgRecorder:
+    """Stands in for StressDetector.rppg (an RppgEstimator): records the estimates of a first
+    run, or hands them out again in a later one. The frames and their order are the same for
+    every config of a drive (camera health cannot be swept), so the n-th call gets the n-th
+    estimate; `done` checks that a replayed run asked exactly as often."""
+
+    def __init__(self, estimator: Any, recorded: list[Any] | None, store: list[Any]):
+        self.estimator = estimator
+        self.recorded = recorded
+        self.store = store
+        self.calls = 0
+
+    @classmethod
+    def attach(cls, pipeline: Pipeline, heart_rates: dict[str, list[Any]] | None) -> _RppgRecorder | None:
+        from driver_monitor.detectors.stress.detector import StressDetector
+        from driver_monitor.detectors.stress.rppg import RppgEstimator
+
+        if heart_rates is None:
+            return None
+        stress = next((d for d in pipeline.detectors if isinstance(d, StressDetector)), None)
+        if stress is None or not isinstance(getattr(stress, "rppg", None), RppgEstimator):
+            return None
+        key = stress.config.rppg.model_dump_json()
+        recorded = heart_rates.get(key)
+        recorder = cls(stress.rppg, recorded, heart_rates.setdefault(key, []) if recorded is None else recorded)
+        stress.rppg = recorder  # type: ignore[assignment]
+        return recorder
+
+    def update(self, features: Any) -> Any:
+        self.calls += 1
+        if self.recorded is not None:
+            return self.recorded[self.calls - 1]
+        estimate = self.estimator.update(features)
+        self.store.append(estimate)
+        return estimate
+
+    def done(self) -> None:
+        if self.recorded is not None and self.calls != len(self.recorded):
+            raise RuntimeError(f"camera heart rate asked {self.calls} times, recorded {len(self.recorded)}")
 
 
 def replay_features(

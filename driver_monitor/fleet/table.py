@@ -27,6 +27,8 @@ from driver_monitor.errors import InputError, one_line
 from driver_monitor.messages import (
     FEATURE_COLUMNS,
     FRAME_JUDGED,
+    VEHICLE_FIELDS,
+    VEHICLE_PREFIX,
     Features,
     FrameStats,
     Scalar,
@@ -53,7 +55,8 @@ DECIDED_BEFORE_FEATURES: tuple[str, ...] = (
     "camera.fps", "camera.no_frame_timeout_periods", "camera.frozen_frame_s",
     "camera.dark_lens_brightness", "camera.covered_lens_contrast", "camera.dark_lens_s",
 )
-_REQUIRED = (*FEATURE_COLUMNS, *FrameStats(False, 0.0, 0.0).columns(), FRAME_JUDGED, *VehicleState(0.0).columns())
+_FRAME_COLUMNS = tuple(FrameStats(False, 0.0, 0.0).columns())
+_REQUIRED = (*FEATURE_COLUMNS, *_FRAME_COLUMNS, FRAME_JUDGED, *VehicleState(0.0).columns())
 _MISSING = object()
 
 
@@ -176,12 +179,37 @@ def _read_parquet(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str,
         fmt, provenance = _parquet_meta(path, schema.metadata or {})
         _check_format(path, fmt)
         names = [n for n in schema.names if n in _REQUIRED or n.startswith(EXPRESSION_PREFIX)]
+        for name in names:
+            arrow_type = schema.field(name).type
+            wanted = input_column_kind(name).split("_")[-1]
+            if _arrow_kind(arrow_type) not in (wanted, "null"):
+                raise InputError(f"{path}: column `{name}` holds {arrow_type}, not {_KIND_WORDS[wanted]}")
         table = pq.read_table(path, columns=names)
     except InputError:
         raise
     except Exception as exc:  # pyarrow raises several types for a broken file
         raise InputError(f"{path}: not a readable Parquet file ({one_line(exc)})") from None
     return fmt, provenance, {name: table.column(name).to_pylist() for name in names}
+
+
+_KIND_WORDS = {"float": "numbers", "bool": "booleans", "str": "text", "list": "lists of numbers"}
+
+
+def _arrow_kind(arrow_type: Any) -> str:
+    """float | bool | str | list | null: what a Parquet column holds, in csv_cell_value's kinds."""
+    import pyarrow as pa
+
+    if pa.types.is_null(arrow_type):
+        return "null"
+    if pa.types.is_boolean(arrow_type):
+        return "bool"
+    if pa.types.is_floating(arrow_type) or pa.types.is_integer(arrow_type):
+        return "float"
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "str"
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return "list"
+    return str(arrow_type)
 
 
 def _parquet_meta(path: Path, meta: Mapping[bytes, bytes]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -243,29 +271,35 @@ def _check_format(path: Path, fmt: Mapping[str, Any]) -> None:
 
 
 def _frames(path: Path, columns: Mapping[str, list[Any]]) -> list[FrameInput]:
-    names = list(columns)
-    expression = [n for n in names if n.startswith(EXPRESSION_PREFIX)]
-    frames: list[FrameInput] = []
+    """The frames' rows (those with picture statistics; a row between frames, a silence before
+    a frame, is no input of its own), built column-wise."""
+    rows = [i for i, v in enumerate(columns[_FRAME_COLUMNS[0]]) if v is not None]
+    if len(rows) == len(columns["t"]):
+        take = {name: list(values) for name, values in columns.items()}
+    else:
+        take = {name: [values[i] for i in rows] for name, values in columns.items()}
+    times = take["t"]
     last_t = -math.inf
-    for values in zip(*columns.values(), strict=True):
-        row = dict(zip(names, values, strict=True))
-        picture = FrameStats.from_columns(row)
-        if picture is None:
-            continue  # a result between frames (a silence before a frame): no input of its own
-        try:
-            features = Features.from_columns(row)
-            t = features.t
-            if not (isinstance(t, float | int) and math.isfinite(t)) or t < last_t:
-                raise ValueError(f"t {t!r} is not a time after {last_t}")
-            rr = row["vehicle_external_rr_intervals_ms"]
-            row["vehicle_external_rr_intervals_ms"] = tuple(rr) if rr is not None else ()
-            vehicle = VehicleState.from_columns(t, row)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"{path}: frame {len(frames)}: {one_line(exc)}") from None
+    for k, t in enumerate(times):
+        if isinstance(t, bool) or not isinstance(t, float | int) or not math.isfinite(t) or t < last_t:
+            raise InputError(f"{path}: frame {k}: t {t!r} is not a time after {last_t}")
         last_t = t
-        frames.append(FrameInput(features, vehicle, picture, bool(row[FRAME_JUDGED]),
-                                 {n: row[n] for n in expression}))
-    return frames
+    # The inverse of Features.columns(): skin_rgb is None exactly when its three cells are NaN
+    # (mean_skin_rgb gives finite means or None; NaN != NaN).
+    skin = [None if r != r and g != g and b != b else (r, g, b)
+            for r, g, b in zip(take["skin_r"], take["skin_g"], take["skin_b"], strict=True)]
+    feature_args = [skin if name == "skin_rgb" else take[name] for name in Features.__dataclass_fields__]
+    features = [Features(*args) for args in zip(*feature_args, strict=True)]
+    rr = [tuple(v) if v is not None else () for v in take[VEHICLE_PREFIX + "external_rr_intervals_ms"]]
+    vehicle_args = [times] + [rr if name == "external_rr_intervals_ms" else take[VEHICLE_PREFIX + name]
+                              for name in VEHICLE_FIELDS]
+    vehicles = [VehicleState(*args) for args in zip(*vehicle_args, strict=True)]
+    pictures = [FrameStats(*args) for args in zip(*(take[c] for c in _FRAME_COLUMNS), strict=True)]
+    expression = [n for n in take if n.startswith(EXPRESSION_PREFIX)]
+    perception = [dict(zip(expression, values, strict=True)) for values in zip(*(take[n] for n in expression), strict=True)] \
+        if expression else [{}] * len(times)
+    return [FrameInput(f, v, p, bool(j), e) for f, v, p, j, e
+            in zip(features, vehicles, pictures, take[FRAME_JUDGED], perception, strict=True)]
 
 
 # ---- comparing settings ------------------------------------------------------------------------

@@ -65,8 +65,9 @@ class FeatureTableWriter:
     real type). The columns are those of the first judged frame's row (a judged row has every
     column) plus any seen before it, in order of appearance: a drive that starts in a camera
     fault keeps its detector columns. CSV: the detector inputs (is_input_column) are written
-    exactly (shortest round-trip float, `nan` for NaN, empty for no value), other floats with 5
-    significant digits (empty for NaN). Parquet keeps full doubles. `metadata` (the run's
+    exactly (the shortest text that reads back to the same double), other floats with 5
+    significant digits; NaN is an empty cell, except in the inputs where an empty cell means
+    "no value" (vehicle speed, heart rate: `nan` there). Parquet keeps full doubles. `metadata` (the run's
     provenance) and FORMAT_KEY go into the Parquet file's key-value metadata. Files are 0600."""
 
     def __init__(self, path: str | Path, fmt: str = "csv", metadata: Mapping[str, str] | None = None):
@@ -103,7 +104,7 @@ class FeatureTableWriter:
 
     def _write_header(self) -> None:
         self._columns = list(self._seen)
-        self._exact = [is_input_column(c) for c in self._columns]
+        self._exact = [input_column_kind(c) if is_input_column(c) else None for c in self._columns]
         self._csv_file = open_private(self.path, "w", newline="", encoding="utf-8")
         self._csv = csv.writer(self._csv_file)
         self._csv.writerow(self._columns)
@@ -129,11 +130,15 @@ class FeatureTableWriter:
             self._rows = []
 
 
-def _csv_cell(value: Any, exact: bool) -> Any:
+def _csv_cell(value: Any, exact: str | None) -> Any:
+    """exact: the input column's kind (None: a detector state column, 5 digits). NaN is an
+    empty cell, except where an empty cell means "no value" (optional_float: `nan`)."""
     if isinstance(value, float):
-        if exact:
+        if math.isnan(value):
+            return "nan" if exact == "optional_float" else ""
+        if exact is not None:
             return float.__repr__(value)  # shortest text that reads back to the same double
-        return "" if math.isnan(value) else f"{value:.5g}"
+        return f"{value:.5g}"
     if isinstance(value, tuple):
         return LIST_SEPARATOR.join(float.__repr__(float(v)) for v in value)
     return value  # bool -> True/False, None -> empty, int, str
@@ -161,7 +166,7 @@ def csv_cell_value(kind: str, cell: str) -> Any:
     column's kind: float (NaN when empty), optional_float / optional_bool / optional_str (None
     when empty), bool, float_list."""
     if kind == "float":
-        return float(cell) if cell else math.nan
+        return float(cell) if cell else math.nan  # NaN is an empty cell
     if kind == "bool":
         return _bool(cell)
     if cell == "":
