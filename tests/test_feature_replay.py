@@ -99,6 +99,34 @@ def test_replay_features_cli_on_a_replay_directory(mixed_full, tmp_path, capsys)
     same_outputs(full, tmp_path / "o")
 
 
+def test_a_sweep_batch_computes_the_camera_heart_rate_once_and_decides_as_each_config_alone(mixed_full):
+    """decide_events with a shared heart_rates store (a sweep's batch of configs over one drive):
+    the first config of each `stress.rppg` setting records the camera heart rate, later ones take
+    it frame by frame; a switched-off stress detector neither records nor takes. Every config
+    decides exactly what it decides alone."""
+    from driver_monitor.config.overrides import with_overrides
+    from driver_monitor.detectors.stress.rppg import RppgEstimator
+    from driver_monitor.fleet.feature_replay import decide_events
+
+    full, config, _ = mixed_full
+    table = read_feature_table(full)
+    configs = [config,
+               with_overrides(config, {"stress": {"enabled": False}}),
+               with_overrides(config, {"distraction": {"long_distraction": {"threshold_s": 4.5}}}),
+               with_overrides(config, {"stress": {"rppg": {"window_s": 6.0}}}),
+               with_overrides(config, {"stress": {"rppg": {"window_s": 6.0}}, "presence": {"absent_after_s": 2.5}})]
+    heart_rates: dict[str, list] = {}
+    shared = [decide_events(table.frames, c, table.path, heart_rates) for c in configs]
+    alone = [decide_events(table.frames, c, table.path) for c in configs]
+    assert shared == alone
+    assert shared[0] != shared[2]  # the batch's configs decide differently
+    judged = [f.features for f in table.frames if f.judged]
+    for c in (configs[0], configs[3]):
+        estimator = RppgEstimator(c.stress.rppg)
+        assert repr(heart_rates[c.stress.rppg.model_dump_json()]) == repr([estimator.update(f) for f in judged])
+    assert len(heart_rates) == 2
+
+
 # ---- the table keeps every input exactly ---------------------------------------------------------
 
 ODD = [0.1, 1 / 3, 2.0 ** -1074, 1e308, -0.0, math.nan, 123456.78901234567, math.pi]

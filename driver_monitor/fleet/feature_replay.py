@@ -100,7 +100,8 @@ class _RppgRecorder:
         if heart_rates is None:
             return None
         stress = next((d for d in pipeline.detectors if isinstance(d, StressDetector)), None)
-        if stress is None or not isinstance(getattr(stress, "rppg", None), RppgEstimator):
+        # A switched-off stress detector never asks (its estimates belong to no other config).
+        if stress is None or not stress.config.enabled or not isinstance(getattr(stress, "rppg", None), RppgEstimator):
             return None
         key = stress.config.rppg.model_dump_json()
         recorded = heart_rates.get(key)
