@@ -24,6 +24,7 @@ from driver_monitor.detectors.stress.detector import StressDetector
 from driver_monitor.messages import (
     DriverState,
     Event,
+    FaceObservation,
     Features,
     Frame,
     PolicyState,
@@ -93,7 +94,11 @@ class Pipeline:
         self.policy_engine: PolicyEngine | None = PolicyEngine(config.policy) if config.policy.enabled else None
 
     def process(self, frame: Frame, vehicle: VehicleState | None = None) -> FrameResult:
-        obs = self.tracker.track(frame)
+        return self.process_tracked(frame, self.tracker.track(frame), vehicle)
+
+    def process_tracked(self, frame: Frame, obs: FaceObservation | None, vehicle: VehicleState | None = None) -> FrameResult:
+        """`process` for a frame the tracker has already seen (perception/staged_tracking.py
+        runs the tracker in its own thread during replay)."""
         features = extract_features(obs, frame.image) if obs is not None else no_face_features(frame.t, frame.image)
         perception = self.expression.update(frame, obs) if self.expression is not None else None
         return self.process_features(features, vehicle, perception)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +18,8 @@ from driver_monitor.errors import InputError
 from driver_monitor.messages import Frame
 from driver_monitor.outputs.event_log import EventLogWriter
 from driver_monitor.outputs.feature_table import FeatureTableWriter
-from driver_monitor.perception.tracker import FaceTracker, MediaPipeFaceTracker
+from driver_monitor.perception.staged_tracking import tracked_frames
+from driver_monitor.perception.tracker import FaceTracker, create_tracker
 from driver_monitor.pipeline import Pipeline
 from driver_monitor.recording.format import Recording, open_recording
 from driver_monitor.sources.video_file import VideoFileSource
@@ -92,19 +93,22 @@ def replay(
         raise
     sinks += vehicle_io.sinks
     own_tracker = tracker is None
-    tracker = tracker if tracker is not None else MediaPipeFaceTracker(config.perception)
+    tracker = tracker if tracker is not None else create_tracker(config.perception)
     pipeline = Pipeline(config, tracker, sinks)
     summary = ReplaySummary(input_path, out_dir)
     first_t: float | None = None
     started = time.perf_counter()
     try:
-        with _progress(source, progress) as frames:
-            for frame in frames:
+        # Decoding, the tracker and the rest run in threads (perception.staged_replay).
+        with _progress(source, progress) as frames, closing(
+            tracked_frames(frames, tracker, config.perception.staged_replay)
+        ) as tracked:
+            for frame, obs in tracked:
                 if first_t is None:
                     first_t = frame.t
                 if realtime:  # pace at recording speed; outputs are timed by frame.t either way
                     _sleep_until(started + (frame.t - first_t))
-                pipeline.process(frame, vehicle_io.vehicle_at(frame.t))
+                pipeline.process_tracked(frame, obs, vehicle_io.vehicle_at(frame.t))
     except InputError as exc:
         summary.error = str(exc)
     finally:

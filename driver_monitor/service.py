@@ -34,7 +34,7 @@ from driver_monitor.config.loader import format_validation_error
 from driver_monitor.errors import ConfigError, DriverMonitorError, InputError
 from driver_monitor.messages import Event, PolicyState, VehicleState
 from driver_monitor.outputs.threaded import ThreadedOutput
-from driver_monitor.perception.tracker import FaceTracker, MediaPipeFaceTracker
+from driver_monitor.perception.tracker import FaceTracker, create_tracker
 from driver_monitor.pipeline import FrameResult, Pipeline
 from driver_monitor.runtime_state import resolve_state_dir, write_state
 from driver_monitor.sd_notify import Notifier, watchdog_interval_s
@@ -127,7 +127,7 @@ class Daemon:
         self.config_path = Path(config_path) if config_path is not None else None
         self.state_dir_override = Path(state_dir) if state_dir is not None else None
         self.notifier = notifier if notifier is not None else Notifier()
-        self.tracker_factory = tracker_factory or (lambda c: MediaPipeFaceTracker(c.perception))
+        self.tracker_factory = tracker_factory or (lambda c: create_tracker(c.perception))
         # Command-line settings (--camera, --can-interface, ...) that win over the file on
         # every load, reloads included: {section: {key: value}}.
         self.overrides = {k: dict(v) for k, v in (overrides or {}).items()}
