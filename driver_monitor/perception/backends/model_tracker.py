@@ -206,21 +206,23 @@ class ModelFaceTracker:
         return crops
 
     def _candidates(self, detections: list[Roi], t: float, image_width: int) -> list[Roi]:
-        """The crops to try after a detector run, the driver's first (driver_seat). A
-        detection that overlaps the tracked crop replaces it (MediaPipe's
-        AssociationNormRectCalculator keeps its later input, the detector's rect, at IoU >
-        min_tracking_confidence); the tracked crop stays a candidate when the detector
-        missed that face."""
+        """The crops to try after a detector run, the driver's first (driver_seat).
+
+        MediaPipe's association (AssociationNormRectCalculator, association_calculator.h):
+        starting from the tracked crop, each detection in score order removes every crop
+        already listed that it overlaps by IoU > min_tracking_confidence and joins the list;
+        the first max_faces crops are kept. So a detection replaces the tracked crop of its
+        face, and the tracked crop stays when the detector missed that face.
+        """
         self._last_detection_t = t
-        candidates = list(detections)
-        tracked = self._roi
-        if tracked is not None and not any(
-            _iou(tracked.box(), roi.box()) > self._config.min_tracking_confidence for roi in candidates
-        ):
-            candidates.append(tracked)
+        listed = [self._roi] if self._roi is not None else []
+        for roi in detections:
+            listed = [kept for kept in listed if _iou(kept.box(), roi.box()) <= self._config.min_tracking_confidence]
+            listed.append(roi)
+        listed = listed[: self._config.max_faces]
         ordered = []
-        while candidates:
-            ordered.append(candidates.pop(pick_driver([roi.box() for roi in candidates], self._config.driver_seat, image_width)))
+        while listed:
+            ordered.append(listed.pop(pick_driver([roi.box() for roi in listed], self._config.driver_seat, image_width)))
         return ordered
 
     def _first_face(self, image: np.ndarray, candidates: list[Roi]) -> tuple[Roi | None, np.ndarray | None]:

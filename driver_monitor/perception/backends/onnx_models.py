@@ -23,7 +23,7 @@ ONNX_SHA256 = {
 }
 
 
-def load_onnx_models(bundle: FaceModelBundle, onnx_dir: Path = ONNX_DIR) -> tuple[bytes, bytes, bytes]:
+def load_onnx_models(bundle: FaceModelBundle, onnx_dir: Path | None = None) -> tuple[bytes, bytes, bytes]:
     """(detector, landmarks, blendshapes) ONNX bytes, each sha256-checked; ModelError (one
     line naming the file) when one is missing or corrupt, or when the bundle is not the
     vendored one the files were converted from."""
@@ -32,6 +32,7 @@ def load_onnx_models(bundle: FaceModelBundle, onnx_dir: Path = ONNX_DIR) -> tupl
             f"face model {bundle.path}: the onnxruntime backend has ONNX conversions of the vendored bundle only "
             "(run scripts/convert_face_models_to_onnx.py --bundle for another one)"
         )
+    onnx_dir = onnx_dir if onnx_dir is not None else ONNX_DIR
     models = []
     for name, expected in ONNX_SHA256.items():
         path = onnx_dir / name
