@@ -50,10 +50,9 @@ def _blank_frames(n: int, fail_after: bool = False):
 
 def test_a_source_error_arrives_after_every_frame_before_it():
     seen = []
-    with create_tracker(PerceptionConfig()) as tracker:
-        with pytest.raises(InputError, match="clip.mkv: truncated"):
-            for frame, obs in tracked_frames(_blank_frames(7, fail_after=True), tracker):
-                seen.append((frame.seq, obs))
+    with create_tracker(PerceptionConfig()) as tracker, pytest.raises(InputError, match="clip.mkv: truncated"):
+        for frame, obs in tracked_frames(_blank_frames(7, fail_after=True), tracker):
+            seen.append((frame.seq, obs))
     assert seen == [(i, None) for i in range(7)]
 
 
