@@ -193,8 +193,8 @@ class ModelFaceTracker:
         h, w = image.shape[:2]
         letterbox = letterbox_roi(w, h)
         crop = warp(image, letterbox, detection.INPUT_SIZE, border_zero=True)
-        tensor = crop.astype(np.float32)[None] * np.float32(2.0 / 255.0) - np.float32(1.0)
-        regressors, scores = _detector_outputs(self._detector.run(tensor))
+        # The detector takes [-1, 1] (FaceDetectorGraph's tensor range).
+        regressors, scores = _detector_outputs(self._detector.run_image(crop, 2.0 / 255.0, -1.0))
         boxes, keypoints, probs = detection.decode(regressors, scores, self._anchors, self._config.min_face_detection_confidence)
         faces = detection.weighted_nms(boxes, keypoints, probs)[: self._config.max_faces]
         # Detector input [0, 1] -> image pixels (the letterbox square's corners).
@@ -240,8 +240,7 @@ class ModelFaceTracker:
         """(478, 3) landmarks in image pixels, or None when the model says no face is there."""
         self.landmark_runs += 1
         crop = warp(image, roi, LANDMARKS_INPUT)
-        tensor = crop.astype(np.float32)[None] * np.float32(1.0 / 255.0)
-        outputs = self._landmarks.run(tensor)
+        outputs = self._landmarks.run_image(crop, 1.0 / 255.0, 0.0)  # the model takes [0, 1]
         raw_points, presence_logit = _landmark_outputs(outputs)
         presence = 1.0 / (1.0 + math.exp(-max(-100.0, min(100.0, presence_logit))))
         if presence < self._config.min_face_presence_confidence:

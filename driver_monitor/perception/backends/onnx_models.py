@@ -8,12 +8,11 @@ output within 1e-3 of LiteRT's). Apache-2.0 like the bundle they come from
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from driver_monitor.errors import ModelError
 from driver_monitor.perception.backends.bundle import FaceModelBundle
-from driver_monitor.perception.model import VENDORED_MODEL_PATH
+from driver_monitor.perception.model import VENDORED_MODEL_PATH, read_checked
 
 ONNX_DIR = Path(__file__).resolve().parent.parent / "models" / "onnx"
 ONNX_SHA256 = {
@@ -33,17 +32,5 @@ def load_onnx_models(bundle: FaceModelBundle, onnx_dir: Path | None = None) -> t
             "(run scripts/convert_face_models_to_onnx.py --bundle for another one)"
         )
     onnx_dir = onnx_dir if onnx_dir is not None else ONNX_DIR
-    models = []
-    for name, expected in ONNX_SHA256.items():
-        path = onnx_dir / name
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ModelError(f"ONNX model {path}: not found (reinstall the package)") from None
-        except OSError as exc:
-            raise ModelError(f"ONNX model {path}: cannot read ({exc.strerror or exc.__class__.__name__})") from None
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != expected:
-            raise ModelError(f"ONNX model {path}: corrupt (sha256 {digest[:12]}..., expected {expected[:12]}...)")
-        models.append(data)
+    models = [read_checked(onnx_dir / name, expected, "ONNX model", "reinstall the package") for name, expected in ONNX_SHA256.items()]
     return models[0], models[1], models[2]

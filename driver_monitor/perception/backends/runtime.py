@@ -21,6 +21,10 @@ class ModelRunner(Protocol):
 
     def run(self, tensor: np.ndarray) -> list[np.ndarray]: ...
 
+    def run_image(self, image: np.ndarray, scale: float, offset: float) -> list[np.ndarray]:
+        """An (H, W, 3) uint8 image as the model's float input `image * scale + offset`."""
+        ...
+
 
 class LiteRtRunner:
     """A tflite model in the LiteRT interpreter (ai-edge-litert) with its XNNPACK CPU kernels."""
@@ -43,6 +47,17 @@ class LiteRtRunner:
 
     def run(self, tensor: np.ndarray) -> list[np.ndarray]:
         self._interpreter.set_tensor(self._input, tensor)
+        self._interpreter.invoke()
+        return [self._interpreter.get_tensor(i) for i in self._outputs]
+
+    def run_image(self, image: np.ndarray, scale: float, offset: float) -> list[np.ndarray]:
+        # Scaled straight into the interpreter's input buffer: no float copy of the crop.
+        # The view must be gone before invoke (LiteRT refuses to run with one held).
+        view = self._interpreter.tensor(self._input)()
+        np.multiply(image, np.float32(scale), out=view[0], casting="unsafe")
+        if offset:
+            view += np.float32(offset)
+        del view
         self._interpreter.invoke()
         return [self._interpreter.get_tensor(i) for i in self._outputs]
 
@@ -79,6 +94,12 @@ class OnnxRunner:
 
     def run(self, tensor: np.ndarray) -> list[np.ndarray]:
         return self._session.run(None, {self._input: tensor})
+
+    def run_image(self, image: np.ndarray, scale: float, offset: float) -> list[np.ndarray]:
+        tensor = np.multiply(image[None], np.float32(scale), dtype=np.float32)
+        if offset:
+            tensor += np.float32(offset)
+        return self.run(tensor)
 
 
 def _first_line(exc: BaseException) -> str:
