@@ -2,6 +2,7 @@
 the peer-style legacy FaceMesh loop, in alternating runs.
 
     python benchmarks/bench_backends.py [CLIP ...] [--repeats N] [--peer-python PATH] [--no-replay]
+    python benchmarks/bench_backends.py --latency [CLIP] [--repeats N]
 
 Trackers (frames decoded once beforehand, the same list for every run; ms per frame):
   mediapipe-tasks    FaceLandmarker.detect_for_video, VIDEO mode, blendshapes + matrix on:
@@ -17,6 +18,9 @@ End to end (decoding included, what the user waits for):
   peer-style loop    in the peer Python: decode + FaceMesh + per-frame EAR, iris gaze ratio
                      and solvePnP head pose (the work of the peer's frame loop, written here,
                      not its code; no drawing, no display)
+Live latency (--latency): the clip letterboxed to 640x480, one frame at a time through the
+  whole Pipeline, paced at 30 fps (idle cores between frames, as on a car computer); p50 and
+  p99 of the time from the frame to its result, per backend and thread setting.
 Every figure is the median over --repeats rounds; in each round every variant runs once,
 in turn, so all see the same machine state. Prints a Markdown table for docs/performance.md.
 """
@@ -180,18 +184,69 @@ def bench_clip(clip: Path, args: argparse.Namespace) -> None:
             print(f"| {name} | {statistics.median(values):.0f} |  |  |")
 
 
+def bench_latency(clip: Path, args: argparse.Namespace) -> None:
+    """Per-frame latency as the live daemon sees it: one 640x480 frame at a time through the
+    whole Pipeline (tracker, features, detectors, policy), frames paced at 30 fps so the
+    cores are idle between them as on a car computer; p50 / p99 of capture -> result."""
+    import cv2
+    import numpy as np
+
+    from driver_monitor.config import load_config
+    from driver_monitor.config.perception import PerceptionConfig
+    from driver_monitor.messages import Frame
+    from driver_monitor.perception.tracker import create_tracker
+    from driver_monitor.pipeline import Pipeline
+
+    images = []
+    for frame in decode(clip):
+        h, w = frame.image.shape[:2]
+        canvas = np.zeros((480, 640, 3), np.uint8)
+        scaled = cv2.resize(frame.image, (640, int(h * 640 / w)))
+        top = (480 - scaled.shape[0]) // 2
+        canvas[top:top + scaled.shape[0]] = scaled
+        images.append(canvas)
+    variants = {
+        "mediapipe": {"backend": "mediapipe"},
+        "litert": {},
+        "litert, landmark_threads 2": {"landmark_threads": 2},
+        "litert, tracked": {"detector_schedule": "tracked"},
+        "litert, tracked, landmark_threads 2": {"detector_schedule": "tracked", "landmark_threads": 2},
+    }
+    latencies: dict[str, list[float]] = {name: [] for name in variants}
+    base = load_config()
+    for _ in range(args.repeats):
+        for name, update in variants.items():
+            perception = PerceptionConfig.model_validate({**base.perception.model_dump(), **update})
+            config = base.model_copy(update={"perception": perception})
+            with create_tracker(perception) as tracker:
+                pipeline = Pipeline(config, tracker)
+                for i, image in enumerate(images):
+                    time.sleep(1 / 30)
+                    start = time.perf_counter()
+                    pipeline.process(Frame(i / 30, image, i))
+                    latencies[name].append(time.perf_counter() - start)
+    print(f"\nlive latency, {clip} letterboxed to 640x480, {len(images)} frames x {args.repeats} rounds paced at 30 fps, "
+          f"load {os.getloadavg()[0]:.1f} at the end")
+    print("| backend | capture -> result p50 | p99 |\n|---|---|---|")
+    for name, values in latencies.items():
+        values.sort()
+        p50, p99 = values[len(values) // 2], values[min(len(values) - 1, int(0.99 * len(values)))]
+        print(f"| {name} | {p50 * 1000:.2f} ms | {p99 * 1000:.2f} ms |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("clips", nargs="*", type=Path, default=[DEFAULT_CLIP])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--peer-python", default=None, help="a Python with mediapipe 0.10.x (legacy solutions) and av")
     parser.add_argument("--no-replay", action="store_true", help="trackers only")
+    parser.add_argument("--latency", action="store_true", help="live per-frame latency at 640x480 instead")
     args = parser.parse_args()
     os.environ.setdefault("GLOG_minloglevel", "2")
     print(f"machine  {platform.machine()}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, "
           f"load {os.getloadavg()[0]:.1f} at start, {time.strftime('%Y-%m-%d')}")
     for clip in args.clips:
-        bench_clip(clip, args)
+        (bench_latency if args.latency else bench_clip)(clip, args)
     return 0
 
 
