@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -131,8 +131,12 @@ class ModelFaceTracker:
 
     def detect(self, frame: Frame) -> list[Roi] | None:
         """Stage 0, stateless: the detected faces' crops when the schedule runs the detector
-        on every frame, None when `locate` decides (tracked schedule, or max_faces 1)."""
-        return self._detections(frame.image) if self.detects_every_frame else None
+        on every frame, None when `locate` decides (tracked schedule, or max_faces 1). Each
+        crop comes with its landmark-model input already warped (Roi.pixels), so stage 1,
+        the sequential one, only runs the model."""
+        if not self.detects_every_frame:
+            return None
+        return [replace(roi, pixels=warp(frame.image, roi, LANDMARKS_INPUT)) for roi in self._detections(frame.image)]
 
     def locate(self, frame: Frame, detections: list[Roi] | None = None) -> LocatedFace | None:
         """Stage 1, the sequential part: choose the crop (tracked, or a detection), run the
@@ -239,7 +243,7 @@ class ModelFaceTracker:
     def _landmarks_in(self, image: np.ndarray, roi: Roi) -> np.ndarray | None:
         """(478, 3) landmarks in image pixels, or None when the model says no face is there."""
         self.landmark_runs += 1
-        crop = warp(image, roi, LANDMARKS_INPUT)
+        crop = roi.pixels if roi.pixels is not None else warp(image, roi, LANDMARKS_INPUT)
         outputs = self._landmarks.run_image(crop, 1.0 / 255.0, 0.0)  # the model takes [0, 1]
         raw_points, presence_logit = _landmark_outputs(outputs)
         presence = 1.0 / (1.0 + math.exp(-max(-100.0, min(100.0, presence_logit))))

@@ -9,7 +9,7 @@ LandmarkProjectionCalculator maps model outputs back with the same rotation.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -35,6 +35,8 @@ class Roi:
     height: float
     rotation: float = 0.0
     source: str = "landmarks"  # "detection" when the face detector placed it
+    # The landmark model's input warped from this rect ahead of time (uint8), if it was.
+    pixels: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def box(self) -> tuple[float, float, float, float]:
         """Axis-aligned bounds of the unrotated rect (AssociationNormRectCalculator's view)."""
