@@ -68,20 +68,20 @@ def per_frame(lms, w, h):
     return ear, gaze, cv2.RQDecomp3x3(rmat)[0]
 if mode == "bare":
     images = list(frames())
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for img in images:
         mesh.process(img)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     n = len(images)
 else:
-    n, start = 0, time.perf_counter()
+    n, start, cpu = 0, time.perf_counter(), time.process_time()
     for img in frames():
         res = mesh.process(img)
         if res.multi_face_landmarks:
             per_frame(res.multi_face_landmarks[0], img.shape[1], img.shape[0])
         n += 1
-    elapsed = time.perf_counter() - start
-print(json.dumps({"frames": n, "seconds": elapsed, "mediapipe": mp.__version__}))
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+print(json.dumps({"frames": n, "seconds": elapsed, "cpu_seconds": cpu, "mediapipe": mp.__version__}))
 '''
 
 
@@ -93,7 +93,7 @@ def decode(clip: Path) -> list:
         return list(source)
 
 
-def time_mediapipe_tasks(frames: list) -> float:
+def time_mediapipe_tasks(frames: list) -> tuple[float, float]:
     import mediapipe as mp
 
     from driver_monitor.config import load_config
@@ -101,27 +101,27 @@ def time_mediapipe_tasks(frames: list) -> float:
 
     with quiet_native_stderr():
         landmarker = create_face_landmarker(load_config().perception)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i, frame in enumerate(frames):
         landmarker.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.image), i * 40)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     landmarker.close()
-    return elapsed
+    return elapsed, cpu
 
 
-def time_backend(frames: list, **perception) -> float:
+def time_backend(frames: list, **perception) -> tuple[float, float]:
     from driver_monitor.config.perception import PerceptionConfig
     from driver_monitor.perception.tracker import create_tracker
 
     with create_tracker(PerceptionConfig.model_validate(perception)) as tracker:
         tracker.track(frames[0])  # load and first-call costs are not per-frame costs
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for frame in frames:
             tracker.track(frame)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
 
-def time_replay(clip: Path, backend: str) -> tuple[int, float]:
+def time_replay(clip: Path, backend: str) -> tuple[int, float, float]:
     from driver_monitor.config import load_config
     from driver_monitor.config.perception import PerceptionConfig
     from driver_monitor.replay import replay
@@ -129,16 +129,18 @@ def time_replay(clip: Path, backend: str) -> tuple[int, float]:
     config = load_config()
     config = config.model_copy(update={"perception": PerceptionConfig.model_validate({**config.perception.model_dump(), "backend": backend})})
     with tempfile.TemporaryDirectory() as out:
+        cpu = time.process_time()
         summary = replay(clip, config, out, progress=False)
-    return summary.frames, summary.wall_s
+        cpu = time.process_time() - cpu
+    return summary.frames, summary.wall_s, cpu
 
 
-def time_peer(python: str, clip: Path, mode: str) -> tuple[int, float, str]:
+def time_peer(python: str, clip: Path, mode: str) -> tuple[int, float, float, str]:
     video = clip / "video.mkv" if clip.is_dir() else clip
     env = {**os.environ, "GLOG_minloglevel": "2", "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run([python, "-c", PEER_SCRIPT, str(video), mode], capture_output=True, text=True, env=env, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    return result["frames"], result["seconds"], result["mediapipe"]
+    return result["frames"], result["seconds"], result["cpu_seconds"], result["mediapipe"]
 
 
 def bench_clip(clip: Path, args: argparse.Namespace) -> None:
@@ -153,35 +155,37 @@ def bench_clip(clip: Path, args: argparse.Namespace) -> None:
     }
     peer_version = [None]
     if args.peer_python:
-        def peer_bare() -> float:
-            _, seconds, peer_version[0] = time_peer(args.peer_python, clip, "bare")
-            return seconds
+        def peer_bare() -> tuple[float, float]:
+            _, wall, cpu, peer_version[0] = time_peer(args.peer_python, clip, "bare")
+            return wall, cpu
 
         variants["legacy-facemesh (bare)"] = peer_bare
-    seconds: dict[str, list[float]] = {name: [] for name in variants}
-    e2e: dict[str, list[float]] = {}
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+    e2e: dict[str, list[tuple[float, float]]] = {}  # frames/s, CPU ms per frame
     for _ in range(args.repeats):
         for name, run in variants.items():
-            seconds[name].append(run())
+            runs[name].append(run())
         if not args.no_replay:
             for backend in ("litert", "mediapipe"):
-                n, s = time_replay(clip, backend)
-                e2e.setdefault(f"replay, backend {backend}", []).append(n / s)
+                n, wall, cpu = time_replay(clip, backend)
+                e2e.setdefault(f"replay, backend {backend}", []).append((n / wall, 1000 * cpu / n))
             if args.peer_python:
-                n, s, peer_version[0] = time_peer(args.peer_python, clip, "loop")
-                e2e.setdefault("peer-style loop (legacy FaceMesh)", []).append(n / s)
-    base = statistics.median(seconds["mediapipe-tasks (bare)"]) / len(frames)
+                n, wall, cpu, peer_version[0] = time_peer(args.peer_python, clip, "loop")
+                e2e.setdefault("peer-style loop (legacy FaceMesh)", []).append((n / wall, 1000 * cpu / n))
+    base = statistics.median(w for w, _ in runs["mediapipe-tasks (bare)"]) / len(frames)
     print(f"\n{clip} ({len(frames)} frames, {w}x{h}), median of {args.repeats} alternating rounds, "
           f"load {os.getloadavg()[0]:.1f} at the end")
-    print("| tracker | ms/frame | frames/s | vs MediaPipe Tasks |\n|---|---|---|---|")
-    for name, values in seconds.items():
-        per = statistics.median(values) / len(frames)
+    print("| tracker | ms/frame | frames/s | vs MediaPipe Tasks | CPU ms/frame (all threads) |\n|---|---|---|---|---|")
+    for name, values in runs.items():
+        per = statistics.median(wall for wall, _ in values) / len(frames)
+        cpu = statistics.median(c for _, c in values) / len(frames)
         label = f"{name}, mediapipe {peer_version[0]}" if name.startswith("legacy") and peer_version[0] else name
-        print(f"| {label} | {per * 1000:.2f} | {1 / per:.0f} | {base / per:.2f}x |")
+        print(f"| {label} | {per * 1000:.2f} | {1 / per:.0f} | {base / per:.2f}x | {cpu * 1000:.2f} |")
     if e2e:
-        print("| end to end (decoding included) | frames/s |  |  |")
+        print("| **end to end** (decoding included) |  | frames/s |  | CPU ms/frame |")
         for name, values in e2e.items():
-            print(f"| {name} | {statistics.median(values):.0f} |  |  |")
+            print(f"| {name} |  | {statistics.median(f for f, _ in values):.0f} |  | "
+                  f"{statistics.median(c for _, c in values):.2f} |")
 
 
 def bench_latency(clip: Path, args: argparse.Namespace) -> None:
