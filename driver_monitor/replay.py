@@ -93,7 +93,7 @@ def replay(
         raise
     sinks += vehicle_io.sinks
     own_tracker = tracker is None
-    tracker = tracker if tracker is not None else create_tracker(config.perception)
+    tracker = tracker if tracker is not None else create_tracker(config.perception, config.perception.staged_replay)
     pipeline = Pipeline(config, tracker, sinks)
     summary = ReplaySummary(input_path, out_dir)
     first_t: float | None = None

@@ -170,14 +170,20 @@ class MediaPipeFaceTracker:
             self.close()
 
 
-def create_tracker(config: PerceptionConfig) -> FaceTracker:
+def create_tracker(config: PerceptionConfig, staged: bool = False) -> FaceTracker:
     """The tracker `config.backend` names. A LiteRT / onnxruntime backend that cannot be
     built (its runtime missing, a vendored ONNX file corrupt, an execution provider this
     machine lacks) logs one warning line and falls back to MediaPipe: a car must not lose
     its monitoring over a speed-up. A missing or corrupt bundle fails MediaPipe too: that
-    ModelError (one line naming the file) reaches the caller."""
+    ModelError (one line naming the file) reaches the caller.
+
+    staged: for replay's staged threads (perception/staged_tracking.py), which keep every
+    core busy already: each model then runs on one thread, whatever landmark_threads says
+    for the live loop's one frame at a time."""
     if config.backend is TrackerBackend.mediapipe:
         return MediaPipeFaceTracker(config)
+    if staged:
+        config = config.model_copy(update={"landmark_threads": 1})
     from driver_monitor.perception.backends.factory import create_model_tracker
 
     try:
