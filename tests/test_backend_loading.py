@@ -110,3 +110,23 @@ def test_a_user_bundle_runs_on_litert(tmp_path):
     with create_tracker(_config(model_path=str(other))) as tracker:
         assert isinstance(tracker, ModelFaceTracker)
         assert tracker.track(Frame(0.0, np.zeros((120, 160, 3), np.uint8))) is None  # no face, no error
+
+
+def test_the_daemon_runs_on_mediapipe_when_its_backend_cannot_load(tmp_path, daemons):
+    """A live daemon configured for a GPU it does not have: one warning line, then it runs."""
+    from camera_clips import write_clip
+    from daemon_harness import BASE_CONFIG, DaemonProcess
+
+    camera = write_clip(tmp_path / "camera.avi", "noise", seconds=0.8, fps=25.0, size=(160, 120))
+    config = BASE_CONFIG.format(absent_after_s=0.5) + (
+        "perception:\n  backend: onnxruntime\n  onnx_providers: [CUDAExecutionProvider]\n"
+    )
+    d = DaemonProcess(tmp_path, camera, config)
+    daemons.append(d)
+    ready = d.wait_ready()
+    d.wait_status("active: driver_absent", timeout=10.0, after=ready.t)
+    text = d.stderr_text()
+    warnings = [line for line in text.splitlines() if "perception.backend onnxruntime unavailable, using mediapipe" in line]
+    assert len(warnings) == 1 and "onnxruntime has no CUDAExecutionProvider here" in warnings[0]
+    rc, _ = d.stop()
+    assert rc == 0 and "Traceback" not in d.stderr_text()
