@@ -13,8 +13,9 @@ Trackers (frames decoded once beforehand, the same list for every run; ms per fr
                      the model set of the peer open-source DMS, when --peer-python names a
                      Python that has it (a separate venv: it cannot share ours)
 End to end (decoding included, what the user waits for):
-  replay             `replay()` with the default config (litert, staged threads) and with
-                     backend mediapipe, events.jsonl + features.csv written
+  replay             `replay()` with the default config (litert, staged threads), serial,
+                     with the tracked detector schedule, and with backend mediapipe (staged
+                     and serial); events.jsonl + features.csv written
   peer-style loop    in the peer Python: decode + FaceMesh + per-frame EAR, iris gaze ratio
                      and solvePnP head pose (the work of the peer's frame loop, written here,
                      not its code; no drawing, no display)
@@ -121,13 +122,23 @@ def time_backend(frames: list, **perception) -> tuple[float, float]:
         return time.perf_counter() - start, time.process_time() - cpu
 
 
-def time_replay(clip: Path, backend: str) -> tuple[int, float, float]:
+# End-to-end replay variants: the default, MediaPipe, each with and without the staged threads.
+REPLAY_VARIANTS = {
+    "replay, litert (default: staged)": {},
+    "replay, litert, serial": {"staged_replay": False},
+    "replay, litert, tracked, staged": {"detector_schedule": "tracked"},
+    "replay, mediapipe, staged": {"backend": "mediapipe"},
+    "replay, mediapipe, serial": {"backend": "mediapipe", "staged_replay": False},
+}
+
+
+def time_replay(clip: Path, **perception) -> tuple[int, float, float]:
     from driver_monitor.config import load_config
     from driver_monitor.config.perception import PerceptionConfig
     from driver_monitor.replay import replay
 
     config = load_config()
-    config = config.model_copy(update={"perception": PerceptionConfig.model_validate({**config.perception.model_dump(), "backend": backend})})
+    config = config.model_copy(update={"perception": PerceptionConfig.model_validate({**config.perception.model_dump(), **perception})})
     with tempfile.TemporaryDirectory() as out:
         cpu = time.process_time()
         summary = replay(clip, config, out, progress=False)
@@ -166,9 +177,9 @@ def bench_clip(clip: Path, args: argparse.Namespace) -> None:
         for name, run in variants.items():
             runs[name].append(run())
         if not args.no_replay:
-            for backend in ("litert", "mediapipe"):
-                n, wall, cpu = time_replay(clip, backend)
-                e2e.setdefault(f"replay, backend {backend}", []).append((n / wall, 1000 * cpu / n))
+            for name, update in REPLAY_VARIANTS.items():
+                n, wall, cpu = time_replay(clip, **update)
+                e2e.setdefault(name, []).append((n / wall, 1000 * cpu / n))
             if args.peer_python:
                 n, wall, cpu, peer_version[0] = time_peer(args.peer_python, clip, "loop")
                 e2e.setdefault("peer-style loop (legacy FaceMesh)", []).append((n / wall, 1000 * cpu / n))
@@ -217,6 +228,7 @@ def bench_latency(clip: Path, args: argparse.Namespace) -> None:
         "litert, tracked, landmark_threads 2": {"detector_schedule": "tracked", "landmark_threads": 2},
     }
     latencies: dict[str, list[float]] = {name: [] for name in variants}
+    cpu_times: dict[str, list[float]] = {name: [] for name in variants}
     base = load_config()
     for _ in range(args.repeats):
         for name, update in variants.items():
@@ -226,16 +238,17 @@ def bench_latency(clip: Path, args: argparse.Namespace) -> None:
                 pipeline = Pipeline(config, tracker)
                 for i, image in enumerate(images):
                     time.sleep(1 / 30)
-                    start = time.perf_counter()
+                    start, cpu = time.perf_counter(), time.process_time()
                     pipeline.process(Frame(i / 30, image, i))
                     latencies[name].append(time.perf_counter() - start)
+                    cpu_times[name].append(time.process_time() - cpu)
     print(f"\nlive latency, {clip} letterboxed to 640x480, {len(images)} frames x {args.repeats} rounds paced at 30 fps, "
           f"load {os.getloadavg()[0]:.1f} at the end")
-    print("| backend | capture -> result p50 | p99 |\n|---|---|---|")
+    print("| backend | capture -> result p50 | p99 | CPU ms per frame, p50 (all threads) |\n|---|---|---|---|")
     for name, values in latencies.items():
         values.sort()
         p50, p99 = values[len(values) // 2], values[min(len(values) - 1, int(0.99 * len(values)))]
-        print(f"| {name} | {p50 * 1000:.2f} ms | {p99 * 1000:.2f} ms |")
+        print(f"| {name} | {p50 * 1000:.2f} ms | {p99 * 1000:.2f} ms | {statistics.median(cpu_times[name]) * 1000:.2f} |")
 
 
 def main() -> int:

@@ -109,3 +109,18 @@ def test_the_comparison_fails_on_a_different_face_placement(mediapipe_runs):
     result = compare(reference, shifted)
     assert not result.differing
     assert result.landmark_error.mean() == pytest.approx(0.02 * np.sqrt(2), rel=1e-3)
+
+
+@pytest.mark.parametrize("scenario", ["attentive", "long_distraction_6s", "yawning_series"])
+def test_litert_matches_mediapipe_on_synthetic_drives(simulated_drive, scenario: str):
+    """The rendered drives of the scenario suite (shared with the scenario tests)."""
+    recording, _, _ = simulated_drive(REPO / "scenarios" / f"{scenario}.yaml")
+    with MediaPipeFaceTracker(PerceptionConfig()) as tracker:
+        reference = track_clip(tracker, recording)
+    with create_tracker(PerceptionConfig()) as tracker:
+        ours = track_clip(tracker, recording)
+    result = compare(reference, ours)
+    assert result.differing == [] and result.faces > 0.9 * result.frames
+    assert result.landmark_error.mean() <= LANDMARK_MEAN_GOAL
+    assert result.blendshape_mae.mean() <= BLENDSHAPE_MAE_GOAL
+    assert (np.percentile(result.pose_error_deg, 95, axis=0) <= POSE_GOAL_DEG).all()
