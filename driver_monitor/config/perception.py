@@ -45,8 +45,10 @@ class PerceptionConfig(Section):
     min_face_detection_confidence: float = Field(0.3, ge=0.0, le=1.0)
     min_face_presence_confidence: float = Field(0.3, ge=0.0, le=1.0)
     min_tracking_confidence: float = Field(0.3, ge=0.0, le=1.0)
-    # litert: 2x MediaPipe's speed at parity on this CPU (docs/performance.md, "Tracker
-    # backends"); a backend that fails to load falls back to mediapipe with a warning.
+    # litert: MediaPipe's landmarks, blendshapes and events (tests/test_backend_parity.py) for
+    # the same CPU work per frame, 1.48x its wall speed in a serial replay at load 4 and no
+    # slower anywhere measured (docs/performance.md, "Tracker backends"); a backend that
+    # fails to load falls back to mediapipe with a warning.
     backend: TrackerBackend = TrackerBackend.litert
     # litert / onnxruntime: when the face detector runs (docs/backends.md).
     #   mediapipe: as MediaPipe's graph, while fewer faces than max_faces are tracked. The
