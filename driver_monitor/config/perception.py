@@ -61,9 +61,11 @@ class PerceptionConfig(Section):
     #     max_faces 1 and 2; events on borderline clips can differ).
     detector_schedule: DetectorSchedule = DetectorSchedule.mediapipe
     redetect_interval_s: float = Field(1.0, gt=0.0, le=60.0)
-    # Threads of the landmark model (the others get one). 1 on a 2-core machine, where the
-    # replay pipeline keeps the other core busy with decoding and the detectors.
-    landmark_threads: int = Field(1, ge=1, le=16)
+    # Threads of the landmark model (the others get one) in the live loop, which runs one
+    # frame at a time: 2 lets it use both cores of a 2-core car computer (same results to
+    # the bit; live p50 36 -> 30 ms on the loaded machine, docs/performance.md). Staged
+    # replay always uses 1 per model: its three threads keep every core busy already.
+    landmark_threads: int = Field(2, ge=1, le=16)
     # replay: decode, locate the face (landmark model) and the rest of each frame (blendshapes,
     # features, detectors, outputs) in three threads, on both cores; same results as serial.
     staged_replay: bool = True
