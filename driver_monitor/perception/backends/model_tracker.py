@@ -144,7 +144,7 @@ class ModelFaceTracker:
         image = frame.image
         tracking = self._roi is not None
         if detections is None and (self._roi is None or self._recheck_due(frame.t)):
-            detections = self._detections(image)
+            detections = self._detections(image)  # lost, or the tracked schedule's re-check
         if detections is not None:
             crop, points = self._first_face(image, self._candidates(detections, frame.t, image.shape[1]))
         else:
@@ -188,6 +188,9 @@ class ModelFaceTracker:
     # -- steps ---------------------------------------------------------------------------
 
     def _recheck_due(self, t: float) -> bool:
+        """The tracked schedule's periodic re-check (MediaPipe's rule with max_faces 1 has none)."""
+        if self._config.detector_schedule is not DetectorSchedule.tracked:
+            return False
         last = self._last_detection_t
         return last is None or t < last or t - last >= self._config.redetect_interval_s
 
