@@ -172,3 +172,26 @@ def test_a_corrupt_bundle_or_metadata_is_one_line_naming_the_file(tmp_path):
         open_bundle(partial)
     with pytest.raises(ModelError, match=r"meta: corrupt geometry pipeline metadata"):
         parse_metadata(b"\xff\xff\xff", "meta")
+
+
+@pytest.mark.parametrize("perception,detector_runs", [
+    ({}, 60),  # MediaPipe's rule with max_faces 2: every frame
+    ({"max_faces": 1}, 1),  # MediaPipe's rule with max_faces 1: only when lost (never here)
+    ({"detector_schedule": "tracked"}, 3),  # when lost, and at t = 1.0 and 2.0 s
+    ({"detector_schedule": "tracked", "redetect_interval_s": 0.5}, 5),
+])
+def test_when_the_detector_runs(perception, detector_runs):
+    from pathlib import Path
+
+    from driver_monitor.config.perception import PerceptionConfig
+    from driver_monitor.perception.tracker import create_tracker
+    from driver_monitor.sources.video_file import VideoFileSource
+
+    video = Path(__file__).resolve().parents[1] / "recordings" / "selfie_writing" / "video.mkv"
+    with VideoFileSource(video) as source:
+        frames = [f for _, f in zip(range(60), source, strict=False)]
+    assert frames[-1].t == pytest.approx(59 / 25, abs=0.01)
+    with create_tracker(PerceptionConfig.model_validate(perception)) as tracker:
+        found = [tracker.track(f) is not None for f in frames]
+    assert all(found)
+    assert (tracker.detector_runs, tracker.landmark_runs) == (detector_runs, 60)
