@@ -45,9 +45,9 @@ class PerceptionConfig(Section):
     min_face_detection_confidence: float = Field(0.3, ge=0.0, le=1.0)
     min_face_presence_confidence: float = Field(0.3, ge=0.0, le=1.0)
     min_tracking_confidence: float = Field(0.3, ge=0.0, le=1.0)
-    # litert: MediaPipe's landmarks, blendshapes and events (tests/test_backend_parity.py) for
-    # the same CPU work per frame, 1.48x its wall speed in a serial replay at load 4 and no
-    # slower anywhere measured (docs/performance.md, "Tracker backends"); a backend that
+    # litert: MediaPipe's landmarks, blendshapes and events (tests/test_backend_parity.py)
+    # for 0-5 % less CPU per frame, 1.05x MediaPipe Tasks as a bare tracker, and 1.36x with
+    # detector_schedule tracked (docs/performance.md, "Tracker backends"); a backend that
     # fails to load falls back to mediapipe with a warning.
     backend: TrackerBackend = TrackerBackend.litert
     # litert / onnxruntime: when the face detector runs (docs/backends.md).
@@ -63,7 +63,7 @@ class PerceptionConfig(Section):
     redetect_interval_s: float = Field(1.0, gt=0.0, le=60.0)
     # Threads of the landmark model (the others get one) in the live loop, which runs one
     # frame at a time: 2 lets it use both cores of a 2-core car computer (same results to
-    # the bit; live p50 36 -> 30 ms on the loaded machine, docs/performance.md). Staged
+    # the bit; live p50 19.6 -> 15.1 ms at load 6, docs/performance.md). Staged
     # replay always uses 1 per model: its three threads keep every core busy already.
     landmark_threads: int = Field(2, ge=1, le=16)
     # replay: decode, locate the face (landmark model) and the rest of each frame (blendshapes,
