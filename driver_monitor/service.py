@@ -25,7 +25,7 @@ from driver_monitor.config import Config, load_config
 from driver_monitor.config.overrides import with_overrides
 from driver_monitor.log_setup import RepeatLimiter
 from driver_monitor.perception.camera_health import SourceStatus
-from driver_monitor.perception.tracker import FaceTracker, MediaPipeFaceTracker
+from driver_monitor.perception.tracker import FaceTracker, create_tracker
 from driver_monitor.pipeline import FAULT_RESULT_PERIOD_S, Pipeline
 from driver_monitor.reload import PreparedReload, Reloader, reload_error_text
 from driver_monitor.runtime_state import DaemonStatus
@@ -47,7 +47,7 @@ class Daemon:
                  overrides: Mapping[str, Mapping[str, Any]] | None = None, clock: Callable[[], float] = time.monotonic):
         self.config_path = Path(config_path) if config_path is not None else None
         self.notifier = notifier if notifier is not None else Notifier()
-        self.tracker_factory = tracker_factory or (lambda c: MediaPipeFaceTracker(c.perception))
+        self.tracker_factory = tracker_factory or (lambda c: create_tracker(c.perception))
         # Command-line settings (--camera, --can-interface, ...) win over the file on every
         # load, reloads included.
         self.overrides = {k: dict(v) for k, v in (overrides or {}).items()}
