@@ -48,6 +48,10 @@ def test_the_key_follows_the_settings_before_the_features_only():
     later = parse_config("distraction:\n  long_distraction:\n    threshold_s: 4.0\n")
     earlier = parse_config("camera:\n  dark_lens_s: 3.0\n")
     assert extraction_key(later) == extraction_key(config) != extraction_key(earlier)
+    # How replay schedules the tracker changes no feature; which tracker runs does.
+    scheduling = parse_config("perception:\n  staged_replay: false\n  landmark_threads: 1\n")
+    backend = parse_config("perception:\n  backend: mediapipe\n")
+    assert extraction_key(scheduling) == extraction_key(config) != extraction_key(backend)
 
 
 def test_done_drives_are_skipped_and_an_interrupted_run_resumes(fleet_drives, fleet_features, tmp_path, capsys):
@@ -102,6 +106,16 @@ def test_an_input_that_is_no_drive_is_one_line(tmp_path, make, expected):
         expected = r"nothing\.txt: the list names no drive"
     with pytest.raises(InputError, match=expected):
         find_drives([path])
+
+
+def test_two_drives_of_one_name_are_one_line(tmp_path):
+    for side in ("a", "b"):
+        (tmp_path / side / "drive").mkdir(parents=True)
+        (tmp_path / side / "drive" / "video.mp4").write_bytes(b"")
+    with pytest.raises(InputError) as refused:
+        find_drives([tmp_path / "a" / "drive", tmp_path / "b"])
+    assert str(refused.value) == (f"two drives are named 'drive' ({tmp_path / 'a' / 'drive'}, {tmp_path / 'b' / 'drive'}): "
+                                  "give each drive its own name")
 
 
 def test_drive_directories_are_named_for_humans_and_machines(fleet_features):

@@ -15,6 +15,7 @@ from conftest import CLIP_GIF_FPS
 
 from driver_monitor.cli import main
 from driver_monitor.config import Config, load_config, parse_config
+from driver_monitor.config.perception import TrackerBackend
 from driver_monitor.errors import InputError
 from driver_monitor.fleet.feature_replay import replay_features
 from driver_monitor.fleet.table import read_feature_table
@@ -226,3 +227,10 @@ def test_a_setting_that_acts_before_the_features_is_refused(mixed_full, tmp_path
     gif = config.model_copy(update={"video": config.video.model_copy(update={"gif_fps": 5.0})})
     with pytest.raises(InputError, match=r"video\.gif_fps is 5\.0"):
         replay_features(full, gif, tmp_path, progress=False)
+    backend = config.model_copy(update={"perception": config.perception.model_copy(update={"backend": TrackerBackend.mediapipe})})
+    with pytest.raises(InputError, match=r"perception\.backend is \"mediapipe\" in this config but was \"litert\""):
+        replay_features(full, backend, tmp_path, progress=False)
+    # How replay schedules the tracker is no input: the table serves either way.
+    serial = config.model_copy(update={"perception": config.perception.model_copy(
+        update={"staged_replay": False, "landmark_threads": 1})})
+    read_feature_table(full).check_config(serial)

@@ -4,6 +4,9 @@ extra `driver-monitor[fleet]` (CI installs it); without it these tests skip."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pyarrow.parquet as pq
 import pytest
 
@@ -13,6 +16,22 @@ ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
 
 GRID = "distraction.long_distraction.threshold_s: [3.0, 4.5]\npolicy.monitoring.activation_s: [0, 60]\n"
+
+
+def test_ray_local_starts_its_own_instance_and_gives_the_local_results(fleet_features, tmp_path, capsys):
+    """`--ray local --jobs 2` in a process of its own (this module's instance is not up yet):
+    the command starts a local Ray instance of 2 CPUs, runs the sweep's tasks on it and writes
+    what the sweep in this process writes."""
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(GRID)
+    common = ["sweep", str(fleet_features), "--grid", str(grid), "--no-progress"]
+    assert main([*common, "--out", str(tmp_path / "local")]) == 0
+    assert not ray.is_initialized()
+    done = subprocess.run([sys.executable, "-m", "driver_monitor", *common, "--out", str(tmp_path / "ray"),
+                           "--ray", "local", "--jobs", "2"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "jobs on Ray (local instance, 2 workers)" in done.stdout
+    assert rows(tmp_path / "ray" / "results.parquet") == rows(tmp_path / "local" / "results.parquet")
 
 
 @pytest.fixture(scope="module")

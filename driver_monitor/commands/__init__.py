@@ -37,6 +37,12 @@ def add_io_options(p: argparse.ArgumentParser, serial_help: str) -> None:
     p.add_argument("--serial-port", default=None, metavar="URL", help=serial_help)
 
 
+def add_match_window_options(p: argparse.ArgumentParser) -> None:
+    """--max-latency-s / --early-s: when a detection counts for a label (eval, sweep)."""
+    p.add_argument("--max-latency-s", type=positive_float, default=4.0, help="latest a detection may fire after the label ends (default 4)")
+    p.add_argument("--early-s", type=float, default=0.5, help="earliest a detection may fire before the label starts (default 0.5)")
+
+
 def add_engine_options(p: argparse.ArgumentParser) -> None:
     """--jobs / --ray, the same for extract, eval and sweep."""
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",

@@ -14,8 +14,8 @@ from driver_monitor.commands import (
     EXIT_OK,
     Subparsers,
     add_engine_options,
+    add_match_window_options,
     engine_of,
-    positive_float,
 )
 from driver_monitor.errors import InputError
 
@@ -27,8 +27,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument("labels", nargs="?", default=None, help="labels.jsonl or the recording directory holding it (or use --truth)")
     p.add_argument("--truth", default=None, metavar="YAML", help="behaviour-interval truth (truth.yaml form, ../shared/data/real/): expected events and false alerts; exit 1 unless all found and none false")
     p.add_argument("--clip", default=None, help="the clip of --truth this replay is (default: the replay directory's name)")
-    p.add_argument("--max-latency-s", type=positive_float, default=4.0, help="latest a detection may fire after the label ends (default 4)")
-    p.add_argument("--early-s", type=float, default=0.5, help="earliest a detection may fire before the label starts (default 0.5)")
+    add_match_window_options(p)
     p.add_argument("--name", action="append", help="only these event names (repeatable)")
     p.add_argument("--config", "-c", default=None, help="CORPUS: decide every drive again under this config (from its "
                    "feature table; default: replay outputs as they are, other drives under the packaged default)")

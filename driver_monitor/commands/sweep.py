@@ -10,8 +10,8 @@ from driver_monitor.commands import (
     EXIT_OK,
     Subparsers,
     add_engine_options,
+    add_match_window_options,
     engine_of,
-    positive_float,
 )
 
 
@@ -25,8 +25,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--config", "-c", default=None, help="the base config (default: the packaged default.yaml)")
     p.add_argument("--truth", default=None, metavar="YAML", help="score against behaviour-interval truth (truth.yaml "
                    "form) instead of each drive's labels.jsonl")
-    p.add_argument("--max-latency-s", type=positive_float, default=4.0, help="latest a detection may fire after the label ends (default 4)")
-    p.add_argument("--early-s", type=float, default=0.5, help="earliest a detection may fire before the label starts (default 0.5)")
+    add_match_window_options(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     add_engine_options(p)
     p.set_defaults(func=run)

@@ -25,7 +25,13 @@ import yaml
 
 from driver_monitor.errors import InputError
 from driver_monitor.evaluation.truth import ClipTruth, find_clip
-from driver_monitor.fleet.extract import LIST_SUFFIXES, VIDEO_SUFFIXES, _list_file, is_recording
+from driver_monitor.fleet.extract import (
+    LIST_SUFFIXES,
+    VIDEO_SUFFIXES,
+    _list_file,
+    is_recording,
+    refuse_same_names,
+)
 from driver_monitor.fleet.table import FEATURE_NAMES
 from driver_monitor.outputs.event_log import EVENTS_NAME, read_event_log
 from driver_monitor.provenance import RUN_FILE_NAME
@@ -68,11 +74,7 @@ def find_corpus(inputs: list[str | Path], truth: dict[str, ClipTruth] | None = N
             entries += [_entry(p, truth, truth_path) for p in inside]
         else:
             raise InputError(f"{path}: not a drive, a directory of drives or a list file")
-    names = [e.name for e in entries]
-    duplicate = next((n for n in names if names.count(n) > 1), None)
-    if duplicate is not None:
-        paths = [str(e.root) for e in entries if e.name == duplicate]
-        raise InputError(f"two drives of the corpus are named {duplicate!r} ({paths[0]}, {paths[1]})")
+    refuse_same_names([(e.name, e.root) for e in entries], "two drives of the corpus are named")
     return entries
 
 

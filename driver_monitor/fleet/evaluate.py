@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +47,14 @@ def evaluate_job(job: DriveJob) -> list[tuple[str, DriveScore]]:
         events = read_event_log(job.entry.events)
         return [("", _score(job, events, _duration_of_replay(job.entry, events)))]
     out = []
-    heart_rates: dict[str, list[Any]] = {}  # the camera heart rate, computed once per batch
     for config_id, settings in job.configs:
         config = _config(config_id, settings)
         if job.entry.table is None and job.frames_ref is None:
             events, duration = _full_replay(job.entry, config)
         else:
-            frames = _frames(job)
-            events = decide_events(frames, config, job.entry.root, heart_rates)
-            duration = frames_duration_s(frames)
+            drive = _drive(job)
+            events = decide_events(drive.frames, config, job.entry.root, drive.heart_rates)
+            duration = frames_duration_s(drive.frames)
         out.append((config_id, _score(job, events, duration)))
     return out
 
@@ -67,14 +66,22 @@ def _score(job: DriveJob, events: list[dict[str, Any]], duration_s: float) -> Dr
     return score_labels(job.entry.name, events, list(job.labels), duration_s, job.max_latency_s, job.early_s)
 
 
-_FRAMES: OrderedDict[Path, list[FrameInput]] = OrderedDict()
+@dataclass
+class _CachedDrive:
+    frames: list[FrameInput]
+    # The camera heart rate per `stress.rppg` setting, computed by the first config of this
+    # drive in this process and taken by the later ones (feature_replay.decide_events).
+    heart_rates: dict[str, list[Any]] = field(default_factory=dict)
+
+
+_DRIVES: OrderedDict[Path, _CachedDrive] = OrderedDict()
 _CONFIGS: OrderedDict[str, Config] = OrderedDict()
 
 
-def _frames(job: DriveJob) -> list[FrameInput]:
+def _drive(job: DriveJob) -> _CachedDrive:
     key = job.entry.root
-    frames = _FRAMES.get(key)
-    if frames is None:
+    drive = _DRIVES.get(key)
+    if drive is None:
         if job.frames_ref is not None:
             import ray
 
@@ -82,12 +89,12 @@ def _frames(job: DriveJob) -> list[FrameInput]:
         else:
             assert job.entry.table is not None
             frames = read_feature_table(job.entry.table).frames
-        _FRAMES[key] = frames
-        while len(_FRAMES) > CACHED_DRIVES:
-            _FRAMES.popitem(last=False)
+        drive = _DRIVES[key] = _CachedDrive(frames)
+        while len(_DRIVES) > CACHED_DRIVES:
+            _DRIVES.popitem(last=False)
     else:
-        _FRAMES.move_to_end(key)
-    return frames
+        _DRIVES.move_to_end(key)
+    return drive
 
 
 def _config(config_id: str, settings: dict[str, Any]) -> Config:

@@ -162,7 +162,10 @@ class Engine:
                 # Ray's own INFO / WARNING lines (start-up, auth token) are not ours to print.
                 quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
                 if self.ray == LOCAL:
-                    ray.init(num_cpus=self.jobs if self.jobs > 1 else None, include_dashboard=False, **quiet)
+                    # address "local": a new instance even where `ray start` left a cluster
+                    # running (ray.init() without an address would join that one).
+                    ray.init(address=LOCAL, num_cpus=self.jobs if self.jobs > 1 else None, include_dashboard=False,
+                             **quiet)
                 else:
                     ray.init(address=self.ray, **quiet)
             except (ConnectionError, RuntimeError, ValueError) as exc:

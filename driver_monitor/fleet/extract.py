@@ -33,7 +33,7 @@ from typing import Any
 from driver_monitor.config import Config
 from driver_monitor.errors import DriverMonitorError, InputError
 from driver_monitor.fleet.executor import Engine
-from driver_monitor.fleet.table import DECIDED_BEFORE_FEATURES, _lookup
+from driver_monitor.fleet.table import settings_before_features
 from driver_monitor.outputs.feature_table import FEATURES_STEM, table_format
 from driver_monitor.provenance import RUN_FILE_NAME, model_provenance
 from driver_monitor.recording.format import (
@@ -89,12 +89,17 @@ def find_drives(inputs: Iterable[str | Path]) -> list[Drive]:
         else:
             raise InputError(f"{path}: not a recording directory, a video file, a directory of them or a list file "
                              f"({', '.join(LIST_SUFFIXES)})")
-    names = [d.name for d in drives]
+    refuse_same_names([(d.name, d.path) for d in drives], "two drives are named", ": give each drive its own name")
+    return drives
+
+
+def refuse_same_names(named: Sequence[tuple[str, Path]], problem: str, hint: str = "") -> None:
+    """InputError naming the first name two of the (name, path) pairs share, and both paths."""
+    names = [name for name, _ in named]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
-        paths = [str(d.path) for d in drives if d.name == duplicate]
-        raise InputError(f"two drives are named {duplicate!r} ({paths[0]}, {paths[1]}): give each drive its own name")
-    return drives
+        paths = [str(path) for name, path in named if name == duplicate]
+        raise InputError(f"{problem} {duplicate!r} ({paths[0]}, {paths[1]}){hint}")
 
 
 def _list_file(path: Path) -> list[Path]:
@@ -127,9 +132,8 @@ def content_sha256(drive: Drive) -> str:
 def extraction_key(config: Config) -> str:
     """What decides a table's inputs besides the drive: the format and feature-code version,
     the face model and the settings that act before the features (16 hex digits)."""
-    settings = config.model_dump(mode="json")
     described = {"table": table_format(), "model": model_provenance(config)["sha256"],
-                 "settings": {key: _lookup(settings, key) for key in DECIDED_BEFORE_FEATURES}}
+                 "settings": settings_before_features(config.model_dump(mode="json"))}
     return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -137,12 +141,19 @@ def drive_dir_name(drive: Drive, content: str, key: str) -> str:
     return f"{drive.name}-{content[:12]}-{key[:8]}"
 
 
-def extraction_config(config: Config) -> Config:
-    """The config an extraction replays with: Parquet out, no CAN / serial (not driving)."""
+def extraction_config(config: Config, one_core: bool = False) -> Config:
+    """The config an extraction replays with: Parquet out, no CAN / serial (not driving).
+    one_core: a worker among others (a pool, Ray actors of one CPU each) replays serially
+    with one thread per model, since staged replay's threads would compete with the other
+    workers for the same cores (the features are the same to the bit either way:
+    table.SAME_FEATURES_EITHER_WAY)."""
     from driver_monitor.config.overrides import with_overrides
 
-    return with_overrides(config, {"outputs": {"features_format": "parquet"}, "can": {"enabled": False},
-                                   "serial": {"enabled": False}})
+    overrides: dict[str, dict[str, Any]] = {"outputs": {"features_format": "parquet"}, "can": {"enabled": False},
+                                            "serial": {"enabled": False}}
+    if one_core:
+        overrides["perception"] = {"staged_replay": False, "landmark_threads": 1}
+    return with_overrides(config, overrides)
 
 
 @dataclass
@@ -163,8 +174,9 @@ class ExtractionWorker:
     over two drives would start the second from the first's last face, and its table would not
     be what a replay of that drive sees."""
 
-    def __init__(self, config: Config, out_dir: Path, progress: Callable[[int], None] | None = None):
-        self.config = extraction_config(config)
+    def __init__(self, config: Config, out_dir: Path, progress: Callable[[int], None] | None = None,
+                 one_core: bool = False):
+        self.config = extraction_config(config, one_core)
         self.out_dir = Path(out_dir)
         self.key = extraction_key(config)
         self.progress = progress
@@ -276,7 +288,9 @@ def extract(drives: Sequence[Drive], config: Config, out_dir: str | Path, engine
     from driver_monitor.progress import progress_bars
 
     with progress_bars(progress, len(drives)) as bars:
-        for result in engine.run_workers(partial(ExtractionWorker, config, out_dir), drives, bars.frames):
+        one_core = engine.ray is not None or engine.jobs > 1
+        for result in engine.run_workers(partial(ExtractionWorker, config, out_dir, one_core=one_core), drives,
+                                         bars.frames):
             summary.results.append(result)
             bars.drive_done(result.drive.name, result.frames if engine.ray is not None else 0)
     summary.wall_s = time.perf_counter() - started

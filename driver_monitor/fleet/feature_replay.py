@@ -84,12 +84,15 @@ class _RppgRecorder:
     """Stands in for StressDetector.rppg (an RppgEstimator): records the estimates of a first
     run, or hands them out again in a later one. The frames and their order are the same for
     every config of a drive (camera health cannot be swept), so the n-th call gets the n-th
-    estimate; `done` checks that a replayed run asked exactly as often."""
+    estimate; `done` checks that a replayed run asked exactly as often, and keeps a first
+    run's estimates only once it has finished (a run that failed half-way leaves nothing)."""
 
-    def __init__(self, estimator: Any, recorded: list[Any] | None, store: list[Any]):
+    def __init__(self, estimator: Any, heart_rates: dict[str, list[Any]], key: str):
         self.estimator = estimator
-        self.recorded = recorded
-        self.store = store
+        self.heart_rates = heart_rates
+        self.key = key
+        self.recorded = heart_rates.get(key)
+        self.store: list[Any] = []
         self.calls = 0
 
     @classmethod
@@ -103,9 +106,7 @@ class _RppgRecorder:
         # A switched-off stress detector never asks (its estimates belong to no other config).
         if stress is None or not stress.config.enabled or not isinstance(getattr(stress, "rppg", None), RppgEstimator):
             return None
-        key = stress.config.rppg.model_dump_json()
-        recorded = heart_rates.get(key)
-        recorder = cls(stress.rppg, recorded, heart_rates.setdefault(key, []) if recorded is None else recorded)
+        recorder = cls(stress.rppg, heart_rates, stress.config.rppg.model_dump_json())
         stress.rppg = recorder  # type: ignore[assignment]
         return recorder
 
@@ -118,7 +119,9 @@ class _RppgRecorder:
         return estimate
 
     def done(self) -> None:
-        if self.recorded is not None and self.calls != len(self.recorded):
+        if self.recorded is None:
+            self.heart_rates[self.key] = self.store
+        elif self.calls != len(self.recorded):
             raise RuntimeError(f"camera heart rate asked {self.calls} times, recorded {len(self.recorded)}")
 
 

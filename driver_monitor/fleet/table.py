@@ -55,6 +55,10 @@ DECIDED_BEFORE_FEATURES: tuple[str, ...] = (
     "camera.fps", "camera.no_frame_timeout_periods", "camera.frozen_frame_s",
     "camera.dark_lens_brightness", "camera.covered_lens_contrast", "camera.dark_lens_s",
 )
+# Settings inside those that do not change a feature, only how replay schedules its work:
+# results are the same to the bit either way (config/perception.py, tests/test_staged_tracking.py).
+# A table made under one value serves a config with another, and they share an extraction key.
+SAME_FEATURES_EITHER_WAY: tuple[str, ...] = ("perception.staged_replay", "perception.landmark_threads")
 _FRAME_COLUMNS = tuple(FrameStats(False, 0.0, 0.0).columns())
 _REQUIRED = (*FEATURE_COLUMNS, *_FRAME_COLUMNS, FRAME_JUDGED, *VehicleState(0.0).columns())
 _MISSING = object()
@@ -94,9 +98,9 @@ class TableInfo:
         if not self.settings:
             raise InputError(f"{self.path}: the config the features were made with is unknown (no provenance"
                              f"{' in ' + RUN_FILE_NAME + ' beside it' if self.path.suffix == '.csv' else ''})")
-        mine = config.model_dump(mode="json")
+        theirs, mine = settings_before_features(self.settings), settings_before_features(config.model_dump(mode="json"))
         for key in DECIDED_BEFORE_FEATURES:
-            difference = _first_difference(key, _lookup(self.settings, key), _lookup(mine, key))
+            difference = _first_difference(key, theirs[key], mine[key])
             if difference is not None:
                 where, theirs, ours = difference
                 raise InputError(
@@ -303,6 +307,21 @@ def _frames(path: Path, columns: Mapping[str, list[Any]]) -> list[FrameInput]:
 
 
 # ---- comparing settings ------------------------------------------------------------------------
+
+def settings_before_features(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """{key of DECIDED_BEFORE_FEATURES: its value} in `settings` (a config's
+    model_dump(mode="json"), or the one a table's provenance holds), without the keys of
+    SAME_FEATURES_EITHER_WAY."""
+    found = {}
+    for key in DECIDED_BEFORE_FEATURES:
+        value = _lookup(settings, key)
+        for same in SAME_FEATURES_EITHER_WAY:
+            section, _, name = same.rpartition(".")
+            if section == key and isinstance(value, Mapping):
+                value = {k: v for k, v in value.items() if k != name}
+        found[key] = value
+    return found
+
 
 def _lookup(settings: Mapping[str, Any], dotted: str) -> Any:
     value: Any = settings
