@@ -22,6 +22,11 @@ RECORDINGS = [REPO / "recordings" / "selfie_writing", REPO / "recordings" / "mal
 CLIPS = sorted(p for folder in (SHARED / "data" / "clips", SHARED / "data" / "real") if folder.is_dir()
                for p in folder.glob("*") if p.suffix in (".mp4", ".gif"))
 DETAIL_ABS_TOLERANCE = 0.05  # s or 0..1 scores, beyond one frame period
+# Angles (detail keys ending in _deg, e.g. the calibrated neutral gaze): the backends' head
+# pose agrees to 1 degree (issue 18's goal, docs/backends.md "Parity": mean <= 0.24, p95 <= 0.76
+# on the clips), so a mean over a calibration window agrees to about as much; one frame more
+# or less in the window moves it by a fraction of that.
+DETAIL_DEG_TOLERANCE = 0.5
 
 
 def _with_backend(config: Config, backend: str) -> Config:
@@ -40,6 +45,13 @@ NAMED_EVENTS: dict[str, dict[tuple[str, float], str]] = {
     "selfie_writing": {
         ("blink", 6.32): "eye_closure 0.501 (LiteRT) against 0.499 (MediaPipe) at 6.08 s, inside a look down: "
                          "the 0.5 closed threshold, so the blink starts 4 frames earlier",
+    },
+    "progressive_drowsiness": {
+        (name, t): "kss_score 7.5211 (MediaPipe) against 7.4621 (LiteRT) from 126.867 s: PERCLOS 60 s "
+                   "0.0567 against 0.0556, one 15 fps frame of closure apart in the window; the score is "
+                   "flat while the eyes are open, so the 7.5 rounding to level 8 (the drowsy stage-2 "
+                   "warning) comes 4 frames later"
+        for name in ("adas_sensitivity", "chime", "voice_prompt") for t in (126.867, 127.133)
     },
     "car_yawn_man.mp4": {
         ("blink", 7.0833): "a 2-frame dip of eye_closure to 0.506 at 60 fps, 0.499 with MediaPipe: the 0.5 threshold",
@@ -67,7 +79,8 @@ def assert_same_events(reference: list[dict], ours: list[dict], frame_s: float, 
         for k, va in detail_a.items():
             vb = detail_b[k]
             if isinstance(va, float) and isinstance(vb, float | int) and not isinstance(vb, bool):
-                assert math.isclose(va, vb, abs_tol=DETAIL_ABS_TOLERANCE + frame_s), (k, a, match)
+                tolerance = DETAIL_DEG_TOLERANCE if k.endswith("_deg") else DETAIL_ABS_TOLERANCE + frame_s
+                assert math.isclose(va, vb, abs_tol=tolerance), (k, a, match)
             else:
                 assert va == vb, (k, a, match)
     for b in unmatched:
