@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 from driver_monitor.can.rx import RxStatus
 from driver_monitor.messages import VehicleState
-from driver_monitor.vehicle.heart_rate_serial import HeartRateSerialReader
 
 
 class VehicleSource(Protocol):
@@ -42,9 +41,20 @@ class VehicleSource(Protocol):
 AckInput = Callable[[], bool]  # True once per ACK press since the last call
 
 
+class HeartRateInput(Protocol):
+    """A serial heart-rate sensor: live (vehicle/heart_rate_serial.py) or a recording's
+    lines (vehicle/heart_rate_log.py)."""
+
+    def apply(self, vehicle: VehicleState) -> VehicleState: ...
+
+    def status(self) -> dict[str, object]: ...
+
+    def close(self) -> None: ...
+
+
 class VehicleInputs:
     def __init__(self, can: VehicleSource | None = None, ack: AckInput | None = None,
-                 heart_rate: HeartRateSerialReader | None = None):
+                 heart_rate: HeartRateInput | None = None):
         self.can = can
         self.ack = ack
         self.heart_rate = heart_rate
