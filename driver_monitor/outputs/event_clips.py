@@ -99,7 +99,7 @@ class EventClips:
         if period_s:
             self._camera_fps = round(1.0 / period_s, 3)
         self._frames.append((frame.t, frame.image))
-        self._advance(frame.t)
+        self._advance(frame.t, frame_in=True)
 
     def stop_reason(self) -> str | None:
         return None  # a failed clip is logged and counted; monitoring goes on
@@ -164,10 +164,11 @@ class EventClips:
         if name not in clip.triggers:
             clip.triggers.append(name)
 
-    def _advance(self, t: float) -> None:
-        """Close the open clip once t passed its end; drop from the ring what no clip needs."""
+    def _advance(self, t: float, frame_in: bool = False) -> None:
+        """Close the open clip once t reached its end (a result comes before its frame: it
+        closes the clip only past the end); drop from the ring what no clip needs."""
         self._last_t = max(self._last_t, t)
-        if self._open is not None and t >= self._open.until_t:
+        if self._open is not None and (t > self._open.until_t or (frame_in and t >= self._open.until_t)):
             self._finish(self._open.until_t)
         keep_from = t - self.config.before_s
         if self._open is not None:

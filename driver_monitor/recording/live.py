@@ -65,6 +65,7 @@ class LiveRecording:
         self.error: str | None = None
         self.camera_fps: float | None = None
         self._writer: RecordingWriter | None = None
+        self._writer_failed = False  # the video itself cannot be written (a full disk)
         self._rows: AppendFile | None = None  # --no-video: timestamps only
         self._queue: queue.Queue[tuple[float, np.ndarray] | None] | None = None
         self._thread: threading.Thread | None = None
@@ -233,14 +234,16 @@ class LiveRecording:
             item = self._queue.get()
             if item is _END:
                 return
-            if self.error is not None:
+            if self._writer_failed:
                 continue  # drain: the loop stops at the error
             t, image = item
             try:
                 writer.add_frame(t, image[: writer.height, : writer.width])
             except RecordingError as exc:
+                self._writer_failed = True
                 self._fail(str(exc))
             except Exception as exc:  # an encoder problem is this recording's end, never the daemon's
+                self._writer_failed = True
                 self._fail(f"{self.root}: encoding failed ({one_line(exc)}) after {writer.frames_on_disk} frames")
 
     def _fail(self, text: str) -> None:

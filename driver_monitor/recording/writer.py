@@ -170,14 +170,18 @@ class RecordingWriter:
             raise self._error(exc) from None
 
     def abort(self) -> None:
-        """Stop without finishing (after a write error): release the files, leave the
-        directory as it is (readable up to its last complete frame)."""
+        """Stop without finishing (after an error): release the files; the directory stays
+        readable up to its last complete frame, meta.yaml `complete: false`."""
         if self._closed:
             return
         self._closed = True
-        self._close_rows()
+        # The disk that failed a frame may fail the trailer too: then the rows stay as they
+        # are; if the container closes, every frame muxed so far is in the file.
         with contextlib.suppress(OSError, ValueError):
-            self._container.close()  # the disk that failed a frame may fail the trailer too: the frames stay
+            self._container.close()
+            if self.streaming:
+                self._write_rows(self._packets)
+        self._close_rows()
 
     # ---- parts ---------------------------------------------------------------------------
     def _body(self, width: int, height: int, encoder: str) -> dict[str, Any]:

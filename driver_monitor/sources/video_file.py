@@ -125,7 +125,11 @@ class VideoFileSource:
         if self.is_gif or self.declared_duration_s is None or last_t is None or frames < 2:
             return
         period_s = last_t / (frames - 1) if last_t > 0 else 1.0 / self.fallback_fps
-        if last_t + 3 * period_s < self.declared_duration_s:
+        # Frame times count from the stream's first pts; a Matroska duration counts from 0
+        # (a live recording starts a while after its clock did): compare on the latter.
+        stream = self._container.streams.video[0]
+        start_s = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+        if last_t + max(0.0, start_s) + 3 * period_s < self.declared_duration_s:
             raise InputError(
                 f"{self.path}: truncated video: frames end at {last_t:.2f} s, the container declares {self.declared_duration_s:.2f} s"
             )
