@@ -162,6 +162,13 @@ class RunIo:
             io.replace_outputs(io.open_outputs(config, out_dir))
             io.vehicle.can = io._open_can_input(config, recording)
             io.vehicle.heart_rate = io._open_heart_rate(config, recording)
+            if io.recording is not None:
+                io.vehicle.ack_tap = io.recording.serial_ack
+            if recording is not None and recording.serial_ack_path is not None:
+                from driver_monitor.recording.format import read_serial_acks
+                from driver_monitor.vehicle.inputs import RecordedAcks
+
+                io.vehicle.recorded_acks = RecordedAcks(read_serial_acks(recording.serial_ack_path))
         except BaseException:
             io.close(outputs=True)
             io.close_recording()

@@ -144,7 +144,9 @@ def clips_line(clips: Mapping[str, Any]) -> str:
     if clips.get("last"):
         text += f", last {_text(clips['last'])}"
     if clips.get("recording") is True:
-        text += ", writing one now"
+        text += ", one being recorded"
+    elif clips.get("writing") is True:
+        text += ", writing one"
     failed = clips.get("failed")
     if isinstance(failed, int) and failed:
         text += f", {failed} failed (last error: {_text(clips.get('last_error'))})"

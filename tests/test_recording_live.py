@@ -190,3 +190,23 @@ def test_a_file_camera_is_paced_by_its_own_frame_times() -> None:
     assert pace.due(0.300, 1 / 24, now=12.0) == 12.0  # far behind: from now on, no burst
     assert pace.due(0.400, 1 / 24, now=12.0) == pytest.approx(12.1)
     assert not math.isnan(pace.due(float("nan"), 0.04, now=12.2))
+
+
+def test_serial_ack_presses_are_recorded_at_their_frame_and_replayed_there(tmp_path: Path) -> None:
+    from driver_monitor.recording.format import read_serial_acks
+    from driver_monitor.vehicle.inputs import RecordedAcks, VehicleInputs
+
+    presses = iter([False, True, False, False, True, True, False])
+    frames = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+    (tmp_path / "r").mkdir()
+    rec = LiveRecording(tmp_path / "r", {})
+    live = VehicleInputs(ack=lambda: next(presses))
+    live.ack_tap = rec.serial_ack
+    live_acks = [(s.driver_ack if (s := live.at(t)) is not None else False) for t in frames]
+    rec.close()
+    assert live_acks == [False, True, False, False, True, True, False]
+    times = read_serial_acks(tmp_path / "r" / "serial_ack.csv")
+    assert times == [0.2, 0.5, 0.6]
+    replayed = VehicleInputs()
+    replayed.recorded_acks = RecordedAcks(times)
+    assert [(s.driver_ack if (s := replayed.at(t)) is not None else False) for t in frames] == live_acks

@@ -89,6 +89,7 @@ class EventClips:
         self.failed = 0
         self.last_clip: str | None = None
         self.last_error: str | None = None
+        self.writing = False  # the worker is encoding a clip now
         self._jobs: queue.Queue[ClipContent | None] = queue.Queue()
         self._summary = self._scan()
         self._worker = threading.Thread(target=self._work, name="event-clips", daemon=True)
@@ -141,7 +142,8 @@ class EventClips:
         count, size = self._summary
         return {"dir": str(self.store.root), "count": count, "bytes": size, "quota_bytes": int(self.store.quota_bytes),
                 "written": self.written, "failed": self.failed, "deleted": self.store.deleted,
-                "last": self.last_clip, "last_error": self.last_error, "recording": self._open is not None}
+                "last": self.last_clip, "last_error": self.last_error, "recording": self._open is not None,
+                "writing": self.writing}
 
     # ---- parts ------------------------------------------------------------------------------
     def _event(self, e: Event) -> None:
@@ -208,6 +210,7 @@ class EventClips:
             content = self._jobs.get()
             if content is None:
                 return
+            self.writing = True
             try:
                 path = write_clip(self.store, content, self.codec, self.crf, self.preset, self.config_text)
                 self.written += 1
@@ -218,6 +221,7 @@ class EventClips:
                 self.failed += 1
                 self.last_error = one_line(exc)
                 log.error("event clip %s not written: %s", content.name, self.last_error)
+            self.writing = False
             self.store.prune()
             self._summary = self._scan()
 

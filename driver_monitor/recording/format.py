@@ -8,6 +8,7 @@
     DIR/truth.csv        optional per-frame commanded values (synthetic drives)
     DIR/features.parquet optional per-frame features
     DIR/heart_rate.csv   optional serial heart-rate sensor lines with their receive times
+    DIR/serial_ack.csv   optional ACK presses from the serial board, at the frames they reached
     DIR/events.jsonl     what the live run decided (`record`, event clips)
     DIR/config.yaml      the config to replay it with (`record`, event clips)
 
@@ -38,6 +39,7 @@ TIMESTAMPS_NAME = "timestamps.csv"
 LABELS_NAME = "labels.jsonl"
 META_NAME = "meta.yaml"
 HEART_RATE_LOG_NAME = "heart_rate.csv"
+SERIAL_ACK_NAME = "serial_ack.csv"  # t_s: frames the live run merged a serial-board ACK press into
 CONFIG_NAME = "config.yaml"
 # meta.yaml keys a live recording writes (docs/recording.md).
 COMPLETE_KEY = "complete"  # false until the writer closed it: read up to the last complete frame
@@ -58,6 +60,7 @@ class Recording:
     can_log_path: Path | None = None
     labels_path: Path | None = None
     heart_rate_log_path: Path | None = None
+    serial_ack_path: Path | None = None
 
     @property
     def complete(self) -> bool:
@@ -93,8 +96,9 @@ def open_recording(root: str | Path) -> Recording:
     can_log = next((root / n for n in CAN_LOG_NAMES if (root / n).is_file()), None)
     labels = root / LABELS_NAME
     heart_rate = root / HEART_RATE_LOG_NAME
+    acks = root / SERIAL_ACK_NAME
     return Recording(root, video, timestamps, meta, can_log, labels if labels.is_file() else None,
-                     heart_rate if heart_rate.is_file() else None)
+                     heart_rate if heart_rate.is_file() else None, acks if acks.is_file() else None)
 
 
 def read_meta(path: Path) -> dict[str, Any]:
@@ -109,6 +113,12 @@ def read_meta(path: Path) -> dict[str, Any]:
 def read_timestamps(path: Path) -> list[float]:
     """timestamps.csv (frame,t_s): finite, strictly increasing times, or InputError naming
     the file and the row of the first problem."""
+    return read_times(path)
+
+
+def read_times(path: Path, strictly_increasing: bool = True) -> list[float]:
+    """The t_s column of a CSV file: finite times in order (strictly increasing, or never
+    decreasing), or InputError naming the file and the row of the first problem."""
     times: list[float] = []
     line = 1
     try:
@@ -134,8 +144,9 @@ def read_timestamps(path: Path) -> list[float]:
                 raise InputError(f"{path}:{line}: t_s is not a number ({cell!r})") from None
             if not math.isfinite(t):
                 raise InputError(f"{path}:{line}: t_s must be a finite number (got {cell!r})")
-            if times and t <= times[-1]:
-                raise InputError(f"{path}:{line}: times must strictly increase ({t} after {times[-1]})")
+            if times and (t <= times[-1] if strictly_increasing else t < times[-1]):
+                raise InputError(f"{path}:{line}: times must {'strictly increase' if strictly_increasing else 'never decrease'} "
+                                 f"({t} after {times[-1]})")
             times.append(t)
     except csv.Error as exc:
         raise InputError(f"{path}:{line + 1}: not a CSV row ({exc})") from None
@@ -172,6 +183,11 @@ def heart_rate_row(t: float, line: bytes) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow([f"{t:.6f}", line.decode("ascii", errors="backslashreplace")])
     return out.getvalue()
+
+
+def read_serial_acks(path: Path) -> list[float]:
+    """serial_ack.csv (t_s): the same checks as timestamps.csv, the times may repeat."""
+    return read_times(path, strictly_increasing=False)
 
 
 def read_heart_rate_log(path: Path) -> list[tuple[float, str]]:

@@ -37,6 +37,7 @@ from driver_monitor.recording.format import (
     HEART_RATE_LOG_NAME,
     META_NAME,
     NO_VIDEO,
+    SERIAL_ACK_NAME,
     TIMESTAMPS_HEADER,
     TIMESTAMPS_NAME,
     heart_rate_row,
@@ -75,6 +76,7 @@ class LiveRecording:
         self.has_heart_rate_log = heart_rate_log
         self.can_log = CanLogWriter(self.root / CAN_LOG_NAME) if can_log else None
         self._heart_rate: AppendFile | None = None
+        self._acks: AppendFile | None = None
         self._heart_rate_lock = threading.Lock()
         if heart_rate_log:
             self._heart_rate = AppendFile(self.root / HEART_RATE_LOG_NAME, HEART_RATE_HEADER)
@@ -123,6 +125,15 @@ class LiveRecording:
             self.can_log.add(msg, t)
             if self.can_log.error is not None and self.error is None:
                 self._fail(self.can_log.error)
+
+    def serial_ack(self, t: float) -> None:
+        """An ACK press from the serial board, merged into the frame at t (the loop's thread)."""
+        try:
+            if self._acks is None:
+                self._acks = AppendFile(self.root / SERIAL_ACK_NAME, "t_s\n")
+            self._acks.append(f"{t:.6f}\n")
+        except OSError as exc:
+            self._fail(f"{self.root / SERIAL_ACK_NAME}: writing failed ({exc.strerror})")
 
     def heart_rate_line(self, line: bytes, t: float) -> None:
         with self._heart_rate_lock:
@@ -179,6 +190,8 @@ class LiveRecording:
             self._thread.join()
         if self.can_log is not None:
             self.can_log.close()
+        if self._acks is not None:
+            self._acks.close()
         with self._heart_rate_lock:
             if self._heart_rate is not None:
                 self._heart_rate.close()
