@@ -4,12 +4,13 @@
     python benchmarks/bench_record.py codecs [--work DIR]
         MB per minute of each codec and whether the camera heart rate survives it: the drive's
         frames written through the recorder's writer (recording/live.py) in FFV1, H.264 crf 18
-        (x264 veryfast, zero latency, as `record` writes it) and MPEG-4 Part 2 (OpenCV's mp4v,
-        for contrast), then replayed; heart-rate error against the rendered 72 bpm.
+        (x264 veryfast, zero latency, as `record` writes it; and ultrafast) and MPEG-4 Part 2
+        (OpenCV's mp4v, for contrast), then replayed; heart-rate error against the rendered 72 bpm.
     python benchmarks/bench_record.py cost [--seconds S] [--repeats N] [--work DIR]
         `record` against `run` on the same camera source (the drive as H.264, a cheap decode like
         a camera's MJPG): frames/s and process CPU (user + system of every thread, /proc) over a
-        steady window after start-up, alternating run / record ffv1 / record h264.
+        steady window after start-up, alternating run / record ffv1 / record h264 (veryfast,
+        the default preset) / record h264 with recording.h264_preset ultrafast.
     python benchmarks/bench_record.py clips [--work DIR]
         the frame loop's time while an event clip is written: the Pipeline and the event clips
         in one process, frames paced at 30 fps, a clip triggered every 8 s; loop time per frame
@@ -97,7 +98,7 @@ def codecs(work: Path) -> None:
         frames = list(source)
     span_min = (frames[-1].t - frames[0].t + 1 / 30) / 60.0
     print(f"{len(frames)} frames 640x480, {span_min * 60:.1f} s; {machine()}", flush=True)
-    for name in ("ffv1", "h264", "mp4v"):
+    for name in ("ffv1", "h264", "h264-ultrafast", "mp4v"):
         root = work / f"codec-{name}"
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir()
@@ -116,7 +117,8 @@ def codecs(work: Path) -> None:
                     out.mux(packet)
             shutil.copy(rec.root / "timestamps.csv", root / "timestamps.csv")
         else:
-            recording = LiveRecording(root, {"source": "synthetic"}, codec=name, crf=18, preset="veryfast")
+            codec, _, preset = name.partition("-")
+            recording = LiveRecording(root, {"source": "synthetic"}, codec=codec, crf=18, preset=preset or "veryfast")
             for f in frames:
                 recording.frame(f, 1 / 30)
             recording.close()
@@ -148,8 +150,11 @@ def one_run(kind: str, camera: Path, work: Path, seconds: float) -> dict:
     if kind == "run":
         cmd = ["run", "--camera", str(camera), "--state-dir", str(state_dir)]
     else:
-        cmd = ["record", "--camera", str(camera), "--out", str(out), "--codec", kind.split("-")[1], "--no-progress",
-               "--state-dir", str(state_dir)]
+        _, codec, *preset = kind.split("-")
+        config = work / f"config-{kind}.yaml"
+        config.write_text(f"recording:\n  h264_preset: {preset[0]}\n" if preset else "{}\n")
+        cmd = ["record", "--camera", str(camera), "--out", str(out), "--codec", codec, "--no-progress",
+               "--state-dir", str(state_dir), "--config", str(config)]
     proc = subprocess.Popen([sys.executable, "-m", "driver_monitor", *cmd], cwd=REPO, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     state_file = state_dir / "state.json"
@@ -179,7 +184,7 @@ def one_run(kind: str, camera: Path, work: Path, seconds: float) -> dict:
 
 def cost(work: Path, seconds: float, repeats: int) -> None:
     camera = camera_source(work)
-    kinds = ("run", "record-ffv1", "record-h264")
+    kinds = ("run", "record-ffv1", "record-h264", "record-h264-ultrafast")
     results: dict[str, list[dict]] = {k: [] for k in kinds}
     for r in range(repeats):
         for kind in kinds:
@@ -251,9 +256,15 @@ def clips(work: Path) -> None:
     def pct(xs: list[float], q: float) -> float:
         return sorted(xs)[min(len(xs) - 1, int(q / 100 * len(xs)))] if xs else float("nan")
 
-    base, _, _, _ = loop(False, 2)
-    _, ring, writing, written = loop(True, 2)
-    print(f"{len(frames)} frames x 2 laps at 30 fps; {written} clips written; {machine()}")
+    base: list[float] = []
+    ring: list[float] = []
+    writing: list[float] = []
+    written = 0
+    for _ in range(2):  # alternating, so both see the same machine
+        base += loop(False, 1)[0]
+        _, r, w, n = loop(True, 1)
+        ring, writing, written = ring + r, writing + w, written + n
+    print(f"{len(frames)} frames x 2 passes each at 30 fps; {written} clips written; {machine()}")
     for name, xs in (("no event clips", base), ("clips on, no clip being written", ring), ("while a clip is written", writing)):
         print(f"| {time.strftime('%Y-%m-%d')} | {machine()} | {name} | {len(xs)} | {pct(xs, 50):.1f} | {pct(xs, 95):.1f} | "
               f"{pct(xs, 99):.1f} | {max(xs) if xs else float('nan'):.1f} |", flush=True)

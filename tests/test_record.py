@@ -185,19 +185,25 @@ def _wait_rows(ts: Path, rows: int, proc: subprocess.Popen, timeout: float = 60.
         time.sleep(0.1)
 
 
-def test_sigkill_leaves_a_recording_replay_reads_to_its_last_complete_frame(tmp_path: Path) -> None:
-    rec = tmp_path / "killed"
+def record_until(rec: Path, rows: int, signum: int) -> tuple[int, str, str]:
+    """Start `record`, send `signum` once `rows` frames are in the recording; (status, out, err)."""
     proc = subprocess.Popen(record_cmd("--camera", str(CAMERA), "--out", str(rec)), cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_rows(rec / "timestamps.csv", 40, proc)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+        _wait_rows(rec / "timestamps.csv", rows, proc)
+        os.kill(proc.pid, signum)
+        stdout, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    return proc.returncode, stdout, stderr
+
+
+def test_sigkill_leaves_a_recording_replay_reads_to_its_last_complete_frame(tmp_path: Path) -> None:
+    rec = tmp_path / "killed"
+    rc, _, _ = record_until(rec, 40, signal.SIGKILL)
+    assert rc == -signal.SIGKILL
     meta = yaml.safe_load((rec / "meta.yaml").read_text())
     assert meta["complete"] is False  # never closed
     times = read_timestamps(rec / "timestamps.csv")
@@ -215,17 +221,8 @@ def test_sigkill_leaves_a_recording_replay_reads_to_its_last_complete_frame(tmp_
 
 def test_sigint_stops_cleanly_and_the_recording_is_complete(tmp_path: Path) -> None:
     rec = tmp_path / "interrupted"
-    proc = subprocess.Popen(record_cmd("--camera", str(CAMERA), "--out", str(rec)), cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_rows(rec / "timestamps.csv", 20, proc)
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, stderr
+    rc, stdout, stderr = record_until(rec, 20, signal.SIGINT)
+    assert rc == 0, stderr
     assert "stopped       SIGINT" in stdout and "Traceback" not in stderr
     meta = yaml.safe_load((rec / "meta.yaml").read_text())
     assert meta["complete"] is True and meta["stopped"] == "SIGINT"
