@@ -11,7 +11,7 @@
         a camera's MJPG): frames/s and process CPU (user + system of every thread, /proc) over a
         steady window after start-up, alternating run / record ffv1 / record h264 (veryfast,
         the default preset) / record h264 with recording.h264_preset ultrafast.
-    python benchmarks/bench_record.py clips [--work DIR]
+    python benchmarks/bench_record.py clips [--codec h264|ffv1] [--work DIR]
         the frame loop's time while an event clip is written: the Pipeline and the event clips
         in one process, frames paced at 30 fps, a clip triggered every 8 s; loop time per frame
         without clips, with the ring buffer only, and while the background worker encodes.
@@ -201,7 +201,7 @@ def cost(work: Path, seconds: float, repeats: int) -> None:
 
 
 # ---- clips: the frame loop while a clip is written -------------------------------------------
-def clips(work: Path) -> None:
+def clips(work: Path, codec: str) -> None:
     from driver_monitor.config import Config
     from driver_monitor.messages import Event
     from driver_monitor.outputs.event_clips import EventClips
@@ -212,7 +212,7 @@ def clips(work: Path) -> None:
     frames = read_frames(camera_source(work))
     config = Config.model_validate({"recording": {"event_clips": {
         "enabled": True, "dir": str(work / "clips"), "before_s": 4.0, "after_s": 2.0, "events": ["microsleep"],
-        "quota_mb": 100000}}})
+        "quota_mb": 100000, "codec": codec}}})
     shutil.rmtree(work / "clips", ignore_errors=True)
     period = 1 / 30
 
@@ -264,9 +264,9 @@ def clips(work: Path) -> None:
         base += loop(False, 1)[0]
         _, r, w, n = loop(True, 1)
         ring, writing, written = ring + r, writing + w, written + n
-    print(f"{len(frames)} frames x 2 passes each at 30 fps; {written} clips written; {machine()}")
+    print(f"{len(frames)} frames x 2 passes each at 30 fps; {written} clips written in {codec}; {machine()}")
     for name, xs in (("no event clips", base), ("clips on, no clip being written", ring), ("while a clip is written", writing)):
-        print(f"| {time.strftime('%Y-%m-%d')} | {machine()} | {name} | {len(xs)} | {pct(xs, 50):.1f} | {pct(xs, 95):.1f} | "
+        print(f"| {time.strftime('%Y-%m-%d')} | {machine()} | {codec} | {name} | {len(xs)} | {pct(xs, 50):.1f} | {pct(xs, 95):.1f} | "
               f"{pct(xs, 99):.1f} | {max(xs) if xs else float('nan'):.1f} |", flush=True)
 
 
@@ -276,6 +276,7 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=None, help="working directory (kept; default: a new temporary one)")
     ap.add_argument("--seconds", type=float, default=10.0, help="cost: steady window per run")
     ap.add_argument("--repeats", type=int, default=3, help="cost: alternating repeats")
+    ap.add_argument("--codec", choices=("h264", "ffv1"), default="h264", help="clips: the clips' codec")
     args = ap.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="dm-bench-record-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -284,7 +285,7 @@ def main() -> int:
     elif args.part == "cost":
         cost(work, args.seconds, args.repeats)
     else:
-        clips(work)
+        clips(work, args.codec)
     return 0
 
 

@@ -53,8 +53,7 @@ class RecordSummary:
         state = "complete" if self.error is None else f"readable up to frame {self.on_disk}"
         lines = [
             f"recorded {self.out_dir} ({state})",
-            f"  frames        {self.frames} processed and recorded ({self.duration_s:.1f} s), "
-            f"{self.skipped} skipped by the camera loop",
+            f"  frames        {self._frames_text()} ({self.duration_s:.1f} s), {self.skipped} skipped by the camera loop",
             f"  written       {self.bytes_written / 1e6:.1f} MB ({per_min:.1f} MB per minute){self.video}",
         ]
         if self.can_frames is not None:
@@ -68,6 +67,11 @@ class RecordSummary:
             f"  replay        driver-monitor replay {self.out_dir} --config {self.out_dir / 'config.yaml'}",
         ]
         return "\n".join(lines)
+
+    def _frames_text(self) -> str:
+        if self.on_disk == self.frames:
+            return f"{self.frames} processed and recorded"
+        return f"{self.frames} processed, {self.on_disk} in the recording"
 
 
 def _counts(counts: Mapping[str, int]) -> str:

@@ -29,7 +29,7 @@ PERIOD_S = 0.1
 
 def clip_config(tmp_path: Path, **clips: object) -> Config:
     settings = {"enabled": True, "dir": str(tmp_path / "clips"), "before_s": 2.0, "after_s": 1.0, "events": ["microsleep"],
-                "quota_mb": 1000.0, **clips}
+                "quota_mb": 1000.0, "codec": "ffv1", **clips}
     return Config.model_validate({"recording": {"event_clips": settings}})
 
 

@@ -365,7 +365,7 @@ def test_full_disk_stops_with_one_line_and_a_readable_recording(tmp_path: Path, 
 
 def test_quota_smaller_than_one_clip_is_one_line(tmp_path: Path) -> None:
     config = tmp_path / "clips.yaml"
-    config.write_text("recording:\n  event_clips:\n    enabled: true\n    quota_mb: 50\n")
+    config.write_text("recording:\n  event_clips:\n    enabled: true\n    codec: ffv1\n    quota_mb: 50\n")
     done = subprocess.run([sys.executable, "-m", "driver_monitor", "check-config", str(config)], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2

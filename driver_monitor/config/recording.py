@@ -16,8 +16,9 @@ class VideoCodec(StrEnum):
     # Lossless (RGB, no chroma subsampling): a replay sees exactly the pixels the live run saw
     # and the 0.2-1 % skin pulse of camera heart rate survives (docs/recording.md).
     ffv1 = "ffv1"
-    # libx264 at crf <= 18: ~60x smaller, near-lossless to the eye, but it smooths the skin
-    # pulse and a replay's face landmarks differ slightly from the live run's.
+    # libx264 at crf <= 18: ~100x smaller, near-lossless to the eye, but it smooths the skin
+    # pulse away on a small face and a replay's face landmarks differ slightly from the live
+    # run's.
     h264 = "h264"
 
 
@@ -31,9 +32,10 @@ class H264Preset(StrEnum):
     slow = "slow"
 
 
-# Bytes per pixel of one frame, measured on a synthetic drive at 640x480 / 30 fps with camera
-# noise (benchmarks/bench_record.py, docs/performance.md "Recording"); used to tell at start
-# whether the event-clip quota holds at least one clip. Rounded up.
+# Bytes per pixel of one frame, to tell at start whether the event-clip quota holds one clip:
+# measured 1.15 (FFV1) and 0.012 (H.264 crf 18) on a synthetic 640x480 / 30 fps drive with
+# sensor noise (benchmarks/bench_record.py codecs, docs/performance.md "Recording"), 1.4 for
+# FFV1 on real footage with noise; rounded up, and H.264 x4 for real cabins' detail.
 BYTES_PER_PIXEL = {VideoCodec.ffv1: 1.5, VideoCodec.h264: 0.05}
 
 
@@ -58,8 +60,10 @@ class EventClipsConfig(Section):
     on_warning: bool = True
     # A clip when one of these events starts (e.g. [microsleep, phone_use]).
     events: list[EventName] = []
-    # Lossless keeps the replay exact; h264 makes ~60x smaller clips.
-    codec: VideoCodec = VideoCodec.ffv1
+    # h264 (crf recording.h264_crf): ~100x smaller than lossless and ~4x cheaper to encode
+    # beside the frame loop; a clip cannot replay the live decisions exactly anyway (the
+    # detectors' history before it is missing). ffv1 keeps every pixel (docs/recording.md).
+    codec: VideoCodec = VideoCodec.h264
     # The clips together never use more than this (the oldest are deleted first).
     quota_mb: float = Field(2048.0, gt=0.0)
     # Clips older than this are deleted (at start and after every clip).

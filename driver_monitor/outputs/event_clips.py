@@ -44,8 +44,13 @@ from driver_monitor.recording.format import CAMERA_FPS_KEY
 log = logging.getLogger(__name__)
 
 WARNING_TRIGGER = "warning"
-# The worker's niceness: a clip is written on whatever CPU the frame loop leaves.
+# The worker's niceness: a clip is written on whatever CPU the frame loop leaves (where the
+# system allows it: the systemd unit's syscall filter does not).
 WORKER_NICE = 10
+# And it takes at most half a core while it encodes (a pause after each frame as long as the
+# frame took): a 15 s clip is written in a few seconds, the frame loop keeps its share
+# (docs/performance.md "Event clips").
+WORKER_DUTY = 0.5
 # A clip the daemon stops in the middle of is handed to the worker; the stop waits this long.
 CLOSE_WAIT_S = 0.5
 
@@ -212,7 +217,7 @@ class EventClips:
                 return
             self.writing = True
             try:
-                path = write_clip(self.store, content, self.codec, self.crf, self.preset, self.config_text)
+                path = write_clip(self.store, content, self.codec, self.crf, self.preset, self.config_text, WORKER_DUTY)
                 self.written += 1
                 self.last_clip = path.name
                 log.info("event clip written: %s (%d frames, %.1f MB)", path, len(content.frames),

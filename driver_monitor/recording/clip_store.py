@@ -147,9 +147,11 @@ class ClipContent:
     meta: dict[str, Any]
 
 
-def write_clip(store: ClipStore, clip: ClipContent, codec: str, crf: int, preset: str, config_text: str) -> Path:
+def write_clip(store: ClipStore, clip: ClipContent, codec: str, crf: int, preset: str, config_text: str,
+               duty: float = 1.0) -> Path:
     """Write the clip into a hidden directory, then rename it into place. On failure the
-    hidden directory is removed and the error raised (OSError / RecordingError)."""
+    hidden directory is removed and the error raised (OSError / RecordingError). `duty`:
+    the share of one core the encoder may take (it pauses between frames for the rest)."""
     partial = store.partial_dir(clip.name)
     shutil.rmtree(partial, ignore_errors=True)
     try:
@@ -166,7 +168,10 @@ def write_clip(store: ClipStore, clip: ClipContent, codec: str, crf: int, preset
                     continue  # the camera changed its mode mid-clip: the first size is kept
                 if writer.times_s and int(round(t * 1000)) <= int(round(writer.times_s[-1] * 1000)):
                     continue  # two pictures in one millisecond: the container keeps ms
+                began = time.perf_counter()
                 writer.add_frame(t, image[:h, :w])
+                if duty < 1.0:
+                    time.sleep((time.perf_counter() - began) * (1.0 / duty - 1.0))
             writer.close(clip.meta)
         _write_events(partial / CLIP_EVENTS_NAME, clip.events, t0)
         write_private_atomic(partial / CONFIG_NAME, config_text)
