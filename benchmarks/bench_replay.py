@@ -2,7 +2,9 @@
 
 Both runs decode the same clip with PyAV and feed every frame to a FaceLandmarker in VIDEO
 mode with blendshapes and the transformation matrix on; the full run is `replay` itself
-(features, detectors, policy, event log and feature table). Runs alternate and the median
+(features, detectors, policy, event log and feature table) with `perception.backend:
+mediapipe` and the serial loop, so the ratio stays the pipeline's overhead over its tracker
+(the LiteRT / onnxruntime backends and the staged replay: bench_backends.py). Runs alternate and the median
 of each is reported, so both see the same machine state.
 
     python benchmarks/bench_replay.py [CLIP] [--repeats N]
@@ -20,6 +22,7 @@ from pathlib import Path
 import av
 
 from driver_monitor.config import load_config
+from driver_monitor.config.perception import TrackerBackend
 from driver_monitor.perception.tracker import create_face_landmarker
 from driver_monitor.replay import replay
 
@@ -47,8 +50,10 @@ def bare_landmarker_loop(clip: Path) -> tuple[int, float]:
 
 
 def full_replay(clip: Path) -> tuple[int, float]:
+    config = load_config()
+    perception = config.perception.model_copy(update={"backend": TrackerBackend.mediapipe, "staged_replay": False})
     with tempfile.TemporaryDirectory() as out:
-        summary = replay(clip, load_config(), out, progress=False)
+        summary = replay(clip, config.model_copy(update={"perception": perception}), out, progress=False)
     return summary.frames, summary.wall_s
 
 

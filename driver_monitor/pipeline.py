@@ -28,6 +28,7 @@ from driver_monitor.detectors.stress.detector import StressDetector
 from driver_monitor.messages import (
     DriverState,
     Event,
+    FaceObservation,
     Features,
     Frame,
     FrameResult,
@@ -148,6 +149,13 @@ class Pipeline:
                 camera: SourceStatus = NO_SOURCE_STATUS) -> FrameResult:
         """One frame: camera health, then (if the picture can be trusted) the whole flow.
         `camera`: what a live camera says about itself (its own fault, its frame period)."""
+        return self.process_tracked(frame, None, vehicle, camera, track=True)
+
+    def process_tracked(self, frame: Frame, obs: FaceObservation | None, vehicle: VehicleState | None = None,
+                        camera: SourceStatus = NO_SOURCE_STATUS, track: bool = False) -> FrameResult:
+        """`process` for a frame the tracker has already seen (perception/staged_tracking.py
+        runs the tracker in its own thread during replay); `track`: run the tracker here, and
+        only on a picture that can be trusted."""
         self.frames_seen += 1
         events = self.camera_health.frame(frame, camera)
         gap = [e for e in events if e.t < frame.t]  # a silence before this frame
@@ -158,7 +166,8 @@ class Pipeline:
             return self._camera_result(frame.t, events, vehicle)
         if events:  # the fault ended with this frame
             self.emit(frame.t, events, vehicle)
-        obs = self.tracker.track(frame)
+        if track:
+            obs = self.tracker.track(frame)
         features = extract_features(obs, frame.image) if obs is not None else no_face_features(frame.t, frame.image)
         perception = self.expression.update(frame, obs) if self.expression is not None else None
         return self.process_features(features, vehicle, perception)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from driver_monitor.config import Config
 from driver_monitor.errors import InputError
 from driver_monitor.outputs.base import Sink
 from driver_monitor.perception.camera_health import NO_SOURCE_STATUS, SourceStatus
-from driver_monitor.perception.tracker import FaceTracker, MediaPipeFaceTracker
+from driver_monitor.perception.staged_tracking import tracked_frames
+from driver_monitor.perception.tracker import FaceTracker, create_tracker
 from driver_monitor.pipeline import Pipeline
 from driver_monitor.progress import with_progress
 from driver_monitor.provenance import run_provenance
@@ -95,8 +97,11 @@ def replay(
         source.close()
         raise
     own_tracker = tracker is None
+    # Decoding, the tracker and the rest run in threads (perception.staged_replay), unless
+    # the caller brings its own tracker (annotate: it must see each frame as it is judged).
+    staged = config.perception.staged_replay and own_tracker
     try:
-        tracker = tracker if tracker is not None else MediaPipeFaceTracker(config.perception)
+        tracker = tracker if tracker is not None else create_tracker(config.perception, staged)
     except BaseException:
         io.close(outputs=True)
         source.close()
@@ -109,12 +114,14 @@ def replay(
     camera = SourceStatus(period_s=period_s) if period_s is not None else NO_SOURCE_STATUS
     started = time.perf_counter()
     try:
-        for frame in with_progress(source, source.frame_count_hint, progress):
-            if first_t is None:
-                first_t = frame.t
-            if realtime:  # pace at recording speed; outputs are timed by frame.t either way
-                _sleep_until(started + (frame.t - first_t))
-            pipeline.process(frame, io.vehicle.at(frame.t), camera)
+        frames = with_progress(source, source.frame_count_hint, progress)
+        with closing(tracked_frames(frames, tracker, staged)) as tracked:
+            for frame, obs in tracked:
+                if first_t is None:
+                    first_t = frame.t
+                if realtime:  # pace at recording speed; outputs are timed by frame.t either way
+                    _sleep_until(started + (frame.t - first_t))
+                pipeline.process_tracked(frame, obs, io.vehicle.at(frame.t), camera)
     except InputError as exc:
         summary.error = str(exc)
     finally:

@@ -112,6 +112,7 @@ def format_state(state: Mapping[str, Any], now_wall: float | None = None) -> str
         f"  camera        {_text(state.get('camera_source'))}: {'open' if state.get('camera_open') is True else 'not open'}, faults: {_names(state.get('camera_faults'))}",
         f"  frames        {_text(state.get('frames', 0))} processed, {_text(state.get('skipped_frames', 0))} skipped, {'?' if fps is None else f'{fps:.1f}'} frames/s{frame_time}",
         f"  driver        face {'seen' if state.get('face_present') is True else 'not seen'}, active: {_names(state.get('active'))}",
+        f"  road ahead    {_road_ahead(state.get('road_ahead'))}",
         f"  config        {_text(state.get('config_path'))} (reloads {_text(state.get('reloads', 0))})",
     ]
     if state.get("reload_error"):
@@ -166,6 +167,19 @@ def _text(value: Any, limit: int = 200) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _road_ahead(value: Any) -> str:
+    """`calibrating` while the driver's road-ahead direction is not known (distraction not
+    judged, docs/distraction.md), else where it comes from and the direction."""
+    if not isinstance(value, Mapping):
+        return "?"
+    if value.get("calibrating") is True:
+        return "calibrating (not known yet: distraction not judged)"
+    yaw, pitch = _number(value.get("yaw_deg")), _number(value.get("pitch_deg"))
+    where = f"yaw {yaw:g} deg, pitch {pitch:g} deg" if yaw is not None and pitch is not None else "?"
+    done = ", driver calibrated" if value.get("calibrated") is True else ""
+    return f"{_text(value.get('source'))}: {where}{done}"
 
 
 def _names(value: Any) -> str:
@@ -233,6 +247,13 @@ class DaemonStatus:
             self.fps = (frames - self._fps_window[1]) / (now - self._fps_window[0])
         self._fps_window = (now, frames)
 
+    @staticmethod
+    def _road_ahead(pipeline: Pipeline) -> dict[str, Any]:
+        c = pipeline.calibration
+        return {"source": c.road_ahead, "calibrating": not c.road_ahead_known, "calibrated": c.calibrated,
+                "yaw_deg": round(c.neutral_yaw_deg + c.neutral_gaze_yaw_deg, 1),
+                "pitch_deg": round(c.neutral_pitch_deg + c.neutral_gaze_pitch_deg, 1)}
+
     def _driver(self, pipeline: Pipeline) -> tuple[bool, list[str]]:
         r = pipeline.last_result
         if r is None or self.phase == "stopped":
@@ -246,6 +267,8 @@ class DaemonStatus:
         reasons = pipeline.camera_health.reasons
         camera = "FAULT " + ",".join(sorted(reasons)) if reasons else "ok"
         text = f"{self.fps:.1f} fps; camera {camera}; face {'yes' if face else 'no'}; active: {', '.join(active) or 'none'}"
+        if not pipeline.calibration.road_ahead_known:
+            text += "; calibrating (road ahead not known yet: distraction not judged)"
         if self.reload_error:
             text += f"; reload failed, running config kept: {self.reload_error}"
         return text
@@ -269,6 +292,7 @@ class DaemonStatus:
             "frame_time_ms": self.frame_times.summary(),
             "face_present": face,
             "active": active,
+            "road_ahead": self._road_ahead(pipeline),
             "config_path": self.config_name,
             "reloads": self.reloads,
             "reload_error": self.reload_error,

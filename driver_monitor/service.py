@@ -32,7 +32,7 @@ from driver_monitor.config.overrides import with_overrides
 from driver_monitor.errors import ConfigError, DriverMonitorError
 from driver_monitor.log_setup import RepeatLimiter
 from driver_monitor.perception.camera_health import SourceStatus
-from driver_monitor.perception.tracker import FaceTracker, MediaPipeFaceTracker
+from driver_monitor.perception.tracker import FaceTracker, create_tracker
 from driver_monitor.pipeline import FAULT_RESULT_PERIOD_S, Pipeline
 from driver_monitor.reload import PreparedReload, Reloader, reload_error_text
 from driver_monitor.runtime_state import DaemonStatus
@@ -81,7 +81,7 @@ class Daemon:
         self.stop_reason: str | None = None  # why the loop ended (record: duration, end of the file, ...)
         self.error: str | None = None  # a recording that failed, a camera that never opened
         self.notifier = notifier if notifier is not None else Notifier()
-        self.tracker_factory = tracker_factory or (lambda c: MediaPipeFaceTracker(c.perception))
+        self.tracker_factory = tracker_factory or (lambda c: create_tracker(c.perception))
         # Command-line settings (--camera, --can-interface, ...) win over the file on every
         # load, reloads included.
         self.overrides = {k: dict(v) for k, v in (overrides or {}).items()}

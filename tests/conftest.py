@@ -116,35 +116,51 @@ def replay_clip(tmp_path_factory, clips_dir):
     return run
 
 
+def config_with_mount(placement: str | None):
+    """The default config, with camera.mount.placement set when `placement` is given."""
+    from driver_monitor.config import Config
+
+    config = Config()
+    if placement is None:
+        return config
+    mount = config.camera.mount.model_copy(update={"placement": placement})
+    return config.model_copy(update={"camera": config.camera.model_copy(update={"mount": mount})})
+
+
 @pytest.fixture(scope="session")
 def simulated_drive(tmp_path_factory):
     """simulated_drive(scenario) renders a scenario (a path under scenarios/ or a parsed
     Scenario) once per test session at 320x240, 15 fps (and its own face unless `face` is
-    given), replays it with the default config
-    and returns (recording dir, labels, events). The drowsiness, distraction and policy
-    scenario tests share these renders (each costs MediaPipe time twice)."""
-    from driver_monitor.config import Config
+    given), replays it with the default config (or with camera.mount.placement `mount`)
+    and returns (recording dir, labels, events). The drowsiness, distraction, placement and
+    policy scenario tests share these renders and replays (each costs MediaPipe time)."""
     from driver_monitor.outputs.event_log import read_event_log
     from driver_monitor.replay import replay
     from driver_monitor.sim.scenario import load_scenario
     from driver_monitor.sim.simulate import simulate
 
-    cache: dict[str, tuple[Path, list[dict], list[dict]]] = {}
+    renders: dict[str, Path] = {}
+    cache: dict[tuple[str, str | None], tuple[Path, list[dict], list[dict]]] = {}
 
-    def run(scenario, fps: float = 15.0, size: tuple[int, int] = (320, 240), face: str | None = None):
+    def run(scenario, fps: float = 15.0, size: tuple[int, int] = (320, 240), face: str | None = None,
+            mount: str | None = None):
         if isinstance(scenario, (str, Path)):
             scenario = load_scenario(Path(scenario))
         key = f"{scenario.name}-{fps}-{size[0]}x{size[1]}-{face or scenario.driver.face}"
-        if key not in cache:
+        if key not in renders:
             base = tmp_path_factory.mktemp(key)
             simulate(scenario, base / "rec", fps=fps, size=size, face=face)
-            replay(base / "rec", Config(), base / "out", progress=False)
-            cache[key] = (
+            renders[key] = base
+        if (key, mount) not in cache:
+            base = renders[key]
+            out = base / f"out-{mount or 'default'}"
+            replay(base / "rec", config_with_mount(mount), out, progress=False)
+            cache[(key, mount)] = (
                 base / "rec",
                 read_event_log(base / "rec" / "labels.jsonl"),
-                read_event_log(base / "out" / "events.jsonl"),
+                read_event_log(out / "events.jsonl"),
             )
-        return cache[key]
+        return cache[(key, mount)]
 
     return run
 

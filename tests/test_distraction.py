@@ -484,3 +484,14 @@ def test_while_calibrating_only_a_head_bent_or_turned_far_away_is_judged():
     assert approx_equal(start.t, 5.0) and approx_equal(start.detail["onset_t"], 2.0)
     (unresponsive,) = d.named("unresponsive")
     assert approx_equal(unresponsive.t, 8.0) and unresponsive.detail["evidence_share"] == 1.0
+
+
+def test_a_closure_after_a_glance_frame_is_not_a_long_glance():
+    # A closing eye reads as the lap for one frame, then the eyes stay shut for 4 s (a
+    # simulated closure seen from below did this): drowsiness' business, not a 3 s glance.
+    closed = lambda t: {"eyes_closed": 1.0 <= t < 5.0}  # noqa: E731
+    d = drive([(1.0, "road"), (1.0 / 30.0, "lap"), (4.0 - 1.0 / 30.0, "road"), (2.0, "road")], upstream=closed)
+    assert d.named("long_distraction") == [] and d.named("phone_use") == []
+    assert approx_equal(d.at(4.0)["eyes_off_road_s"], 0.0)
+    # The unresponsive timer still counts the closure as away (from its start).
+    assert d.at(4.0)["eyes_away_or_closed_s"] > 2.9

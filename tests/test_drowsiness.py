@@ -59,6 +59,22 @@ def test_microsleep_fires_one_second_into_the_closure_and_ends_when_the_eyes_ope
     assert r.at(3.0)["eyes_closed_s"] == pytest.approx(3.0 - 2.05, abs=1e-6)
 
 
+def test_a_closure_that_reaches_a_second_between_frames_is_a_late_microsleep():
+    # Lids close over [2.0, 2.1] and open over [3.0, 3.1]: crossings at 2.05 (0.5) and 3.065
+    # (0.35), 1.015 s. At 15 fps the last closed frame is 3.0 (0.95 s in), the next 3.067.
+    r = run(Drive(5.0, closure=closures([(2.0, 3.0)])), fps=15.0)
+    events = r.named(*DROWSINESS_EVENTS)
+    assert [(e.name, e.phase) for e in events] == [("microsleep", "start"), ("microsleep", "end")]
+    start, end = events
+    assert start.t == end.t == pytest.approx(3.0 + 1.0 / 15.0) and start.detail["late"] is True
+    assert start.detail["onset_t"] == pytest.approx(2.05, abs=1e-6)
+    assert end.detail["duration_s"] == pytest.approx(1.015, abs=1e-6)
+    assert not r.named("blink")
+    # At 60 fps the frame at 3.05 is still closed, 1.0 s in: an ordinary microsleep.
+    start, _ = run(Drive(5.0, closure=closures([(2.0, 3.0)])), fps=60.0).named("microsleep")
+    assert start.phase == "start" and fired(start.t, 3.05, 60.0) and "late" not in start.detail
+
+
 def test_microsleep_minimum_is_configurable_down_to_half_a_second():
     config = Config(drowsiness=DrowsinessConfig(closure=ClosureEventsConfig(microsleep_min_duration_s=0.5)))
     r = run(Drive(5.0, closure=closures([(2.0, 2.7)])), config=config)

@@ -87,8 +87,19 @@ def test_state_file_round_trip_and_status_command(tmp_path: Path, capsys: pytest
     assert "faults: frozen_image" in text and "42 processed, 3 skipped, 24.5 frames/s" in text
     assert "active: long_distraction" in text and "reload error  presence.absent_after_s: bad" in text
     assert text.splitlines()[-1] == "  output        can: 40 written, 0 dropped, 0 errors, bus down"
+    assert "road ahead    ?" in text  # an older state file without it
     assert main(["status", "--state-dir", str(tmp_path)]) == 0
     assert "faults: frozen_image" in capsys.readouterr().out
+
+
+def test_status_says_calibrating_until_the_road_ahead_is_known() -> None:
+    base = {"pid": os.getpid(), "phase": "running", "updated_wall": 1000.0}
+    calibrating = {"source": "unknown", "calibrating": True, "calibrated": False, "yaw_deg": 0.0, "pitch_deg": 0.0}
+    text = format_state({**base, "road_ahead": calibrating}, now_wall=1001.0)
+    assert "  road ahead    calibrating (not known yet: distraction not judged)" in text.splitlines()
+    learned = {"source": "learned", "calibrating": False, "calibrated": True, "yaw_deg": 17.5, "pitch_deg": 22.0}
+    text = format_state({**base, "road_ahead": learned}, now_wall=1001.0)
+    assert "  road ahead    learned: yaw 17.5 deg, pitch 22 deg, driver calibrated" in text.splitlines()
 
 
 def test_status_flags_a_dead_process_and_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

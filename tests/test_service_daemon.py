@@ -52,7 +52,10 @@ def test_ready_watchdog_status_and_sigterm(tmp_path: Path, noise_clip: Path, dae
     assert state["phase"] == "running" and state["pid"] == d.proc.pid
     assert state["active"] == ["driver_absent"] and state["camera_faults"] == []
     assert state["frames"] > 0 and state["fps"] > 5
+    # Nobody in the seat: the road ahead cannot be learned, and every output says so.
+    assert state["road_ahead"]["calibrating"] is True and "calibrating" in state["status"]
     assert "active: driver_absent" in status_cli(d.state_dir)
+    assert "road ahead    calibrating" in status_cli(d.state_dir)
 
     rc, took_s = d.stop()
     assert rc == 0 and took_s < 2.0

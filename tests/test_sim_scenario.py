@@ -193,5 +193,75 @@ def test_a_drowsy_nod_closes_the_lids_while_the_head_is_down_and_labels_the_clos
     assert got == [
         (2.0, "nod", None, None), (2.12, "blink", None, "nod"),  # 0.84 s closure: a slow blink
         (5.0, "nod", None, None), (5.15, "microsleep", "start", None),  # 1.05 s: a microsleep
-        (6.2, "microsleep", "end", None), (8.0, "nod", None, None),
+        (6.2, "microsleep", "end", None),  # the open-eyed nod at 8.0 is no nodding off: no label
     ]
+
+
+DOZE = """
+name: doze
+duration_s: 20
+driver: {head_sway_deg: 0}
+timeline:
+  - {at_s: 5.0, do: doze, duration_s: 5.0, sink_deg: 20, sink_s: 3.0, roll_deg: 6}
+  - {at_s: 12.0, do: doze, duration_s: 7.0, sink_deg: 15}
+"""
+
+
+def test_a_doze_closes_the_eyes_while_the_head_sinks_slowly_and_is_labelled_by_its_closure() -> None:
+    tl = Timeline(parse_scenario(DOZE))
+    state = tl.state
+    # Lids half closed at the onset and half open at its end, shut between.
+    assert state(5.0)["eye_closure_left"] == pytest.approx(0.5)
+    assert state(10.0)["eye_closure_right"] == pytest.approx(0.5)
+    assert all(state(t / 10)["eye_closure_left"] == 1.0 for t in range(52, 98))
+    # The head starts to sink at the onset, is half-way after 1.5 s, fully down (and tilted
+    # to the right shoulder) after 3 s, and half-way back up when the eyes are half open.
+    assert state(5.0)["head_pitch_deg"] == pytest.approx(0.0, abs=1e-9)
+    assert state(6.5)["head_pitch_deg"] == pytest.approx(10.0)
+    assert (state(8.0)["head_pitch_deg"], state(8.0)["head_roll_deg"]) == (pytest.approx(20.0), pytest.approx(6.0))
+    assert state(9.7)["head_pitch_deg"] == pytest.approx(20.0)
+    assert state(10.0)["head_pitch_deg"] == pytest.approx(10.0)
+    assert state(10.3)["head_pitch_deg"] == pytest.approx(0.0, abs=1e-9)
+    # No glance: the gaze stays on the road.
+    assert {state(t / 10)["gaze_zone"] for t in range(0, 200)} == {"road"}
+    got = [(round(e.t, 4), e.name, e.phase, e.detail.get("cause")) for e in derive_labels(tl) if e.name != "blink"]
+    assert got == [
+        (5.0, "sleep", "start", None), (10.0, "sleep", "end", None),
+        (12.0, "sleep", "start", None), (12.0, "unresponsive", "start", "eyes_closed"),
+        (19.0, "sleep", "end", None), (19.0, "unresponsive", "end", "eyes_closed"),
+    ]
+
+
+MOUNTED = """
+name: mounted
+duration_s: 10
+driver: {head: {yaw_deg: 18, pitch_deg: 22}, head_sway_deg: 0}
+timeline:
+  - {at_s: 4.0, do: glance, zone: left_mirror, duration_s: 2.0}
+"""
+
+
+def test_head_movements_are_rotations_in_the_car_seen_through_the_cameras_neutral_pose() -> None:
+    import numpy as np
+
+    from driver_monitor.perception.geometry import rotation_matrix
+    from driver_monitor.sim.timeline import compose_pose
+
+    tl = Timeline(parse_scenario(MOUNTED))
+    rest, glance = tl.state(1.0), tl.state(5.0)
+    assert (rest["head_yaw_deg"], rest["head_pitch_deg"], rest["head_roll_deg"]) == pytest.approx((18.0, 22.0, 0.0))
+    pose = (glance["head_yaw_deg"], glance["head_pitch_deg"], glance["head_roll_deg"])
+    # The head's share of the left-mirror glance (0.7 of yaw 45, pitch 5) composed with the
+    # mount: not 18 + 31.5 / 22 + 3.5, since the driver's vertical axis is tilted in the view.
+    assert pose == pytest.approx(compose_pose((18.0, 22.0, 0.0), (31.5, 3.5, 0.0)))
+    assert pose == pytest.approx((46.4, 34.6, 16.5), abs=0.1)
+    # Whatever the mount, the face turns by the glance's own angle: the angle between the
+    # face's forward direction at rest and in the glance is that of a 31.5 / 3.5 deg turn.
+    forward = np.array([0.0, 0.0, 1.0])
+    seen = np.degrees(np.arccos(np.clip((rotation_matrix(*pose) @ forward) @ (rotation_matrix(18.0, 22.0, 0.0) @ forward), -1, 1)))
+    turned = np.degrees(np.arccos(np.clip((rotation_matrix(31.5, 3.5, 0.0) @ forward) @ forward, -1, 1)))
+    assert seen == pytest.approx(turned, abs=1e-6)
+    # The eyes' share of the glance stays in the head (eye-in-head gaze).
+    assert (glance["gaze_yaw_deg"], glance["gaze_pitch_deg"]) == pytest.approx((13.5, 1.5))
+    # A neutral pose of 0 leaves every head movement as scripted.
+    assert compose_pose((0.0, 0.0, 0.0), (31.5, 3.5, 2.0)) == (31.5, 3.5, 2.0)

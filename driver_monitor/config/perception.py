@@ -16,6 +16,21 @@ class DriverSeat(StrEnum):
     largest = "largest"
 
 
+class TrackerBackend(StrEnum):
+    """What runs the face models (docs/backends.md)."""
+
+    mediapipe = "mediapipe"  # MediaPipe Tasks FaceLandmarker (its own graph)
+    litert = "litert"  # the bundle's tflite models in LiteRT, tracked by perception/backends/
+    onnxruntime = "onnxruntime"  # the same models converted to ONNX, on onnxruntime's providers
+
+
+class DetectorSchedule(StrEnum):
+    """When the LiteRT / onnxruntime backends run the face detector."""
+
+    mediapipe = "mediapipe"  # MediaPipe's rule: while fewer than max_faces faces are tracked
+    tracked = "tracked"  # only when lost, plus a periodic re-check
+
+
 class PerceptionConfig(Section):
     # None: the vendored model inside the package (checked against its sha256).
     model_path: Path | None = None
@@ -30,6 +45,33 @@ class PerceptionConfig(Section):
     min_face_detection_confidence: float = Field(0.3, ge=0.0, le=1.0)
     min_face_presence_confidence: float = Field(0.3, ge=0.0, le=1.0)
     min_tracking_confidence: float = Field(0.3, ge=0.0, le=1.0)
+    # litert: MediaPipe's landmarks, blendshapes and events (tests/test_backend_parity.py)
+    # for 0-5 % less CPU per frame, 1.05x MediaPipe Tasks as a bare tracker, and 1.36x with
+    # detector_schedule tracked (docs/performance.md, "Tracker backends"); a backend that
+    # fails to load falls back to mediapipe with a warning.
+    backend: TrackerBackend = TrackerBackend.litert
+    # litert / onnxruntime: when the face detector runs (docs/backends.md).
+    #   mediapipe: as MediaPipe's graph, while fewer faces than max_faces are tracked. The
+    #     tracker follows the driver only, so with max_faces > 1 on every frame, the landmark
+    #     crop taken from the detection: MediaPipe's landmarks to ~0.05 % of the eye distance
+    #     and the same events (tests/test_backend_parity.py). max_faces 1: only when lost.
+    #   tracked: only when the face is lost and every redetect_interval_s; the crop follows
+    #     the previous frame's landmarks (~1.3 ms less per frame; landmarks 0.6-2 % of the
+    #     eye distance from MediaPipe's, which differs from itself by 2.5-8 % between
+    #     max_faces 1 and 2; events on borderline clips can differ).
+    detector_schedule: DetectorSchedule = DetectorSchedule.mediapipe
+    redetect_interval_s: float = Field(1.0, gt=0.0, le=60.0)
+    # Threads of the landmark model (the others get one) in the live loop, which runs one
+    # frame at a time: 2 lets it use both cores of a 2-core car computer (same results to
+    # the bit; live p50 19.6 -> 15.1 ms at load 6, docs/performance.md). Staged
+    # replay always uses 1 per model: its three threads keep every core busy already.
+    landmark_threads: int = Field(2, ge=1, le=16)
+    # replay: decode, locate the face (landmark model) and the rest of each frame (blendshapes,
+    # features, detectors, outputs) in three threads, on both cores; same results as serial.
+    staged_replay: bool = True
+    # onnxruntime execution providers in order of preference (CUDAExecutionProvider,
+    # TensorrtExecutionProvider need the onnxruntime-gpu wheel); a missing one is an error.
+    onnx_providers: tuple[str, ...] = Field(("CPUExecutionProvider",), min_length=1)
 
 
 class VideoConfig(Section):

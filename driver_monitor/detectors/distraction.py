@@ -108,7 +108,13 @@ class DistractionDetector:
             self.attend.advance(self._prev_t, t, self._prev_label, self._prev_on_since_t)
 
         events: list[Event] = []
-        for kind, when in self.glance.update(t, self.label):
+        # A closure that outlasts a blink is not a glance: it ends an open eyes-off-road
+        # episode where it began (drowsiness reports it; the unresponsive timer below counts
+        # it as away). Otherwise one lap-looking frame of a closing eye and a sleep after it
+        # would read as a 3 s glance to the lap (a simulated closure from below did).
+        glance_changes = (self.glance.interrupt(closed_onset) if closed_onset is not None
+                          else self.glance.update(t, self.label))
+        for kind, when in glance_changes:
             if kind == "start":
                 self.onset_zone = self.zone
             elif self.long_active:

@@ -197,14 +197,24 @@ class EyeClosureJudge:
         pitch_rel = f.head_pitch_deg - cal.neutral_pitch_deg if cal.road_ahead_known else nan
         yaw_rel = f.head_yaw_deg - cal.neutral_yaw_deg
         looks_down = f.eye_look_down >= c.look_down_min
-        looking_down = (
-            (looks_down and pitch_rel >= c.look_down_pitch_deg)
-            or pitch_rel >= c.look_down_head_pitch_deg
-            or (looks_down and iris_hidden <= c.iris_showing_max)
-        ) and not iris_hidden >= c.iris_hidden_min  # NaN comparisons are False: no iris, no say
-        closure = _clamp01((c_e - c.look_down_lid_closure) / (1.0 - c.look_down_lid_closure)) if looking_down else fused
-        if looking_down:
-            self.closure_left = self.closure_right = closure
+        head_down = (looks_down and pitch_rel >= c.look_down_pitch_deg) or pitch_rel >= c.look_down_head_pitch_deg
+        # How much the picture says "a downward gaze" rather than "closed lids": 1 with the
+        # iris clearly showing, 0 with it clearly hidden, a ramp between, so a cue near a
+        # threshold blends the two readings instead of flipping a closure open for a frame.
+        if math.isnan(iris_hidden):
+            showing = 1.0 if head_down else 0.0  # no picture: the head pose alone decides
+        else:
+            showing = _clamp01((c.iris_hidden_min - iris_hidden) / (c.iris_hidden_min - c.iris_showing_max))
+        down_weight = showing if (head_down or looks_down) else 0.0
+        looking_down = down_weight >= 0.5
+        if down_weight > 0.0:
+            depth = _clamp01((c_e - c.look_down_lid_closure) / (1.0 - c.look_down_lid_closure))
+            closure = down_weight * depth + (1.0 - down_weight) * fused
+            self.closure_left, self.closure_right = (
+                v if math.isnan(v) else down_weight * depth + (1.0 - down_weight) * v
+                for v in (self.closure_left, self.closure_right))
+        else:
+            closure = fused
         self.symmetric = len(lids) == 2 and min(self.closure_left, self.closure_right) >= c.symmetric_min_closure
         if f.eye_luma_ratio < e.min_eye_luma_ratio:  # NaN (not measured) never hides the eyes
             self.reason = "eyes_hidden"

@@ -113,6 +113,14 @@ class OffRoadEpisode:
             changes.append(("start", self.onset_t))
         return changes
 
+    def interrupt(self, end_t: float) -> list[tuple[str, float]]:
+        """End an open episode at end_t (not a return to the road: no on-road run starts)."""
+        self.run_start_t, self.run_s, self.on_since_t = None, 0.0, None
+        if self.onset_t is None:
+            return []
+        self.onset_t = None
+        return [("end", max(end_t, 0.0))]
+
     @property
     def open(self) -> bool:
         return self.onset_t is not None

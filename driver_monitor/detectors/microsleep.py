@@ -8,7 +8,10 @@ became="sleep") and `sleep` starts with the same onset. Either ends when the eye
 unjudgeable: nothing is concluded from frames in which the eyes cannot be seen.
 Both need consistent evidence: both eyes judged closed for at least
 `min_symmetric_share` of the closure's judged time (a wink, one rubbed or covered eye, or a
-landmarker guessing one eye is not a microsleep).
+landmarker guessing one eye is not a microsleep). A closure that reaches the microsleep
+minimum only between its last closed frame and the opening is reported at the opening
+(start and end at once, detail `late: true`): the frame rate must not decide whether a
+1.02 s closure was a microsleep.
 """
 
 from __future__ import annotations
@@ -33,6 +36,14 @@ class MicrosleepRule:
                 detail["eyes_unavailable"] = True
             events.append(Event(t, "event", self.active, "end", detail))
             self.active = None
+        elif (ended is not None and not ended.abandoned and self.active is None
+              and ended.duration_s + 1e-9 >= self.config.microsleep_min_duration_s
+              and ended.symmetric_share + 1e-9 >= self.config.min_symmetric_share):
+            # A closure whose length reaches the minimum only between its last closed frame and
+            # the opening (a 1.02 s closure sampled at 15 fps: last closed frame at 0.97 s) is
+            # known to have been a microsleep when the eyes open: say so then (detail late).
+            events.append(Event(t, "event", "microsleep", "start", {"onset_t": ended.start_t, "late": True}))
+            events.append(Event(t, "event", "microsleep", "end", {"onset_t": ended.end_t, "duration_s": ended.duration_s}))
         if closed_since_t is None:
             return events
         closed_s = t - closed_since_t + 1e-9

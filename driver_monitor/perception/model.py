@@ -22,14 +22,22 @@ def resolve_model_path(path: str | Path | None = None, expected_sha256: str | No
     model = Path(path) if path is not None else VENDORED_MODEL_PATH
     if path is None:
         expected_sha256 = FACE_LANDMARKER_SHA256
+    read_checked(model, expected_sha256)
+    return model
+
+
+def read_checked(path: Path, expected_sha256: str | None, what: str = "face model",
+                 missing: str = "reinstall the package; nothing is downloaded at run time") -> bytes:
+    """The file's bytes after checking its sha256 (when given); ModelError with one line
+    naming `what` and the file when it is missing, unreadable or corrupt."""
     try:
-        data = model.read_bytes()
+        data = path.read_bytes()
     except FileNotFoundError:
-        raise ModelError(f"face model {model}: not found (reinstall the package; nothing is downloaded at run time)") from None
+        raise ModelError(f"{what} {path}: not found ({missing})") from None
     except OSError as exc:
-        raise ModelError(f"face model {model}: cannot read ({exc.strerror or exc.__class__.__name__})") from None
+        raise ModelError(f"{what} {path}: cannot read ({exc.strerror or exc.__class__.__name__})") from None
     if expected_sha256 is not None:
         digest = hashlib.sha256(data).hexdigest()
         if digest != expected_sha256:
-            raise ModelError(f"face model {model}: corrupt (sha256 {digest[:12]}..., expected {expected_sha256[:12]}...)")
-    return model
+            raise ModelError(f"{what} {path}: corrupt (sha256 {digest[:12]}..., expected {expected_sha256[:12]}...)")
+    return data

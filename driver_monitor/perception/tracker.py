@@ -1,6 +1,8 @@
-"""Face trackers: the interface every backend implements, and the MediaPipe backend.
+"""Face trackers: the interface every backend implements, the MediaPipe backend, and
+`create_tracker`, which builds the configured backend (perception.backend).
 
 The tracker is an I/O adapter (it owns a native model); everything after it is pure.
+The LiteRT and onnxruntime backends live in perception/backends/ (docs/backends.md).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from driver_monitor.config.perception import DriverSeat, PerceptionConfig
+from driver_monitor.config.perception import DriverSeat, PerceptionConfig, TrackerBackend
 from driver_monitor.errors import ModelError
 from driver_monitor.messages import FaceObservation, Frame
 from driver_monitor.perception.model import resolve_model_path
@@ -166,3 +168,26 @@ class MediaPipeFaceTracker:
     def __del__(self) -> None:  # MediaPipe's own __del__ fails at interpreter exit
         with contextlib.suppress(Exception):
             self.close()
+
+
+def create_tracker(config: PerceptionConfig, staged: bool = False) -> FaceTracker:
+    """The tracker `config.backend` names. A LiteRT / onnxruntime backend that cannot be
+    built (its runtime missing, a vendored ONNX file corrupt, an execution provider this
+    machine lacks) logs one warning line and falls back to MediaPipe: a car must not lose
+    its monitoring over a speed-up. A missing or corrupt bundle fails MediaPipe too: that
+    ModelError (one line naming the file) reaches the caller.
+
+    staged: for replay's staged threads (perception/staged_tracking.py), which keep every
+    core busy already: each model then runs on one thread, whatever landmark_threads says
+    for the live loop's one frame at a time."""
+    if config.backend is TrackerBackend.mediapipe:
+        return MediaPipeFaceTracker(config)
+    if staged:
+        config = config.model_copy(update={"landmark_threads": 1})
+    from driver_monitor.perception.backends.factory import create_model_tracker
+
+    try:
+        return create_model_tracker(config)
+    except ModelError as exc:
+        log.warning("perception.backend %s unavailable, using mediapipe: %s", config.backend.value, exc)
+        return MediaPipeFaceTracker(config)

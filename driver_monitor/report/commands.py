@@ -123,10 +123,10 @@ def replay_hooks(args: argparse.Namespace, config: Config) -> Iterator[ReplayHoo
 
 @contextmanager
 def _annotating(config: Config, out_path: Path) -> Iterator[tuple[Any, Any]]:
-    from driver_monitor.perception.tracker import MediaPipeFaceTracker
+    from driver_monitor.perception.tracker import create_tracker
     from driver_monitor.report.annotate import AnnotatedVideoWriter, ObservingTracker
 
-    tracker = ObservingTracker(MediaPipeFaceTracker(config.perception))
+    tracker = ObservingTracker(create_tracker(config.perception))
     writer = AnnotatedVideoWriter(out_path, tracker)
     try:
         yield tracker, writer

@@ -37,14 +37,14 @@ def wanted_events(events: Sequence[Span]) -> list[Span]:
 
 def face_thumbnails(video: str | Path, events: Sequence[Span], config: Config) -> list[Thumbnail]:
     """One picture per wanted event, from the frame at (or first after) its start line's t."""
-    from driver_monitor.perception.tracker import MediaPipeFaceTracker
+    from driver_monitor.perception.tracker import create_tracker
     from driver_monitor.replay import open_source
 
     wanted = wanted_events(events)
     if not wanted:
         return []
     source, _ = open_source(Path(video), config)
-    tracker = MediaPipeFaceTracker(config.perception)
+    tracker = create_tracker(config.perception)
     out: list[Thumbnail] = []
     try:
         i = 0

@@ -7,6 +7,18 @@ prints the table in docs/simulation.md. Each check holds a commanded state for H
 the tracker has settled. Targets (issue 3): eyeBlink >= 0.6 at closure >= 0.9 and <= 0.3
 open; yaw within 5 deg for |yaw| <= 40; pitch within 5 deg for |pitch| <= 20; jawOpen
 >= 0.5 at a full yawn; the face found in >= 99 % of frames that show one, none when absent.
+
+    python -m driver_monitor.sim.fidelity --head-down [--size 480x360]
+
+prints the closed-eyes-at-head-down table (issue 12: the sleep posture): eyeBlink, EAR and
+iris visibility (perception/eye_region.py) open and closed with the head 0, 10, 20 and 30 deg
+down, and
+
+    python -m driver_monitor.sim.fidelity --placements [--size 480x360]
+
+the camera-placement table: for each documented camera mount (config/camera_mount.py), the
+pose the landmarker reads for the driver's neutral pose and for the mirror and instrument
+glances of the placement scenarios seen from it, and the eyes open and closed there.
 """
 
 from __future__ import annotations
@@ -17,11 +29,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from driver_monitor.config.camera_mount import PLACEMENTS
 from driver_monitor.config.perception import PerceptionConfig
 from driver_monitor.messages import Frame
-from driver_monitor.perception.geometry import head_pose_from_matrix
+from driver_monitor.perception.features import extract_features
 from driver_monitor.perception.tracker import MediaPipeFaceTracker
 from driver_monitor.sim.renderer import Renderer, RenderState
+from driver_monitor.sim.scenario import ZONES
+from driver_monitor.sim.timeline import compose_pose
 
 FPS = 30.0
 HOLD_S = 0.3
@@ -112,7 +127,9 @@ def holds() -> list[Hold]:
     return out
 
 
-def measure(face: str, size: tuple[int, int]) -> FidelityResult:
+def track_holds(face: str, size: tuple[int, int], hs: list[Hold]) -> tuple[int, int, int]:
+    """Render and track each hold in turn (one continuous VIDEO-mode clip, sensor noise on),
+    filling hold.reads; returns (frames showing a face, of which found, found in absent)."""
     from driver_monitor.sim.simulate import get_rig
 
     rig = get_rig(face, size)
@@ -121,32 +138,39 @@ def measure(face: str, size: tuple[int, int]) -> FidelityResult:
     frames_per_hold = max(READ_LAST + 2, int(round(HOLD_S * FPS)))
     seq = 0
     shown = found = found_absent = 0
-    hs = holds()
     try:
         for hold in hs:
-            state = RenderState(**{**_fields(hold.state), "noise_sigma": 1.0})
-            for i in range(frames_per_hold):
-                state = RenderState(**{**_fields(state), "noise_index": seq})
-                obs = tracker.track(Frame(seq / FPS, renderer.render(state), seq))
+            for _ in range(frames_per_hold):
+                state = RenderState(**{**_fields(hold.state), "noise_sigma": 1.0, "noise_index": seq})
+                image = renderer.render(state)
+                obs = tracker.track(Frame(seq / FPS, image, seq))
                 seq += 1
                 if state.face_visible:
                     shown += 1
                     found += obs is not None
                 else:
                     found_absent += obs is not None
-                if obs is None:
-                    hold.reads.append(None)
-                    continue
-                yaw, pitch, _ = head_pose_from_matrix(obs.transform)
-                b = obs.blendshapes
-                hold.reads.append({
-                    "yaw": yaw, "pitch": pitch, "jaw": b.get("jawOpen", math.nan),
-                    "blink_max": max(b.get("eyeBlinkLeft", math.nan), b.get("eyeBlinkRight", math.nan)),
-                    "blink_min": min(b.get("eyeBlinkLeft", math.nan), b.get("eyeBlinkRight", math.nan)),
-                })
-                del i
+                hold.reads.append(None if obs is None else _read(extract_features(obs, image)))
     finally:
         tracker.close()
+    return shown, found, found_absent
+
+
+def _read(f) -> dict[str, float]:  # noqa: ANN001 (a Features)
+    return {
+        "yaw": f.head_yaw_deg, "pitch": f.head_pitch_deg, "roll": f.head_roll_deg, "jaw": f.jaw_open,
+        "blink_max": max(f.eye_blink_left, f.eye_blink_right), "blink_min": min(f.eye_blink_left, f.eye_blink_right),
+        "ear": (f.ear_left + f.ear_right) / 2.0,
+        # Iris visibility of the eye that shows more of it (closed eyes: the worse case).
+        "iris": float(np.nanmax([f.iris_contrast_left, f.iris_contrast_right]))
+        if not (math.isnan(f.iris_contrast_left) and math.isnan(f.iris_contrast_right)) else math.nan,
+        "look_down": f.eye_look_down,
+    }
+
+
+def measure(face: str, size: tuple[int, int]) -> FidelityResult:
+    hs = holds()
+    shown, found, found_absent = track_holds(face, size, hs)
     by = {h.name: h for h in hs}
     return FidelityResult(
         face=face,
@@ -159,6 +183,133 @@ def measure(face: str, size: tuple[int, int]) -> FidelityResult:
         found_ratio=found / shown if shown else math.nan,
         found_when_absent=found_absent,
     )
+
+
+# -- closed eyes at head-down pitch (the sleep posture) -------------------------------------
+HEAD_DOWN_PITCHES_DEG = (0.0, 10.0, 20.0, 30.0)
+
+
+@dataclass
+class EyeRead:
+    """Median reads of one held eye state: eyeBlink of the worse eye (max open, min closed),
+    EAR (mean of the eyes), iris visibility (the eye showing more of it)."""
+
+    eye_blink: float
+    ear: float
+    iris: float
+    look_down: float
+    pitch: float
+
+
+@dataclass
+class HeadDownResult:
+    face: str
+    size: tuple[int, int]
+    open: dict[float, EyeRead]  # head pitch -> eyes open
+    closed: dict[float, EyeRead]  # head pitch -> eyes closed (closure 1)
+
+
+def _eye_read(hold: Hold, closed: bool) -> EyeRead:
+    return EyeRead(hold.median("blink_min" if closed else "blink_max"), hold.median("ear"), hold.median("iris"),
+                   hold.median("look_down"), hold.median("pitch"))
+
+
+def measure_head_down(face: str, size: tuple[int, int]) -> HeadDownResult:
+    """The head lowered in steps (eyes open), at each step the eyes closed and opened again."""
+    hs = []
+    for p in HEAD_DOWN_PITCHES_DEG:
+        hs += [Hold(f"open {p}", RenderState(head_pitch_deg=p)),
+               Hold(f"closed {p}", RenderState(head_pitch_deg=p, eye_closure_left=1.0, eye_closure_right=1.0))]
+    track_holds(face, size, hs)
+    by = {h.name: h for h in hs}
+    return HeadDownResult(face, size, {p: _eye_read(by[f"open {p}"], False) for p in HEAD_DOWN_PITCHES_DEG},
+                          {p: _eye_read(by[f"closed {p}"], True) for p in HEAD_DOWN_PITCHES_DEG})
+
+
+def head_down_table(results: list[HeadDownResult]) -> str:
+    """eyeBlink, EAR (and its share of the open EAR at pitch 0) and iris visibility (and its
+    share of the open level at pitch 0), open / closed, per head pitch."""
+    head = "| face | size | head pitch down | eyeBlink open / closed | EAR open / closed (share of open at 0 deg) | iris visibility open / closed (share of open at 0 deg) | eyeLookDown closed |"
+    rows = [head, "|" + "---|" * 7]
+    for r in results:
+        ear0, iris0 = r.open[0.0].ear, r.open[0.0].iris
+        for p in HEAD_DOWN_PITCHES_DEG:
+            o, c = r.open[p], r.closed[p]
+            rows.append(
+                f"| {r.face} | {r.size[0]}x{r.size[1]} | {p:g} | {o.eye_blink:.2f} / {c.eye_blink:.2f} "
+                f"| {o.ear:.3f} / {c.ear:.3f} ({o.ear / ear0:.2f} / {c.ear / ear0:.2f}) "
+                f"| {o.iris:.2f} / {c.iris:.2f} ({o.iris / iris0:.2f} / {c.iris / iris0:.2f}) | {c.look_down:.2f} |"
+            )
+    return "\n".join(rows).replace("nan", "-")
+
+
+# -- camera placements ---------------------------------------------------------------------
+# The glances of scenarios/placement_*_drive.yaml: (zone, head share), the head's part as the
+# timeline makes it (sim/timeline.py), seen through each placement's neutral pose.
+PLACEMENT_GLANCES = ("left_mirror", "right_mirror", "rear_mirror", "instrument_cluster")
+GLANCE_HEAD_SHARE = 0.7
+
+
+@dataclass
+class PlacementResult:
+    face: str
+    size: tuple[int, int]
+    placement: str
+    poses: dict[str, tuple[float, float, float]]  # hold -> commanded (yaw, pitch, roll)
+    reads: dict[str, tuple[float, float]]  # hold -> read (yaw, pitch), NaN when lost
+    open: EyeRead
+    closed: EyeRead
+    open_front: EyeRead  # the same face at yaw 0, pitch 0, for scale
+
+
+def placement_holds(neutral: tuple[float, float]) -> tuple[list[Hold], dict[str, tuple[float, float, float]]]:
+    base = (neutral[0], neutral[1], 0.0)
+    poses = {"neutral": base}
+    for zone in PLACEMENT_GLANCES:
+        yaw, pitch = ZONES[zone]
+        poses[zone] = compose_pose(base, (GLANCE_HEAD_SHARE * yaw, GLANCE_HEAD_SHARE * pitch, 0.0))
+    hs = [Hold("front", RenderState()), Hold("neutral", RenderState(head_yaw_deg=base[0], head_pitch_deg=base[1]))]
+    hs += [Hold("closed", RenderState(head_yaw_deg=base[0], head_pitch_deg=base[1], eye_closure_left=1.0, eye_closure_right=1.0)),
+           Hold("reopened", RenderState(head_yaw_deg=base[0], head_pitch_deg=base[1]))]
+    for zone in PLACEMENT_GLANCES:  # each glance from the neutral pose and back
+        y, p, r = poses[zone]
+        hs += [Hold(zone, RenderState(head_yaw_deg=y, head_pitch_deg=p, head_roll_deg=r)),
+               Hold(f"back from {zone}", RenderState(head_yaw_deg=base[0], head_pitch_deg=base[1]))]
+    return hs, poses
+
+
+def measure_placement(face: str, size: tuple[int, int], placement: str) -> PlacementResult:
+    neutral = PLACEMENTS[placement]
+    hs, poses = placement_holds(neutral)
+    track_holds(face, size, hs)
+    by = {h.name: h for h in hs}
+    reads = {name: (by[name].median("yaw"), by[name].median("pitch")) for name in poses}
+    return PlacementResult(face, size, placement, poses, reads, _eye_read(by["neutral"], False),
+                           _eye_read(by["closed"], True), _eye_read(by["front"], False))
+
+
+def placement_table(results: list[PlacementResult]) -> str:
+    """Per placement: read pose of the neutral pose and of each glance (commanded -> read,
+    'lost' where no face), and the eyes open / closed at the neutral pose."""
+    head = ("| face | size | placement | neutral yaw, pitch: read | " + " | ".join(f"{z} (commanded): read" for z in PLACEMENT_GLANCES)
+            + " | eyeBlink open / closed | EAR open / closed (frontal open) | iris open / closed (frontal open) |")
+    rows = [head, "|" + "---|" * (7 + len(PLACEMENT_GLANCES))]
+
+    def pose(name: str, r: PlacementResult) -> str:
+        y, p, roll = r.poses[name]
+        ry, rp = r.reads[name]
+        read = "lost" if math.isnan(ry) else f"{ry:.0f}, {rp:.0f}"
+        return f"({y:.0f}, {p:.0f}{f', roll {roll:.0f}' if abs(roll) >= 1 else ''}): {read}"
+
+    for r in results:
+        o, c, f = r.open, r.closed, r.open_front
+        rows.append(
+            f"| {r.face} | {r.size[0]}x{r.size[1]} | {r.placement} | {pose('neutral', r)} | "
+            + " | ".join(pose(z, r) for z in PLACEMENT_GLANCES)
+            + f" | {o.eye_blink:.2f} / {c.eye_blink:.2f} | {o.ear:.3f} / {c.ear:.3f} ({f.ear:.3f}) "
+            f"| {o.iris:.2f} / {c.iris:.2f} ({f.iris:.2f}) |"
+        )
+    return "\n".join(rows).replace("nan", "-")
 
 
 def _fields(s: RenderState) -> dict[str, object]:
@@ -182,8 +333,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="480x360")
     parser.add_argument("--faces", nargs="+", default=["astronaut", "obama", "biden"])
     parser.add_argument("-v", "--verbose", action="store_true", help="print every read angle")
+    parser.add_argument("--head-down", action="store_true", help="eyes open / closed with the head 0-30 deg down")
+    parser.add_argument("--placements", action="store_true", help="the documented camera placements")
     args = parser.parse_args(argv)
     w, h = (int(v) for v in args.size.split("x"))
+    if args.head_down:
+        print(head_down_table([measure_head_down(f, (w, h)) for f in args.faces]))
+        return 0
+    if args.placements:
+        print(placement_table([measure_placement(f, (w, h), p) for f in args.faces for p in PLACEMENTS]))
+        return 0
     results = [measure(f, (w, h)) for f in args.faces]
     print(table(results))
     for r in results:

@@ -55,7 +55,8 @@ def derive_labels(timeline: Timeline) -> list[Event]:
             instant(EventName.BLINK, b.at_s, b.duration_s, source="scripted", eye=b.eye)
         elif isinstance(b, sc.SlowBlink):
             instant(EventName.BLINK, b.at_s, b.duration_s, source="scripted", slow=True)
-        elif isinstance(b, sc.EyesClosed) and b.closure >= CLOSED:
+        elif isinstance(b, (sc.EyesClosed, sc.Doze)) and b.closure >= CLOSED:
+            # A doze is a closure with the head sinking: the same events by its length.
             d = b.duration_s
             if d < MICROSLEEP_MIN_S:
                 instant(EventName.BLINK, b.at_s, d, source="scripted", slow=True)
@@ -67,16 +68,17 @@ def derive_labels(timeline: Timeline) -> list[Event]:
                 span(EventName.UNRESPONSIVE, b.at_s, b.at_s + d, cause="eyes_closed")
         elif isinstance(b, sc.Yawn) and b.amount >= 0.5:
             instant(EventName.YAWN, b.at_s, b.duration_s)
-        elif isinstance(b, sc.Nod):
+        elif isinstance(b, sc.Nod) and b.eyes_closed:
+            # `nod` is nodding off (the head drops with the eyes shut); a nod with open eyes
+            # (agreeing, a glance at the instrument cluster) is no drowsiness event.
             instant(EventName.NOD, b.at_s, b.duration_s)
-            if b.eyes_closed:
-                # The closed lids are an eye closure of their own (a slow blink or longer).
-                span_c = nod_closure_span(b.at_s, b.duration_s)
-                d = span_c.end - span_c.start
-                if d < MICROSLEEP_MIN_S:
-                    instant(EventName.BLINK, span_c.start, d, source="nod", slow=True)
-                else:
-                    span(EventName.MICROSLEEP, span_c.start, span_c.end)
+            # The closed lids are an eye closure of their own (a slow blink or longer).
+            span_c = nod_closure_span(b.at_s, b.duration_s)
+            d = span_c.end - span_c.start
+            if d < MICROSLEEP_MIN_S:
+                instant(EventName.BLINK, span_c.start, d, source="nod", slow=True)
+            else:
+                span(EventName.MICROSLEEP, span_c.start, span_c.end)
         elif isinstance(b, sc.Absent):
             span(EventName.DRIVER_ABSENT, b.at_s, b.at_s + b.duration_s)
         elif isinstance(b, sc.Label):

@@ -100,6 +100,13 @@ LASH_FROM_CLOSURE = 0.5
 LASH_RGB = (35, 25, 25)
 LASH_OPACITY = 0.6
 LASH_WIDTH_EYE_WIDTHS = 0.06
+# ... but never thinner than this: at 320x240 (eyes ~19 px wide) 0.06 eye widths rounded to
+# a 1-px line, and the closed eye's iris visibility (perception/eye_region.py) read 0.66-0.70
+# of the open eye's on astronaut, above what real closed lids read (0.0-0.6, mostly below
+# 0.45, docs/drowsiness.md "Iris visibility"): the landmarker's iris point sits on the line,
+# and the sides of a 1-px U-shaped line fall off it. 2 px reads 0.38-0.45 (docs/simulation.md,
+# "Closed eyes at head-down pitch"); 480x360 and larger already draw >= 2 px.
+LASH_MIN_WIDTH_PX = 2
 # The iris sits on the front of the eyeball, ~1 eyeball radius in front of the eye corners,
 # so when the head pitches the iris moves across the eye opening with it; the warped photo
 # has it painted flat between the lids, where it keeps its place and reads as eyes held on
@@ -110,6 +117,8 @@ LASH_WIDTH_EYE_WIDTHS = 0.06
 # and -1 (astronaut; test_sim_render). Yaw needs none: the eye corners' depth already turns
 # the opening (head -21 deg, eyes -9: read -12.5 without any term).
 IRIS_PARALLAX_PITCH = 1.5
+# Closure from which the iris fades out of the photo, gone at 1 (Renderer._update_texture).
+IRIS_HIDDEN_FROM = 0.9
 SUNGLASS_RGB = (18, 18, 22)
 HAND_RGB = (200, 152, 128)
 
@@ -264,8 +273,16 @@ class Renderer:
         # The mesh turns by the warp pitch (pose_map), so that is the iris's parallax.
         warp_pitch = self.rig.pose_map.warp_angles(s.head_yaw_deg, s.head_pitch_deg, s.head_roll_deg)[1]
         iris_pitch = s.gaze_pitch_deg + IRIS_PARALLAX_PITCH * warp_pitch
-        for eye in self._eyes:
-            eye.apply(self._texture, s.gaze_yaw_deg, iris_pitch)
+        # A shut lid hides the iris. The collapsed opening's slivers still sampled the photo's
+        # iris into the closed lid line, which then read darker in the middle like an iris
+        # (iris visibility 0.66-0.7 of the open eye's, astronaut 320x240; real closed lids
+        # 0.0-0.6). So the iris fades out of the photo over the last of the lid's travel
+        # (IRIS_HIDDEN_FROM -> 1); earlier, what is left of the opening still shows it (faded
+        # from closure 0.6, a 0.9 closure read eyeBlink 0.56 instead of 0.62 on obama
+        # 480x360: a light slit).
+        for eye, closure in zip(self._eyes, (s.eye_closure_right, s.eye_closure_left), strict=True):
+            hidden = min(max((closure - IRIS_HIDDEN_FROM) / (1.0 - IRIS_HIDDEN_FROM), 0.0), 1.0)
+            eye.apply(self._texture, s.gaze_yaw_deg, iris_pitch, hidden=hidden)
 
     def _maps(self, pts: np.ndarray, depth: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]:
         """Sampling maps for the region the moving triangles cover (its box, and the maps)."""
@@ -497,17 +514,22 @@ class _IrisRig:
         self._last: tuple[float, float] | None = None
         self._shifted = self.original
 
-    def apply(self, texture: np.ndarray, gaze_yaw_deg: float, gaze_pitch_deg: float) -> None:
+    def apply(self, texture: np.ndarray, gaze_yaw_deg: float, gaze_pitch_deg: float, hidden: float = 0.0) -> None:
+        """Draw the eye with its iris at the gaze; `hidden` 0..1 fades the iris out (a
+        closing lid over it)."""
         key = (round(gaze_yaw_deg, 3), round(gaze_pitch_deg, 3))
         x0, y0, x1, y1 = self.box
         region = texture[y0:y1, x0:x1]
         if key == (0.0, 0.0):
-            np.copyto(region, self.original, where=self._inside)
-            return
-        if key != self._last:
-            self._last = key
-            self._shifted = self._shift(gaze_yaw_deg, gaze_pitch_deg)
-        np.copyto(region, self._shifted, where=self._inside)
+            eye = self.original
+        else:
+            if key != self._last:
+                self._last = key
+                self._shifted = self._shift(gaze_yaw_deg, gaze_pitch_deg)
+            eye = self._shifted
+        if hidden > 0.0:
+            eye = np.clip(eye * (1.0 - hidden) + self.base * hidden + 0.5, 0, 255).astype(np.uint8)
+        np.copyto(region, eye, where=self._inside)
 
     def _shift(self, gaze_yaw_deg: float, gaze_pitch_deg: float) -> np.ndarray:
         x0, y0, x1, y1 = self.box
@@ -638,7 +660,7 @@ def _draw_lashes(out: np.ndarray, pts: np.ndarray, closure: tuple[float, float])
         if a <= 0.0:
             continue
         p = pts[list(upper)]
-        width = max(1, int(round(float(np.linalg.norm(p[0] - p[-1])) * LASH_WIDTH_EYE_WIDTHS)))
+        width = max(LASH_MIN_WIDTH_PX, int(round(float(np.linalg.norm(p[0] - p[-1])) * LASH_WIDTH_EYE_WIDTHS)))
         x0, y0 = np.floor(p.min(axis=0)).astype(int) - width - 1
         x1, y1 = np.ceil(p.max(axis=0)).astype(int) + width + 2
         h, w = out.shape[:2]

@@ -67,6 +67,11 @@ class BlinkRate(_Model):
 
 
 class Head(_Model):
+    """The driver's neutral pose (looking at the road ahead) as the camera sees it: where the
+    camera is mounted (config/camera_mount.py PLACEMENTS: a mirror camera sees the road-ahead
+    head at yaw +18, pitch +22). Every head movement of the script (glances, nods, sway) is a
+    rotation of the head in the car, seen through this one (sim/timeline.py compose_pose)."""
+
     yaw_deg: float = Field(0.0, ge=-60.0, le=60.0)
     pitch_deg: float = Field(0.0, ge=-30.0, le=30.0)
     roll_deg: float = Field(0.0, ge=-30.0, le=30.0)
@@ -175,6 +180,26 @@ class Nod(_Behaviour):
     eyes_closed: bool = True
 
 
+class Doze(_Behaviour):
+    """Falling asleep at the wheel (the sleep posture): the eyes close and stay closed for
+    `duration_s` while the head slowly sinks forward by `sink_deg` (and tilts by `roll_deg`)
+    as the neck muscles relax; at the end the driver wakes with a jerk, eyes and head back
+    within ~half a second. The closure is labelled like `eyes_closed` (microsleep / sleep /
+    unresponsive by its length); the sinking head is no glance (the gaze zone stays `road`)
+    and, lasting longer than a nod, no nod."""
+
+    do: Literal["doze"]
+    duration_s: float = Field(gt=0.0)
+    # Loss of neck-muscle tone lets the head drop 10-25 deg over seconds (a slow "head
+    # drop", unlike a nod's ~1 s drop and recovery).
+    sink_deg: float = Field(20.0, ge=0.0, le=35.0)
+    sink_s: float = Field(3.0, gt=0.0, le=30.0)  # from the closure's onset to the full sink
+    roll_deg: float = Field(0.0, ge=-30.0, le=30.0)  # > 0: towards the right shoulder
+    wake_s: float = Field(0.5, gt=0.0, le=3.0)  # the head's way back up at the end
+    closure: float = Field(1.0, ge=0.0, le=1.0)
+    transition_s: float = Field(0.3, ge=0.0, le=2.0)  # lids (drowsy lids close slowly)
+
+
 class Absent(_Behaviour):
     do: Literal["absent"]
     duration_s: float = Field(gt=0.0)
@@ -214,10 +239,11 @@ class Label(_Behaviour):
 
 
 Behaviour = Annotated[
-    Blink | SlowBlink | EyesClosed | Yawn | Talk | Glance | LookDown | Nod | Absent | Cover | Sunglasses | Lighting | HeartRate | Label,
+    Blink | SlowBlink | EyesClosed | Yawn | Talk | Glance | LookDown | Nod | Doze | Absent | Cover | Sunglasses | Lighting
+    | HeartRate | Label,
     Field(discriminator="do"),
 ]
-BEHAVIOURS = ("blink", "slow_blink", "eyes_closed", "yawn", "talk", "glance", "look_down", "nod", "absent", "cover",
+BEHAVIOURS = ("blink", "slow_blink", "eyes_closed", "yawn", "talk", "glance", "look_down", "nod", "doze", "absent", "cover",
               "sunglasses", "lighting", "heart_rate", "label")
 
 

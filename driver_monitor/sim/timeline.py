@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from driver_monitor.messages import VehicleState
+from driver_monitor.perception.geometry import head_pose_from_matrix, rotation_matrix
 from driver_monitor.sim import scenario as sc
 from driver_monitor.sim.renderer import RenderState
 
@@ -71,6 +72,27 @@ def nod_closure_span(start: float, duration: float) -> Span:
     return closure_span(start + NOD_EYES_CLOSE_AT * duration, (NOD_EYES_OPEN_AT - NOD_EYES_CLOSE_AT) * duration)
 
 
+def doze_sink_span(b: sc.Doze) -> Span:
+    """How far the head has sunk in a doze (0..1): from the closure's onset over sink_s, back
+    up over wake_s, half-way when the eyes are half open again."""
+    return Span(b.at_s + b.sink_s / 2.0, b.at_s + b.duration_s, b.sink_s, min(b.wake_s, b.duration_s), b.ease)
+
+
+def compose_pose(neutral: tuple[float, float, float], offset: tuple[float, float, float]) -> tuple[float, float, float]:
+    """(yaw, pitch, roll) the camera sees of a head turned by `offset` in the car from its
+    neutral pose `neutral` (as the camera sees it): R = R(neutral) @ R(offset). A glance is a
+    rotation of the head about the driver's own axes, so from a camera at the mirror (neutral
+    yaw 18, pitch 22) a glance to the left mirror is not simply yaw 18 + 45: the driver's
+    vertical axis is tilted in the camera's view and the turn reads partly as roll. With a
+    neutral pose of 0 this is the offset itself (returned as is)."""
+    if neutral == (0.0, 0.0, 0.0):
+        return offset
+    m = np.eye(4)
+    m[:3, :3] = rotation_matrix(*neutral) @ rotation_matrix(*offset)
+    pose = head_pose_from_matrix(m)
+    return pose.yaw_deg, pose.pitch_deg, pose.roll_deg
+
+
 @dataclass(frozen=True, slots=True)
 class NaturalBlink:
     onset_s: float
@@ -94,6 +116,7 @@ class Timeline:
         self._eye_spans: list[tuple[Span, float, str]] = []  # (span, closure, eye)
         self._pose_spans: list[tuple[Span, float, float, float, float]] = []  # span, head yaw/pitch, gaze yaw/pitch
         self._nods: list[tuple[float, float, float]] = []  # start, duration, amount
+        self._sinks: list[tuple[Span, float, float]] = []  # doze: span, head pitch, head roll
         self._jaw_spans: list[tuple[Span, float]] = []
         self._talks: list[sc.Talk] = []
         self._absent: list[tuple[float, float]] = []
@@ -132,6 +155,10 @@ class Timeline:
                 self._nods.append((b.at_s, b.duration_s, b.amount_deg))
                 if b.eyes_closed:
                     self._eye_spans.append((nod_closure_span(b.at_s, b.duration_s), 1.0, "both"))
+            elif isinstance(b, sc.Doze):
+                tr = b.transition_s
+                self._eye_spans.append((closure_span(b.at_s, b.duration_s, b.ease, tr, tr), b.closure, "both"))
+                self._sinks.append((doze_sink_span(b), b.sink_deg, b.roll_deg))
             elif isinstance(b, sc.Absent):
                 self._absent.append((b.at_s, b.at_s + b.duration_s))
             elif isinstance(b, sc.Cover):
@@ -263,7 +290,9 @@ class Timeline:
     def state(self, t: float) -> dict[str, float | bool | str]:
         """Every commanded value at t (the truth.csv row without the camera extras)."""
         d = self.scenario.driver
-        yaw, pitch, roll = d.head.yaw_deg, d.head.pitch_deg, d.head.roll_deg
+        # Head movements in the car, about the driver's own axes; seen through the neutral
+        # pose (the camera's mount) at the end.
+        yaw = pitch = roll = 0.0
         gaze_yaw = gaze_pitch = 0.0
         for span, hy, hp, gy, gp in self._pose_spans:
             v = span.value(t)
@@ -277,12 +306,15 @@ class Timeline:
                 # Drop fast, recover slower (a drowsy head nod): half-sine shape skewed early.
                 x = (t - start) / dur
                 pitch += amount * math.sin(math.pi * min(1.0, x ** 0.7))
+        for span, sink_pitch, sink_roll in self._sinks:
+            v = span.value(t)
+            pitch += sink_pitch * v
+            roll += sink_roll * v
         sway = [0.0, 0.0, 0.0]
         for amp, f, ph, axis in self._sway:
             sway[axis] += amp * math.sin(2 * math.pi * f * t + ph)
-        yaw += sway[0]
-        pitch += sway[1]
-        roll += sway[2]
+        yaw, pitch, roll = compose_pose((d.head.yaw_deg, d.head.pitch_deg, d.head.roll_deg),
+                                        (yaw + sway[0], pitch + sway[1], roll + sway[2]))
         left = right = 0.0
         for span, closure, eye in self._eye_spans:
             if span.start - span.ramp_in > t:

@@ -1,0 +1,289 @@
+"""The FaceTracker that runs the bundle's models itself (LiteRT or onnxruntime).
+
+Per frame, as MediaPipe's FaceLandmarkerGraph does in VIDEO mode, minus its graph:
+
+    detector (128x128)   only when no face is tracked, and every `redetect_interval_s`
+                         while one is (a new, better-placed driver; a drifted crop)
+    crop                 the previous frame's landmarks -> rotated square (roi.py)
+    landmarks (256x256)  478 points + face presence; below min_face_presence_confidence
+                         the track is lost and the detector runs on the same frame
+    blendshapes          52 scores from 146 of the points in image pixels
+    matrix               Procrustes fit of the canonical face (face_geometry.py)
+
+and returns the same FaceObservation as the MediaPipe backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from driver_monitor.config.perception import DetectorSchedule, PerceptionConfig, TrackerBackend
+from driver_monitor.errors import ModelError
+from driver_monitor.messages import FaceObservation, Frame
+from driver_monitor.perception.backends import detection
+from driver_monitor.perception.backends.bundle import FaceModelBundle, open_bundle
+from driver_monitor.perception.backends.face_geometry import FaceGeometrySolver, parse_metadata
+from driver_monitor.perception.backends.roi import (
+    CropFraming,
+    Roi,
+    letterbox_roi,
+    project_to_image,
+    roi_from_detection,
+    roi_from_landmarks,
+    warp,
+)
+from driver_monitor.perception.backends.runtime import ModelRunner
+from driver_monitor.perception.tracker import pick_driver
+
+LANDMARKS_INPUT = 256
+NUM_LANDMARKS = 478
+# FaceBlendshapesGraph (face_blendshapes_graph.cc, kLandmarksSubsetIdxs): the 146 landmarks
+# the blendshape model reads, as (x, y) in image pixels.
+BLENDSHAPE_LANDMARKS = np.array([
+    0, 1, 4, 5, 6, 7, 8, 10, 13, 14, 17, 21, 33, 37, 39, 40, 46, 52, 53, 54, 55, 58, 61, 63,
+    65, 66, 67, 70, 78, 80, 81, 82, 84, 87, 88, 91, 93, 95, 103, 105, 107, 109, 127, 132, 133,
+    136, 144, 145, 146, 148, 149, 150, 152, 153, 154, 155, 157, 158, 159, 160, 161, 162, 163,
+    168, 172, 173, 176, 178, 181, 185, 191, 195, 197, 234, 246, 249, 251, 263, 267, 269, 270,
+    276, 282, 283, 284, 285, 288, 291, 293, 295, 296, 297, 300, 308, 310, 311, 312, 314, 317,
+    318, 321, 323, 324, 332, 334, 336, 338, 356, 361, 362, 365, 373, 374, 375, 377, 378, 379,
+    380, 381, 382, 384, 385, 386, 387, 388, 389, 390, 397, 398, 400, 402, 405, 409, 415, 454,
+    466, 468, 469, 470, 471, 472, 473, 474, 475, 476, 477,
+])  # fmt: skip
+BLENDSHAPE_NAMES = (
+    "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft",
+    "browOuterUpRight", "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft",
+    "eyeBlinkRight", "eyeLookDownLeft", "eyeLookDownRight", "eyeLookInLeft", "eyeLookInRight",
+    "eyeLookOutLeft", "eyeLookOutRight", "eyeLookUpLeft", "eyeLookUpRight", "eyeSquintLeft",
+    "eyeSquintRight", "eyeWideLeft", "eyeWideRight", "jawForward", "jawLeft", "jawOpen",
+    "jawRight", "mouthClose", "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft",
+    "mouthFrownRight", "mouthFunnel", "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight",
+    "mouthPressLeft", "mouthPressRight", "mouthPucker", "mouthRight", "mouthRollLower",
+    "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight",
+    "mouthStretchLeft", "mouthStretchRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+    "noseSneerLeft", "noseSneerRight",
+)  # fmt: skip
+
+# How fast the crop framing follows the detector (CropFraming): the weight of each new
+# measurement, and of the first one after the face was (re)acquired.
+FRAMING_WEIGHT = 0.3
+FIRST_FRAMING_WEIGHT = 0.5
+@dataclass(frozen=True, slots=True)
+class LocatedFace:
+    """Stage 1's result: the driver's landmarks in image pixels at t."""
+
+    t: float
+    landmarks_px: np.ndarray
+    image_size: tuple[int, int]
+
+
+RunnerFactory = Callable[[bytes, str, int], ModelRunner]
+
+
+class ModelFaceTracker:
+    """FaceTracker on the bundle's models through `runner_factory(model, name, threads)`.
+
+    Three stages, which perception/staged_tracking.py runs in three threads in replay:
+    `detect` (stateless: the detector on this frame's image, when the schedule wants it on
+    every frame), `locate` (sequential: pick the crop, landmark model, next crop) and
+    `observe` (stateless: blendshapes, matrix). `track` runs them in turn.
+
+    Frames need not have increasing times (there is no graph clock); a time that goes
+    backwards simply triggers the periodic detector re-check.
+    """
+
+    def __init__(self, config: PerceptionConfig, runner_factory: RunnerFactory, bundle: FaceModelBundle | None = None,
+                 models: tuple[bytes, bytes, bytes] | None = None, backend: TrackerBackend | None = None):
+        bundle = bundle if bundle is not None else open_bundle(config.model_path)
+        detector_model, landmarks_model, blendshapes_model = (
+            models if models is not None else (bundle.face_detector, bundle.face_landmarks, bundle.face_blendshapes)
+        )
+        self.backend = backend if backend is not None else config.backend
+        self._detector = runner_factory(detector_model, f"{bundle.path}: face_detector", 1)
+        self._landmarks = runner_factory(landmarks_model, f"{bundle.path}: face_landmarks_detector", config.landmark_threads)
+        self._blendshapes = runner_factory(blendshapes_model, f"{bundle.path}: face_blendshapes", 1)
+        self._geometry = FaceGeometrySolver(parse_metadata(bundle.geometry_metadata, f"{bundle.path}: geometry metadata"))
+        self._anchors = detection.ssd_anchors()
+        self._config = config
+        # MediaPipe's gate (face_landmarker_graph.cc): the detector runs while fewer faces
+        # than max_faces are tracked. This tracker follows one face, the driver, so with
+        # max_faces > 1 that is every frame.
+        self.detects_every_frame = (
+            config.detector_schedule is DetectorSchedule.mediapipe and config.max_faces > 1
+        )
+        self._roi: Roi | None = None
+        self._last_detection_t: float | None = None
+        self._framing = CropFraming()
+        # Counters for benchmarks and tests: how often each model ran.
+        self.detector_runs = 0
+        self.landmark_runs = 0
+
+    # -- the FaceTracker interface -------------------------------------------------------
+
+    def track(self, frame: Frame) -> FaceObservation | None:
+        return self.observe(self.locate(frame, self.detect(frame)))
+
+    # -- the stages ------------------------------------------------------------------------
+
+    def detect(self, frame: Frame) -> list[Roi] | None:
+        """Stage 0, stateless: the detected faces' crops when the schedule runs the detector
+        on every frame, None when `locate` decides (tracked schedule, or max_faces 1). Each
+        crop comes with its landmark-model input already warped (Roi.pixels), so stage 1,
+        the sequential one, only runs the model."""
+        if not self.detects_every_frame:
+            return None
+        return [replace(roi, pixels=warp(frame.image, roi, LANDMARKS_INPUT)) for roi in self._detections(frame.image)]
+
+    def locate(self, frame: Frame, detections: list[Roi] | None = None) -> LocatedFace | None:
+        """Stage 1, the sequential part: choose the crop (tracked, or a detection), run the
+        landmark model, and move the crop for the next frame."""
+        image = frame.image
+        tracking = self._roi is not None
+        if detections is None and (self._roi is None or self._recheck_due(frame.t)):
+            detections = self._detections(image)  # lost, or the tracked schedule's re-check
+        if detections is not None:
+            crop, points = self._first_face(image, self._candidates(detections, frame.t, image.shape[1]))
+        else:
+            crop, points = self._roi, self._landmarks_in(image, self._roi)
+            if points is None:  # lost the track: look for the face again now
+                tracking = False
+                self._roi = None
+                crop, points = self._first_face(image, self._candidates(self._detections(image), frame.t, image.shape[1]))
+        if points is None or crop is None:
+            self._roi = None
+            return None
+        square = roi_from_landmarks(points)
+        if crop.source == "detection":  # how the detector frames this face
+            measured = CropFraming.measure(crop, square)
+            self._framing = self._framing.blend(measured, FRAMING_WEIGHT if tracking else FIRST_FRAMING_WEIGHT)
+        self._roi = self._framing.apply(square) if self._config.detector_schedule is DetectorSchedule.tracked else square
+        h, w = image.shape[:2]
+        return LocatedFace(frame.t, points, (w, h))
+
+    def observe(self, located: LocatedFace | None) -> FaceObservation | None:
+        """Stage 2, stateless: blendshapes and the transformation matrix of located landmarks
+        (may run in another thread, one frame behind stage 1)."""
+        if located is None:
+            return None
+        points = located.landmarks_px
+        w, h = located.image_size
+        blendshapes = self._blendshape_scores(points, w, h)
+        transform = self._geometry.transform(points, w, h)
+        box = (float(points[:, 0].min()), float(points[:, 1].min()), float(points[:, 0].max()), float(points[:, 1].max()))
+        return FaceObservation(located.t, points, blendshapes, transform, box, (w, h))
+
+    def close(self) -> None:
+        self._detector = self._landmarks = self._blendshapes = None  # type: ignore[assignment]
+
+    def __enter__(self) -> ModelFaceTracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def _recheck_due(self, t: float) -> bool:
+        """The tracked schedule's periodic re-check (MediaPipe's rule with max_faces 1 has none)."""
+        if self._config.detector_schedule is not DetectorSchedule.tracked:
+            return False
+        last = self._last_detection_t
+        return last is None or t < last or t - last >= self._config.redetect_interval_s
+
+    def _detections(self, image: np.ndarray) -> list[Roi]:
+        """The landmark crops of the faces the detector finds (at most max_faces)."""
+        self.detector_runs += 1
+        h, w = image.shape[:2]
+        letterbox = letterbox_roi(w, h)
+        crop = warp(image, letterbox, detection.INPUT_SIZE, border_zero=True)
+        # The detector takes [-1, 1] (FaceDetectorGraph's tensor range).
+        regressors, scores = _detector_outputs(self._detector.run_image(crop, 2.0 / 255.0, -1.0))
+        boxes, keypoints, probs = detection.decode(regressors, scores, self._anchors, self._config.min_face_detection_confidence)
+        faces = detection.weighted_nms(boxes, keypoints, probs)[: self._config.max_faces]
+        # Detector input [0, 1] -> image pixels (the letterbox square's corners).
+        to_image = letterbox.crop_to_image(1)
+        crops = []
+        for box, kps, _ in faces:
+            corners = np.array([[box[0], box[1]], [box[2], box[3]]]) @ to_image[:, :2].T + to_image[:, 2]
+            crops.append(roi_from_detection(corners.ravel(), kps @ to_image[:, :2].T + to_image[:, 2]))
+        return crops
+
+    def _candidates(self, detections: list[Roi], t: float, image_width: int) -> list[Roi]:
+        """The crops to try after a detector run, the driver's first (driver_seat).
+
+        MediaPipe's association (AssociationNormRectCalculator, association_calculator.h):
+        starting from the tracked crop, each detection in score order removes every crop
+        already listed that it overlaps by IoU > min_tracking_confidence and joins the list;
+        the first max_faces crops are kept. So a detection replaces the tracked crop of its
+        face, and the tracked crop stays when the detector missed that face.
+        """
+        self._last_detection_t = t
+        listed = [self._roi] if self._roi is not None else []
+        for roi in detections:
+            listed = [kept for kept in listed if _iou(kept.box(), roi.box()) <= self._config.min_tracking_confidence]
+            listed.append(roi)
+        listed = listed[: self._config.max_faces]
+        ordered = []
+        while listed:
+            ordered.append(listed.pop(pick_driver([roi.box() for roi in listed], self._config.driver_seat, image_width)))
+        return ordered
+
+    def _first_face(self, image: np.ndarray, candidates: list[Roi]) -> tuple[Roi | None, np.ndarray | None]:
+        """The first candidate the landmark model confirms as a face. MediaPipe runs the
+        landmark model on every candidate and drops those below min_face_presence_confidence
+        (a headrest the detector took for a face); trying them in the driver's order gives
+        the same face with, usually, one run."""
+        for crop in candidates:
+            points = self._landmarks_in(image, crop)
+            if points is not None:
+                return crop, points
+        return None, None
+
+    def _landmarks_in(self, image: np.ndarray, roi: Roi) -> np.ndarray | None:
+        """(478, 3) landmarks in image pixels, or None when the model says no face is there."""
+        self.landmark_runs += 1
+        crop = roi.pixels if roi.pixels is not None else warp(image, roi, LANDMARKS_INPUT)
+        outputs = self._landmarks.run_image(crop, 1.0 / 255.0, 0.0)  # the model takes [0, 1]
+        raw_points, presence_logit = _landmark_outputs(outputs)
+        presence = 1.0 / (1.0 + math.exp(-max(-100.0, min(100.0, presence_logit))))
+        if presence < self._config.min_face_presence_confidence:
+            return None
+        h, w = image.shape[:2]
+        return project_to_image(raw_points, roi, LANDMARKS_INPUT, w, h)
+
+    def _blendshape_scores(self, points: np.ndarray, width: int, height: int) -> dict[str, float]:
+        tensor = np.ascontiguousarray(points[BLENDSHAPE_LANDMARKS, :2], dtype=np.float32)[None]
+        scores = np.asarray(self._blendshapes.run(tensor)[0], dtype=np.float64).ravel()
+        return dict(zip(BLENDSHAPE_NAMES, scores.tolist(), strict=True))
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+def _detector_outputs(outputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(896, 16) box regressors and (896,) score logits, told apart by their shapes."""
+    by_size = sorted(outputs, key=lambda a: a.size)
+    scores, regressors = by_size[0], by_size[-1]
+    if scores.size != 896 or regressors.size != 896 * 16:
+        raise ModelError(f"face detector: unexpected outputs {[a.shape for a in outputs]}")
+    return regressors.reshape(896, 16), scores.reshape(896)
+
+
+def _landmark_outputs(outputs: list[np.ndarray]) -> tuple[np.ndarray, float]:
+    """(478, 3) points in crop pixels and the face-presence logit: the model's first two
+    outputs (FaceLandmarksDetectorGraph splits its outputs [0, 1) and [1, 2))."""
+    points = np.asarray(outputs[0], dtype=np.float32).reshape(NUM_LANDMARKS, 3)
+    return points, float(np.asarray(outputs[1]).ravel()[0])
+
+
+def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
