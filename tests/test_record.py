@@ -38,8 +38,12 @@ pytestmark = pytest.mark.slow
 
 # phone_use (the woman looks down to write) warns only at >= 20 km/h, and the car reaches
 # that speed only after a while: the live run's action times depend on when the CAN frames
-# arrived, which the replay must reproduce from the recorded log.
+# arrived, which the replay must reproduce from the recorded log. The selfie camera looks
+# straight at her, a known mount: with `auto` the road-ahead direction would be learned only
+# at >= 10 km/h (calibration.min_speed_kph), after she has started writing.
 CONFIG = """
+camera:
+  mount: {placement: custom, road_ahead_yaw_deg: 0.0, road_ahead_pitch_deg: 0.0}
 policy:
   monitoring:
     activation_s: 0.5
@@ -178,6 +182,7 @@ def _same(a: object, b: object) -> bool:
 
 
 def _wait_rows(ts: Path, rows: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Until timestamps.csv holds `rows` frames (below its header)."""
     deadline = time.monotonic() + timeout
     while not (ts.is_file() and len(ts.read_text().splitlines()) > rows):
         assert proc.poll() is None, proc.communicate()[1]
@@ -207,7 +212,7 @@ def test_sigkill_leaves_a_recording_replay_reads_to_its_last_complete_frame(tmp_
     meta = yaml.safe_load((rec / "meta.yaml").read_text())
     assert meta["complete"] is False  # never closed
     times = read_timestamps(rec / "timestamps.csv")
-    assert len(times) > 40
+    assert len(times) >= 40  # killed once 40 rows were on disk (more under a light load)
     assert open_recording(rec).complete is False
     out = tmp_path / "replayed"
     replay_with_recorded_config(rec, out)
