@@ -1,9 +1,9 @@
 """FFV1 or H.264 for a recording (issue 16, item 2): a synthetic drive with a 0.6 % skin pulse
 (driver_monitor/sim renders it into the skin) written through the recorder's own writer
 (recording/live.py) in each codec, then replayed: the stress detector's camera heart rate
-finds the pulse in the lossless recording and loses it in H.264 at crf 18, which smooths the
-sub-level colour change away (docs/recording.md "Codecs"; the 640x480 / 30 fps figures are in
-docs/performance.md, benchmarks/bench_record.py)."""
+finds the pulse in every window of the lossless recording; H.264 at crf 18 smooths the
+sub-level colour change (windows abstain, the estimates drift) (docs/recording.md "Codecs";
+the 640x480 / 30 fps figures are in docs/performance.md, benchmarks/bench_record.py)."""
 
 from __future__ import annotations
 
@@ -61,12 +61,22 @@ def camera_heart_rate(work: Path, frames: list[Frame], codec: str) -> tuple[list
     return estimates, statuses, (root / "video.mkv").stat().st_size
 
 
-def test_ffv1_keeps_a_0_6_percent_skin_pulse_and_h264_crf18_loses_it(pulse_drive: tuple[Path, list[Frame]]) -> None:
+def mean_error_bpm(estimates: list[float]) -> float:
+    return sum(abs(v - BPM) for v in estimates) / len(estimates)
+
+
+def test_ffv1_keeps_a_0_6_percent_skin_pulse_and_h264_crf18_degrades_it(pulse_drive: tuple[Path, list[Frame]]) -> None:
     work, frames = pulse_drive
     lossless, lossless_status, lossless_bytes = camera_heart_rate(work, frames, "ffv1")
+    # Every full window finds the pulse, within half a bpm (measured 0.1 bpm, 5 estimates).
     assert len(lossless) >= 3 and lossless_status == {"ok"}
-    assert sum(abs(v - BPM) for v in lossless) / len(lossless) <= 1.0, lossless
+    assert mean_error_bpm(lossless) <= 0.5, lossless
     h264, h264_status, h264_bytes = camera_heart_rate(work, frames, "h264")
-    usable = [v for v in h264 if not math.isnan(v) and abs(v - BPM) <= 3.0]
-    assert usable == [] and h264_status <= {"low_snr", "no_data"}, (h264, h264_status)
+    # H.264 crf 18 smooths the sub-level colour change: on this small face some full windows
+    # abstain (`low_snr`) and what is estimated is further off (measured 2026-12-05: 4
+    # estimates, MAE 1.0 bpm; with the renderer of before the main merge every window
+    # abstained). Degraded, not necessarily gone: FFV1 is the codec that keeps it.
+    assert "low_snr" in h264_status, (h264, h264_status)
+    usable = [v for v in h264 if not math.isnan(v)]
+    assert usable == [] or mean_error_bpm(usable) > 2 * mean_error_bpm(lossless), (h264, lossless)
     assert h264_bytes * 20 < lossless_bytes  # what the smaller file costs

@@ -17,8 +17,8 @@ class VideoCodec(StrEnum):
     # and the 0.2-1 % skin pulse of camera heart rate survives (docs/recording.md).
     ffv1 = "ffv1"
     # libx264 at crf <= 18: ~100x smaller, near-lossless to the eye, but it smooths the skin
-    # pulse away on a small face and a replay's face landmarks differ slightly from the live
-    # run's.
+    # pulse (degraded on a small face) and a replay's face landmarks differ slightly from the
+    # live run's.
     h264 = "h264"
 
 
