@@ -419,6 +419,9 @@ def recording_meta(config: Config, provenance: Mapping[str, Any]) -> dict[str, A
         meta["started_utc"] = provenance["created_utc"]
     meta["package_version"] = __version__
     meta["model_sha256"] = model_provenance(config)["sha256"]
+    # The runtime that ran the model (issue 18): its landmarks differ from another's in the
+    # last digits, so an exact replay needs the same one (it is also in config.yaml).
+    meta["tracker_backend"] = config.perception.backend.value
     cfg = provenance.get("config")
     if isinstance(cfg, Mapping):
         meta["config"] = {"path": cfg.get("path"), "sha256": cfg.get("sha256")}

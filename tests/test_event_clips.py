@@ -227,6 +227,9 @@ recording:
                             cwd=REPO, capture_output=True, text=True, timeout=30).stdout
     line = next(line for line in status.splitlines() if line.startswith("  event clips"))
     assert f" in {clips_dir}, " in line and " MB of 500 MB quota, last " in line and "-blink" in line
+    count, mb = line.split()[2], line.split(", ")[1].split()[0]
+    on_disk = [p for p in clips_dir.iterdir() if not p.name.startswith(".")]
+    assert 1 <= int(count) <= len(on_disk) and float(mb) > 0.0, line  # more may have come since
     rc, _ = d.stop()
     assert rc == 0
     clip = sorted(p for p in clips_dir.iterdir() if not p.name.startswith("."))[0]

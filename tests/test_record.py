@@ -144,6 +144,7 @@ def test_record_then_replay_decides_exactly_what_the_live_run_decided(
     meta = yaml.safe_load((rec / "meta.yaml").read_text())
     assert meta["complete"] is True and meta["codec"] == "ffv1" and meta["can_start_time_s"] == 0.0
     assert meta["camera_fps"] > 0 and meta["package_version"] and len(meta["model_sha256"]) == 64
+    assert meta["tracker_backend"] == "litert"  # the default (perception.backend)
     assert meta["stopped"] == "end of the video" and meta["can_frames"] > 100
     run_yaml = yaml.safe_load((rec / "run.yaml").read_text())
     assert run_yaml["command"] == "record" and run_yaml["config"]["settings"]["can"]["enabled"] is True
@@ -249,6 +250,49 @@ def test_duration_h264_and_the_summary(tmp_path: Path) -> None:
     assert meta["codec"] == "libx264" and meta["frames"] == len(times)
     summary = json.dumps(done.stdout)
     assert "MB per minute" in summary
+
+
+def test_progress_line_on_a_terminal(tmp_path: Path) -> None:
+    """stderr on a terminal (a pty): one line rewritten in place with the elapsed time, frames,
+    drops and MB written, ended by a newline before the summary; no progress into a pipe."""
+    import pty
+    import re
+
+    rec = tmp_path / "seen"
+    parent, child = pty.openpty()
+    cmd = [sys.executable, "-m", "driver_monitor", "record", "--camera", str(CAMERA), "--out", str(rec),
+           "--duration", "3"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=child, text=True)
+    os.close(child)
+    shown = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(parent, 4096)
+            except OSError:  # EIO: the process closed its end
+                break
+            if not chunk:
+                break
+            shown += chunk
+        stdout, _ = proc.communicate(timeout=60)
+    finally:
+        os.close(parent)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0 and "stopped       duration reached" in stdout
+    matches = list(re.finditer(rb"\r([a-z]+) +([0-9.]+) s  frames (\d+)  dropped (\d+)  ([0-9.]+) MB ", shown))
+    assert len(matches) >= 2, shown[-2000:]  # state_interval_s 1 s: one per second of a 3 s drive
+    assert {m.group(1) for m in matches} <= {b"recording", b"stopping"}
+    frames = [int(m.group(3)) for m in matches]
+    written = [float(m.group(5)) for m in matches]
+    assert frames == sorted(frames) and frames[-1] > 0 and written == sorted(written) and written[-1] > 0
+    assert b"\n" in shown[matches[-1].end():]  # the line is ended before the process ends
+    piped = subprocess.run([sys.executable, "-m", "driver_monitor", "record", "--camera", str(CAMERA), "--out",
+                            str(tmp_path / "piped"), "--duration", "1"], cwd=REPO, capture_output=True, text=True,
+                           timeout=60)
+    assert piped.returncode == 0 and "stopped       duration reached" in piped.stdout
+    assert " MB " not in piped.stderr and "\r" not in piped.stderr  # no progress into a pipe
 
 
 def test_no_video_keeps_features_and_events_but_no_picture(tmp_path: Path) -> None:
