@@ -225,13 +225,15 @@ def test_sigkill_leaves_a_recording_replay_reads_to_its_last_complete_frame(tmp_
     assert [e for e in read_event_log(out / "events.jsonl") if e["t"] < last_t] == live
 
 
-def test_sigint_stops_cleanly_and_the_recording_is_complete(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_stops_cleanly_and_the_recording_is_complete(tmp_path: Path, signum: int) -> None:
     rec = tmp_path / "interrupted"
-    rc, stdout, stderr = record_until(rec, 20, signal.SIGINT)
+    rc, stdout, stderr = record_until(rec, 20, signum)
+    name = signal.Signals(signum).name
     assert rc == 0, stderr
-    assert "stopped       SIGINT" in stdout and "Traceback" not in stderr
+    assert f"stopped       {name}" in stdout and "Traceback" not in stderr
     meta = yaml.safe_load((rec / "meta.yaml").read_text())
-    assert meta["complete"] is True and meta["stopped"] == "SIGINT"
+    assert meta["complete"] is True and meta["stopped"] == name
     assert meta["frames"] == len(read_timestamps(rec / "timestamps.csv"))
     assert pq.read_table(rec / "features.parquet").num_rows >= meta["frames"]
     out = tmp_path / "replayed"
