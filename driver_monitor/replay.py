@@ -17,6 +17,7 @@ from driver_monitor.assembly import Mode, RunIo
 from driver_monitor.config import Config
 from driver_monitor.errors import InputError
 from driver_monitor.outputs.base import Sink
+from driver_monitor.perception.camera_health import NO_SOURCE_STATUS, SourceStatus
 from driver_monitor.perception.staged_tracking import tracked_frames
 from driver_monitor.perception.tracker import FaceTracker, create_tracker
 from driver_monitor.pipeline import Pipeline
@@ -79,7 +80,8 @@ def open_source(input_path: Path, config: Config) -> tuple[VideoFileSource, Reco
     """A video file, or the video of a recording directory with its exact timestamps."""
     if input_path.is_dir():
         rec = open_recording(input_path)
-        source = VideoFileSource(rec.video_path, config.video.gif_fps, config.video.fallback_fps, rec.timestamps_s)
+        source = VideoFileSource(rec.video_path, config.video.gif_fps, config.video.fallback_fps, rec.timestamps_s,
+                                 partial=not rec.complete)
         return source, rec
     return VideoFileSource(input_path, config.video.gif_fps, config.video.fallback_fps), None
 
@@ -118,6 +120,9 @@ def replay(
     pipeline = Pipeline(config, tracker, [*io.sinks, *extra_sinks])
     summary = ReplaySummary(input_path, out_dir, removed=io.removed_outputs)
     first_t: float | None = None
+    # A live recording's camera rate times the no-frame timeout, as it did live.
+    period_s = recording.camera_period_s if recording is not None else None
+    camera = SourceStatus(period_s=period_s) if period_s is not None else NO_SOURCE_STATUS
     started = time.perf_counter()
     try:
         frames = with_progress(source, source.frame_count_hint, progress)
@@ -127,7 +132,7 @@ def replay(
                     first_t = frame.t
                 if realtime:  # pace at recording speed; outputs are timed by frame.t either way
                     _sleep_until(started + (frame.t - first_t))
-                pipeline.process_tracked(frame, obs, io.vehicle.at(frame.t))
+                pipeline.process_tracked(frame, obs, io.vehicle.at(frame.t), camera)
     except InputError as exc:
         summary.error = str(exc)
     finally:

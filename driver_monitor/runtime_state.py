@@ -126,11 +126,32 @@ def format_state(state: Mapping[str, Any], now_wall: float | None = None) -> str
             lines.append(f"  heart rate    {_text(hr.get('port'))}: {_text(hr.get('lines_ok'))} readings, "
                          f"{_text(hr.get('lines_bad'))} bad lines, opens {_text(hr.get('opens'))}"
                          + (f", last error: {_text(hr['last_error'])}" if hr.get("last_error") else ""))
+    clips = state.get("event_clips")
+    if isinstance(clips, Mapping):
+        lines.append(f"  event clips   {clips_line(clips)}")
     outputs = state.get("outputs")
     if isinstance(outputs, Mapping):
         # Each entry is an output's own one-line status ("can: 73 written, 0 dropped, ...").
         lines += [f"  output        {_text(text)}" for _, text in sorted(outputs.items(), key=lambda kv: str(kv[0]))]
     return "\n".join(lines)
+
+
+def clips_line(clips: Mapping[str, Any]) -> str:
+    """`3 in /var/lib/driver-monitor/clips, 212.4 MB of 2048 MB quota, last ..., 0 failed`."""
+    size, quota = _number(clips.get("bytes")), _number(clips.get("quota_bytes"))
+    mb = f"{size / 1e6:.1f} MB" if size is not None else "? MB"
+    of = f" of {quota / 1e6:g} MB quota" if quota is not None else ""
+    text = f"{_text(clips.get('count'))} in {_text(clips.get('dir'))}, {mb}{of}"
+    if clips.get("last"):
+        text += f", last {_text(clips['last'])}"
+    if clips.get("recording") is True:
+        text += ", one being recorded"
+    elif clips.get("writing") is True:
+        text += ", writing one"
+    failed = clips.get("failed")
+    if isinstance(failed, int) and failed:
+        text += f", {failed} failed (last error: {_text(clips.get('last_error'))})"
+    return text
 
 
 def _number(value: Any) -> float | None:
@@ -204,8 +225,10 @@ class DaemonStatus:
     """What the daemon reports about itself: STATUS= for systemd and state.json for
     `driver-monitor status` (phase, fps, camera, driver, config, reloads, vehicle, outputs)."""
 
-    def __init__(self, config_path: Path | None, state_dir_override: Path | None):
+    def __init__(self, config_path: Path | None, state_dir_override: Path | None, write_file: bool = True):
+        """write_file False: no state file (`record` from a shell, unless --state-dir says where)."""
         self.config_name = str(config_path) if config_path is not None else "(packaged default)"
+        self.write_file = write_file
         self.state_dir_override = state_dir_override
         self.state_dir = resolve_state_dir(state_dir_override)
         self.phase = "starting"
@@ -277,9 +300,12 @@ class DaemonStatus:
             "outputs": io.output_status(),
             "vehicle": vehicle,
             "vehicle_rx_errors": io.vehicle.errors if io.vehicle.can is not None else None,
+            "event_clips": io.clips_status(),
         }
 
     def write(self, pipeline: Pipeline, camera: CameraSource, io: RunIo) -> None:
+        if not self.write_file:
+            return
         try:
             write_state(self.state_dir, self.state(pipeline, camera, io))
         except OSError as exc:

@@ -6,6 +6,11 @@ frame, run it through the pipeline (camera health first), ping the watchdog (a s
 trips it), publish STATUS and the state file, and swap in a prepared reload or stop between
 two frames. Signal handlers only set flags; a reload is parsed off the loop (reload.py). The
 sinks and vehicle inputs come from the one builder replay uses (assembly.py).
+
+`record` is the same daemon with a RecordPlan (record.py): its clock counts from the start
+on a 1 ms grid (the recording's time base), every processed frame goes to the recording
+after the Pipeline (assembly's frame taps), a camera file is played once, and it stops
+after the duration, at the file's end, on SIGINT / SIGTERM or when the recording fails.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from driver_monitor.assembly import Mode, RunIo
 from driver_monitor.config import Config, load_config
 from driver_monitor.config.overrides import with_overrides
+from driver_monitor.errors import ConfigError, DriverMonitorError
 from driver_monitor.log_setup import RepeatLimiter
 from driver_monitor.perception.camera_health import SourceStatus
 from driver_monitor.perception.tracker import FaceTracker, create_tracker
@@ -38,14 +45,41 @@ TrackerFactory = Callable[[Config], FaceTracker]
 # "Monitoring off" goes out this many times, one status period apart, so the outputs'
 # periodic status frames (due in input time, outputs/schedule.py) carry it twice.
 _OFF_REPEATS = 2
+# How long `record` may take to finish its files at the stop (the encoder's queue, the
+# Parquet table of a long drive); a daemon has shutdown_timeout_s.
+RECORD_CLOSE_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class RecordPlan:
+    """What makes the daemon `record` (record.py): where, with or without pictures, how long."""
+
+    out_dir: Path
+    video: bool = True
+    duration_s: float | None = None
+
+
+def recording_clock(start: float | None = None) -> Callable[[], float]:
+    """Seconds since `start` on a 1 ms grid: the recording's time base. Frame, CAN and
+    heart-rate times are then exactly what the MKV pts, timestamps.csv and the logs store,
+    so a replay sees the very times the live run used (docs/recording.md)."""
+    t0 = time.monotonic() if start is None else start
+    return lambda: round(time.monotonic() - t0, 3)
 
 
 class Daemon:
     def __init__(self, config_path: str | Path | None = None, camera: str | None = None,
                  state_dir: str | Path | None = None, notifier: Notifier | None = None,
                  tracker_factory: TrackerFactory | None = None,
-                 overrides: Mapping[str, Mapping[str, Any]] | None = None, clock: Callable[[], float] = time.monotonic):
+                 overrides: Mapping[str, Mapping[str, Any]] | None = None, clock: Callable[[], float] = time.monotonic,
+                 record: RecordPlan | None = None, reporter: Callable[[Daemon], None] | None = None):
+        """record: run as `record` (RecordPlan); reporter: called every state interval and at
+        the end (record's progress line)."""
         self.config_path = Path(config_path) if config_path is not None else None
+        self.record = record
+        self.reporter = reporter
+        self.stop_reason: str | None = None  # why the loop ended (record: duration, end of the file, ...)
+        self.error: str | None = None  # a recording that failed, a camera that never opened
         self.notifier = notifier if notifier is not None else Notifier()
         self.tracker_factory = tracker_factory or (lambda c: create_tracker(c.perception))
         # Command-line settings (--camera, --can-interface, ...) win over the file on every
@@ -53,17 +87,24 @@ class Daemon:
         self.overrides = {k: dict(v) for k, v in (overrides or {}).items()}
         if camera is not None:
             self.overrides.setdefault("camera", {})["device"] = camera
-        self.clock = clock
-        self.status = DaemonStatus(self.config_path, Path(state_dir) if state_dir is not None else None)
+        self.clock = recording_clock() if record is not None and clock is time.monotonic else clock
+        self.status = DaemonStatus(self.config_path, Path(state_dir) if state_dir is not None else None,
+                                   write_file=record is None or state_dir is not None)
         self.reloader = Reloader(self._prepare_reload)
         self._stop_requested = threading.Event()
         self._reload_requested = False
 
     # ---- signals -------------------------------------------------------------------
-    def request_stop(self, *_: object) -> None:
+    def request_stop(self, signum: object = None, *_: object) -> None:
+        if self.stop_reason is None and isinstance(signum, int):
+            self.stop_reason = signal.Signals(signum).name
         self._stop_requested.set()
 
     def request_reload(self, *_: object) -> None:
+        if self.record is not None:
+            # The recording's decisions must replay with the config in its run.yaml.
+            log.warning("SIGHUP ignored while recording: a recording keeps the config it started with")
+            return
         self._reload_requested = True
 
     def install_signal_handlers(self) -> None:
@@ -81,30 +122,48 @@ class Daemon:
         self.status.configure(self.config)
         tracker = self.tracker_factory(self.config)
         try:
-            self.io = RunIo.open(self.config, Mode.RUN, clock=self.clock)
+            self.io = self._open_io()
         except BaseException:
             tracker.close()
             raise
         self.pipeline = Pipeline(self.config, tracker, self.io.sinks)
-        self.camera = CameraSource(self.config.camera.device, self.config.camera, clock=self.clock)
+        self.camera = CameraSource(self.config.camera.device, self.config.camera, clock=self.clock,
+                                   loop=self.record is None)  # a file is recorded once
         self.camera.start()
         try:  # from here on, every exit goes through the orderly stop
-            self.camera.wait_started(self.config.camera.open_timeout_s, self._stop_requested)
+            started = self.camera.wait_started(self.config.camera.open_timeout_s, self._stop_requested)
+            if self.record is not None and not started and not self._stop_requested.is_set():
+                status = self.camera.status
+                why = status.fault_detail or f"{self.camera.source}: no frame within {self.config.camera.open_timeout_s:g} s"
+                self.error = f"{why} (the camera cannot be opened; nothing recorded)"
+                return 1
             self.status.phase = "running"
             self._step(first=True)
             self.notifier.ready(self.status.text(self.pipeline))
-            log.info("running: camera %s, config %s", self.camera.source, self.status.config_name)
+            log.info("%s: camera %s, config %s", "recording" if self.record else "running", self.camera.source,
+                     self.status.config_name)
             self._loop()
         finally:
             self._shutdown()
-        return 0
+        return 1 if self.error is not None else 0
+
+    def _open_io(self) -> RunIo:
+        if self.record is None:
+            return RunIo.open(self.config, Mode.RUN, clock=self.clock)
+        from driver_monitor.provenance import run_provenance
+
+        camera = self.config.camera.device
+        extra = {"camera": {"source": camera, "video": self.record.video, "codec": self.config.recording.codec.value}}
+        provenance = run_provenance("record", self.config, None, self.config_path, extra)
+        return RunIo.open(self.config, Mode.RECORD, self.record.out_dir, provenance=provenance, clock=self.clock,
+                          video=self.record.video)
 
     def _loop(self) -> None:
         wd = watchdog_interval_s()
         next_ping = self.clock()
         self.status.count_fps(self.pipeline.frames, next_ping)  # the first window starts now
         next_state = self.clock() + self.config.service.state_interval_s
-        while not self._stop_requested.is_set():
+        while not self._stop_requested.is_set() and not self._should_stop():
             if self._reload_requested:
                 self._reload_requested, self.status.phase = False, "reloading"
                 self.notifier.reloading("reloading config")
@@ -121,7 +180,28 @@ class Daemon:
             if now >= next_state:
                 self.status.count_fps(self.pipeline.frames, now)
                 self._publish()
+                if self.reporter is not None:
+                    self.reporter(self)
                 next_state = now + self.config.service.state_interval_s
+
+    def _recorded_s(self) -> float:
+        """Seconds since the first recorded frame (0 before it)."""
+        recording = self.io.recording
+        first_t = recording.first_t if recording is not None else None
+        return self.clock() - first_t if first_t is not None else 0.0
+
+    def _should_stop(self) -> bool:
+        """record: a recording that failed, the duration reached, the camera file played."""
+        if self.record is None:
+            return False
+        error = self.io.stop_reason()
+        if error is not None:
+            self.error, self.stop_reason = error, "the recording failed"
+        elif self._recorded_s() >= (self.record.duration_s if self.record.duration_s is not None else math.inf):
+            self.stop_reason = "duration reached"
+        elif self.camera.exhausted():
+            self.stop_reason = "end of the video"
+        return self.stop_reason is not None
 
     def _step(self, first: bool = False) -> None:
         """One loop turn: the newest frame (or none within a short wait) through the pipeline,
@@ -143,12 +223,19 @@ class Daemon:
             started = time.perf_counter()
             self.pipeline.process(frame, vehicle, camera)
             self.status.frame_times.add(time.perf_counter() - started)
+            for tap in self.io.frame_taps:  # the recording / the event clips' ring: after the Pipeline
+                tap.frame(frame, self.camera.period_s)
         if self.pipeline.active != active_before:
             self._publish()  # a state change reaches STATUS= and the state file at once
 
     # ---- reload (prepared off the loop, swapped in between frames) ----------------
     def _prepare_reload(self) -> PreparedReload:  # runs on the reload thread
         old, new = self.config, self.load()
+        from driver_monitor.config.recording import clip_quota_problem
+
+        clips = clip_quota_problem(new.recording.event_clips, new.camera.width_px, new.camera.height_px, new.camera.fps)
+        if clips is not None:
+            raise ConfigError([clips])
         tracker = self.tracker_factory(new) if new.perception != old.perception else None
         try:
             changed = (new.can, new.serial, new.service.shutdown_timeout_s) != (old.can, old.serial, old.service.shutdown_timeout_s)
@@ -188,12 +275,21 @@ class Daemon:
             self.io.reopen_can_input(new)
         if new.stress.external != old.stress.external:
             self.io.reopen_heart_rate(new)
+        if new.recording != old.recording:
+            self._reopen_event_clips(new)
         if new.camera.capture_mode() != old.camera.capture_mode():
             self.camera = self.camera.reopened(new.camera)
             self.pipeline.camera_health.reset_picture()
         self.limiter.max_lines, self.limiter.window_s = new.service.log_repeat_max, new.service.log_repeat_window_s
         self.status.configure(new)
         self.config = new
+
+    def _reopen_event_clips(self, new: Config) -> None:
+        try:
+            self.io.open_event_clips(new)
+        except DriverMonitorError as exc:  # the directory went away: monitoring goes on without clips
+            log.error("event clips off: %s", "; ".join(exc.problems) if isinstance(exc, ConfigError) else exc)
+        self.pipeline.sinks = self.io.sinks
 
     def _now(self) -> float:
         """Now, but never before the last result handed to the outputs (time order)."""
@@ -210,12 +306,16 @@ class Daemon:
         pipeline = self.pipeline
         self.notifier.stopping(self.status.text(pipeline))
         self.camera.stop(timeout=0.2)  # a grabber stuck in a V4L2 read is a daemon thread: left behind
-        off_t = self._now()
-        vehicle = pipeline.last_result.vehicle if pipeline.last_result is not None else None
+        last = pipeline.last_result
+        # A recording ends with its last result: what was open closes there, as a replay's
+        # end of input does (a daemon's stop is now).
+        off_t = last.t if self.record is not None and last is not None else self._now()
+        vehicle = last.vehicle if last is not None else None
+        reason = "service stopping" if self.record is None else f"recording stopped: {self.stop_reason or 'stopped'}"
 
         def finish() -> None:
             try:
-                pipeline.monitoring_off(off_t, vehicle, "service stopping")
+                pipeline.monitoring_off(off_t, vehicle, reason)
                 for k in range(1, _OFF_REPEATS + 1) if self.io.outputs else ():
                     time.sleep(FAULT_RESULT_PERIOD_S)
                     pipeline.monitoring_off(max(self.clock(), off_t + k * FAULT_RESULT_PERIOD_S), vehicle)
@@ -223,12 +323,18 @@ class Daemon:
             except Exception as exc:  # an output failing at exit must not turn exit 0 into a crash
                 log.error("closing the outputs failed: %s", exc)
             self.io.close()
+            self.io.close_recording({"stopped": self.stop_reason or "stopped", "dropped_frames": self.camera.skipped_frames})
 
         closer = threading.Thread(target=finish, name="outputs-close", daemon=True)
         closer.start()
-        closer.join(self.config.service.shutdown_timeout_s)
+        timeout_s = self.config.service.shutdown_timeout_s if self.record is None else RECORD_CLOSE_TIMEOUT_S
+        closer.join(timeout_s)
         if closer.is_alive():
-            log.error("outputs did not close within %.1f s; exiting anyway", self.config.service.shutdown_timeout_s)
+            log.error("outputs did not close within %.1f s; exiting anyway", timeout_s)
+        if self.record is not None and self.error is None:
+            self.error = self.io.stop_reason()  # a file that failed while closing (a full disk)
+        if self.reporter is not None:
+            self.reporter(self)
         pipeline.tracker.close()
         self.status.phase = "stopped"
         self._publish()

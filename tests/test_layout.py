@@ -24,7 +24,8 @@ from driver_monitor.pipeline import (
 
 PACKAGE = Path(__file__).resolve().parents[1] / "driver_monitor"
 
-SHELL = {"assembly", "replay", "service", "reload", "runtime_state", "commands", "cli", "sd_notify", "log_setup", "fleet"}
+SHELL = {"assembly", "replay", "record", "service", "reload", "runtime_state", "commands", "cli", "sd_notify", "log_setup",
+         "fleet"}
 # package or top-level module -> the project packages it must not import (against the flow:
 # sources -> perception -> detectors -> policy -> outputs, with config, names, messages and
 # errors below everything, can/ and serial/ as wire libraries, the shell on top).

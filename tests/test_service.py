@@ -211,11 +211,11 @@ def test_serial_heart_rate_sensor_reaches_the_vehicle_state(tmp_path: Path) -> N
             while bpm is None and time.monotonic() < deadline:
                 board.write(b"HR,72,830,840\n")
                 time.sleep(0.05)
-                state = d.at(1.0)
+                state = d.at(time.monotonic())  # a frame's time, on the reader's clock
                 bpm = state.external_heart_rate_bpm if state is not None else None
         assert bpm == 72.0
         d.can = type("Can", (), {"state_at": lambda self, t: VehicleState(t=t, external_heart_rate_bpm=65.0)})()
-        assert d.at(2.0).external_heart_rate_bpm == 65.0
+        assert d.at(time.monotonic()).external_heart_rate_bpm == 65.0
     finally:
         if d.heart_rate is not None:
             d.heart_rate.close()

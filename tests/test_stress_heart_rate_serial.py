@@ -111,16 +111,19 @@ def test_reader_over_a_real_pty_pair(pty_pair: tuple[Path, Path]) -> None:
         assert reader.lines_bad == 2 and "rubbish" in (reader.last_error or "")
         assert reader.latest_bpm() == 73.0
         assert reader.latest()[0] == HeartRateReading(73.0, (820,))
-        # The beat intervals are handed over once, with the first apply after they arrived.
-        assert reader.apply(VehicleState(t=5.0)).external_rr_intervals_ms == (820.0,)
-        assert reader.apply(VehicleState(t=5.1)).external_rr_intervals_ms == ()
+        # A frame captured before the line arrived (t on the reader's clock) does not see it.
+        assert reader.apply(VehicleState(t=99.99)) == VehicleState(t=99.99)
+        # The beat intervals are handed over once, with the first frame at or after their arrival.
+        assert reader.apply(VehicleState(t=100.0)).external_rr_intervals_ms == (820.0,)
+        assert reader.apply(VehicleState(t=100.1)).external_rr_intervals_ms == ()
         # CAN's value wins when there is one; otherwise the serial one fills in.
-        assert reader.apply(VehicleState(t=5.0)).external_heart_rate_bpm == 73.0
-        assert reader.apply(VehicleState(t=5.0, external_heart_rate_bpm=70.0)).external_heart_rate_bpm == 70.0
-        # Stale after max_age_s on the reader's clock.
+        assert reader.apply(VehicleState(t=100.1)).external_heart_rate_bpm == 73.0
+        assert reader.apply(VehicleState(t=100.1, external_heart_rate_bpm=70.0)).external_heart_rate_bpm == 70.0
+        # Stale max_age_s after it was received, judged at the frame's time.
+        assert reader.apply(VehicleState(t=103.0)).external_heart_rate_bpm == 73.0
+        assert reader.apply(VehicleState(t=103.01)).external_heart_rate_bpm is None
         clock.now += 3.5
         assert reader.latest_bpm() is None
-        assert reader.apply(VehicleState(t=8.5)).external_heart_rate_bpm is None
         # Lost contact: bpm 0 means none, not zero.
         sensor.write(b"HR,0\n")
         sensor.flush()

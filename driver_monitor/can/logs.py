@@ -22,7 +22,7 @@ import can
 import cantools.database.can as cdb
 
 from driver_monitor.can.dbc import cycle_time_s
-from driver_monitor.can.rx import BOOL_FIELDS, VehicleSignalDecoder
+from driver_monitor.can.rx import BOOL_FIELDS, SAME_TIME_S, VehicleSignalDecoder
 from driver_monitor.can.tx import FrameEncoder
 from driver_monitor.config.vehicle import VehicleConfig
 from driver_monitor.errors import InputError, one_line
@@ -188,7 +188,7 @@ class CanLogVehicleSource:
         return self.decoder.errors
 
     def state_at(self, t: float) -> VehicleState:
-        while self._pending is not None and self._pending.timestamp - self.start_time_s <= t + 1e-9:
+        while self._pending is not None and self._pending.timestamp - self.start_time_s <= t + SAME_TIME_S:
             msg = self._pending
             self.decoder.feed(msg, msg.timestamp - self.start_time_s)
             self.frames += 1

@@ -2,7 +2,9 @@
 and the thread that reads them from a live bus.
 
 `VehicleSignalDecoder` is pure apart from logging: `feed(message, t)` with the receive time,
-`state_at(t)`. Every bad frame (unknown length, bad CRC, repeated or skipped alive counter,
+`state_at(t)`: the values received at or before t (a frame received after t, while the live
+loop was still busy with the frame captured at t, counts from the next frame on, exactly as
+in a replay of the recorded log; issue 16). Every bad frame (unknown length, bad CRC, repeated or skipped alive counter,
 undecodable, value out of range) is dropped and counted by reason, and logged at most once
 per `log_interval_s` of input time; nothing raises. A field not refreshed for
 `timeout_cycles` cycles of its message becomes None (unknown); unknown speed is treated as
@@ -21,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +51,12 @@ log = logging.getLogger(__name__)
 
 BOOL_FIELDS = ("indicator_left", "indicator_right", "driver_ack", "ignition_on")
 NUMBER_FIELDS = ("speed_kph", "external_heart_rate_bpm")
+# Times closer than this are the same instant: a recorded log stores receive times to the
+# nanosecond (BLF), so a frame received at a frame's own time must count in both.
+SAME_TIME_S = 1e-6
+# Values kept per signal that are newer than the last time asked for (a live bus delivers
+# ~5 per frame at 100 Hz); an input nobody asks for keeps only the newest ones.
+MAX_PENDING_VALUES = 256
 
 
 class RateLimitedLog:
@@ -127,8 +135,9 @@ class VehicleSignalDecoder:
             rx.bindings.append(_Binding(field, mapping, signal))
         if problems:
             raise ConfigError(problems)
-        self._values: dict[str, Any] = {}
-        self._received_t: dict[str, float] = {}
+        # Per field: (receive t, value), oldest first; state_at keeps the newest one at or
+        # before the time asked and drops what it supersedes.
+        self._history: dict[str, deque[tuple[float, Any]]] = {}
         self._cycle_of: dict[str, float] = {b.field: rx.cycle_s for rx in by_name.values() for b in rx.bindings}
         self.counts: Counter[str] = Counter()  # accepted / dropped frames and values by reason
         self._log = RateLimitedLog(log, config.log_interval_s)
@@ -178,8 +187,7 @@ class VehicleSignalDecoder:
             value = self._convert(b, decoded.get(b.signal.name), t)
             if value is _INVALID:
                 continue
-            self._values[b.field] = value
-            self._received_t[b.field] = t
+            self._history.setdefault(b.field, deque(maxlen=MAX_PENDING_VALUES)).append((t, value))
 
     def _convert(self, b: _Binding, raw: Any, t: float) -> Any:
         choice = raw.name if hasattr(raw, "name") and hasattr(raw, "value") else (raw if isinstance(raw, str) else None)
@@ -210,9 +218,13 @@ class VehicleSignalDecoder:
 
     def state_at(self, t: float) -> VehicleState:
         fresh: dict[str, Any] = {}
-        for field, value in self._values.items():
-            age = t - self._received_t[field]
-            if age <= self.config.timeout_cycles * self._cycle_of[field] + 1e-9:
+        for field, history in self._history.items():
+            while len(history) > 1 and history[1][0] <= t + SAME_TIME_S:
+                history.popleft()  # superseded by a value also received by t
+            received_t, value = history[0]
+            if received_t > t + SAME_TIME_S:
+                continue  # only values received after t
+            if t - received_t <= self.config.timeout_cycles * self._cycle_of[field] + SAME_TIME_S:
                 fresh[field] = value
         return VehicleState(
             t=t,
@@ -242,6 +254,9 @@ LOG_INTERVAL_S = 5.0
 RECV_TIMEOUT_S = 0.1
 
 BusOpener = Callable[[], can.BusABC]
+# Every frame the live bus delivers, with the receive time the decoder got (a recording's
+# CAN log, the event clips' ring buffer). Called on the receive thread.
+CanTap = Callable[[can.Message, float], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,14 +286,15 @@ class LiveCanVehicleSource:
 
     def __init__(self, bus: can.BusABC | BusOpener, config: VehicleConfig, bus_name: str = "vehicle CAN",
                  backoff: Backoff | None = None, silent_after_s: float = 2.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, tap: CanTap | None = None):
         """bus: a function that opens the bus (reopened with backoff when it fails), or an
-        open bus (a test's peer)."""
+        open bus (a test's peer). tap: sees every frame received, vehicle or not."""
         self.decoder = VehicleSignalDecoder(config)  # ConfigError / InputError before any thread
         self.bus_name = bus_name
         self.clock = clock
         self.silent_after_s = silent_after_s
         self._open_bus: BusOpener = (lambda: bus) if isinstance(bus, can.BusABC) else bus
+        self.tap = tap
         self._backoff = backoff if backoff is not None else Backoff(0.5, 10.0)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -407,6 +423,11 @@ class LiveCanVehicleSource:
 
     def _feed(self, msg: can.Message) -> None:
         t = self.clock()
+        if self.tap is not None:
+            try:
+                self.tap(msg, t)
+            except Exception as exc:  # a recorder's problem is the recorder's: never the reader's end
+                self._problem("tap", f"vehicle CAN: recording a frame failed: {one_line(exc)}")
         with self._lock:
             if self.decoder.is_vehicle_frame(msg):  # not other ECUs' frames, nor our own echo
                 self.frames += 1

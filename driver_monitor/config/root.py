@@ -8,6 +8,7 @@ from driver_monitor.config.outputs import OutputsConfig
 from driver_monitor.config.perception import PerceptionConfig, VideoConfig
 from driver_monitor.config.policy import PolicyConfig
 from driver_monitor.config.presence import PresenceConfig
+from driver_monitor.config.recording import RecordingConfig
 from driver_monitor.config.service import CameraConfig, ServiceConfig
 from driver_monitor.config.stress import StressConfig
 from driver_monitor.config.vehicle import CanConfig, SerialConfig, VehicleConfig
@@ -28,3 +29,4 @@ class Config(Section):
     serial: SerialConfig = SerialConfig()
     vehicle: VehicleConfig = VehicleConfig()
     policy: PolicyConfig = PolicyConfig()
+    recording: RecordingConfig = RecordingConfig()

@@ -7,6 +7,13 @@
     DIR/labels.jsonl     optional ground truth in the event-log contract
     DIR/truth.csv        optional per-frame commanded values (synthetic drives)
     DIR/features.parquet optional per-frame features
+    DIR/heart_rate.csv   optional serial heart-rate sensor lines with their receive times
+    DIR/serial_ack.csv   optional ACK presses from the serial board, at the frames they reached
+    DIR/events.jsonl     what the live run decided (`record`, event clips)
+    DIR/config.yaml      the config to replay it with (`record`, event clips)
+
+`meta.yaml`'s `complete: false` marks a recording that is still being written or whose
+writer was killed: it is read up to its last complete frame (docs/recording.md).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import yaml
 
 from driver_monitor.config.loader import parse_yaml_mapping, read_yaml_text
 from driver_monitor.errors import ConfigError, InputError, utf8_problem
+from driver_monitor.recording.files import open_private, write_private_atomic
 
 FORMAT_NAME = "driver-monitor-recording"
 FORMAT_VERSION = 1
@@ -30,6 +38,13 @@ CAN_LOG_NAMES = ("can.blf", "can.asc", "can.log", "can.csv")
 TIMESTAMPS_NAME = "timestamps.csv"
 LABELS_NAME = "labels.jsonl"
 META_NAME = "meta.yaml"
+HEART_RATE_LOG_NAME = "heart_rate.csv"
+SERIAL_ACK_NAME = "serial_ack.csv"  # t_s: frames the live run merged a serial-board ACK press into
+CONFIG_NAME = "config.yaml"
+# meta.yaml keys a live recording writes (docs/recording.md).
+COMPLETE_KEY = "complete"  # false until the writer closed it: read up to the last complete frame
+CAMERA_FPS_KEY = "camera_fps"  # the live camera's nominal rate (the no-frame timeout scales with it)
+NO_VIDEO = "none"  # meta.yaml `video: none`: a landmarks-only recording (`record --no-video`)
 # A sidecar row holds a frame number and a time; anything longer is not a timestamps file
 # (csv's own field limit is 128 KiB and raises a bare _csv.Error past it).
 MAX_FIELD_CHARS = 64
@@ -44,6 +59,21 @@ class Recording:
     meta: dict[str, Any] = field(default_factory=dict)
     can_log_path: Path | None = None
     labels_path: Path | None = None
+    heart_rate_log_path: Path | None = None
+    serial_ack_path: Path | None = None
+
+    @property
+    def complete(self) -> bool:
+        """False for a recording whose writer never closed it (killed, disk full)."""
+        return self.meta.get(COMPLETE_KEY) is not False
+
+    @property
+    def camera_period_s(self) -> float | None:
+        """The live camera's frame period, when the recording says (replay times the no-frame
+        timeout with it, as the live run did)."""
+        fps = self.meta.get(CAMERA_FPS_KEY)
+        ok = isinstance(fps, (int, float)) and not isinstance(fps, bool) and math.isfinite(fps) and fps > 0
+        return 1.0 / float(fps) if ok else None
 
 
 def open_recording(root: str | Path) -> Recording:
@@ -51,18 +81,24 @@ def open_recording(root: str | Path) -> Recording:
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"{root}: not a recording directory")
-    video = next((root / n for n in VIDEO_NAMES if (root / n).is_file()), None)
-    if video is None:
-        raise InputError(f"{root}: no video file (expected one of {', '.join(VIDEO_NAMES)})")
     meta: dict[str, Any] = {}
     meta_path = root / META_NAME
     if meta_path.is_file():
         meta = read_meta(meta_path)
+    video = next((root / n for n in VIDEO_NAMES if (root / n).is_file()), None)
+    if video is None and meta.get("video") == NO_VIDEO:
+        raise InputError(f"{root}: a landmarks-only recording (recorded with --no-video): no frames to replay; "
+                         f"its features.parquet and events.jsonl hold what the live run measured and decided")
+    if video is None:
+        raise InputError(f"{root}: no video file (expected one of {', '.join(VIDEO_NAMES)})")
     ts_path = root / TIMESTAMPS_NAME
     timestamps = read_timestamps(ts_path) if ts_path.is_file() else None
     can_log = next((root / n for n in CAN_LOG_NAMES if (root / n).is_file()), None)
     labels = root / LABELS_NAME
-    return Recording(root, video, timestamps, meta, can_log, labels if labels.is_file() else None)
+    heart_rate = root / HEART_RATE_LOG_NAME
+    acks = root / SERIAL_ACK_NAME
+    return Recording(root, video, timestamps, meta, can_log, labels if labels.is_file() else None,
+                     heart_rate if heart_rate.is_file() else None, acks if acks.is_file() else None)
 
 
 def read_meta(path: Path) -> dict[str, Any]:
@@ -77,6 +113,12 @@ def read_meta(path: Path) -> dict[str, Any]:
 def read_timestamps(path: Path) -> list[float]:
     """timestamps.csv (frame,t_s): finite, strictly increasing times, or InputError naming
     the file and the row of the first problem."""
+    return read_times(path)
+
+
+def read_times(path: Path, strictly_increasing: bool = True) -> list[float]:
+    """The t_s column of a CSV file: finite times in order (strictly increasing, or never
+    decreasing), or InputError naming the file and the row of the first problem."""
     times: list[float] = []
     line = 1
     try:
@@ -102,22 +144,76 @@ def read_timestamps(path: Path) -> list[float]:
                 raise InputError(f"{path}:{line}: t_s is not a number ({cell!r})") from None
             if not math.isfinite(t):
                 raise InputError(f"{path}:{line}: t_s must be a finite number (got {cell!r})")
-            if times and t <= times[-1]:
-                raise InputError(f"{path}:{line}: times must strictly increase ({t} after {times[-1]})")
+            if times and (t <= times[-1] if strictly_increasing else t < times[-1]):
+                raise InputError(f"{path}:{line}: times must {'strictly increase' if strictly_increasing else 'never decrease'} "
+                                 f"({t} after {times[-1]})")
             times.append(t)
     except csv.Error as exc:
         raise InputError(f"{path}:{line + 1}: not a CSV row ({exc})") from None
     return times
 
 
+TIMESTAMPS_HEADER = "frame,t_s\n"
+
+
+def timestamp_row(index: int, t: float) -> str:
+    """One timestamps.csv row; 6 decimals (µs) read back as the same float for any time on
+    the 1 ms grid a live recording uses."""
+    return f"{index},{t:.6f}\n"
+
+
 def write_timestamps(path: Path, times_s: list[float]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["frame", "t_s"])
-        for i, t in enumerate(times_s):
-            w.writerow([i, f"{t:.6f}"])
+    with open_private(path, "w", newline="", encoding="utf-8") as fh:
+        fh.write(TIMESTAMPS_HEADER)
+        fh.writelines(timestamp_row(i, t) for i, t in enumerate(times_s))
 
 
 def write_meta(path: Path, meta: dict[str, Any]) -> None:
+    """meta.yaml, replaced in one step (a crash or a full disk leaves the previous one)."""
     body = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **meta}
-    path.write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
+    write_private_atomic(path, yaml.safe_dump(body, sort_keys=False))
+
+
+HEART_RATE_HEADER = "t_s,line\n"
+
+
+def heart_rate_row(t: float, line: bytes) -> str:
+    """One heart_rate.csv row: the receive time (s from the recording start) and the line as
+    the sensor sent it (non-ASCII bytes escaped), CSV-quoted."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([f"{t:.6f}", line.decode("ascii", errors="backslashreplace")])
+    return out.getvalue()
+
+
+def read_serial_acks(path: Path) -> list[float]:
+    """serial_ack.csv (t_s): the same checks as timestamps.csv, the times may repeat."""
+    return read_times(path, strictly_increasing=False)
+
+
+def read_heart_rate_log(path: Path) -> list[tuple[float, str]]:
+    """heart_rate.csv as (t_s, line) in time order, or InputError naming the file and row."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}:{utf8_problem(path.read_bytes(), exc)}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    out: list[tuple[float, str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header != ["t_s", "line"]:
+            raise InputError(f"{path}: needs the header t_s,line")
+        for number, row in enumerate(reader, 2):
+            if len(row) != 2 or len(row[0]) > MAX_FIELD_CHARS:
+                raise InputError(f"{path}:{number}: expected t_s,line")
+            try:
+                t = float(row[0])
+            except ValueError:
+                raise InputError(f"{path}:{number}: t_s is not a number ({row[0]!r})") from None
+            if not math.isfinite(t) or (out and t < out[-1][0]):
+                raise InputError(f"{path}:{number}: t_s must be finite and never decrease (got {row[0]!r})")
+            out.append((t, row[1]))
+    except csv.Error as exc:
+        raise InputError(f"{path}: not a CSV file ({exc})") from None
+    return out

@@ -9,7 +9,8 @@ the ones it never saw as skipped.
 Sources: a V4L2 device path (/dev/video0) or index ("0") opens with CAP_V4L2 and the
 configured mode; any other path or URL opens with OpenCV's default backend, so a video
 file can stand in for a camera. A file is played at its own frame rate and, at its end,
-reopened like a re-plugged camera (a file deleted meanwhile is then a `device_gone`).
+reopened like a re-plugged camera (a file deleted meanwhile is then a `device_gone`), or,
+with `loop=False` (`record`: a file is recorded once), the source ends (`exhausted()`).
 
 Faults the thread itself sees (`open_failed`, `device_gone`, `read_failed`) close the
 capture and reopen it with exponential backoff; the picture faults (no frame, frozen,
@@ -57,14 +58,45 @@ class CameraStatus:
     opens: int = 0  # successful opens (the first one included)
     failed_opens: int = 0
     loops: int = 0  # times a video-file camera was replayed from its start
+    ended: bool = False  # a video file played once to its end (loop=False)
+
+
+class _FilePace:
+    """When a file's next frame is due on the clock: at its own position in the file (OpenCV's
+    CAP_PROP_POS_MSEC, the container pts) after the first one, so a file with exact times (a
+    recording, a synthetic drive) plays at the rate it was captured; at the nominal rate when
+    the position does not advance. Late frames are not caught up in a burst."""
+
+    def __init__(self) -> None:
+        self._start: float | None = None  # clock at the first frame
+        self._first_pos = 0.0
+        self._last_pos = -math.inf
+        self._last_due = -math.inf
+
+    def due(self, pos_s: float, period_s: float, now: float) -> float:
+        if self._start is None:
+            self._start, self._first_pos, self._last_pos, self._last_due = now, pos_s, pos_s, now
+            return now
+        if math.isfinite(pos_s) and pos_s > self._last_pos:
+            due = self._start + (pos_s - self._first_pos)
+            self._last_pos = pos_s
+        else:
+            due = self._last_due + period_s
+        if due < now - period_s:  # behind (a slow decode): restart the schedule from now
+            self._start, self._first_pos = now - (self._last_pos - self._first_pos), self._first_pos
+            due = now
+        self._last_due = due
+        return due
 
 
 class CameraSource:
     """Grabber thread around cv2.VideoCapture. `latest(timeout)` hands the newest frame (RGB)
     that the caller has not seen yet, or None; it never blocks longer than `timeout`."""
 
-    def __init__(self, source: str, config: CameraConfig, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, source: str, config: CameraConfig, clock: Callable[[], float] = time.monotonic,
+                 loop: bool = True):
         self.source = str(source)
+        self.loop = loop
         self.config = config
         self.clock = clock
         self.is_device = is_v4l2_source(self.source)
@@ -132,6 +164,11 @@ class CameraSource:
                 self._cond.wait(remaining)
             return self._newest is not None
 
+    def exhausted(self) -> bool:
+        """A video file played once to its end (loop=False) and its last frame taken."""
+        with self._cond:
+            return self.status.ended and (self._newest is None or self._newest[0] <= self._last_taken_seq)
+
     @property
     def period_s(self) -> float:
         fps = self.status.nominal_fps
@@ -141,7 +178,7 @@ class CameraSource:
         """This camera stopped and a new one started with `config` (a reload changed the
         capture mode); the count of skipped frames carries over."""
         self.stop()
-        camera = CameraSource(config.device, config, clock=self.clock)
+        camera = CameraSource(config.device, config, clock=self.clock, loop=self.loop)
         camera.skipped_frames = self.skipped_frames
         camera.start()
         return camera
@@ -156,7 +193,7 @@ class CameraSource:
     # ---- grabber thread ------------------------------------------------------------
     def _run(self) -> None:
         cap: cv2.VideoCapture | None = None
-        next_due = 0.0
+        pace = _FilePace()
         frames_since_open = 0
         try:
             while not self._stop.is_set():
@@ -167,20 +204,25 @@ class CameraSource:
                             break
                     cap = self._open()
                     frames_since_open = 0
-                    next_due = self.clock()
+                    pace = _FilePace()
                     if cap is None:
                         continue
-                if not self.is_device:
-                    # A file delivers as fast as it decodes: pace it like a camera.
-                    wait = next_due - self.clock()
+                ok, image = cap.read()
+                if ok and image is not None and not self.is_device:
+                    # A file delivers as fast as it decodes: each frame is handed over at its
+                    # own time in the file (container pts), like a camera delivering it.
+                    wait = pace.due(cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0, self.period_s, self.clock()) - self.clock()
                     if wait > 0 and self._stop.wait(wait):
                         break
-                    next_due = max(next_due + self.period_s, self.clock() - self.period_s)
-                ok, image = cap.read()
                 t = self.clock()
                 if not ok or image is None:
                     cap.release()
                     cap = None
+                    if not self.is_device and frames_since_open > 0 and not self.loop:
+                        with self._cond:
+                            self.status.ended = True  # played once: the source ends here
+                            self._cond.notify_all()
+                        break
                     if not self.is_device and frames_since_open > 0:
                         # End of a file standing in for a camera: play it again at once.
                         self.status.loops += 1

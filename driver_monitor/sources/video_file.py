@@ -4,6 +4,9 @@ Times come from the container (pts x time_base), never from its nominal FPS (REF
 "video": never trust a file's FPS on replay). GIF frame delays are not reliable timestamps
 (shared/data/README.md), so GIFs are read at a configured rate. A sidecar list of exact
 capture times (a recording's timestamps.csv) overrides both.
+
+An interrupted recording (`partial`: its writer was killed or the disk filled up) ends where
+its data ends: at the last frame that has both its picture and its time, without an error.
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ class VideoFileSource:
         gif_fps: float = 12.5,
         fallback_fps: float = 30.0,
         timestamps_s: Sequence[float] | None = None,
+        partial: bool = False,
     ):
         self.path = Path(path)
+        self.partial = partial
         self.gif_fps = gif_fps
         self.fallback_fps = fallback_fps
         self.timestamps_s = timestamps_s
@@ -88,6 +93,8 @@ class VideoFileSource:
         index = 0
         try:
             for av_frame in self._container.decode(stream):
+                if self.partial and self.timestamps_s is not None and index >= len(self.timestamps_s):
+                    break  # the writer stopped before this frame's time reached timestamps.csv
                 t = self._time_of(av_frame, index, stream)
                 if last_t is not None and t < last_t + _MIN_STEP_S:
                     t = last_t + _MIN_STEP_S
@@ -97,9 +104,15 @@ class VideoFileSource:
                 yield Frame(t=t, image=image, seq=index)
                 index += 1
         except av.error.FFmpegError as exc:
-            raise InputError(f"{self.path}: corrupt or truncated video after frame {index} ({_short(exc)})") from None
+            if not (self.partial and index > 0):
+                raise InputError(f"{self.path}: corrupt or truncated video after frame {index} ({_short(exc)})") from None
+            log.warning("%s: interrupted recording: its last frame is cut off (%s)", self.path, _short(exc))
         if index == 0:
             raise InputError(f"{self.path}: no decodable video frames")
+        if self.partial:
+            log.warning("%s: interrupted recording (meta.yaml complete: false): read up to its last complete frame, "
+                        "%d frames, %.3f s", self.path, index, last_t if last_t is not None else 0.0)
+            return
         self._check_complete(index, last_t)
 
     def _check_complete(self, frames: int, last_t: float | None) -> None:
@@ -112,7 +125,11 @@ class VideoFileSource:
         if self.is_gif or self.declared_duration_s is None or last_t is None or frames < 2:
             return
         period_s = last_t / (frames - 1) if last_t > 0 else 1.0 / self.fallback_fps
-        if last_t + 3 * period_s < self.declared_duration_s:
+        # Frame times count from the stream's first pts; a Matroska duration counts from 0
+        # (a live recording starts a while after its clock did): compare on the latter.
+        stream = self._container.streams.video[0]
+        start_s = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+        if last_t + max(0.0, start_s) + 3 * period_s < self.declared_duration_s:
             raise InputError(
                 f"{self.path}: truncated video: frames end at {last_t:.2f} s, the container declares {self.declared_duration_s:.2f} s"
             )

@@ -14,7 +14,9 @@ Line format (ASCII, one reading per line, docs/stress.md "Serial heart-rate sens
     examples: "HR,72\\n"  "HR,71.5,845,838*21\\n"  "HR,0\\n" (strap lost contact)
 
 A reading older than `max_age_s` is stale: `latest_bpm()` returns None, so the detector falls
-back to the camera. Bad lines are counted and logged (at most once per LOG_INTERVAL_S), never
+back to the camera. A frame at time t sees the readings received by t (a line that arrives
+while the loop is still busy with that frame counts from the next one), so a replay of the
+recorded lines (`heart_rate.csv`, vehicle/heart_rate_log.py) decides exactly as the live run. Bad lines are counted and logged (at most once per LOG_INTERVAL_S), never
 raised: the running daemon never dies of a noisy line. The port is reopened with backoff after
 it disappears (USB adapter unplugged).
 """
@@ -26,6 +28,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
@@ -103,13 +106,56 @@ def format_line(bpm: float, rr_ms: tuple[int, ...] = (), checksum: bool = True) 
     return (body + "\n").encode("ascii")
 
 
+# Two receive times closer than this are the same instant (heart_rate.csv keeps µs).
+SAME_TIME_S = 1e-6
+# Readings received but not yet asked for; a loop that stopped asking keeps the newest.
+MAX_PENDING_READINGS = 256
+
+# Every line the sensor sends (good or bad, without its end) with its receive time: a
+# recording's heart_rate.csv, the event clips' ring buffer. Called on the reader's thread.
+LineTap = Callable[[bytes, float], None]
+
+
+class HeartRateTimeline:
+    """The readings in receive-time order and what the pipeline takes from them at a frame's
+    time t: the newest reading received by t (stale after max_age_s) and the beat intervals
+    received by t that no earlier frame took. Pure; the serial reader feeds it from its
+    thread, a recording's heart_rate.csv in a replay."""
+
+    def __init__(self, max_age_s: float, max_pending: int | None = MAX_PENDING_READINGS):
+        self.max_age_s = max_age_s
+        self._pending: deque[tuple[float, HeartRateReading]] = deque(maxlen=max_pending)
+        self._current: HeartRateReading | None = None
+        self._current_t = -math.inf
+
+    def add(self, t: float, reading: HeartRateReading) -> None:
+        self._pending.append((t, reading))
+
+    def apply(self, vehicle: VehicleState) -> VehicleState:
+        """The vehicle state with the heart rate filled in when CAN gave none, and the beat
+        intervals received since the previous frame (each is handed over once)."""
+        rr: list[float] = []
+        while self._pending and self._pending[0][0] <= vehicle.t + SAME_TIME_S:
+            self._current_t, self._current = self._pending.popleft()
+            rr.extend(float(v) for v in self._current.rr_ms)
+        changes: dict[str, object] = {}
+        if vehicle.external_heart_rate_bpm is None:
+            reading = self._current
+            if reading is not None and reading.bpm is not None and vehicle.t - self._current_t <= self.max_age_s + SAME_TIME_S:
+                changes["external_heart_rate_bpm"] = reading.bpm
+        rr = rr[-MAX_PENDING_RR:]
+        if rr and not vehicle.external_rr_intervals_ms:
+            changes["external_rr_intervals_ms"] = tuple(rr)
+        return dataclasses.replace(vehicle, **changes) if changes else vehicle
+
+
 class HeartRateSerialReader:
-    """Reads the sensor in a background thread; `latest_bpm()` is what the live loop merges
-    into VehicleState.external_heart_rate_bpm (`apply`)."""
+    """Reads the sensor in a background thread; `apply` merges what it received by a frame's
+    time into that frame's VehicleState (external_heart_rate_bpm, beat intervals)."""
 
     def __init__(self, url: str, baudrate: int = 115_200, max_age_s: float = 3.0,
                  clock: Callable[[], float] = time.monotonic,
-                 backoff_min_s: float = 0.5, backoff_max_s: float = 10.0):
+                 backoff_min_s: float = 0.5, backoff_max_s: float = 10.0, tap: LineTap | None = None):
         self.url = url
         self.baudrate = baudrate
         self.max_age_s = max_age_s
@@ -120,9 +166,10 @@ class HeartRateSerialReader:
         self.lines_bad = 0
         self.opens = 0
         self.last_error: str | None = None
+        self.tap = tap
         self._latest: HeartRateReading | None = None
         self._latest_t = -math.inf
-        self._rr_pending: list[float] = []
+        self._timeline = HeartRateTimeline(max_age_s)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._last_log = -math.inf
@@ -144,24 +191,11 @@ class HeartRateSerialReader:
             return None
         return reading.bpm
 
-    def take_rr_intervals(self) -> tuple[float, ...]:
-        """The beat-to-beat intervals (ms) received since the last call, in order."""
+    def apply(self, vehicle: VehicleState) -> VehicleState:
+        """What was received by vehicle.t (the frame's time, on this reader's clock) merged
+        into the frame's vehicle state (HeartRateTimeline.apply)."""
         with self._lock:
-            rr, self._rr_pending = tuple(self._rr_pending), []
-        return rr
-
-    def apply(self, vehicle: VehicleState, now: float | None = None) -> VehicleState:
-        """The vehicle state with the serial heart rate filled in when CAN gave none, and the
-        beat-to-beat intervals received since the previous call (each is handed over once)."""
-        rr = self.take_rr_intervals()
-        changes: dict[str, object] = {}
-        if vehicle.external_heart_rate_bpm is None:
-            bpm = self.latest_bpm(now)
-            if bpm is not None:
-                changes["external_heart_rate_bpm"] = bpm
-        if rr and not vehicle.external_rr_intervals_ms:
-            changes["external_rr_intervals_ms"] = rr
-        return dataclasses.replace(vehicle, **changes) if changes else vehicle
+            return self._timeline.apply(vehicle)
 
     def close(self) -> None:
         self._stop.set()
@@ -216,6 +250,12 @@ class HeartRateSerialReader:
                 buf.clear()
 
     def _line(self, line: bytes) -> None:
+        t = self.clock()
+        if self.tap is not None:
+            try:
+                self.tap(line.rstrip(b"\r"), t)
+            except Exception as exc:  # a recorder's problem never ends the reader
+                self._problem(f"{self.url}: recording a heart-rate line failed: {exc}")
         try:
             reading = parse_line(line)
         except LineError as exc:
@@ -226,9 +266,8 @@ class HeartRateSerialReader:
             return
         self.lines_ok += 1
         with self._lock:
-            self._latest, self._latest_t = reading, self.clock()
-            # Bounded: a live loop that stopped collecting must not grow this forever.
-            self._rr_pending = (self._rr_pending + [float(v) for v in reading.rr_ms])[-MAX_PENDING_RR:]
+            self._latest, self._latest_t = reading, t
+            self._timeline.add(t, reading)
 
     def _problem(self, message: str) -> None:
         self.last_error = message

@@ -1,7 +1,7 @@
 """The vehicle as the pipeline sees it: one VehicleState per frame, merged from every input.
 
     CAN (live bus or a recording's log)  speed, indicators, gear, ACK, ignition, heart rate
-    serial board                         an ACK button press
+    serial board                         an ACK button press (a recording: serial_ack.csv)
     serial heart-rate sensor             heart rate and beat intervals (CAN's heart rate wins)
 
 `VehicleInputs.at(t)` is asked once per frame with the frame's time. It also counts what
@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 from driver_monitor.can.rx import RxStatus
 from driver_monitor.messages import VehicleState
-from driver_monitor.vehicle.heart_rate_serial import HeartRateSerialReader
 
 
 class VehicleSource(Protocol):
@@ -40,21 +39,56 @@ class VehicleSource(Protocol):
 
 
 AckInput = Callable[[], bool]  # True once per ACK press since the last call
+# The frame time at which a serial ACK press was handed to the pipeline (a recording keeps it).
+AckTap = Callable[[float], None]
+
+
+class RecordedAcks:
+    """The serial ACK presses of a recording (serial_ack.csv: the frame times the live run
+    merged them at), handed to the frames of a replay at the same times."""
+
+    def __init__(self, times_s: list[float]):
+        self._times = sorted(times_s)
+        self._next = 0
+
+    def pressed_at(self, t: float) -> bool:
+        pressed = False
+        while self._next < len(self._times) and self._times[self._next] <= t + 1e-6:
+            pressed, self._next = True, self._next + 1
+        return pressed
+
+
+class HeartRateInput(Protocol):
+    """A serial heart-rate sensor: live (vehicle/heart_rate_serial.py) or a recording's
+    lines (vehicle/heart_rate_log.py)."""
+
+    def apply(self, vehicle: VehicleState) -> VehicleState: ...
+
+    def status(self) -> dict[str, object]: ...
+
+    def close(self) -> None: ...
 
 
 class VehicleInputs:
     def __init__(self, can: VehicleSource | None = None, ack: AckInput | None = None,
-                 heart_rate: HeartRateSerialReader | None = None):
+                 heart_rate: HeartRateInput | None = None):
         self.can = can
         self.ack = ack
         self.heart_rate = heart_rate
+        self.ack_tap: AckTap | None = None  # a live recording: where a press is written
+        self.recorded_acks: RecordedAcks | None = None  # a replay of a recording
         self._seen_errors: dict[str, int] = {}
 
     def at(self, t: float) -> VehicleState | None:
         """The vehicle at t (None: nothing known; the pipeline then assumes unknown, and
         unknown speed counts as moving)."""
         state = self.can.state_at(t) if self.can is not None else None
-        if self.ack is not None and self.ack():
+        pressed = self.ack is not None and self.ack()
+        if pressed and self.ack_tap is not None:
+            self.ack_tap(t)
+        if self.recorded_acks is not None and self.recorded_acks.pressed_at(t):
+            pressed = True
+        if pressed:
             state = replace(state, driver_ack=True) if state is not None else VehicleState(t=t, driver_ack=True)
         if self.heart_rate is not None:
             state = self.heart_rate.apply(state if state is not None else VehicleState(t=t))
