@@ -222,6 +222,28 @@ CONDITION_DEFAULTS: dict[str, dict[str, Any]] = {
             _stage(60.0, "calm_cabin", "suggest_break"),
         ],
     },
+    # Anger / frustration and daydreaming (docs/emotion.md): advisory, weaker evidence than
+    # stress, comfort actions only [REF: Emotion, anger and daydreaming]. Lowest priorities:
+    # any safety condition wins the driver's attention; calming, never lecturing: light and
+    # volume first, fresh air after a minute; at most once per 15 min.
+    "anger": {
+        "priority": 9, "min_speed_kph": 10.0, "clear_after_s": 10.0, "cooldown_s": 900.0,
+        "ack_allowed": True, "ack_actions": [],
+        "ladder": [
+            _stage(0.0, "ambient_light", "media_volume_down"),
+            _stage(60.0, "ambient_light", "media_volume_down", "climate_comfort"),
+        ],
+    },
+    # Eyes on the road, mind elsewhere, at speed: fresh air first, a spoken break suggestion
+    # if it lasts 2 min; at most once per 20 min.
+    "daydreaming": {
+        "priority": 8, "min_speed_kph": 60.0, "clear_after_s": 5.0, "cooldown_s": 1200.0,
+        "ack_allowed": True, "ack_actions": [],
+        "ladder": [
+            _stage(0.0, "climate_comfort"),
+            _stage(120.0, "climate_comfort", "spoken_break_suggestion"),
+        ],
+    },
 }
 
 
@@ -231,7 +253,8 @@ class ConditionsConfig(Section):
     defaults, so `sleep: {priority: 5}` keeps the sleep ladder. The keys are explained at
     the first condition; actions: visual_icon, chime, voice_prompt, haptic_seat,
     haptic_wheel, suggest_break, adas_sensitivity, hazard_lights, slow_down_request,
-    mrm_request, calm_cabin."""
+    mrm_request, calm_cabin; comfort (advisory conditions only): ambient_light,
+    media_volume_down, spoken_break_suggestion, climate_comfort."""
 
     unresponsive: ConditionPolicy
     sleep: ConditionPolicy
@@ -244,6 +267,8 @@ class ConditionsConfig(Section):
     eyes_unavailable: ConditionPolicy
     camera_fault: ConditionPolicy
     stress: ConditionPolicy
+    anger: ConditionPolicy
+    daydreaming: ConditionPolicy
 
     @model_validator(mode="before")
     @classmethod
