@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from driver_monitor.config import Config
-from driver_monitor.detectors.base import Detector, DetectorInput
+from driver_monitor.detectors.base import Detector, DetectorInput, SwitchedOff
 from driver_monitor.detectors.calibration import Calibrator
 from driver_monitor.detectors.distraction import DistractionDetector
 from driver_monitor.detectors.drowsiness import DrowsinessDetector
+from driver_monitor.detectors.emotion.anger import AngerDetector
 from driver_monitor.detectors.presence import PresenceDetector
 from driver_monitor.detectors.stress.detector import StressDetector
 from driver_monitor.messages import (
@@ -36,7 +37,7 @@ from driver_monitor.messages import (
     Scalar,
     VehicleState,
 )
-from driver_monitor.names import Column, EventName, StateName
+from driver_monitor.names import Column, EventName, PrivateSignal, StateName
 from driver_monitor.names import Detector as Stage
 from driver_monitor.outputs.base import Sink
 from driver_monitor.perception.camera_health import NO_SOURCE_STATUS, CameraHealth, SourceStatus
@@ -90,6 +91,11 @@ DETECTOR_STAGES: tuple[DetectorStage, ...] = (
     # Blink rate is one stress cue; the optional expression model gives the others.
     DetectorStage(Stage.STRESS, lambda c: StressDetector(c.stress, c.privacy),
                   {Column.BLINK_RATE_PER_MIN: Stage.DROWSINESS, f"{EXPRESSION_PREFIX}*": PERCEPTION}),
+    # Anger abstains on sunglasses and yawns (drowsiness's judgement) and takes heart-rate
+    # arousal from stress as supporting evidence; `privacy.anger: off` computes nothing.
+    DetectorStage(Stage.ANGER, lambda c: AngerDetector(c.anger) if c.privacy.computed(PrivateSignal.ANGER) else SwitchedOff(),
+                  {Column.EYES_JUDGEABLE: Stage.DROWSINESS, Column.MOUTH_OPEN: Stage.DROWSINESS,
+                   Column.HEART_RATE_BPM: Stage.STRESS, Column.HEART_RATE_QUALITY: Stage.STRESS}),
 )
 
 
