@@ -64,19 +64,20 @@ def test_neutral_is_learned_over_30_s_then_judged() -> None:
 def test_anger_levels_and_event_at_exact_times() -> None:
     _, events, cols = drive(70.0, angry_between(40.0, 60.0))
     # Each unit's smoothed rise after k+1 frames is 0.3 (1 - exp(-(k+1) 0.1 / 0.5)); shown from
-    # 0.1 (min_rise, > 3 x the 0.03 spread floor): 0.0989 at 40.1, 0.1354 at 40.2 = 4.51 units.
-    assert [cols[t]["anger_level"] for t in (40.0, 40.1, 40.2, 40.3, 40.7, 40.8)] == [0, 0, 1, 2, 2, 3]
-    assert cols[40.2]["anger_score"] == pytest.approx(0.3 * (1 - math.exp(-0.6)) / 0.03)
+    # 0.06 (min_rise = 3 x the 0.02 spread floor): 0.0544 at 40.0, 0.0989 at 40.1 = 4.95
+    # spreads (level 1), 0.1354 = 6.77 at 40.2 (>= 5: level 2), 0.165 = 8.26 at 40.3 (>= 8: 3).
+    assert [cols[t]["anger_level"] for t in (39.9, 40.0, 40.1, 40.2, 40.3)] == [0, 0, 1, 2, 3]
+    assert cols[40.1]["anger_score"] == pytest.approx(0.3 * (1 - math.exp(-0.4)) / 0.02)
     starts = [e for e in events if e.phase == "start"]
-    assert [(e.t, e.detail["onset_t"], e.detail["level"]) for e in starts] == [(43.2, 40.2, 3)]
-    # 3.2 s in, the rise is 0.3 (1 - exp(-6.6)) = 0.2996: 9.986 spreads.
-    assert starts[0].detail["evidence"] == {"brow_down": 9.986, "eye_squint": 9.986, "mouth_press": 9.986}
+    assert [(e.t, e.detail["onset_t"], e.detail["level"]) for e in starts] == [(43.1, 40.1, 3)]
+    # 3.1 s in, the rise is 0.3 (1 - exp(-6.4)) = 0.2995: 14.975 spreads.
+    assert starts[0].detail["evidence"] == {"brow_down": 14.975, "eye_squint": 14.975, "mouth_press": 14.975}
     assert starts[0].detail["advisory"] is True
-    # Back to neutral at 60: the rise falls under 0.1 when 0.3 exp(-(k+1) 0.2) < 0.1: k = 5,
-    # 60.5; the event ends 5 s later.
-    assert cols[60.4]["anger_level"] == 1 and cols[60.5]["anger_level"] == 0
+    # Back to neutral at 60: the rise falls under 0.06 when 0.3 exp(-(k+1) 0.2) < 0.06: k = 8,
+    # 60.8; the event ends 5 s later.
+    assert cols[60.7]["anger_level"] == 1 and cols[60.8]["anger_level"] == 0
     ends = [e for e in events if e.phase == "end"]
-    assert [(e.t, e.detail["duration_s"], e.detail["max_level"]) for e in ends] == [(65.5, pytest.approx(20.3), 3)]
+    assert [(e.t, e.detail["duration_s"], e.detail["max_level"]) for e in ends] == [(65.8, pytest.approx(20.7), 3)]
 
 
 def test_a_brow_alone_or_a_short_grimace_is_not_anger() -> None:
@@ -115,7 +116,7 @@ def test_heart_rate_arousal_raises_the_level_by_one_never_makes_anger_alone() ->
     hr = lambda t: {"heart_rate_bpm": 85.0 if t >= 40.0 else 70.0, "heart_rate_quality": 0.9}  # noqa: E731
     det, events, cols = drive(50.0, angry_between(40.0, 60.0), upstream=hr)
     assert det.neutral_heart_rate_bpm == pytest.approx(70.0)
-    assert cols[40.2]["anger_level"] == 2  # 1 from the face + 1 from 15 bpm of arousal
+    assert cols[40.1]["anger_level"] == 2  # 1 from the face + 1 from 15 bpm of arousal
     _, events, cols = drive(50.0, lambda t: NEUTRAL, upstream=hr)
     assert cols[45.0]["anger_level"] == 0 and events == []
 
@@ -129,4 +130,4 @@ def test_finish_closes_an_open_episode() -> None:
     det, events, _ = drive(50.0, angry_between(40.0, 60.0))
     end = det.finish(50.0)
     assert [(e.name, e.phase, e.detail["truncated"], e.detail["duration_s"]) for e in end] == [
-        ("anger", "end", True, pytest.approx(9.8))]
+        ("anger", "end", True, pytest.approx(9.9))]

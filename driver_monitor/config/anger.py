@@ -38,9 +38,13 @@ class AngerCueConfig(Section):
     `min_units` robust spreads (1.4826 x MAD, at least `min_spread`: a still face's MAD is
     0.000-0.06 on the shared real clips, so without a floor noise would count as a unit)."""
 
-    min_rise: float = Field(0.1, gt=0.0, le=1.0)
+    # 0.06 and 0.02 (3 spreads = 0.06): the rendered EMFACS anger at FACS E reads rises of
+    # only 0.08-0.09 in the weakest unit of a face (mouthPress / mouthRoll on astronaut,
+    # browDown on obama, whose neutral already reads 0.78), against 0.003 between two
+    # neutral holds (docs/emotion.md "What the landmarker reads").
+    min_rise: float = Field(0.06, gt=0.0, le=1.0)
     min_units: float = Field(3.0, gt=0.0, le=20.0)
-    min_spread: float = Field(0.03, gt=0.0, le=1.0)
+    min_spread: float = Field(0.02, gt=0.0, le=1.0)
     # First-order smoothing of each score before it is compared: a grimace of a frame or two
     # is not an expression held for seconds.
     smoothing_time_constant_s: float = Field(0.5, ge=0.0, le=10.0)
@@ -50,11 +54,13 @@ class AngerAbstainConfig(Section):
     """When the cues have another visible cause, the detector says so and does not judge
     (column anger_abstain)."""
 
-    # Talking moves the jaw: the standard deviation of jawOpen over talk_window_s above
-    # talk_jaw_sd (syllables open it 0.1-0.6 several times a second: docs/simulation.md,
-    # desk_talking reads 0.02-0.38); abstain while it lasts and talk_hold_s after.
+    # Talking moves the jaw up and down: the standard deviation of jawOpen about its trend
+    # line over talk_window_s (an expression coming on shifts it as a ramp) above
+    # talk_jaw_sd; abstain while it lasts and talk_hold_s after. 0.012: the rendered talk
+    # (talking_frown) reads an SD of 0.019-0.05 over 1.5 s, a still rendered face at most
+    # 0.005 (docs/emotion.md); desk_talking reads jawOpen 0.02-0.38.
     talk_window_s: float = Field(1.5, gt=0.0, le=10.0)
-    talk_jaw_sd: float = Field(0.04, gt=0.0, le=1.0)
+    talk_jaw_sd: float = Field(0.012, gt=0.0, le=1.0)
     talk_hold_s: float = Field(2.0, ge=0.0, le=30.0)
     # Yawning: the drowsiness detector's open mouth (its yawn rule), or jawOpen above this;
     # abstain while open and yawn_hold_s after (a yawn squeezes the eyes: eyeSquint 0.8 on

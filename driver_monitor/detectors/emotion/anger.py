@@ -25,7 +25,6 @@ the brows and tightens the lids), eyes not judgeable (sunglasses), a face turned
 from __future__ import annotations
 
 import math
-import statistics
 from collections import deque
 
 from driver_monitor.config.anger import AngerConfig
@@ -54,7 +53,7 @@ class AngerDetector:
         self.config = config
         c = config.cues
         self.smoothed = {u: SmoothedValue(c.smoothing_time_constant_s, config.baseline.max_frame_gap_s) for u in UNITS}
-        self.neutral = NeutralBaseline(config.baseline, (*UNITS, "face_brightness"))
+        self.neutral = NeutralBaseline(config.baseline, (*UNITS, "face_brightness", "head_yaw_deg", "head_pitch_deg"))
         self._hr_sum = 0.0
         self._hr_n = 0
         self.neutral_heart_rate_bpm = math.nan
@@ -78,7 +77,8 @@ class AngerDetector:
         t = f.t
         raw = {u: float(getattr(f, u)) if f.face_present else math.nan for u in UNITS}
         values = {u: self.smoothed[u].update(t, raw[u]) for u in UNITS}
-        values["face_brightness"] = f.face_brightness if f.face_present else math.nan
+        for extra in ("face_brightness", "head_yaw_deg", "head_pitch_deg"):
+            values[extra] = getattr(f, extra) if f.face_present else math.nan
         self.abstain = self._abstain(inp)
         learn = self.abstain in (NONE, LEARNING) and inp.vehicle.speed_at_least(self.config.baseline.min_speed_kph)
         if learn and not self.neutral.ready:
@@ -103,15 +103,24 @@ class AngerDetector:
             return NO_FACE
         if inp.upstream.get(Column.EYES_JUDGEABLE) is False:
             return EYES
-        yaw = f.head_yaw_deg - inp.calibration.neutral_yaw_deg
-        pitch = f.head_pitch_deg - inp.calibration.neutral_pitch_deg
+        # Turned away from the road ahead; while the road-ahead direction is not known yet
+        # (camera.mount auto, `calibrating`), from the head pose of the learned neutral
+        # (before that, not judged: the median of the neutral outvotes a few glances).
+        cal = inp.calibration
+        if cal.road_ahead_known:
+            yaw, pitch = f.head_yaw_deg - cal.neutral_yaw_deg, f.head_pitch_deg - cal.neutral_pitch_deg
+        elif self.neutral.ready:
+            yaw = f.head_yaw_deg - self.neutral.centre["head_yaw_deg"]
+            pitch = f.head_pitch_deg - self.neutral.centre["head_pitch_deg"]
+        else:
+            yaw = pitch = 0.0 if math.isfinite(f.head_yaw_deg) and math.isfinite(f.head_pitch_deg) else math.nan
         if not (abs(yaw) <= a.max_yaw_deg and abs(pitch) <= a.max_pitch_deg):  # NaN: away
             return AWAY
         if inp.upstream.get(Column.MOUTH_OPEN) is True or f.jaw_open > a.yawn_jaw_open:
             self._yawn_until = t + a.yawn_hold_s
         if t <= self._yawn_until:
             return YAWN
-        if len(self._jaw) >= 3 and statistics.pstdev(j for _, j in self._jaw) > a.talk_jaw_sd:
+        if len(self._jaw) >= 3 and _detrended_sd(self._jaw) > a.talk_jaw_sd:
             self._talk_until = t + a.talk_hold_s
         if t <= self._talk_until:
             return TALK
@@ -182,8 +191,9 @@ class AngerDetector:
         return detail
 
     def _end(self, t: float, ended_t: float, truncated: bool) -> Event:
-        onset = self._episode_onset_t
-        detail: dict[str, object] = {"onset_t": onset, "duration_s": ended_t - onset, "max_level": self._max_level}
+        # An end event's onset_t is when the state went away (docs/event-log.md).
+        detail: dict[str, object] = {"onset_t": ended_t, "duration_s": ended_t - self._episode_onset_t,
+                                     "max_level": self._max_level}
         if truncated:
             detail["truncated"] = True
         self._max_level = 0
@@ -204,3 +214,17 @@ class AngerDetector:
             return []
         self.clock.end(t)
         return [self._end(t, t, truncated=True)]
+
+
+def _detrended_sd(samples: deque[tuple[float, float]]) -> float:
+    """Standard deviation of the samples about their least-squares line: speech moves the jaw
+    up and down several times a second, while an expression coming on (AU24 presses the
+    lips, the jaw reading drifts by 0.03) is a ramp, not talking."""
+    n = len(samples)
+    mt = sum(t for t, _ in samples) / n
+    my = sum(y for _, y in samples) / n
+    stt = sum((t - mt) ** 2 for t, _ in samples)
+    sty = sum((t - mt) * (y - my) for t, y in samples)
+    syy = sum((y - my) ** 2 for _, y in samples)
+    residual = syy - (sty * sty / stt if stt > 0 else 0.0)
+    return math.sqrt(max(residual, 0.0) / n)
