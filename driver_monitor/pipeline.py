@@ -24,6 +24,7 @@ from driver_monitor.detectors.calibration import Calibrator
 from driver_monitor.detectors.distraction import DistractionDetector
 from driver_monitor.detectors.drowsiness import DrowsinessDetector
 from driver_monitor.detectors.emotion.anger import AngerDetector
+from driver_monitor.detectors.emotion.daydreaming import DaydreamingDetector
 from driver_monitor.detectors.presence import PresenceDetector
 from driver_monitor.detectors.stress.detector import StressDetector
 from driver_monitor.messages import (
@@ -96,6 +97,13 @@ DETECTOR_STAGES: tuple[DetectorStage, ...] = (
     DetectorStage(Stage.ANGER, lambda c: AngerDetector(c.anger) if c.privacy.computed(PrivateSignal.ANGER) else SwitchedOff(),
                   {Column.EYES_JUDGEABLE: Stage.DROWSINESS, Column.MOUTH_OPEN: Stage.DROWSINESS,
                    Column.HEART_RATE_BPM: Stage.STRESS, Column.HEART_RATE_QUALITY: Stage.STRESS}),
+    # Daydreaming reads where the gaze is relative to the learned road ahead (distraction)
+    # and the blink rate (drowsiness).
+    DetectorStage(Stage.DAYDREAMING,
+                  lambda c: DaydreamingDetector(c.daydreaming) if c.privacy.computed(PrivateSignal.DAYDREAMING) else SwitchedOff(),
+                  {Column.GAZE_YAW_DEG_ABS: Stage.DISTRACTION, Column.GAZE_PITCH_DEG_ABS: Stage.DISTRACTION,
+                   Column.GAZE_ZONE: Stage.DISTRACTION, Column.CALIBRATING: Stage.DISTRACTION,
+                   Column.BLINK_RATE_PER_MIN: Stage.DROWSINESS}),
 )
 
 

@@ -7,7 +7,10 @@ rendered once per module at 320x240, 15 fps.
   anger 3 s (start_after_s) after the expression shows, ending 5 s after it goes;
 - low_sun_squint.yaml (AU4 + AU7 into a low sun) and talking_frown.yaml (a frown while
   talking) raise none, for the reason the detector gives (glare, talking);
-- the attentive drive raises neither anger nor daydreaming.
+- daydreaming.yaml: a 60 s stare on the road centre at 100 km/h after 80 s of scanning
+  raises one daydreaming inside the labelled episode;
+- attentive_scanning.yaml (mirror / cluster checks every 5-13 s for 150 s) raises neither
+  anger nor daydreaming.
 """
 
 from __future__ import annotations
@@ -77,6 +80,27 @@ def test_squinting_into_the_sun_or_frowning_while_talking_is_not_anger(replayed,
     assert (during.anger_abstain == why).mean() >= 0.95, during.anger_abstain.value_counts().to_dict()
 
 
-def test_the_attentive_drive_raises_neither_anger_nor_daydreaming(replayed) -> None:
-    _, events, _ = replayed("attentive")
+def test_a_minute_of_staring_at_the_road_centre_is_daydreaming(replayed) -> None:
+    labels, events, table = replayed("daydreaming")
+    assert [(e["t"], e["phase"]) for e in _events(labels, "daydreaming")] == [(80.0, "start"), (140.0, "end")]
+    starts = [e for e in _events(events, "daydreaming") if e["phase"] == "start"]
+    assert len(starts) == 1, starts
+    start = starts[0]
+    # The last check ends at 72.9; no check for no_check_s (20 s) and a window (30 s) with
+    # PRC half-way to 100 % from the baseline's and a narrowed spread take until ~100 s;
+    # the event follows start_after_s (5 s) later, inside the labelled episode.
+    assert 95.0 <= start["detail"]["onset_t"] <= 110.0
+    assert start["t"] == pytest.approx(start["detail"]["onset_t"] + 5.0, abs=0.07)
+    assert start["detail"]["prc"] > start["detail"]["baseline_prc"]
+    assert start["detail"]["gaze_sd_deg"] <= 0.6 * start["detail"]["baseline_gaze_sd_deg"]
+    end = [e for e in _events(events, "daydreaming") if e["phase"] == "end"][0]
+    assert 141.0 <= end["detail"]["onset_t"] <= 142.0  # the mirror check at 141 ends it
+    assert set(table[(table.t >= 62.0) & (table.t < 90.0)].daydreaming_level.dropna()) == {0.0}
+
+
+def test_an_attentive_driver_scanning_mirrors_raises_neither_anger_nor_daydreaming(replayed) -> None:
+    _, events, table = replayed("attentive_scanning")
     assert _events(events, "anger") == [] and _events(events, "daydreaming") == []
+    judged = table[table.t >= 70.0]
+    assert (judged.daydreaming_abstain == "none").mean() >= 0.95  # judged, not abstaining
+    assert set(judged.daydreaming_level.dropna()) == {0.0}

@@ -27,7 +27,7 @@ class EpisodeClock:
     def update(self, t: float, yes: bool | None) -> EpisodeChange | None:
         """`yes` None: not judged at t (abstaining)."""
         if yes:
-            if not self.active and (self.onset_t is None or self._yes_t is None or t - self._yes_t > self.grace_s + 1e-9):
+            if not self.active and self.onset_t is None:
                 self.onset_t = t
             self._yes_t = t
             self._gone_since_t = None
