@@ -104,3 +104,20 @@ def test_an_attentive_driver_scanning_mirrors_raises_neither_anger_nor_daydreami
     judged = table[table.t >= 70.0]
     assert (judged.daydreaming_abstain == "none").mean() >= 0.95  # judged, not abstaining
     assert set(judged.daydreaming_level.dropna()) == {0.0}
+
+
+def test_the_landmarker_reads_the_rendered_anger_prototype() -> None:
+    """docs/emotion.md "What the landmarker reads": on the default face AU4 + AU7 + AU24 at E
+    raise browDown and eyeSquint by more than 0.25 and the mouth (the larger of mouthPress and
+    mouthRoll) by more than min_rise 0.06; two neutral holds agree within 0.02."""
+    pytest.importorskip("driver_monitor.sim.simulate")
+    from driver_monitor.sim.fidelity import measure_expressions
+
+    reads = dict(measure_expressions("astronaut", (320, 240)))
+    neutral, angry, again = reads["neutral"], reads["anger 1.0"], reads["neutral again"]
+    assert angry["brow_down"] - neutral["brow_down"] > 0.25
+    assert angry["eye_squint"] - neutral["eye_squint"] > 0.25
+    mouth = max(angry["mouth_press"] - neutral["mouth_press"], angry["mouth_roll"] - neutral["mouth_roll"])
+    assert mouth > CONFIG.anger.cues.min_rise
+    assert all(abs(neutral[k] - again[k]) < 0.02 for k in ("brow_down", "eye_squint", "mouth_press", "mouth_roll"))
+    assert reads["squint in sun"]["face_brightness"] > CONFIG.anger.abstain.glare_face_brightness_ratio * neutral["face_brightness"]
