@@ -131,3 +131,18 @@ def test_finish_closes_an_open_episode() -> None:
     end = det.finish(50.0)
     assert [(e.name, e.phase, e.detail["truncated"], e.detail["duration_s"]) for e in end] == [
         ("anger", "end", True, pytest.approx(9.9))]
+
+
+def test_face_away_is_judged_from_the_neutral_pose_while_the_road_ahead_is_unknown() -> None:
+    # An aftermarket camera seen from 25 deg aside (camera.mount auto, still `calibrating`):
+    # the driver's neutral is learned at that pose, and a turn of 25 deg more is away.
+    learning = Calibration(road_ahead="unknown")
+    det = AngerDetector(AngerConfig())
+    for i in range(round(45.0 * FPS) + 1):
+        t = i / FPS
+        yaw = 50.0 if t >= 40.0 else 25.0
+        det.update(DetectorInput(replace(NEUTRAL, t=t, head_yaw_deg=yaw), VehicleState(t=t, speed_kph=80.0), learning))
+        if t == 39.9:
+            assert det.columns()["anger_abstain"] == "none"
+    assert det.columns()["anger_abstain"] == "face_away"
+    assert det.neutral.centre["head_yaw_deg"] == 25.0

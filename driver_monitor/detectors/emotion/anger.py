@@ -29,7 +29,7 @@ from collections import deque
 
 from driver_monitor.config.anger import AngerConfig
 from driver_monitor.detectors.base import DetectorInput
-from driver_monitor.detectors.emotion.episode import EpisodeClock
+from driver_monitor.detectors.emotion.episode import AdvisoryEpisode
 from driver_monitor.detectors.emotion.neutral import NeutralBaseline
 from driver_monitor.detectors.stress.cues import SmoothedValue, finite_or_nan
 from driver_monitor.messages import Event, Features, Scalar
@@ -61,14 +61,13 @@ class AngerDetector:
         self._talk_until = -math.inf
         self._yawn_until = -math.inf
         self._glare_until = -math.inf
-        self.clock = EpisodeClock(config.level.start_after_s, config.level.end_after_s, config.abstain.grace_s)
+        self.episode = AdvisoryEpisode(EventName.ANGER, config.level.start_after_s, config.level.end_after_s,
+                                       config.abstain.grace_s)
         self.abstain = LEARNING
         self.level: int | None = None
         self.score = math.nan
         self.evidence: dict[str, float] = {}
         self.arousal_bpm = math.nan
-        self._max_level = 0
-        self._episode_onset_t = math.nan
 
     # -- per frame ------------------------------------------------------------------------
 
@@ -92,9 +91,9 @@ class AngerDetector:
             self.abstain = NONE
         if self.abstain != NONE:
             self.level, self.score, self.evidence, self.arousal_bpm = None, math.nan, {}, math.nan
-            return self._events(t, None)
+            return self.episode.update(t, None, self._detail)
         self._judge(values, inp)
-        return self._events(t, bool(self.level))
+        return self.episode.update(t, self.level, self._detail)
 
     def _abstain(self, inp: DetectorInput) -> str:
         f, a, t = inp.features, self.config.abstain, inp.features.t
@@ -171,33 +170,12 @@ class AngerDetector:
             level += 1
         self.level = min(level, 3)
 
-    def _events(self, t: float, yes: bool | None) -> list[Event]:
-        if self.clock.active and self.level:
-            self._max_level = max(self._max_level, self.level)
-        change = self.clock.update(t, yes)
-        if change is None:
-            return []
-        if change.phase == "start":
-            self._max_level = self.level or 0
-            self._episode_onset_t = change.onset_t
-            return [Event(t, "event", EventName.ANGER, "start", self._detail(change.onset_t))]
-        return [self._end(t, change.onset_t, truncated=False)]
-
     def _detail(self, onset_t: float) -> dict[str, object]:
         detail: dict[str, object] = {"onset_t": onset_t, "level": self.level, "advisory": True,
                                      "evidence": dict(self.evidence)}
         if math.isfinite(self.arousal_bpm):
             detail["arousal_bpm"] = round(self.arousal_bpm, 1)
         return detail
-
-    def _end(self, t: float, ended_t: float, truncated: bool) -> Event:
-        # An end event's onset_t is when the state went away (docs/event-log.md).
-        detail: dict[str, object] = {"onset_t": ended_t, "duration_s": ended_t - self._episode_onset_t,
-                                     "max_level": self._max_level}
-        if truncated:
-            detail["truncated"] = True
-        self._max_level = 0
-        return Event(t, "event", EventName.ANGER, "end", detail)
 
     # -- outputs --------------------------------------------------------------------------
 
@@ -210,10 +188,7 @@ class AngerDetector:
         }
 
     def finish(self, t: float) -> list[Event]:
-        if not self.clock.active:
-            return []
-        self.clock.end(t)
-        return [self._end(t, t, truncated=True)]
+        return self.episode.finish(t)
 
 
 def _detrended_sd(samples: deque[tuple[float, float]]) -> float:

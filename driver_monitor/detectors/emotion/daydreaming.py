@@ -21,7 +21,7 @@ import math
 
 from driver_monitor.config.daydreaming import DaydreamingConfig
 from driver_monitor.detectors.base import DetectorInput
-from driver_monitor.detectors.emotion.episode import EpisodeClock
+from driver_monitor.detectors.emotion.episode import AdvisoryEpisode
 from driver_monitor.detectors.emotion.gaze_window import GazeAccumulator
 from driver_monitor.detectors.stress.cues import finite_or_nan
 from driver_monitor.detectors.zones import CLUSTER, MIRRORS, UNKNOWN
@@ -50,7 +50,7 @@ class DaydreamingDetector:
         self.config = config
         self.window = GazeAccumulator()
         self.bands: dict[int, _Band] = {}
-        self.clock = EpisodeClock(config.start_after_s, config.end_after_s)
+        self.episode = AdvisoryEpisode(EventName.DAYDREAMING, config.start_after_s, config.end_after_s)
         self._t: float | None = None
         self._judging_since_t: float | None = None  # at speed, calibrated, continuously
         self._last_check_t: float | None = None
@@ -62,8 +62,6 @@ class DaydreamingDetector:
         self.no_check_s = 0.0
         self.fixation_s = 0.0
         self._band: _Band | None = None
-        self._episode_onset_t = math.nan
-        self._max_level = 0
 
     def update(self, inp: DetectorInput) -> list[Event]:
         c = self.config
@@ -144,33 +142,19 @@ class DaydreamingDetector:
 
     def _judged(self, t: float, why: str, level: int | None) -> list[Event]:
         self.abstain, self.level = why, level
-        if self.clock.active and level:
-            self._max_level = max(self._max_level, level)
-        change = self.clock.update(t, None if level is None else level > 0)
-        if change is None:
-            return []
-        if change.phase == "start":
-            self._episode_onset_t, self._max_level = change.onset_t, level or 0
-            return [Event(t, "event", EventName.DAYDREAMING, "start", {
-                "onset_t": change.onset_t, "level": level, "advisory": True,
+        return self.episode.update(t, level, self._detail)
+
+    def _detail(self, onset_t: float) -> dict[str, object]:
+        return {"onset_t": onset_t, "level": self.level, "advisory": True,
                 "prc": round(self.prc, 3), "baseline_prc": self._base("prc"),
                 "gaze_sd_deg": round(self.yaw_sd_deg, 2), "baseline_gaze_sd_deg": self._base("yaw_sd_deg"),
-                "no_check_s": round(self.no_check_s, 2)})]
-        return [self._end(t, change.onset_t, False)]
+                "no_check_s": round(self.no_check_s, 2)}
 
     def _base(self, name: str) -> float | None:
         if self._band is None:
             return None
         v = getattr(self._band.gaze.stats(), name)
         return round(v, 3) if math.isfinite(v) else None
-
-    def _end(self, t: float, ended_t: float, truncated: bool) -> Event:
-        detail: dict[str, object] = {"onset_t": ended_t, "duration_s": ended_t - self._episode_onset_t,
-                                     "max_level": self._max_level}
-        if truncated:
-            detail["truncated"] = True
-        self._max_level = 0
-        return Event(t, "event", EventName.DAYDREAMING, "end", detail)
 
     def columns(self) -> dict[str, Scalar]:
         return {
@@ -185,7 +169,4 @@ class DaydreamingDetector:
         }
 
     def finish(self, t: float) -> list[Event]:
-        if not self.clock.active:
-            return []
-        self.clock.end(t)
-        return [self._end(t, t, True)]
+        return self.episode.finish(t)
