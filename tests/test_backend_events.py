@@ -22,6 +22,11 @@ RECORDINGS = [REPO / "recordings" / "selfie_writing", REPO / "recordings" / "mal
 CLIPS = sorted(p for folder in (SHARED / "data" / "clips", SHARED / "data" / "real") if folder.is_dir()
                for p in folder.glob("*") if p.suffix in (".mp4", ".gif"))
 DETAIL_ABS_TOLERANCE = 0.05  # s or 0..1 scores, beyond one frame period
+# Angles (detail keys ending in _deg, e.g. the calibrated neutral gaze): the backends' head
+# pose agrees to 1 degree (issue 18's goal, docs/backends.md "Parity": mean <= 0.24, p95 <= 0.76
+# on the clips), so a mean over a calibration window agrees to about as much; one frame more
+# or less in the window moves it by a fraction of that.
+DETAIL_DEG_TOLERANCE = 0.5
 
 
 def _with_backend(config: Config, backend: str) -> Config:
@@ -41,17 +46,52 @@ NAMED_EVENTS: dict[str, dict[tuple[str, float], str]] = {
         ("blink", 6.32): "eye_closure 0.501 (LiteRT) against 0.499 (MediaPipe) at 6.08 s, inside a look down: "
                          "the 0.5 closed threshold, so the blink starts 4 frames earlier",
     },
+    "progressive_drowsiness": {
+        (name, t): "kss_score 7.5211 (MediaPipe) against 7.4621 (LiteRT) from 126.867 s: PERCLOS 60 s "
+                   "0.0567 against 0.0556, one 15 fps frame of closure apart in the window; the score is "
+                   "flat while the eyes are open, so the 7.5 rounding to level 8 (the drowsy stage-2 "
+                   "warning) comes 4 frames later"
+        for name in ("adas_sensitivity", "chime", "voice_prompt") for t in (126.867, 127.133)
+    },
     "car_yawn_man.mp4": {
         ("blink", 7.0833): "a 2-frame dip of eye_closure to 0.506 at 60 fps, 0.499 with MediaPipe: the 0.5 threshold",
     },
 }
 
 
-def assert_same_events(reference: list[dict], ours: list[dict], frame_s: float, named: dict | None = None) -> None:
+# Stretches of a drive where the picture sits on a threshold for seconds, so that events of
+# the named kinds inside them (t within a window) may differ between the backends in number
+# and time: (event names, windows in s, why).
+NAMED_WINDOWS: dict[str, tuple[frozenset[str], tuple[tuple[float, float], ...], str]] = {
+    "phone_use_lap": (
+        frozenset({"blink", "microsleep", "nod"}),
+        # The six lap glances (scenarios/phone_use_lap.yaml), to 0.5 s after the head is back
+        # (a nod or a blink is raised at its end).
+        ((5.0, 8.0), (8.5, 11.2), (11.8, 14.7), (15.2, 17.7), (18.3, 21.3), (22.0, 25.0)),
+        "in a lap glance (head 29 deg down) the rendered lids read at the closed threshold for the "
+        "whole glance (judged closure 0.45-0.65: the far iris hidden, the near one on the hidden/showing "
+        "ramp), so a hair's difference in the landmarks moves a blink by frames, turns a 1.004 s "
+        "microsleep into a 0.995 s slow blink, or the eyes-closed share of a head drop across the nod's "
+        "half (docs/drowsiness.md, 'the eye that shows more of its iris')",
+    ),
+}
+
+
+def _in_named_window(event: dict, windows: tuple[frozenset[str], tuple[tuple[float, float], ...], str] | None) -> bool:
+    if windows is None:
+        return False
+    names, spans, _ = windows
+    return event["name"] in names and any(a <= event["t"] <= b for a, b in spans)
+
+
+def assert_same_events(reference: list[dict], ours: list[dict], frame_s: float, named: dict | None = None,
+                       windows: tuple[frozenset[str], tuple[tuple[float, float], ...], str] | None = None) -> None:
     """The same events in the same order, each at the same time to within one frame (a
     threshold crossed one frame apart), with the same detail; events only one side has
-    must be named."""
+    must be named, one by one or by a named window."""
     named = named or {}
+    reference = [e for e in reference if not _in_named_window(e, windows)]
+    ours = [e for e in ours if not _in_named_window(e, windows)]
     unmatched = list(ours)
     for a in reference:
         match = next((b for b in unmatched if (b["kind"], b["name"], b.get("phase")) == (a["kind"], a["name"], a.get("phase"))
@@ -67,7 +107,8 @@ def assert_same_events(reference: list[dict], ours: list[dict], frame_s: float, 
         for k, va in detail_a.items():
             vb = detail_b[k]
             if isinstance(va, float) and isinstance(vb, float | int) and not isinstance(vb, bool):
-                assert math.isclose(va, vb, abs_tol=DETAIL_ABS_TOLERANCE + frame_s), (k, a, match)
+                tolerance = DETAIL_DEG_TOLERANCE if k.endswith("_deg") else DETAIL_ABS_TOLERANCE + frame_s
+                assert math.isclose(va, vb, abs_tol=tolerance), (k, a, match)
             else:
                 assert va == vb, (k, a, match)
     for b in unmatched:
@@ -100,4 +141,5 @@ def test_replay_events_match_mediapipe_on_real_video(tmp_path, source: Path):
 def test_replay_events_match_mediapipe_on_synthetic_drives(tmp_path, simulated_drive, scenario: Path):
     recording, _, ours = simulated_drive(scenario)  # rendered and replayed with the default config
     reference = _events(recording, tmp_path / "mediapipe", _with_backend(Config(), "mediapipe"))
-    assert_same_events(reference, ours, _frame_s(tmp_path / "mediapipe"), NAMED_EVENTS.get(scenario.stem))
+    assert_same_events(reference, ours, _frame_s(tmp_path / "mediapipe"), NAMED_EVENTS.get(scenario.stem),
+                       NAMED_WINDOWS.get(scenario.stem))

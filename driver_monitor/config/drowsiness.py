@@ -57,10 +57,10 @@ class EyeClosureConfig(Section):
     # 0.25-0.39 and EAR falls only to 40-60 % of open (REFERENCE.md): the lid measures give
     # ~0.5 there, the iris cue ~0.8-1, so the judged closure clears the closed threshold.
     iris_weight: float = Field(0.4, ge=0.0, le=1.0)
-    # The iris cue decides between a closure and a downward gaze only when it is clear:
-    # hidden (cue >= iris_hidden_min) overrides every "looking down" rule, showing
-    # (cue <= iris_showing_max) with eyeLookDown >= look_down_min is a downward glance made
-    # with the eyes alone (head level). Dark lashes or eyeliner keep the contrast of a closed
+    # The iris cue (of the eye showing more of its iris) decides between a closure and a
+    # downward gaze only when it is clear: hidden (cue >= iris_hidden_min) overrides every
+    # "looking down" rule, showing (cue <= iris_showing_max) with eyeLookDown >=
+    # look_down_min is a downward glance made with the eyes alone (head level). Dark lashes or eyeliner keep the contrast of a closed
     # eye high, so "showing" alone never makes a closure a glance when the head is level
     # and EAR is at closure depth: the depth rule below still sees it.
     iris_hidden_min: float = Field(0.6, gt=0.0, le=1.0)

@@ -17,7 +17,7 @@ Per frame (docs/drowsiness.md "Eye closure"):
    pitch >= neutral + look_down_head_pitch_deg alone (a head-led glance to the lap), or
    eyeLookDown >= look_down_min with the iris clearly showing (c_i <= iris_showing_max: a
    glance down with the eyes alone) -- unless the iris is clearly hidden (c_i >=
-   iris_hidden_min), which is a closure whatever the head does.
+   iris_hidden_min) in both eyes, which is a closure whatever the head does.
    A downward gaze lowers the upper lid (eyeBlink 0.58-0.7, EAR 12-27 % of open with open
    eyes on selfie_segmentation_web.mp4), so then only depth counts, rescaled from the lid
    level a downward gaze itself produces: judged = (c_e - L) / (1 - L), L = look_down_lid_closure.
@@ -201,10 +201,14 @@ class EyeClosureJudge:
         # How much the picture says "a downward gaze" rather than "closed lids": 1 with the
         # iris clearly showing, 0 with it clearly hidden, a ramp between, so a cue near a
         # threshold blends the two readings instead of flipping a closure open for a frame.
+        # The eye that shows more of its iris decides: one iris seen proves that eye open (a
+        # closure is symmetric, microsleep and sleep require both eyes), while a steep glance
+        # down turned a little aside can hide the far eye's iris under its lid alone.
         if math.isnan(iris_hidden):
             showing = 1.0 if head_down else 0.0  # no picture: the head pose alone decides
         else:
-            showing = _clamp01((c.iris_hidden_min - iris_hidden) / (c.iris_hidden_min - c.iris_showing_max))
+            least_hidden = min(iris_cues)
+            showing = _clamp01((c.iris_hidden_min - least_hidden) / (c.iris_hidden_min - c.iris_showing_max))
         down_weight = showing if (head_down or looks_down) else 0.0
         looking_down = down_weight >= 0.5
         if down_weight > 0.0:

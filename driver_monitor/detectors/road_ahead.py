@@ -39,19 +39,14 @@ Source = Literal["unknown", "mount", "provisional", "learned"]
 
 
 @dataclass(frozen=True, slots=True)
-class RoadAhead:
-    """Head pose and eye-in-head gaze (deg, Features conventions) of the driver looking at
-    the road ahead, and where the numbers come from."""
+class GazeSample:
+    """Head pose and eye-in-head gaze (deg, Features conventions); their sums are where the
+    driver looks."""
 
     head_yaw_deg: float = 0.0
     head_pitch_deg: float = 0.0
     eye_yaw_deg: float = 0.0
     eye_pitch_deg: float = 0.0
-    source: Source = "mount"
-
-    @property
-    def known(self) -> bool:
-        return self.source != "unknown"
 
     @property
     def yaw_deg(self) -> float:
@@ -63,19 +58,14 @@ class RoadAhead:
 
 
 @dataclass(frozen=True, slots=True)
-class GazeSample:
-    head_yaw_deg: float
-    head_pitch_deg: float
-    eye_yaw_deg: float
-    eye_pitch_deg: float
+class RoadAhead(GazeSample):
+    """The driver looking at the road ahead, and where the numbers come from."""
+
+    source: Source = "mount"
 
     @property
-    def yaw_deg(self) -> float:
-        return self.head_yaw_deg + self.eye_yaw_deg
-
-    @property
-    def pitch_deg(self) -> float:
-        return self.head_pitch_deg + self.eye_pitch_deg
+    def known(self) -> bool:
+        return self.source != "unknown"
 
 
 class RoadAheadLearner:
