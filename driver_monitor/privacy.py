@@ -62,7 +62,7 @@ class PrivacyFilter:
             if e.kind == "event" and e.name in self.events:
                 continue
             detail = dict(e.detail)
-            if e.kind == "action" and detail.get("condition") in self.events:
+            if detail.get("condition") in self.events:  # an action it caused, an ACK of it
                 detail["condition"] = WITHHELD
             out.append(replace(e, detail=self._scrub(detail)) if not self.passes_all else e)
         return out

@@ -90,6 +90,7 @@ def _private_result() -> FrameResult:
         Event(5.0, "event", "stress", "start", {"level": 1, "heart_rate_bpm": 90.0, "baseline_heart_rate_bpm": 70.0,
                                                 "evidence": {"heart_rate": 1.2, "rmssd": 0.5, "brow_down": 0.3}}),
         Event(5.0, "action", "ambient_light", "start", {"condition": "anger", "level": 1, "stage": 0}),
+        Event(5.0, "state", "driver_ack", None, {"condition": "anger"}),
     ]
     values = {"anger_level": 2, "stress_level": 1, "heart_rate_bpm": 90.0, "hrv_rmssd_ms": 30.0, "kss_level": 3}
     state = DriverState(5.0, True, frozenset({"anger", "stress"}), values)
@@ -99,10 +100,10 @@ def _private_result() -> FrameResult:
 
 def test_memory_signal_events_columns_and_reasons_are_withheld() -> None:
     out = PrivacyFilter(PrivacyConfig(heart_rate=PrivacyMode.memory)).result(_private_result())
-    assert [(e.kind, e.name) for e in out.events] == [("event", "stress"), ("action", "ambient_light")]
+    assert [(e.kind, e.name) for e in out.events] == [("event", "stress"), ("action", "ambient_light"), ("state", "driver_ack")]
     stress = out.events[0].detail
     assert stress == {"level": 1, "evidence": {"rmssd": 0.5, "brow_down": 0.3}}  # heart rate gone, HRV kept
-    assert out.events[1].detail["condition"] == WITHHELD
+    assert out.events[1].detail["condition"] == out.events[2].detail["condition"] == WITHHELD
     assert out.state.active == frozenset({"stress"})
     assert out.state.values == {"stress_level": 1, "hrv_rmssd_ms": 30.0, "kss_level": 3}
     assert out.policy is not None and out.policy.condition == WITHHELD
