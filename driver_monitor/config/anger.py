@@ -17,7 +17,7 @@ class NeutralBaselineConfig(Section):
     """The driver's own neutral expression: a robust centre (median) and spread (MAD) of each
     action unit over frames that look neutral, as the open-eye baseline is learned
     (detectors/calibration.py). Population values mean nothing here: the bundled portraits
-    read browDown 0.05, 0.5 and 0.8 on their neutral faces (docs/simulation.md)."""
+    read browDown 0.05, 0.78 and 0.52 on their neutral faces (docs/emotion.md)."""
 
     # Judged only once this much accepted time has been seen (seconds of frames, not a
     # count); fixed from then on for the journey. 30 s: half the calibration minute, many

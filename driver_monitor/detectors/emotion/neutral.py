@@ -1,8 +1,8 @@
 """The driver's own neutral expression (anger, docs/emotion.md): per action unit a robust
 centre (median) and spread (1.4826 x MAD, the normal-consistent MAD) over the first
 `learn_s` seconds of accepted frames of the journey, then fixed. Population values mean
-nothing for blendshapes: the bundled portraits read browDown 0.05, 0.5 and 0.8 on neutral
-faces (docs/simulation.md)."""
+nothing for blendshapes: the bundled portraits read browDown 0.05, 0.78 and 0.52 on neutral
+faces (docs/emotion.md)."""
 
 from __future__ import annotations
 
