@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 
 .PHONY: install demo test lint bench soak default-config clean
 
+# The test extra and the fleet extra (Ray): CI runs the Ray tests against a local instance.
 $(BIN)/driver-monitor: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,fleet]'
 	touch $@
 
 install: $(BIN)/driver-monitor

@@ -17,7 +17,8 @@ from driver_monitor.log_setup import configure as configure_logging
 __all__ = ["COMMANDS", "EXIT_CONFIG", "EXIT_ERROR", "EXIT_OK", "build_parser", "main"]
 
 # Modules under driver_monitor/commands, in the order `--help` lists them.
-COMMANDS = ("check_config", "config", "replay", "eval", "report", "run", "status", "simulate", "heart_rate")
+COMMANDS = ("check_config", "config", "replay", "extract", "eval", "sweep", "report", "run", "status", "simulate",
+            "heart_rate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ Windows and durations downstream are computed from these times, never from frame
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -105,16 +106,23 @@ class Features:
     iris_contrast_right: float = math.nan
 
     def columns(self) -> dict[str, Scalar]:
-        """Flat per-frame row for features.csv / features.parquet."""
-        row: dict[str, Scalar] = {}
-        for name in self.__dataclass_fields__:
-            value = getattr(self, name)
-            if name == "skin_rgb":
-                r, g, b = value if value is not None else (math.nan,) * 3
-                row.update(skin_r=r, skin_g=g, skin_b=b)
-            else:
-                row[name] = value
+        """Flat per-frame row for features.csv / features.parquet (skin_rgb as skin_r/g/b)."""
+        row: dict[str, Scalar] = dict(zip(_BEFORE_SKIN, _get_before_skin(self), strict=True))
+        r, g, b = self.skin_rgb if self.skin_rgb is not None else _NO_SKIN
+        row["skin_r"], row["skin_g"], row["skin_b"] = r, g, b
+        row.update(zip(_AFTER_SKIN, _get_after_skin(self), strict=True))
         return row
+
+
+_FEATURE_FIELDS = tuple(name for name in Features.__dataclass_fields__ if name != "skin_rgb")
+# Features.columns(): the fields before and after skin_rgb, read in one call each (a row per frame).
+_BEFORE_SKIN = _FEATURE_FIELDS[: list(Features.__dataclass_fields__).index("skin_rgb")]
+_AFTER_SKIN = _FEATURE_FIELDS[len(_BEFORE_SKIN):]
+_get_before_skin = operator.attrgetter(*_BEFORE_SKIN)
+_get_after_skin = operator.attrgetter(*_AFTER_SKIN)
+_NO_SKIN = (math.nan, math.nan, math.nan)
+# The face-measurement columns of the per-frame table, in order (`t` first).
+FEATURE_COLUMNS: tuple[str, ...] = tuple(Features(t=0.0, face_present=False).columns())
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +147,37 @@ class VehicleState:
     def speed_at_least(self, kph: float) -> bool:
         """True when the speed is known to be >= kph, or unknown (treated as moving)."""
         return self.speed_kph is None or self.speed_kph >= kph
+
+    def columns(self) -> dict[str, Scalar | tuple[float, ...]]:
+        """The per-frame table's vehicle columns (`vehicle_` + field; `t` is the frame's)."""
+        return {VEHICLE_PREFIX + name: getattr(self, name) for name in VEHICLE_FIELDS}
+
+
+# The per-frame table's vehicle columns: what the pipeline saw of the vehicle at each frame.
+VEHICLE_PREFIX = "vehicle_"
+VEHICLE_FIELDS = tuple(name for name in VehicleState.__dataclass_fields__ if name != "t")
+
+
+@dataclass(frozen=True, slots=True)
+class FrameStats:
+    """What camera health needs from one picture (perception/camera_health.py computes it
+    from a subsampled grey image); the per-frame table keeps it so that camera health can be
+    judged again without the picture (feature replay)."""
+
+    identical_to_previous: bool
+    mean_luma: float
+    luma_std: float
+
+    def columns(self) -> dict[str, Scalar]:
+        return {FRAME_PREFIX + name: getattr(self, name) for name in _FRAME_STATS_FIELDS}
+
+
+FRAME_PREFIX = "frame_"
+_FRAME_STATS_FIELDS = ("identical_to_previous", "mean_luma", "luma_std")
+# `frame_judged`: the frame went through perception and the detectors (False: a picture
+# camera health refused, or no frame at all).
+FRAME_JUDGED = "frame_judged"
+NO_FRAME_COLUMNS: dict[str, Scalar] = {FRAME_PREFIX + name: None for name in _FRAME_STATS_FIELDS}
 
 
 EventKind = Literal["event", "action", "state"]
@@ -226,9 +265,17 @@ class FrameResult:
     state: DriverState
     events: list[Event] = field(default_factory=list)  # detector events and policy actions
     policy: PolicyState | None = None  # what the policy engine decided at t (None: no policy)
+    # The picture statistics camera health judged, when this result is a frame's (None: a
+    # result between frames); `judged`: the frame went through perception and the detectors.
+    picture: FrameStats | None = None
+    judged: bool = False
 
-    def row(self) -> dict[str, Scalar]:
-        """The per-frame table row: features, then every detector's state columns."""
-        row = self.features.columns()
+    def row(self) -> dict[str, Any]:
+        """The per-frame table row (docs/features.md): the detectors' inputs (features, the
+        picture's statistics, the vehicle), then every detector's state columns."""
+        row: dict[str, Any] = self.features.columns()
+        row.update(self.picture.columns() if self.picture is not None else NO_FRAME_COLUMNS)
+        row[FRAME_JUDGED] = self.judged
+        row.update(self.vehicle.columns())
         row.update(self.state.values)
         return row

@@ -147,6 +147,11 @@ class Column(StrEnum):
     DAYDREAMING_LEVEL = "daydreaming_level"
 
 
+# The optional expression model's per-frame columns (perception/expression.py): this prefix +
+# a signal name. They are perception outputs that the stress detector reads.
+EXPRESSION_PREFIX = "expression_"
+
+
 class Detector(StrEnum):
     """The detector stages of the pipeline, in the order they run on each frame."""
 

@@ -34,6 +34,7 @@ from driver_monitor.messages import (
     Features,
     Frame,
     FrameResult,
+    FrameStats,
     PolicyState,
     Scalar,
     VehicleState,
@@ -70,15 +71,23 @@ class DetectorStage:
     name: Stage
     build: Callable[[Config], Detector]
     reads: Mapping[str, str] = field(default_factory=dict)
+    # The keys read, per tuple of keys offered: the same few tuples come every frame, so the
+    # matching (a prefix test per key) runs once per layout, not once per frame.
+    _read_keys: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def upstream(self, values: Mapping[str, Scalar]) -> dict[str, Scalar]:
         if not self.reads:
             return {}
-        out = {}
-        for key, value in values.items():
-            if key in self.reads or any(p.endswith("*") and key.startswith(p[:-1]) for p in self.reads):
-                out[key] = value
-        return out
+        layout = tuple(values)
+        keys = self._read_keys.get(layout)
+        if keys is None:
+            if len(self._read_keys) > 64:
+                self._read_keys.clear()
+            keys = self._read_keys[layout] = tuple(k for k in layout if self.reads_column(k))
+        return {k: values[k] for k in keys}
+
+    def reads_column(self, key: str) -> bool:
+        return key in self.reads or any(p.endswith("*") and key.startswith(p[:-1]) for p in self.reads)
 
 
 DETECTOR_STAGES: tuple[DetectorStage, ...] = (
@@ -133,14 +142,18 @@ def build_detectors(config: Config) -> list[Detector]:
 
 
 class Pipeline:
-    def __init__(self, config: Config, tracker: FaceTracker, sinks: Iterable[Sink] = ()):
+    def __init__(self, config: Config, tracker: FaceTracker | None, sinks: Iterable[Sink] = (),
+                 image_models: bool = True):
+        """tracker None and image_models False: a pipeline fed features only (feature replay,
+        tests); `process` needs both."""
         self.config = config
         self.tracker = tracker
         self.sinks: list[Sink] = list(sinks)
         self.detectors = build_detectors(config)
         # Optional ONNX face-crop model (perception stage: it needs the picture); its
         # `expression_*` columns reach the detectors as upstream values.
-        self.expression = build_expression_model(config.stress.expression_model)
+        self.image_models = image_models
+        self.expression = build_expression_model(config.stress.expression_model) if image_models else None
         # Per-driver calibration, learned from the features before the detectors see them
         # (population defaults until calibrated; DetectorInput.calibration).
         self.calibrator = _calibrator(config)
@@ -174,21 +187,33 @@ class Pipeline:
         """`process` for a frame the tracker has already seen (perception/staged_tracking.py
         runs the tracker in its own thread during replay); `track`: run the tracker here, and
         only on a picture that can be trusted."""
-        self.frames_seen += 1
-        events = self.camera_health.frame(frame, camera)
-        gap = [e for e in events if e.t < frame.t]  # a silence before this frame
-        if gap:
-            self._camera_result(gap[0].t, gap, vehicle)
-            events = [e for e in events if e.t >= frame.t]
-        if self.camera_health.active:
-            return self._camera_result(frame.t, events, vehicle)
-        if events:  # the fault ended with this frame
-            self.emit(frame.t, events, vehicle)
+        picture = self.camera_health.stats(frame)
+        refused = self.check_picture(frame.t, picture, vehicle, camera)
+        if refused is not None:
+            return refused
         if track:
+            assert self.tracker is not None, "a pipeline without a tracker is fed features (process_features)"
             obs = self.tracker.track(frame)
         features = extract_features(obs, frame.image) if obs is not None else no_face_features(frame.t, frame.image)
         perception = self.expression.update(frame, obs) if self.expression is not None else None
-        return self.process_features(features, vehicle, perception)
+        return self.process_features(features, vehicle, perception, picture)
+
+    def check_picture(self, t: float, picture: FrameStats, vehicle: VehicleState | None = None,
+                      camera: SourceStatus = NO_SOURCE_STATUS) -> FrameResult | None:
+        """Camera health for the frame at t: the frame's result when its picture cannot be
+        judged, None when it can (the caller then runs perception and `process_features`).
+        `process` calls it with the picture's statistics, feature replay with the table's."""
+        self.frames_seen += 1
+        events = self.camera_health.observe(t, picture, camera)
+        gap = [e for e in events if e.t < t]  # a silence before this frame
+        if gap:
+            self._camera_result(gap[0].t, gap, vehicle)
+            events = [e for e in events if e.t >= t]
+        if self.camera_health.active:
+            return self._camera_result(t, events, vehicle, picture)
+        if events:  # the fault ended with this frame
+            self.emit(t, events, vehicle)
+        return None
 
     def idle(self, t: float, vehicle: VehicleState | None = None,
              camera: SourceStatus = NO_SOURCE_STATUS) -> FrameResult | None:
@@ -201,11 +226,13 @@ class Pipeline:
         return None
 
     def process_features(
-        self, features: Features, vehicle: VehicleState | None = None, perception: Mapping[str, Scalar] | None = None
+        self, features: Features, vehicle: VehicleState | None = None, perception: Mapping[str, Scalar] | None = None,
+        picture: FrameStats | None = None,
     ) -> FrameResult:
         """The pure part: features (+ vehicle) at t -> events and state. Tests drive this.
         `perception`: extra per-frame columns from image models (expression_*), seen by the
-        detectors that declare them (DETECTOR_STAGES) and written with their columns."""
+        detectors that declare them (DETECTOR_STAGES) and written with their columns.
+        `picture`: the statistics camera health judged the frame by (for the table only)."""
         t = features.t
         vehicle = vehicle if vehicle is not None else VehicleState(t=t)
         events: list[Event] = []
@@ -233,7 +260,8 @@ class Pipeline:
         self.last_t = t
         state = DriverState(t=t, face_present=features.face_present, active=frozenset(self.active), values=values)
         policy = self._run_policy(state, events, vehicle)
-        return self._deliver(FrameResult(t=t, features=features, vehicle=vehicle, state=state, events=events, policy=policy))
+        return self._deliver(FrameResult(t=t, features=features, vehicle=vehicle, state=state, events=events,
+                                         policy=policy, picture=picture, judged=True))
 
     def reconfigure(self, config: Config, tracker: FaceTracker | None = None) -> list[Event]:
         """Swap in a new config between frames (the daemon's SIGHUP reload).
@@ -260,7 +288,7 @@ class Pipeline:
             # Keep the journey (activation, ACKs, running episodes): a reload must not switch
             # monitoring off for the activation minute nor forget an acknowledged warning.
             self.policy_engine.reconfigure(config.policy)
-        if config.stress.expression_model != self.config.stress.expression_model:
+        if config.stress.expression_model != self.config.stress.expression_model and self.image_models:
             self.expression = build_expression_model(config.stress.expression_model)
         self.camera_health.reconfigure(config.camera)
         self.privacy = PrivacyFilter(config.privacy)
@@ -276,6 +304,7 @@ class Pipeline:
         events: list[Event],
         vehicle: VehicleState | None = None,
         policy: PolicyState | None = None,
+        picture: FrameStats | None = None,
     ) -> FrameResult:
         """Hand events that come from no frame (camera_fault, a reload, the final
         "monitoring off" status) to every sink, as a result without a face and without
@@ -288,7 +317,7 @@ class Pipeline:
         if policy is None:
             policy = self._run_policy(state, events, vehicle)
         return self._deliver(FrameResult(t=t, features=Features(t=t, face_present=False), vehicle=vehicle,
-                                         state=state, events=events, policy=policy))
+                                         state=state, events=events, policy=policy, picture=picture))
 
     def close_events(self, t: float) -> list[Event]:
         """Close every open event (detectors, camera fault, policy actions) at t, e.g. when
@@ -321,12 +350,13 @@ class Pipeline:
             sink.close()
         return events
 
-    def _camera_result(self, t: float, events: list[Event], vehicle: VehicleState | None) -> FrameResult:
+    def _camera_result(self, t: float, events: list[Event], vehicle: VehicleState | None,
+                       picture: FrameStats | None = None) -> FrameResult:
         """A result while the picture cannot be judged. At a fault's start the driver-state
         events the detectors had open end: the camera-fault warning is what the vehicle sees."""
         if any(e.name == EventName.CAMERA_FAULT and e.phase == "start" for e in events):
             events = self._close_detector_events(t, reason=EventName.CAMERA_FAULT) + events
-        return self.emit(t, events, vehicle)
+        return self.emit(t, events, vehicle, picture=picture)
 
     def _close_detector_events(self, t: float, reason: str | None = None) -> list[Event]:
         events = [e for detector in self.detectors for e in detector.finish(t)]

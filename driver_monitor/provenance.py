@@ -12,11 +12,13 @@ model and input cannot be compared with another one.
     input: {path: recordings/selfie_writing, sha256: ...}
     model: {path: .../face_landmarker.task, sha256: ...}
     config: {path: (packaged default), sha256: ..., settings: {...every setting...}}
+    feature_table: {format_version: 2, feature_code_version: ...}
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import platform
 from collections.abc import Mapping
@@ -32,6 +34,12 @@ from driver_monitor.outputs.files import open_private
 RUN_FILE_NAME = "run.yaml"
 PACKAGED_DEFAULT = "(packaged default)"
 _CHUNK = 1 << 20
+# The code that computes the per-frame table's inputs (the face measurements, the picture
+# statistics, the frame times, the vehicle signals), relative to the package. A table made
+# by other code may hold other inputs, so feature replay refuses it rather than decide on
+# numbers a full replay would not see (docs/features.md "Feature replay").
+FEATURE_CODE = ("perception", "sources/video_file.py", "recording/format.py", "can/rx.py", "can/logs.py",
+                "vehicle/inputs.py")
 
 
 def sha256_of(path: Path) -> str | None:
@@ -49,6 +57,18 @@ def sha256_of(path: Path) -> str | None:
     except OSError:
         return None
     return digest.hexdigest()
+
+
+@functools.cache
+def feature_code_version() -> str:
+    """sha256 (16 hex digits) of the sources in FEATURE_CODE, names and contents."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for entry in FEATURE_CODE:
+        path = root / entry
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def model_provenance(config: Config) -> dict[str, Any]:
@@ -80,6 +100,9 @@ def run_provenance(command: str, config: Config | None, input_path: str | Path |
             "sha256": sha256_of(cfg_file),
             "settings": config.model_dump(mode="json"),
         }
+        from driver_monitor.outputs.feature_table import table_format
+
+        prov["feature_table"] = table_format()
     prov.update(extra or {})
     return prov
 

@@ -40,6 +40,17 @@ class ReplaySummary:
     outputs: list[str] = field(default_factory=list)  # CAN / serial / vehicle log status lines
     removed: list[str] = field(default_factory=list)  # an earlier run's outputs, removed first
 
+    def take(self, pipeline: Pipeline, io: RunIo, first_t: float | None, wall_s: float) -> None:
+        """What the finished pipeline and outputs say."""
+        self.wall_s = wall_s
+        self.frames = pipeline.frames_seen
+        self.face_found_ratio = pipeline.face_found_ratio if pipeline.frames else 0.0
+        last_t = pipeline.last_result.t if pipeline.last_result is not None else None
+        self.duration_s = (last_t - first_t) if first_t is not None and last_t is not None else 0.0
+        self.event_counts = dict(pipeline.event_counts)
+        self.action_counts = dict(pipeline.action_counts)
+        self.outputs = io.summary_lines()
+
     @property
     def frames_per_s(self) -> float:
         return self.frames / self.wall_s if self.wall_s > 0 else 0.0
@@ -125,14 +136,7 @@ def replay(
         source.close()
         if own_tracker:
             tracker.close()
-    summary.wall_s = time.perf_counter() - started
-    summary.frames = pipeline.frames_seen
-    summary.face_found_ratio = pipeline.face_found_ratio if pipeline.frames else 0.0
-    last_t = pipeline.last_result.t if pipeline.last_result is not None else None
-    summary.duration_s = (last_t - first_t) if first_t is not None and last_t is not None else 0.0
-    summary.event_counts = dict(pipeline.event_counts)
-    summary.action_counts = dict(pipeline.action_counts)
-    summary.outputs = io.summary_lines()
+    summary.take(pipeline, io, first_t, time.perf_counter() - started)
     if summary.error is not None:
         raise InputError(f"{summary.error} ({summary.frames} frames before it were written to {out_dir})")
     return summary

@@ -52,6 +52,23 @@ def real_dir() -> Path:
     return REAL
 
 
+@pytest.fixture(scope="session")
+def real_replays(tmp_path_factory, real_dir):
+    """Every real clip of truth.yaml replayed once per session with the packaged default
+    config: {clip name: its replay output directory (events.jsonl, features.csv, run.yaml)}.
+    The real-clip scoring, feature replay and corpus tests share these replays."""
+    from driver_monitor.config import load_config
+    from driver_monitor.evaluation.truth import load_truth
+    from driver_monitor.replay import replay
+
+    out = {}
+    for name, clip in load_truth(real_dir / "truth.yaml").items():
+        target = tmp_path_factory.mktemp("real") / name
+        replay(real_dir / clip.file, load_config(), target, progress=False)
+        out[name] = target
+    return out
+
+
 class ReplayedClip:
     """The outputs of one `replay` run: summary, per-frame rows (floats parsed) and events."""
 
@@ -163,6 +180,39 @@ def simulated_drive(tmp_path_factory):
         return cache[(key, mount)]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def fleet_drives(tmp_path_factory) -> dict[str, Path]:
+    """Two labelled synthetic recordings (15 fps, 320x240), rendered once per session:
+    `fleet_mixed` (fleet_drives.MIXED: every detector input, a dark stretch and a silence) and
+    the Euro NCAP visual time-sharing case. {name: recording directory}."""
+    from fleet_drives import FPS, MIXED, SIZE, add_gap
+
+    from driver_monitor.sim.scenario import load_scenario, parse_scenario
+    from driver_monitor.sim.simulate import simulate
+
+    base = tmp_path_factory.mktemp("fleet")
+    drives = {}
+    for scenario in (parse_scenario(MIXED, "fleet_mixed.yaml"), load_scenario(REPO / "scenarios" / "visual_time_sharing.yaml")):
+        simulate(scenario, base / scenario.name, fps=FPS, size=SIZE)
+        drives[scenario.name] = base / scenario.name
+    add_gap(drives["fleet_mixed"])
+    return drives
+
+
+@pytest.fixture(scope="session")
+def fleet_features(tmp_path_factory, fleet_drives) -> Path:
+    """The fleet drives extracted once per session with the packaged default config (in this
+    process): FEATURE_DIR with one directory per drive."""
+    from driver_monitor.config import load_config
+    from driver_monitor.fleet.extract import extract as run_extract
+    from driver_monitor.fleet.extract import find_drives
+
+    out = tmp_path_factory.mktemp("fleet-features")
+    summary = run_extract(find_drives(list(fleet_drives.values())), load_config(), out, progress=False)
+    assert [r.status for r in summary.results] == ["done", "done"], summary.text()
+    return out
 
 
 @pytest.fixture

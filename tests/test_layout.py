@@ -25,7 +25,7 @@ from driver_monitor.privacy import WITHHELD
 
 PACKAGE = Path(__file__).resolve().parents[1] / "driver_monitor"
 
-SHELL = {"assembly", "replay", "service", "reload", "runtime_state", "commands", "cli", "sd_notify", "log_setup"}
+SHELL = {"assembly", "replay", "service", "reload", "runtime_state", "commands", "cli", "sd_notify", "log_setup", "fleet"}
 # package or top-level module -> the project packages it must not import (against the flow:
 # sources -> perception -> detectors -> policy -> outputs, with config, names, messages and
 # errors below everything, can/ and serial/ as wire libraries, the shell on top).

@@ -32,19 +32,21 @@ MALE = REPO / "recordings" / "male_frontal"
 
 def test_feature_table_times_stay_exact_over_a_two_hour_drive(tmp_path: Path) -> None:
     """30 fps for 2 h: 216,000 rows. At 5 significant digits neighbours shared one `t` after
-    ~17 min; now every time reads back to the microsecond and every frame keeps its own."""
+    ~17 min; now every time (and every other input of the detectors) reads back exactly, and
+    every frame keeps its own; the detectors' state columns keep 5 digits."""
     path = tmp_path / "features.csv"
     writer = FeatureTableWriter(path)
     times = [k / 30.0 for k in range(2 * 3600 * 30)]
     for t in times:
-        writer.write_row({"t": t, "eye_blink_left": 0.123456789})
+        writer.write_row({"t": t, "eye_blink_left": 0.123456789, "kss_score": 0.123456789})
     writer.close()
     with path.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     read = [float(r["t"]) for r in rows]
     assert len(read) == len(times) and len(set(read)) == len(times)
-    assert max(abs(a - b) for a, b in zip(read, times, strict=True)) < 1e-6
-    assert rows[-1]["t"] == "7199.966667" and rows[-1]["eye_blink_left"] == "0.12346"  # other floats: 5 digits
+    assert read == times
+    assert rows[-1]["t"] == "7199.966666666666" and rows[-1]["eye_blink_left"] == "0.123456789"
+    assert rows[-1]["kss_score"] == "0.12346"  # a detector state: 5 digits
 
 
 # ---- the DBC names the unavailable raw values -----------------------------------------------

@@ -39,36 +39,29 @@ EXPECTED_ALERTS: dict[str, list[tuple[str, float]]] = {
 
 
 @pytest.fixture(scope="module")
-def real_replays(tmp_path_factory, real_dir):
-    from driver_monitor.config import load_config
+def real_events(real_replays):
+    """(truth, {clip: its replay's events}) from the session's replays (conftest)."""
     from driver_monitor.outputs.event_log import read_event_log
-    from driver_monitor.replay import replay
 
-    truth = load_truth(TRUTH)
-    out = {}
-    for name, clip in truth.items():
-        target = tmp_path_factory.mktemp(name)
-        replay(real_dir / clip.file, load_config(), target, progress=False)
-        out[name] = read_event_log(target / "events.jsonl")
-    return truth, out
+    return load_truth(TRUTH), {name: read_event_log(out / "events.jsonl") for name, out in real_replays.items()}
 
 
-def test_every_real_clip_is_in_the_expectations(real_replays):
-    truth, _ = real_replays
+def test_every_real_clip_is_in_the_expectations(real_events):
+    truth, _ = real_events
     assert set(truth) == set(EXPECTED_ALERTS)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_ALERTS))
-def test_real_clip_every_expected_event_and_no_false_alert(real_replays, name):
-    truth, events = real_replays
+def test_real_clip_every_expected_event_and_no_false_alert(real_events, name):
+    truth, events = real_events
     result = score_clip(name, truth[name], events[name])
     assert not result.missed, [e.describe() for e in result.missed]
     assert not result.false_alerts, result.false_alerts
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_ALERTS))
-def test_real_clip_alerts_exactly(real_replays, name):
-    _, events = real_replays
+def test_real_clip_alerts_exactly(real_events, name):
+    _, events = real_events
     got = [(e["name"], e["t"]) for e in events[name]
            if e["kind"] == "event" and e.get("phase") in ("start", None) and e["name"] in ALERT_EVENTS]
     expected = EXPECTED_ALERTS[name]
@@ -77,10 +70,10 @@ def test_real_clip_alerts_exactly(real_replays, name):
         assert t == pytest.approx(want, abs=0.035), got
 
 
-def test_eval_truth_cli_exits_1_on_a_miss_and_0_when_all_is_found(real_replays, tmp_path, capsys):
+def test_eval_truth_cli_exits_1_on_a_miss_and_0_when_all_is_found(real_events, tmp_path, capsys):
     from driver_monitor.cli import main
 
-    _, events = real_replays
+    _, events = real_events
     replay_dir = tmp_path / "car_eyes_closed_woman"
     replay_dir.mkdir()
     (replay_dir / "events.jsonl").write_text("\n".join(json.dumps(e) for e in events["car_eyes_closed_woman"]))

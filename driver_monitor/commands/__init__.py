@@ -6,6 +6,7 @@ module plus one name there."""
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -34,3 +35,25 @@ def add_io_options(p: argparse.ArgumentParser, serial_help: str) -> None:
     p.add_argument("--can-interface", default=None, metavar="NAME", help=CAN_INTERFACE_HELP)
     p.add_argument("--can-channel", default=None, metavar="CH", help=CAN_CHANNEL_HELP)
     p.add_argument("--serial-port", default=None, metavar="URL", help=serial_help)
+
+
+def add_match_window_options(p: argparse.ArgumentParser) -> None:
+    """--max-latency-s / --early-s: when a detection counts for a label (eval, sweep)."""
+    p.add_argument("--max-latency-s", type=positive_float, default=4.0, help="latest a detection may fire after the label ends (default 4)")
+    p.add_argument("--early-s", type=float, default=0.5, help="earliest a detection may fire before the label starts (default 0.5)")
+
+
+def add_engine_options(p: argparse.ArgumentParser) -> None:
+    """--jobs / --ray, the same for extract, eval and sweep."""
+    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                   help="worker processes on this machine (default 1: in this process)")
+    p.add_argument("--ray", default=None, metavar="ADDRESS|local",
+                   help="run on Ray instead: join the cluster at ADDRESS (`ray start --head` prints it; 'auto' finds a "
+                        "local one) or start a local instance ('local'); needs the extra: pip install 'driver-monitor[fleet]'")
+
+
+def engine_of(args: argparse.Namespace) -> Any:
+    """The fleet Engine the options ask for (driver_monitor/fleet/executor.py)."""
+    from driver_monitor.fleet.executor import Engine
+
+    return Engine(jobs=args.jobs, ray=args.ray)

@@ -6,11 +6,16 @@ import argparse
 from pathlib import Path
 
 from driver_monitor.commands import EXIT_OK, Subparsers, add_io_options, positive_float
+from driver_monitor.errors import InputError
 
 
 def register(sub: Subparsers) -> None:
     p = sub.add_parser("replay", help="run a video file or recording directory through the pipeline")
-    p.add_argument("input", help="a video file (mp4/mkv/avi/mov/gif) or a recording directory")
+    p.add_argument("input", nargs="?", default=None, help="a video file (mp4/mkv/avi/mov/gif) or a recording directory")
+    p.add_argument("--features", default=None, metavar="FEATURES",
+                   help="decide from a per-frame table instead (features.parquet|csv of a replay, a recording or "
+                        "`extract`, or the directory holding it): calibration, detectors and policy without the tracker, "
+                        "the same events as the full replay with the same config")
     p.add_argument("--config", "-c", default=None, help="config YAML (default: the packaged default.yaml)")
     p.add_argument("--out", "-o", default=None, help="output directory (default: replay-out/NAME); an earlier run's outputs in it are replaced")
     p.add_argument("--gif-fps", type=positive_float, default=None, help="frame rate to read a GIF at (overrides video.gif_fps)")
@@ -32,14 +37,26 @@ def run(args: argparse.Namespace) -> int:
     if args.gif_fps is not None:
         overrides = merge_overrides(overrides, {"video": {"gif_fps": args.gif_fps}})
     config = with_overrides(load_config(args.config), overrides)
-    input_path = Path(args.input)
-    out_dir = Path(args.out) if args.out else Path("replay-out") / (input_path.name if input_path.is_dir() else input_path.stem)
+    if (args.input is None) == (args.features is None):
+        raise InputError("replay needs INPUT (a video or recording) or --features FEATURES, not both")
+    if args.features is not None and (args.annotate is not None or args.realtime):
+        raise InputError(f"--features: {'--annotate' if args.annotate is not None else '--realtime'} needs the video: replay INPUT")
+    input_path = Path(args.input if args.input is not None else args.features)
+    name = input_path.name if input_path.is_dir() else input_path.stem
+    if args.features is not None and input_path.is_file():
+        name = input_path.resolve().parent.name
+    out_dir = Path(args.out) if args.out else Path("replay-out") / name
+    progress = False if args.no_progress else None
     from driver_monitor.report.commands import replay_hooks
 
     with replay_hooks(args, config) as hooks:  # --annotate: a video sink; --report: after the replay
-        summary = replay(input_path, config, out_dir, progress=False if args.no_progress else None,
-                         realtime=args.realtime, config_path=args.config, tracker=hooks.tracker,
-                         extra_sinks=hooks.sinks)
+        if args.features is not None:
+            from driver_monitor.fleet.feature_replay import replay_features
+
+            summary = replay_features(input_path, config, out_dir, progress, args.config, hooks.sinks)
+        else:
+            summary = replay(input_path, config, out_dir, progress=progress, realtime=args.realtime,
+                             config_path=args.config, tracker=hooks.tracker, extra_sinks=hooks.sinks)
         print(summary.text())
         hooks.after(args, out_dir, config)
     return EXIT_OK

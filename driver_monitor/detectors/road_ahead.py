@@ -80,7 +80,11 @@ class RoadAheadLearner:
         self._range = range_deg  # (yaw, pitch) half-widths around the prior's direction
         self._eye_range = eye_range_deg
         self._recent: deque[tuple[float, GazeSample | None]] = deque()  # the steady window
-        self._samples: deque[tuple[float, float, GazeSample]] = deque()  # (t, weight_s, sample)
+        # The refine window: (t, weight_s) per accepted sample, and the same samples as rows
+        # of _SampleRows (the refinements take medians and cones over all of them once a
+        # second; building those arrays from Python objects cost ~1 ms each time).
+        self._samples: deque[tuple[float, float]] = deque()
+        self._rows = _SampleRows()
         self._sample_s = 0.0
         self._next_refine_t = -math.inf
         self._last_t: float | None = None
@@ -103,10 +107,13 @@ class RoadAheadLearner:
         while len(self._recent) > 1 and self._recent[1][0] <= t - c.provisional_steady_s + 1e-9:
             self._recent.popleft()
         if sample is not None:
-            self._samples.append((t, dt, sample))
+            self._samples.append((t, dt))
+            self._rows.append((dt, sample.head_yaw_deg, sample.head_pitch_deg, sample.eye_yaw_deg,
+                               sample.eye_pitch_deg, sample.yaw_deg, sample.pitch_deg))
             self._sample_s += dt
             while self._samples and self._samples[0][0] < t - c.refine_window_s:
                 self._sample_s -= self._samples.popleft()[1]
+                self._rows.drop_first()
         if self.estimate.source in ("unknown", "mount"):
             steady = self._steady(t)
             if steady is not None:
@@ -136,16 +143,17 @@ class RoadAheadLearner:
         dev = np.hypot(yaw - np.median(yaw), pitch - np.median(pitch))
         if float(np.mean(dev <= c.steady_max_deviation_deg)) + 1e-9 < c.steady_share:
             return None
-        return self._median(accepted, "provisional")
+        arr = np.array([(s.head_yaw_deg, s.head_pitch_deg, s.eye_yaw_deg, s.eye_pitch_deg) for s in accepted])
+        return self._median(arr, "provisional")
 
     def _near(self, yaw: float, pitch: float) -> tuple[np.ndarray, np.ndarray]:
         """(mask of the window's samples within the road cone of (yaw, pitch), weights)."""
-        data = np.array([(s.yaw_deg, s.pitch_deg) for _, _, s in self._samples]).reshape(-1, 2)
-        weights = np.array([w for _, w, _ in self._samples])
-        return np.hypot(data[:, 0] - yaw, data[:, 1] - pitch) <= self.config.mode_radius_deg, weights
+        rows = self._rows.view()
+        return np.hypot(rows[:, _YAW] - yaw, rows[:, _PITCH] - pitch) <= self.config.mode_radius_deg, rows[:, _WEIGHT]
 
-    def _chosen(self, mask: np.ndarray) -> list[GazeSample]:
-        return [s for (_, _, s), keep in zip(self._samples, mask, strict=True) if keep]
+    def _chosen(self, mask: np.ndarray) -> np.ndarray:
+        """The chosen samples' (head yaw, head pitch, eye yaw, eye pitch) rows."""
+        return self._rows.view()[mask][:, _HEAD_YAW:_EYE_PITCH + 1]
 
     def _follow(self) -> RoadAhead | None:
         """The median of the recent samples within the road cone of the estimate."""
@@ -169,8 +177,8 @@ class RoadAheadLearner:
         total = self._sample_s
         if total + 1e-9 < c.reanchor_min_s:
             return None
-        data = np.array([(s.yaw_deg, s.pitch_deg) for _, _, s in self._samples])
-        weights = np.array([w for _, w, _ in self._samples])
+        rows = self._rows.view()
+        data, weights = rows[:, _YAW:_PITCH + 1], rows[:, _WEIGHT]
         (yaw_half, pitch_half), centre = self._range, (self.prior.yaw_deg, self.prior.pitch_deg)
         yaw_half += c.mode_radius_deg
         pitch_half += c.mode_radius_deg
@@ -194,8 +202,37 @@ class RoadAheadLearner:
             return None
         return self._median(self._chosen(near), "learned")
 
-    def _median(self, samples: list[GazeSample], source: Source) -> RoadAhead:
+    def _median(self, arr: np.ndarray, source: Source) -> RoadAhead:
+        """The median direction of (head yaw, head pitch, eye yaw, eye pitch) rows."""
         lo, hi = self._eye_range
-        arr = np.array([(s.head_yaw_deg, s.head_pitch_deg, s.eye_yaw_deg, s.eye_pitch_deg) for s in samples])
         head_yaw, head_pitch, eye_yaw, eye_pitch = (float(v) for v in np.median(arr, axis=0))
         return RoadAhead(head_yaw, head_pitch, float(np.clip(eye_yaw, lo, hi)), float(np.clip(eye_pitch, lo, hi)), source)
+
+
+# Columns of _SampleRows: the weight (s) and the sample, with its summed direction.
+_WEIGHT, _HEAD_YAW, _HEAD_PITCH, _EYE_YAW, _EYE_PITCH, _YAW, _PITCH = range(7)
+
+
+class _SampleRows:
+    """The refine window's samples as rows lo..hi of a growing float array: appending a row
+    and dropping the first are O(1), and the window is an array view without copying."""
+
+    def __init__(self) -> None:
+        self._buf = np.empty((256, 7))
+        self._lo = 0
+        self._hi = 0
+
+    def append(self, row: tuple[float, ...]) -> None:
+        if self._hi == self._buf.shape[0]:
+            live = self._hi - self._lo
+            buf = self._buf if 2 * live <= self._buf.shape[0] else np.empty((2 * self._buf.shape[0], 7))
+            buf[:live] = self._buf[self._lo:self._hi]
+            self._buf, self._lo, self._hi = buf, 0, live
+        self._buf[self._hi] = row
+        self._hi += 1
+
+    def drop_first(self) -> None:
+        self._lo += 1
+
+    def view(self) -> np.ndarray:
+        return self._buf[self._lo:self._hi]

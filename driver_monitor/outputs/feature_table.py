@@ -1,8 +1,20 @@
-"""The per-frame table replay writes: features.csv or features.parquet, one row per frame."""
+"""The per-frame table: features.csv or features.parquet, one row per result (docs/features.md).
+
+Its first columns are everything the detectors and the policy saw of a frame, exactly, so that
+`replay --features` can decide again without the picture (driver_monitor/fleet/): the face
+measurements (`Features`), the picture statistics camera health judged (`frame_*`), whether the
+frame was judged (`frame_judged`), the vehicle (`vehicle_*`) and the image models' outputs
+(`expression_*`). Then every detector's state columns.
+
+This writer is the one writer of the format (replay, `record`, `extract` all use it); the format's
+version and the version of the code that computed the inputs go into the Parquet metadata
+(FORMAT_KEY) and into run.yaml beside a CSV (provenance.py).
+"""
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -11,32 +23,64 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from driver_monitor.messages import Event, FrameResult, Scalar
+from driver_monitor.messages import (
+    FEATURE_COLUMNS,
+    FRAME_JUDGED,
+    FRAME_PREFIX,
+    VEHICLE_PREFIX,
+    Event,
+    FrameResult,
+)
+from driver_monitor.names import EXPRESSION_PREFIX
 from driver_monitor.outputs.files import make_private, open_private
 
 FEATURES_STEM = "features"
 # Key of the run's provenance (provenance.py, the run.yaml text) in the Parquet metadata.
 PARQUET_PROVENANCE_KEY = "driver_monitor.run"
-# Times are written to the microsecond: at 5 significant digits neighbouring frames of a
-# 30 fps drive shared one `t` after ~17 minutes (1234.5333 -> 1234.5).
-TIME_COLUMNS = frozenset({"t"})
+# Key of the table's own description (table_format()) in the Parquet metadata.
+FORMAT_KEY = "driver_monitor.feature_table"
+# 1: features and detector columns (CSV floats at 5 digits); 2: + every detector input
+# (picture statistics, judged, vehicle), written exactly.
+FORMAT_VERSION = 2
+# Beat-to-beat intervals in one CSV cell.
+LIST_SEPARATOR = ";"
+
+
+def is_input_column(name: str) -> bool:
+    """A column the detectors or the policy read (written exactly, read back by feature replay)."""
+    return name in FEATURE_COLUMNS or name.startswith((FRAME_PREFIX, VEHICLE_PREFIX, EXPRESSION_PREFIX))
+
+
+def table_format() -> dict[str, Any]:
+    """What a table of this code is: the format version and the version of the code that
+    computed its inputs (provenance.feature_code_version)."""
+    from driver_monitor.provenance import feature_code_version
+
+    return {"format_version": FORMAT_VERSION, "feature_code_version": feature_code_version()}
 
 
 class FeatureTableWriter:
     """Sink: writes `FrameResult.row()` to CSV (streamed) or Parquet (written on close, so a
     column that starts as None, e.g. heart rate before its first window, still gets its
-    real type). Columns are fixed by the first row. CSV floats keep 5 significant digits,
-    times (`t`) 6 decimals (µs); Parquet keeps full doubles. `metadata` (the run's
-    provenance) goes into the Parquet file's key-value metadata. Files are 0600."""
+    real type). The columns are those of the first judged frame's row (a judged row has every
+    column) plus any seen before it, in order of appearance: a drive that starts in a camera
+    fault keeps its detector columns. CSV: the detector inputs (is_input_column) are written
+    exactly (the shortest text that reads back to the same double), other floats with 5
+    significant digits; NaN is an empty cell, except in the inputs where an empty cell means
+    "no value" (vehicle speed, heart rate: `nan` there). Parquet keeps full doubles. `metadata` (the run's
+    provenance) and FORMAT_KEY go into the Parquet file's key-value metadata. Files are 0600."""
 
     def __init__(self, path: str | Path, fmt: str = "csv", metadata: Mapping[str, str] | None = None):
         self.path = Path(path)
         self.format = fmt
-        self.metadata = dict(metadata or {})
-        self._columns: list[str] | None = None
+        self.metadata = {**(metadata or {}), FORMAT_KEY: json.dumps(table_format(), sort_keys=True)}
+        self._seen: dict[str, None] = {}  # every column so far, in order of appearance
+        self._complete = False  # a judged row was seen: no new columns after it
+        self._columns: list[str] | None = None  # CSV: fixed once the header is written
+        self._exact: list[bool] = []
         self._csv_file: IO[str] | None = None
         self._csv: Any = None
-        self._rows: list[dict[str, Scalar]] = []
+        self._rows: list[Mapping[str, Any]] = []
 
     def write(self, result: FrameResult) -> None:
         self.write_row(result.row())
@@ -44,34 +88,101 @@ class FeatureTableWriter:
     def write_events(self, events: Sequence[Event]) -> None:
         """End-of-input events belong to no frame: no row."""
 
-    def write_row(self, row: dict[str, Scalar]) -> None:
-        if self._columns is None:
-            self._columns = list(row)
-            if self.format == "csv":
-                self._csv_file = open_private(self.path, "w", newline="", encoding="utf-8")
-                self._csv = csv.writer(self._csv_file)
-                self._csv.writerow(self._columns)
-        if self.format == "csv":
-            self._csv.writerow([_csv_cell(row.get(c), c in TIME_COLUMNS) for c in self._columns])
-        else:
+    def write_row(self, row: Mapping[str, Any]) -> None:
+        if not self._complete:
+            self._seen.update(dict.fromkeys(row))
+            self._complete = bool(row.get(FRAME_JUDGED, True))
+        if self.format != "csv":
             self._rows.append(row)
+            return
+        if self._columns is None:
+            self._rows.append(row)
+            if self._complete:
+                self._write_header()
+            return
+        self._csv.writerow([_csv_cell(row.get(c), exact) for c, exact in zip(self._columns, self._exact, strict=True)])
+
+    def _write_header(self) -> None:
+        self._columns = list(self._seen)
+        self._exact = [input_column_kind(c) if is_input_column(c) else None for c in self._columns]
+        self._csv_file = open_private(self.path, "w", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._csv_file)
+        self._csv.writerow(self._columns)
+        pending, self._rows = self._rows, []
+        for row in pending:
+            self.write_row(row)
 
     def close(self) -> None:
-        if self._csv_file is not None:
-            self._csv_file.close()
-            self._csv_file = None
-        if self._rows and self._columns is not None:
-            table = pa.Table.from_pylist(self._rows, schema=None).select(self._columns)
-            if self.metadata:
-                table = table.replace_schema_metadata({**(table.schema.metadata or {}), **self.metadata})
+        if self.format == "csv":
+            if self._columns is None and self._rows:
+                self._write_header()
+            if self._csv_file is not None:
+                self._csv_file.close()
+                self._csv_file = None
+            return
+        if self._rows:
+            columns = list(self._seen)
+            arrays = [pa.array([row.get(c) for row in self._rows]) for c in columns]
+            table = pa.Table.from_arrays(arrays, names=columns)
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}), **self.metadata})
             pq.write_table(table, self.path)
             make_private(self.path)
             self._rows = []
 
 
-def _csv_cell(value: Scalar, is_time: bool = False) -> Scalar:
+def _csv_cell(value: Any, exact: str | None) -> Any:
+    """exact: the input column's kind (None: a detector state column, 5 digits). NaN is an
+    empty cell, except where an empty cell means "no value" (optional_float: `nan`)."""
     if isinstance(value, float):
         if math.isnan(value):
-            return ""
-        return f"{value:.6f}" if is_time else f"{value:.5g}"
-    return value
+            return "nan" if exact == "optional_float" else ""
+        if exact is not None:
+            return float.__repr__(value)  # shortest text that reads back to the same double
+        return f"{value:.5g}"
+    if isinstance(value, tuple):
+        return LIST_SEPARATOR.join(float.__repr__(float(v)) for v in value)
+    return value  # bool -> True/False, None -> empty, int, str
+
+
+# How each input column reads back from a CSV cell (csv_cell_value); the rest are floats.
+_INPUT_KINDS: dict[str, str] = {
+    "face_present": "bool", "colour_image": "bool",
+    FRAME_PREFIX + "identical_to_previous": "optional_bool", FRAME_PREFIX + "mean_luma": "optional_float",
+    FRAME_PREFIX + "luma_std": "optional_float", FRAME_JUDGED: "bool",
+    VEHICLE_PREFIX + "speed_kph": "optional_float", VEHICLE_PREFIX + "indicator_left": "optional_bool",
+    VEHICLE_PREFIX + "indicator_right": "optional_bool", VEHICLE_PREFIX + "gear": "optional_str",
+    VEHICLE_PREFIX + "driver_ack": "bool", VEHICLE_PREFIX + "ignition_on": "optional_bool",
+    VEHICLE_PREFIX + "external_heart_rate_bpm": "optional_float",
+    VEHICLE_PREFIX + "external_rr_intervals_ms": "float_list",
+}
+
+
+def input_column_kind(name: str) -> str:
+    return _INPUT_KINDS.get(name, "float")
+
+
+def csv_cell_value(kind: str, cell: str) -> Any:
+    """The value a CSV cell of an input column holds (the inverse of _csv_cell), by the
+    column's kind: float (NaN when empty), optional_float / optional_bool / optional_str (None
+    when empty), bool, float_list."""
+    if kind == "float":
+        return float(cell) if cell else math.nan  # NaN is an empty cell
+    if kind == "bool":
+        return _bool(cell)
+    if cell == "":
+        return () if kind == "float_list" else None
+    if kind == "optional_float":
+        return float(cell)
+    if kind == "optional_bool":
+        return _bool(cell)
+    if kind == "float_list":
+        return tuple(float(v) for v in cell.split(LIST_SEPARATOR))
+    return cell
+
+
+def _bool(cell: str) -> bool:
+    if cell in ("True", "true", "1"):
+        return True
+    if cell in ("False", "false", "0"):
+        return False
+    raise ValueError(f"not a boolean: {cell!r}")

@@ -20,22 +20,15 @@ import cv2
 import numpy as np
 
 from driver_monitor.config.service import CameraConfig
-from driver_monitor.messages import Event, Frame
+from driver_monitor.messages import Event, Frame, FrameStats
 from driver_monitor.names import EventName
+
+__all__ = ["CameraFaultMonitor", "CameraHealth", "FrameStats", "SourceStatus", "frame_stats"]
 
 NO_FRAME = "no_frame"
 FROZEN_IMAGE = "frozen_image"
 DARK_LENS = "dark_lens"
 COVERED_LENS = "covered_lens"
-
-
-@dataclass(frozen=True, slots=True)
-class FrameStats:
-    """What the fault monitor needs from one picture (cheap, from a subsampled grey image)."""
-
-    identical_to_previous: bool
-    mean_luma: float
-    luma_std: float
 
 
 def frame_stats(image: np.ndarray, previous: np.ndarray | None) -> FrameStats:
@@ -194,15 +187,24 @@ class CameraHealth:
         self._previous = None
 
     def frame(self, frame: Frame, source: SourceStatus = NO_SOURCE_STATUS) -> list[Event]:
-        monitor = self._monitor(frame.t)
+        return self.observe(frame.t, self.stats(frame), source)
+
+    def stats(self, frame: Frame) -> FrameStats:
+        """The picture's statistics; the frozen check compares it with the previous picture."""
+        stats = frame_stats(frame.image, self._previous)
+        self._previous = frame.image
+        return stats
+
+    def observe(self, t: float, stats: FrameStats, source: SourceStatus = NO_SOURCE_STATUS) -> list[Event]:
+        """A frame at t with these statistics (`frame` computes them from the picture;
+        feature replay reads them from the per-frame table)."""
+        monitor = self._monitor(t)
         events: list[Event] = []
         period = source.period_s if source.period_s and source.period_s > 0 else self.config.frame_period_s
         timeout = self.config.no_frame_timeout_periods * period
-        if frame.t - monitor.last_frame_t > timeout:
+        if t - monitor.last_frame_t > timeout:
             events += monitor.update(monitor.last_frame_t + timeout + 1e-6, None, None, source.fault, source.period_s)
-        stats = frame_stats(frame.image, self._previous)
-        self._previous = frame.image
-        events += monitor.update(frame.t, stats, frame.t, source.fault, source.period_s)
+        events += monitor.update(t, stats, t, source.fault, source.period_s)
         return self._explained(events, source)
 
     def idle(self, t: float, source: SourceStatus = NO_SOURCE_STATUS) -> list[Event]:

@@ -26,10 +26,11 @@ import numpy as np
 from driver_monitor.config.stress import ChannelOrder, ExpressionModelConfig, TensorLayout
 from driver_monitor.errors import ConfigError
 from driver_monitor.messages import FaceObservation, Frame, Scalar
+from driver_monitor.names import EXPRESSION_PREFIX
 
 log = logging.getLogger(__name__)
 
-COLUMN_PREFIX = "expression_"
+COLUMN_PREFIX = EXPRESSION_PREFIX
 _KEY = "stress.expression_model"
 
 

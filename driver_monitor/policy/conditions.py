@@ -43,11 +43,25 @@ def as_number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+INACTIVE = ConditionSignal(False)
+
+
 class ConditionTracker:
     def __init__(self, config: ConditionsConfig):
         self.config = config
         self._held_until: dict[str, float] = {}  # instantaneous events: active until
         self._event_level: dict[str, float] = {}  # latest level from an event detail
+
+    @property
+    def config(self) -> ConditionsConfig:
+        return self._config
+
+    @config.setter
+    def config(self, config: ConditionsConfig) -> None:
+        """(A reload sets a new one.) Each condition's value rule is looked up once here, not
+        on every frame."""
+        self._config = config
+        self._rules = [(name, cfg.value_key, cfg.value_min) for name, cfg in config.items()]
 
     def update(self, driver: DriverState, events: Iterable[Event]) -> dict[str, ConditionSignal]:
         t = driver.t
@@ -61,14 +75,15 @@ class ConditionTracker:
                 hold_s = getattr(self.config, e.name).hold_s
                 self._held_until[e.name] = max(self._held_until.get(e.name, -math.inf), e.t + hold_s)
         signals: dict[str, ConditionSignal] = {}
-        for name, cfg in self.config.items():
-            by_event = name in driver.active or t < self._held_until.get(name, -math.inf)
-            value = as_number(driver.values.get(cfg.value_key)) if cfg.value_key is not None else None
-            by_value = value is not None and cfg.value_min is not None and value >= cfg.value_min
+        active_events, values, held_until = driver.active, driver.values, self._held_until
+        for name, value_key, value_min in self._rules:
+            by_event = name in active_events or t < held_until.get(name, -math.inf)
+            value = as_number(values.get(value_key)) if value_key is not None else None
+            by_value = value is not None and value_min is not None and value >= value_min
             active = by_event or by_value
             if not active:
                 self._event_level.pop(name, None)  # a level belongs to one activation
-                signals[name] = ConditionSignal(False)
+                signals[name] = INACTIVE
                 continue
             levels = [x for x in (self._event_level.get(name) if by_event else None, value) if x is not None]
             signals[name] = ConditionSignal(True, max(levels) if levels else None)

@@ -34,7 +34,7 @@ from driver_monitor.names import Column, EventName, StateName
 from driver_monitor.policy.actions import HMI_ACTIONS, LEVEL_WARNING, VEHICLE_ACTIONS, level_of
 from driver_monitor.policy.conditions import ConditionTracker
 from driver_monitor.policy.gates import JourneyTracker, SpeedGate
-from driver_monitor.policy.ladder import ConditionLadder, StageOutput
+from driver_monitor.policy.ladder import IDLE, ConditionLadder, StageOutput
 
 # DriverState value written by the distraction detector: True while the gaze is on the road.
 EYES_ON_ROAD_KEY = Column.EYES_ON_ROAD
@@ -86,7 +86,7 @@ class PolicyEngine:
             gate_open = self.gates[name].update(vehicle)
             if not monitoring or (camera_fault and name != EventName.CAMERA_FAULT):
                 ladder.stop()
-                outputs[name] = StageOutput()
+                outputs[name] = IDLE
                 continue
             outputs[name] = ladder.update(t, signals[name], gate_open, forward_gaze_s)
 

@@ -106,7 +106,7 @@ class ReplayHooks:
             from driver_monitor.report.drive_report import ReportRequest, write_report
 
             path = Path(args.report) if args.report else out_dir / REPORT_NAME
-            result = write_report(ReportRequest(out_dir, path, input_path=Path(args.input), config=config,
+            result = write_report(ReportRequest(out_dir, path, input_path=_path(args.input), config=config,
                                                 config_source=args.config or "packaged default"))
             print(f"  report        {result.path} ({result.bytes / 1e6:.1f} MB)")
 

@@ -42,7 +42,11 @@ def find_speed(numeric: dict[str, np.ndarray], times_s: np.ndarray, recording_di
                config: Config, notes: list[str]) -> np.ndarray | None:
     for name in SPEED_COLUMNS:
         if name in numeric:
-            return numeric[name]
+            if np.isfinite(numeric[name]).any():
+                return numeric[name]
+            # The table says what the pipeline saw: no speed at any frame (no CAN log).
+            notes.append("vehicle speed: unknown in this drive (no vehicle signals; unknown speed counts as moving)")
+            return None
     if recording_dir is None:
         notes.append("vehicle speed: not in the feature table and the replay's input is unknown "
                      "(give the recording directory with --input DIR)")

@@ -1,0 +1,267 @@
+"""Scores over many drives: per event name and in total, for the detectors' events and for the
+policy's warnings (docs/evaluation.md).
+
+Per drive, the detections are matched to the ground truth exactly as `eval` does for one drive
+(labels.jsonl: evaluation/scoring.py; behaviour intervals of a truth.yaml: evaluation/truth.py),
+then the counts are summed over the corpus:
+
+    labels     ground-truth items (labels, or the events a truth interval requires)
+    found      items a detection of theirs matched            missed = labels - found
+    false      detections no item matched (false alarms)
+    precision  found / (found + false)      recall  found / labels      F1  their harmonic mean
+    latency    detection start - the item's onset, median and p90 over the found items (s)
+    false/h    false alarms per hour of driving (the drives' first to last frame)
+
+Totals count the alert events only (truth.ALERT_EVENTS: not blinks, nods, nor the system's own
+limits such as driver_absent or camera_fault, which have rows of their own).
+
+Warnings: the policy's action lines, grouped into episodes (a condition's first action that
+starts while none of that condition's actions is on). Every label whose name is a policy
+condition (a truth interval: every expectation) implies a warning starting in its window; the
+first unused warning there, whatever its condition, is its warning (latency from the label's
+onset). A warning inside the window of a label that already has one is the same episode going
+on (an escalation, microsleep becoming sleep) and is not counted; any other warning is false.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from driver_monitor.evaluation.scoring import NameScore, intervals, score
+from driver_monitor.evaluation.truth import (
+    ALERT_EVENTS,
+    ClipScore,
+    ClipTruth,
+    _excuses,
+    expectations,
+    score_clip,
+)
+from driver_monitor.names import CONDITIONS
+
+EventDict = Mapping[str, Any]
+TOTAL = "all alerts"
+WARNINGS_TOTAL = "all warnings"
+
+
+@dataclass
+class Tally:
+    labels: int = 0
+    found: int = 0
+    false: int = 0
+    latencies_s: list[float] = field(default_factory=list)
+
+    def add(self, other: Tally) -> None:
+        self.labels += other.labels
+        self.found += other.found
+        self.false += other.false
+        self.latencies_s += other.latencies_s
+
+    @property
+    def missed(self) -> int:
+        return self.labels - self.found
+
+    @property
+    def precision(self) -> float | None:
+        return self.found / (self.found + self.false) if self.found + self.false else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.found / self.labels if self.labels else None
+
+    @property
+    def f1(self) -> float | None:
+        p, r = self.precision, self.recall
+        if p is None or r is None:
+            return None
+        return 2 * p * r / (p + r) if p + r > 0 else 0.0
+
+    @property
+    def latency_median_s(self) -> float | None:
+        return float(np.median(self.latencies_s)) if self.latencies_s else None
+
+    @property
+    def latency_p90_s(self) -> float | None:
+        return float(np.percentile(self.latencies_s, 90)) if self.latencies_s else None
+
+    def metrics(self, hours: float) -> dict[str, Any]:
+        return {
+            "labels": self.labels, "found": self.found, "missed": self.missed, "false": self.false,
+            "precision": self.precision, "recall": self.recall, "f1": self.f1,
+            "latency_median_s": self.latency_median_s, "latency_p90_s": self.latency_p90_s,
+            "false_per_hour": self.false / hours if hours > 0 else None,
+        }
+
+
+@dataclass
+class DriveScore:
+    """One drive's tallies; `detail` is what the single-drive scorer returned (the HTML corpus
+    report shows it): {name: NameScore} for labels, a ClipScore for truth."""
+
+    name: str
+    duration_s: float
+    events: dict[str, Tally] = field(default_factory=dict)
+    warnings: dict[str, Tally] = field(default_factory=dict)
+    detail: Mapping[str, NameScore] | ClipScore | None = None
+
+
+# ---- one drive ----------------------------------------------------------------------------------
+
+def score_labels(name: str, detections: Sequence[EventDict], labels: Sequence[EventDict], duration_s: float,
+                 max_latency_s: float = 4.0, early_s: float = 0.5) -> DriveScore:
+    names = score(detections, labels, max_latency_s, early_s)
+    events = {n: Tally(s.labels, s.found, s.false_alarms, list(s.latencies_s)) for n, s in names.items()}
+    windows = [(lab.name, lab.start_t, lab.start_t - early_s, lab.end_t + max_latency_s)
+               for lab in intervals(labels) if lab.name in CONDITIONS]
+    warnings = _score_warnings(windows, warning_starts(detections), excuses=[])
+    return DriveScore(name, duration_s, events, warnings, names)
+
+
+def score_truth(name: str, clip: ClipTruth, detections: Sequence[EventDict], duration_s: float) -> DriveScore:
+    result = score_clip(name, clip, detections)
+    events: dict[str, Tally] = {}
+    for exp, alert in result.found:
+        tally = events.setdefault(_primary(exp.names), Tally())
+        tally.labels += 1
+        tally.found += 1
+        tally.latencies_s.append(alert.t - exp.behaviour.start_s)
+    for exp in result.missed:
+        events.setdefault(_primary(exp.names), Tally()).labels += 1
+    for alert in result.false_alerts:
+        events.setdefault(alert.name, Tally()).false += 1
+    # A warning anywhere from the behaviour's onset to the event's latest time is in time.
+    windows = [(_primary(e.names), e.behaviour.start_s, e.behaviour.start_s, e.latest_t) for e in expectations(clip)]
+    excuses = sorted({span for n in CONDITIONS for span in _excuses(clip, n)})
+    warnings = _score_warnings(windows, warning_starts(detections), excuses, margin_s=1.0)
+    return DriveScore(name, duration_s, events, warnings, result)
+
+
+def _primary(names: Iterable[str]) -> str:
+    """The row a truth expectation is counted in: its first name (microsleep for microsleep
+    or sleep, long_distraction for long_distraction or unresponsive)."""
+    return sorted(names)[0]
+
+
+def warning_starts(events: Iterable[EventDict]) -> list[tuple[str, float]]:
+    """(condition, t) of each warning episode: an action start of a condition none of whose
+    actions is on."""
+    on: dict[str, set[str]] = {}
+    starts: list[tuple[str, float]] = []
+    for e in events:
+        if e.get("kind") != "action":
+            continue
+        condition = str((e.get("detail") or {}).get("condition"))
+        actions = on.setdefault(condition, set())
+        if e.get("phase") == "start":
+            if not actions:
+                starts.append((condition, float(e["t"])))
+            actions.add(e["name"])
+        elif e.get("phase") == "end":
+            actions.discard(e["name"])
+    return sorted(starts, key=lambda s: s[1])
+
+
+def _score_warnings(windows: Sequence[tuple[str, float, float, float]], starts: Sequence[tuple[str, float]],
+                    excuses: Sequence[tuple[float | None, float | None]], margin_s: float = 0.0) -> dict[str, Tally]:
+    """windows: (row, onset, earliest, latest) per item implying a warning."""
+    tallies: dict[str, Tally] = {}
+    used: set[int] = set()
+    for row, onset, earliest, latest in sorted(windows, key=lambda w: w[1]):
+        tally = tallies.setdefault(row, Tally())
+        tally.labels += 1
+        match = next((i for i, (_, t) in enumerate(starts) if i not in used and earliest - 1e-6 <= t <= latest + 1e-6), None)
+        if match is not None:
+            used.add(match)
+            tally.found += 1
+            tally.latencies_s.append(starts[match][1] - onset)
+    for i, (condition, t) in enumerate(starts):
+        if i in used or any(earliest - 1e-6 <= t <= latest + 1e-6 for _, _, earliest, latest in windows):
+            continue
+        if any(s is not None and e is not None and s - margin_s <= t <= e + margin_s for s, e in excuses):
+            continue
+        tallies.setdefault(condition, Tally()).false += 1
+    return tallies
+
+
+# ---- the corpus ---------------------------------------------------------------------------------
+
+@dataclass
+class CorpusScore:
+    drives: list[DriveScore]
+
+    @property
+    def hours(self) -> float:
+        return sum(d.duration_s for d in self.drives) / 3600.0
+
+    def events(self) -> dict[str, Tally]:
+        return _sum(d.events for d in self.drives)
+
+    def warnings(self) -> dict[str, Tally]:
+        return _sum(d.warnings for d in self.drives)
+
+    def events_total(self) -> Tally:
+        total = Tally()
+        for name, tally in self.events().items():
+            if name in ALERT_EVENTS:
+                total.add(tally)
+        return total
+
+    def warnings_total(self) -> Tally:
+        total = Tally()
+        for tally in self.warnings().values():
+            total.add(tally)
+        return total
+
+    def metrics(self) -> dict[str, Any]:
+        """Everything, JSON-ready (`eval --json`, a sweep's row)."""
+        h = self.hours
+        return {
+            "drives": len(self.drives), "hours": h,
+            "events": {n: t.metrics(h) for n, t in sorted(self.events().items())},
+            "events_total": self.events_total().metrics(h),
+            "warnings": {n: t.metrics(h) for n, t in sorted(self.warnings().items())},
+            "warnings_total": self.warnings_total().metrics(h),
+            "per_drive": [{"name": d.name, "duration_s": d.duration_s,
+                           "events": {n: t.metrics(d.duration_s / 3600.0) for n, t in sorted(d.events.items())},
+                           "warnings": {n: t.metrics(d.duration_s / 3600.0) for n, t in sorted(d.warnings.items())}}
+                          for d in self.drives],
+        }
+
+    def text(self, names: Iterable[str] | None = None) -> str:
+        """The table; `names`: only these event rows (the totals stay those of every alert)."""
+        h = self.hours
+        wanted = set(names) if names else None
+        lines = [f"corpus: {len(self.drives)} drives, {h:.3f} h of driving", _HEADER.format("event")]
+        lines += [_row(n, t, h) for n, t in sorted(self.events().items()) if wanted is None or n in wanted]
+        lines.append(_row(TOTAL, self.events_total(), h))
+        lines += ["", _HEADER.format("warning")]
+        lines += [_row(n, t, h) for n, t in sorted(self.warnings().items())]
+        lines.append(_row(WARNINGS_TOTAL, self.warnings_total(), h))
+        return "\n".join(lines)
+
+
+def _sum(parts: Iterable[Mapping[str, Tally]]) -> dict[str, Tally]:
+    out: dict[str, Tally] = {}
+    for part in parts:
+        for name, tally in part.items():
+            out.setdefault(name, Tally()).add(tally)
+    return out
+
+
+_HEADER = "{:<22}" + f"{'labels':>7}{'found':>7}{'missed':>7}{'false':>7}{'prec':>7}{'recall':>7}{'F1':>7}" \
+          f"{'latency s (med, p90)':>22}{'false/h':>9}"
+
+
+def _row(name: str, t: Tally, hours: float) -> str:
+    latency = "-" if not t.latencies_s else f"{t.latency_median_s:.2f}, {t.latency_p90_s:.2f}"
+    per_hour = f"{t.false / hours:.2f}" if hours > 0 else "-"
+    return (f"{name:<22}{t.labels:>7}{t.found:>7}{t.missed:>7}{t.false:>7}{_share(t.precision):>7}"
+            f"{_share(t.recall):>7}{_share(t.f1):>7}{latency:>22}{per_hour:>9}")
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"

@@ -1,0 +1,144 @@
+"""One drive scored under one or more configs: the unit of work of corpus evaluation and sweeps.
+
+    DriveJob(entry, ground truth, configs, table) ─▶ evaluate_job ─▶ [(config id, DriveScore)]
+
+A job decides the drive's events under each config from its per-frame table (feature replay,
+fleet/feature_replay.py), or takes a replay's events as they are (no configs), or replays a
+recording that has no table in full. The table's frames are read once per process and kept for
+the next jobs of the same drive (a sweep sends a drive's configs in batches): in a pool each
+process reads the file, on Ray the frames come through the object store (`frames_ref`).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from driver_monitor.config import Config
+from driver_monitor.evaluation.corpus import DriveScore, score_labels, score_truth
+from driver_monitor.evaluation.truth import ClipTruth
+from driver_monitor.fleet.corpus import CorpusEntry
+from driver_monitor.fleet.feature_replay import decide_events
+from driver_monitor.fleet.table import FrameInput, frames_duration_s, read_feature_table
+from driver_monitor.outputs.event_log import read_event_log
+
+# Drives whose frames a worker process keeps (~1.5 kB a frame: 8 one-hour drives ~1.3 GB).
+CACHED_DRIVES = 8
+
+
+@dataclass(frozen=True)
+class DriveJob:
+    entry: CorpusEntry
+    labels: tuple[dict[str, Any], ...] | None
+    truth: ClipTruth | None
+    # (config id, settings as Config.model_dump(mode="json")); empty: score entry.events as they are.
+    configs: tuple[tuple[str, dict[str, Any]], ...] = ()
+    frames_ref: Any = None  # Ray: [ObjectRef of the frames]; None: read entry.table here
+    max_latency_s: float = 4.0
+    early_s: float = 0.5
+
+
+def evaluate_job(job: DriveJob) -> list[tuple[str, DriveScore]]:
+    if not job.configs:
+        assert job.entry.events is not None
+        events = read_event_log(job.entry.events)
+        return [("", _score(job, events, _duration_of_replay(job.entry, events)))]
+    out = []
+    for config_id, settings in job.configs:
+        config = _config(config_id, settings)
+        if job.entry.table is None and job.frames_ref is None:
+            events, duration = _full_replay(job.entry, config)
+        else:
+            drive = _drive(job)
+            events = decide_events(drive.frames, config, job.entry.root, drive.heart_rates)
+            duration = frames_duration_s(drive.frames)
+        out.append((config_id, _score(job, events, duration)))
+    return out
+
+
+def _score(job: DriveJob, events: list[dict[str, Any]], duration_s: float) -> DriveScore:
+    if job.truth is not None:
+        return score_truth(job.entry.name, job.truth, events, duration_s)
+    assert job.labels is not None
+    return score_labels(job.entry.name, events, list(job.labels), duration_s, job.max_latency_s, job.early_s)
+
+
+@dataclass
+class _CachedDrive:
+    frames: list[FrameInput]
+    # The camera heart rate per `stress.rppg` setting, computed by the first config of this
+    # drive in this process and taken by the later ones (feature_replay.decide_events).
+    heart_rates: dict[str, list[Any]] = field(default_factory=dict)
+
+
+_DRIVES: OrderedDict[Path, _CachedDrive] = OrderedDict()
+_CONFIGS: OrderedDict[str, Config] = OrderedDict()
+
+
+def _drive(job: DriveJob) -> _CachedDrive:
+    key = job.entry.root
+    drive = _DRIVES.get(key)
+    if drive is None:
+        if job.frames_ref is not None:
+            import ray
+
+            frames = ray.get(job.frames_ref[0])
+        else:
+            assert job.entry.table is not None
+            frames = read_feature_table(job.entry.table).frames
+        drive = _DRIVES[key] = _CachedDrive(frames)
+        while len(_DRIVES) > CACHED_DRIVES:
+            _DRIVES.popitem(last=False)
+    else:
+        _DRIVES.move_to_end(key)
+    return drive
+
+
+def _config(config_id: str, settings: dict[str, Any]) -> Config:
+    config = _CONFIGS.get(config_id)
+    if config is None:
+        config = _CONFIGS[config_id] = Config.model_validate(settings)
+        while len(_CONFIGS) > 256:
+            _CONFIGS.popitem(last=False)
+    return config
+
+
+def _full_replay(entry: CorpusEntry, config: Config) -> tuple[list[dict[str, Any]], float]:
+    """A recording without a table: the tracker, as `replay` (events only)."""
+    from driver_monitor.fleet.extract import extraction_config
+    from driver_monitor.replay import replay
+
+    assert entry.recording is not None
+    with tempfile.TemporaryDirectory(prefix="dm-eval-") as tmp:
+        summary = replay(entry.recording, extraction_config(config), Path(tmp), progress=False)
+        return read_event_log(Path(tmp) / "events.jsonl"), summary.duration_s
+
+
+def _duration_of_replay(entry: CorpusEntry, events: list[dict[str, Any]]) -> float:
+    """First to last frame of the replay's table, else its events' span."""
+    if entry.table is not None:
+        t = _table_times(entry.table)
+        if t:
+            return t[-1] - t[0]
+    times = [float(e["t"]) for e in events]
+    return max(times) - min(times) if times else 0.0
+
+
+def _table_times(path: Path) -> list[float]:
+    import pyarrow as pa
+
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            column = pq.read_table(path, columns=["t"]).column("t")
+        else:
+            import pyarrow.csv as pacsv
+
+            column = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(include_columns=["t"])).column("t")
+    except (pa.ArrowInvalid, OSError, KeyError):
+        return []
+    return [float(v) for v in column.to_pylist() if v is not None]

@@ -1,0 +1,152 @@
+"""`replay --features FEATURES`: calibration, detectors and policy over a per-frame table, without
+the picture or the tracker (DESIGN.md "Feature replay must decide what a full replay decides").
+
+    features.parquet|csv ─▶ FrameInput per frame ─▶ Pipeline.check_picture (camera health from
+        the table's picture statistics) ─▶ Pipeline.process_features ─▶ the replay's sinks
+
+The same outputs as `replay` (events.jsonl, the feature table, run.yaml, CAN / serial when
+switched on), and the same events: the table holds every input the detectors and the policy
+read (outputs/feature_table.py), and fleet/table.py refuses a table made under other
+settings, face model or feature code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from driver_monitor.assembly import Mode, RunIo
+from driver_monitor.config import Config
+from driver_monitor.errors import InputError
+from driver_monitor.fleet.table import FrameInput, read_feature_table
+from driver_monitor.messages import Event, FrameResult
+from driver_monitor.outputs.base import Sink
+from driver_monitor.pipeline import Pipeline
+from driver_monitor.progress import with_progress
+from driver_monitor.provenance import run_provenance
+from driver_monitor.replay import ReplaySummary
+
+
+def decide(pipeline: Pipeline, frames: Iterable[FrameInput], source: Path) -> None:
+    """Every frame through camera health, then (when judged) the detectors and the policy, as
+    `Pipeline.process` does with the picture; the caller finishes the pipeline."""
+    expression = pipeline.config.stress.expression_model.enabled
+    check_picture, process_features = pipeline.check_picture, pipeline.process_features
+    for frame in frames:
+        if check_picture(frame.t, frame.picture, frame.vehicle) is not None:
+            continue
+        if not frame.judged:
+            raise InputError(f"{source}: the frame at t={frame.t:.6f} s was not judged when the table was made "
+                             "(a live camera fault): it has no features; replay the recording in full")
+        process_features(frame.features, frame.vehicle, frame.perception if expression else None, frame.picture)
+
+
+class EventCollector:
+    """Sink: every event line, as events.jsonl would hold it (the form eval scores)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def write(self, result: FrameResult) -> None:
+        if result.events:
+            self.events.extend(e.to_json_dict() for e in result.events)
+
+    def write_events(self, events: Sequence[Event]) -> None:
+        self.events.extend(e.to_json_dict() for e in events)
+
+    def close(self) -> None:
+        pass
+
+
+def decide_events(frames: Sequence[FrameInput], config: Config, source: Path,
+                  heart_rates: dict[str, list[Any]] | None = None) -> list[dict[str, Any]]:
+    """The event log a replay with `config` writes, from frames alone (sweeps, corpus eval).
+
+    heart_rates: kept across the configs of one drive (a sweep's batch). The camera heart rate
+    (detectors/stress/rppg.py, ~1 ms a second of drive: a third of feature replay) depends on
+    the features and the `stress.rppg` settings only, so the first config computes it and the
+    others with the same settings take its estimates, frame by frame (_RppgRecorder)."""
+    collector = EventCollector()
+    pipeline = Pipeline(config, None, [collector], image_models=False)
+    recorder = _RppgRecorder.attach(pipeline, heart_rates)
+    try:
+        decide(pipeline, frames, source)
+    finally:
+        pipeline.finish()
+    if recorder is not None:
+        recorder.done()
+    return collector.events
+
+
+class _RppgRecorder:
+    """Stands in for StressDetector.rppg (an RppgEstimator): records the estimates of a first
+    run, or hands them out again in a later one. The frames and their order are the same for
+    every config of a drive (camera health cannot be swept), so the n-th call gets the n-th
+    estimate; `done` checks that a replayed run asked exactly as often, and keeps a first
+    run's estimates only once it has finished (a run that failed half-way leaves nothing)."""
+
+    def __init__(self, estimator: Any, heart_rates: dict[str, list[Any]], key: str):
+        self.estimator = estimator
+        self.heart_rates = heart_rates
+        self.key = key
+        self.recorded = heart_rates.get(key)
+        self.store: list[Any] = []
+        self.calls = 0
+
+    @classmethod
+    def attach(cls, pipeline: Pipeline, heart_rates: dict[str, list[Any]] | None) -> _RppgRecorder | None:
+        from driver_monitor.detectors.stress.detector import StressDetector
+        from driver_monitor.detectors.stress.rppg import RppgEstimator
+
+        if heart_rates is None:
+            return None
+        stress = next((d for d in pipeline.detectors if isinstance(d, StressDetector)), None)
+        # A switched-off stress detector never asks (its estimates belong to no other config).
+        if stress is None or not stress.config.enabled or not isinstance(getattr(stress, "rppg", None), RppgEstimator):
+            return None
+        recorder = cls(stress.rppg, heart_rates, stress.config.rppg.model_dump_json())
+        stress.rppg = recorder  # type: ignore[assignment]
+        return recorder
+
+    def update(self, features: Any) -> Any:
+        self.calls += 1
+        if self.recorded is not None:
+            return self.recorded[self.calls - 1]
+        estimate = self.estimator.update(features)
+        self.store.append(estimate)
+        return estimate
+
+    def done(self) -> None:
+        if self.recorded is None:
+            self.heart_rates[self.key] = self.store
+        elif self.calls != len(self.recorded):
+            raise RuntimeError(f"camera heart rate asked {self.calls} times, recorded {len(self.recorded)}")
+
+
+def replay_features(
+    features: str | Path,
+    config: Config,
+    out_dir: str | Path,
+    progress: bool | None = None,
+    config_path: str | Path | None = None,
+    extra_sinks: Sequence[Sink] = (),
+) -> ReplaySummary:
+    """`replay --features`: the outputs of a replay, decided from a per-frame table."""
+    out_dir = Path(out_dir)
+    table = read_feature_table(features)  # all of it first: out_dir may be where it lies
+    table.check_config(config)
+    provenance = run_provenance("replay --features", config, table.path, config_path,
+                                {"features_of": table.provenance.get("input")})
+    io = RunIo.open(config, Mode.REPLAY, out_dir, None, provenance)
+    pipeline = Pipeline(config, None, [*io.sinks, *extra_sinks], image_models=False)
+    summary = ReplaySummary(table.path, out_dir, removed=io.removed_outputs)
+    started = time.perf_counter()
+    try:
+        decide(pipeline, with_progress(table.frames, len(table.frames), progress), table.path)
+    finally:
+        pipeline.finish()
+        io.close()
+    summary.take(pipeline, io, table.frames[0].t if table.frames else None, time.perf_counter() - started)
+    return summary

@@ -1,0 +1,161 @@
+"""Corpus evaluation (issue 15): every metric at exact values on hand-made drives (labels and
+behaviour-interval truth, events and warnings), then `eval CORPUS` over extracted synthetic
+drives and over the real clips with their truth.yaml, with --json, --config and --report."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from driver_monitor.cli import main
+from driver_monitor.evaluation.corpus import CorpusScore, score_labels, score_truth, warning_starts
+from driver_monitor.evaluation.truth import ClipTruth, expectations, load_truth
+
+
+def ev(t, name, phase=None, kind="event", **detail):
+    e = {"t": t, "kind": kind, "name": name}
+    if phase:
+        e["phase"] = phase
+    if detail:
+        e["detail"] = detail
+    return e
+
+
+def act(t, name, phase, condition):
+    return ev(t, name, phase, kind="action", condition=condition, level=2, stage=0)
+
+
+LABELS = [ev(10.0, "long_distraction", "start"), ev(14.0, "long_distraction", "end"),
+          ev(30.0, "sleep", "start"), ev(34.0, "sleep", "end"), ev(50.0, "yawn")]
+DETECTIONS = [
+    ev(13.0, "long_distraction", "start"), act(13.0, "chime", "start", "long_distraction"),
+    ev(14.5, "long_distraction", "end"), act(14.5, "chime", "end", "long_distraction"),
+    ev(31.5, "microsleep", "start"), act(31.5, "haptic_seat", "start", "microsleep"),
+    ev(32.5, "microsleep", "end", became="sleep"), act(32.5, "haptic_seat", "end", "microsleep"),
+    ev(32.5, "sleep", "start"), act(32.5, "haptic_seat", "start", "sleep"), act(33.0, "chime", "start", "sleep"),
+    ev(34.2, "sleep", "end"), act(34.2, "haptic_seat", "end", "sleep"), act(34.2, "chime", "end", "sleep"),
+    ev(51.2, "yawn"),
+    ev(70.0, "long_distraction", "start"), act(70.0, "chime", "start", "long_distraction"),
+    ev(72.0, "long_distraction", "end"), act(72.0, "chime", "end", "long_distraction"),
+]
+
+
+def test_warning_episodes_start_with_a_conditions_first_action():
+    assert warning_starts(DETECTIONS) == [("long_distraction", 13.0), ("microsleep", 31.5), ("sleep", 32.5),
+                                          ("long_distraction", 70.0)]
+
+
+def test_labels_corpus_metrics_at_exact_values():
+    one = score_labels("a", DETECTIONS, LABELS, duration_s=3600.0)
+    empty = score_labels("b", [], [], duration_s=1800.0)
+    corpus = CorpusScore([one, empty])
+    m = corpus.metrics()
+    assert m["hours"] == 1.5 and m["drives"] == 2
+    ld = m["events"]["long_distraction"]
+    assert (ld["labels"], ld["found"], ld["missed"], ld["false"]) == (1, 1, 0, 1)
+    assert (ld["precision"], ld["recall"]) == (0.5, 1.0) and ld["f1"] == pytest.approx(2 / 3)
+    assert ld["latency_median_s"] == 3.0 and ld["false_per_hour"] == pytest.approx(1 / 1.5)
+    assert m["events"]["sleep"]["latency_median_s"] == 2.5  # the microsleep grew into the sleep: one sleep
+    total = m["events_total"]
+    assert (total["labels"], total["found"], total["false"]) == (3, 3, 1)
+    assert total["precision"] == 0.75 and total["f1"] == pytest.approx(2 * 0.75 / 1.75)
+    assert total["latency_median_s"] == 2.5 and total["latency_p90_s"] == pytest.approx(2.9)  # of 1.2, 2.5, 3.0
+    # Warnings: the yawn implies none; the microsleep's warning is the sleep's, its change to
+    # the sleep ladder the same episode; the warning at 70 s is false.
+    w = m["warnings"]
+    assert (w["long_distraction"]["labels"], w["long_distraction"]["found"], w["long_distraction"]["false"]) == (1, 1, 1)
+    assert (w["sleep"]["labels"], w["sleep"]["found"], w["sleep"]["false"]) == (1, 1, 0)
+    assert w["sleep"]["latency_median_s"] == 1.5
+    assert m["warnings_total"]["false_per_hour"] == pytest.approx(1 / 1.5)
+    per_drive = {d["name"]: d for d in m["per_drive"]}
+    assert per_drive["b"]["events"] == {} and per_drive["a"]["duration_s"] == 3600.0
+    text = corpus.text()
+    assert text.splitlines()[0] == "corpus: 2 drives, 1.500 h of driving"
+    assert "all alerts                  3      3      0      1   0.75   1.00   0.86            2.50, 2.90     0.67" in text
+
+
+def test_truth_corpus_metrics_at_exact_values():
+    clip = ClipTruth.model_validate({"file": "c.mp4", "intervals": [
+        {"kind": "eyes_closed", "start_s": 1.0, "end_s": 5.0}, {"kind": "look_away", "start_s": 10.0, "end_s": 14.0}]})
+    detections = [ev(2.0, "microsleep", "start"), act(2.0, "chime", "start", "microsleep"),
+                  ev(4.0, "microsleep", "end", became="sleep"), ev(4.0, "sleep", "start"), ev(5.2, "sleep", "end"),
+                  act(5.2, "chime", "end", "microsleep"),
+                  ev(13.2, "long_distraction", "start"), act(13.2, "chime", "start", "long_distraction"),
+                  act(14.0, "chime", "end", "long_distraction"), ev(20.0, "yawn"),
+                  act(40.0, "chime", "start", "driver_absent"), act(41.0, "chime", "end", "driver_absent")]
+    s = score_truth("c", clip, detections, duration_s=60.0)
+    assert {n: (t.labels, t.found, t.false, t.latencies_s) for n, t in s.events.items()} == {
+        "sleep": (1, 1, 0, [3.0]), "long_distraction": (1, 1, 0, [pytest.approx(3.2)]), "yawn": (0, 0, 1, [])}
+    assert {n: (t.labels, t.found, t.false, t.latencies_s) for n, t in s.warnings.items()} == {
+        "sleep": (1, 1, 0, [1.0]), "long_distraction": (1, 1, 0, [pytest.approx(3.2)]), "driver_absent": (0, 0, 1, [])}
+
+
+# ---- eval CORPUS ---------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_eval_a_corpus_of_extractions_and_decide_it_under_another_config(fleet_features, tmp_path, capsys):
+    assert main(["eval", str(fleet_features), "--json", str(tmp_path / "default.json")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("corpus: 2 drives, ") and "long_distraction" in out and "visual_time_sharing" in out
+    default = json.loads((tmp_path / "default.json").read_text())
+    # Every number of the corpus is the sum of its drives'.
+    for part in ("events", "warnings"):
+        for name, m in default[part].items():
+            assert m["labels"] == sum(d[part].get(name, {}).get("labels", 0) for d in default["per_drive"])
+            assert m["false"] == sum(d[part].get(name, {}).get("false", 0) for d in default["per_drive"])
+    # The drives are shorter than the policy's activation minute: no warning. Decided again
+    # with the policy active from the start, the same events give warnings.
+    assert default["warnings_total"]["found"] == 0 and default["warnings_total"]["labels"] > 0
+    (tmp_path / "active.yaml").write_text("policy:\n  monitoring:\n    activation_s: 0\n")
+    assert main(["eval", str(fleet_features), "-c", str(tmp_path / "active.yaml"), "--json", str(tmp_path / "a.json")]) == 0
+    active = json.loads((tmp_path / "a.json").read_text())
+    assert active["events"] == default["events"]
+    assert active["warnings_total"]["found"] > 0
+    # A list file names the same corpus.
+    (tmp_path / "drives.txt").write_text("".join(f"{p}\n" for p in sorted(fleet_features.iterdir())))
+    assert main(["eval", str(tmp_path / "drives.txt"), "--json", str(tmp_path / "l.json")]) == 0
+    assert json.loads((tmp_path / "l.json").read_text()) == default
+
+
+@pytest.mark.slow
+def test_eval_the_real_clips_against_their_truth_with_a_report(real_replays, real_dir, tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, out in real_replays.items():
+        (corpus / name).symlink_to(out)
+    truth = real_dir / "truth.yaml"
+    assert main(["eval", str(corpus), "--truth", str(truth), "--json", str(tmp_path / "t.json"),
+                 "--report", str(tmp_path / "report")]) == 0
+    m = json.loads((tmp_path / "t.json").read_text())
+    expected = sum(len(expectations(c)) for c in load_truth(truth).values())
+    assert m["drives"] == len(real_replays) and m["events_total"]["labels"] == expected
+    assert m["events_total"]["found"] == expected and m["events_total"]["false"] == 0
+    index = (tmp_path / "report" / "index.html").read_text()
+    for name in real_replays:
+        assert f'href="{name}.html"' in index and (tmp_path / "report" / f"{name}.html").is_file()
+    assert capsys.readouterr().out.splitlines()[-1] == f"report {tmp_path / 'report' / 'index.html'} ({len(real_replays)} drives)"
+
+
+@pytest.mark.slow
+def test_a_corpus_drive_without_labels_is_one_line(real_replays, tmp_path, capsys):
+    name, out = next(iter(sorted(real_replays.items())))
+    shutil.copytree(out, tmp_path / "corpus" / name)
+    assert main(["eval", str(tmp_path / "corpus")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {tmp_path / 'corpus' / name}: no ground truth: no labels.jsonl in it")
+    assert err[0].endswith("label the drive or give --truth")
+
+
+def test_an_empty_corpus_directory_is_one_line(tmp_path, capsys):
+    assert main(["eval", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.strip() == (f"error: {tmp_path}: no drives in it (replay outputs, `extract` "
+                                               "directories, recordings or videos)")
+
+
+def test_json_and_config_are_for_a_corpus(tmp_path, capsys):
+    events = tmp_path / "events.jsonl"
+    events.write_text("")
+    assert main(["eval", str(events), str(events), "--json", str(tmp_path / "x.json")]) == 1
+    assert capsys.readouterr().err.strip() == "error: --config and --json are for a CORPUS (a directory of drives or a list file)"

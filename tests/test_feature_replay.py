@@ -1,0 +1,236 @@
+"""`replay --features` decides exactly what the full replay decided (issue 15): byte-identical
+events.jsonl and feature table on the bundled clips, the real clips of ../shared/data/real and
+a synthetic drive with warnings, a dark stretch and a silence; the table round-trips the
+detectors' inputs exactly; a table that cannot promise that is refused in one line."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import CLIP_GIF_FPS
+
+from driver_monitor.cli import main
+from driver_monitor.config import Config, load_config, parse_config
+from driver_monitor.config.perception import TrackerBackend
+from driver_monitor.errors import InputError
+from driver_monitor.fleet.feature_replay import replay_features
+from driver_monitor.fleet.table import read_feature_table
+from driver_monitor.messages import DriverState, Features, FrameResult, FrameStats, VehicleState
+from driver_monitor.outputs.feature_table import FORMAT_KEY, FeatureTableWriter
+from driver_monitor.replay import replay
+
+pytestmark = pytest.mark.slow
+
+# The policy acts from the first frame (activation after a minute would leave a short drive
+# without a warning), the table is Parquet.
+ACTIVE_PARQUET = "policy:\n  monitoring:\n    activation_s: 0\noutputs:\n  features_format: parquet\n"
+
+
+def same_outputs(full: Path, feature: Path) -> None:
+    assert (feature / "events.jsonl").read_text() == (full / "events.jsonl").read_text()
+    if (full / "features.csv").exists():
+        assert (feature / "features.csv").read_text() == (full / "features.csv").read_text()
+    else:
+        a, b = pq.read_table(feature / "features.parquet"), pq.read_table(full / "features.parquet")
+        assert a.schema == b.schema and repr(a.to_pylist()) == repr(b.to_pylist())  # NaN == NaN here
+
+
+def clip_config(name: str) -> Config:
+    config = load_config()
+    if name in CLIP_GIF_FPS:
+        config = config.model_copy(update={"video": config.video.model_copy(update={"gif_fps": CLIP_GIF_FPS[name]})})
+    return config
+
+
+@pytest.mark.parametrize("name", ["head-pose-face-detection-female.gif", "head-pose-face-detection-male.gif",
+                                  "iris_tracking_example.gif", "selfie_segmentation_web.mp4"])
+def test_feature_replay_of_a_bundled_clip_is_the_full_replay(replay_clip, name, tmp_path):
+    full = replay_clip(name).summary.out_dir
+    summary = replay_features(full / "features.csv", clip_config(name), tmp_path, progress=False)
+    same_outputs(full, tmp_path)
+    assert summary.frames == replay_clip(name).summary.frames
+    assert summary.event_counts == replay_clip(name).summary.event_counts
+
+
+def test_feature_replay_of_each_real_clip_is_the_full_replay(real_replays, tmp_path):
+    for name, full in real_replays.items():
+        replay_features(full, load_config(), tmp_path / name, progress=False)
+        same_outputs(full, tmp_path / name)
+
+
+@pytest.fixture(scope="module")
+def mixed_full(fleet_drives, tmp_path_factory):
+    """The mixed synthetic drive replayed in full with warnings on, into a Parquet table."""
+    out = tmp_path_factory.mktemp("mixed") / "full"
+    config = parse_config(ACTIVE_PARQUET)
+    summary = replay(fleet_drives["fleet_mixed"], config, out, progress=False)
+    return out, config, summary
+
+
+def test_feature_replay_of_a_drive_with_warnings_a_dark_stretch_and_a_silence(mixed_full, tmp_path):
+    full, config, summary = mixed_full
+    events = [json.loads(line) for line in (full / "events.jsonl").read_text().splitlines()]
+    names = {(e["kind"], e["name"]) for e in events}
+    # The drive exercises what feature replay must reproduce: warnings and their ladder, the
+    # camera health from the table's picture statistics (dark lens, the silence), the vehicle.
+    assert {("action", "chime"), ("event", "long_distraction"), ("event", "sleep"), ("event", "yawn"),
+            ("event", "camera_fault")} <= names
+    reasons = [e["detail"]["reason"] for e in events if e["name"] == "camera_fault" and e["phase"] == "start"]
+    assert reasons == ["dark_lens", "no_frame"]
+    table = read_feature_table(full)
+    assert not all(f.judged for f in table.frames) and any(f.vehicle.indicator_left for f in table.frames)
+    assert any(f.vehicle.driver_ack for f in table.frames) and {f.vehicle.speed_kph for f in table.frames} > {0.0, 70.0}
+    replayed = replay_features(full / "features.parquet", config, tmp_path, progress=False)
+    same_outputs(full, tmp_path)
+    assert (replayed.frames, replayed.event_counts, replayed.action_counts) == (
+        summary.frames, summary.event_counts, summary.action_counts)
+
+
+def test_replay_features_cli_on_a_replay_directory(mixed_full, tmp_path, capsys):
+    full, _, _ = mixed_full
+    (tmp_path / "c.yaml").write_text(ACTIVE_PARQUET)
+    assert main(["replay", "--features", str(full), "-c", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "o"),
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"replayed {full / 'features.parquet'}") and "chime" in out
+    same_outputs(full, tmp_path / "o")
+
+
+def test_a_sweep_batch_computes_the_camera_heart_rate_once_and_decides_as_each_config_alone(mixed_full):
+    """decide_events with a shared heart_rates store (a sweep's batch of configs over one drive):
+    the first config of each `stress.rppg` setting records the camera heart rate, later ones take
+    it frame by frame; a switched-off stress detector neither records nor takes. Every config
+    decides exactly what it decides alone."""
+    from driver_monitor.config.overrides import with_overrides
+    from driver_monitor.detectors.stress.rppg import RppgEstimator
+    from driver_monitor.fleet.feature_replay import decide_events
+
+    full, config, _ = mixed_full
+    table = read_feature_table(full)
+    configs = [config,
+               with_overrides(config, {"stress": {"enabled": False}}),
+               with_overrides(config, {"distraction": {"long_distraction": {"threshold_s": 4.5}}}),
+               with_overrides(config, {"stress": {"rppg": {"window_s": 6.0}}}),
+               with_overrides(config, {"stress": {"rppg": {"window_s": 6.0}}, "presence": {"absent_after_s": 2.5}})]
+    heart_rates: dict[str, list] = {}
+    shared = [decide_events(table.frames, c, table.path, heart_rates) for c in configs]
+    alone = [decide_events(table.frames, c, table.path) for c in configs]
+    assert shared == alone
+    assert shared[0] != shared[2]  # the batch's configs decide differently
+    judged = [f.features for f in table.frames if f.judged]
+    for c in (configs[0], configs[3]):
+        estimator = RppgEstimator(c.stress.rppg)
+        assert repr(heart_rates[c.stress.rppg.model_dump_json()]) == repr([estimator.update(f) for f in judged])
+    assert len(heart_rates) == 2
+
+
+# ---- the table keeps every input exactly ---------------------------------------------------------
+
+ODD = [0.1, 1 / 3, 2.0 ** -1074, 1e308, -0.0, math.nan, 123456.78901234567, math.pi]
+
+
+def result(k: int) -> FrameResult:
+    x = ODD[k % len(ODD)]
+    features = Features(t=k / 30.0 + 1e-7, face_present=k % 3 != 0, head_yaw_deg=x, ear_left=ODD[(k + 1) % len(ODD)],
+                        skin_rgb=None if k % 4 == 0 else (x if not math.isnan(x) else 1.0, 2.5, 1 / 7),
+                        colour_image=k % 5 != 0, iris_contrast_right=-x)
+    vehicle = VehicleState(features.t, speed_kph=None if k % 2 else x, indicator_left=[None, True, False][k % 3],
+                           gear=[None, "D", "R"][k % 3], driver_ack=k % 7 == 0, ignition_on=[True, None][k % 2],
+                           external_heart_rate_bpm=None if k % 3 else 71.25,
+                           external_rr_intervals_ms=() if k % 2 else (812.5, 1 / 3))
+    picture = FrameStats(k % 2 == 1, x if not math.isnan(x) else 0.0, 1 / 3)
+    state = DriverState(features.t, features.face_present, values={"expression_calm": ODD[(k + 3) % len(ODD)],
+                                                                  "kss_level": 3})
+    return FrameResult(features.t, features, vehicle, state, picture=picture, judged=k % 5 != 1)
+
+
+def same(a: object, b: object) -> bool:
+    """Equal field by field, NaN equal to NaN, -0.0 told from 0.0."""
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if hasattr(a, "__dataclass_fields__"):
+        return type(a) is type(b) and all(same(getattr(a, f), getattr(b, f)) for f in a.__dataclass_fields__)
+    return a == b and type(a) is type(b)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_every_input_round_trips_exactly(tmp_path, fmt):
+    from driver_monitor.provenance import provenance_text, run_provenance, write_run_file
+
+    prov = run_provenance("replay", Config(), None, None)
+    writer = FeatureTableWriter(tmp_path / f"features.{fmt}", fmt, {"driver_monitor.run": provenance_text(prov)})
+    results = [result(k) for k in range(40)]
+    for r in results:
+        writer.write(r)
+    writer.close()
+    write_run_file(tmp_path, prov)
+    table = read_feature_table(tmp_path / f"features.{fmt}")
+    assert len(table.frames) == len(results)
+    for r, frame in zip(results, table.frames, strict=True):
+        assert same(frame.features, r.features), (r.features, frame.features)
+        assert same(frame.vehicle, r.vehicle) and same(frame.picture, r.picture) and frame.judged == r.judged
+        assert same(frame.perception["expression_calm"], r.state.values["expression_calm"])
+
+
+def test_csv_keeps_detector_columns_at_five_digits_and_a_fault_at_the_start_keeps_them(tmp_path):
+    """The detectors' inputs are written exactly, their states readably; a table whose first
+    rows are a camera fault's (no detector columns) still gets the columns of the first judged
+    frame."""
+    writer = FeatureTableWriter(tmp_path / "features.csv")
+    fault = FrameResult(0.0, Features(0.0, False), VehicleState(0.0), DriverState(0.0, False),
+                        picture=FrameStats(False, 1.0, 0.5))
+    judged = FrameResult(0.1, Features(0.1, True, head_yaw_deg=1 / 3), VehicleState(0.1, speed_kph=1 / 3),
+                         DriverState(0.1, True, values={"kss_score": 1 / 3}), picture=FrameStats(False, 90.0, 30.0), judged=True)
+    writer.write(fault)
+    writer.write(judged)
+    writer.close()
+    header, first, second = (tmp_path / "features.csv").read_text().splitlines()
+    cells = dict(zip(header.split(","), second.split(","), strict=True))
+    assert cells["head_yaw_deg"] == cells["vehicle_speed_kph"] == "0.3333333333333333" and cells["kss_score"] == "0.33333"
+    assert cells["t"] == "0.1" and cells["frame_judged"] == "True"
+    assert dict(zip(header.split(","), first.split(","), strict=True))["kss_score"] == ""
+
+
+# ---- refusals: one line naming the file ---------------------------------------------------------
+
+def test_a_table_of_another_feature_code_is_refused(mixed_full, tmp_path, capsys):
+    full, _, _ = mixed_full
+    table = pq.read_table(full / "features.parquet")
+    meta = dict(table.schema.metadata)
+    fmt = json.loads(meta[FORMAT_KEY.encode()])
+    meta[FORMAT_KEY.encode()] = json.dumps({**fmt, "feature_code_version": "0123456789abcdef"}).encode()
+    pq.write_table(table.replace_schema_metadata(meta), tmp_path / "features.parquet")
+    assert main(["replay", "--features", str(tmp_path / "features.parquet"), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {tmp_path / 'features.parquet'}: features from another feature-code version "
+                   f"(0123456789abcdef, this code computes {fmt['feature_code_version']}): extract the drive again "
+                   "(`driver-monitor extract`) or replay it in full"]
+
+
+def test_a_table_without_the_inputs_is_refused(tmp_path):
+    (tmp_path / "features.csv").write_text("t,face_present,head_yaw_deg\n0.0,True,1.5\n")
+    with pytest.raises(InputError, match="no run.yaml beside it saying which format and feature code made it"):
+        read_feature_table(tmp_path)
+
+
+def test_a_setting_that_acts_before_the_features_is_refused(mixed_full, tmp_path):
+    full, config, _ = mixed_full
+    other = config.model_copy(update={"camera": config.camera.model_copy(update={"dark_lens_s": 3.0})})
+    with pytest.raises(InputError, match=r"camera\.dark_lens_s is 3\.0 in this config but was 2\.0 when the features were made"):
+        replay_features(full, other, tmp_path, progress=False)
+    gif = config.model_copy(update={"video": config.video.model_copy(update={"gif_fps": 5.0})})
+    with pytest.raises(InputError, match=r"video\.gif_fps is 5\.0"):
+        replay_features(full, gif, tmp_path, progress=False)
+    backend = config.model_copy(update={"perception": config.perception.model_copy(update={"backend": TrackerBackend.mediapipe})})
+    with pytest.raises(InputError, match=r"perception\.backend is \"mediapipe\" in this config but was \"litert\""):
+        replay_features(full, backend, tmp_path, progress=False)
+    # How replay schedules the tracker is no input: the table serves either way.
+    serial = config.model_copy(update={"perception": config.perception.model_copy(
+        update={"staged_replay": False, "landmark_threads": 1})})
+    read_feature_table(full).check_config(serial)

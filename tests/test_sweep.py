@@ -1,0 +1,161 @@
+"""`sweep` (issue 15): grids and random searches checked against the config schema before
+anything runs, configs scored over a labelled corpus by feature replay, one results row per
+config, the Pareto front, best configs that check-config accepts and that differ from the base
+only in the swept keys, and a resumed sweep that redoes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from driver_monitor.cli import main
+from driver_monitor.config import load_config
+from driver_monitor.errors import ConfigError
+from driver_monitor.fleet.grid import load_grid, trials
+from driver_monitor.fleet.sweep import best_config, pareto_front
+
+
+def grid_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "grid.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("distraction.long_distraction.treshold_s: [2.5, 3.0]\n",
+     "distraction.long_distraction.treshold_s: unknown key (did you mean 'threshold_s'? every key with its default: "
+     "driver-monitor config --default)"),
+    ("distractoin.long_distraction.threshold_s: [2.5]\n",
+     "distractoin.long_distraction.threshold_s: unknown key (did you mean 'distraction'? every key with its default: "
+     "driver-monitor config --default)"),
+    ("camera.dark_lens_s: [1.0, 2.0]\n",
+     "camera.dark_lens_s: acts before the features (the tracker, frame times, camera health or vehicle signals): the "
+     "feature tables were made with one value of it; sweep it with full replays instead"),
+    ("perception: [{}]\n", "perception: acts before the features"),
+    ("distraction.long_distraction.threshold_s: [3.0, -1]\n",
+     "distraction.long_distraction.threshold_s=-1: distraction.long_distraction.threshold_s: Input should be greater than 0"),
+    ("distraction.long_distraction.threshold_s: []\n", "distraction.long_distraction.threshold_s: an empty list sweeps nothing"),
+    ("search: random\nkeys:\n  distraction.long_distraction.threshold_s: {min: 2, max: 4}\n",
+     "samples: a random search needs samples: 1..100000 (got 0)"),
+    ("distraction.long_distraction.threshold_s: {min: 2.0, max: 4.0}\n",
+     "distraction.long_distraction.threshold_s: a grid needs values: a list, or {min, max, step}"),
+])
+def test_a_bad_grid_is_one_line_naming_the_file_and_key(tmp_path, capsys, text, expected):
+    path = grid_file(tmp_path, text)
+    assert main(["sweep", str(tmp_path), "--grid", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {path}: {expected}"), err
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_a_grid_is_every_combination_and_a_random_search_is_the_same_for_a_seed(tmp_path):
+    base = load_config()
+    grid = load_grid(grid_file(tmp_path, "distraction.long_distraction.threshold_s: [2.5, 3.0]\n"
+                                         "distraction.zones.road.yaw_max_deg: {min: 15, max: 25, step: 5}\n"))
+    got = trials(grid, base)
+    assert [t.values for t in got] == [
+        {"distraction.long_distraction.threshold_s": a, "distraction.zones.road.yaw_max_deg": b}
+        for a in (2.5, 3.0) for b in (15, 20, 25)]
+    assert got[1].config.distraction.zones.road.yaw_max_deg == 20.0 and len({t.id for t in got}) == 6
+    random_text = ("search: random\nsamples: 5\nseed: 7\nkeys:\n  distraction.long_distraction.threshold_s: {min: 2.0, max: 4.0}\n"
+                   "  policy.monitoring.activation_s: [0, 60]\n")
+    first = trials(load_grid(grid_file(tmp_path, random_text)), base)
+    again = trials(load_grid(grid_file(tmp_path, random_text)), base)
+    assert [t.values for t in first] == [t.values for t in again] and len(first) == 5
+    assert all(2.0 <= t.values["distraction.long_distraction.threshold_s"] <= 4.0 for t in first)
+
+
+def test_a_combination_the_schema_refuses_is_named(tmp_path):
+    grid = load_grid(grid_file(tmp_path, "camera.reopen_backoff.initial_s: [2.0, 10.0]\ncamera.reopen_backoff.max_s: [5.0]\n"))
+    with pytest.raises(ConfigError) as refused:
+        trials(grid, load_config())
+    assert refused.value.problems == [
+        f"{grid.path}: camera.reopen_backoff.initial_s=10.0, camera.reopen_backoff.max_s=5.0: camera.reopen_backoff: "
+        "max_s (5.0) must not be below initial_s (10.0)"]
+
+
+def test_pareto_front_and_best_configs():
+    rows = [{"config_id": "a", "alerts.recall": 1.0, "alerts.false_per_hour": 2.0, "alerts.f1": 0.6},
+            {"config_id": "b", "alerts.recall": 0.8, "alerts.false_per_hour": 0.5, "alerts.f1": 0.7},
+            {"config_id": "c", "alerts.recall": 0.8, "alerts.false_per_hour": 1.0, "alerts.f1": 0.65},  # beaten by b
+            {"config_id": "d", "alerts.recall": 0.5, "alerts.false_per_hour": 0.0, "alerts.f1": 0.5},
+            {"config_id": "e", "alerts.recall": None, "alerts.false_per_hour": 0.0, "alerts.f1": None}]
+    assert pareto_front(rows) == ["d", "b", "a"]
+    assert best_config(rows, "recall") == "a" and best_config(rows, "f1") == "b"
+    assert best_config(rows, "false_per_hour") == "d"  # the tie with e goes to the higher recall
+
+
+# ---- a sweep over extracted drives ------------------------------------------------------------------
+
+GRID = "distraction.long_distraction.threshold_s: [3.0, 4.5]\npolicy.monitoring.activation_s: [0]\n"
+
+
+@pytest.mark.slow
+def test_a_sweep_scores_every_config_and_writes_results_front_and_best(fleet_features, tmp_path, capsys):
+    base = tmp_path / "base.yaml"
+    base.write_text("presence:\n  absent_after_s: 2.5\n")
+    out = tmp_path / "sweep"
+    args = ["sweep", str(fleet_features), "--grid", str(grid_file(tmp_path, GRID)), "--out", str(out), "-c", str(base),
+            "--no-progress"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("swept 2 configs over 2 drives (") and "best recall" in text
+    rows = pq.read_table(out / "results.parquet").to_pylist()
+    assert [r["set.distraction.long_distraction.threshold_s"] for r in rows] == [3.0, 4.5]
+    assert {"alerts.recall", "alerts.false_per_hour", "alerts.latency_p90_s", "warnings.f1", "pareto",
+            "event.long_distraction.recall", "warning.long_distraction.found"} <= set(rows[0])
+    # The mixed drive's glance lasts 4 s: found at 3 s, missed at 4.5 s.
+    assert rows[0]["event.long_distraction.found"] == 1 and rows[1]["event.long_distraction.found"] == 0
+    assert rows[0]["alerts.recall"] > rows[1]["alerts.recall"]
+    assert rows[0]["pareto"] and (out / "pareto.csv").read_text().splitlines()[1].startswith(rows[0]["config_id"])
+    # The best config: the base file with the swept keys, nothing else; check-config takes it.
+    best = yaml.safe_load((out / "best" / "recall.yaml").read_text())
+    assert best == {"presence": {"absent_after_s": 2.5}, "distraction": {"long_distraction": {"threshold_s": 3.0}},
+                    "policy": {"monitoring": {"activation_s": 0.0}}}
+    assert main(["check-config", str(out / "best" / "recall.yaml")]) == 0
+    capsys.readouterr()
+    # The same numbers as eval of that config over the corpus.
+    assert main(["eval", str(fleet_features), "-c", str(out / "best" / "recall.yaml"), "--json", str(tmp_path / "e.json")]) == 0
+    evaluated = json.loads((tmp_path / "e.json").read_text())
+    assert evaluated["events_total"]["recall"] == rows[0]["alerts.recall"]
+    assert evaluated["warnings_total"]["f1"] == rows[0]["warnings.f1"]
+
+
+@pytest.mark.slow
+def test_an_interrupted_sweep_resumes_without_redoing_finished_work(fleet_features, tmp_path, capsys):
+    grid = grid_file(tmp_path, GRID)
+    out = tmp_path / "sweep"
+    args = ["sweep", str(fleet_features), "--grid", str(grid), "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    capsys.readouterr()
+    complete = pq.read_table(out / "results.parquet").to_pylist()
+    lines = (out / "trials.jsonl").read_text().splitlines()
+    assert len(lines) == 4  # 2 configs x 2 drives
+    # Killed after three scores, the fourth line half written.
+    (out / "trials.jsonl").write_text("\n".join(lines[:3]) + "\n" + lines[3][:20])
+    (out / "results.parquet").unlink()
+    assert main(args) == 0
+    assert "3 config-drive scores kept from before (resumed)" in capsys.readouterr().out
+    assert repr(pq.read_table(out / "results.parquet").to_pylist()) == repr(complete)
+    # Another grid in the same directory is refused.
+    grid.write_text(GRID.replace("4.5", "5.0"))
+    assert main(args) == 1
+    assert capsys.readouterr().err.strip() == f"error: {out}: holds another sweep (its grid differs): choose another --out, or remove it"
+
+
+@pytest.mark.slow
+def test_a_sweep_extracts_a_recording_without_features_first(fleet_drives, fleet_features, tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "visual_time_sharing").symlink_to(fleet_drives["visual_time_sharing"])
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(corpus), "--grid", str(grid_file(tmp_path, GRID)), "--out", str(out), "--no-progress"]) == 0
+    (extracted,) = (out / "features").iterdir()
+    (made_before,) = [p for p in fleet_features.iterdir() if p.name.startswith("visual_time_sharing-")]
+    assert extracted.name == made_before.name
+    assert repr(pq.read_table(extracted / "features.parquet").to_pylist()) == repr(
+        pq.read_table(made_before / "features.parquet").to_pylist())
