@@ -82,6 +82,13 @@ class Features:
     brow_down: float = math.nan  # mean of browDownLeft/Right (~AU4)
     mouth_press: float = math.nan  # mean of mouthPressLeft/Right (~AU24)
     brow_inner_up: float = math.nan
+    # The other facial action units anger is judged on (detectors/anger.py; REFERENCE.md
+    # "Emotion, anger and daydreaming"): means of the left / right blendshapes, 0..1.
+    eye_wide: float = math.nan  # eyeWideLeft/Right (~AU5 upper lid raiser)
+    nose_sneer: float = math.nan  # noseSneerLeft/Right (~AU9 nose wrinkler, with AU10)
+    mouth_roll: float = math.nan  # mouthRollLower/Upper (lips pressed in: ~AU23/24, AU28)
+    mouth_frown: float = math.nan  # mouthFrownLeft/Right (~AU15 lip corner depressor)
+    jaw_forward: float = math.nan  # jawForward (~AU29 jaw thrust)
     face_width_px: float = math.nan
     image_brightness: float = math.nan  # mean luma of the whole frame, 0..255
     face_brightness: float = math.nan  # mean luma inside the face box, 0..255

@@ -30,6 +30,9 @@ class EventName(StrEnum):
     PHONE_USE = "phone_use"
     UNRESPONSIVE = "unresponsive"
     STRESS = "stress"
+    # Advisory emotional / attentional states (docs/emotion.md): comfort actions only.
+    ANGER = "anger"
+    DAYDREAMING = "daydreaming"
     DRIVER_ABSENT = "driver_absent"
     EYES_UNAVAILABLE = "eyes_unavailable"
     CAMERA_FAULT = "camera_fault"
@@ -61,14 +64,17 @@ CONDITIONS: tuple[EventName, ...] = (
     EventName.EYES_UNAVAILABLE,
     EventName.CAMERA_FAULT,
     EventName.STRESS,
+    EventName.ANGER,
+    EventName.DAYDREAMING,
 )
 # Monitoring is degraded (not the driver's state): Euro NCAP asks to tell the driver within
 # 10 s (REFERENCE.md "degraded monitoring").
 DEGRADED_CONDITIONS: frozenset[EventName] = frozenset(
     {EventName.EYES_UNAVAILABLE, EventName.DRIVER_ABSENT, EventName.CAMERA_FAULT}
 )
-# Advisory only: comfort actions, never interventions (REFERENCE.md "Heart rate and stress").
-ADVISORY_CONDITIONS: frozenset[EventName] = frozenset({EventName.STRESS})
+# Advisory only: comfort actions, never warnings or interventions (REFERENCE.md "Heart rate
+# and stress", "Emotion, anger and daydreaming": the evidence is weaker than for eye closure).
+ADVISORY_CONDITIONS: frozenset[EventName] = frozenset({EventName.STRESS, EventName.ANGER, EventName.DAYDREAMING})
 # What the driver is doing (the detectors' judgement of a picture); a camera fault makes
 # these stale (the picture they came from can no longer be trusted), unlike the conditions
 # about the monitoring itself.
@@ -89,12 +95,19 @@ Action = Literal[
     "slow_down_request",
     "mrm_request",
     "calm_cabin",
+    # Comfort actions with their settings in policy.comfort (docs/policy.md "Comfort"):
+    "ambient_light",  # ambient light to the configured colour
+    "media_volume_down",  # media volume lowered by the configured dB
+    "spoken_break_suggestion",  # a calm spoken suggestion to take a break
+    "climate_comfort",  # climate: the configured fresh air / temperature change
 ]
 ACTIONS: tuple[str, ...] = Action.__args__  # type: ignore[attr-defined]
-# Comfort actions: the only ones an advisory condition (stress) may use. Stress evidence from
-# a camera is weak and individual: advisory only, never a trigger for interventions
-# (REFERENCE.md "Heart rate and stress").
-COMFORT_ACTIONS: frozenset[str] = frozenset({"suggest_break", "calm_cabin"})
+# Comfort actions: the only ones an advisory condition (stress, anger, daydreaming) may use.
+# Their evidence from a camera is weak and individual: advisory only, never a trigger for
+# warnings or interventions (REFERENCE.md "Heart rate and stress", "Emotion, anger and
+# daydreaming"). Calming, never manipulative (docs/policy.md "Comfort").
+COMFORT_ACTIONS: frozenset[str] = frozenset(
+    {"suggest_break", "calm_cabin", "ambient_light", "media_volume_down", "spoken_break_suggestion", "climate_comfort"})
 # Actions that tell the driver something (for the degraded-monitoring notice rule).
 DRIVER_NOTICE_ACTIONS: frozenset[str] = frozenset({"visual_icon", "chime", "voice_prompt", "haptic_seat", "haptic_wheel"})
 
@@ -119,7 +132,19 @@ class Column(StrEnum):
     EYES_OFF_ROAD_S = "eyes_off_road_s"
     DISTRACTION_LEVEL = "distraction_level"
     # stress
+    HEART_RATE_BPM = "heart_rate_bpm"
+    HEART_RATE_QUALITY = "heart_rate_quality"
     STRESS_LEVEL = "stress_level"
+    # distraction, read by daydreaming
+    GAZE_YAW_DEG_ABS = "gaze_yaw_deg_abs"
+    GAZE_PITCH_DEG_ABS = "gaze_pitch_deg_abs"
+    GAZE_ZONE = "gaze_zone"
+    # drowsiness, read by anger
+    EYES_JUDGEABLE = "eyes_judgeable"
+    MOUTH_OPEN = "mouth_open"
+    # anger, daydreaming
+    ANGER_LEVEL = "anger_level"
+    DAYDREAMING_LEVEL = "daydreaming_level"
 
 
 # The optional expression model's per-frame columns (perception/expression.py): this prefix +
@@ -134,3 +159,31 @@ class Detector(StrEnum):
     DROWSINESS = "drowsiness"
     DISTRACTION = "distraction"
     STRESS = "stress"
+    ANGER = "anger"
+    DAYDREAMING = "daydreaming"
+
+
+class PrivateSignal(StrEnum):
+    """The emotional and physiological outputs the `privacy` config section switches
+    (docs/emotion.md "Privacy"): off, kept in memory, or written to the outputs."""
+
+    HEART_RATE = "heart_rate"
+    HRV = "hrv"
+    STRESS = "stress"
+    ANGER = "anger"
+    DAYDREAMING = "daydreaming"
+
+
+# Each signal's per-frame columns (all start with the prefix) and its event / condition name.
+PRIVATE_COLUMN_PREFIXES: dict[PrivateSignal, str] = {
+    PrivateSignal.HEART_RATE: "heart_rate_",
+    PrivateSignal.HRV: "hrv_",
+    PrivateSignal.STRESS: "stress_",
+    PrivateSignal.ANGER: "anger_",
+    PrivateSignal.DAYDREAMING: "daydreaming_",
+}
+PRIVATE_EVENTS: dict[PrivateSignal, EventName] = {
+    PrivateSignal.STRESS: EventName.STRESS,
+    PrivateSignal.ANGER: EventName.ANGER,
+    PrivateSignal.DAYDREAMING: EventName.DAYDREAMING,
+}

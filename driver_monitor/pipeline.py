@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from driver_monitor.config import Config
-from driver_monitor.detectors.base import Detector, DetectorInput
+from driver_monitor.detectors.base import Detector, DetectorInput, SwitchedOff
 from driver_monitor.detectors.calibration import Calibrator
 from driver_monitor.detectors.distraction import DistractionDetector
 from driver_monitor.detectors.drowsiness import DrowsinessDetector
+from driver_monitor.detectors.emotion.anger import AngerDetector
+from driver_monitor.detectors.emotion.daydreaming import DaydreamingDetector
 from driver_monitor.detectors.presence import PresenceDetector
 from driver_monitor.detectors.stress.detector import StressDetector
 from driver_monitor.messages import (
@@ -37,7 +39,7 @@ from driver_monitor.messages import (
     Scalar,
     VehicleState,
 )
-from driver_monitor.names import Column, EventName, StateName
+from driver_monitor.names import Column, EventName, PrivateSignal, StateName
 from driver_monitor.names import Detector as Stage
 from driver_monitor.outputs.base import Sink
 from driver_monitor.perception.camera_health import NO_SOURCE_STATUS, CameraHealth, SourceStatus
@@ -46,6 +48,7 @@ from driver_monitor.perception.expression import build_expression_model
 from driver_monitor.perception.features import extract_features, no_face_features
 from driver_monitor.perception.tracker import FaceTracker
 from driver_monitor.policy.engine import PolicyEngine
+from driver_monitor.privacy import PrivacyFilter
 
 __all__ = ["FrameResult", "Pipeline", "Sink", "build_detectors"]
 
@@ -96,8 +99,20 @@ DETECTOR_STAGES: tuple[DetectorStage, ...] = (
                   {Column.EYES_CLOSED: Stage.DROWSINESS, Column.EYE_CLOSURE: Stage.DROWSINESS,
                    Column.LOOKING_DOWN: Stage.DROWSINESS}),
     # Blink rate is one stress cue; the optional expression model gives the others.
-    DetectorStage(Stage.STRESS, lambda c: StressDetector(c.stress),
+    DetectorStage(Stage.STRESS, lambda c: StressDetector(c.stress, c.privacy),
                   {Column.BLINK_RATE_PER_MIN: Stage.DROWSINESS, f"{EXPRESSION_PREFIX}*": PERCEPTION}),
+    # Anger abstains on sunglasses and yawns (drowsiness's judgement) and takes heart-rate
+    # arousal from stress as supporting evidence; `privacy.anger: off` computes nothing.
+    DetectorStage(Stage.ANGER, lambda c: AngerDetector(c.anger) if c.privacy.computed(PrivateSignal.ANGER) else SwitchedOff(),
+                  {Column.EYES_JUDGEABLE: Stage.DROWSINESS, Column.MOUTH_OPEN: Stage.DROWSINESS,
+                   Column.HEART_RATE_BPM: Stage.STRESS, Column.HEART_RATE_QUALITY: Stage.STRESS}),
+    # Daydreaming reads where the gaze is relative to the learned road ahead (distraction)
+    # and the blink rate (drowsiness).
+    DetectorStage(Stage.DAYDREAMING,
+                  lambda c: DaydreamingDetector(c.daydreaming) if c.privacy.computed(PrivateSignal.DAYDREAMING) else SwitchedOff(),
+                  {Column.GAZE_YAW_DEG_ABS: Stage.DISTRACTION, Column.GAZE_PITCH_DEG_ABS: Stage.DISTRACTION,
+                   Column.GAZE_ZONE: Stage.DISTRACTION, Column.CALIBRATING: Stage.DISTRACTION,
+                   Column.BLINK_RATE_PER_MIN: Stage.DROWSINESS}),
 )
 
 
@@ -145,6 +160,9 @@ class Pipeline:
         self.calibration = self.calibrator.calibration
         self._road_ahead_known: bool | None = None  # last reported `calibrating` state
         self.camera_health = CameraHealth(config.camera)
+        # What of the emotional signals reaches the sinks (docs/emotion.md "Privacy"): the
+        # policy sees everything computed, the outputs only what privacy says `output`.
+        self.privacy = PrivacyFilter(config.privacy)
         self.active: set[str] = set()
         self.frames = 0  # frames judged (went through the detectors)
         self.frames_seen = 0  # frames handed to `process`, judged or not
@@ -273,6 +291,7 @@ class Pipeline:
         if config.stress.expression_model != self.config.stress.expression_model and self.image_models:
             self.expression = build_expression_model(config.stress.expression_model)
         self.camera_health.reconfigure(config.camera)
+        self.privacy = PrivacyFilter(config.privacy)
         self.config = config
         if tracker is not None:
             self.tracker = tracker
@@ -324,9 +343,10 @@ class Pipeline:
         if self.last_result is not None:
             events = self.close_events(self.last_result.t)
         self._track_active(events)
+        written = self.privacy.event_list(events)
         for sink in self.sinks:
-            if events:
-                sink.write_events(events)
+            if written:
+                sink.write_events(written)
             sink.close()
         return events
 
@@ -345,14 +365,18 @@ class Pipeline:
         return events
 
     def _deliver(self, result: FrameResult) -> FrameResult:
-        for e in result.events:
+        """Hands the sinks what privacy lets out and counts it (the replay summary prints the
+        counts); returns the whole result (the caller is in memory). `last_result`, read by
+        `status`, is the written one."""
+        written = self.privacy.result(result)
+        for e in written.events:
             if e.kind == "event" and e.phase != "end":
                 self.event_counts[e.name] = self.event_counts.get(e.name, 0) + 1
             elif e.kind == "action" and e.phase == "start":
                 self.action_counts[e.name] = self.action_counts.get(e.name, 0) + 1
         for sink in self.sinks:
-            sink.write(result)
-        self.last_result = result
+            sink.write(written)
+        self.last_result = written
         return result
 
     def _run_policy(self, state: DriverState, events: list[Event], vehicle: VehicleState) -> PolicyState | None:

@@ -113,6 +113,7 @@ def format_state(state: Mapping[str, Any], now_wall: float | None = None) -> str
         f"  frames        {_text(state.get('frames', 0))} processed, {_text(state.get('skipped_frames', 0))} skipped, {'?' if fps is None else f'{fps:.1f}'} frames/s{frame_time}",
         f"  driver        face {'seen' if state.get('face_present') is True else 'not seen'}, active: {_names(state.get('active'))}",
         f"  road ahead    {_road_ahead(state.get('road_ahead'))}",
+        f"  emotional     {_signals(state.get('emotional_signals'))}",
         f"  config        {_text(state.get('config_path'))} (reloads {_text(state.get('reloads', 0))})",
     ]
     if state.get("reload_error"):
@@ -180,6 +181,20 @@ def _road_ahead(value: Any) -> str:
     where = f"yaw {yaw:g} deg, pitch {pitch:g} deg" if yaw is not None and pitch is not None else "?"
     done = ", driver calibrated" if value.get("calibrated") is True else ""
     return f"{_text(value.get('source'))}: {where}{done}"
+
+
+def _signals(value: Any) -> str:
+    """The privacy mode of each emotional / physiological signal (the driver must be told
+    which are measured: EU AI Act Art. 50(3), docs/emotion.md "Privacy"):
+    `active (written): heart_rate, ...; active (memory only): anger; off: none`."""
+    if not isinstance(value, Mapping):
+        return "?"
+    groups = {"output": "active (written)", "memory": "active (memory only)", "off": "off"}
+    parts = []
+    for mode, label in groups.items():
+        names = sorted(str(k) for k, v in value.items() if v == mode)
+        parts.append(f"{label}: {', '.join(names) or 'none'}")
+    return "; ".join(parts)
 
 
 def _names(value: Any) -> str:
@@ -257,7 +272,7 @@ class DaemonStatus:
     def _driver(self, pipeline: Pipeline) -> tuple[bool, list[str]]:
         r = pipeline.last_result
         if r is None or self.phase == "stopped":
-            return False, sorted(pipeline.active) if r is not None else []
+            return False, sorted(pipeline.privacy.active(pipeline.active)) if r is not None else []
         return r.state.face_present, sorted(r.state.active)
 
     def text(self, pipeline: Pipeline) -> str:
@@ -293,6 +308,7 @@ class DaemonStatus:
             "face_present": face,
             "active": active,
             "road_ahead": self._road_ahead(pipeline),
+            "emotional_signals": pipeline.privacy.summary(),
             "config_path": self.config_name,
             "reloads": self.reloads,
             "reload_error": self.reload_error,

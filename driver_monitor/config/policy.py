@@ -63,6 +63,10 @@ class ConditionPolicy(Section):
     clear_on_forward_gaze: bool = False
     # A new episode within this time after the last one ended is held back until it passes.
     cooldown_s: float = Field(0.0, ge=0.0, le=86400.0)
+    # Rate limit: at most this many episodes start within any hour of the journey; one more
+    # is held back until the oldest is an hour old (null = no limit). The comfort conditions
+    # use it so calming never turns into nagging (docs/policy.md "Comfort").
+    max_episodes_per_hour: int | None = Field(None, ge=1, le=3600)
     # While an episode lasts, restart its ladder every repeat_every_s (null = never), at
     # most max_repeats times per episode; a driver ACK stops repeats for the journey.
     repeat_every_s: float | None = Field(None, gt=0.0, le=86400.0)
@@ -222,6 +226,28 @@ CONDITION_DEFAULTS: dict[str, dict[str, Any]] = {
             _stage(60.0, "calm_cabin", "suggest_break"),
         ],
     },
+    # Anger / frustration and daydreaming (docs/emotion.md): advisory, weaker evidence than
+    # stress, comfort actions only [REF: Emotion, anger and daydreaming]. Lowest priorities:
+    # any safety condition wins the driver's attention; calming, never lecturing: light and
+    # volume first, fresh air after a minute; 15 min apart, at most twice an hour.
+    "anger": {
+        "priority": 9, "min_speed_kph": 10.0, "clear_after_s": 10.0, "cooldown_s": 900.0, "max_episodes_per_hour": 2,
+        "ack_allowed": True, "ack_actions": [],
+        "ladder": [
+            _stage(0.0, "ambient_light", "media_volume_down"),
+            _stage(60.0, "ambient_light", "media_volume_down", "climate_comfort"),
+        ],
+    },
+    # Eyes on the road, mind elsewhere, at speed: fresh air first, a spoken break suggestion
+    # if it lasts 2 min; 20 min apart, at most twice an hour.
+    "daydreaming": {
+        "priority": 8, "min_speed_kph": 60.0, "clear_after_s": 5.0, "cooldown_s": 1200.0, "max_episodes_per_hour": 2,
+        "ack_allowed": True, "ack_actions": [],
+        "ladder": [
+            _stage(0.0, "climate_comfort"),
+            _stage(120.0, "climate_comfort", "spoken_break_suggestion"),
+        ],
+    },
 }
 
 
@@ -231,7 +257,8 @@ class ConditionsConfig(Section):
     defaults, so `sleep: {priority: 5}` keeps the sleep ladder. The keys are explained at
     the first condition; actions: visual_icon, chime, voice_prompt, haptic_seat,
     haptic_wheel, suggest_break, adas_sensitivity, hazard_lights, slow_down_request,
-    mrm_request, calm_cabin."""
+    mrm_request, calm_cabin; comfort (advisory conditions only): ambient_light,
+    media_volume_down, spoken_break_suggestion, climate_comfort."""
 
     unresponsive: ConditionPolicy
     sleep: ConditionPolicy
@@ -244,6 +271,8 @@ class ConditionsConfig(Section):
     eyes_unavailable: ConditionPolicy
     camera_fault: ConditionPolicy
     stress: ConditionPolicy
+    anger: ConditionPolicy
+    daydreaming: ConditionPolicy
 
     @model_validator(mode="before")
     @classmethod

@@ -42,3 +42,17 @@ class Detector(Protocol):
     def finish(self, t: float) -> list[Event]:
         """End of input at time t: close events still open (detail truncated=True)."""
         ...
+
+
+class SwitchedOff:
+    """A detector the config switches off (privacy `off`): no columns, no events, nothing
+    computed."""
+
+    def update(self, inp: DetectorInput) -> list[Event]:
+        return []
+
+    def columns(self) -> dict[str, Scalar]:
+        return {}
+
+    def finish(self, t: float) -> list[Event]:
+        return []

@@ -16,6 +16,7 @@ from driver_monitor import __version__
 from driver_monitor.messages import FrameResult
 from driver_monitor.names import ACTIONS as POLICY_ACTIONS
 from driver_monitor.names import Column, EventName
+from driver_monitor.privacy import WITHHELD
 
 # SystemState
 SYSTEM_INIT, SYSTEM_ACTIVE, SYSTEM_INACTIVE, SYSTEM_DEGRADED, SYSTEM_FAULT = 0, 1, 2, 3, 4
@@ -58,6 +59,11 @@ WARNING_REASONS: dict[str | None, int] = {
     EventName.DRIVER_ABSENT: 9,
     EventName.CAMERA_FAULT: 10,
     EventName.STRESS: 11,
+    # Revision 1.1 (issue 19): the advisory emotional conditions, and the reason a comfort
+    # action carries when privacy keeps its condition in memory (privacy.WITHHELD).
+    EventName.ANGER: 12,
+    EventName.DAYDREAMING: 13,
+    WITHHELD: 254,
 }
 REASON_OTHER = 255
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -19,6 +20,11 @@ _BRIGHTNESS_STEP_PX = 8
 def image_brightness(image: np.ndarray) -> float:
     sample = image[::_BRIGHTNESS_STEP_PX, ::_BRIGHTNESS_STEP_PX]
     return float(sample.reshape(-1, 3).mean(axis=0) @ _LUMA)
+
+
+def _mean(blendshapes: Mapping[str, float], a: str, b: str) -> float:
+    """Mean of two blendshape scores as a plain float (NaN when either is missing)."""
+    return float((blendshapes.get(a, math.nan) + blendshapes.get(b, math.nan)) / 2.0)
 
 
 def no_face_features(t: float, image: np.ndarray | None = None) -> Features:
@@ -68,6 +74,11 @@ def extract_features(obs: FaceObservation, image: np.ndarray) -> Features:
         brow_down=(bs.get("browDownLeft", math.nan) + bs.get("browDownRight", math.nan)) / 2.0,
         mouth_press=(bs.get("mouthPressLeft", math.nan) + bs.get("mouthPressRight", math.nan)) / 2.0,
         brow_inner_up=bs.get("browInnerUp", math.nan),
+        eye_wide=_mean(bs, "eyeWideLeft", "eyeWideRight"),
+        nose_sneer=_mean(bs, "noseSneerLeft", "noseSneerRight"),
+        mouth_roll=_mean(bs, "mouthRollLower", "mouthRollUpper"),
+        mouth_frown=_mean(bs, "mouthFrownLeft", "mouthFrownRight"),
+        jaw_forward=float(bs.get("jawForward", math.nan)),
         face_width_px=obs.face_width_px,
         image_brightness=image_brightness(image),
         face_brightness=face_brightness,

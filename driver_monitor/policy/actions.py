@@ -21,7 +21,12 @@ ACTION_LEVEL: dict[str, int] = {
     "visual_icon": LEVEL_ADVISORY,
     "suggest_break": LEVEL_ADVISORY,
     "calm_cabin": LEVEL_ADVISORY,
-    "adas_sensitivity": LEVEL_ADVISORY,  # earlier FCW / LDW: helps without bothering the driver
+    "adas_sensitivity": LEVEL_ADVISORY,
+    # Comfort actions (docs/policy.md "Comfort"): advisory, never a warning.
+    "ambient_light": LEVEL_ADVISORY,
+    "media_volume_down": LEVEL_ADVISORY,
+    "spoken_break_suggestion": LEVEL_ADVISORY,
+    "climate_comfort": LEVEL_ADVISORY,  # earlier FCW / LDW: helps without bothering the driver
     "chime": LEVEL_WARNING,
     "voice_prompt": LEVEL_WARNING,
     "haptic_seat": LEVEL_WARNING,
@@ -37,7 +42,7 @@ ACTION_LEVEL: dict[str, int] = {
 # every condition that asks for one, so a higher-priority warning never switches off, say,
 # the raised FCW sensitivity a drowsy driver needs.
 HMI_ACTIONS: frozenset[str] = frozenset(
-    {"visual_icon", "chime", "voice_prompt", "haptic_seat", "haptic_wheel", "suggest_break"}
+    {"visual_icon", "chime", "voice_prompt", "haptic_seat", "haptic_wheel", "suggest_break", "spoken_break_suggestion"}
 )
 VEHICLE_ACTIONS: frozenset[str] = frozenset(ACTIONS) - HMI_ACTIONS
 

@@ -33,6 +33,7 @@ class StageOutput:
 
 
 IDLE = StageOutput()
+HOUR_S = 3600.0  # the rate limit's window (max_episodes_per_hour)
 
 
 @dataclass(slots=True)
@@ -53,12 +54,14 @@ class ConditionLadder:
         self.last_end_t: float | None = None
         self.acked = False  # ACKed in this journey
         self.starts: deque[float] = deque()  # episode start times in this journey
+        self.hour_starts: deque[float] = deque()  # episode starts within the last hour (rate limit)
 
     def new_journey(self) -> None:
         self.episode = None
         self.last_end_t = None
         self.acked = False
         self.starts.clear()
+        self.hour_starts.clear()
 
     def stop(self) -> None:
         """Monitoring went off: drop the episode without starting a cooldown."""
@@ -81,6 +84,10 @@ class ConditionLadder:
                 return IDLE
             if self.last_end_t is not None and t < self.last_end_t + cfg.cooldown_s - EPS:
                 return IDLE
+            while self.hour_starts and t - self.hour_starts[0] >= HOUR_S - EPS:
+                self.hour_starts.popleft()
+            if cfg.max_episodes_per_hour is not None and len(self.hour_starts) >= cfg.max_episodes_per_hour:
+                return IDLE
             ep = self.episode = self._start(t, signal)
 
         if signal.active:
@@ -97,6 +104,8 @@ class ConditionLadder:
                 self.episode = None
                 if self.starts and self.starts[-1] == ep.started_t:
                     self.starts.pop()
+                if self.hour_starts and self.hour_starts[-1] == ep.started_t:
+                    self.hour_starts.pop()
                 return IDLE
             if ep.inactive_since_t is None:
                 ep.inactive_since_t = t
@@ -122,6 +131,7 @@ class ConditionLadder:
         if cfg.recurrence_count > 0 and len(self.starts) + 1 >= cfg.recurrence_count:
             stage0 = max(stage0, cfg.recurrence_start_stage)
         self.starts.append(t)
+        self.hour_starts.append(t)
         return _Episode(started_t=t, run_start_t=t, run_stage0=stage0, stage=stage0)
 
     def _level_floor(self, level: float | None) -> int:

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from driver_monitor.config.camera_mount import PLACEMENTS
 from driver_monitor.config.perception import PerceptionConfig
-from driver_monitor.messages import Frame
+from driver_monitor.messages import Features, Frame
 from driver_monitor.perception.features import extract_features
 from driver_monitor.perception.tracker import MediaPipeFaceTracker
 from driver_monitor.sim.renderer import Renderer, RenderState
@@ -127,7 +128,8 @@ def holds() -> list[Hold]:
     return out
 
 
-def track_holds(face: str, size: tuple[int, int], hs: list[Hold]) -> tuple[int, int, int]:
+def track_holds(face: str, size: tuple[int, int], hs: list[Hold],
+                read: Callable[[Features], dict[str, float]] | None = None) -> tuple[int, int, int]:
     """Render and track each hold in turn (one continuous VIDEO-mode clip, sensor noise on),
     filling hold.reads; returns (frames showing a face, of which found, found in absent)."""
     from driver_monitor.sim.simulate import get_rig
@@ -150,7 +152,7 @@ def track_holds(face: str, size: tuple[int, int], hs: list[Hold]) -> tuple[int, 
                     found += obs is not None
                 else:
                     found_absent += obs is not None
-                hold.reads.append(None if obs is None else _read(extract_features(obs, image)))
+                hold.reads.append(None if obs is None else (read or _read)(extract_features(obs, image)))
     finally:
         tracker.close()
     return shown, found, found_absent
@@ -328,6 +330,35 @@ def table(results: list[FidelityResult]) -> str:
     return "\n".join(rows)
 
 
+# -- facial action units (docs/emotion.md "What the landmarker reads") ----------------------
+EXPRESSION_READS = ("brow_down", "eye_squint", "eye_wide", "mouth_press", "mouth_roll", "nose_sneer", "jaw_forward",
+                    "face_brightness")
+EXPRESSION_HOLDS: tuple[tuple[str, dict[str, float]], ...] = (
+    ("neutral", {}),
+    ("AU4 0.5", {"brow_lower": 0.5}), ("AU4 1.0", {"brow_lower": 1.0}),
+    ("AU7 0.5", {"lid_tighten": 0.5}), ("AU7 1.0", {"lid_tighten": 1.0}),
+    ("AU24 0.5", {"lip_press": 0.5}), ("AU24 1.0", {"lip_press": 1.0}),
+    ("AU9 1.0", {"nose_wrinkle": 1.0}),
+    ("anger 0.7", {"brow_lower": 0.7, "lid_tighten": 0.7, "lip_press": 0.7}),
+    ("anger 1.0", {"brow_lower": 1.0, "lid_tighten": 1.0, "lip_press": 1.0}),
+    ("squint in sun", {"brow_lower": 0.6, "lid_tighten": 0.8, "lighting_gain": 1.8}),
+    ("neutral again", {}),
+)
+
+
+def measure_expressions(face: str, size: tuple[int, int]) -> list[tuple[str, dict[str, float]]]:
+    """Median reads of each Features unit on each held expression (one continuous clip)."""
+    hs = [Hold(name, RenderState(**kw)) for name, kw in EXPRESSION_HOLDS]
+    track_holds(face, size, hs, lambda f: {k: float(getattr(f, k)) for k in EXPRESSION_READS})
+    return [(h.name, {k: h.median(k) for k in EXPRESSION_READS}) for h in hs]
+
+
+def expression_table(face: str, rows: list[tuple[str, dict[str, float]]]) -> str:
+    lines = [f"{face:14}" + "".join(f"{k:>16}" for k in EXPRESSION_READS)]
+    lines += [f"{name:14}" + "".join(f"{v[k]:16.3f}" for k in EXPRESSION_READS) for name, v in rows]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="480x360")
@@ -335,8 +366,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="print every read angle")
     parser.add_argument("--head-down", action="store_true", help="eyes open / closed with the head 0-30 deg down")
     parser.add_argument("--placements", action="store_true", help="the documented camera placements")
+    parser.add_argument("--expressions", action="store_true", help="facial action units (AU4, AU7, AU24, AU9, anger)")
     args = parser.parse_args(argv)
     w, h = (int(v) for v in args.size.split("x"))
+    if args.expressions:
+        for f in args.faces:
+            print(expression_table(f, measure_expressions(f, (w, h))))
+        return 0
     if args.head_down:
         print(head_down_table([measure_head_down(f, (w, h)) for f in args.faces]))
         return 0

@@ -32,6 +32,10 @@ VATS_WINDOW_S = 30.0
 VATS_RESET_ON_ROAD_S = 2.0
 # Phone use: repeated glances to the phone; glances less than this apart form one episode.
 PHONE_EPISODE_GAP_S = 5.0
+# EMFACS anger (Ekman, Friesen & Hager 2002; REFERENCE.md "Emotion, anger and
+# daydreaming"): AU4 + AU7 + AU24 all at least this intensity (0..1, FACS E = 1; 0.5 is about
+# FACS C, "marked") is an angry expression.
+ANGER_UNIT_MIN = 0.5
 # A lid closure counts as closed at or above this commanded closure (P80 of PERCLOS).
 CLOSED = 0.8
 
@@ -79,6 +83,8 @@ def derive_labels(timeline: Timeline) -> list[Event]:
                 instant(EventName.BLINK, span_c.start, d, source="nod", slow=True)
             else:
                 span(EventName.MICROSLEEP, span_c.start, span_c.end)
+        elif isinstance(b, sc.Expression) and min(b.brow_lower, b.lid_tighten, b.lip_press) >= ANGER_UNIT_MIN:
+            span(EventName.ANGER, b.at_s, b.at_s + b.duration_s)
         elif isinstance(b, sc.Absent):
             span(EventName.DRIVER_ABSENT, b.at_s, b.at_s + b.duration_s)
         elif isinstance(b, sc.Label):

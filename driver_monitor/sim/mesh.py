@@ -33,9 +33,18 @@ LEFT_BROW_LOWER = (342, 445, 444, 443, 442, 441, 413)
 RIGHT_IRIS = (468, 469, 470, 471, 472)  # centre first, then four points on the rim
 LEFT_IRIS = (473, 474, 475, 476, 477)
 
+# Eyebrows, outer end to inner end: the upper and the lower edge (FaceLandmarksConnections
+# FACE_LANDMARKS_RIGHT_EYEBROW / LEFT_EYEBROW).
+RIGHT_BROW = (70, 63, 105, 66, 107, 46, 53, 52, 65, 55)
+LEFT_BROW = (300, 293, 334, 296, 336, 276, 283, 282, 295, 285)
+# The wings of the nose (alae), from the tip's side round to the cheek (FACE_LANDMARKS_NOSE).
+RIGHT_NOSE_WING = (45, 220, 115, 48, 64, 98)
+LEFT_NOSE_WING = (275, 440, 344, 278, 294, 327)
+
 # Lips, corner to corner (78 = driver's right corner, 308 = left).
 INNER_UPPER_LIP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 INNER_LOWER_LIP = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+OUTER_UPPER_LIP = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
 OUTER_LOWER_LIP = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
 MOUTH_CORNERS = (78, 308)
 CHIN = 152

@@ -23,6 +23,8 @@ import numpy as np
 
 from driver_monitor.perception.geometry import rotation_matrix
 from driver_monitor.sim import mesh
+from driver_monitor.sim.expression_rig import UNITS as EXPRESSION_UNITS
+from driver_monitor.sim.expression_rig import ExpressionRig
 from driver_monitor.sim.face_rig import RING1_SCALE, FaceRig, iris_radius_px
 
 # Average adult face (bizygomatic) width, for turning cm into pixels (ANSUR II: ~14 cm).
@@ -138,6 +140,11 @@ class RenderState:
     gaze_yaw_deg: float = 0.0  # eye-in-head, > 0 to the driver's left
     gaze_pitch_deg: float = 0.0  # > 0 down
     jaw_open: float = 0.0  # 0 closed .. 1 full yawn
+    # Facial action units, 0 none .. 1 FACS intensity E (sim/expression_rig.py).
+    brow_lower: float = 0.0  # AU4
+    lid_tighten: float = 0.0  # AU7
+    lip_press: float = 0.0  # AU24
+    nose_wrinkle: float = 0.0  # AU9
     face_visible: bool = True  # False: the driver is out of the seat (empty seat)
     covered: float = 0.0  # 0..1: a hand over the face (1 covers eyes, nose and mouth)
     sunglasses: bool = False
@@ -178,6 +185,7 @@ class Renderer:
         self._src_area = _signed_area(src_tri)
         self._lids = _LidRig(rig)
         self._jaw = _JawRig(rig)
+        self._expression = ExpressionRig(rig)
         self._eyes = [_IrisRig(rig, mesh.RIGHT_IRIS, mesh.RIGHT_UPPER_LID, mesh.RIGHT_LOWER_LID, "right"),
                       _IrisRig(rig, mesh.LEFT_IRIS, mesh.LEFT_UPPER_LID, mesh.LEFT_LOWER_LID, "left")]
         self._skin = _SkinRig(rig)
@@ -200,6 +208,7 @@ class Renderer:
         raise_ = rig.open_lid_raise
         self._lids.apply(local, _with_raise(max(s.eye_closure_right, droop), raise_), _with_raise(max(s.eye_closure_left, droop), raise_))
         self._jaw.apply(local, s.jaw_open)
+        self._expression.apply(local, {unit: getattr(s, unit) for unit in EXPRESSION_UNITS})
         r = rotation_matrix(*rig.pose_map.warp_angles(s.head_yaw_deg, s.head_pitch_deg, s.head_roll_deg))
         moving = np.arange(rig.n_face)
         cam = local[moving] @ r.T

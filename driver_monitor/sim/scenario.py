@@ -200,6 +200,21 @@ class Doze(_Behaviour):
     transition_s: float = Field(0.3, ge=0.0, le=2.0)  # lids (drowsy lids close slowly)
 
 
+class Expression(_Behaviour):
+    """Facial action units held for `duration_s` (sim/expression_rig.py), each 0 none .. 1
+    FACS intensity E, ramping in and out over transition_s. AU4 + AU7 + AU24 together are
+    the EMFACS anger prototype (labelled `anger`, sim/labels.py); brows and lids alone are
+    a squint (into the sun) or concentration."""
+
+    do: Literal["expression"]
+    duration_s: float = Field(gt=0.0)
+    brow_lower: float = Field(0.0, ge=0.0, le=1.0)  # AU4
+    lid_tighten: float = Field(0.0, ge=0.0, le=1.0)  # AU7
+    lip_press: float = Field(0.0, ge=0.0, le=1.0)  # AU24
+    nose_wrinkle: float = Field(0.0, ge=0.0, le=1.0)  # AU9
+    transition_s: float = Field(1.0, ge=0.0, le=5.0)
+
+
 class Absent(_Behaviour):
     do: Literal["absent"]
     duration_s: float = Field(gt=0.0)
@@ -239,11 +254,11 @@ class Label(_Behaviour):
 
 
 Behaviour = Annotated[
-    Blink | SlowBlink | EyesClosed | Yawn | Talk | Glance | LookDown | Nod | Doze | Absent | Cover | Sunglasses | Lighting
-    | HeartRate | Label,
+    Blink | SlowBlink | EyesClosed | Yawn | Talk | Glance | LookDown | Nod | Doze | Expression | Absent | Cover
+    | Sunglasses | Lighting | HeartRate | Label,
     Field(discriminator="do"),
 ]
-BEHAVIOURS = ("blink", "slow_blink", "eyes_closed", "yawn", "talk", "glance", "look_down", "nod", "doze", "absent", "cover",
+BEHAVIOURS = ("blink", "slow_blink", "eyes_closed", "yawn", "talk", "glance", "look_down", "nod", "doze", "expression", "absent", "cover",
               "sunglasses", "lighting", "heart_rate", "label")
 
 

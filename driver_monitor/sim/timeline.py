@@ -17,6 +17,7 @@ import numpy as np
 from driver_monitor.messages import VehicleState
 from driver_monitor.perception.geometry import head_pose_from_matrix, rotation_matrix
 from driver_monitor.sim import scenario as sc
+from driver_monitor.sim.expression_rig import UNITS as EXPRESSION_UNITS
 from driver_monitor.sim.renderer import RenderState
 
 # Lid travel times: closing ~0.1 s, reopening ~0.15-0.2 s in spontaneous blinks (Evinger et
@@ -119,6 +120,7 @@ class Timeline:
         self._sinks: list[tuple[Span, float, float]] = []  # doze: span, head pitch, head roll
         self._jaw_spans: list[tuple[Span, float]] = []
         self._talks: list[sc.Talk] = []
+        self._expressions: list[tuple[Span, sc.Expression]] = []
         self._absent: list[tuple[float, float]] = []
         self._covers: list[Span] = []
         self._sunglasses: list[tuple[float, float]] = []
@@ -139,6 +141,9 @@ class Timeline:
                     self._eye_spans.append((span, b.eye_closure, "both"))
             elif isinstance(b, sc.Talk):
                 self._talks.append(b)
+            elif isinstance(b, sc.Expression):
+                tr = min(b.transition_s, b.duration_s)
+                self._expressions.append((Span(b.at_s, b.at_s + b.duration_s, tr, tr, b.ease), b))
             elif isinstance(b, (sc.Glance, sc.LookDown)):
                 if isinstance(b, sc.Glance):
                     zone = b.zone or "custom"
@@ -330,6 +335,12 @@ class Timeline:
             for centre, half, opening in sylls:
                 if abs(t - centre) < half:
                     jaw = max(jaw, opening * math.sin(math.pi * (0.5 + 0.5 * (t - centre) / half)))
+        units = dict.fromkeys(EXPRESSION_UNITS, 0.0)
+        for span, e in self._expressions:
+            v = span.value(t)
+            if v > 0:
+                for unit in EXPRESSION_UNITS:
+                    units[unit] = max(units[unit], v * getattr(e, unit))
         i = min(int(round(t / PULSE_STEP_S)), len(self._pulse_phase) - 1)
         vehicle = self.vehicle(t)
         return {
@@ -341,6 +352,7 @@ class Timeline:
             "gaze_yaw_deg": gaze_yaw,
             "gaze_pitch_deg": gaze_pitch,
             "jaw_open": jaw,
+            **units,
             "face_visible": self.face_visible(t),
             "face_covered": self.covered(t),
             "sunglasses": self.sunglasses(t),
@@ -373,6 +385,7 @@ class Timeline:
             gaze_yaw_deg=float(row["gaze_yaw_deg"]),
             gaze_pitch_deg=float(row["gaze_pitch_deg"]),
             jaw_open=float(row["jaw_open"]),
+            **{unit: float(row.get(unit, 0.0)) for unit in EXPRESSION_UNITS},  # type: ignore[arg-type]
             face_visible=bool(row["face_visible"]),
             covered=float(row["face_covered"]),
             sunglasses=bool(row["sunglasses"]),

@@ -15,6 +15,7 @@ from collections import deque
 
 import numpy as np
 
+from driver_monitor.config.privacy import PrivacyConfig
 from driver_monitor.config.stress import StressConfig
 from driver_monitor.detectors.base import DetectorInput
 from driver_monitor.detectors.stress.cues import Baseline, Cue, SmoothedValue, finite_or_nan
@@ -24,7 +25,7 @@ from driver_monitor.detectors.stress.rppg import (
     rmssd_from_intervals,
 )
 from driver_monitor.messages import Event, Scalar
-from driver_monitor.names import Column
+from driver_monitor.names import Column, PrivateSignal
 from driver_monitor.perception.expression import COLUMN_PREFIX
 
 # The drowsiness detector's column read through DetectorInput.upstream (may be absent;
@@ -39,8 +40,15 @@ SOURCE_NONE = "none"
 
 
 class StressDetector:
-    def __init__(self, config: StressConfig):
+    def __init__(self, config: StressConfig, privacy: PrivacyConfig | None = None):
+        """`privacy`: a signal switched `off` there is not computed at all (no camera pulse
+        and no external sensor reading for heart_rate off, no RMSSD for hrv off, no level
+        and no events for stress off); docs/emotion.md "Privacy"."""
         self.config = config
+        privacy = privacy if privacy is not None else PrivacyConfig()
+        self.use_heart_rate = privacy.computed(PrivateSignal.HEART_RATE)
+        self.use_hrv = self.use_heart_rate and privacy.computed(PrivateSignal.HRV)
+        self.judge_stress = privacy.computed(PrivateSignal.STRESS)
         self.rppg = RppgEstimator(config.rppg)
         b, s, w = config.baseline, config.scales, config.weights
 
@@ -89,15 +97,21 @@ class StressDetector:
             return []  # columns stay "none" / None: the outputs keep their shape
         f = inp.features
         t = f.t
-        self.camera = self.rppg.update(f)
-        self._choose_heart_rate(inp.vehicle.external_heart_rate_bpm)
-        self._external_hrv(t, inp.vehicle.external_rr_intervals_ms)
-        if self.heart_rate_source == SOURCE_EXTERNAL:
+        if self.use_heart_rate:
+            self.camera = self.rppg.update(f)
+            self._choose_heart_rate(inp.vehicle.external_heart_rate_bpm)
+        if self.use_hrv:
+            self._external_hrv(t, inp.vehicle.external_rr_intervals_ms)
+        if not self.use_hrv:
+            self.rmssd_ms = math.nan
+        elif self.heart_rate_source == SOURCE_EXTERNAL:
             self.rmssd_ms = self.external_rmssd_ms
         elif self.heart_rate_source == SOURCE_CAMERA:
             self.rmssd_ms = self.camera.rmssd_ms
         else:
             self.rmssd_ms = math.nan
+        if not self.judge_stress:
+            return []
         adapt = self.level is None or self.level == 0
         learn = inp.vehicle.speed_at_least(self.config.baseline.min_speed_kph)
         hr_quality = self.heart_rate_quality
