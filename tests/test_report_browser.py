@@ -20,6 +20,7 @@ from driver_monitor.report.figure import FigureInput, build_figure
 from driver_monitor.report.ground_truth import from_labels
 from driver_monitor.report.page import CSP
 from driver_monitor.report.timeline import build_timeline
+from driver_monitor.report.vehicle_speed import find_speed
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no chromium (apt-get install chromium)")
 
@@ -41,7 +42,11 @@ def drive(tmp_path_factory):
 def _expected_figure(replay: Path, labels: Path):
     data = load_replay(replay)
     truth = from_labels(labels, data.events, data.end_t)
-    return build_figure(FigureInput(data, build_timeline(data.events, data.end_t), _config(), truth=truth))
+    # The feature table keeps the vehicle's speed per frame (docs/features.md), so the report
+    # draws it from there.
+    speed = find_speed(data.numeric, data.t, None, _config(), [])
+    assert speed is not None
+    return build_figure(FigureInput(data, build_timeline(data.events, data.end_t), _config(), speed, truth=truth))
 
 
 def _config():
@@ -57,7 +62,7 @@ def test_every_row_and_trace_is_drawn_without_a_console_error(drive):
     assert page.errors == []
     fig = _expected_figure(replay, labels)
     rows = len(fig._grid_ref)
-    assert rows == 13  # 10 signal rows (no speed in this drive) + events, truth, actions
+    assert rows == 14  # 11 signal rows (speed from the feature table) + events, truth, actions
     assert page.counts["data_traces"] == len(fig.data)
     assert page.counts["traces"] == len(fig.data)  # one drawn group per trace
     titles = [a.text for a in fig.layout.annotations][:rows]

@@ -178,7 +178,7 @@ def test_invalid_scenario_exits_2_with_a_line_per_problem(tmp_path: Path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
         f"error: {scen}: timeline.0.duration_s: Input should be greater than 0 (got -1)",
-        f"error: {scen}: timeline.1: unknown behaviour 'nap' (behaviours: blink, slow_blink, eyes_closed, yawn, talk, glance, look_down, nod, doze, absent, cover, sunglasses, lighting, heart_rate, label)",
+        f"error: {scen}: timeline.1: unknown behaviour 'nap' (behaviours: blink, slow_blink, eyes_closed, yawn, talk, glance, look_down, nod, doze, expression, absent, cover, sunglasses, lighting, heart_rate, label)",
     ]
     assert not (tmp_path / "o").exists()
 
