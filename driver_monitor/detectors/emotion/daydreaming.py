@@ -157,16 +157,23 @@ class DaydreamingDetector:
         return round(v, 3) if math.isfinite(v) else None
 
     def columns(self) -> dict[str, Scalar]:
+        # The band's statistics once (each GazeAccumulator.stats() builds them anew).
+        base = self._band.gaze.stats() if self._band is not None else None
         return {
             Column.DAYDREAMING_LEVEL: self.level,
             "daydreaming_abstain": self.abstain,
             "daydreaming_prc": self.prc,
-            "daydreaming_baseline_prc": self._base("prc") if self._base("prc") is not None else math.nan,
+            "daydreaming_baseline_prc": _rounded(base.prc, 3) if base is not None else math.nan,
             "daydreaming_gaze_sd_deg": self.yaw_sd_deg,
-            "daydreaming_baseline_gaze_sd_deg": self._base("yaw_sd_deg") if self._base("yaw_sd_deg") is not None else math.nan,
+            "daydreaming_baseline_gaze_sd_deg": _rounded(base.yaw_sd_deg, 3) if base is not None else math.nan,
             "daydreaming_no_check_s": self.no_check_s,
             "daydreaming_fixation_s": self.fixation_s,
         }
 
     def finish(self, t: float) -> list[Event]:
         return self.episode.finish(t)
+
+
+def _rounded(v: float, digits: int) -> float:
+    """`_base`'s value as a column: rounded, NaN where _base says None."""
+    return round(v, digits) if math.isfinite(v) else math.nan

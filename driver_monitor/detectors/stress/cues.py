@@ -114,6 +114,8 @@ class Cue:
 def finite_or_nan(value: object) -> float:
     """A column read from another detector (DetectorInput.upstream), defensively: numbers
     (not bools) that are finite pass, anything else (missing, None, NaN, text) is NaN."""
+    if type(value) is float:  # the usual case, without the ABC check below (per frame, per cue)
+        return value if math.isfinite(value) else math.nan
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return math.nan
     v = float(value)
