@@ -44,7 +44,7 @@ from driver_monitor.outputs.feature_table import (
     input_column_kind,
     table_format,
 )
-from driver_monitor.provenance import RUN_FILE_NAME, model_provenance
+from driver_monitor.provenance import RUN_FILE_NAME, YAML_SAFE_LOADER, model_provenance
 
 FEATURE_NAMES = (f"{FEATURES_STEM}.parquet", f"{FEATURES_STEM}.csv")
 # The settings that act before the features: the tracker and its model, the frame times,
@@ -220,7 +220,7 @@ def _parquet_meta(path: Path, meta: Mapping[bytes, bytes]) -> tuple[dict[str, An
     try:
         fmt = json.loads(meta[FORMAT_KEY.encode()]) if FORMAT_KEY.encode() in meta else {}
         raw = meta.get(PARQUET_PROVENANCE_KEY.encode())
-        provenance = yaml.safe_load(raw) if raw else {}
+        provenance = yaml.load(raw, Loader=YAML_SAFE_LOADER) if raw else {}
     except (ValueError, yaml.YAMLError) as exc:
         raise InputError(f"{path}: unreadable metadata ({one_line(exc)})") from None
     return (fmt if isinstance(fmt, dict) else {}), (provenance if isinstance(provenance, dict) else {})
@@ -254,7 +254,7 @@ def _run_beside(path: Path) -> dict[str, Any]:
     if not run.is_file():
         return {}
     try:
-        loaded = yaml.safe_load(run.read_text(encoding="utf-8"))
+        loaded = yaml.load(run.read_text(encoding="utf-8"), Loader=YAML_SAFE_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputError(f"{run}: not readable YAML ({one_line(exc)})") from None
     return loaded if isinstance(loaded, dict) else {}
