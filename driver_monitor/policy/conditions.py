@@ -34,6 +34,8 @@ class ConditionSignal:
 
 def as_number(value: object) -> float | None:
     """A finite float from a detector value or event detail, else None (bools are not levels)."""
+    if type(value) is float:  # the usual case, first (every condition, every frame)
+        return value if math.isfinite(value) else None
     if isinstance(value, bool) or value is None:
         return None
     try:
@@ -44,6 +46,7 @@ def as_number(value: object) -> float | None:
 
 
 INACTIVE = ConditionSignal(False)
+_NEVER = -math.inf
 
 
 class ConditionTracker:
@@ -76,13 +79,15 @@ class ConditionTracker:
                 self._held_until[e.name] = max(self._held_until.get(e.name, -math.inf), e.t + hold_s)
         signals: dict[str, ConditionSignal] = {}
         active_events, values, held_until = driver.active, driver.values, self._held_until
+        event_level = self._event_level
         for name, value_key, value_min in self._rules:
-            by_event = name in active_events or t < held_until.get(name, -math.inf)
+            by_event = name in active_events or t < held_until.get(name, _NEVER)
             value = as_number(values.get(value_key)) if value_key is not None else None
             by_value = value is not None and value_min is not None and value >= value_min
             active = by_event or by_value
             if not active:
-                self._event_level.pop(name, None)  # a level belongs to one activation
+                if name in event_level:
+                    del event_level[name]  # a level belongs to one activation
                 signals[name] = INACTIVE
                 continue
             levels = [x for x in (self._event_level.get(name) if by_event else None, value) if x is not None]

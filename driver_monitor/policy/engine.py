@@ -82,8 +82,8 @@ class PolicyEngine:
         camera_signal = signals.get(EventName.CAMERA_FAULT)
         camera_fault = bool(camera_signal and camera_signal.active)
         outputs: dict[str, StageOutput] = {}
-        for name, ladder in self.ladders.items():
-            gate_open = self.gates[name].update(vehicle)
+        for name, ladder, gate in self._ladder_gates:
+            gate_open = gate.update(vehicle)
             if not monitoring or (camera_fault and name != EventName.CAMERA_FAULT):
                 ladder.stop()
                 outputs[name] = IDLE
@@ -134,6 +134,7 @@ class PolicyEngine:
                     ladder.episode = episode
                 gate.open = old_gates[name].open or cfg.min_speed_kph <= 0.0
             self.ladders[name], self.gates[name] = ladder, gate
+        self._ladder_gates = [(name, ladder, self.gates[name]) for name, ladder in self.ladders.items()]
 
     def finish(self, t: float) -> list[Event]:
         """End of input: close the action events still open (detail truncated=True)."""
@@ -157,6 +158,8 @@ class PolicyEngine:
 
     def _arbitrate(self, t: float, outputs: dict[str, StageOutput], monitoring: bool) -> tuple[PolicyState, dict[str, tuple[str, int]]]:
         announced = [(n, o) for n, o in outputs.items() if o.announced]  # priority order
+        if not announced:  # most frames: what the general case below gives for nothing shown
+            return PolicyState(t=t, monitoring_active=monitoring), {}
         winner = next(((n, o) for n, o in announced if o.actions), None)
         shown: dict[str, tuple[str, int]] = {}
         if winner is not None:
@@ -193,6 +196,9 @@ class PolicyEngine:
         return state, shown
 
     def _action_events(self, t: float, shown: dict[str, tuple[str, int]], level: int) -> list[Event]:
+        if not shown and not self._shown:  # nothing shown before or now (most frames)
+            self._shown_level = level
+            return []
         ends, starts = [], []
         for action, (cond, stage) in sorted(self._shown.items()):
             now = shown.get(action)
