@@ -28,6 +28,7 @@ class BlinkTracker:
         self._judged = TimeShareWindow(config.rate_window_s, perclos.max_frame_gap_s)
         self.rate_per_min = math.nan
         self.mean_duration_s = math.nan
+        self._recent_mean_s: float | None = None  # mean of _recent's durations, None: to recompute
 
     def update(self, t: float, judgeable: bool, episode: ClosureEpisode | None) -> list[Event]:
         c = self.config
@@ -38,17 +39,23 @@ class BlinkTracker:
                 self.count += 1
                 self.last_blink_duration_s = d
                 self._recent.append((episode.end_t, d))
+                self._recent_mean_s = None
                 detail = {"onset_t": episode.start_t, "duration_s": d, "slow": d >= c.slow_min_duration_s}
                 events.append(Event(t, "event", "blink", None, detail))
         self._judged.update(t, judgeable, False)
         while self._recent and self._recent[0][0] <= t - c.rate_window_s:
             self._recent.popleft()
+            self._recent_mean_s = None
         if self._judged.judged_s + 1e-9 < c.rate_min_judged_s:
             self.rate_per_min = self.mean_duration_s = math.nan
         else:
             n = len(self._recent)
             self.rate_per_min = 60.0 * n / self._judged.judged_s
-            self.mean_duration_s = (
-                sum(d for _, d in self._recent) / n if n >= c.duration_min_blinks else math.nan
-            )
+            if n < c.duration_min_blinks:
+                self.mean_duration_s = math.nan
+            else:
+                # The same sum, taken again only when the window's blinks change (not every frame).
+                if self._recent_mean_s is None:
+                    self._recent_mean_s = sum(d for _, d in self._recent) / n
+                self.mean_duration_s = self._recent_mean_s
         return events

@@ -83,7 +83,10 @@ class DaydreamingDetector:
         measured = math.isfinite(yaw) and math.isfinite(pitch) and zone not in (UNKNOWN, "away", None)
         in_centre = measured and math.hypot(yaw, pitch) <= c.road_centre_radius_deg
         self._track_fixation(t, yaw, pitch, measured)
-        band = self.bands.setdefault(int(speed // c.speed_band_kph), _Band())
+        band_key = int(speed // c.speed_band_kph)
+        band = self.bands.get(band_key)
+        if band is None:  # (not setdefault: that builds a _Band every frame)
+            band = self.bands[band_key] = _Band()
         self._band = band
         blink = finite_or_nan(inp.upstream.get(Column.BLINK_RATE_PER_MIN))
         learning = band.gaze.w < c.baseline_s
