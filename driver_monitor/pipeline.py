@@ -248,10 +248,16 @@ class Pipeline:
             if self.config.outputs.log_state_changes:
                 events.append(Event(t, "state", StateName.CALIBRATING, None, {
                     "calibrating": not self._road_ahead_known, "road_ahead": self.calibration.road_ahead}))
+        calibration, warning_since = self.calibration, self.warning_active_since_t
+        reads_nothing: DetectorInput | None = None  # one input for the stages that read no column
         for i, detector in enumerate(self.detectors):
             # A detector added beyond the declared stages (a test's probe) reads nothing upstream.
-            upstream = DETECTOR_STAGES[i].upstream(values) if i < len(DETECTOR_STAGES) else {}
-            inp = DetectorInput(features, vehicle, self.calibration, self.warning_active_since_t, upstream)
+            if i < len(DETECTOR_STAGES) and DETECTOR_STAGES[i].reads:
+                inp = DetectorInput(features, vehicle, calibration, warning_since, DETECTOR_STAGES[i].upstream(values))
+            else:
+                if reads_nothing is None:
+                    reads_nothing = DetectorInput(features, vehicle, calibration, warning_since, {})
+                inp = reads_nothing
             events.extend(detector.update(inp))
             values.update(detector.columns())
         self._track_active(events)

@@ -34,6 +34,9 @@ BLINK_RATE_COLUMN = Column.BLINK_RATE_PER_MIN
 # The expression plug-in's columns: EXPRESSION_PREFIX + signal name.
 EXPRESSION_PREFIX = COLUMN_PREFIX
 
+# The cues whose raw value update() reads itself (the rest are upstream columns).
+_OWN_CUES = frozenset({"heart_rate", "rmssd", "brow_down", "mouth_press", "eye_squint", "blink_rate"})
+
 SOURCE_CAMERA = "camera"
 SOURCE_EXTERNAL = "external"
 SOURCE_NONE = "none"
@@ -73,6 +76,9 @@ class StressDetector:
                 EXPRESSION_PREFIX + signal, s.expression, w.expression, tau, direction=1.0 if sign >= 0 else -1.0
             )
         self._total_weight = sum(c.weight for c in self.cues.values()) or 1.0
+        # Per cue, looked up once: whether update's `raw` holds its value (else an upstream
+        # column) and whether its confidence is the heart rate's quality.
+        self._cue_list = [(name, cue, name in _OWN_CUES, name in ("heart_rate", "rmssd")) for name, cue in self.cues.items()]
         self.score = SmoothedValue(config.level.smoothing_time_constant_s, b.max_gap_s)
         self.camera = HeartRateEstimate(t=math.nan)
         self.heart_rate_bpm = math.nan
@@ -126,14 +132,15 @@ class StressDetector:
         weighted = 0.0
         weight = 0.0
         confidence = 0.0
-        for name, cue in self.cues.items():
-            x = raw[name] if name in raw else finite_or_nan(inp.upstream.get(name))
+        upstream = inp.upstream
+        for name, cue, own, heart in self._cue_list:
+            x = raw[name] if own else finite_or_nan(upstream.get(name))
             e = cue.update(t, x, adapt, learn)
             if math.isnan(e) or cue.weight <= 0:
                 continue
             weighted += cue.weight * e
             weight += cue.weight
-            confidence += cue.weight * (hr_quality if name in ("heart_rate", "rmssd") else 1.0)
+            confidence += cue.weight * (hr_quality if heart else 1.0)
         if weight <= 0:
             self.level = None
             self.confidence = 0.0
