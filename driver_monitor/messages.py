@@ -279,3 +279,23 @@ class FrameResult:
         row.update(self.vehicle.columns())
         row.update(self.state.values)
         return row
+
+
+def input_columns(results: list[FrameResult]) -> dict[str, list[Any]]:
+    """The columns of `FrameResult.row()` before the detectors' state (features, picture
+    statistics, judged, vehicle), column by column over many results: each list holds what
+    `[r.row()[name] for r in results]` would, where no result's `state.values` holds `name`
+    too (the Parquet writer checks that), without building a dict per result."""
+    features = [r.features for r in results]
+    columns: dict[str, list[Any]] = {name: list(map(operator.attrgetter(name), features)) for name in _BEFORE_SKIN}
+    skins = [f.skin_rgb if f.skin_rgb is not None else _NO_SKIN for f in features]
+    for k, name in enumerate(("skin_r", "skin_g", "skin_b")):
+        columns[name] = [rgb[k] for rgb in skins]
+    columns.update((name, list(map(operator.attrgetter(name), features))) for name in _AFTER_SKIN)
+    pictures = [r.picture for r in results]
+    for name in _FRAME_STATS_FIELDS:
+        columns[FRAME_PREFIX + name] = [getattr(p, name) if p is not None else None for p in pictures]
+    columns[FRAME_JUDGED] = [r.judged for r in results]
+    vehicles = [r.vehicle for r in results]
+    columns.update((VEHICLE_PREFIX + name, list(map(operator.attrgetter(name), vehicles))) for name in VEHICLE_FIELDS)
+    return columns

@@ -197,6 +197,39 @@ def test_csv_keeps_detector_columns_at_five_digits_and_a_fault_at_the_start_keep
     assert dict(zip(header.split(","), first.split(","), strict=True))["kss_score"] == ""
 
 
+@pytest.mark.parametrize("shadow", [False, True])
+def test_parquet_written_from_results_equals_the_rows(tmp_path, shadow):
+    """The Parquet writer takes a judged result's columns at close, column by column: the table
+    is the one of its rows (`FrameResult.row()`) to the bit, a fault's rows and their missing
+    state columns (None) included, a state column seen only after the header dropped, and a
+    state column named like an input (shadow) winning as in row()."""
+    def judged(k: int) -> FrameResult:
+        values = {"kss_score": k / 3, "gaze_zone": "road" if k % 2 else None, f"late_{k}": 1.0}
+        if shadow and k == 5:
+            values["face_brightness"] = -1.0
+        return FrameResult(k / 10, Features(k / 10, True, head_yaw_deg=k / 7, skin_rgb=(k + 0.5, 2.0, 3.0) if k % 3 else None),
+                           VehicleState(k / 10, speed_kph=k / 3 if k % 4 else None, external_rr_intervals_ms=(800.0,) * (k % 2)),
+                           DriverState(k / 10, True, values=values), picture=FrameStats(k == 2, 90.0 + k, 30.0), judged=True)
+
+    def fault(k: int) -> FrameResult:
+        return FrameResult(k / 10, Features(k / 10, False), VehicleState(k / 10), DriverState(k / 10, False),
+                           picture=FrameStats(True, 1.0, 0.5) if k else None)
+
+    results = [fault(0), judged(1), judged(2), fault(3), judged(4), judged(5), judged(6)]
+    by_result, by_row = FeatureTableWriter(tmp_path / "a.parquet", "parquet"), FeatureTableWriter(tmp_path / "b.parquet", "parquet")
+    for r in results:
+        by_result.write(r)
+        by_row.write_row(r.row())
+    by_result.close()
+    by_row.close()
+    a, b = pq.read_table(tmp_path / "a.parquet"), pq.read_table(tmp_path / "b.parquet")
+    assert a.schema == b.schema and "late_1" in a.column_names and "late_4" not in a.column_names
+    for name in a.column_names:
+        assert all(same(x, y) for x, y in zip(a.column(name).to_pylist(), b.column(name).to_pylist(), strict=True)), name
+    assert a.column("face_brightness").to_pylist()[5] == -1.0 if shadow else math.isnan(a.column("face_brightness").to_pylist()[5])
+    assert a.column("kss_score").to_pylist()[3] is None and a.column("kss_score").to_pylist()[4] == 4 / 3
+
+
 # ---- refusals: one line naming the file ---------------------------------------------------------
 
 def test_a_table_of_another_feature_code_is_refused(mixed_full, tmp_path, capsys):

@@ -279,7 +279,7 @@ def _frames(path: Path, columns: Mapping[str, list[Any]]) -> list[FrameInput]:
     a frame, is no input of its own), built column-wise."""
     rows = [i for i, v in enumerate(columns[_FRAME_COLUMNS[0]]) if v is not None]
     if len(rows) == len(columns["t"]):
-        take = {name: list(values) for name, values in columns.items()}
+        take = dict(columns)  # (read only below: no copy of the lists)
     else:
         take = {name: [values[i] for i in rows] for name, values in columns.items()}
     times = take["t"]

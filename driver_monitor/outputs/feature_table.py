@@ -31,6 +31,7 @@ from driver_monitor.messages import (
     VEHICLE_PREFIX,
     Event,
     FrameResult,
+    input_columns,
 )
 from driver_monitor.names import EXPRESSION_PREFIX
 from driver_monitor.outputs.files import make_private, open_private
@@ -81,10 +82,15 @@ class FeatureTableWriter:
         self._exact: list[bool] = []
         self._csv_file: IO[str] | None = None
         self._csv: Any = None
-        self._rows: list[Mapping[str, Any]] = []
+        self._rows: list[Mapping[str, Any] | FrameResult] = []  # Parquet: written at close
 
     def write(self, result: FrameResult) -> None:
-        self.write_row(result.row())
+        if self.format == "csv" or not self._complete:
+            self.write_row(result.row())
+            return
+        # Parquet after the first judged row: the result itself, its columns built at close
+        # column by column (messages.input_columns), not a dict of ~100 cells per frame.
+        self._rows.append(result)
 
     def write_events(self, events: Sequence[Event]) -> None:
         """End-of-input events belong to no frame: no row."""
@@ -123,7 +129,7 @@ class FeatureTableWriter:
             return
         if self._rows:
             columns = list(self._seen)
-            arrays = [pa.array(list(values)) for values in _transposed(self._rows, columns)]
+            arrays = [pa.array(values) for values in _parquet_columns(self._rows, columns)]
             table = pa.Table.from_arrays(arrays, names=columns)
             table = table.replace_schema_metadata({**(table.schema.metadata or {}), **self.metadata})
             pq.write_table(table, self.path)
@@ -131,11 +137,34 @@ class FeatureTableWriter:
             self._rows = []
 
 
+def _parquet_columns(entries: Sequence[Mapping[str, Any] | FrameResult], columns: Sequence[str]) -> list[list[Any]]:
+    """Each column's values over the entries (rows, or results standing for their `row()`),
+    None where one lacks it. The results after the rows are taken column by column."""
+    first = next((i for i, e in enumerate(entries) if isinstance(e, FrameResult)), len(entries))
+    results = entries[first:]
+    if not all(isinstance(e, FrameResult) for e in results):  # rows after results: row by row
+        rows = [e.row() if isinstance(e, FrameResult) else e for e in entries]
+        return [list(values) for values in _transposed(rows, columns)]
+    rows = entries[:first]
+    head = [list(values) for values in _transposed(rows, columns)] if rows else [[] for _ in columns]
+    inputs = input_columns(results)  # type: ignore[arg-type]
+    values = [r.state.values for r in results]  # type: ignore[union-attr]
+    if not all(inputs.keys().isdisjoint(v) for v in values):  # a state column shadows an input: as row()
+        rows = [e.row() if isinstance(e, FrameResult) else e for e in entries]
+        return [list(values) for values in _transposed(rows, columns)]
+    state_columns = [c for c in columns if c not in inputs]
+    state = dict(zip(state_columns, _transposed(values, state_columns), strict=True)) if values else {}
+    return [h + (inputs[c] if c in inputs else list(state[c]) if c in state else [None] * len(results))
+            for h, c in zip(head, columns, strict=True)]
+
+
 def _transposed(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
     """Each column's values over the rows (None where a row lacks it). Most rows hold every
     column: one itemgetter call per row, not one dict lookup per cell (~5x faster at close)."""
     if len(columns) < 2:
         return iter([tuple(row.get(c) for row in rows) for c in columns])
+    if not rows:
+        return iter([() for _ in columns])
     whole = operator.itemgetter(*columns)
     cells = []
     for row in rows:
