@@ -37,7 +37,7 @@ class PrivacyFilter:
         self.column_prefixes = tuple(PRIVATE_COLUMN_PREFIXES[s] for s in withheld)
         self.detail_prefixes = self.column_prefixes + tuple(k for s in withheld for k in DETAIL_KEYS.get(s, ()))
         self.events = frozenset(PRIVATE_EVENTS[s].value for s in withheld if s in PRIVATE_EVENTS)
-        self._kept: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._dropped: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     @property
     def passes_all(self) -> bool:
@@ -48,15 +48,17 @@ class PrivacyFilter:
             return result
         state = result.state
         values = state.values
-        # The columns kept, per layout of the values: the same layout comes every frame, so the
+        # The columns withheld, per layout of the values: the same layout comes every frame, so the
         # prefix tests run once per layout instead of on every key of every frame.
         layout = tuple(values)
-        keep = self._kept.get(layout)
-        if keep is None:
-            if len(self._kept) > 64:
-                self._kept.clear()
-            keep = self._kept[layout] = tuple(k for k in layout if not k.startswith(self.column_prefixes))
-        values = {k: values[k] for k in keep}
+        drop = self._dropped.get(layout)
+        if drop is None:
+            if len(self._dropped) > 64:
+                self._dropped.clear()
+            drop = self._dropped[layout] = tuple(k for k in layout if k.startswith(self.column_prefixes))
+        values = dict(values)  # a copy without the withheld keys, in the same order
+        for k in drop:
+            del values[k]
         state = DriverState(t=state.t, face_present=state.face_present, active=self.active(state.active), values=values)
         policy = result.policy
         if policy is not None and policy.condition in self.events:
