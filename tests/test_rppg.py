@@ -150,3 +150,16 @@ def test_band_must_fit_below_nyquist() -> None:
         RppgConfig(resample_hz=8.0, band_high_hz=4.5)
     with pytest.raises(ValidationError, match="band_low_hz"):
         RppgConfig(band_low_hz=1.5, band_high_hz=1.2)
+
+
+@pytest.mark.parametrize(("n", "win"), [(300, 48), (301, 2), (80, 79), (1200, 600), (40, 1)])
+def test_window_means_equal_numpys_mean_of_the_sliding_windows_to_the_bit(n: int, win: int) -> None:
+    """POS normalises each window by its mean (rppg.window_means): the fast form must be the
+    very doubles NumPy's mean over the strided window view gives, or the camera heart rate, and
+    with it every replay, would move in the last bits."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    x = np.random.default_rng(n + win).normal(120.0, 25.0, size=(n, 3)) ** 2 / 120.0
+    expected = sliding_window_view(x, win, axis=0).mean(axis=2, keepdims=True)
+    got = rppg.window_means(x, win)
+    assert got.shape == expected.shape and np.array_equal(got, expected)

@@ -172,7 +172,7 @@ def pos_pulse(rgb: np.ndarray, fs: float, window_s: float) -> np.ndarray:
     n = rgb.shape[0]
     win = max(2, int(round(window_s * fs)))
     windows = sliding_window_view(rgb, win, axis=0)  # (n - win + 1, 3, win)
-    cn = windows / windows.mean(axis=2, keepdims=True)
+    cn = windows / window_means(rgb, win)
     s1 = cn[:, 1, :] - cn[:, 2, :]
     s2 = -2.0 * cn[:, 0, :] + cn[:, 1, :] + cn[:, 2, :]
     sd2 = s2.std(axis=1, keepdims=True)
@@ -186,6 +186,18 @@ def pos_pulse(rgb: np.ndarray, fs: float, window_s: float) -> np.ndarray:
     out = np.bincount(index, weights=h.ravel(), minlength=n)
     count = np.bincount(index, minlength=n)
     return out / count
+
+
+def window_means(x: np.ndarray, win: int) -> np.ndarray:
+    """`sliding_window_view(x, win, axis=0).mean(axis=2, keepdims=True)` for x (n, k), to the
+    bit: NumPy sums that strided view window by window in sample order, as these win - 1
+    shifted additions do for every window at once (~6x faster: a camera heart rate estimate
+    spent half of POS here). tests/test_rppg.py holds the two equal."""
+    m = x.shape[0] - win + 1
+    total = x[:m].copy()
+    for k in range(1, win):
+        total += x[k:k + m]
+    return (total / win)[:, :, None]
 
 
 def chrom_pulse(rgb: np.ndarray, fs: float, low_hz: float, high_hz: float, order: int) -> np.ndarray:
