@@ -3,14 +3,16 @@
 
     python benchmarks/bench_record.py codecs [--work DIR]
         MB per minute of each codec and whether the camera heart rate survives it: the drive's
-        frames written through the recorder's writer (recording/live.py) in FFV1, H.264 crf 18
-        (x264 veryfast, zero latency, as `record` writes it; and ultrafast) and MPEG-4 Part 2
+        frames written through the recorder's writer (recording/live.py) in lossless H.264 (RGB,
+        `record`'s default), FFV1, H.264 crf 18 (x264 ultrafast, zero latency, as `record
+        --codec h264` writes it; and veryfast) and MPEG-4 Part 2
         (OpenCV's mp4v, for contrast), then replayed; heart-rate error against the rendered 72 bpm.
     python benchmarks/bench_record.py cost [--seconds S] [--repeats N] [--work DIR]
         `record` against `run` on the same camera source (the drive as H.264, a cheap decode like
         a camera's MJPG): frames/s and process CPU (user + system of every thread, /proc) over a
-        steady window after start-up, alternating run / record ffv1 / record h264 (veryfast,
-        the default preset) / record h264 with recording.h264_preset ultrafast.
+        steady window after start-up, alternating run / record (h264_lossless, the default) /
+        record ffv1 / record h264 (ultrafast, the default preset) / record h264 with
+        recording.h264_preset veryfast.
     python benchmarks/bench_record.py clips [--codec h264|ffv1] [--work DIR]
         the frame loop's time while an event clip is written: the Pipeline and the event clips
         in one process, frames paced at 30 fps, a clip triggered every 8 s; loop time per frame
@@ -98,7 +100,7 @@ def codecs(work: Path) -> None:
         frames = list(source)
     span_min = (frames[-1].t - frames[0].t + 1 / 30) / 60.0
     print(f"{len(frames)} frames 640x480, {span_min * 60:.1f} s; {machine()}", flush=True)
-    for name in ("ffv1", "h264", "h264-ultrafast", "mp4v"):
+    for name in ("h264_lossless", "ffv1", "h264", "h264-veryfast", "mp4v"):
         root = work / f"codec-{name}"
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir()
@@ -118,7 +120,7 @@ def codecs(work: Path) -> None:
             shutil.copy(rec.root / "timestamps.csv", root / "timestamps.csv")
         else:
             codec, _, preset = name.partition("-")
-            recording = LiveRecording(root, {"source": "synthetic"}, codec=codec, crf=18, preset=preset or "veryfast")
+            recording = LiveRecording(root, {"source": "synthetic"}, codec=codec, crf=18, preset=preset or "ultrafast")
             for f in frames:
                 recording.frame(f, 1 / 30)
             recording.close()
@@ -184,13 +186,13 @@ def one_run(kind: str, camera: Path, work: Path, seconds: float) -> dict:
 
 def cost(work: Path, seconds: float, repeats: int) -> None:
     camera = camera_source(work)
-    kinds = ("run", "record-ffv1", "record-h264", "record-h264-ultrafast")
+    kinds = ("run", "record-h264_lossless", "record-ffv1", "record-h264", "record-h264-veryfast")
     results: dict[str, list[dict]] = {k: [] for k in kinds}
     for r in range(repeats):
         for kind in kinds:
             result = one_run(kind, camera, work, seconds)
             results[kind].append(result)
-            print(f"  repeat {r + 1} {kind:12} {result['fps']:5.1f} frames/s  CPU {result['cpu_pct']:5.1f} %  "
+            print(f"  repeat {r + 1} {kind:22} {result['fps']:5.1f} frames/s  CPU {result['cpu_pct']:5.1f} %  "
                   f"{result['cpu_ms_per_frame']:5.1f} ms/frame  (load {result['load']:.1f})", flush=True)
     base = {m: statistics.median(x[m] for x in results["run"]) for m in ("fps", "cpu_pct", "cpu_ms_per_frame")}
     for kind in kinds:
