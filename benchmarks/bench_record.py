@@ -13,6 +13,9 @@
         steady window after start-up, alternating run / record (h264_lossless, the default) /
         record ffv1 / record h264 (ultrafast, the default preset) / record h264 with
         recording.h264_preset veryfast.
+    python benchmarks/bench_record.py real [--work DIR]
+        each codec through the recorder's writer on the first 90 frames of every real clip of
+        ../shared/data/real: encoder CPU per frame (scaled to 640x480) and bytes per pixel.
     python benchmarks/bench_record.py clips [--codec h264|ffv1] [--work DIR]
         the frame loop's time while an event clip is written: the Pipeline and the event clips
         in one process, frames paced at 30 fps, a clip triggered every 8 s; loop time per frame
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import os
 import platform
@@ -202,6 +206,41 @@ def cost(work: Path, seconds: float, repeats: int) -> None:
               f"({med['cpu_ms_per_frame'] / base['cpu_ms_per_frame']:.2f}x) |", flush=True)
 
 
+# ---- real: the writer's codecs on real footage -------------------------------------------------
+REAL_DIR = REPO.parent / "shared" / "data" / "real"
+
+
+def real(work: Path, frames_per_clip: int = 90) -> None:
+    """Each codec through the recorder's writer on the first frames of every real clip of
+    ../shared/data/real: encoder CPU per frame scaled to 640x480, and bytes per pixel."""
+    from driver_monitor.recording.writer import RecordingWriter, even_size
+    from driver_monitor.sources.video_file import VideoFileSource
+
+    clips = sorted(REAL_DIR.glob("*.mp4"))
+    if not clips:
+        raise SystemExit(f"{REAL_DIR}: no real clips (the shared data is not beside the repository)")
+    codecs_ = ("h264_lossless", "ffv1", "h264")
+    print(f"| clip | {' | '.join(codecs_)} |\n|---|{'---|' * len(codecs_)}  ({machine()})")
+    for clip in clips:
+        with VideoFileSource(clip) as source:
+            frames = list(itertools.islice(source, frames_per_clip))
+        cells = []
+        for codec in codecs_:
+            h, w = frames[0].image.shape[:2]
+            w, h = even_size(codec, w, h)
+            root = work / f"real-{clip.stem}-{codec}"
+            shutil.rmtree(root, ignore_errors=True)
+            started = time.process_time()
+            writer = RecordingWriter(root, w, h, codec=codec, preset="ultrafast")
+            for k, frame in enumerate(frames):
+                writer.add_frame(k / 30, frame.image[:h, :w])
+            writer.close()
+            cpu_ms = (time.process_time() - started) / len(frames) * 1000 * (640 * 480) / (w * h)
+            bytes_per_px = (root / "video.mkv").stat().st_size / len(frames) / (w * h)
+            cells.append(f"{cpu_ms:.1f} ms, {bytes_per_px:.3f} B/px")
+        print(f"| {clip.stem} ({w}x{h}) | {' | '.join(cells)} |", flush=True)
+
+
 # ---- clips: the frame loop while a clip is written -------------------------------------------
 def clips(work: Path, codec: str) -> None:
     from driver_monitor.config import Config
@@ -274,7 +313,7 @@ def clips(work: Path, codec: str) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("part", choices=("codecs", "cost", "clips"))
+    ap.add_argument("part", choices=("codecs", "cost", "clips", "real"))
     ap.add_argument("--work", type=Path, default=None, help="working directory (kept; default: a new temporary one)")
     ap.add_argument("--seconds", type=float, default=10.0, help="cost: steady window per run")
     ap.add_argument("--repeats", type=int, default=3, help="cost: alternating repeats")
@@ -286,6 +325,8 @@ def main() -> int:
         codecs(work)
     elif args.part == "cost":
         cost(work, args.seconds, args.repeats)
+    elif args.part == "real":
+        real(work)
     else:
         clips(work, args.codec)
     return 0
