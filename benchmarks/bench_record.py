@@ -3,14 +3,19 @@
 
     python benchmarks/bench_record.py codecs [--work DIR]
         MB per minute of each codec and whether the camera heart rate survives it: the drive's
-        frames written through the recorder's writer (recording/live.py) in FFV1, H.264 crf 18
-        (x264 veryfast, zero latency, as `record` writes it; and ultrafast) and MPEG-4 Part 2
+        frames written through the recorder's writer (recording/live.py) in lossless H.264 (RGB,
+        `record`'s default), FFV1, H.264 crf 18 (x264 ultrafast, zero latency, as `record
+        --codec h264` writes it; and veryfast) and MPEG-4 Part 2
         (OpenCV's mp4v, for contrast), then replayed; heart-rate error against the rendered 72 bpm.
     python benchmarks/bench_record.py cost [--seconds S] [--repeats N] [--work DIR]
         `record` against `run` on the same camera source (the drive as H.264, a cheap decode like
         a camera's MJPG): frames/s and process CPU (user + system of every thread, /proc) over a
-        steady window after start-up, alternating run / record ffv1 / record h264 (veryfast,
-        the default preset) / record h264 with recording.h264_preset ultrafast.
+        steady window after start-up, alternating run / record (h264_lossless, the default) /
+        record ffv1 / record h264 (ultrafast, the default preset) / record h264 with
+        recording.h264_preset veryfast.
+    python benchmarks/bench_record.py real [--work DIR]
+        each codec through the recorder's writer on the first 90 frames of every real clip of
+        ../shared/data/real: encoder CPU per frame (scaled to 640x480) and bytes per pixel.
     python benchmarks/bench_record.py clips [--codec h264|ffv1] [--work DIR]
         the frame loop's time while an event clip is written: the Pipeline and the event clips
         in one process, frames paced at 30 fps, a clip triggered every 8 s; loop time per frame
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import os
 import platform
@@ -98,7 +104,7 @@ def codecs(work: Path) -> None:
         frames = list(source)
     span_min = (frames[-1].t - frames[0].t + 1 / 30) / 60.0
     print(f"{len(frames)} frames 640x480, {span_min * 60:.1f} s; {machine()}", flush=True)
-    for name in ("ffv1", "h264", "h264-ultrafast", "mp4v"):
+    for name in ("h264_lossless", "ffv1", "h264", "h264-veryfast", "mp4v"):
         root = work / f"codec-{name}"
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir()
@@ -118,7 +124,7 @@ def codecs(work: Path) -> None:
             shutil.copy(rec.root / "timestamps.csv", root / "timestamps.csv")
         else:
             codec, _, preset = name.partition("-")
-            recording = LiveRecording(root, {"source": "synthetic"}, codec=codec, crf=18, preset=preset or "veryfast")
+            recording = LiveRecording(root, {"source": "synthetic"}, codec=codec, crf=18, preset=preset or "ultrafast")
             for f in frames:
                 recording.frame(f, 1 / 30)
             recording.close()
@@ -184,13 +190,13 @@ def one_run(kind: str, camera: Path, work: Path, seconds: float) -> dict:
 
 def cost(work: Path, seconds: float, repeats: int) -> None:
     camera = camera_source(work)
-    kinds = ("run", "record-ffv1", "record-h264", "record-h264-ultrafast")
+    kinds = ("run", "record-h264_lossless", "record-ffv1", "record-h264", "record-h264-veryfast")
     results: dict[str, list[dict]] = {k: [] for k in kinds}
     for r in range(repeats):
         for kind in kinds:
             result = one_run(kind, camera, work, seconds)
             results[kind].append(result)
-            print(f"  repeat {r + 1} {kind:12} {result['fps']:5.1f} frames/s  CPU {result['cpu_pct']:5.1f} %  "
+            print(f"  repeat {r + 1} {kind:22} {result['fps']:5.1f} frames/s  CPU {result['cpu_pct']:5.1f} %  "
                   f"{result['cpu_ms_per_frame']:5.1f} ms/frame  (load {result['load']:.1f})", flush=True)
     base = {m: statistics.median(x[m] for x in results["run"]) for m in ("fps", "cpu_pct", "cpu_ms_per_frame")}
     for kind in kinds:
@@ -198,6 +204,41 @@ def cost(work: Path, seconds: float, repeats: int) -> None:
         print(f"| {time.strftime('%Y-%m-%d')} | {machine()} | {kind} | {med['fps']:.1f} ({med['fps'] / base['fps']:.2f}x) | "
               f"{med['cpu_pct']:.0f} % ({med['cpu_pct'] / base['cpu_pct']:.2f}x) | {med['cpu_ms_per_frame']:.1f} ms "
               f"({med['cpu_ms_per_frame'] / base['cpu_ms_per_frame']:.2f}x) |", flush=True)
+
+
+# ---- real: the writer's codecs on real footage -------------------------------------------------
+REAL_DIR = REPO.parent / "shared" / "data" / "real"
+
+
+def real(work: Path, frames_per_clip: int = 90) -> None:
+    """Each codec through the recorder's writer on the first frames of every real clip of
+    ../shared/data/real: encoder CPU per frame scaled to 640x480, and bytes per pixel."""
+    from driver_monitor.recording.writer import RecordingWriter, even_size
+    from driver_monitor.sources.video_file import VideoFileSource
+
+    clips = sorted(REAL_DIR.glob("*.mp4"))
+    if not clips:
+        raise SystemExit(f"{REAL_DIR}: no real clips (the shared data is not beside the repository)")
+    codecs_ = ("h264_lossless", "ffv1", "h264")
+    print(f"| clip | {' | '.join(codecs_)} |\n|---|{'---|' * len(codecs_)}  ({machine()})")
+    for clip in clips:
+        with VideoFileSource(clip) as source:
+            frames = list(itertools.islice(source, frames_per_clip))
+        cells = []
+        for codec in codecs_:
+            h, w = frames[0].image.shape[:2]
+            w, h = even_size(codec, w, h)
+            root = work / f"real-{clip.stem}-{codec}"
+            shutil.rmtree(root, ignore_errors=True)
+            started = time.process_time()
+            writer = RecordingWriter(root, w, h, codec=codec, preset="ultrafast")
+            for k, frame in enumerate(frames):
+                writer.add_frame(k / 30, frame.image[:h, :w])
+            writer.close()
+            cpu_ms = (time.process_time() - started) / len(frames) * 1000 * (640 * 480) / (w * h)
+            bytes_per_px = (root / "video.mkv").stat().st_size / len(frames) / (w * h)
+            cells.append(f"{cpu_ms:.1f} ms, {bytes_per_px:.3f} B/px")
+        print(f"| {clip.stem} ({w}x{h}) | {' | '.join(cells)} |", flush=True)
 
 
 # ---- clips: the frame loop while a clip is written -------------------------------------------
@@ -272,7 +313,7 @@ def clips(work: Path, codec: str) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("part", choices=("codecs", "cost", "clips"))
+    ap.add_argument("part", choices=("codecs", "cost", "clips", "real"))
     ap.add_argument("--work", type=Path, default=None, help="working directory (kept; default: a new temporary one)")
     ap.add_argument("--seconds", type=float, default=10.0, help="cost: steady window per run")
     ap.add_argument("--repeats", type=int, default=3, help="cost: alternating repeats")
@@ -284,6 +325,8 @@ def main() -> int:
         codecs(work)
     elif args.part == "cost":
         cost(work, args.seconds, args.repeats)
+    elif args.part == "real":
+        real(work)
     else:
         clips(work, args.codec)
     return 0

@@ -121,3 +121,27 @@ def test_two_drives_of_one_name_are_one_line(tmp_path):
 def test_drive_directories_are_named_for_humans_and_machines(fleet_features):
     for p in fleet_features.iterdir():
         assert re.fullmatch(r"(fleet_mixed|visual_time_sharing)-[0-9a-f]{12}-[0-9a-f]{8}", p.name)
+
+
+def test_a_backend_that_falls_back_is_keyed_as_the_tracker_that_ran(fleet_drives, tmp_path, monkeypatch, caplog):
+    """litert configured but not loadable here: the features are MediaPipe's, so the
+    directory carries MediaPipe's key and run.yaml says mediapipe (a machine where litert
+    loads must not reuse them as litert's)."""
+    import driver_monitor.perception.backends.factory as factory
+    from driver_monitor.errors import ModelError
+    from driver_monitor.fleet.extract import ExtractionWorker
+
+    def broken(config):
+        raise ModelError("face_landmarks_detector.tflite: cannot be read")
+
+    monkeypatch.setattr(factory, "create_model_tracker", broken)
+    config = load_config()
+    assert config.perception.backend.value == "litert"
+    worker = ExtractionWorker(config, tmp_path, one_core=True)
+    mediapipe_key = extraction_key(parse_config("perception:\n  backend: mediapipe\n"))
+    assert worker.key == mediapipe_key != extraction_key(config)
+    assert "perception.backend litert unavailable, using mediapipe" in caplog.text
+    result = worker.run(find_drives([fleet_drives["visual_time_sharing"]])[0])
+    assert result.status == "done" and result.directory.name.endswith(mediapipe_key[:8])
+    run = yaml.safe_load((result.directory / "run.yaml").read_text())
+    assert run["config"]["settings"]["perception"]["backend"] == "mediapipe"

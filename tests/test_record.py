@@ -142,7 +142,7 @@ def test_record_then_replay_decides_exactly_what_the_live_run_decided(
                      "features.parquet", "run.yaml", "config.yaml", "can_tx.log"}  # can_tx.log: what it sent
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in rec.iterdir())
     meta = yaml.safe_load((rec / "meta.yaml").read_text())
-    assert meta["complete"] is True and meta["codec"] == "ffv1" and meta["can_start_time_s"] == 0.0
+    assert meta["complete"] is True and meta["codec"] == "libx264rgb" and meta["can_start_time_s"] == 0.0
     assert meta["camera_fps"] > 0 and meta["package_version"] and len(meta["model_sha256"]) == 64
     assert meta["tracker_backend"] == "litert"  # the default (perception.backend)
     assert meta["stopped"] == "end of the video" and meta["can_frames"] > 100

@@ -1,8 +1,8 @@
-"""FFV1 or H.264 for a recording (issue 16, item 2): a synthetic drive with a 0.6 % skin pulse
+"""FFV1, lossless H.264 or H.264 for a recording (issue 16, item 2): a synthetic drive with a 0.6 % skin pulse
 (driver_monitor/sim renders it into the skin) written through the recorder's own writer
 (recording/live.py) in each codec, then replayed: the stress detector's camera heart rate
 finds the pulse in every window of the lossless recording; H.264 at crf 18 smooths the
-sub-level colour change (windows abstain, the estimates drift) (docs/recording.md "Codecs";
+sub-level colour change (the estimates drift) and lossless H.264 gives FFV1's pixels (docs/recording.md "Codecs";
 the 640x480 / 30 fps figures are in docs/performance.md, benchmarks/bench_record.py)."""
 
 from __future__ import annotations
@@ -45,15 +45,15 @@ def pulse_drive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Fr
 def camera_heart_rate(work: Path, frames: list[Frame], codec: str) -> tuple[list[float], set[str], int]:
     """Record the frames as `record` does, replay the recording: the distinct camera heart-rate
     estimates, the camera statuses of the full windows, and the video's bytes."""
-    root = work / codec
-    root.mkdir()
-    recording = LiveRecording(root, {"source": "synthetic"}, codec=codec, crf=18, preset="veryfast")
-    for frame in frames:
-        recording.frame(frame, 1 / 15)
-    recording.close()
-    assert recording.error is None
-    out = work / f"{codec}-out"
-    replay(root, Config(), out, progress=False)
+    root, out = work / codec, work / f"{codec}-out"
+    if not out.exists():  # once per codec and module
+        root.mkdir()
+        recording = LiveRecording(root, {"source": "synthetic"}, codec=codec, crf=18, preset="veryfast")
+        for frame in frames:
+            recording.frame(frame, 1 / 15)
+        recording.close()
+        assert recording.error is None
+        replay(root, Config(), out, progress=False)
     with (out / "features.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     estimates = sorted({float(r["heart_rate_camera_bpm"]) for r in rows if r["heart_rate_camera_bpm"] not in ("", "nan")})
@@ -65,18 +65,30 @@ def mean_error_bpm(estimates: list[float]) -> float:
     return sum(abs(v - BPM) for v in estimates) / len(estimates)
 
 
-def test_ffv1_keeps_a_0_6_percent_skin_pulse_and_h264_crf18_degrades_it(pulse_drive: tuple[Path, list[Frame]]) -> None:
+def test_ffv1_keeps_a_0_6_percent_skin_pulse_and_h264_crf18_blurs_it(pulse_drive: tuple[Path, list[Frame]]) -> None:
     work, frames = pulse_drive
     lossless, lossless_status, lossless_bytes = camera_heart_rate(work, frames, "ffv1")
     # Every full window finds the pulse, within half a bpm (measured 0.1 bpm, 5 estimates).
     assert len(lossless) >= 3 and lossless_status == {"ok"}
     assert mean_error_bpm(lossless) <= 0.5, lossless
     h264, h264_status, h264_bytes = camera_heart_rate(work, frames, "h264")
-    # H.264 crf 18 smooths the sub-level colour change: on this small face some full windows
-    # abstain (`low_snr`) and what is estimated is further off (measured 2026-12-05: 4
-    # estimates, MAE 1.0 bpm; with the renderer of before the main merge every window
-    # abstained). Degraded, not necessarily gone: FFV1 is the codec that keeps it.
-    assert "low_snr" in h264_status, (h264, h264_status)
+    # H.264 crf 18 smooths the sub-level colour change: what it estimates is further off than
+    # the lossless recording's. Measured 2026-12-05 on this small face: 4 estimates, MAE
+    # 0.32 bpm, every window `ok`, since the writer converts RGB to 4:2:0 with OpenCV's
+    # rounding conversion; through swscale's (before) some windows abstained (`low_snr`) and
+    # the MAE was 1.0 bpm. Degraded, not gone: the lossless codecs keep it to the last bit.
     usable = [v for v in h264 if not math.isnan(v)]
-    assert usable == [] or mean_error_bpm(usable) > 2 * mean_error_bpm(lossless), (h264, lossless)
+    assert usable, h264_status
+    assert mean_error_bpm(usable) > 1.5 * mean_error_bpm(lossless), (h264, lossless)
     assert h264_bytes * 20 < lossless_bytes  # what the smaller file costs
+
+
+def test_h264_lossless_gives_the_ffv1_pulse_to_the_last_bit(pulse_drive: tuple[Path, list[Frame]]) -> None:
+    """record's default codec (libx264rgb, qp 0) stores the same pixels as FFV1: the replays'
+    camera heart rates are the same numbers, every window."""
+    work, frames = pulse_drive
+    ffv1, _, ffv1_bytes = camera_heart_rate(work, frames, "ffv1")
+    lossless, status, lossless_bytes = camera_heart_rate(work, frames, "h264_lossless")
+    assert status == {"ok"} and len(lossless) >= 3
+    assert lossless == ffv1
+    assert lossless_bytes < 1.5 * ffv1_bytes, (lossless_bytes, ffv1_bytes)

@@ -43,7 +43,7 @@ def decodable(path: Path) -> int:
             return 0
 
 
-@pytest.mark.parametrize("codec", ["ffv1", "h264"])
+@pytest.mark.parametrize("codec", ["ffv1", "h264", "h264_lossless"])
 def test_streaming_writer_is_readable_at_every_frame(tmp_path: Path, codec: str) -> None:
     root = tmp_path / "rec"
     writer = RecordingWriter(root, 64, 48, codec=codec, streaming=True, meta={"source": "test"})
@@ -67,9 +67,37 @@ def test_streaming_writer_is_readable_at_every_frame(tmp_path: Path, codec: str)
     assert meta["complete"] is True and meta["frames"] == 12 and meta["source"] == "test" and meta["stopped"] == "test"
     assert read_timestamps(root / "timestamps.csv") == [round(0.5 + k / 30, 3) for k in range(12)]
     assert {stat.S_IMODE(p.stat().st_mode) for p in root.iterdir()} == {0o600}
-    if codec == "ffv1":  # lossless: the replay sees the very pixels
-        got = read_frames(root / "video.mkv")
+    got = read_frames(root / "video.mkv")
+    if codec != "h264":  # lossless: the replay sees the very pixels
         assert all(np.array_equal(f.image, image(k)) for k, f in enumerate(got))
+
+
+def test_h264_keeps_the_colours(tmp_path: Path) -> None:
+    """crf 18, 4:2:0 through OpenCV's RGB -> I420: a smooth coloured picture comes back within
+    a grey level or two per channel (a swapped channel or the wrong range would be off by
+    tens), and not bit-exact (that is what the lossless codecs are for)."""
+    y, x = np.mgrid[0:96, 0:128]
+    picture = np.dstack([x * 2, y * 2, 255 - x - y]).clip(0, 255).astype(np.uint8)
+    writer = RecordingWriter(tmp_path / "rec", 128, 96, codec="h264")
+    for k in range(3):
+        writer.add_frame(k / 30, picture)
+    writer.close()
+    got = read_frames(tmp_path / "rec" / "video.mkv")
+    error = np.abs(got[2].image.astype(int) - picture).mean(axis=(0, 1))
+    assert (error < 2.5).all() and error.sum() > 0, error
+
+
+@pytest.mark.parametrize(("codec", "size"), [("h264_lossless", (65, 49)), ("ffv1", (65, 49)), ("h264", (64, 48))])
+def test_an_odd_picture_is_kept_whole_by_the_rgb_codecs(tmp_path: Path, codec: str, size: tuple[int, int]) -> None:
+    recording = LiveRecording(tmp_path / "rec", {"source": "test"}, codec=codec)
+    for k in range(3):
+        recording.frame(Frame(k / 30, np.ascontiguousarray(np.resize(image(k), (49, 65, 3))), k), 1 / 30)
+    recording.close()
+    assert recording.error is None and (recording.width, recording.height) == size
+    got = read_frames(tmp_path / "rec" / "video.mkv")
+    assert got[0].image.shape == (size[1], size[0], 3)
+    if codec != "h264":
+        assert np.array_equal(got[2].image, np.resize(image(2), (49, 65, 3)))
 
 
 def test_append_file_cuts_a_failed_row_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

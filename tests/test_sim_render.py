@@ -72,7 +72,8 @@ def test_recording_directory_follows_the_replay_contract(drives: dict[str, Path]
     assert pts == [round(t * 1000) for t in rec.timestamps_s]  # exact ms timestamps in the MKV
     assert frames[0].shape == (240, 320, 3)
     with av.open(str(d / "video.mkv")) as c:
-        assert c.streams.video[0].codec_context.name == "ffv1"
+        # Lossless H.264 of the RGB picture (High 4:4:4 Predictive, planar GBR).
+        assert (c.streams.video[0].codec_context.name, c.streams.video[0].codec_context.pix_fmt) == ("h264", "gbrp")
     meta = yaml.safe_load((d / "meta.yaml").read_text())
     assert meta["format"] == "driver-monitor-recording"
     assert (meta["scenario"], meta["seed"], meta["fps"], meta["width_px"], meta["height_px"]) == ("short", 3, 20.0, 320, 240)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from driver_monitor.commands import EXIT_ERROR, EXIT_OK, Subparsers, add_io_options, positive_float
+from driver_monitor.config.recording import VideoCodec
 
 
 def register(sub: Subparsers) -> None:
@@ -12,7 +13,9 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--camera", required=True, help="V4L2 device path or index, or a video file/URL standing in for it (a file is recorded once)")
     p.add_argument("--out", "-o", required=True, help="recording directory to create (new or empty; 0700, files 0600)")
     p.add_argument("--duration", type=positive_float, default=None, metavar="S", help="stop after S seconds (default: at Ctrl-C / SIGTERM, or the end of a camera file)")
-    p.add_argument("--codec", choices=("ffv1", "h264"), default=None, help="ffv1: lossless, exact replay (default, recording.codec); h264: crf <= 18, ~60x smaller")
+    p.add_argument("--codec", choices=tuple(VideoCodec), default=None,
+                   help="h264_lossless: every pixel, exact replay (default, recording.codec); ffv1: the same pixels for 3-4x the CPU; "
+                        "h264: crf <= 18, ~50x smaller")
     p.add_argument("--no-video", action="store_true", help="landmarks only: features, events, CAN, no picture")
     p.add_argument("--config", "-c", default=None, help="config YAML (default: the packaged default.yaml)")
     add_io_options(p, "send the serial frames to this pyserial port or URL; switches serial on")

@@ -13,8 +13,14 @@ from driver_monitor.names import EventName
 
 
 class VideoCodec(StrEnum):
-    # Lossless (RGB, no chroma subsampling): a replay sees exactly the pixels the live run saw
-    # and the 0.2-1 % skin pulse of camera heart rate survives (docs/recording.md).
+    # Lossless H.264 of the RGB picture (libx264rgb, qp 0, ultrafast; High 4:4:4 Predictive):
+    # every pixel kept like ffv1 (a replay sees exactly the live run's pixels, the skin pulse
+    # survives) for 2-4x less CPU per frame; 0.3-0.9 bytes per pixel on the real clips, about
+    # FFV1's size on in-car footage, up to 1.8x it on a noisy desk camera (docs/performance.md
+    # "Recording").
+    h264_lossless = "h264_lossless"
+    # Lossless (RGB, no chroma subsampling), FFmpeg's archival codec: the same pixels as
+    # h264_lossless for ~12-15 ms of CPU per 640x480 frame (as much as the face tracker).
     ffv1 = "ffv1"
     # libx264 at crf <= 18: ~100x smaller, near-lossless to the eye, but it smooths the skin
     # pulse (degraded on a small face) and a replay's face landmarks differ slightly from the
@@ -36,7 +42,9 @@ class H264Preset(StrEnum):
 # measured 1.15 (FFV1) and 0.012 (H.264 crf 18) on a synthetic 640x480 / 30 fps drive with
 # sensor noise (benchmarks/bench_record.py codecs, docs/performance.md "Recording"), 1.4 for
 # FFV1 on real footage with noise; rounded up, and H.264 x4 for real cabins' detail.
-BYTES_PER_PIXEL = {VideoCodec.ffv1: 1.5, VideoCodec.h264: 0.05}
+# h264_lossless: 0.27-0.92 measured on the five real clips of ../shared/data/real (FFV1 0.27-0.64
+# on the same frames), rounded up like FFV1's.
+BYTES_PER_PIXEL = {VideoCodec.h264_lossless: 1.5, VideoCodec.ffv1: 1.5, VideoCodec.h264: 0.05}
 
 
 class EventClipsConfig(Section):
@@ -71,15 +79,18 @@ class EventClipsConfig(Section):
 
 
 class RecordingConfig(Section):
-    # Codec of `driver-monitor record` (--codec overrides it).
-    codec: VideoCodec = VideoCodec.ffv1
+    # Codec of `driver-monitor record` (--codec overrides it). Lossless by default: a
+    # recording is made to replay exactly what the car decided.
+    codec: VideoCodec = VideoCodec.h264_lossless
     # x264 constant rate factor: 18 is visually lossless (x264 docs); higher would smooth the
     # sub-percent skin pulse further, so 18 is the ceiling.
     h264_crf: int = Field(18, ge=0, le=18)
-    # x264 speed / size trade-off; veryfast is ~2x cheaper in CPU than medium at ~10 % more
-    # bytes (docs/performance.md "Recording"). Encoded with zero latency (no B-frames, no
-    # look-ahead) so a killed recording keeps every frame already encoded.
-    h264_preset: H264Preset = H264Preset.veryfast
+    # x264 speed / size trade-off of `h264`: ultrafast costs half veryfast's CPU per frame
+    # (~1.5 against ~3.5 ms at 640x480, one thread) for ~1.4x the bytes, which at crf 18 is
+    # still ~5 MB a minute (docs/performance.md "Recording"); on a car computer the CPU is
+    # the scarce part. Encoded with zero latency (no B-frames, no look-ahead) so a killed
+    # recording keeps every frame already encoded.
+    h264_preset: H264Preset = H264Preset.ultrafast
     event_clips: EventClipsConfig = EventClipsConfig()
 
 

@@ -176,6 +176,12 @@ class ExtractionWorker:
 
     def __init__(self, config: Config, out_dir: Path, progress: Callable[[int], None] | None = None,
                  one_core: bool = False):
+        # The key names the tracker that really runs: a backend that falls back to MediaPipe
+        # on this machine makes MediaPipe's features, which must not be stored (and later
+        # reused) under the other backend's key.
+        from driver_monitor.perception.tracker import usable_backend
+
+        config = config.model_copy(update={"perception": usable_backend(config.perception)})
         self.config = extraction_config(config, one_core)
         self.out_dir = Path(out_dir)
         self.key = extraction_key(config)

@@ -170,6 +170,22 @@ class MediaPipeFaceTracker:
             self.close()
 
 
+def usable_backend(config: PerceptionConfig) -> PerceptionConfig:
+    """`config` naming the backend create_tracker will run on this machine: a model backend
+    that cannot be built here is mediapipe (with create_tracker's warning line). For what
+    must name the runtime that made the features (an extraction's key), not the one asked for."""
+    if config.backend is TrackerBackend.mediapipe:
+        return config
+    from driver_monitor.perception.backends.factory import create_model_tracker
+
+    try:
+        create_model_tracker(config).close()
+    except ModelError as exc:
+        log.warning("perception.backend %s unavailable, using mediapipe: %s", config.backend.value, exc)
+        return config.model_copy(update={"backend": TrackerBackend.mediapipe})
+    return config
+
+
 def create_tracker(config: PerceptionConfig, staged: bool = False) -> FaceTracker:
     """The tracker `config.backend` names. A LiteRT / onnxruntime backend that cannot be
     built (its runtime missing, a vendored ONNX file corrupt, an execution provider this

@@ -34,7 +34,7 @@ from driver_monitor.recording.format import (
     HEART_RATE_LOG_NAME,
     heart_rate_row,
 )
-from driver_monitor.recording.writer import RecordingWriter
+from driver_monitor.recording.writer import RecordingWriter, even_size
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +160,7 @@ def write_clip(store: ClipStore, clip: ClipContent, codec: str, crf: int, preset
         frames = [(t - t0, image) for t, image in clip.frames]
         if frames:
             h, w = frames[0][1].shape[:2]
-            if codec != "ffv1":
-                w, h = w - w % 2, h - h % 2
+            w, h = even_size(codec, w, h)
             writer = RecordingWriter(partial, w, h, codec=codec, crf=crf, preset=preset)
             for t, image in frames:
                 if image.shape[:2] != frames[0][1].shape[:2]:

@@ -44,7 +44,7 @@ from driver_monitor.recording.format import (
     timestamp_row,
     write_meta,
 )
-from driver_monitor.recording.writer import RecordingError, RecordingWriter
+from driver_monitor.recording.writer import RecordingError, RecordingWriter, even_size
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,8 @@ class LiveRecording:
     """One recording directory being written. `meta`: what meta.yaml says besides the video
     (source, start time, versions, `can_start_time_s`); it is written with the first frame."""
 
-    def __init__(self, root: Path, meta: dict[str, Any], codec: str = "ffv1", crf: int = 18,
-                 preset: str = "veryfast", video: bool = True, can_log: bool = False, heart_rate_log: bool = False):
+    def __init__(self, root: Path, meta: dict[str, Any], codec: str = "h264_lossless", crf: int = 18,
+                 preset: str = "ultrafast", video: bool = True, can_log: bool = False, heart_rate_log: bool = False):
         self.root = Path(root)
         self.meta = dict(meta)
         self.codec, self.crf, self.preset, self.video = codec, crf, preset, video
@@ -223,8 +223,7 @@ class LiveRecording:
             self._rows = AppendFile(self.root / TIMESTAMPS_NAME, TIMESTAMPS_HEADER)
             write_meta(self.root / META_NAME, {COMPLETE_KEY: False, **self._meta_body(), "width_px": w, "height_px": h})
             return
-        if self.codec != "ffv1":
-            w, h = w - w % 2, h - h % 2  # 4:2:0 needs even sizes: the odd last row / column is cut
+        w, h = even_size(self.codec, w, h)
         self._writer = RecordingWriter(self.root, w, h, codec=self.codec, crf=self.crf, preset=self.preset,
                                        streaming=True, meta=self._meta_body())
         fps = self.camera_fps or 30.0

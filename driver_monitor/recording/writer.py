@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import cv2
 import numpy as np
 
 from driver_monitor.errors import InputError
@@ -42,7 +43,17 @@ from driver_monitor.recording.format import (
 _MS = Fraction(1, 1000)
 VIDEO_NAME = "video.mkv"
 # Codec names of the config (config/recording.VideoCodec) -> FFmpeg encoders.
-ENCODERS = {"ffv1": "ffv1", "h264": "libx264", "libx264": "libx264"}
+ENCODERS = {"ffv1": "ffv1", "h264": "libx264", "libx264": "libx264", "h264_lossless": "libx264rgb", "libx264rgb": "libx264rgb"}
+# Encoders of 4:2:0 pictures (even width and height only).
+SUBSAMPLED = {"libx264"}
+
+
+def even_size(codec: str, width: int, height: int) -> tuple[int, int]:
+    """The picture size `codec` can store: 4:2:0 needs even sizes (the odd last row / column
+    is cut); the RGB codecs keep every pixel."""
+    if ENCODERS.get(codec, codec) in SUBSAMPLED:
+        return width - width % 2, height - height % 2
+    return width, height
 
 
 class RecordingError(InputError):
@@ -91,13 +102,28 @@ class RecordingWriter:
         stream.codec_context.time_base = _MS
         if encoder == "ffv1":
             stream.pix_fmt = "bgr0"
+        elif encoder == "libx264rgb":
+            # Lossless (qp 0) RGB: the frames go in as they are (no colour conversion) and a
+            # decoder gives back the same bytes (tests/test_recording_codecs.py). ultrafast:
+            # the slower presets save 10-20 % of the bytes for 2.7-3.8x the CPU on the real
+            # clips (2026-12-05, docs/performance.md "Recording").
+            stream.pix_fmt = "rgb24"
+            stream.options = self._x264_options({"qp": "0", "preset": "ultrafast"}, streaming)
         else:
             stream.pix_fmt = "yuv420p"
-            options = {"crf": str(crf), "preset": preset}
-            if streaming:
-                options["tune"] = "zerolatency"
-            stream.options = options
+            stream.options = self._x264_options({"crf": str(crf), "preset": preset}, streaming)
+        self._encoder = encoder
         self._stream = stream
+
+    @staticmethod
+    def _x264_options(options: dict[str, str], streaming: bool) -> dict[str, str]:
+        # One encoder thread: the writer already runs beside the frame loop, and x264's own
+        # threads cost 10-20 % more CPU per frame in synchronisation (640x480, measured
+        # 2026-12-05) for a speed a 30 fps camera does not need.
+        options = {**options, "threads": "1"}
+        if streaming:
+            options["tune"] = "zerolatency"
+        return options
 
     @property
     def width(self) -> int:
@@ -122,7 +148,12 @@ class RecordingWriter:
         pts = int(round(t * 1000.0))
         if self.times_s and pts <= int(round(self.times_s[-1] * 1000.0)):
             raise ValueError(f"frame times must increase by >= 1 ms ({t} after {self.times_s[-1]})")
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        if self._encoder in SUBSAMPLED:
+            # OpenCV's SIMD RGB -> I420 (BT.601, limited range: what swscale does by default
+            # and what a decoder assumes) costs ~0.5 ms at 640x480 against ~2 ms in swscale.
+            frame = av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
+        else:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
         frame.pts = pts
         frame.time_base = _MS
         try:

@@ -19,34 +19,11 @@ from typing import Any
 
 from driver_monitor import __version__
 from driver_monitor.errors import InputError
+from driver_monitor.evaluation.corpus import Tally
 from driver_monitor.evaluation.scoring import NameScore
 from driver_monitor.evaluation.truth import ClipScore
 from driver_monitor.report.page import CSP, PLOTTED_SCRIPT, STYLE, render_table
 from driver_monitor.report.summary import Table
-
-
-@dataclass
-class Counts:
-    expected: int = 0
-    found: int = 0
-    missed: int = 0
-    false: int = 0
-    latencies_s: list[float] = field(default_factory=list)
-
-    def add(self, other: Counts) -> None:
-        self.expected += other.expected
-        self.found += other.found
-        self.missed += other.missed
-        self.false += other.false
-        self.latencies_s += other.latencies_s
-
-    @property
-    def recall(self) -> float | None:
-        return self.found / self.expected if self.expected else None
-
-    @property
-    def precision(self) -> float | None:
-        return self.found / (self.found + self.false) if self.found + self.false else None
 
 
 @dataclass
@@ -57,22 +34,22 @@ class CorpusDrive:
     # Extra columns shown as given (frames, face found %, duration, a note...).
     info: Mapping[str, Any] = field(default_factory=dict)
 
-    def counts_by_name(self) -> dict[str, Counts]:
-        out: dict[str, Counts] = {}
+    def counts_by_name(self) -> dict[str, Tally]:
+        out: dict[str, Tally] = {}
         if isinstance(self.scores, ClipScore):
             for exp, alert in self.scores.found:
-                out.setdefault(alert.name, Counts()).add(Counts(1, 1, 0, 0, [alert.t - exp.behaviour.start_s]))
+                out.setdefault(alert.name, Tally()).add(Tally(1, 1, 0, [alert.t - exp.behaviour.start_s]))
             for exp in self.scores.missed:
-                out.setdefault("/".join(sorted(exp.names)), Counts()).add(Counts(1, 0, 1, 0))
+                out.setdefault("/".join(sorted(exp.names)), Tally()).add(Tally(1, 0, 0))
             for alert in self.scores.false_alerts:
-                out.setdefault(alert.name, Counts()).add(Counts(0, 0, 0, 1))
+                out.setdefault(alert.name, Tally()).add(Tally(0, 0, 1))
         elif self.scores is not None:
             for name, s in self.scores.items():
-                out[name] = Counts(s.labels, s.found, len(s.missed_at_t), s.false_alarms, list(s.latencies_s))
+                out[name] = Tally(s.labels, s.found, s.false_alarms, list(s.latencies_s))
         return out
 
-    def counts(self) -> Counts:
-        total = Counts()
+    def counts(self) -> Tally:
+        total = Tally()
         for c in self.counts_by_name().values():
             total.add(c)
         return total
@@ -82,29 +59,29 @@ def write_corpus_report(drives: Sequence[CorpusDrive], out_path: str | Path, tit
     out_path = Path(out_path)
     info_keys = list(dict.fromkeys(k for d in drives for k in d.info))
     drive_rows: list[str] = []
-    totals = Counts()
-    by_name: dict[str, Counts] = {}
+    totals = Tally()
+    by_name: dict[str, Tally] = {}
     for d in drives:
         c = d.counts()
         totals.add(c)
         for name, nc in d.counts_by_name().items():
-            by_name.setdefault(name, Counts()).add(nc)
+            by_name.setdefault(name, Tally()).add(nc)
         link = html.escape(d.name)
         if d.report_path is not None:
             href = os.path.relpath(Path(d.report_path).resolve(), out_path.resolve().parent)
             link = f'<a href="{html.escape(Path(href).as_posix())}">{link}</a>'
         verdict = "" if d.scores is None else ("ok" if c.missed == 0 and c.false == 0 else "FAIL")
         cells = [f"<td>{link}</td>", *(f"<td>{html.escape(str(d.info.get(k, '')))}</td>" for k in info_keys),
-                 *(f'<td class="num">{v}</td>' for v in (c.expected, c.found, c.missed, c.false)),
+                 *(f'<td class="num">{v}</td>' for v in (c.labels, c.found, c.missed, c.false)),
                  f'<td class="{"found" if verdict == "ok" else "missed"}">{verdict}</td>']
         drive_rows.append("<tr>" + "".join(cells) + "</tr>")
     header = ["drive", *info_keys, "expected", "found", "missed", "false", ""]
     name_table = Table("Per event, all drives", ("event", "expected", "found", "missed", "false", "recall", "precision",
                                                  "latency s (median, max)"), id="per-event")
     for name, c in sorted(by_name.items()):
-        name_table.rows.append((name, c.expected, c.found, c.missed, c.false, _share(c.recall), _share(c.precision),
+        name_table.rows.append((name, c.labels, c.found, c.missed, c.false, _share(c.recall), _share(c.precision),
                                 _latency(c.latencies_s)))
-    name_table.rows.append(("all", totals.expected, totals.found, totals.missed, totals.false, _share(totals.recall),
+    name_table.rows.append(("all", totals.labels, totals.found, totals.missed, totals.false, _share(totals.recall),
                             _share(totals.precision), _latency(totals.latencies_s)))
     page = "".join([
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",

@@ -163,7 +163,7 @@ def _meta(s: Scenario, rig: FaceRig, frames: int) -> dict[str, Any]:
         "face": rig.photo_path.name,
         # The photo's own pose when the rig was built from it turned to face the camera.
         "face_frontalized_from_deg": None if rig.frontalized_from_deg is None else [round(v, 2) for v in rig.frontalized_from_deg],
-        "codec": "ffv1 (lossless, bgr0)",
+        "codec": "h264_lossless (libx264rgb qp 0: lossless RGB)",
         "renderer_calibration": {
             "neutral_read_deg": [round(v, 3) for v in rig.pose_map.neutral_deg],
             "yaw_read_deg": [round(v, 3) for v in rig.pose_map.yaw_read],
