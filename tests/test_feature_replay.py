@@ -20,6 +20,7 @@ from driver_monitor.errors import InputError
 from driver_monitor.fleet.feature_replay import replay_features
 from driver_monitor.fleet.table import read_feature_table
 from driver_monitor.messages import DriverState, Features, FrameResult, FrameStats, VehicleState
+from driver_monitor.outputs import feature_table
 from driver_monitor.outputs.feature_table import FORMAT_KEY, FeatureTableWriter
 from driver_monitor.replay import replay
 
@@ -197,12 +198,13 @@ def test_csv_keeps_detector_columns_at_five_digits_and_a_fault_at_the_start_keep
     assert dict(zip(header.split(","), first.split(","), strict=True))["kss_score"] == ""
 
 
-@pytest.mark.parametrize("shadow", [False, True])
-def test_parquet_written_from_results_equals_the_rows(tmp_path, shadow):
+@pytest.mark.parametrize(("shadow", "chunk_rows"), [(False, None), (True, None), (False, 2), (True, 3)])
+def test_parquet_written_from_results_equals_the_rows(tmp_path, monkeypatch, shadow, chunk_rows):
     """The Parquet writer takes a judged result's columns at close, column by column: the table
     is the one of its rows (`FrameResult.row()`) to the bit, a fault's rows and their missing
     state columns (None) included, a state column seen only after the header dropped, and a
-    state column named like an input (shadow) winning as in row()."""
+    state column named like an input (shadow) winning as in row(). Held in chunks of a few rows
+    (a column all None in one chunk: gaze_zone in frames 2-3), the table is the same, types too."""
     def judged(k: int) -> FrameResult:
         values = {"kss_score": k / 3, "gaze_zone": "road" if k % 2 else None, f"late_{k}": 1.0}
         if shadow and k == 5:
@@ -216,12 +218,20 @@ def test_parquet_written_from_results_equals_the_rows(tmp_path, shadow):
                            picture=FrameStats(True, 1.0, 0.5) if k else None)
 
     results = [fault(0), judged(1), judged(2), fault(3), judged(4), judged(5), judged(6)]
-    by_result, by_row = FeatureTableWriter(tmp_path / "a.parquet", "parquet"), FeatureTableWriter(tmp_path / "b.parquet", "parquet")
+    by_row = FeatureTableWriter(tmp_path / "b.parquet", "parquet")  # one chunk
+    for r in results:
+        by_row.write_row(r.row())
+    by_row.close()
+    if chunk_rows is not None:
+        monkeypatch.setattr(feature_table, "PARQUET_CHUNK_ROWS", chunk_rows)
+    by_result = FeatureTableWriter(tmp_path / "a.parquet", "parquet")
+    held = []
     for r in results:
         by_result.write(r)
-        by_row.write_row(r.row())
+        held.append(len(by_result._rows))
     by_result.close()
-    by_row.close()
+    if chunk_rows is not None:  # never more than a chunk of Python rows held
+        assert max(held) < chunk_rows and held[-1] == len(results) % chunk_rows
     a, b = pq.read_table(tmp_path / "a.parquet"), pq.read_table(tmp_path / "b.parquet")
     assert a.schema == b.schema and "late_1" in a.column_names and "late_4" not in a.column_names
     for name in a.column_names:
