@@ -53,6 +53,13 @@ NAMED_EVENTS: dict[str, dict[tuple[str, float], str]] = {
                    "warning) comes 4 frames later"
         for name in ("adas_sensitivity", "chime", "voice_prompt") for t in (126.867, 127.133)
     },
+    "car_eyes_closed_woman.mp4": {
+        (name, t): "the sleep verdict (3 s of closure at 3.98 s) waits for a frame with the eyes judged: "
+                   "at 3.983 s the sinking head reads pitch 34.89 deg with MediaPipe and 35.46 with LiteRT "
+                   "against eyes.max_pitch_down_deg 35: judged on one side only, so the sleep starts 2 "
+                   "frames later (4.017 s) with LiteRT"
+        for name in ("microsleep", "sleep") for t in (3.9833, 4.0167)
+    },
     "car_yawn_man.mp4": {
         ("blink", 7.0833): "a 2-frame dip of eye_closure to 0.506 at 60 fps, 0.499 with MediaPipe: the 0.5 threshold",
     },

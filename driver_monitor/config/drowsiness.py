@@ -138,9 +138,19 @@ class ClosureEventsConfig(Section):
     # becomes `sleep` (continuous closure >= 3 s, Euro NCAP).
     microsleep_min_duration_s: float = Field(1.0, ge=0.5, le=3.0)
     sleep_min_duration_s: float = Field(3.0, ge=1.0, le=30.0)
-    # A closure survives frames without a judgement (a dropped detection) up to this long;
-    # a longer gap ends it without a microsleep / sleep (no event from unjudged frames).
+    # A closure survives frames without a judgement (a dropped detection, eyes turned away)
+    # up to max_gap_s, and once the eyes were seen closed for long_closure_min_s (longer than
+    # an alert blink: rested < 0.2 s, slow > 0.5 s, REFERENCE.md) up to
+    # long_closure_max_gap_s; a longer gap ends it without a microsleep / sleep. No event
+    # comes from unjudged frames: the 1 s / 3 s verdict waits for a frame with the eyes seen
+    # closed. Shut eyes at night lose the face
+    # for 0.13-0.23 s (car_eyes_closed_woman, straight and turned 8 deg); a glance from a
+    # mirror-mounted camera loses it for 0.5-0.8 s right after one or two closed-looking
+    # frames (placement_mirror_drive), which must not become a slow blink
+    # (docs/drowsiness.md "The rule").
     max_gap_s: float = Field(0.2, ge=0.0, le=2.0)
+    long_closure_min_s: float = Field(0.5, ge=0.0, le=5.0)
+    long_closure_max_gap_s: float = Field(0.5, ge=0.0, le=2.0)
     # microsleep and sleep need consistent evidence (docs/drowsiness.md "What each event
     # needs"): both eyes judged closed (eye_closure.symmetric_min_closure) for at least this
     # share of the closure's judged time.

@@ -65,7 +65,7 @@ class DrowsinessDetector:
         judge = self.judge
         ended = judge.update(f, cal)
         events = self.eyes.update(t, f.face_present, judge.judgeable, judge.reason)
-        events += self.microsleep.update(t, judge.closed_since_t, ended, judge.symmetric_share)
+        events += self.microsleep.update(t, judge.closed_since_t, ended, judge.symmetric_share, judge.judgeable)
         events += self.blinks.update(t, judge.judgeable, ended)
         if ended is not None and not ended.abandoned and ended.duration_s >= c.blink.slow_min_duration_s:
             self.kss.add_slow_closure(t)

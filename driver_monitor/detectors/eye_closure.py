@@ -26,8 +26,12 @@ Per frame (docs/drowsiness.md "Eye closure"):
    lenses. Otherwise the closure is NaN and nothing is concluded from the frame.
 4. `eyes_closed` has hysteresis on the judged closure; a closure's start and end are the
    interpolated threshold crossings, so durations do not depend on the frame rate.
-   Unjudgeable frames inside a closure are bridged up to closure.max_gap_s; a longer gap
-   abandons the closure (no blink, microsleep or sleep is concluded from unseen eyes).
+   Unjudgeable frames inside a closure are bridged up to closure.max_gap_s, or up to
+   closure.long_closure_max_gap_s once the eyes have been seen closed for
+   long_closure_min_s (longer than an alert blink: the detector drops a sleeping face at
+   night, a drooping head leaves the judgeable angles; a glance begins with a closed-looking
+   frame or two, not half a second of them); a longer gap abandons the closure (no blink,
+   microsleep or sleep is concluded from unseen eyes).
 """
 
 from __future__ import annotations
@@ -73,6 +77,8 @@ class EyeClosureJudge:
         self.open_threshold = blink.open_threshold
         self.eyes_cfg = eyes
         self.max_gap_s = events.max_gap_s
+        self.long_closure_min_s = events.long_closure_min_s
+        self.long_closure_max_gap_s = events.long_closure_max_gap_s
         # Per-frame outputs.
         self.eye_closure = math.nan  # judged closure, 0 open .. 1 closed, NaN unjudgeable
         self.fused_closure = math.nan  # before the look-down rule (diagnostics)
@@ -105,7 +111,7 @@ class EyeClosureJudge:
         t = f.t
         if not judgeable:
             if self.closed_since_t is not None and self._last_judged_t is not None \
-                    and t - self._last_judged_t > self.max_gap_s:
+                    and t - self._last_judged_t > self._gap_limit_s():
                 episode = self._end(self._last_judged_t, abandoned=True)
                 self._last_judged_t = self._last_closure = None
                 return episode
@@ -113,7 +119,7 @@ class EyeClosureJudge:
                 self._last_judged_t = self._last_closure = None
             return None
         prev_t, prev = self._last_judged_t, self._last_closure
-        if prev_t is not None and t - prev_t > self.max_gap_s:
+        if prev_t is not None and t - prev_t > self._gap_limit_s():
             prev_t = prev = None  # too old to interpolate across
         self._last_judged_t, self._last_closure = t, closure
         if self.closed_since_t is None:
@@ -129,6 +135,13 @@ class EyeClosureJudge:
         if closure > self.open_threshold:
             return None
         return self._end(crossing_time(prev_t, prev, t, closure, self.open_threshold))
+
+    def _gap_limit_s(self) -> float:
+        """How long the eyes may go unjudged inside the closure in progress (module doc)."""
+        if self.closed_since_t is not None and self._last_judged_t is not None \
+                and self._last_judged_t - self.closed_since_t >= self.long_closure_min_s:
+            return self.long_closure_max_gap_s
+        return self.max_gap_s
 
     @property
     def symmetric_share(self) -> float:

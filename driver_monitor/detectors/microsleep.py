@@ -11,7 +11,10 @@ Both need consistent evidence: both eyes judged closed for at least
 landmarker guessing one eye is not a microsleep). A closure that reaches the microsleep
 minimum only between its last closed frame and the opening is reported at the opening
 (start and end at once, detail `late: true`): the frame rate must not decide whether a
-1.02 s closure was a microsleep.
+1.02 s closure was a microsleep. A closure bridges unjudged frames up to closure.max_gap_s
+(the face with shut eyes is lost for 0.1-0.25 s at a time at night), and their time counts
+toward its length, but the verdict "1 s" / "3 s" is given on a frame in which the eyes are
+seen closed: never from unseen time alone.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ class MicrosleepRule:
         self._onset_t: float | None = None
 
     def update(self, t: float, closed_since_t: float | None, ended: ClosureEpisode | None,
-               symmetric_share: float = 1.0) -> list[Event]:
+               symmetric_share: float = 1.0, judged: bool = True) -> list[Event]:
         events: list[Event] = []
         if ended is not None and self.active is not None:
             detail = {"onset_t": ended.end_t, "duration_s": ended.duration_s}
@@ -44,7 +47,7 @@ class MicrosleepRule:
             # known to have been a microsleep when the eyes open: say so then (detail late).
             events.append(Event(t, "event", "microsleep", "start", {"onset_t": ended.start_t, "late": True}))
             events.append(Event(t, "event", "microsleep", "end", {"onset_t": ended.end_t, "duration_s": ended.duration_s}))
-        if closed_since_t is None:
+        if closed_since_t is None or not judged:  # no verdict from a frame without the eyes
             return events
         closed_s = t - closed_since_t + 1e-9
         c = self.config

@@ -1,0 +1,140 @@
+"""The real clips as other cameras would film them, scored against their truth.
+
+    python benchmarks/real_variants.py [--variants gray flip ...] [--work DIR]
+
+A held-back set of real in-car clips judges the detectors, so a rule tuned on the five clips
+of ../shared/data/real must also hold when the same drives come from another camera. Each
+clip is rewritten (H.264 crf 12, same frame times) as
+
+    gray    a monochrome picture (the near-infrared cameras of most car DMS give no colour)
+    flip    mirrored (the camera on the other side of the driver, a right-hand-drive car)
+    half    half the width and height (a lower-resolution camera, a driver further away)
+    dark    gamma 1.8 (less light: dusk, a tinted window)
+    rot8    turned by 8 degrees (a camera mounted askew)
+    fps30   every other frame of a 60 fps clip
+
+then replayed with the packaged default config and scored by `eval --truth`'s rules
+(evaluation/truth.py): expected events found, false alerts. The truth stays the clip's own
+(times are unchanged; directions in truth.yaml are not scored). tests/test_real_variants.py
+keeps a few of these; docs/robustness.md has the table and what the failures are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = Path(os.environ.get("DRIVER_MONITOR_SHARED", REPO.parent / "shared")) / "data" / "real"
+
+
+def _gray(img: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+
+
+def _half(img: np.ndarray) -> np.ndarray:
+    h, w = img.shape[:2]
+    return cv2.resize(img, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+
+
+def _dark(img: np.ndarray) -> np.ndarray:
+    return np.clip(255.0 * (img / 255.0) ** 1.8, 0, 255).astype(np.uint8)
+
+
+def _rot8(img: np.ndarray) -> np.ndarray:
+    h, w = img.shape[:2]
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), 8, 1.0)
+    return cv2.warpAffine(img, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
+
+
+PICTURE_VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "gray": _gray, "flip": lambda img: img[:, ::-1], "half": _half, "dark": _dark, "rot8": _rot8,
+}
+VARIANTS = (*PICTURE_VARIANTS, "fps30")
+
+
+def write_variant(clip: Path, variant: str, out: Path) -> Path | None:
+    """`clip` rewritten as `variant` into out/<clip stem>__<variant>.mp4 (None: fps30 of a clip
+    slower than 50 fps). Frame times are kept (the first frame at 0)."""
+    target = out / f"{clip.stem}__{variant}.mp4"
+    with av.open(str(clip)) as src:
+        stream = src.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate
+        if variant == "fps30" and float(rate) < 50:
+            return None
+        every = 2 if variant == "fps30" else 1
+        change = PICTURE_VARIANTS.get(variant, lambda img: img)
+        out.mkdir(parents=True, exist_ok=True)
+        with av.open(str(target), "w") as dst:
+            enc = None
+            for k, frame in enumerate(src.decode(stream)):
+                if k % every:
+                    continue
+                img = change(frame.to_ndarray(format="rgb24"))
+                if enc is None:
+                    enc = dst.add_stream("libx264", rate=rate / every)
+                    enc.width, enc.height = img.shape[1] - img.shape[1] % 2, img.shape[0] - img.shape[0] % 2
+                    enc.pix_fmt, enc.options = "yuv420p", {"crf": "12", "preset": "fast"}
+                img = np.ascontiguousarray(img[: enc.height, : enc.width])
+                for packet in enc.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                    dst.mux(packet)
+            if enc is not None:
+                for packet in enc.encode(None):
+                    dst.mux(packet)
+    return target
+
+
+def score_variant(path: Path, truth, out_dir: Path):
+    """Replay `path` with the default config into out_dir; its ClipScore against `truth` (the
+    original clip's ClipTruth)."""
+    from driver_monitor.config import load_config
+    from driver_monitor.evaluation.truth import score_clip
+    from driver_monitor.outputs.event_log import read_event_log
+    from driver_monitor.replay import replay
+
+    replay(path, load_config(), out_dir, progress=False)
+    return score_clip(path.stem, truth, read_event_log(out_dir / "events.jsonl"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--clips", nargs="+", help="clip names of truth.yaml (default: all)")
+    parser.add_argument("--work", type=Path, help="where the variants and replays go (default: a temp dir)")
+    args = parser.parse_args(argv)
+    if not (REAL / "truth.yaml").is_file():
+        print(f"{REAL}: no truth.yaml (../shared is missing)", file=sys.stderr)
+        return 2
+    logging.disable(logging.WARNING)
+    from driver_monitor.evaluation.truth import load_truth, report
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="dm-real-variants-"))
+    truth = load_truth(REAL / "truth.yaml")
+    scores = []
+    print(report([]).splitlines()[0], flush=True)
+    for name in args.clips or sorted(truth):
+        for variant in args.variants:
+            path = write_variant(REAL / truth[name].file, variant, work / "clips")
+            if path is None:
+                continue
+            score = score_variant(path, truth[name], work / "replays" / path.stem)
+            scores.append(score)
+            print(report([score]).splitlines()[1], flush=True)
+    found = sum(len(s.found) for s in scores)
+    expected = found + sum(len(s.missed) for s in scores)
+    false = sum(len(s.false_alerts) for s in scores)
+    print(f"{len(scores)} variants: {found}/{expected} expected events found, {false} false alerts")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
