@@ -100,6 +100,9 @@ def test_reader_over_a_real_pty_pair(pty_pair: tuple[Path, Path]) -> None:
     with HeartRateSerialReader(str(dms), max_age_s=3.0, clock=clock) as reader, \
             serial.Serial(str(sensor_path), 115200, timeout=1) as sensor:
         assert reader.latest_bpm() is None
+        # pyserial flushes the input queue when it opens a port: write only once the reader's
+        # thread has it open (CI lost the first line to that race once).
+        assert wait_for(lambda: reader.opens == 1)
         # Noise first (a bad checksum, garbage), then a good line split across two writes.
         sensor.write(b"HR,71.5,845,838*22\nrubbish\n")
         sensor.write(b"HR,7")
