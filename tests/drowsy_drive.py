@@ -60,6 +60,8 @@ class Drive:
     # Eyes that the model cannot measure (sunglasses): their blendshapes / EAR become NaN.
     eyes_hidden: Callable[[float], bool] = field(default_factory=lambda: (lambda t: False))
     speed_kph: float | None = None
+    # Frames that never arrive (dropped by a loaded computer, a camera stall): no Features at all.
+    dropped: Callable[[float], bool] = field(default_factory=lambda: (lambda t: False))
 
     def features(self, t: float) -> Features:
         if not self.face_present(t):
@@ -78,7 +80,8 @@ class Drive:
     def frames(self, fps: float) -> Iterator[Features]:
         n = int(math.floor(self.duration_s * fps + 1e-9)) + 1
         for i in range(n):
-            yield self.features(i / fps)
+            if not self.dropped(i / fps):
+                yield self.features(i / fps)
 
 
 @dataclass

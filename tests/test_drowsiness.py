@@ -280,6 +280,18 @@ def test_a_dropout_longer_than_the_long_closure_gap_ends_the_closure_without_an_
     assert fired(micro[0].t, 2.6 + 1.0)
 
 
+def test_dropped_frames_longer_than_the_gap_end_the_closure_as_unseen_time_does():
+    # No frame at all 2.0-2.6 s (a stalled camera) 1 s into a 3.5 s closure: the 0.6 s
+    # without frames (> long_closure_max_gap_s 0.5) ends the closure as 0.6 s of unjudged
+    # frames would; the eyes seen closed at 2.6 s begin a new one. Sleep would have been
+    # concluded at ~4.05 s from time nobody saw; the new closure is a microsleep 1 s after 2.6.
+    r = run(Drive(7.0, closure=closures([(1.0, 4.5)]), dropped=lambda t: 2.0 <= t < 2.6 - 1e-9))
+    assert not r.named("sleep", "blink")
+    (start, end) = r.named("microsleep")
+    assert start.detail["onset_t"] == pytest.approx(2.6) and fired(start.t, 3.6)
+    assert end.phase == "end" and 4.5 < end.t < 4.7
+
+
 def test_no_microsleep_is_concluded_inside_a_dropout():
     # Seen closed 1.2-2.0 s, no face 2.0-2.45 s (bridged: 0.8 s seen), closed again from 2.45 s: the
     # 1 s falls at 2.2 s, unseen; the microsleep starts on the first frame the eyes are seen

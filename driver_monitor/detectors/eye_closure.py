@@ -31,7 +31,8 @@ Per frame (docs/drowsiness.md "Eye closure"):
    long_closure_min_s (longer than an alert blink: the detector drops a sleeping face at
    night, a drooping head leaves the judgeable angles; a glance begins with a closed-looking
    frame or two, not half a second of them); a longer gap abandons the closure (no blink,
-   microsleep or sleep is concluded from unseen eyes).
+   microsleep or sleep is concluded from unseen eyes), also when no frame arrived in it at
+   all (dropped frames): the closure ends unjudged at its last judged frame.
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ class ClosureEpisode:
     @property
     def duration_s(self) -> float:
         return self.end_t - self.start_t
+
+
+# A gap of exactly the limit between two judged frames is within it (frame times i / fps
+# differ from the limit by a rounding error: 74/30 - 59/30 > 0.5).
+GAP_TOLERANCE_S = 1e-6
 
 
 def _clamp01(x: float) -> float:
@@ -119,15 +125,22 @@ class EyeClosureJudge:
                 self._last_judged_t = self._last_closure = None
             return None
         prev_t, prev = self._last_judged_t, self._last_closure
-        if prev_t is not None and t - prev_t > self._gap_limit_s():
-            prev_t = prev = None  # too old to interpolate across
+        abandoned: ClosureEpisode | None = None
+        if prev_t is not None and t - prev_t > self._gap_limit_s() + GAP_TOLERANCE_S:
+            # Too old to interpolate across. With no frame at all in between (frames dropped
+            # by a loaded car computer, a camera stall) the gap was never seen as unjudged
+            # frames: a closure in progress ends here unjudged, as it would have inside the
+            # gap, and this frame starts afresh (its closed eyes begin a new closure).
+            if self.closed_since_t is not None:
+                abandoned = self._end(prev_t, abandoned=True)
+            prev_t = prev = None
         self._last_judged_t, self._last_closure = t, closure
         if self.closed_since_t is None:
             if closure >= self.closed_threshold:
                 self.closed_since_t = crossing_time(prev_t, prev, t, closure, self.closed_threshold)
                 self._closed_judged_s = self._closed_symmetric_s = 0.0
                 self._prev_symmetric = self.symmetric
-            return None
+            return abandoned
         if prev_t is not None:  # the interval since the last judged frame held its verdict
             self._closed_judged_s += t - prev_t
             self._closed_symmetric_s += (t - prev_t) if self._prev_symmetric else 0.0
