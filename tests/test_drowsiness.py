@@ -122,6 +122,21 @@ def test_talking_never_counts_as_a_yawn():
     assert not r.named("yawn")
 
 
+def test_talking_on_either_side_of_dropped_frames_is_no_yawn():
+    # Two 0.55 s openings of talking with no frame at all between them (0.35 s: a stalled
+    # camera, > yawn.max_gap_s 0.25): 1.4 s from the first opening to the end of the second,
+    # but the mouth was never seen open for 1 s. The same openings with the frames there and
+    # the mouth seen open throughout are one yawn, fired 1 s after the mouth opened.
+    jaw = piecewise([(0.0, 0.05), (2.0, 0.05), (2.0, 0.6), (3.45, 0.6), (3.45, 0.05)])
+    stalled = run(Drive(6.0, jaw_open=jaw, dropped=lambda t: 2.55 <= t < 2.9 - 1e-9))
+    assert not stalled.named("yawn")
+    (yawn,) = run(Drive(6.0, jaw_open=jaw)).named("yawn")
+    assert 2.0 < yawn.detail["onset_t"] < 2.0 + FRAME and fired(yawn.t, yawn.detail["onset_t"] + 1.0)
+    # A short stall (0.2 s) inside a yawn keeps it: fired on the first frame after 1 s.
+    (short,) = run(Drive(6.0, jaw_open=jaw, dropped=lambda t: 2.5 <= t < 2.7 - 1e-9)).named("yawn")
+    assert short.detail["onset_t"] == yawn.detail["onset_t"] and short.t == yawn.t
+
+
 def test_nod_head_drops_with_closing_eyes_and_recovers():
     pitch = piecewise([(0.0, 0.0), (2.0, 0.0), (2.6, 25.0), (2.9, 0.0)])
     r = run(Drive(5.0, pitch_deg=pitch, closure=closures([(2.1, 2.7)])))

@@ -184,6 +184,10 @@ class YawnConfig(Section):
     jaw_close_max: float = Field(0.2, gt=0.0, lt=1.0)
     # Mouth held open this long is a yawn (talking: < 0.7 s at a time).
     min_duration_s: float = Field(1.0, ge=0.7, le=10.0)
+    # No frame with the jaw measured for longer than this (frames dropped by a loaded car
+    # computer, a camera stall) ends the opening: a yawn is 1 s of mouth seen open, not two
+    # talking openings on either side of time nobody saw. An unmeasured frame ends it at once.
+    max_gap_s: float = Field(0.25, gt=0.0, le=2.0)
 
     @model_validator(mode="after")
     def _ordered(self) -> "YawnConfig":

@@ -2,7 +2,8 @@
 
 Talking opens the mouth as wide (jawOpen up to 0.8) but for < 0.7 s at a time; yawns hold
 jawOpen > 0.3 for >= 1 s, ~6 s on average (Provine 2005; shared/data/README.md). The mouth
-opens above jaw_open_min and closes below jaw_close_max (hysteresis). The `yawn` event
+opens above jaw_open_min and closes below jaw_close_max (hysteresis); a frame without the
+jaw measured, or no frame for longer than max_gap_s, ends the opening. The `yawn` event
 (phase None) fires on the frame the opening has lasted `min_duration_s`, so a live system
 reacts then rather than after a 6 s yawn: detail onset_t = when the mouth opened,
 duration_s = how long it had been open when the rule fired. ~44 % of yawns are covered by
@@ -36,6 +37,11 @@ class YawnDetector:
         if math.isnan(jaw_open):
             self.open_since_t, self._fired = None, False
             return []
+        if last is not None and t - last[0] > c.max_gap_s + 1e-6:
+            # No frame came for longer than the gap: what the mouth did then is unknown, so
+            # an opening ends there and this frame starts afresh (config doc).
+            last = None
+            self.open_since_t, self._fired = None, False
         if self.open_since_t is None:
             if jaw_open >= c.jaw_open_min:
                 self.open_since_t = crossing_time(*(last or (None, None)), t, jaw_open, c.jaw_open_min)
