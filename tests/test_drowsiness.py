@@ -123,18 +123,20 @@ def test_talking_never_counts_as_a_yawn():
 
 
 def test_talking_on_either_side_of_dropped_frames_is_no_yawn():
-    # Two 0.55 s openings of talking with no frame at all between them (0.35 s: a stalled
-    # camera, > yawn.max_gap_s 0.25): 1.4 s from the first opening to the end of the second,
-    # but the mouth was never seen open for 1 s. The same openings with the frames there and
-    # the mouth seen open throughout are one yawn, fired 1 s after the mouth opened.
+    # An opening 2.0-3.45 s with no frame at all 2.55-3.1 s (a stalled camera: 0.57 s from
+    # the last frame, > yawn.max_gap_s 0.5): 1.45 s from its start to its end, but the mouth
+    # was seen open for 0.55 s and then 0.35 s. The same opening with every frame there is
+    # one yawn, fired 1 s after the mouth opened; with a short stall or 2.5 frames a second
+    # (gaps < 0.5 s) too.
     jaw = piecewise([(0.0, 0.05), (2.0, 0.05), (2.0, 0.6), (3.45, 0.6), (3.45, 0.05)])
-    stalled = run(Drive(6.0, jaw_open=jaw, dropped=lambda t: 2.55 <= t < 2.9 - 1e-9))
+    stalled = run(Drive(6.0, jaw_open=jaw, dropped=lambda t: 2.55 <= t < 3.1 - 1e-9))
     assert not stalled.named("yawn")
     (yawn,) = run(Drive(6.0, jaw_open=jaw)).named("yawn")
     assert 2.0 < yawn.detail["onset_t"] < 2.0 + FRAME and fired(yawn.t, yawn.detail["onset_t"] + 1.0)
-    # A short stall (0.2 s) inside a yawn keeps it: fired on the first frame after 1 s.
-    (short,) = run(Drive(6.0, jaw_open=jaw, dropped=lambda t: 2.5 <= t < 2.7 - 1e-9)).named("yawn")
+    (short,) = run(Drive(6.0, jaw_open=jaw, dropped=lambda t: 2.5 <= t < 2.9 - 1e-9)).named("yawn")
     assert short.detail["onset_t"] == yawn.detail["onset_t"] and short.t == yawn.t
+    (slow,) = run(Drive(6.0, jaw_open=jaw), fps=2.5).named("yawn")
+    assert 2.0 < slow.detail["onset_t"] < 2.4 and fired(slow.t, slow.detail["onset_t"] + 1.0, 2.5)
 
 
 def test_nod_head_drops_with_closing_eyes_and_recovers():
@@ -305,6 +307,19 @@ def test_dropped_frames_longer_than_the_gap_end_the_closure_as_unseen_time_does(
     (start, end) = r.named("microsleep")
     assert start.detail["onset_t"] == pytest.approx(2.6) and fired(start.t, 3.6)
     assert end.phase == "end" and 4.5 < end.t < 4.7
+
+
+@pytest.mark.parametrize("fps", [4.0, 2.5])
+def test_a_closure_is_followed_on_a_loaded_computer_processing_few_frames(fps: float):
+    # Processed frames 0.25 s / 0.4 s apart (an overloaded car computer keeping the newest
+    # frame): no frame in between is no sign of a glance, so the closure is followed across
+    # the gaps (< long_closure_max_gap_s 0.5) from its first closed frame: microsleep on the
+    # first frame 1 s after its onset, sleep 3 s after it.
+    r = run(Drive(8.0, closure=closures([(1.0, 5.0)])), fps=fps)
+    micro, sleep = r.named("microsleep"), r.named("sleep")
+    onset = micro[0].detail["onset_t"]
+    assert 1.0 <= onset <= 1.0 + 1.0 / fps and sleep[0].detail["onset_t"] == onset
+    assert fired(micro[0].t, onset + 1.0, fps) and fired(sleep[0].t, onset + 3.0, fps)
 
 
 def test_no_microsleep_is_concluded_inside_a_dropout():

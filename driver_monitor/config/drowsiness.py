@@ -187,7 +187,9 @@ class YawnConfig(Section):
     # No frame with the jaw measured for longer than this (frames dropped by a loaded car
     # computer, a camera stall) ends the opening: a yawn is 1 s of mouth seen open, not two
     # talking openings on either side of time nobody saw. An unmeasured frame ends it at once.
-    max_gap_s: float = Field(0.25, gt=0.0, le=2.0)
+    # 0.5 s as for eye closures (closure.long_closure_max_gap_s): yawns are still followed
+    # at 2.5 fps.
+    max_gap_s: float = Field(0.5, gt=0.0, le=2.0)
 
     @model_validator(mode="after")
     def _ordered(self) -> "YawnConfig":

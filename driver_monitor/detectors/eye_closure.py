@@ -31,8 +31,9 @@ Per frame (docs/drowsiness.md "Eye closure"):
    long_closure_min_s (longer than an alert blink: the detector drops a sleeping face at
    night, a drooping head leaves the judgeable angles; a glance begins with a closed-looking
    frame or two, not half a second of them); a longer gap abandons the closure (no blink,
-   microsleep or sleep is concluded from unseen eyes), also when no frame arrived in it at
-   all (dropped frames): the closure ends unjudged at its last judged frame.
+   microsleep or sleep is concluded from unseen eyes). No frame at all (dropped frames, a
+   stalled camera) is bridged up to long_closure_max_gap_s whatever the closure's age (no
+   sign of a glance); a longer stall ends the closure unjudged at its last judged frame.
 """
 
 from __future__ import annotations
@@ -127,11 +128,12 @@ class EyeClosureJudge:
         prev_t, prev = self._last_judged_t, self._last_closure
         abandoned: ClosureEpisode | None = None
         if prev_t is not None and t - prev_t > self._gap_limit_s() + GAP_TOLERANCE_S:
-            # Too old to interpolate across. With no frame at all in between (frames dropped
-            # by a loaded car computer, a camera stall) the gap was never seen as unjudged
-            # frames: a closure in progress ends here unjudged, as it would have inside the
-            # gap, and this frame starts afresh (its closed eyes begin a new closure).
-            if self.closed_since_t is not None:
+            # Too old to interpolate across. No frame at all in between (frames dropped by a
+            # loaded car computer, a camera stall) is no sign of a glance, unlike unjudged
+            # frames: a closure survives up to long_closure_max_gap_s of it, whatever its age
+            # (so closures are still followed at 4 fps), and beyond that ends here unjudged,
+            # as it would have inside the gap; this frame then starts afresh.
+            if self.closed_since_t is not None and t - prev_t > self.long_closure_max_gap_s + GAP_TOLERANCE_S:
                 abandoned = self._end(prev_t, abandoned=True)
             prev_t = prev = None
         self._last_judged_t, self._last_closure = t, closure
