@@ -12,6 +12,7 @@ import pytest
 from driver_monitor.cli import main
 from driver_monitor.evaluation.corpus import CorpusScore, score_labels, score_truth, warning_starts
 from driver_monitor.evaluation.truth import ClipTruth, expectations, load_truth
+from driver_monitor.fleet.sweep import _score_json, _score_of
 
 
 def ev(t, name, phase=None, kind="event", **detail):
@@ -92,6 +93,29 @@ def test_truth_corpus_metrics_at_exact_values():
         "sleep": (1, 1, 0, [1.0]), "long_distraction": (1, 1, 0, [pytest.approx(3.2)]), "driver_absent": (0, 0, 1, [])}
 
 
+def test_labels_where_monitoring_was_not_active_imply_no_warning():
+    # Monitoring active 20-40 s only (the activation minute before, the ignition off after):
+    # the long distraction at 10-14 s implies no warning (not_active), the sleep at 30-34 s
+    # one (found at 31.5 s); the warning at 70 s happened and is false whatever the state.
+    states = [ev(0.0, "monitoring_active", kind="state", active=False),
+              ev(20.0, "monitoring_active", kind="state", active=True),
+              ev(40.0, "monitoring_active", kind="state", active=False)]
+    detections = sorted(states + [d for d in DETECTIONS if not (d["kind"] == "action" and d["t"] < 20.0)],
+                        key=lambda e: e["t"])
+    s = score_labels("a", detections, LABELS, duration_s=3600.0)
+    assert {n: (t.labels, t.found, t.false, t.not_active) for n, t in s.warnings.items()} == {
+        "long_distraction": (0, 0, 1, 1), "sleep": (1, 1, 0, 0)}
+    corpus = CorpusScore([s])
+    assert corpus.metrics()["warnings_total"]["not_active"] == 1
+    assert corpus.text().splitlines()[-1].startswith("1 label fell where monitoring was not active")
+    # A sweep's trials.jsonl keeps the count (and reads an older line without it as 0).
+    assert _score_of("a", _score_json(s)).warnings == s.warnings
+    old = {"duration_s": 1.0, "events": {}, "warnings": {"sleep": [1, 1, 0, [1.5]]}}
+    assert _score_of("a", old).warnings["sleep"].not_active == 0
+    # Without any monitoring_active line the drive counts as active throughout.
+    assert score_labels("a", DETECTIONS, LABELS, duration_s=3600.0).warnings["long_distraction"].labels == 1
+
+
 # ---- eval CORPUS ---------------------------------------------------------------------------------
 
 @pytest.mark.slow
@@ -107,12 +131,14 @@ def test_eval_a_corpus_of_extractions_and_decide_it_under_another_config(fleet_f
             assert m["false"] == sum(d[part].get(name, {}).get("false", 0) for d in default["per_drive"])
     # The drives are shorter than the policy's activation minute: no warning. Decided again
     # with the policy active from the start, the same events give warnings.
-    assert default["warnings_total"]["found"] == 0 and default["warnings_total"]["labels"] > 0
+    assert default["warnings_total"]["found"] == 0 and default["warnings_total"]["labels"] == 0
+    assert default["warnings_total"]["not_active"] > 0
+    assert "fell where monitoring was not active" in out
     (tmp_path / "active.yaml").write_text("policy:\n  monitoring:\n    activation_s: 0\n")
     assert main(["eval", str(fleet_features), "-c", str(tmp_path / "active.yaml"), "--json", str(tmp_path / "a.json")]) == 0
     active = json.loads((tmp_path / "a.json").read_text())
     assert active["events"] == default["events"]
-    assert active["warnings_total"]["found"] > 0
+    assert active["warnings_total"]["found"] > 0 and active["warnings_total"]["not_active"] == 0
     # A list file names the same corpus.
     (tmp_path / "drives.txt").write_text("".join(f"{p}\n" for p in sorted(fleet_features.iterdir())))
     assert main(["eval", str(tmp_path / "drives.txt"), "--json", str(tmp_path / "l.json")]) == 0

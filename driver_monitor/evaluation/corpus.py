@@ -1,5 +1,5 @@
 """Scores over many drives: per event name and in total, for the detectors' events and for the
-policy's warnings (docs/evaluation.md).
+policy's warnings (docs/scaling.md, "eval over a corpus").
 
 Per drive, the detections are matched to the ground truth exactly as `eval` does for one drive
 (labels.jsonl: evaluation/scoring.py; behaviour intervals of a truth.yaml: evaluation/truth.py),
@@ -21,6 +21,10 @@ condition (a truth interval: every expectation) implies a warning starting in it
 first unused warning there, whatever its condition, is its warning (latency from the label's
 onset). A warning inside the window of a label that already has one is the same episode going
 on (an escalation, microsleep becoming sleep) and is not counted; any other warning is false.
+A label whose window lies wholly where monitoring was not active (the `monitoring_active`
+state lines: before the activation minute at speed, ignition off) implies no warning: it is
+counted as `not_active`, not in `labels`, so a corpus of short clips or parked stretches does
+not read as warnings missed. Drives without any monitoring_active line count as active.
 """
 
 from __future__ import annotations
@@ -54,12 +58,14 @@ class Tally:
     found: int = 0
     false: int = 0
     latencies_s: list[float] = field(default_factory=list)
+    not_active: int = 0  # warnings: labels while monitoring was not active (none expected)
 
     def add(self, other: Tally) -> None:
         self.labels += other.labels
         self.found += other.found
         self.false += other.false
         self.latencies_s += other.latencies_s
+        self.not_active += other.not_active
 
     @property
     def missed(self) -> int:
@@ -94,6 +100,7 @@ class Tally:
             "precision": self.precision, "recall": self.recall, "f1": self.f1,
             "latency_median_s": self.latency_median_s, "latency_p90_s": self.latency_p90_s,
             "false_per_hour": self.false / hours if hours > 0 else None,
+            "not_active": self.not_active,
         }
 
 
@@ -117,7 +124,8 @@ def score_labels(name: str, detections: Sequence[EventDict], labels: Sequence[Ev
     events = {n: Tally(s.labels, s.found, s.false_alarms, list(s.latencies_s)) for n, s in names.items()}
     windows = [(lab.name, lab.start_t, lab.start_t - early_s, lab.end_t + max_latency_s)
                for lab in intervals(labels) if lab.name in CONDITIONS]
-    warnings = _score_warnings(windows, warning_starts(detections), excuses=[])
+    warnings = _score_warnings(windows, warning_starts(detections), excuses=[],
+                               active=monitoring_active_spans(detections))
     return DriveScore(name, duration_s, events, warnings, names)
 
 
@@ -136,7 +144,8 @@ def score_truth(name: str, clip: ClipTruth, detections: Sequence[EventDict], dur
     # A warning anywhere from the behaviour's onset to the event's latest time is in time.
     windows = [(_primary(e.names), e.behaviour.start_s, e.behaviour.start_s, e.latest_t) for e in expectations(clip)]
     excuses = sorted({span for n in CONDITIONS for span in _excuses(clip, n)})
-    warnings = _score_warnings(windows, warning_starts(detections), excuses, margin_s=1.0)
+    warnings = _score_warnings(windows, warning_starts(detections), excuses, margin_s=1.0,
+                               active=monitoring_active_spans(detections))
     return DriveScore(name, duration_s, events, warnings, result)
 
 
@@ -165,11 +174,41 @@ def warning_starts(events: Iterable[EventDict]) -> list[tuple[str, float]]:
     return sorted(starts, key=lambda s: s[1])
 
 
+def monitoring_active_spans(events: Iterable[EventDict]) -> list[tuple[float, float]] | None:
+    """Where the policy's monitoring was active, from its `monitoring_active` state lines;
+    None when the drive has none (an older output, the policy off): active throughout."""
+    spans: list[tuple[float, float]] = []
+    since: float | None = None
+    seen = False
+    for e in events:
+        if e.get("kind") != "state" or e.get("name") != "monitoring_active":
+            continue
+        seen = True
+        t = float(e["t"])
+        if bool((e.get("detail") or {}).get("active")):
+            since = t if since is None else since
+        elif since is not None:
+            spans.append((since, t))
+            since = None
+    if since is not None:
+        spans.append((since, math.inf))
+    return spans if seen else None
+
+
 def _score_warnings(windows: Sequence[tuple[str, float, float, float]], starts: Sequence[tuple[str, float]],
-                    excuses: Sequence[tuple[float | None, float | None]], margin_s: float = 0.0) -> dict[str, Tally]:
-    """windows: (row, onset, earliest, latest) per item implying a warning."""
+                    excuses: Sequence[tuple[float | None, float | None]], margin_s: float = 0.0,
+                    active: Sequence[tuple[float, float]] | None = None) -> dict[str, Tally]:
+    """windows: (row, onset, earliest, latest) per item implying a warning; `active`: where
+    monitoring was active (None: throughout). A window outside every active span implies none."""
     tallies: dict[str, Tally] = {}
     used: set[int] = set()
+    if active is not None:
+        def is_active(w: tuple[str, float, float, float]) -> bool:
+            return any(a <= w[3] + 1e-6 and w[2] - 1e-6 <= b for a, b in active)
+
+        for row, *_ in (w for w in windows if not is_active(w)):
+            tallies.setdefault(row, Tally()).not_active += 1
+        windows = [w for w in windows if is_active(w)]
     for row, onset, earliest, latest in sorted(windows, key=lambda w: w[1]):
         tally = tallies.setdefault(row, Tally())
         tally.labels += 1
@@ -241,6 +280,11 @@ class CorpusScore:
         lines += ["", _HEADER.format("warning")]
         lines += [_row(n, t, h) for n, t in sorted(self.warnings().items())]
         lines.append(_row(WARNINGS_TOTAL, self.warnings_total(), h))
+        not_active = self.warnings_total().not_active
+        if not_active:
+            lines.append(f"{not_active} label{'s' if not_active != 1 else ''} fell where monitoring was not active "
+                         "(before policy.monitoring.activation_s at speed, or the ignition off): no warning "
+                         "expected there, not counted above")
         return "\n".join(lines)
 
 

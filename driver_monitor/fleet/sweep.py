@@ -237,14 +237,16 @@ def _ray_frames(batches: list[DriveJob], engine: Engine) -> list[DriveJob]:
 
 def _score_json(score: DriveScore) -> dict[str, Any]:
     def tallies(part: Mapping[str, Tally]) -> dict[str, list[Any]]:
-        return {n: [t.labels, t.found, t.false, t.latencies_s] for n, t in part.items()}
+        return {n: [t.labels, t.found, t.false, t.latencies_s, t.not_active] for n, t in part.items()}
 
     return {"duration_s": score.duration_s, "events": tallies(score.events), "warnings": tallies(score.warnings)}
 
 
 def _score_of(name: str, data: Mapping[str, Any]) -> DriveScore:
     def tallies(part: Mapping[str, list[Any]]) -> dict[str, Tally]:
-        return {n: Tally(int(v[0]), int(v[1]), int(v[2]), [float(x) for x in v[3]]) for n, v in part.items()}
+        # A trials.jsonl of an earlier version has no not_active count (5th item): 0.
+        return {n: Tally(int(v[0]), int(v[1]), int(v[2]), [float(x) for x in v[3]], int(v[4]) if len(v) > 4 else 0)
+                for n, v in part.items()}
 
     return DriveScore(name, float(data["duration_s"]), tallies(data["events"]), tallies(data["warnings"]))
 
