@@ -116,6 +116,16 @@ def test_labels_where_monitoring_was_not_active_imply_no_warning():
     assert score_labels("a", DETECTIONS, LABELS, duration_s=3600.0).warnings["long_distraction"].labels == 1
 
 
+def test_a_yawn_is_an_alert_to_find_but_implies_no_warning():
+    # A yawn is no policy condition (it feeds the drowsiness level): its truth interval asks for
+    # the `yawn` event and for no warning, as a yawn label does.
+    clip = ClipTruth.model_validate({"file": "y.mp4", "intervals": [{"kind": "yawn", "start_s": 1.0, "end_s": 4.0}]})
+    s = score_truth("y", clip, [ev(2.0, "yawn")], duration_s=10.0)
+    assert (s.events["yawn"].labels, s.events["yawn"].found) == (1, 1)
+    assert s.warnings == {}
+    assert score_labels("y", [ev(2.0, "yawn")], [ev(2.0, "yawn")], duration_s=10.0).warnings == {}
+
+
 # ---- eval CORPUS ---------------------------------------------------------------------------------
 
 @pytest.mark.slow

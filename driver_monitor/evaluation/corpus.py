@@ -17,10 +17,12 @@ limits such as driver_absent or camera_fault, which have rows of their own).
 
 Warnings: the policy's action lines, grouped into episodes (a condition's first action that
 starts while none of that condition's actions is on). Every label whose name is a policy
-condition (a truth interval: every expectation) implies a warning starting in its window; the
-first unused warning there, whatever its condition, is its warning (latency from the label's
-onset). A warning inside the window of a label that already has one is the same episode going
-on (an escalation, microsleep becoming sleep) and is not counted; any other warning is false.
+condition (a truth interval: every expectation whose events include one; a yawn is no policy
+condition and implies none) implies a warning starting in its window: the first unused warning
+there, whatever its condition (latency from the label's onset: a microsleep's warning answers
+the sleep it becomes). A warning inside the window of a label that already has one is the same
+episode going on (an escalation, microsleep becoming sleep) and is not counted; any other
+warning is false.
 A label whose window lies wholly where monitoring was not active (the `monitoring_active`
 state lines: before the activation minute at speed, ignition off) implies no warning: it is
 counted as `not_active`, not in `labels`, so a corpus of short clips or parked stretches does
@@ -142,7 +144,9 @@ def score_truth(name: str, clip: ClipTruth, detections: Sequence[EventDict], dur
     for alert in result.false_alerts:
         events.setdefault(alert.name, Tally()).false += 1
     # A warning anywhere from the behaviour's onset to the event's latest time is in time.
-    windows = [(_primary(e.names), e.behaviour.start_s, e.behaviour.start_s, e.latest_t) for e in expectations(clip)]
+    # Only what the policy warns of: a yawn is no condition (it feeds the drowsiness level).
+    windows = [(_primary(e.names), e.behaviour.start_s, e.behaviour.start_s, e.latest_t)
+               for e in expectations(clip) if e.names & set(CONDITIONS)]
     excuses = sorted({span for n in CONDITIONS for span in _excuses(clip, n)})
     warnings = _score_warnings(windows, warning_starts(detections), excuses, margin_s=1.0,
                                active=monitoring_active_spans(detections))
@@ -195,7 +199,10 @@ def monitoring_active_spans(events: Iterable[EventDict]) -> list[tuple[float, fl
     return spans if seen else None
 
 
-def _score_warnings(windows: Sequence[tuple[str, float, float, float]], starts: Sequence[tuple[str, float]],
+Window = tuple[str, float, float, float]  # row, onset, earliest, latest
+
+
+def _score_warnings(windows: Sequence[Window], starts: Sequence[tuple[str, float]],
                     excuses: Sequence[tuple[float | None, float | None]], margin_s: float = 0.0,
                     active: Sequence[tuple[float, float]] | None = None) -> dict[str, Tally]:
     """windows: (row, onset, earliest, latest) per item implying a warning; `active`: where
@@ -203,7 +210,7 @@ def _score_warnings(windows: Sequence[tuple[str, float, float, float]], starts: 
     tallies: dict[str, Tally] = {}
     used: set[int] = set()
     if active is not None:
-        def is_active(w: tuple[str, float, float, float]) -> bool:
+        def is_active(w: Window) -> bool:
             return any(a <= w[3] + 1e-6 and w[2] - 1e-6 <= b for a, b in active)
 
         for row, *_ in (w for w in windows if not is_active(w)):
