@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -67,6 +68,23 @@ def test_stopping_early_ends_the_threads_and_the_source():
         frames.close()
     assert threading.active_count() == before
     assert next(source, None) is not None  # the source was left mid-way, not drained
+
+
+def test_opencv_runs_one_thread_while_the_stages_run_and_as_before_after():
+    before = cv2.getNumThreads()
+    assert before > 1  # this machine has two cores: otherwise the test shows nothing
+    seen = []
+    with create_tracker(PerceptionConfig()) as tracker:
+        frames = tracked_frames(_blank_frames(5), tracker)
+        for _ in frames:
+            seen.append(cv2.getNumThreads())
+        assert cv2.getNumThreads() == before
+        stopped = tracked_frames(_blank_frames(50), tracker)
+        next(stopped)
+        assert cv2.getNumThreads() == 1
+        stopped.close()  # a caller leaving early (an error in the pipeline) restores it too
+    assert seen == [1] * 5
+    assert cv2.getNumThreads() == before
 
 
 def test_unstaged_is_the_plain_loop():

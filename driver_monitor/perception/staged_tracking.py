@@ -19,13 +19,21 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import cv2
 
 from driver_monitor.messages import FaceObservation, Frame
 from driver_monitor.perception.tracker import FaceTracker
 
 _DONE = object()
 QUEUE_FRAMES = 8  # frames in flight per queue: enough to ride out a slow frame, little memory
+# OpenCV's own thread pool (the crops' warps): the three stages keep both cores busy, and its
+# threads only contend with them. One thread: 141 -> 151 frames/s and 12.6 -> 11.9 ms of CPU a
+# frame on selfie_writing (docs/performance.md, 2026-12-06). A fourth stage taking the
+# blendshapes, the matrix and the features off the caller's thread measured slower (145).
+OPENCV_THREADS = 1
 
 
 class _Failure:
@@ -74,21 +82,34 @@ def tracked_frames(frames: Iterable[Frame], tracker: FaceTracker, staged: bool =
 
     threads = [threading.Thread(target=decode, name="replay-decode", daemon=True),
                threading.Thread(target=locate_all, name="replay-locate", daemon=True)]
-    for thread in threads:
-        thread.start()
-    try:
-        while True:
-            item = located.get()
-            if item is _DONE:
-                return
-            if isinstance(item, _Failure):
-                raise item.error
-            frame, found = item
-            yield frame, observe(found)
-    finally:
-        stop.set()
+    with _opencv_threads(OPENCV_THREADS):
         for thread in threads:
-            thread.join()
+            thread.start()
+        try:
+            while True:
+                item = located.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, _Failure):
+                    raise item.error
+                frame, found = item
+                yield frame, observe(found)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+
+
+@contextmanager
+def _opencv_threads(count: int) -> Iterator[None]:
+    """OpenCV's thread pool (one per process) at `count` while the stages run, and as it was
+    once they end."""
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 def _put(q: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
