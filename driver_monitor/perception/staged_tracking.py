@@ -30,9 +30,9 @@ from driver_monitor.perception.tracker import FaceTracker
 _DONE = object()
 QUEUE_FRAMES = 8  # frames in flight per queue: enough to ride out a slow frame, little memory
 # OpenCV's own thread pool (the crops' warps): the three stages keep both cores busy, and its
-# threads only contend with them. One thread: 141 -> 151 frames/s and 12.6 -> 11.9 ms of CPU a
+# threads only contend with them. One thread: 138 -> 145 frames/s, 12.6 -> 12.0 ms of CPU a
 # frame on selfie_writing (docs/performance.md, 2026-12-06). A fourth stage taking the
-# blendshapes, the matrix and the features off the caller's thread measured slower (145).
+# blendshapes, the matrix and the features off the caller's thread measured slower.
 OPENCV_THREADS = 1
 
 
