@@ -151,6 +151,13 @@ class ClosureEventsConfig(Section):
     max_gap_s: float = Field(0.2, ge=0.0, le=2.0)
     long_closure_min_s: float = Field(0.5, ge=0.0, le=5.0)
     long_closure_max_gap_s: float = Field(0.5, ge=0.0, le=2.0)
+    # Once the eyes were seen closed for long_closure_min_s, an opening ends the closure only
+    # if it lasts this long: lids cannot reopen and shut again faster (a whole rested blink,
+    # shut and open, takes 0.1-0.2 s, REFERENCE.md "blink duration"), so a shorter dip below
+    # blink.open_threshold is the measurement. Sensor noise at night (sigma 8 grey levels on
+    # car_eyes_closed_woman, benchmarks/real_variants.py `noisy`) opened the 4.5 s closure for
+    # 33 ms at 2.98 s and turned its sleep into two microsleeps. 0: every opening ends it.
+    min_opening_s: float = Field(0.1, ge=0.0, le=0.5)
     # microsleep and sleep need consistent evidence (docs/drowsiness.md "What each event
     # needs"): both eyes judged closed (eye_closure.symmetric_min_closure) for at least this
     # share of the closure's judged time.
@@ -186,10 +193,16 @@ class YawnConfig(Section):
     min_duration_s: float = Field(1.0, ge=0.7, le=10.0)
     # No frame with the jaw measured for longer than this (frames dropped by a loaded car
     # computer, a camera stall) ends the opening: a yawn is 1 s of mouth seen open, not two
-    # talking openings on either side of time nobody saw. An unmeasured frame ends it at once.
-    # 0.5 s as for eye closures (closure.long_closure_max_gap_s): yawns are still followed
-    # at 2.5 fps.
+    # talking openings on either side of time nobody saw. 0.5 s as for eye closures
+    # (closure.long_closure_max_gap_s): yawns are still followed at 2.5 fps.
     max_gap_s: float = Field(0.5, gt=0.0, le=2.0)
+    # Frames without the jaw measured (the face lost for a frame: a wide-open mouth, a tilted
+    # head) end the opening once they last longer than this since the last measured frame:
+    # within 0.1 s the jaw cannot close and open again (speech, the fastest jaw motion, makes
+    # at most ~7 syllables a second, each an opening and a closing), so they hide no closing.
+    # Over-exposed (benchmarks/real_variants.py `bright`), car_yawn_man's face is lost for one
+    # 60 fps frame at 1.13 and 1.18 s in its yawn, which ended the opening before its 1 s.
+    max_unmeasured_s: float = Field(0.1, ge=0.0, le=0.5)
 
     @model_validator(mode="after")
     def _ordered(self) -> "YawnConfig":

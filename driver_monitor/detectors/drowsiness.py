@@ -65,7 +65,10 @@ class DrowsinessDetector:
         judge = self.judge
         ended = judge.update(f, cal)
         events = self.eyes.update(t, f.face_present, judge.judgeable, judge.reason)
-        events += self.microsleep.update(t, judge.closed_since_t, ended, judge.symmetric_share, judge.judgeable)
+        # No verdict on a frame whose eyes read open, even while that opening is too short yet to
+        # end the closure (eye_closure.py (5)).
+        events += self.microsleep.update(t, judge.closed_since_t, ended, judge.symmetric_share,
+                                         judge.judgeable and not judge.reopening)
         events += self.blinks.update(t, judge.judgeable, ended)
         if ended is not None and not ended.abandoned and ended.duration_s >= c.blink.slow_min_duration_s:
             self.kss.add_slow_closure(t)

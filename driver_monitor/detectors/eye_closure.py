@@ -34,6 +34,13 @@ Per frame (docs/drowsiness.md "Eye closure"):
    microsleep or sleep is concluded from unseen eyes). No frame at all (dropped frames, a
    stalled camera) is bridged up to long_closure_max_gap_s whatever the closure's age (no
    sign of a glance); a longer stall ends the closure unjudged at its last judged frame.
+5. Once the eyes were seen closed for long_closure_min_s, an opening must last
+   closure.min_opening_s before it ends the closure: a lid cannot reopen and shut again
+   faster than that (a whole rested blink, shut and open, takes 0.1-0.2 s; REFERENCE.md), so
+   a shorter dip below the open threshold inside a long closure is the measurement (sensor
+   noise at night, a lash line read as iris), and the closure goes on through it. A real
+   opening still ends the closure at its crossing time, seen min_opening_s later; no
+   microsleep or sleep verdict is given while an opening is pending.
 """
 
 from __future__ import annotations
@@ -86,6 +93,7 @@ class EyeClosureJudge:
         self.max_gap_s = events.max_gap_s
         self.long_closure_min_s = events.long_closure_min_s
         self.long_closure_max_gap_s = events.long_closure_max_gap_s
+        self.min_opening_s = events.min_opening_s
         # Per-frame outputs.
         self.eye_closure = math.nan  # judged closure, 0 open .. 1 closed, NaN unjudgeable
         self.fused_closure = math.nan  # before the look-down rule (diagnostics)
@@ -105,10 +113,17 @@ class EyeClosureJudge:
         self._last_judged_t: float | None = None
         self._last_closure: float | None = None
         self._prev_symmetric = False
+        # An opening of a long closure not yet seen to last min_opening_s: its crossing time.
+        self._opening_t: float | None = None
 
     @property
     def eyes_closed(self) -> bool:
         return self.closed_since_t is not None
+
+    @property
+    def reopening(self) -> bool:
+        """The eyes read open inside a long closure, for less than min_opening_s so far."""
+        return self._opening_t is not None
 
     def update(self, f: Features, cal: Calibration) -> ClosureEpisode | None:
         """Judge one frame; returns the closure that ended at this frame, if any."""
@@ -116,6 +131,8 @@ class EyeClosureJudge:
         self.eye_closure, self.fused_closure = closure, fused
         self.looking_down, self.judgeable = looking_down, judgeable
         t = f.t
+        if self._opening_t is not None:
+            return self._while_reopening(t, closure, judgeable)
         if not judgeable:
             if self.closed_since_t is not None and self._last_judged_t is not None \
                     and t - self._last_judged_t > self._gap_limit_s():
@@ -139,17 +156,60 @@ class EyeClosureJudge:
         self._last_judged_t, self._last_closure = t, closure
         if self.closed_since_t is None:
             if closure >= self.closed_threshold:
-                self.closed_since_t = crossing_time(prev_t, prev, t, closure, self.closed_threshold)
-                self._closed_judged_s = self._closed_symmetric_s = 0.0
-                self._prev_symmetric = self.symmetric
+                self._start(crossing_time(prev_t, prev, t, closure, self.closed_threshold))
             return abandoned
-        if prev_t is not None:  # the interval since the last judged frame held its verdict
+        self._held_since(prev_t, t)
+        if closure > self.open_threshold:
+            return None
+        opening_t = crossing_time(prev_t, prev, t, closure, self.open_threshold)
+        if prev_t is not None and prev_t - self.closed_since_t >= self.long_closure_min_s \
+                and t - opening_t < self.min_opening_s:
+            self._opening_t = opening_t  # (5) in the module doc: seen on the next frames
+            return None
+        return self._end(opening_t)
+
+    def _start(self, closed_t: float) -> None:
+        self.closed_since_t = closed_t
+        self._closed_judged_s = self._closed_symmetric_s = 0.0
+        self._prev_symmetric = self.symmetric
+
+    def _held_since(self, prev_t: float | None, t: float) -> None:
+        """The interval since the last judged frame (prev_t) held that frame's verdict."""
+        if prev_t is not None:
             self._closed_judged_s += t - prev_t
             self._closed_symmetric_s += (t - prev_t) if self._prev_symmetric else 0.0
         self._prev_symmetric = self.symmetric
-        if closure > self.open_threshold:
+
+    def _while_reopening(self, t: float, closure: float, judgeable: bool) -> ClosureEpisode | None:
+        """A frame while an opening of a long closure is pending: closed again within
+        min_opening_s of the opening (interpolated crossings) continues the closure; open
+        for that long, or unseen, ends it at the opening. Closed again later ends it there
+        too, and a new closure starts at the second crossing."""
+        assert self._opening_t is not None and self.closed_since_t is not None
+        prev_t, prev = self._last_judged_t, self._last_closure
+        if not judgeable or prev_t is None or t - prev_t > self._gap_limit_s() + GAP_TOLERANCE_S:
+            if judgeable or t - self._opening_t >= self.min_opening_s:
+                # Not seen shutting again in time (or after too long a stall to tell): the
+                # eyes opened; a closed frame after a stall starts afresh, as in update().
+                episode = self._end(self._opening_t)
+                self._last_judged_t, self._last_closure = (t, closure) if judgeable else (None, None)
+                if judgeable and closure >= self.closed_threshold:
+                    self._start(t)
+                return episode
             return None
-        return self._end(crossing_time(prev_t, prev, t, closure, self.open_threshold))
+        self._last_judged_t, self._last_closure = t, closure
+        if closure >= self.closed_threshold:
+            reclosed_t = crossing_time(prev_t, prev, t, closure, self.closed_threshold)
+            if reclosed_t - self._opening_t < self.min_opening_s:
+                self._opening_t = None  # too short for the lids: the closure goes on
+                self._held_since(prev_t, t)
+                return None
+            episode = self._end(self._opening_t)
+            self._start(reclosed_t)
+            return episode
+        if t - self._opening_t >= self.min_opening_s:
+            return self._end(self._opening_t)
+        return None
 
     def _gap_limit_s(self) -> float:
         """How long the eyes may go unjudged inside the closure in progress (module doc)."""
@@ -169,13 +229,16 @@ class EyeClosureJudge:
     def _end(self, end_t: float, abandoned: bool = False) -> ClosureEpisode:
         assert self.closed_since_t is not None
         episode = ClosureEpisode(self.closed_since_t, end_t, abandoned, self.symmetric_share)
-        self.closed_since_t = None
+        self.closed_since_t = self._opening_t = None
         return episode
 
     def abandon(self, t: float) -> ClosureEpisode | None:
-        """End of input: a closure still in progress ends without a verdict on its length."""
+        """End of input: a closure still in progress ends without a verdict on its length
+        (one whose eyes were last seen opening ends at the opening)."""
         if self.closed_since_t is None:
             return None
+        if self._opening_t is not None:
+            return self._end(self._opening_t)
         return self._end(t, abandoned=True)
 
     def _judge(self, f: Features, cal: Calibration) -> tuple[float, float, bool, bool]:
