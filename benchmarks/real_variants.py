@@ -12,6 +12,10 @@ clip is rewritten (H.264 crf 12, same frame times) as
     dark    gamma 1.8 (less light: dusk, a tinted window)
     rot8    turned by 8 degrees (a camera mounted askew)
     fps30   every other frame of a 60 fps clip
+    fps15   15 frames a second (every 4th frame of a 60 fps clip, every 2nd of a 30 fps one)
+    noisy   Gaussian sensor noise, sigma 8 grey levels (a small sensor at night, high gain)
+    bright  gamma 0.6 (over-exposed: low sun on the face)
+    crf35   H.264 at crf 35 (the heavy compression of a dash camera's recording)
 
 then replayed with the packaged default config and scored by `eval --truth`'s rules
 (evaluation/truth.py): expected events found, false alerts. The truth stays the clip's own
@@ -56,22 +60,42 @@ def _rot8(img: np.ndarray) -> np.ndarray:
     return cv2.warpAffine(img, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
 
 
+def _bright(img: np.ndarray) -> np.ndarray:
+    return np.clip(255.0 * (img / 255.0) ** 0.6, 0, 255).astype(np.uint8)
+
+
+def _noisy(img: np.ndarray) -> np.ndarray:
+    rng = np.random.default_rng(int(img[::16, ::16].sum()))  # the same noise on every run
+    return np.clip(img + rng.normal(0.0, 8.0, img.shape), 0, 255).astype(np.uint8)
+
+
 PICTURE_VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "gray": _gray, "flip": lambda img: img[:, ::-1], "half": _half, "dark": _dark, "rot8": _rot8,
+    "noisy": _noisy, "bright": _bright,
 }
-VARIANTS = (*PICTURE_VARIANTS, "fps30")
+CRF = {"crf35": "35"}  # the encoder's quality instead of the picture (crf 12 otherwise)
+VARIANTS = (*PICTURE_VARIANTS, "fps30", "fps15", *CRF)
+
+
+def _frame_step(variant: str, rate: float) -> int | None:
+    """Every how many frames one is kept (None: the variant does not apply to this rate)."""
+    if variant == "fps30":
+        return 2 if rate >= 50 else None
+    if variant == "fps15":
+        return round(rate / 15) if rate >= 25 else None
+    return 1
 
 
 def write_variant(clip: Path, variant: str, out: Path) -> Path | None:
-    """`clip` rewritten as `variant` into out/<clip stem>__<variant>.mp4 (None: fps30 of a clip
-    slower than 50 fps). Frame times are kept (the first frame at 0)."""
+    """`clip` rewritten as `variant` into out/<clip stem>__<variant>.mp4 (None: a frame rate
+    variant the clip is too slow for). Frame times are kept (the first frame at 0)."""
     target = out / f"{clip.stem}__{variant}.mp4"
     with av.open(str(clip)) as src:
         stream = src.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate
-        if variant == "fps30" and float(rate) < 50:
+        every = _frame_step(variant, float(rate))
+        if every is None:
             return None
-        every = 2 if variant == "fps30" else 1
         change = PICTURE_VARIANTS.get(variant, lambda img: img)
         out.mkdir(parents=True, exist_ok=True)
         with av.open(str(target), "w") as dst:
@@ -83,7 +107,7 @@ def write_variant(clip: Path, variant: str, out: Path) -> Path | None:
                 if enc is None:
                     enc = dst.add_stream("libx264", rate=rate / every)
                     enc.width, enc.height = img.shape[1] - img.shape[1] % 2, img.shape[0] - img.shape[0] % 2
-                    enc.pix_fmt, enc.options = "yuv420p", {"crf": "12", "preset": "fast"}
+                    enc.pix_fmt, enc.options = "yuv420p", {"crf": CRF.get(variant, "12"), "preset": "fast"}
                 img = np.ascontiguousarray(img[: enc.height, : enc.width])
                 for packet in enc.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                     dst.mux(packet)
