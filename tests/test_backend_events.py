@@ -71,7 +71,7 @@ NAMED_EVENTS: dict[str, dict[tuple[str, float], str]] = {
 # and time: (event names, windows in s, why).
 NAMED_WINDOWS: dict[str, tuple[frozenset[str], tuple[tuple[float, float], ...], str]] = {
     "phone_use_lap": (
-        frozenset({"blink", "microsleep", "nod", "phone_use"}),
+        frozenset({"blink", "microsleep", "nod"}),
         # The six lap glances (scenarios/phone_use_lap.yaml), to 0.5 s after the head is back
         # (a nod or a blink is raised at its end).
         ((5.0, 8.0), (8.5, 11.2), (11.8, 14.7), (15.2, 17.7), (18.3, 21.3), (22.0, 25.0)),
@@ -79,9 +79,7 @@ NAMED_WINDOWS: dict[str, tuple[frozenset[str], tuple[tuple[float, float], ...], 
         "whole glance (judged closure 0.45-0.65: the far iris hidden, the near one on the hidden/showing "
         "ramp), so a hair's difference in the landmarks moves a blink by frames, turns a 1.004 s "
         "microsleep into a 0.995 s slow blink, or the eyes-closed share of a head drop across the nod's "
-        "half (docs/drowsiness.md, 'the eye that shows more of its iris'); phone_use's start, which counts "
-        "glances with the eyes open, moves by a glance with them (10.6 s with LiteRT, 14.067 with MediaPipe "
-        "since closure.min_opening_s holds a closure 0.1 s into its opening)",
+        "half (docs/drowsiness.md, 'the eye that shows more of its iris')",
     ),
 }
 

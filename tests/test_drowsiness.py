@@ -115,7 +115,12 @@ def test_a_two_frame_opening_inside_a_long_closure_does_not_end_it():
     assert _closure_events(r) == [("microsleep", "start", 2.05), ("microsleep", "end", 2.05),
                                   ("sleep", "start", 2.05), ("sleep", "end", 6.065)]
     assert r.named("sleep")[1].detail["duration_s"] == pytest.approx(4.015, abs=1e-6)
-    assert r.at(3.99)["eye_closure"] == 0.0 and r.at(3.99)["eyes_closed"] is True  # bridged
+    # Read open on those frames (eyes_closed is the frame's reading, for distraction), but the
+    # closure goes on: its length counts from 2.05 s through them.
+    dip, after = r.at(3.99), r.at(4.05)
+    assert dip["eye_closure"] == 0.0 and dip["eyes_closed"] is False
+    assert dip["eyes_closed_s"] == pytest.approx(dip["t"] - 2.05, abs=1e-6)
+    assert after["eyes_closed"] is True and after["eyes_closed_s"] == pytest.approx(after["t"] - 2.05, abs=1e-6)
     assert not r.named("blink")
     # Every opening ends a closure when closure.min_opening_s is 0 (before 2026-12-06): two
     # microsleeps and no sleep.

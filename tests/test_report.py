@@ -62,10 +62,11 @@ def test_timeline_pairs_event_and_action_lines_with_their_details(data):
     ld = tl.named("long_distraction")
     assert [(s.start_t, s.end_t, s.onset_t, s.detail["zone"]) for s in ld] == [(48.0, 50.5, 45.0, "lap")]
     sleep = tl.named("sleep")
-    assert [(s.start_t, s.end_t) for s in sleep] == [(103.0667, 104.5667)]
+    # Its end said 0.1 s after the eyes opened (closure.min_opening_s).
+    assert [(s.start_t, s.end_t) for s in sleep] == [(103.0667, 104.6667)]
     # The microsleep that grew into the sleep keeps its own span up to the switch.
     assert [(s.start_t, s.end_t, s.end_detail.get("became")) for s in tl.named("microsleep")] == [
-        (71.0667, 71.6667, None), (101.0667, 103.0667, "sleep")]
+        (71.0667, 71.7667, None), (101.0667, 103.0667, "sleep")]
     yawn = tl.named("yawn")
     assert [(s.start_t, s.instantaneous) for s in yawn] == [(86.0, True)]
     chimes = [a for a in tl.actions if a.name == "chime"]
@@ -159,7 +160,7 @@ def test_summary_tables_come_from_the_full_columns(data):
     tl = build_timeline(data.events, data.end_t)
     rows = {r[0]: r for r in events_table(tl).rows}
     assert rows["long_distraction"] == ("long_distraction", 1, "2.5", "2.50", "48.00", "")
-    assert rows["sleep"][1:5] == (1, "1.5", "1.50", "103.07")
+    assert rows["sleep"][1:5] == (1, "1.6", "1.60", "103.07")  # alerted 103.07-104.67
     assert rows["blink"][1] == len([e for e in data.events if e["name"] == "blink"])
     chime = {r[0]: r for r in actions_table(tl).rows}["chime"]
     assert chime[2].startswith("microsleep 2") and "stage 0" in chime[3]

@@ -98,7 +98,10 @@ class DrowsinessDetector:
             "eye_closure_left": judge.closure_left,
             "eye_closure_right": judge.closure_right,
             "iris_hidden": judge.iris_hidden,
-            "eyes_closed": closed_since is not None,
+            # Read closed on this frame, in a closure: not while an opening is pending (the
+            # closure may go on through it, eye_closure.py (5)), so a reader of the column
+            # (distraction: glances, the unresponsive timer) sees the eyes open as they read.
+            "eyes_closed": closed_since is not None and not judge.reopening,
             "eyes_closed_s": self._t - closed_since if closed_since is not None else 0.0,
             "eyes_judgeable": judge.judgeable,
             "looking_down": judge.looking_down,
