@@ -37,8 +37,10 @@ CASES = {
     # lids (closure.min_opening_s), the closure goes on to its sleep.
     ("car_eyes_closed_woman", "noisy"): [("microsleep", 1.95, 2.2), ("sleep", 3.95, 4.2)],
     # Over-exposed, the face is lost for one frame at 1.13 and 1.18 s of the yawn: no closing
-    # of the jaw fits in it (yawn.max_unmeasured_s), the yawn is 1 s of open mouth.
-    ("car_yawn_man", "bright"): [("yawn", 1.35, 1.45), ("microsleep", 3.6, 4.1)],
+    # of the jaw fits in it (yawn.max_unmeasured_s), the yawn is 1 s of open mouth. The closure
+    # reads open for longer than 0.1 s at ~2.9 s here: slow blinks before the microsleep, and
+    # drowsy from them (the truth excuses it).
+    ("car_yawn_man", "bright"): [("yawn", 1.35, 1.45), ("microsleep", 3.6, 4.1), ("drowsy", 4.5, 5.0)],
 }
 
 
