@@ -67,6 +67,34 @@ def test_live_source_reads_a_virtual_bus_and_times_out_by_its_clock() -> None:
         dms.shutdown()
 
 
+def test_a_recorded_frame_is_already_seen_by_a_frame_at_its_time() -> None:
+    # `record` writes each CAN frame with its receive time (the tap) and the replay gives a
+    # camera frame every signal received by its time; live, the camera frame must see the
+    # same: when the CAN frame is written, its signal is already there at that time.
+    channel = f"veh-{uuid.uuid4().hex[:8]}"
+    car = can.Bus(interface="virtual", channel=channel)
+    dms = can.Bus(interface="virtual", channel=channel)
+    seen: list[tuple[float, float | None]] = []
+    source: LiveCanVehicleSource | None = None
+
+    def tap(msg: can.Message, t: float) -> None:
+        assert source is not None
+        seen.append((t, source.state_at(t).speed_kph))
+
+    source = LiveCanVehicleSource(dms, VehicleConfig(), clock=_Clock(), tap=tap)
+    try:
+        car.send(VehicleCanEncoder().encode("VEH_Speed", VehicleState(t=0, speed_kph=42.0), 0.0))
+        deadline = time.monotonic() + 2.0
+        while not seen:
+            assert time.monotonic() < deadline, "nothing received"
+            time.sleep(0.01)
+        assert seen == [(100.0, 42.0)]
+    finally:
+        source.close()
+        car.shutdown()
+        dms.shutdown()
+
+
 def test_command_line_overrides_switch_outputs_on_and_validate() -> None:
     config = with_io_overrides(Config(), "udp_multicast", "239.74.1.1", "loop://")
     assert (config.can.enabled, config.can.interface, config.can.channel) == (True, "udp_multicast", "239.74.1.1")

@@ -134,6 +134,30 @@ def test_reader_over_a_real_pty_pair(pty_pair: tuple[Path, Path]) -> None:
         assert reader.latest_bpm() is None
 
 
+def test_a_recorded_line_is_already_seen_by_a_frame_at_its_time(pty_pair: tuple[Path, Path]) -> None:
+    # `record` writes each line with its receive time (the tap), and the replay gives a frame
+    # every reading received by its time. Live, the frame must see the same: when the line is
+    # written, the reading is already there for a frame at that time. (Stamped before the
+    # disk write and handed over after it, a loaded machine let a frame at t=7.199 slip in
+    # between: the live run missed the reading its replay took, tests/test_record.py.)
+    dms, sensor_path = pty_pair
+    seen: list[tuple[float, VehicleState]] = []
+    readers: list[HeartRateSerialReader] = []
+
+    def tap(line: bytes, t: float) -> None:
+        seen.append((t, readers[0].apply(VehicleState(t=t))))
+
+    with HeartRateSerialReader(str(dms), max_age_s=3.0, clock=FakeClock(), tap=tap) as reader, \
+            serial.Serial(str(sensor_path), 115200, timeout=1) as sensor:
+        readers.append(reader)
+        assert wait_for(lambda: reader.opens == 1)
+        sensor.write(format_line(73.0, (820,)))
+        sensor.flush()
+        assert wait_for(lambda: len(seen) == 1)
+    ((t, state),) = seen
+    assert t == 100.0 and state.external_heart_rate_bpm == 73.0 and state.external_rr_intervals_ms == (820.0,)
+
+
 def test_reader_reopens_and_reports_an_unopenable_port(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-tty"
     with HeartRateSerialReader(str(missing), backoff_min_s=0.05) as reader:

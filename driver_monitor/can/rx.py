@@ -422,13 +422,12 @@ class LiveCanVehicleSource:
         self._problem("down", f"vehicle CAN: {self.bus_name} {why}; reopening in {wait:.1f} s")
 
     def _feed(self, msg: can.Message) -> None:
-        t = self.clock()
-        if self.tap is not None:
-            try:
-                self.tap(msg, t)
-            except Exception as exc:  # a recorder's problem is the recorder's: never the reader's end
-                self._problem("tap", f"vehicle CAN: recording a frame failed: {one_line(exc)}")
+        # Stamped under the lock `state_at` takes and decoded in the same step: a frame whose
+        # time is after the stamp sees the message, live as in the replay of the recording
+        # made from the same stamp (stamped before the tap's disk write, a loaded machine let a
+        # frame slip between the two). The tap gets the same stamp afterwards.
         with self._lock:
+            t = self.clock()
             if self.decoder.is_vehicle_frame(msg):  # not other ECUs' frames, nor our own echo
                 self.frames += 1
                 if self._silent_logged:
@@ -440,6 +439,11 @@ class LiveCanVehicleSource:
                 self.decoder.counts["unreadable"] += 1
                 self.last_error = one_line(exc)
                 self._problem("feed", f"vehicle CAN: dropped an unreadable frame ({self.last_error})")
+        if self.tap is not None:
+            try:
+                self.tap(msg, t)
+            except Exception as exc:  # a recorder's problem is the recorder's: never the reader's end
+                self._problem("tap", f"vehicle CAN: recording a frame failed: {one_line(exc)}")
 
     def _check_silence(self) -> None:
         with self._lock:

@@ -250,24 +250,29 @@ class HeartRateSerialReader:
                 buf.clear()
 
     def _line(self, line: bytes) -> None:
-        t = self.clock()
+        try:
+            reading, error = parse_line(line), None
+        except LineError as exc:
+            reading, error = None, exc
+        # Stamp and hand over in one step, under the lock `apply` takes: a frame whose time is
+        # after the stamp then sees the reading, live as in the replay of the recording made
+        # from the same stamp. (Stamped before the tap's disk write, a loaded machine let a
+        # frame slip between the two: the live run missed a reading its replay took.)
+        with self._lock:
+            t = self.clock()
+            if reading is not None:
+                self._latest, self._latest_t = reading, t
+                self._timeline.add(t, reading)
         if self.tap is not None:
             try:
                 self.tap(line.rstrip(b"\r"), t)
             except Exception as exc:  # a recorder's problem never ends the reader
                 self._problem(f"{self.url}: recording a heart-rate line failed: {exc}")
-        try:
-            reading = parse_line(line)
-        except LineError as exc:
+        if error is not None:
             self.lines_bad += 1
-            self._problem(f"{self.url}: bad heart-rate line: {exc}")
-            return
-        if reading is None:
-            return
-        self.lines_ok += 1
-        with self._lock:
-            self._latest, self._latest_t = reading, t
-            self._timeline.add(t, reading)
+            self._problem(f"{self.url}: bad heart-rate line: {error}")
+        elif reading is not None:
+            self.lines_ok += 1
 
     def _problem(self, message: str) -> None:
         self.last_error = message
