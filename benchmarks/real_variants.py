@@ -16,10 +16,13 @@ clip is rewritten (H.264 crf 12, same frame times) as
     noisy   Gaussian sensor noise, sigma 8 grey levels (a small sensor at night, high gain)
     bright  gamma 0.6 (over-exposed: low sun on the face)
     crf35   H.264 at crf 35 (the heavy compression of a dash camera's recording)
+    late    the lead-in cut: the clip starts 0.15 s before the first behaviour (the detectors
+            have not seen the driver's open eyes or the road ahead for long, or at all); the
+            truth moves with it
 
-then replayed with the packaged default config and scored by `eval --truth`'s rules
+and combinations of them joined by "+" (`gray+noisy`: a night-time infrared camera), then replayed with the packaged default config and scored by `eval --truth`'s rules
 (evaluation/truth.py): expected events found, false alerts. The truth stays the clip's own
-(times are unchanged; directions in truth.yaml are not scored). tests/test_real_variants.py
+(times are unchanged except for `late`; directions in truth.yaml are not scored). tests/test_real_variants.py
 keeps a few of these; docs/robustness.md has the table and what the failures are.
 """
 
@@ -74,40 +77,91 @@ PICTURE_VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "noisy": _noisy, "bright": _bright,
 }
 CRF = {"crf35": "35"}  # the encoder's quality instead of the picture (crf 12 otherwise)
-VARIANTS = (*PICTURE_VARIANTS, "fps30", "fps15", *CRF)
+VARIANTS = (*PICTURE_VARIANTS, "fps30", "fps15", *CRF, "late")
+# `late`: how long before the first behaviour (not talking) the cut clip starts.
+LATE_LEAD_S = 0.15
 
 
-def _frame_step(variant: str, rate: float) -> int | None:
-    """Every how many frames one is kept (None: the variant does not apply to this rate)."""
-    if variant == "fps30":
+def parse_variant(variant: str) -> list[str]:
+    """The parts of a variant name ("gray+noisy" -> ["gray", "noisy"]), each a known variant."""
+    parts = variant.split("+")
+    unknown = [p for p in parts if p not in VARIANTS]
+    if unknown or len(set(parts)) != len(parts):
+        raise ValueError(f"variant {variant!r}: parts must be distinct ones of {', '.join(VARIANTS)}")
+    return parts
+
+
+def _frame_step(parts: list[str], rate: float) -> int | None:
+    """Every how many frames one is kept (None: a frame-rate part does not apply to this rate)."""
+    if "fps30" in parts and "fps15" in parts:
+        return None
+    if "fps30" in parts:
         return 2 if rate >= 50 else None
-    if variant == "fps15":
+    if "fps15" in parts:
         return round(rate / 15) if rate >= 25 else None
     return 1
 
 
-def write_variant(clip: Path, variant: str, out: Path) -> Path | None:
+def late_start_s(truth) -> float | None:
+    """Where `late` cuts the clip (truth: its ClipTruth); None when there is no lead-in to cut."""
+    onsets = [b.start_s for b in truth.intervals if b.kind != "talking"]
+    start = min(onsets) - LATE_LEAD_S if onsets else 0.0
+    return start if start >= 0.05 else None
+
+
+def shift_truth(truth, start_s: float):
+    """The clip's truth for the clip cut at start_s (times from the new first frame); spans that
+    end before the cut are dropped, those that straddle it start at 0."""
+    from driver_monitor.evaluation.truth import ClipTruth
+
+    def moved(spans: list[dict]) -> list[dict]:
+        kept = []
+        for span in spans:
+            if span.get("start_s") is not None and span.get("end_s") is not None:
+                if span["end_s"] - start_s <= 0:
+                    continue
+                span = {**span, "start_s": max(0.0, span["start_s"] - start_s), "end_s": span["end_s"] - start_s}
+            kept.append(span)
+        return kept
+
+    data = truth.model_dump()
+    for key in ("intervals", "ambiguous", "other"):
+        data[key] = moved(data[key])
+    data["duration_s"] = data["duration_s"] - start_s
+    return ClipTruth.model_validate(data)
+
+
+def write_variant(clip: Path, variant: str, out: Path, start_s: float = 0.0) -> Path | None:
     """`clip` rewritten as `variant` into out/<clip stem>__<variant>.mp4 (None: a frame rate
-    variant the clip is too slow for). Frame times are kept (the first frame at 0)."""
+    variant the clip is too slow for). Frame times are kept (the first frame at 0), except
+    that frames before start_s are cut (`late`; its caller finds start_s with late_start_s)."""
+    parts = parse_variant(variant)
     target = out / f"{clip.stem}__{variant}.mp4"
     with av.open(str(clip)) as src:
         stream = src.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate
-        every = _frame_step(variant, float(rate))
+        every = _frame_step(parts, float(rate))
         if every is None:
             return None
-        change = PICTURE_VARIANTS.get(variant, lambda img: img)
+        changes = [PICTURE_VARIANTS[p] for p in parts if p in PICTURE_VARIANTS]
+        crf = next((CRF[p] for p in parts if p in CRF), "12")
         out.mkdir(parents=True, exist_ok=True)
         with av.open(str(target), "w") as dst:
             enc = None
-            for k, frame in enumerate(src.decode(stream)):
-                if k % every:
+            kept = 0
+            for frame in src.decode(stream):
+                if frame.time is not None and frame.time < start_s - 1e-6:
                     continue
-                img = change(frame.to_ndarray(format="rgb24"))
+                kept += 1
+                if (kept - 1) % every:
+                    continue
+                img = frame.to_ndarray(format="rgb24")
+                for change in changes:
+                    img = change(img)
                 if enc is None:
                     enc = dst.add_stream("libx264", rate=rate / every)
                     enc.width, enc.height = img.shape[1] - img.shape[1] % 2, img.shape[0] - img.shape[0] % 2
-                    enc.pix_fmt, enc.options = "yuv420p", {"crf": CRF.get(variant, "12"), "preset": "fast"}
+                    enc.pix_fmt, enc.options = "yuv420p", {"crf": crf, "preset": "fast"}
                 img = np.ascontiguousarray(img[: enc.height, : enc.width])
                 for packet in enc.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                     dst.mux(packet)
@@ -131,7 +185,8 @@ def score_variant(path: Path, truth, out_dir: Path):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS),
+                        help=f"of {', '.join(VARIANTS)}, or several joined by + (gray+noisy)")
     parser.add_argument("--clips", nargs="+", help="clip names of truth.yaml (default: all)")
     parser.add_argument("--work", type=Path, help="where the variants and replays go (default: a temp dir)")
     args = parser.parse_args(argv)
@@ -141,16 +196,27 @@ def main(argv: list[str] | None = None) -> int:
     logging.disable(logging.WARNING)
     from driver_monitor.evaluation.truth import load_truth, report
 
+    for variant in args.variants:
+        try:
+            parse_variant(variant)
+        except ValueError as exc:
+            parser.error(str(exc))
     work = args.work or Path(tempfile.mkdtemp(prefix="dm-real-variants-"))
     truth = load_truth(REAL / "truth.yaml")
     scores = []
     print(report([]).splitlines()[0], flush=True)
     for name in args.clips or sorted(truth):
         for variant in args.variants:
-            path = write_variant(REAL / truth[name].file, variant, work / "clips")
+            clip_truth, start_s = truth[name], 0.0
+            if "late" in parse_variant(variant):
+                start_s = late_start_s(clip_truth)
+                if start_s is None:
+                    continue
+                clip_truth = shift_truth(clip_truth, start_s)
+            path = write_variant(REAL / truth[name].file, variant, work / "clips", start_s)
             if path is None:
                 continue
-            score = score_variant(path, truth[name], work / "replays" / path.stem)
+            score = score_variant(path, clip_truth, work / "replays" / path.stem)
             scores.append(score)
             print(report([score]).splitlines()[1], flush=True)
     found = sum(len(s.found) for s in scores)

@@ -217,6 +217,33 @@ def test_a_yawn_survives_the_face_lost_for_a_frame_but_not_for_a_fifth_of_a_seco
     assert lost_long.at(2.7)["mouth_open"] is False and lost_long.at(2.9)["mouth_open"] is True
 
 
+def test_a_yawn_survives_the_mouth_read_shut_for_two_frames_once_open_longer_than_talking():
+    # An opening 2.0-3.6 s at 60 fps whose jawOpen the landmark model snaps to 0 for two frames
+    # (as car_yawn_man's in monochrome). 0.8 s into it (longer than talking opens the mouth,
+    # yawn.long_opening_min_s 0.7) the snap is shorter than the jaw can close and open again
+    # (min_closing_s 0.1): the same yawn at the same time, the mouth read closed on the snap.
+    jaw = piecewise([(0.0, 0.05), (2.0, 0.05), (2.0, 0.6), (3.6, 0.6), (3.6, 0.05)])
+    (seen,) = run(Drive(5.0, jaw_open=jaw), fps=60.0).named("yawn")
+
+    def snapped(a: float, b: float):
+        return lambda t: 0.0 if a <= t <= b else jaw(t)
+
+    r = run(Drive(5.0, jaw_open=snapped(2.78, 2.81)), fps=60.0)
+    (yawn,) = r.named("yawn")
+    assert (yawn.t, yawn.detail) == (seen.t, seen.detail)
+    assert r.at(2.79)["mouth_open"] is False and r.at(2.8)["mouth_open"] is False and r.at(2.85)["mouth_open"] is True
+    # 0.5 s into the opening the snap ends it (talking closes the mouth that fast): the yawn is
+    # counted from the reopening, 1 s later.
+    (late,) = run(Drive(5.0, jaw_open=snapped(2.48, 2.51)), fps=60.0).named("yawn")
+    assert 2.5 < late.detail["onset_t"] < 2.5 + 1 / 60 and fired(late.t, late.detail["onset_t"] + 1.0, 60.0)
+    # Shut for 0.2 s, the mouth closed: what is left (2.99-3.6 s) is too short for a yawn.
+    assert not run(Drive(5.0, jaw_open=snapped(2.79, 2.99)), fps=60.0).named("yawn")
+    # min_closing_s 0: any closing ends the opening, as before the rule; the 0.8 s after the
+    # snap are no yawn.
+    off = Config.model_validate({"drowsiness": {"yawn": {"min_closing_s": 0.0}}})
+    assert not run(Drive(5.0, jaw_open=snapped(2.78, 2.81)), fps=60.0, config=off).named("yawn")
+
+
 def test_nod_head_drops_with_closing_eyes_and_recovers():
     pitch = piecewise([(0.0, 0.0), (2.0, 0.0), (2.6, 25.0), (2.9, 0.0)])
     r = run(Drive(5.0, pitch_deg=pitch, closure=closures([(2.1, 2.7)])))

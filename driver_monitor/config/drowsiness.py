@@ -203,6 +203,14 @@ class YawnConfig(Section):
     # Over-exposed (benchmarks/real_variants.py `bright`), car_yawn_man's face is lost for one
     # 60 fps frame at 1.13 and 1.18 s in its yawn, which ended the opening before its 1 s.
     max_unmeasured_s: float = Field(0.1, ge=0.0, le=0.5)
+    # Once the mouth has been open for long_opening_min_s (longer than talking opens it), a
+    # closing must last min_closing_s to end the opening: the jaw cannot close and open again
+    # within 0.1 s (as for max_unmeasured_s), so a shorter closing is the landmark model
+    # snapping the mouth shut for a frame or two (car_yawn_man in a noisy or monochrome
+    # picture: 17-70 ms at 1.15-1.35 s of its yawn, which ended the opening before its 1 s).
+    # Talking's openings (< 0.7 s) end at any closing as before. 0: any closing ends it.
+    min_closing_s: float = Field(0.1, ge=0.0, le=0.5)
+    long_opening_min_s: float = Field(0.7, ge=0.3, le=10.0)
 
     @model_validator(mode="after")
     def _ordered(self) -> "YawnConfig":

@@ -1,21 +1,17 @@
-"""Yawns: the mouth held open for at least `min_duration_s`.
+"""Yawns: the mouth held open (jawOpen) for at least `min_duration_s`.
 
 Talking opens the mouth as wide (jawOpen up to 0.8) but for < 0.7 s at a time; yawns hold
-jawOpen > 0.3 for >= 1 s, ~6 s on average (Provine 2005; shared/data/README.md). How open
-the mouth is (`opening`) is read two ways, and the larger counts: the blendshape model's
-jawOpen, and (`use_lip_gap`) the lips' own gap, the mouth aspect ratio (inner-lip height /
-mouth width, from the landmarks) above the lowest this face showed in the last
-`lip_rest_window_s` (its closed mouth: ~0.01 on the real clips, 0.2 on the simulator's
-portrait). On a real face they agree (talking: within 0.03), but jawOpen alone fails two ways
-that the lips do not: it flickers to 0.1 for single frames of a wide-open mouth in a noisy
-monochrome picture (an infrared camera at night; desk_yawn: a yawn read as openings of
-< 0.7 s), and it falls to 0.14-0.3 while the head tilts back in a yawn whose lips stay 0.7
-apart (car_yawn_man 2.1-2.9 s). The mouth opens above jaw_open_min and closes below
-jaw_close_max (hysteresis); frames without the
-jaw measured for longer than max_unmeasured_s (0.1 s: too short for the jaw to close and open
-again), or no frame for longer than max_gap_s, end the opening. The `yawn` event
-(phase None) fires on the frame the opening has lasted `min_duration_s`, so a live system
-reacts then rather than after a 6 s yawn: detail onset_t = when the mouth opened,
+jawOpen > 0.3 for >= 1 s, ~6 s on average (Provine 2005; shared/data/README.md). The mouth
+opens above jaw_open_min and closes below jaw_close_max (hysteresis). Once open for
+`long_opening_min_s` (0.7 s, longer than talking opens it), a closing must last
+`min_closing_s` (0.1 s) to end the opening: the jaw cannot close and open again faster
+(speech, its fastest motion, is at most ~7 syllables a second), so a shorter one is the
+landmark model snapping the mouth shut for a frame or two (seen in noisy and monochrome
+pictures of car_yawn_man); until then the mouth reads closed and no yawn is concluded.
+Frames without the jaw measured for longer than max_unmeasured_s (0.1 s: too short for the
+jaw to close and open again), or no frame for longer than max_gap_s, end the opening. The
+`yawn` event (phase None) fires on the frame the opening has lasted `min_duration_s`, so a
+live system reacts then rather than after a 6 s yawn: detail onset_t = when the mouth opened,
 duration_s = how long it had been open when the rule fired. ~44 % of yawns are covered by
 a hand (Provine 2005): those are missed when the tracker loses the mouth.
 """
@@ -23,7 +19,6 @@ a hand (Provine 2005): those are missed when the tracker loses the mouth.
 from __future__ import annotations
 
 import math
-from collections import deque
 
 from driver_monitor.config.drowsiness import YawnConfig
 from driver_monitor.detectors.crossing import crossing_time
@@ -34,47 +29,54 @@ class YawnDetector:
     def __init__(self, config: YawnConfig):
         self.config = config
         self.open_since_t: float | None = None
+        # A closing of a long opening not yet seen to last min_closing_s: its crossing time.
+        self._closing_t: float | None = None
         self._fired = False
-        self._last: tuple[float, float] | None = None  # (t, jaw_open) of the last measured frame
+        self._last: tuple[float, float] | None = None  # (t, opening) of the last measured frame
         self._unmeasured = False  # frames without the jaw since then, bridged
-        # (t, mouth aspect ratio) rising from the window's lowest: its head is the lowest.
-        self._lips_low: deque[tuple[float, float]] = deque()
-        self.opening = math.nan  # how open the mouth reads on the last frame (see the module doc)
         self.count = 0
 
     @property
     def mouth_open(self) -> bool:
-        return self.open_since_t is not None
+        """The mouth reads open, in an opening (not while a closing of it is pending)."""
+        return self.open_since_t is not None and self._closing_t is None
 
-    def update(self, t: float, jaw_open: float, mouth_aspect_ratio: float = math.nan) -> list[Event]:
+    def update(self, t: float, opening: float) -> list[Event]:
+        """opening: jawOpen on the frame at t (NaN: not measured)."""
         c = self.config
         last = self._last
-        jaw_open = self.opening = self._opening(t, jaw_open, mouth_aspect_ratio) if c.use_lip_gap else jaw_open
-        if math.isnan(jaw_open):
+        if math.isnan(opening):
             if self.open_since_t is not None and last is not None and t - last[0] <= c.max_unmeasured_s + 1e-6:
                 self._unmeasured = True  # the face lost for a frame: no closing hides in it
                 return []
             self._last = None
-            self.open_since_t, self._fired = None, False
+            self._close()
             return []
-        self._last = (t, jaw_open)
+        self._last = (t, opening)
         if self._unmeasured and last is not None and t - last[0] > c.max_unmeasured_s + 1e-6:
             last = None  # unmeasured for too long before this frame: start afresh
-            self.open_since_t, self._fired = None, False
+            self._close()
         self._unmeasured = False
         if last is not None and t - last[0] > c.max_gap_s + 1e-6:
             # No frame came for longer than the gap: what the mouth did then is unknown, so
             # an opening ends there and this frame starts afresh (config doc).
             last = None
-            self.open_since_t, self._fired = None, False
+            self._close()
         if self.open_since_t is None:
-            if jaw_open >= c.jaw_open_min:
-                self.open_since_t = crossing_time(*(last or (None, None)), t, jaw_open, c.jaw_open_min)
-                self._fired = False
-            else:
+            if opening < c.jaw_open_min:
                 return []
-        elif jaw_open < c.jaw_close_max:
-            self.open_since_t, self._fired = None, False
+            self.open_since_t = crossing_time(*(last or (None, None)), t, opening, c.jaw_open_min)
+            self._fired = False
+        elif self._closing_t is not None:
+            if not self._while_closing(t, opening, last):
+                return []
+        elif opening < c.jaw_close_max:
+            closing_t = crossing_time(*(last or (None, None)), t, opening, c.jaw_close_max)
+            if last is not None and last[0] - self.open_since_t >= c.long_opening_min_s - 1e-9 \
+                    and t - closing_t < c.min_closing_s:
+                self._closing_t = closing_t  # seen on the next frames (_while_closing)
+            else:
+                self._close()
             return []
         held_s = t - self.open_since_t
         if self._fired or held_s + 1e-9 < c.min_duration_s:
@@ -83,16 +85,25 @@ class YawnDetector:
         self.count += 1
         return [Event(t, "event", "yawn", None, {"onset_t": self.open_since_t, "duration_s": held_s})]
 
-    def _opening(self, t: float, jaw_open: float, mouth_aspect_ratio: float) -> float:
-        """The larger of jawOpen and the lips' gap above their lowest in the window (NaN when
-        the jaw is not measured: the lips come from the same landmarks)."""
-        low = self._lips_low
-        if not math.isnan(mouth_aspect_ratio):
-            while low and low[-1][1] >= mouth_aspect_ratio:
-                low.pop()
-            low.append((t, mouth_aspect_ratio))
-        while low and low[0][0] < t - self.config.lip_rest_window_s:
-            low.popleft()
-        if math.isnan(jaw_open) or math.isnan(mouth_aspect_ratio) or not low:
-            return jaw_open
-        return max(jaw_open, mouth_aspect_ratio - low[0][1])
+    def _while_closing(self, t: float, opening: float, last: tuple[float, float] | None) -> bool:
+        """A frame while a closing of a long opening is pending: open again (jaw_open_min)
+        within min_closing_s of the closing (interpolated crossings) continues the opening;
+        closed for that long ends it. Open again later ends it too, and a new opening starts at
+        the second crossing. True: the mouth reads open on this frame, in an opening."""
+        c = self.config
+        assert self._closing_t is not None
+        if opening >= c.jaw_open_min:
+            reopened_t = crossing_time(*(last or (None, None)), t, opening, c.jaw_open_min)
+            if reopened_t - self._closing_t < c.min_closing_s:
+                self._closing_t = None  # too short for the jaw: the opening goes on
+                return True
+            self._close()
+            self.open_since_t = reopened_t
+            return True
+        if t - self._closing_t >= c.min_closing_s:
+            self._close()
+        return False
+
+    def _close(self) -> None:
+        self.open_since_t = self._closing_t = None
+        self._fired = False
