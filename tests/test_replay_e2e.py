@@ -82,4 +82,14 @@ def test_mirrored_copy_flips_yaw_and_roll(replay_clip, name):
     assert np.nanmax(yaw_a) * np.nanmin(yaw_b) < 0
     pitch_a = np.array(plain.column("head_pitch_deg"))
     pitch_b = np.array(mirror.column("head_pitch_deg"))
-    assert np.nanmedian(np.abs(pitch_a - pitch_b)) < 3.0  # pitch does not flip
+    # Pitch does not flip: same sign wherever it is clear, and the two copies differ by far
+    # less than a negation would make them. The bound is the same few degrees of MediaPipe's
+    # asymmetry as above: on the 23-frame female clip the median gap is 2.5 deg on this
+    # machine and was 3.1 deg on CI's CPU (the landmark model's float paths differ by CPU).
+    ok = ~(np.isnan(pitch_a) | np.isnan(pitch_b))
+    clear = ok & (np.abs(pitch_a) > 3.0)
+    assert clear.sum() >= 5
+    assert np.mean(np.sign(pitch_a[clear]) == np.sign(pitch_b[clear])) >= 0.9
+    gap = np.median(np.abs(pitch_a[ok] - pitch_b[ok]))
+    assert gap < 5.0
+    assert gap < 0.25 * np.median(np.abs(pitch_a[ok] + pitch_b[ok]))
