@@ -53,6 +53,8 @@ def constant(value: float) -> Signal:
 class Drive:
     duration_s: float
     closure: Signal = field(default_factory=lambda: constant(0.0))
+    # The left eye's closure where it differs from the right's (a wink, one covered eye).
+    closure_left: Signal | None = None
     jaw_open: Signal = field(default_factory=lambda: constant(0.05))
     pitch_deg: Signal = field(default_factory=lambda: constant(0.0))
     look_down: Signal = field(default_factory=lambda: constant(0.1))
@@ -67,12 +69,14 @@ class Drive:
         if not self.face_present(t):
             return Features(t=t, face_present=False)
         x = self.closure(t)
+        x_left = x if self.closure_left is None else self.closure_left(t)
         blink, ear = 0.05 + 0.75 * x, 0.31 * (1.0 - x)
+        blink_left, ear_left = 0.05 + 0.75 * x_left, 0.31 * (1.0 - x_left)
         if self.eyes_hidden(t):
-            blink = ear = math.nan
+            blink = ear = blink_left = ear_left = math.nan
         return Features(
             t=t, face_present=True, head_yaw_deg=0.0, head_pitch_deg=self.pitch_deg(t), head_roll_deg=0.0,
-            eye_blink_left=blink, eye_blink_right=blink, ear_left=ear, ear_right=ear,
+            eye_blink_left=blink_left, eye_blink_right=blink, ear_left=ear_left, ear_right=ear,
             gaze_yaw_deg=0.0, gaze_pitch_deg=0.0, eye_look_down=self.look_down(t), eye_squint=0.1,
             jaw_open=self.jaw_open(t), face_width_px=200.0, image_brightness=120.0, face_brightness=130.0,
         )

@@ -150,6 +150,75 @@ def test_at_15_fps_an_opening_seen_closed_again_too_late_ends_the_closure_and_st
     assert events[1].t == pytest.approx(62 / 15)
 
 
+def _with_reading(base, start: float, end: float, closure: float):
+    """`base` with the judged closure reading `closure` over [start, end]."""
+    return lambda t: closure if start <= t <= end else base(t)
+
+
+def test_a_half_open_reading_inside_a_long_closure_does_not_end_it():
+    # Where only the lids judge (a face ~65 px wide, a dark cabin) a shut eye's reading wanders
+    # to 0.27-0.45 for a third of a second (car_eyes_closed_woman at half resolution). 0.3
+    # over [3.98, 4.33]: open crossing at 3.98214, closed again at 4.32143, 0.34 s later,
+    # within closure.max_half_open_s (0.5 s) and never fully open (< half_open_closure 0.2).
+    drive = Drive(8.0, closure=_with_reading(closures([(2.0, 6.0)]), 3.98, 4.33, 0.3))
+    r = run(drive, fps=60.0)
+    assert _closure_events(r) == [("microsleep", "start", 2.05), ("microsleep", "end", 2.05),
+                                  ("sleep", "start", 2.05), ("sleep", "end", 6.065)]
+    half_open = r.at(4.2)
+    assert half_open["eye_closure"] == pytest.approx(0.3) and half_open["eyes_closed"] is False
+    assert half_open["eyes_closed_s"] == pytest.approx(half_open["t"] - 2.05, abs=1e-6)
+    # With no allowance for half-open readings (max_half_open_s = min_opening_s) the 0.34 s
+    # are an opening: two microsleeps, no sleep.
+    config = Config(drowsiness=DrowsinessConfig(closure=ClosureEventsConfig(max_half_open_s=0.1)))
+    assert _closure_events(run(drive, fps=60.0, config=config)) == [
+        ("microsleep", "start", 2.05), ("microsleep", "end", 3.9821),
+        ("microsleep", "start", 4.3214), ("microsleep", "end", 6.065)]
+
+
+def test_a_half_open_reading_longer_than_its_allowance_ends_the_closure_where_it_began():
+    # 0.3 over [3.98, 4.6]: the opening (3.98214) is said once it has lasted 0.5 s, on the
+    # frame at 4.48333; the eyes shut again at 4.60476 begin a new closure.
+    r = run(Drive(8.0, closure=_with_reading(closures([(2.0, 6.0)]), 3.98, 4.6, 0.3)), fps=60.0)
+    events = r.named("microsleep")
+    assert [(e.phase, round(e.detail["onset_t"], 4)) for e in events] == [
+        ("start", 2.05), ("end", 3.9821), ("start", 4.6048), ("end", 6.065)]
+    assert events[1].t == pytest.approx(269 / 60)
+    assert not r.named("sleep")
+
+
+def test_eyes_that_open_through_a_half_open_reading_end_the_closure_at_its_first_crossing():
+    # Lids opening slowly: 0.3 over [3.98, 4.2], then open. The closure ends at the open
+    # crossing (3.98214), said on the first frame that reads fully open (< 0.2) once the
+    # opening has lasted closure.min_opening_s: 4.21667.
+    base = closures([(2.0, 6.0)])
+    r = run(Drive(8.0, closure=lambda t: 0.0 if t > 4.2 else _with_reading(base, 3.98, 4.2, 0.3)(t)), fps=60.0)
+    events = r.named("microsleep")
+    assert [(e.phase, round(e.detail["onset_t"], 4)) for e in events] == [("start", 2.05), ("end", 3.9821)]
+    assert events[1].t == pytest.approx(253 / 60)
+    assert events[1].detail["duration_s"] == pytest.approx(3.98214 - 2.05, abs=1e-4)
+
+
+def test_one_eye_shut_is_no_microsleep_and_both_eyes_shut_are_one():
+    # Right eye shut for 2 s, the left reading `left` (c_b and c_e alike: judged `left`).
+    def drive(left: float) -> Drive:
+        return Drive(6.0, closure=closures([(2.0, 4.0)]), closure_left=lambda t: left if 2.0 <= t <= 4.1 else 0.0)
+
+    # A wink, one eye rubbed or covered: the other eye reads open (an open eye reads 0-0.22,
+    # docs/drowsiness.md "Measured cues"), so the judged closure (the mean, 0.6) is a
+    # closure but not both eyes': no microsleep, and at 2 s no blink either.
+    winked = run(drive(0.2))
+    assert winked.at(3.0)["eyes_closed"] is True
+    assert winked.named(*DROWSINESS_EVENTS) == []
+    # An eye that reads 0.3 with the other shut is a shut eye read half-open (lids alone in a
+    # dark cabin: car_eyes_closed_woman darkened, 0.2-0.35 for seconds): both eyes closed
+    # (eye_closure.symmetric_min_closure 0.25), a microsleep from the mean's 0.5 crossing,
+    # (0.3 + 0.7) / 2 at 2.07 on the right eye's ramp.
+    start, end = run(drive(0.3)).named("microsleep")
+    assert start.detail["onset_t"] == pytest.approx(2.07, abs=1e-6)
+    assert fired(start.t, 3.07)
+    assert end.detail["onset_t"] == pytest.approx(4.06, abs=1e-6)  # (0.3 + 0.4) / 2 = 0.35
+
+
 def test_a_short_closure_ends_at_any_opening():
     # Two blinks 30 ms apart stay two blinks: the rule only holds closures seen for 0.5 s.
     r = run(Drive(4.0, closure=_with_opening(closures([(2.0, 2.3)]), 2.15, 2.175)), fps=60.0)

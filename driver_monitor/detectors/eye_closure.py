@@ -41,6 +41,10 @@ Per frame (docs/drowsiness.md "Eye closure"):
    noise at night, a lash line read as iris), and the closure goes on through it. A real
    opening still ends the closure at its crossing time, seen min_opening_s later; no
    microsleep or sleep verdict is given while an opening is pending.
+   Half-open readings (closure.half_open_closure up to the open threshold) are the lids
+   alone wandering on a shut eye where the iris cannot be measured: an opening that reads
+   half-open ends the closure only once it has lasted closure.max_half_open_s; eyes that
+   read fully open (below half_open_closure) end it after min_opening_s as above.
 """
 
 from __future__ import annotations
@@ -94,6 +98,8 @@ class EyeClosureJudge:
         self.long_closure_min_s = events.long_closure_min_s
         self.long_closure_max_gap_s = events.long_closure_max_gap_s
         self.min_opening_s = events.min_opening_s
+        self.half_open_closure = events.half_open_closure
+        self.max_half_open_s = events.max_half_open_s
         # Per-frame outputs.
         self.eye_closure = math.nan  # judged closure, 0 open .. 1 closed, NaN unjudgeable
         self.fused_closure = math.nan  # before the look-down rule (diagnostics)
@@ -162,10 +168,10 @@ class EyeClosureJudge:
         if closure > self.open_threshold:
             return None
         opening_t = crossing_time(prev_t, prev, t, closure, self.open_threshold)
-        if prev_t is not None and prev_t - self.closed_since_t >= self.long_closure_min_s \
-                and t - opening_t < self.min_opening_s:
+        if prev_t is not None and prev_t - self.closed_since_t >= self.long_closure_min_s:
             self._opening_t = opening_t  # (5) in the module doc: seen on the next frames
-            return None
+            if not self._opened(t, closure):
+                return None
         return self._end(opening_t)
 
     def _start(self, closed_t: float) -> None:
@@ -180,15 +186,24 @@ class EyeClosureJudge:
             self._closed_symmetric_s += (t - prev_t) if self._prev_symmetric else 0.0
         self._prev_symmetric = self.symmetric
 
+    def _opened(self, t: float, closure: float | None) -> bool:
+        """The pending opening, read `closure` at t (the last reading; None unseen), has
+        lasted long enough to be one: min_opening_s with the eyes fully open, or
+        max_half_open_s whatever they read (module doc (5))."""
+        assert self._opening_t is not None
+        lasted_s = t - self._opening_t
+        fully_open = closure is not None and closure < self.half_open_closure
+        return lasted_s >= self.max_half_open_s or (fully_open and lasted_s >= self.min_opening_s)
+
     def _while_reopening(self, t: float, closure: float, judgeable: bool) -> ClosureEpisode | None:
-        """A frame while an opening of a long closure is pending: closed again within
-        min_opening_s of the opening (interpolated crossings) continues the closure; open
-        for that long, or unseen, ends it at the opening. Closed again later ends it there
-        too, and a new closure starts at the second crossing."""
+        """A frame while an opening of a long closure is pending: closed again before it
+        has lasted long enough (_opened, from interpolated crossings) continues the closure;
+        open for that long, or unseen, ends it at the opening. Closed again later ends it
+        there too, and a new closure starts at the second crossing."""
         assert self._opening_t is not None and self.closed_since_t is not None
         prev_t, prev = self._last_judged_t, self._last_closure
         if not judgeable or prev_t is None or t - prev_t > self._gap_limit_s() + GAP_TOLERANCE_S:
-            if judgeable or t - self._opening_t >= self.min_opening_s:
+            if judgeable or self._opened(t, self._last_closure):
                 # Not seen shutting again in time (or after too long a stall to tell): the
                 # eyes opened; a closed frame after a stall starts afresh, as in update().
                 episode = self._end(self._opening_t)
@@ -200,14 +215,14 @@ class EyeClosureJudge:
         self._last_judged_t, self._last_closure = t, closure
         if closure >= self.closed_threshold:
             reclosed_t = crossing_time(prev_t, prev, t, closure, self.closed_threshold)
-            if reclosed_t - self._opening_t < self.min_opening_s:
-                self._opening_t = None  # too short for the lids: the closure goes on
+            if not self._opened(reclosed_t, prev):
+                self._opening_t = None  # not an opening: the closure goes on
                 self._held_since(prev_t, t)
                 return None
             episode = self._end(self._opening_t)
             self._start(reclosed_t)
             return episode
-        if t - self._opening_t >= self.min_opening_s:
+        if self._opened(t, closure):
             return self._end(self._opening_t)
         return None
 
