@@ -13,8 +13,11 @@ clip is rewritten (H.264 crf 12, same frame times) as
     rot8    turned by 8 degrees (a camera mounted askew)
     fps30   every other frame of a 60 fps clip
     fps15   15 frames a second (every 4th frame of a 60 fps clip, every 2nd of a 30 fps one)
+    fps10   10 frames a second (every 6th / 3rd frame: a slow camera, a loaded car computer)
     noisy   Gaussian sensor noise, sigma 8 grey levels (a small sensor at night, high gain)
     bright  gamma 0.6 (over-exposed: low sun on the face)
+    blur    Gaussian blur, sigma 1.5 px (a soft fixed-focus lens, a smeared window)
+    shake   each frame shifted up to 4 px and turned up to 1 degree (a dash mount vibrating)
     crf35   H.264 at crf 35 (the heavy compression of a dash camera's recording)
     late    the lead-in cut: the clip starts 0.15 s before the first behaviour (the detectors
             have not seen the driver's open eyes or the road ahead for long, or at all); the
@@ -72,12 +75,24 @@ def _noisy(img: np.ndarray) -> np.ndarray:
     return np.clip(img + rng.normal(0.0, 8.0, img.shape), 0, 255).astype(np.uint8)
 
 
+def _blur(img: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(img, (0, 0), 1.5)
+
+
+def _shake(img: np.ndarray) -> np.ndarray:
+    rng = np.random.default_rng(int(img[::16, ::16].sum()) + 1)  # the same shake on every run
+    h, w = img.shape[:2]
+    move = cv2.getRotationMatrix2D((w / 2, h / 2), float(rng.uniform(-1.0, 1.0)), 1.0)
+    move[:, 2] += rng.uniform(-4.0, 4.0, 2)
+    return cv2.warpAffine(img, move, (w, h), borderMode=cv2.BORDER_REPLICATE)
+
+
 PICTURE_VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "gray": _gray, "flip": lambda img: img[:, ::-1], "half": _half, "dark": _dark, "rot8": _rot8,
-    "noisy": _noisy, "bright": _bright,
+    "noisy": _noisy, "bright": _bright, "blur": _blur, "shake": _shake,
 }
 CRF = {"crf35": "35"}  # the encoder's quality instead of the picture (crf 12 otherwise)
-VARIANTS = (*PICTURE_VARIANTS, "fps30", "fps15", *CRF, "late")
+VARIANTS = (*PICTURE_VARIANTS, "fps30", "fps15", "fps10", *CRF, "late")
 # `late`: how long before the first behaviour (not talking) the cut clip starts.
 LATE_LEAD_S = 0.15
 
@@ -93,12 +108,15 @@ def parse_variant(variant: str) -> list[str]:
 
 def _frame_step(parts: list[str], rate: float) -> int | None:
     """Every how many frames one is kept (None: a frame-rate part does not apply to this rate)."""
-    if "fps30" in parts and "fps15" in parts:
+    rates = [p for p in parts if p in ("fps30", "fps15", "fps10")]
+    if len(rates) > 1:
         return None
     if "fps30" in parts:
         return 2 if rate >= 50 else None
     if "fps15" in parts:
         return round(rate / 15) if rate >= 25 else None
+    if "fps10" in parts:
+        return round(rate / 10) if rate >= 20 else None
     return 1
 
 
