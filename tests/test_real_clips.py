@@ -64,13 +64,16 @@ def test_real_clip_every_expected_event_and_no_false_alert(real_events, name):
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_ALERTS))
 def test_real_clip_alerts_exactly(real_events, name):
-    _, events = real_events
+    truth, events = real_events
     got = [(e["name"], e["t"]) for e in events[name]
            if e["kind"] == "event" and e.get("phase") in ("start", None) and e["name"] in ALERT_EVENTS]
     expected = EXPECTED_ALERTS[name]
     assert [n for n, _ in got] == [n for n, _ in expected], got
+    # Two frames of the clip (at least 0.035 s; 0.11 s at 18 fps): room for another CPU's
+    # landmark model, whose outputs differ in the last digits (tests/test_replay_e2e.py).
+    two_frames_s = max(0.035, 2.0 / truth[name].fps + 1e-6)
     for (_, t), (_, want) in zip(got, expected, strict=True):
-        assert t == pytest.approx(want, abs=0.035), got
+        assert t == pytest.approx(want, abs=two_frames_s), got
 
 
 def test_eval_truth_cli_exits_1_on_a_miss_and_0_when_all_is_found(real_events, tmp_path, capsys):
