@@ -1,6 +1,7 @@
 """The real clips as other cameras would film them, scored against their truth.
 
-    python benchmarks/real_variants.py [--variants gray flip ...] [--work DIR]
+    python benchmarks/real_variants.py [--variants gray flip ...] [--work DIR] [--config YAML]
+    python benchmarks/real_variants.py --rescore --work DIR [--config YAML]
 
 A held-back set of real in-car clips judges the detectors, so a rule tuned on the five clips
 of ../shared/data/real must also hold when the same drives come from another camera. Each
@@ -27,6 +28,11 @@ and combinations of them joined by "+" (`gray+noisy`: a night-time infrared came
 (evaluation/truth.py): expected events found, false alerts. The truth stays the clip's own
 (times are unchanged except for `late`; directions in truth.yaml are not scored). tests/test_real_variants.py
 keeps a few of these; docs/robustness.md has the table and what the failures are.
+
+--rescore decides every variant replayed earlier into --work again from its feature table
+(`replay --features`: the events a full replay with that config gives, in seconds instead of
+minutes, docs/scaling.md), so a change of a detector or a threshold is measured on every
+variant at once: run it with the code or --config before and after the change.
 """
 
 from __future__ import annotations
@@ -189,16 +195,54 @@ def write_variant(clip: Path, variant: str, out: Path, start_s: float = 0.0) -> 
     return target
 
 
-def score_variant(path: Path, truth, out_dir: Path):
-    """Replay `path` with the default config into out_dir; its ClipScore against `truth` (the
-    original clip's ClipTruth)."""
+def score_variant(path: Path, truth, out_dir: Path, config=None):
+    """Replay `path` with `config` (default: the packaged one) into out_dir; its ClipScore
+    against `truth` (the original clip's ClipTruth)."""
     from driver_monitor.config import load_config
     from driver_monitor.evaluation.truth import score_clip
     from driver_monitor.outputs.event_log import read_event_log
     from driver_monitor.replay import replay
 
-    replay(path, load_config(), out_dir, progress=False)
+    replay(path, config or load_config(), out_dir, progress=False)
     return score_clip(path.stem, truth, read_event_log(out_dir / "events.jsonl"))
+
+
+def variant_truth(truth, name: str):
+    """(clip truth, variant) of a replay named <clip>__<variant> (the truth moved for `late`);
+    None for a name that is not one."""
+    clip, _, variant = name.partition("__")
+    if clip not in truth or not variant:
+        return None
+    try:
+        parts = parse_variant(variant)
+    except ValueError:
+        return None
+    clip_truth = truth[clip]
+    if "late" in parts:
+        start_s = late_start_s(clip_truth)
+        if start_s is None:
+            return None
+        clip_truth = shift_truth(clip_truth, start_s)
+    return clip_truth
+
+
+def rescore(work: Path, truth, config) -> list:
+    """The ClipScore of every variant replayed into work/replays, decided again from its
+    feature table with `config`."""
+    from driver_monitor.evaluation.truth import report, score_clip
+    from driver_monitor.fleet.feature_replay import decide_events
+    from driver_monitor.fleet.table import read_feature_table
+
+    scores = []
+    for replayed in sorted((work / "replays").iterdir()) if (work / "replays").is_dir() else []:
+        clip_truth = variant_truth(truth, replayed.name)
+        if clip_truth is None:
+            continue
+        table = read_feature_table(replayed)
+        score = score_clip(replayed.name, clip_truth, decide_events(table.frames, config, table.path))
+        scores.append(score)
+        print(report([score]).splitlines()[1], flush=True)
+    return scores
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,12 +251,25 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"of {', '.join(VARIANTS)}, or several joined by + (gray+noisy)")
     parser.add_argument("--clips", nargs="+", help="clip names of truth.yaml (default: all)")
     parser.add_argument("--work", type=Path, help="where the variants and replays go (default: a temp dir)")
+    parser.add_argument("--config", type=Path, help="config YAML (default: the packaged default.yaml)")
+    parser.add_argument("--rescore", action="store_true",
+                        help="decide the variants replayed into --work again from their feature tables")
     args = parser.parse_args(argv)
     if not (REAL / "truth.yaml").is_file():
         print(f"{REAL}: no truth.yaml (../shared is missing)", file=sys.stderr)
         return 2
     logging.disable(logging.WARNING)
+    from driver_monitor.config import load_config
+    from driver_monitor.errors import DriverMonitorError
     from driver_monitor.evaluation.truth import load_truth, report
+
+    try:
+        config = load_config(args.config)
+    except DriverMonitorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.rescore and args.work is None:
+        parser.error("--rescore needs --work (the directory of an earlier run)")
 
     for variant in args.variants:
         try:
@@ -223,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     truth = load_truth(REAL / "truth.yaml")
     scores = []
     print(report([]).splitlines()[0], flush=True)
-    for name in args.clips or sorted(truth):
+    if args.rescore:
+        scores = rescore(work, truth, config)
+    for name in [] if args.rescore else args.clips or sorted(truth):
         for variant in args.variants:
             clip_truth, start_s = truth[name], 0.0
             if "late" in parse_variant(variant):
@@ -234,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             path = write_variant(REAL / truth[name].file, variant, work / "clips", start_s)
             if path is None:
                 continue
-            score = score_variant(path, clip_truth, work / "replays" / path.stem)
+            score = score_variant(path, clip_truth, work / "replays" / path.stem, config)
             scores.append(score)
             print(report([score]).splitlines()[1], flush=True)
     found = sum(len(s.found) for s in scores)

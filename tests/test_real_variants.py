@@ -93,3 +93,21 @@ def test_a_late_start_moves_the_truth_with_the_cut(real_dir):
     assert real_variants.late_start_s(load_truth(real_dir / "truth.yaml")["desk_talking"]) is None
     with pytest.raises(ValueError, match="gray\\+grey"):
         real_variants.parse_variant("gray+grey")
+
+
+def test_rescore_decides_the_replayed_variants_again_with_another_config(real_dir, tmp_path):
+    from driver_monitor.config import load_config
+    from driver_monitor.config.overrides import with_overrides
+
+    truth = load_truth(real_dir / "truth.yaml")
+    path = real_variants.write_variant(real_dir / truth["desk_yawn"].file, "half", tmp_path / "clips")
+    replayed = real_variants.score_variant(path, truth["desk_yawn"], tmp_path / "replays" / path.stem)
+    (again,) = real_variants.rescore(tmp_path, truth, load_config())
+    # From the feature table alone, the very alerts of the full replay.
+    assert again.clip == replayed.clip == "desk_yawn__half"
+    assert [(a.name, a.t) for a in again.alerts] == [(a.name, a.t) for a in replayed.alerts] != []
+    # With the yawn needing 3 s of open mouth, the 3.2 s yawn (truncated by the clip) is missed.
+    longer = with_overrides(load_config(), {"drowsiness": {"yawn": {
+        **load_config().drowsiness.yawn.model_dump(), "min_duration_s": 3.5}}})
+    (missed,) = real_variants.rescore(tmp_path, truth, longer)
+    assert missed.alerts == [] and len(missed.missed) == 1
