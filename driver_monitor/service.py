@@ -38,6 +38,7 @@ from driver_monitor.reload import PreparedReload, Reloader, reload_error_text
 from driver_monitor.runtime_state import DaemonStatus
 from driver_monitor.sd_notify import Notifier, watchdog_interval_s
 from driver_monitor.sources.camera import CameraSource
+from driver_monitor.timebase import on_grid
 
 log = logging.getLogger("driver_monitor.service")
 
@@ -64,7 +65,7 @@ def recording_clock(start: float | None = None) -> Callable[[], float]:
     heart-rate times are then exactly what the MKV pts, timestamps.csv and the logs store,
     so a replay sees the very times the live run used (docs/recording.md)."""
     t0 = time.monotonic() if start is None else start
-    return lambda: round(time.monotonic() - t0, 3)
+    return lambda: on_grid(time.monotonic() - t0)
 
 
 class Daemon:

@@ -43,7 +43,7 @@ def test_live_source_reads_a_virtual_bus_and_times_out_by_its_clock() -> None:
         car.send(enc.encode("VEH_Speed", VehicleState(t=0, speed_kph=42.0), 0.0))
         car.send(enc.encode("VEH_Hmi", VehicleState(t=0, driver_ack=True), 0.0))
         deadline = time.monotonic() + 2.0
-        while source.state_at(100.0).speed_kph is None or not source.state_at(100.0).driver_ack:  # both frames in
+        while source.frames < 2:  # both frames in (without asking for t = 100 before they are)
             assert time.monotonic() < deadline, "nothing received"
             time.sleep(0.01)
         state = source.state_at(100.0)
@@ -89,6 +89,32 @@ def test_a_recorded_frame_is_already_seen_by_a_frame_at_its_time() -> None:
             assert time.monotonic() < deadline, "nothing received"
             time.sleep(0.01)
         assert seen == [(100.0, 42.0)]
+    finally:
+        source.close()
+        car.shutdown()
+        dms.shutdown()
+
+
+def test_a_frame_read_after_a_camera_frame_of_the_same_millisecond_goes_to_the_next_one() -> None:
+    # `record`'s clock has a 1 ms grid: a CAN frame read just after the camera frame at
+    # 3.314 s was judged still reads 3.314; live that camera frame did not see it, a replay of
+    # the log would. It is stamped 3.315 instead: the next camera frame takes it, both ways.
+    channel = f"veh-{uuid.uuid4().hex[:8]}"
+    car = can.Bus(interface="virtual", channel=channel)
+    dms = can.Bus(interface="virtual", channel=channel)
+    clock = _Clock()
+    clock.t = 3.314
+    stamps: list[float] = []
+    source = LiveCanVehicleSource(dms, VehicleConfig(), clock=clock, tap=lambda msg, t: stamps.append(t))
+    try:
+        before = source.state_at(3.314)
+        car.send(VehicleCanEncoder().encode("VEH_Speed", VehicleState(t=0, speed_kph=42.0), 0.0))
+        deadline = time.monotonic() + 2.0
+        while not stamps:
+            assert time.monotonic() < deadline, "nothing received"
+            time.sleep(0.01)
+        assert stamps == [3.315]
+        assert before.speed_kph is None and source.state_at(3.315).speed_kph == 42.0
     finally:
         source.close()
         car.shutdown()

@@ -63,6 +63,7 @@ def test_the_receive_threads_frame_path_takes_any_frame(msgs: list[can.Message])
     source.decoder = VehicleSignalDecoder(VehicleConfig())
     source.clock, source.bus_name, source._lock = time.monotonic, "fuzz", threading.Lock()
     source.frames, source.last_error, source._silent_logged, source._last_log = 0, None, False, {}
+    source._asked_t = -math.inf
     tapped: list[can.Message] = []  # what `record` logs to can.blf: every frame, vehicle or not
     source.tap = lambda msg, t: tapped.append(msg)
     for msg in msgs:

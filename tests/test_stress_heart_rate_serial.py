@@ -18,6 +18,7 @@ from driver_monitor.messages import VehicleState
 from driver_monitor.vehicle.heart_rate_serial import (
     HeartRateReading,
     HeartRateSerialReader,
+    HeartRateTimeline,
     LineError,
     format_line,
     parse_line,
@@ -156,6 +157,33 @@ def test_a_recorded_line_is_already_seen_by_a_frame_at_its_time(pty_pair: tuple[
         assert wait_for(lambda: len(seen) == 1)
     ((t, state),) = seen
     assert t == 100.0 and state.external_heart_rate_bpm == 73.0 and state.external_rr_intervals_ms == (820.0,)
+
+
+def test_a_line_read_after_a_frame_of_the_same_millisecond_goes_to_the_next_frame(
+        pty_pair: tuple[Path, Path]) -> None:
+    # `record`'s clock has a 1 ms grid: a line read just after the frame at 3.314 s was judged
+    # still reads 3.314. Stamped so, the live frame missed it and the replay gave it to that
+    # frame (CI: tests/test_record.py, heart rate 71 live, 73 replayed at 3.314 s). It is
+    # stamped on the next grid point instead, and the next frame takes it, live and replayed.
+    dms, sensor_path = pty_pair
+    clock = FakeClock()
+    clock.now = 3.314
+    stamps: list[float] = []
+    with HeartRateSerialReader(str(dms), max_age_s=3.0, clock=clock, tap=lambda line, t: stamps.append(t)) as reader, \
+            serial.Serial(str(sensor_path), 115200, timeout=1) as sensor:
+        assert wait_for(lambda: reader.opens == 1)
+        live = [reader.apply(VehicleState(t=3.314))]
+        sensor.write(format_line(73.0, (820,)))
+        sensor.flush()
+        assert wait_for(lambda: len(stamps) == 1)
+        live.append(reader.apply(VehicleState(t=3.315)))
+    assert stamps == [3.315]
+    replay = HeartRateTimeline(max_age_s=3.0)
+    replay.add(stamps[0], parse_line(format_line(73.0, (820,))))
+    replayed = [replay.apply(VehicleState(t=3.314)), replay.apply(VehicleState(t=3.315))]
+    assert replayed == live
+    assert live[0].external_heart_rate_bpm is None and live[1].external_heart_rate_bpm == 73.0
+    assert live[1].external_rr_intervals_ms == (820.0,)
 
 
 def test_reader_reopens_and_reports_an_unopenable_port(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ ended (issue 13: one malformed datagram used to end vehicle input for good).
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import Counter, deque
@@ -46,6 +47,7 @@ from driver_monitor.can.e2e import (
 from driver_monitor.config.vehicle import SignalMap, VehicleConfig
 from driver_monitor.errors import ConfigError, DriverMonitorError, one_line
 from driver_monitor.messages import VehicleState
+from driver_monitor.timebase import receive_stamp
 
 log = logging.getLogger(__name__)
 
@@ -297,6 +299,7 @@ class LiveCanVehicleSource:
         self.tap = tap
         self._backoff = backoff if backoff is not None else Backoff(0.5, 10.0)
         self._lock = threading.Lock()
+        self._asked_t = -math.inf  # the latest frame time `state_at` was asked for
         self._stop = threading.Event()
         self._bus: can.BusABC | None = None
         self.frames = 0
@@ -324,6 +327,7 @@ class LiveCanVehicleSource:
             self._problem("reader", "vehicle CAN: the receive thread ended; restarting it")
             self._thread = self._start_reader()
         with self._lock:
+            self._asked_t = max(self._asked_t, t)
             return self.decoder.state_at(t)
 
     def status(self) -> RxStatus:
@@ -427,7 +431,7 @@ class LiveCanVehicleSource:
         # made from the same stamp (stamped before the tap's disk write, a loaded machine let a
         # frame slip between the two). The tap gets the same stamp afterwards.
         with self._lock:
-            t = self.clock()
+            t = receive_stamp(self.clock(), self._asked_t)  # timebase.py: never on a frame already asked
             if self.decoder.is_vehicle_frame(msg):  # not other ECUs' frames, nor our own echo
                 self.frames += 1
                 if self._silent_logged:

@@ -38,6 +38,7 @@ import serial
 from driver_monitor.backoff import Backoff
 from driver_monitor.errors import InputError
 from driver_monitor.messages import VehicleState
+from driver_monitor.timebase import receive_stamp
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,7 @@ class HeartRateSerialReader:
         self._latest_t = -math.inf
         self._timeline = HeartRateTimeline(max_age_s)
         self._lock = threading.Lock()
+        self._asked_t = -math.inf  # the latest frame time `apply` was asked for
         self._stop = threading.Event()
         self._last_log = -math.inf
         self._thread = threading.Thread(target=self._run, name="heart-rate-serial", daemon=True)
@@ -195,6 +197,7 @@ class HeartRateSerialReader:
         """What was received by vehicle.t (the frame's time, on this reader's clock) merged
         into the frame's vehicle state (HeartRateTimeline.apply)."""
         with self._lock:
+            self._asked_t = max(self._asked_t, vehicle.t)
             return self._timeline.apply(vehicle)
 
     def close(self) -> None:
@@ -259,7 +262,7 @@ class HeartRateSerialReader:
         # from the same stamp. (Stamped before the tap's disk write, a loaded machine let a
         # frame slip between the two: the live run missed a reading its replay took.)
         with self._lock:
-            t = self.clock()
+            t = receive_stamp(self.clock(), self._asked_t)  # timebase.py: never on a frame already asked
             if reading is not None:
                 self._latest, self._latest_t = reading, t
                 self._timeline.add(t, reading)
