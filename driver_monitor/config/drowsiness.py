@@ -171,7 +171,7 @@ class ClosureEventsConfig(Section):
     # split the closure into microsleeps (no sleep) or slow blinks. The eyes that really open
     # read below 0.15 within 0.1 s (the same clips at the end of their closures; open eyes
     # 0.0-0.22, docs/drowsiness.md "Measured cues"), so they still end the closure at the
-    # crossing of the open threshold, seen min_opening_s after they read fully open.
+    # crossing of the open threshold, said on the first fully open frame min_opening_s after it.
     # max_half_open_s = min_opening_s: no allowance for half-open readings.
     half_open_closure: float = Field(0.2, ge=0.0, lt=1.0)
     max_half_open_s: float = Field(0.5, ge=0.0, le=1.0)
