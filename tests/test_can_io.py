@@ -5,7 +5,10 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import can
 import pytest
@@ -32,20 +35,36 @@ class _Clock:
         return self.t
 
 
-def test_live_source_reads_a_virtual_bus_and_times_out_by_its_clock() -> None:
+@contextmanager
+def _live_source(**kwargs: Any) -> Iterator[tuple[can.BusABC, LiveCanVehicleSource]]:
+    """(the car's end of a fresh virtual bus, a LiveCanVehicleSource reading the other end)."""
     channel = f"veh-{uuid.uuid4().hex[:8]}"
     car = can.Bus(interface="virtual", channel=channel)
     dms = can.Bus(interface="virtual", channel=channel)
-    clock = _Clock()
-    source = LiveCanVehicleSource(dms, VehicleConfig(), clock=clock)
-    enc = VehicleCanEncoder()
+    source = LiveCanVehicleSource(dms, VehicleConfig(), **kwargs)
     try:
+        yield car, source
+    finally:
+        source.close()
+        car.shutdown()
+        dms.shutdown()
+
+
+def _wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 2.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+def test_live_source_reads_a_virtual_bus_and_times_out_by_its_clock() -> None:
+    clock = _Clock()
+    enc = VehicleCanEncoder()
+    with _live_source(clock=clock) as (car, source):
         car.send(enc.encode("VEH_Speed", VehicleState(t=0, speed_kph=42.0), 0.0))
         car.send(enc.encode("VEH_Hmi", VehicleState(t=0, driver_ack=True), 0.0))
-        deadline = time.monotonic() + 2.0
-        while source.frames < 2:  # both frames in (without asking for t = 100 before they are)
-            assert time.monotonic() < deadline, "nothing received"
-            time.sleep(0.01)
+        # both frames in (without asking for t = 100 before they are)
+        _wait_until(lambda: source.frames >= 2, "nothing received")
         state = source.state_at(100.0)
         assert (state.speed_kph, state.driver_ack) == (42.0, True)
         assert source.state_at(100.06).speed_kph == 42.0  # 3 x 20 ms
@@ -56,69 +75,40 @@ def test_live_source_reads_a_virtual_bus_and_times_out_by_its_clock() -> None:
         bad.data[0] ^= 0xFF
         clock.t = 101.0
         car.send(bad)
-        deadline = time.monotonic() + 2.0
-        while source.errors == 0:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        _wait_until(lambda: source.errors > 0, "the bad frame not counted")
         assert source.decoder.counts["bad_crc"] == 1 and source.state_at(101.0).speed_kph is None
-    finally:
-        source.close()
-        car.shutdown()
-        dms.shutdown()
 
 
 def test_a_recorded_frame_is_already_seen_by_a_frame_at_its_time() -> None:
     # `record` writes each CAN frame with its receive time (the tap) and the replay gives a
     # camera frame every signal received by its time; live, the camera frame must see the
     # same: when the CAN frame is written, its signal is already there at that time.
-    channel = f"veh-{uuid.uuid4().hex[:8]}"
-    car = can.Bus(interface="virtual", channel=channel)
-    dms = can.Bus(interface="virtual", channel=channel)
     seen: list[tuple[float, float | None]] = []
-    source: LiveCanVehicleSource | None = None
+    sources: list[LiveCanVehicleSource] = []
 
     def tap(msg: can.Message, t: float) -> None:
-        assert source is not None
-        seen.append((t, source.state_at(t).speed_kph))
+        seen.append((t, sources[0].state_at(t).speed_kph))
 
-    source = LiveCanVehicleSource(dms, VehicleConfig(), clock=_Clock(), tap=tap)
-    try:
+    with _live_source(clock=_Clock(), tap=tap) as (car, source):
+        sources.append(source)
         car.send(VehicleCanEncoder().encode("VEH_Speed", VehicleState(t=0, speed_kph=42.0), 0.0))
-        deadline = time.monotonic() + 2.0
-        while not seen:
-            assert time.monotonic() < deadline, "nothing received"
-            time.sleep(0.01)
+        _wait_until(lambda: bool(seen), "nothing received")
         assert seen == [(100.0, 42.0)]
-    finally:
-        source.close()
-        car.shutdown()
-        dms.shutdown()
 
 
 def test_a_frame_read_after_a_camera_frame_of_the_same_millisecond_goes_to_the_next_one() -> None:
     # `record`'s clock has a 1 ms grid: a CAN frame read just after the camera frame at
     # 3.314 s was judged still reads 3.314; live that camera frame did not see it, a replay of
     # the log would. It is stamped 3.315 instead: the next camera frame takes it, both ways.
-    channel = f"veh-{uuid.uuid4().hex[:8]}"
-    car = can.Bus(interface="virtual", channel=channel)
-    dms = can.Bus(interface="virtual", channel=channel)
     clock = _Clock()
     clock.t = 3.314
     stamps: list[float] = []
-    source = LiveCanVehicleSource(dms, VehicleConfig(), clock=clock, tap=lambda msg, t: stamps.append(t))
-    try:
+    with _live_source(clock=clock, tap=lambda msg, t: stamps.append(t)) as (car, source):
         before = source.state_at(3.314)
         car.send(VehicleCanEncoder().encode("VEH_Speed", VehicleState(t=0, speed_kph=42.0), 0.0))
-        deadline = time.monotonic() + 2.0
-        while not stamps:
-            assert time.monotonic() < deadline, "nothing received"
-            time.sleep(0.01)
+        _wait_until(lambda: bool(stamps), "nothing received")
         assert stamps == [3.315]
         assert before.speed_kph is None and source.state_at(3.315).speed_kph == 42.0
-    finally:
-        source.close()
-        car.shutdown()
-        dms.shutdown()
 
 
 def test_command_line_overrides_switch_outputs_on_and_validate() -> None:
