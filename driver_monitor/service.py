@@ -298,8 +298,12 @@ class Daemon:
         return max(self.clock(), last.t if last is not None else -math.inf)
 
     def _publish(self) -> None:
-        self.notifier.status(self.status.text(self.pipeline))
+        # The state file first: whoever sees the STATUS= line (systemctl status, a supervisor)
+        # and then reads state.json / `driver-monitor status` finds the same state there.
+        # (STATUS= first, a loaded CI machine read a state file without the driver_absent
+        # that STATUS= already showed.)
         self.status.write(self.pipeline, self.camera, self.io)
+        self.notifier.status(self.status.text(self.pipeline))
 
     # ---- stop ----------------------------------------------------------------------
     def _shutdown(self) -> None:
