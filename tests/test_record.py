@@ -24,6 +24,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from serial_peer import stop_socat
 
 from driver_monitor.config import load_config
 from driver_monitor.config.overrides import with_overrides
@@ -120,8 +121,7 @@ def heart_rate_sensor(tmp_path: Path) -> Iterator[Path]:
         yield dms
     finally:
         stop.set()
-        socat.terminate()
-        socat.wait(5.0)
+        stop_socat(socat)
 
 
 def test_record_then_replay_decides_exactly_what_the_live_run_decided(

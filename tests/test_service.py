@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from serial_peer import stop_socat
 
 from driver_monitor.cli import main
 from driver_monitor.log_setup import RepeatLimiter
@@ -219,5 +220,4 @@ def test_serial_heart_rate_sensor_reaches_the_vehicle_state(tmp_path: Path) -> N
     finally:
         if d.heart_rate is not None:
             d.heart_rate.close()
-        socat.terminate()
-        socat.wait(5.0)
+        stop_socat(socat)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import serial
+from serial_peer import stop_socat
 
 from driver_monitor.messages import VehicleState
 from driver_monitor.vehicle.heart_rate_serial import (
@@ -83,8 +84,7 @@ def pty_pair(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
         assert wait_for(lambda: a.exists() and b.exists()), "socat did not create the pty pair"
         yield a, b
     finally:
-        proc.terminate()
-        proc.wait(5.0)
+        stop_socat(proc)
 
 
 class FakeClock:
