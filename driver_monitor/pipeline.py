@@ -71,6 +71,14 @@ class DetectorStage:
     name: Stage
     build: Callable[[Config], Detector]
     reads: Mapping[str, str] = field(default_factory=dict)
+    # The config sections `build` reads: it is handed a view of the Config with these alone
+    # (ConfigSections), so a stage's output is known to depend on them, the calibration, the
+    # frames and `reads` only. Sweeps rely on it to decide a stage once for the configs that
+    # agree on these (fleet/stage_cache.py).
+    sections: tuple[str, ...] = ()
+    # Reads DetectorInput.warning_active_since_t: the policy's own decision, fed back, which
+    # every other stage and the policy's config can move.
+    policy_feedback: bool = False
     # The keys read, per tuple of keys offered: the same few tuples come every frame, so the
     # matching (a prefix test per key) runs once per layout, not once per frame.
     _read_keys: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
@@ -91,29 +99,50 @@ class DetectorStage:
 
 
 DETECTOR_STAGES: tuple[DetectorStage, ...] = (
-    DetectorStage(Stage.PRESENCE, lambda c: PresenceDetector(c.presence)),
-    DetectorStage(Stage.DROWSINESS, lambda c: DrowsinessDetector(c.drowsiness)),
+    DetectorStage(Stage.PRESENCE, lambda c: PresenceDetector(c.presence), sections=("presence",)),
+    DetectorStage(Stage.DROWSINESS, lambda c: DrowsinessDetector(c.drowsiness), sections=("drowsiness",)),
     # The unresponsive rule counts closed eyes as away, and the eyeLook pitch is a gaze only
     # while the eyes are judged open or looking down with open eyes: drowsiness judges them.
     DetectorStage(Stage.DISTRACTION, lambda c: DistractionDetector(c.distraction),
                   {Column.EYES_CLOSED: Stage.DROWSINESS, Column.EYE_CLOSURE: Stage.DROWSINESS,
-                   Column.LOOKING_DOWN: Stage.DROWSINESS}),
+                   Column.LOOKING_DOWN: Stage.DROWSINESS},
+                  sections=("distraction",), policy_feedback=True),  # unresponsive: no return after a warning
     # Blink rate is one stress cue; the optional expression model gives the others.
     DetectorStage(Stage.STRESS, lambda c: StressDetector(c.stress, c.privacy),
-                  {Column.BLINK_RATE_PER_MIN: Stage.DROWSINESS, f"{EXPRESSION_PREFIX}*": PERCEPTION}),
+                  {Column.BLINK_RATE_PER_MIN: Stage.DROWSINESS, f"{EXPRESSION_PREFIX}*": PERCEPTION},
+                  sections=("stress", "privacy")),
     # Anger abstains on sunglasses and yawns (drowsiness's judgement) and takes heart-rate
     # arousal from stress as supporting evidence; `privacy.anger: off` computes nothing.
     DetectorStage(Stage.ANGER, lambda c: AngerDetector(c.anger) if c.privacy.computed(PrivateSignal.ANGER) else SwitchedOff(),
                   {Column.EYES_JUDGEABLE: Stage.DROWSINESS, Column.MOUTH_OPEN: Stage.DROWSINESS,
-                   Column.HEART_RATE_BPM: Stage.STRESS, Column.HEART_RATE_QUALITY: Stage.STRESS}),
+                   Column.HEART_RATE_BPM: Stage.STRESS, Column.HEART_RATE_QUALITY: Stage.STRESS},
+                  sections=("anger", "privacy")),
     # Daydreaming reads where the gaze is relative to the learned road ahead (distraction)
     # and the blink rate (drowsiness).
     DetectorStage(Stage.DAYDREAMING,
                   lambda c: DaydreamingDetector(c.daydreaming) if c.privacy.computed(PrivateSignal.DAYDREAMING) else SwitchedOff(),
                   {Column.GAZE_YAW_DEG_ABS: Stage.DISTRACTION, Column.GAZE_PITCH_DEG_ABS: Stage.DISTRACTION,
                    Column.GAZE_ZONE: Stage.DISTRACTION, Column.CALIBRATING: Stage.DISTRACTION,
-                   Column.BLINK_RATE_PER_MIN: Stage.DROWSINESS}),
+                   Column.BLINK_RATE_PER_MIN: Stage.DROWSINESS},
+                  sections=("daydreaming", "privacy")),
 )
+
+
+class ConfigSections:
+    """What a stage's `build` is handed: the Config's declared sections, and an error naming
+    the stage for any other (so `DetectorStage.sections` cannot silently fall out of date)."""
+
+    __slots__ = ("_config", "_stage")
+
+    def __init__(self, config: Config, stage: DetectorStage):
+        self._config = config
+        self._stage = stage
+
+    def __getattr__(self, name: str) -> object:
+        if name in self._stage.sections:
+            return getattr(self._config, name)
+        raise AttributeError(f"detector stage {self._stage.name} reads config.{name}, "
+                             "which its DetectorStage.sections does not declare")
 
 
 def check_stage_order(stages: Iterable[DetectorStage]) -> None:
@@ -129,7 +158,7 @@ def check_stage_order(stages: Iterable[DetectorStage]) -> None:
 check_stage_order(DETECTOR_STAGES)
 
 
-def _calibration_inputs(config: Config) -> tuple[object, ...]:
+def calibration_inputs(config: Config) -> tuple[object, ...]:
     return config.calibration, config.camera.mount, config.distraction.zones.right_hand_drive
 
 
@@ -138,7 +167,7 @@ def _calibrator(config: Config) -> Calibrator:
 
 
 def build_detectors(config: Config) -> list[Detector]:
-    return [stage.build(config) for stage in DETECTOR_STAGES]
+    return [stage.build(ConfigSections(config, stage)) for stage in DETECTOR_STAGES]  # type: ignore[arg-type]
 
 
 class Pipeline:
@@ -283,7 +312,7 @@ class Pipeline:
             if self.policy_engine is not None and not config.policy.enabled:
                 events.extend(self.policy_engine.finish(self.last_t))
         self._track_active(events)
-        if _calibration_inputs(config) != _calibration_inputs(self.config):
+        if calibration_inputs(config) != calibration_inputs(self.config):
             self.calibrator = _calibrator(config)  # new rules or a new mount: learn again
             self.calibration = self.calibrator.calibration
         if not config.policy.enabled:

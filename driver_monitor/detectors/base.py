@@ -32,6 +32,9 @@ class DetectorInput:
 
 
 class Detector(Protocol):
+    """Every call returns a new list / dict that the detector never changes afterwards: the
+    pipeline and a sweep's recordings (fleet/stage_cache.py) keep them as they are."""
+
     def update(self, inp: DetectorInput) -> list[Event]: ...
 
     def columns(self) -> dict[str, Scalar]:

@@ -159,17 +159,7 @@ class Calibrator:
 
     def state_event(self, t: float) -> Event:
         """The `calibrated` state line for the event log."""
-        c = self.calibration
-        return Event(t, "state", "calibrated", None, {
-            "calibrated": c.calibrated,
-            "open_ear_left": c.open_ear_left, "open_ear_right": c.open_ear_right,
-            "open_eye_blink_left": c.open_eye_blink_left, "open_eye_blink_right": c.open_eye_blink_right,
-            "open_iris_contrast_left": c.open_iris_contrast_left,
-            "open_iris_contrast_right": c.open_iris_contrast_right,
-            "neutral_yaw_deg": c.neutral_yaw_deg, "neutral_pitch_deg": c.neutral_pitch_deg,
-            "neutral_gaze_yaw_deg": c.neutral_gaze_yaw_deg, "neutral_gaze_pitch_deg": c.neutral_gaze_pitch_deg,
-            "road_ahead": c.road_ahead,
-        })
+        return calibration_state_event(self.calibration, t)
 
     def _open_eyed(self, f: Features, vehicle: VehicleState | None) -> bool:
         """Absolute gates: the face is seen, the car moves (or its speed is unknown) and the
@@ -217,6 +207,20 @@ class Calibrator:
     @property
     def learned_s(self) -> float:
         return self._learned_s
+
+
+def calibration_state_event(c: Calibration, t: float) -> Event:
+    """The `calibrated` state line of calibration c at t."""
+    return Event(t, "state", "calibrated", None, {
+        "calibrated": c.calibrated,
+        "open_ear_left": c.open_ear_left, "open_ear_right": c.open_ear_right,
+        "open_eye_blink_left": c.open_eye_blink_left, "open_eye_blink_right": c.open_eye_blink_right,
+        "open_iris_contrast_left": c.open_iris_contrast_left,
+        "open_iris_contrast_right": c.open_iris_contrast_right,
+        "neutral_yaw_deg": c.neutral_yaw_deg, "neutral_pitch_deg": c.neutral_pitch_deg,
+        "neutral_gaze_yaw_deg": c.neutral_gaze_yaw_deg, "neutral_gaze_pitch_deg": c.neutral_gaze_pitch_deg,
+        "road_ahead": c.road_ahead,
+    })
 
 
 def _gaze_sample(f: Features) -> GazeSample:
