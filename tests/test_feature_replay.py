@@ -101,14 +101,18 @@ def test_replay_features_cli_on_a_replay_directory(mixed_full, tmp_path, capsys)
     same_outputs(full, tmp_path / "o")
 
 
-def test_a_sweep_batch_computes_the_camera_heart_rate_once_and_decides_as_each_config_alone(mixed_full):
-    """decide_events with a shared heart_rates store (a sweep's batch of configs over one drive):
-    the first config of each `stress.rppg` setting records the camera heart rate, later ones take
-    it frame by frame; a switched-off stress detector neither records nor takes. Every config
-    decides exactly what it decides alone."""
+def test_a_sweep_batch_decides_each_shared_stage_once_and_each_config_as_alone(mixed_full, monkeypatch):
+    """decide_events with a SharedDrive (a sweep's batch of configs over one drive): a stage
+    whose key two configs share is decided by the first and replayed for the others, the
+    camera heart rate is computed once per `stress.rppg` setting, and every config decides
+    exactly what it decides alone: on a drive with warnings, camera faults (the detectors'
+    finish mid-drive) and a policy switched off (distraction's unresponsive rule reads the
+    policy's warning, so it is never shared)."""
     from driver_monitor.config.overrides import with_overrides
+    from driver_monitor.detectors.drowsiness import DrowsinessDetector
     from driver_monitor.detectors.stress.rppg import RppgEstimator
     from driver_monitor.fleet.feature_replay import decide_events
+    from driver_monitor.fleet.stage_cache import SharedDrive
 
     full, config, _ = mixed_full
     table = read_feature_table(full)
@@ -116,17 +120,68 @@ def test_a_sweep_batch_computes_the_camera_heart_rate_once_and_decides_as_each_c
                with_overrides(config, {"stress": {"enabled": False}}),
                with_overrides(config, {"distraction": {"long_distraction": {"threshold_s": 4.5}}}),
                with_overrides(config, {"stress": {"rppg": {"window_s": 6.0}}}),
-               with_overrides(config, {"stress": {"rppg": {"window_s": 6.0}}, "presence": {"absent_after_s": 2.5}})]
-    heart_rates: dict[str, list] = {}
-    shared = [decide_events(table.frames, c, table.path, heart_rates) for c in configs]
+               with_overrides(config, {"stress": {"rppg": {"window_s": 6.0}}, "presence": {"absent_after_s": 2.5}}),
+               with_overrides(config, {"policy": {"enabled": False}}),
+               with_overrides(config, {"drowsiness": {"closure": {"sleep_min_duration_s": 4.0}}})]
     alone = [decide_events(table.frames, c, table.path) for c in configs]
-    assert shared == alone
-    assert shared[0] != shared[2]  # the batch's configs decide differently
-    judged = [f.features for f in table.frames if f.judged]
+    drowsiness_updates = 0
+    update = DrowsinessDetector.update
+
+    def counted(self, inp):
+        nonlocal drowsiness_updates
+        drowsiness_updates += 1
+        return update(self, inp)
+
+    monkeypatch.setattr(DrowsinessDetector, "update", counted)
+    shared = SharedDrive()
+    shared.plan(configs)
+    got = [decide_events(table.frames, c, table.path, shared) for c in configs]
+    assert got == alone
+    assert alone[2] != alone[0] and alone[5] != alone[0] and alone[6] != alone[0]  # not one answer for all
+    judged = sum(f.judged for f in table.frames)
+    assert drowsiness_updates == 2 * judged  # two drowsiness settings in the batch: decided twice, not 7 times
     for c in (configs[0], configs[3]):
         estimator = RppgEstimator(c.stress.rppg)
-        assert repr(heart_rates[c.stress.rppg.model_dump_json()]) == repr([estimator.update(f) for f in judged])
-    assert len(heart_rates) == 2
+        assert repr(shared.heart_rates[c.stress.rppg.model_dump_json()]) == repr(
+            [estimator.update(f.features) for f in table.frames if f.judged])
+    assert len(shared.heart_rates) == 2
+    shared.end_batch()
+    assert not shared.stages and shared.heart_rates  # the recordings go with the batch, heart rates stay
+
+
+def test_stage_keys_follow_what_each_stage_reads():
+    """A stage's key changes with its own sections, the calibration's and its producers' keys;
+    distraction (the policy's warning fed back) and daydreaming (reads distraction) have none."""
+    from driver_monitor.config.overrides import with_overrides
+    from driver_monitor.fleet.stage_cache import CALIBRATION, stage_keys
+
+    base = load_config()
+    keys = stage_keys(base)
+    assert keys["distraction"] is None and keys["daydreaming"] is None
+    assert all(keys[k] is not None for k in (CALIBRATION, "presence", "drowsiness", "stress", "anger"))
+
+    def changed(overrides: dict) -> set[str]:
+        other = stage_keys(with_overrides(base, overrides))
+        return {k for k in keys if other[k] != keys[k]}
+
+    assert changed({"distraction": {"long_distraction": {"threshold_s": 4.5}}}) == set()
+    assert changed({"policy": {"enabled": False}}) == set()
+    assert changed({"presence": {"absent_after_s": 2.5}}) == {"presence"}
+    assert changed({"drowsiness": {"closure": {"sleep_min_duration_s": 4.0}}}) == {"drowsiness", "stress", "anger"}
+    assert changed({"stress": {"rppg": {"window_s": 6.0}}}) == {"stress", "anger"}
+    assert changed({"anger": {"level": {"level_scores": [6.0, 9.0]}}}) == {"anger"}
+    assert changed({"camera": {"mount": {"placement": "mirror"}}}) == {CALIBRATION, "presence", "drowsiness",
+                                                                       "stress", "anger"}
+
+
+def test_a_stage_reading_an_undeclared_config_section_is_an_error():
+    from driver_monitor.pipeline import ConfigSections, DetectorStage
+
+    stage = DetectorStage("probe", lambda c: c.distraction, sections=("presence",))  # type: ignore[arg-type,return-value]
+    view = ConfigSections(load_config(), stage)
+    assert view.presence == load_config().presence
+    with pytest.raises(AttributeError, match="detector stage probe reads config.distraction"):
+        stage.build(view)  # type: ignore[arg-type]
 
 
 # ---- the table keeps every input exactly ---------------------------------------------------------

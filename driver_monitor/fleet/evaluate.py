@@ -22,6 +22,7 @@ from driver_monitor.evaluation.corpus import DriveScore, score_labels, score_tru
 from driver_monitor.evaluation.truth import ClipTruth
 from driver_monitor.fleet.corpus import CorpusEntry
 from driver_monitor.fleet.feature_replay import decide_events
+from driver_monitor.fleet.stage_cache import SharedDrive
 from driver_monitor.fleet.table import FrameInput, frames_duration_s, read_feature_table
 from driver_monitor.outputs.event_log import read_event_log
 
@@ -46,17 +47,17 @@ def evaluate_job(job: DriveJob) -> list[tuple[str, DriveScore]]:
         assert job.entry.events is not None
         events = read_event_log(job.entry.events)
         return [("", _score(job, events, _duration_of_replay(job.entry, events)))]
-    out = []
-    for config_id, settings in job.configs:
-        config = _config(config_id, settings)
-        if job.entry.table is None and job.frames_ref is None:
-            events, duration = _full_replay(job.entry, config)
-        else:
-            drive = _drive(job)
-            events = decide_events(drive.frames, config, job.entry.root, drive.heart_rates)
-            duration = frames_duration_s(drive.frames)
-        out.append((config_id, _score(job, events, duration)))
-    return out
+    configs = [(config_id, _config(config_id, settings)) for config_id, settings in job.configs]
+    if job.entry.table is None and job.frames_ref is None:
+        return [(config_id, _score(job, *_full_replay(job.entry, config))) for config_id, config in configs]
+    drive = _drive(job)
+    drive.shared.plan(config for _, config in configs)
+    try:
+        duration = frames_duration_s(drive.frames)
+        return [(config_id, _score(job, decide_events(drive.frames, config, job.entry.root, drive.shared), duration))
+                for config_id, config in configs]
+    finally:
+        drive.shared.end_batch()
 
 
 def _score(job: DriveJob, events: list[dict[str, Any]], duration_s: float) -> DriveScore:
@@ -69,9 +70,9 @@ def _score(job: DriveJob, events: list[dict[str, Any]], duration_s: float) -> Dr
 @dataclass
 class _CachedDrive:
     frames: list[FrameInput]
-    # The camera heart rate per `stress.rppg` setting, computed by the first config of this
-    # drive in this process and taken by the later ones (feature_replay.decide_events).
-    heart_rates: dict[str, list[Any]] = field(default_factory=dict)
+    # What its configs share in this process: the camera heart rate per `stress.rppg` setting,
+    # and within a batch the stages its configs decide alike (fleet/stage_cache.py).
+    shared: SharedDrive = field(default_factory=SharedDrive)
 
 
 _DRIVES: OrderedDict[Path, _CachedDrive] = OrderedDict()

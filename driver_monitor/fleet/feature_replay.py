@@ -20,6 +20,7 @@ from typing import Any
 from driver_monitor.assembly import Mode, RunIo
 from driver_monitor.config import Config
 from driver_monitor.errors import InputError
+from driver_monitor.fleet.stage_cache import SharedDrive
 from driver_monitor.fleet.table import FrameInput, read_feature_table
 from driver_monitor.messages import Event, FrameResult
 from driver_monitor.outputs.base import Sink
@@ -61,68 +62,22 @@ class EventCollector:
 
 
 def decide_events(frames: Sequence[FrameInput], config: Config, source: Path,
-                  heart_rates: dict[str, list[Any]] | None = None) -> list[dict[str, Any]]:
+                  shared: SharedDrive | None = None) -> list[dict[str, Any]]:
     """The event log a replay with `config` writes, from frames alone (sweeps, corpus eval).
 
-    heart_rates: kept across the configs of one drive (a sweep's batch). The camera heart rate
-    (detectors/stress/rppg.py, ~1 ms a second of drive: a third of feature replay) depends on
-    the features and the `stress.rppg` settings only, so the first config computes it and the
-    others with the same settings take its estimates, frame by frame (_RppgRecorder)."""
+    shared: what the configs of one drive share in this process (fleet/stage_cache.py): the
+    stages a batch's configs decide alike are decided once, and the camera heart rate (~1 ms
+    a second of drive, a fifth to a quarter of feature replay) once per `stress.rppg` setting."""
     collector = EventCollector()
     pipeline = Pipeline(config, None, [collector], image_models=False)
-    recorder = _RppgRecorder.attach(pipeline, heart_rates)
+    run = shared.attach(pipeline) if shared is not None else None
     try:
         decide(pipeline, frames, source)
     finally:
         pipeline.finish()
-    if recorder is not None:
-        recorder.done()
+    if run is not None:
+        run.done()
     return collector.events
-
-
-class _RppgRecorder:
-    """Stands in for StressDetector.rppg (an RppgEstimator): records the estimates of a first
-    run, or hands them out again in a later one. The frames and their order are the same for
-    every config of a drive (camera health cannot be swept), so the n-th call gets the n-th
-    estimate; `done` checks that a replayed run asked exactly as often, and keeps a first
-    run's estimates only once it has finished (a run that failed half-way leaves nothing)."""
-
-    def __init__(self, estimator: Any, heart_rates: dict[str, list[Any]], key: str):
-        self.estimator = estimator
-        self.heart_rates = heart_rates
-        self.key = key
-        self.recorded = heart_rates.get(key)
-        self.store: list[Any] = []
-        self.calls = 0
-
-    @classmethod
-    def attach(cls, pipeline: Pipeline, heart_rates: dict[str, list[Any]] | None) -> _RppgRecorder | None:
-        from driver_monitor.detectors.stress.detector import StressDetector
-        from driver_monitor.detectors.stress.rppg import RppgEstimator
-
-        if heart_rates is None:
-            return None
-        stress = next((d for d in pipeline.detectors if isinstance(d, StressDetector)), None)
-        # A switched-off stress detector never asks (its estimates belong to no other config).
-        if stress is None or not stress.config.enabled or not isinstance(getattr(stress, "rppg", None), RppgEstimator):
-            return None
-        recorder = cls(stress.rppg, heart_rates, stress.config.rppg.model_dump_json())
-        stress.rppg = recorder  # type: ignore[assignment]
-        return recorder
-
-    def update(self, features: Any) -> Any:
-        self.calls += 1
-        if self.recorded is not None:
-            return self.recorded[self.calls - 1]
-        estimate = self.estimator.update(features)
-        self.store.append(estimate)
-        return estimate
-
-    def done(self) -> None:
-        if self.recorded is None:
-            self.heart_rates[self.key] = self.store
-        elif self.calls != len(self.recorded):
-            raise RuntimeError(f"camera heart rate asked {self.calls} times, recorded {len(self.recorded)}")
 
 
 def replay_features(
