@@ -69,6 +69,31 @@ def test_a_grid_is_every_combination_and_a_random_search_is_the_same_for_a_seed(
     assert all(2.0 <= t.values["distraction.long_distraction.threshold_s"] <= 4.0 for t in first)
 
 
+def test_a_drives_batches_hold_the_configs_that_share_stages(tmp_path):
+    """Grid order alternates the drowsiness value; the batches group the configs by it, so each
+    batch decides drowsiness, stress and anger once (fleet/stage_cache.py)."""
+    from driver_monitor.fleet.corpus import CorpusEntry
+    from driver_monitor.fleet.evaluate import DriveJob
+    from driver_monitor.fleet.stage_cache import stage_keys
+    from driver_monitor.fleet.sweep import _batches, _sharing_order
+
+    grid = load_grid(grid_file(tmp_path, "distraction.long_distraction.threshold_s: [2.5, 3.0]\n"
+                                         "drowsiness.closure.microsleep_min_duration_s: [0.8, 1.0]\n"))
+    swept = trials(grid, load_config())
+    by_id = {t.id: t for t in swept}
+    assert [t.values["drowsiness.closure.microsleep_min_duration_s"] for t in swept] == [0.8, 1.0, 0.8, 1.0]
+    entry = CorpusEntry(name="d", root=tmp_path)
+    job = DriveJob(entry, (), None, tuple((t.id, {}) for t in swept))
+    # 1 worker: one batch per drive; 2 workers, 4 drives: 8 batches wanted, so 2 per drive.
+    [one] = _batches([job], {}, workers=1, order=_sharing_order(swept))
+    batches = _batches([job] * 4, {}, workers=2, order=_sharing_order(swept))
+    assert len(one.configs) == 4 and {len(b.configs) for b in batches} == {2}
+    for batch in batches[:2]:
+        keys = {stage_keys(by_id[config_id].config)["drowsiness"] for config_id, _ in batch.configs}
+        assert len(keys) == 1
+    assert _batches([job] * 4, {}, workers=2)[0].configs == job.configs[:2]  # grid order: 0.8 then 1.0
+
+
 def test_a_combination_the_schema_refuses_is_named(tmp_path):
     grid = load_grid(grid_file(tmp_path, "camera.reopen_backoff.initial_s: [2.0, 10.0]\ncamera.reopen_backoff.max_s: [5.0]\n"))
     with pytest.raises(ConfigError) as refused:

@@ -34,6 +34,7 @@ from driver_monitor.fleet.corpus_eval import drive_jobs
 from driver_monitor.fleet.evaluate import DriveJob, evaluate_job
 from driver_monitor.fleet.executor import Engine
 from driver_monitor.fleet.grid import Grid, Trial, with_values
+from driver_monitor.fleet.stage_cache import stage_keys
 from driver_monitor.outputs.files import open_private
 
 TRIALS_NAME = "trials.jsonl"
@@ -107,7 +108,7 @@ def sweep(entries: Sequence[CorpusEntry], truth: dict[str, ClipTruth] | None, tr
     jobs = drive_jobs(entries, truth, [(t.id, t.config) for t in swept], max_latency_s, early_s, decide_all=True)
     _claim(out_dir, grid, base, entries, truth_path, max_latency_s, early_s)
     done = _read_trials(out_dir / TRIALS_NAME)
-    batches = _batches(jobs, done, engine.workers)
+    batches = _batches(jobs, done, engine.workers, _sharing_order(swept))
     summary = SweepSummary(out_dir, engine.describe, len(swept), len(entries), 0.0)
     summary.resumed_pairs = len(done)
     started = time.perf_counter()
@@ -206,14 +207,30 @@ def _read_trials(path: Path) -> dict[tuple[str, str], DriveScore]:
     return done
 
 
-def _batches(jobs: Sequence[DriveJob], done: Mapping[tuple[str, str], DriveScore], workers: int) -> list[DriveJob]:
+def _sharing_order(swept: Sequence[Trial]) -> dict[str, int]:
+    """Each config's place in its drive's batches: configs that decide a stage alike next to
+    each other (fleet/stage_cache.py shares a stage within a batch), the grid's order otherwise."""
+    def stages(trial: Trial) -> tuple[str, ...]:
+        return tuple(key or "" for key in stage_keys(trial.config).values())
+
+    ordered = sorted(swept, key=stages)  # stable: equal keys keep the grid's order
+    return {trial.id: rank for rank, trial in enumerate(ordered)}
+
+
+def _batches(jobs: Sequence[DriveJob], done: Mapping[tuple[str, str], DriveScore], workers: int,
+             order: Mapping[str, int] | None = None) -> list[DriveJob]:
     """Each drive's unfinished configs in batches: few configs per batch when the drives are
-    too few to keep every worker busy, else up to MAX_BATCH (a drive's frames are read once
-    per batch at most)."""
+    too few to keep several workers busy, else up to MAX_BATCH (a drive's frames are read once
+    per batch at most); in `order` (config id -> rank), so that a batch holds configs that
+    share stages."""
     out: list[DriveJob] = []
-    per_drive = max(1, math.ceil(4 * workers / max(1, len(jobs))))
+    # One worker has nobody to balance against: a drive's configs in as few batches as can be,
+    # so that they share their stages.
+    per_drive = 1 if workers <= 1 else max(1, math.ceil(4 * workers / max(1, len(jobs))))
     for job in jobs:
         todo = [c for c in job.configs if (c[0], job.entry.name) not in done]
+        if order is not None:
+            todo.sort(key=lambda c: order.get(c[0], len(order)))
         if not todo:
             continue
         size = max(1, min(MAX_BATCH, math.ceil(len(todo) / per_drive)))
