@@ -14,8 +14,10 @@ machine the wall clock also counts the other jobs' time.
            decisions alone (frames in memory -> events); x real time = drive time / time
   extract  `extract` of N copies of a drive with 1 worker (staged replay: its threads use every
            core) then 2 worker processes (serial, one core each): frames/s, frames per CPU second
-  sweep    a 4-config grid over N copies of the drive's table with 1 then 2 worker processes:
-           config-drive-hours evaluated per second, config-drive-seconds per CPU second
+  sweep    one batch of 4 configs over the drive's table (two sections swept, then one), the stages they share
+           decided once against the camera heart rate alone shared (alternating); then the grid
+           over N copies of the table with 1 then 2 worker processes: config-drive-hours
+           evaluated per second, config-drive-seconds per CPU second
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "driver
 SCENARIO = REPO / "scenarios" / "progressive_drowsiness.yaml"
 GRID = ("distraction.long_distraction.threshold_s: [2.5, 3.0]\n"
         "drowsiness.closure.microsleep_min_duration_s: [0.8, 1.0]\n")
+# One section swept (the common case when tuning one detector): everything before it is shared.
+GRID_ONE_SECTION = "distraction.long_distraction.threshold_s: [2.5, 3.0, 3.5, 4.0]\n"
 
 
 def default_recording() -> Path:
@@ -148,6 +152,40 @@ def bench_sweep(recording: Path, copies: int, work: Path) -> None:
     print(f"  speed-up 2 workers / 1: {rates[2] / rates[1]:.2f}x")
 
 
+def bench_batch(repeats: int, work: Path, grid_text: str) -> None:
+    """One batch of the grid's configs over the drive's table, as a sweep worker decides it:
+    each stage the configs decide alike once (fleet/stage_cache.py), against the camera heart
+    rate alone shared (what a batch shared before); alternating, medians; the same events."""
+    from driver_monitor.config import load_config
+    from driver_monitor.fleet.feature_replay import decide_events
+    from driver_monitor.fleet.grid import load_grid, trials
+    from driver_monitor.fleet.stage_cache import SharedDrive
+    from driver_monitor.fleet.table import read_feature_table
+
+    table = read_feature_table(work / "full")
+    (work / "batch-grid.yaml").write_text(grid_text)
+    configs = [trial.config for trial in trials(load_grid(work / "batch-grid.yaml"), load_config())]
+
+    def batch(share_stages: bool) -> list[list[dict]]:
+        shared = SharedDrive()
+        if share_stages:
+            shared.plan(configs)
+        return [decide_events(table.frames, c, table.path, shared) for c in configs]
+
+    runs: dict[bool, list[float]] = {False: [], True: []}
+    answers = {}
+    for _ in range(repeats):
+        for share in (False, True):
+            answers[share], _, cpu = timed(lambda share=share: batch(share))
+            runs[share].append(cpu)
+    frames = len(table.frames) * len(configs)
+    before, after = (statistics.median(runs[s]) for s in (False, True))
+    print(f"  batch of {len(configs)} configs x {len(table.frames)} frames ({grid_text.strip().replace(chr(10), '; ')})")
+    print(f"    heart rate shared only   cpu {before:6.2f} s  {1e6 * before / frames:5.0f} us per config-frame")
+    print(f"    stages shared            cpu {after:6.2f} s  {1e6 * after / frames:5.0f} us per config-frame  "
+          f"{before / after:.2f}x faster; the same events: {answers[True] == answers[False]}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("recording", nargs="?", type=Path, default=None)
@@ -166,6 +204,8 @@ def main() -> int:
         if args.part in ("extract", "all"):
             bench_extract(args.extract_input, args.copies, work)
         if args.part in ("sweep", "all"):
+            for grid_text in (GRID, GRID_ONE_SECTION):
+                bench_batch(args.repeats, work, grid_text)
             bench_sweep(recording, args.copies, work)
     print(f"load {os.getloadavg()[0]:.1f} at the end")
     return 0
