@@ -281,7 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     scores = []
     print(report([]).splitlines()[0], flush=True)
     if args.rescore:
-        scores = rescore(work, truth, config)
+        try:
+            scores = rescore(work, truth, config)
+        except DriverMonitorError as exc:  # a table of another feature-code version: replay again
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     for name in [] if args.rescore else args.clips or sorted(truth):
         for variant in args.variants:
             clip_truth, start_s = truth[name], 0.0
