@@ -56,6 +56,8 @@ class Drive:
     # The left eye's closure where it differs from the right's (a wink, one covered eye).
     closure_left: Signal | None = None
     jaw_open: Signal = field(default_factory=lambda: constant(0.05))
+    # The landmarks' mouth aspect ratio (inner-lip gap over mouth width); None: not measured.
+    mouth_ratio: Signal | None = None
     pitch_deg: Signal = field(default_factory=lambda: constant(0.0))
     look_down: Signal = field(default_factory=lambda: constant(0.1))
     face_present: Callable[[float], bool] = field(default_factory=lambda: (lambda t: True))
@@ -79,6 +81,7 @@ class Drive:
             eye_blink_left=blink_left, eye_blink_right=blink, ear_left=ear_left, ear_right=ear,
             gaze_yaw_deg=0.0, gaze_pitch_deg=0.0, eye_look_down=self.look_down(t), eye_squint=0.1,
             jaw_open=self.jaw_open(t), face_width_px=200.0, image_brightness=120.0, face_brightness=130.0,
+            mouth_aspect_ratio=self.mouth_ratio(t) if self.mouth_ratio is not None else math.nan,
         )
 
     def frames(self, fps: float) -> Iterator[Features]:

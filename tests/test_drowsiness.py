@@ -313,6 +313,45 @@ def test_a_yawn_survives_the_mouth_read_shut_for_two_frames_once_open_longer_tha
     assert not run(Drive(5.0, jaw_open=snapped(2.78, 2.81)), fps=60.0, config=off).named("yawn")
 
 
+def test_a_jaw_read_shut_while_the_lips_stay_wide_apart_does_not_end_a_young_opening():
+    # A yawn 2.0-3.6 s at 30 fps whose jawOpen the blendshape model drops to 0.05 on four frames
+    # 0.1-0.33 s into it (as desk_yawn's in a noisy monochrome picture) while the landmarks keep
+    # the lips 0.9 apart: the same yawn at the same time, the mouth read open throughout.
+    jaw = piecewise([(0.0, 0.05), (2.0, 0.05), (2.0, 0.6), (3.6, 0.6), (3.6, 0.05)])
+    lips = piecewise([(0.0, 0.05), (2.0, 0.05), (2.0, 0.9), (3.6, 0.9), (3.6, 0.05)])
+    (seen,) = run(Drive(5.0, jaw_open=jaw, mouth_ratio=lips)).named("yawn")
+    assert 2.0 < seen.detail["onset_t"] < 2.0 + FRAME and fired(seen.t, seen.detail["onset_t"] + 1.0)
+    glitch_frames = [k * FRAME for k in (63, 66, 67, 70)]  # 2.1, 2.2, 2.233, 2.333 s
+
+    def glitched(t: float) -> float:
+        return 0.05 if any(abs(t - g) < 1e-6 for g in glitch_frames) else jaw(t)
+
+    r = run(Drive(5.0, jaw_open=glitched, mouth_ratio=lips))
+    (yawn,) = r.named("yawn")
+    assert (yawn.t, yawn.detail) == (seen.t, seen.detail)
+    assert all(r.at(g - 1e-6)["mouth_open"] is True for g in glitch_frames)
+    # On the last glitch the lips agree (0.3, as far apart as talking opens them): a closing,
+    # the opening ends there, and the yawn comes 1 s after the mouth opened again (2.367 s).
+    def agree(t: float) -> float:
+        return 0.3 if abs(t - glitch_frames[-1]) < 1e-6 else lips(t)
+
+    (later,) = run(Drive(5.0, jaw_open=glitched, mouth_ratio=agree)).named("yawn")
+    assert glitch_frames[-1] < later.detail["onset_t"] < glitch_frames[-1] + FRAME
+    assert fired(later.t, later.detail["onset_t"] + 1.0)
+    # closing_veto_mouth_ratio 0: jawOpen alone, as before the rule: the first glitch ends it.
+    off = Config.model_validate({"drowsiness": {"yawn": {"closing_veto_mouth_ratio": 0.0}}})
+    (alone,) = run(Drive(5.0, jaw_open=glitched, mouth_ratio=lips), config=off).named("yawn")
+    assert alone.detail["onset_t"] > glitch_frames[-1]
+
+
+def test_the_lips_alone_never_open_the_mouth():
+    # Lips read 1.0 apart for 3 s with jawOpen closed (a landmark glitch, or a mouth the
+    # blendshapes call closed): no opening, no yawn.
+    lips = piecewise([(0.0, 0.05), (1.0, 0.05), (1.0, 1.0), (4.0, 1.0), (4.0, 0.05)])
+    r = run(Drive(6.0, mouth_ratio=lips))
+    assert not r.named("yawn") and not any(row["mouth_open"] for row in r.rows)
+
+
 def test_nod_head_drops_with_closing_eyes_and_recovers():
     pitch = piecewise([(0.0, 0.0), (2.0, 0.0), (2.6, 25.0), (2.9, 0.0)])
     r = run(Drive(5.0, pitch_deg=pitch, closure=closures([(2.1, 2.7)])))

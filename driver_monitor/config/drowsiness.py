@@ -230,6 +230,16 @@ class YawnConfig(Section):
     # Talking's openings (< 0.7 s) end at any closing as before. 0: any closing ends it.
     min_closing_s: float = Field(0.1, ge=0.0, le=0.5)
     long_opening_min_s: float = Field(0.7, ge=0.3, le=10.0)
+    # In an opening, a frame whose jawOpen reads closed while the inner lips are still this
+    # far apart (mouth_aspect_ratio: lip gap over mouth width, from the landmarks) reads open:
+    # in a noisy or monochrome picture the blendshape model's jawOpen jumps between 0.01 and
+    # 0.8 from one 30 fps frame to the next inside a yawn, faster than a jaw moves, while the
+    # landmarks keep the lips 0.8-1.5 apart (desk_yawn `gray+noisy`, benchmarks/
+    # real_variants.py). Mouths outside yawns read at most 0.44 on the real car and desk clips
+    # in every variant (talking at most 0.35) and 0.53 on the selfie clips' smiles with teeth
+    # showing, so a closing the lips agree with still ends the opening; the lips alone never
+    # open one. 0: jawOpen alone.
+    closing_veto_mouth_ratio: float = Field(0.6, ge=0.0, le=2.0)
 
     @model_validator(mode="after")
     def _ordered(self) -> "YawnConfig":

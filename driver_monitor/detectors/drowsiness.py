@@ -74,7 +74,7 @@ class DrowsinessDetector:
             self.kss.add_slow_closure(t)
         self.perclos_short.update(t, judge.eye_closure)
         self.perclos_long.update(t, judge.eye_closure)
-        for e in self.yawns.update(t, f.jaw_open):
+        for e in self.yawns.update(t, f.jaw_open, f.mouth_aspect_ratio):
             self.kss.add_yawn(t)
             events.append(e)
         pitch_rel = f.head_pitch_deg - cal.neutral_pitch_deg if f.face_present else math.nan

@@ -7,7 +7,10 @@ opens above jaw_open_min and closes below jaw_close_max (hysteresis). Once open 
 `min_closing_s` (0.1 s) to end the opening: the jaw cannot close and open again faster
 (speech, its fastest motion, is at most ~7 syllables a second), so a shorter one is the
 landmark model snapping the mouth shut for a frame or two (seen in noisy and monochrome
-pictures of car_yawn_man); until then the mouth reads closed and no yawn is concluded.
+pictures of car_yawn_man); until then the mouth reads closed and no yawn is concluded. In an
+opening, a frame whose jawOpen reads closed while the landmarks keep the inner lips wide apart
+(mouth aspect ratio >= closing_veto_mouth_ratio, 0.6: above any mouth outside a yawn on the real
+clips, smiles included) reads open: the blendshape model's jawOpen, not the mouth, jumped.
 Frames without the jaw measured for longer than max_unmeasured_s (0.1 s: too short for the
 jaw to close and open again), or no frame for longer than max_gap_s, end the opening. The
 `yawn` event (phase None) fires on the frame the opening has lasted `min_duration_s`, so a
@@ -41,8 +44,9 @@ class YawnDetector:
         """The mouth reads open, in an opening (not while a closing of it is pending)."""
         return self.open_since_t is not None and self._closing_t is None
 
-    def update(self, t: float, opening: float) -> list[Event]:
-        """opening: jawOpen on the frame at t (NaN: not measured)."""
+    def update(self, t: float, opening: float, lips_apart: float = math.nan) -> list[Event]:
+        """opening: jawOpen on the frame at t (NaN: not measured); lips_apart: the mouth
+        aspect ratio on that frame (NaN: not measured), which can keep an opening open."""
         c = self.config
         last = self._last
         if math.isnan(opening):
@@ -52,6 +56,9 @@ class YawnDetector:
             self._last = None
             self._close()
             return []
+        if (self.open_since_t is not None and opening < c.jaw_open_min
+                and 0.0 < c.closing_veto_mouth_ratio <= lips_apart):
+            opening = c.jaw_open_min  # the lips are still wide apart: the jaw has not closed
         self._last = (t, opening)
         if self._unmeasured and last is not None and t - last[0] > c.max_unmeasured_s + 1e-6:
             last = None  # unmeasured for too long before this frame: start afresh
