@@ -238,7 +238,9 @@ class YawnConfig(Section):
     # real_variants.py). Mouths outside yawns read at most 0.44 on the real car and desk clips
     # in every variant (talking at most 0.35) and 0.53 on the selfie clips' smiles with teeth
     # showing, so a closing the lips agree with still ends the opening; the lips alone never
-    # open one. 0: jawOpen alone.
+    # open one. The ratio is measured in the image: a head turned 45 deg reads it 1.4x (the
+    # width foreshortened), talking's 0.35 as 0.49, still below; the landmarker loses faces
+    # turned much further (docs/distraction.md). 0: jawOpen alone.
     closing_veto_mouth_ratio: float = Field(0.6, ge=0.0, le=2.0)
 
     @model_validator(mode="after")
