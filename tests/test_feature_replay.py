@@ -149,6 +149,22 @@ def test_a_sweep_batch_decides_each_shared_stage_once_and_each_config_as_alone(m
     assert not shared.stages and shared.heart_rates  # the recordings go with the batch, heart rates stay
 
 
+def test_a_replayed_stage_asked_otherwise_than_recorded_is_an_error_not_a_guess(mixed_full):
+    """The recording is handed out call by call: a run over other frames (a bug: a sweep's
+    configs share a drive's frames) stops at the first call it does not match."""
+    from driver_monitor.fleet.feature_replay import decide_events
+    from driver_monitor.fleet.stage_cache import SharedDrive
+
+    full, config, _ = mixed_full
+    table = read_feature_table(full)
+    shared = SharedDrive()
+    shared.plan([config, config])
+    decide_events(table.frames, config, table.path, shared)
+    assert shared.stages  # recorded: calibration, presence, drowsiness, stress, anger
+    with pytest.raises(RuntimeError, match=r"stage \w+: call \d+ is finish, the recording has update"):
+        decide_events(table.frames[: len(table.frames) // 2], config, table.path, shared)
+
+
 def test_stage_keys_follow_what_each_stage_reads():
     """A stage's key changes with its own sections, the calibration's and its producers' keys;
     distraction (the policy's warning fed back) and daydreaming (reads distraction) have none."""
