@@ -11,7 +11,8 @@ Per-frame columns (keys unique across detectors, docs/features.md):
   eyes_closed_s       how long the current closure has lasted (0 when open)
   eyes_judgeable      the eyes could be judged in this frame
   looking_down        eyeLookDown high with the head pitched down from neutral
-  mouth_open          jawOpen above the yawn threshold (hysteresis; not while a closing is pending)
+  mouth_open          jawOpen above the yawn threshold (hysteresis; not while a closing is pending;
+                      in an opening, the lips wide apart keep it open)
   yawn_count / nod_count  yawns / nods so far
   blink_count         blinks so far
   blink_rate_per_min  over blink.rate_window_s; NaN until enough judgeable time
