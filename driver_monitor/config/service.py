@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -37,6 +38,12 @@ class CameraConfig(Section):
     fps: float = Field(30.0, gt=0.0, le=240.0)
     # Four-character pixel format asked of the driver ("MJPG", "YUYV"); null = driver default.
     fourcc: str | None = "MJPG"
+    # How far the camera's picture must be turned clockwise to be upright (0, 90, 180, 270): a
+    # camera mounted on its side or upside down. The pictures are turned before anything reads
+    # them (and recorded upright): the face detector finds faces only within ~45 degrees of upright, and left and
+    # right (driver_seat, the mirror zones) are those of the upright picture. A camera turned
+    # upside down on the headliner or a column bracket is 180.
+    rotate_deg: Literal[0, 90, 180, 270] = 0
     # Driver-side buffers; 1 keeps the newest frame (buffers add latency, REFERENCE.md "video").
     buffer_size: int = Field(1, ge=1, le=32)
     # No new frame for this many frame periods (1/fps) -> camera_fault "no_frame". 30 = 1 s
@@ -75,7 +82,7 @@ class CameraConfig(Section):
 
     def capture_mode(self) -> tuple[object, ...]:
         """The settings the capture is opened with: a reload that changes them reopens it."""
-        return (self.device, self.width_px, self.height_px, self.fps, self.fourcc, self.buffer_size)
+        return (self.device, self.width_px, self.height_px, self.fps, self.fourcc, self.buffer_size, self.rotate_deg)
 
 
 class ServiceConfig(Section):

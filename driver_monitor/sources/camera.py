@@ -34,6 +34,7 @@ import numpy as np
 from driver_monitor.backoff import Backoff
 from driver_monitor.config.service import CameraConfig
 from driver_monitor.messages import Frame
+from driver_monitor.sources.orientation import apply_turn, turn_for_degrees
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class CameraSource:
         self.clock = clock
         self.is_device = is_v4l2_source(self.source)
         self.status = CameraStatus(source=self.source)
+        self._turn = turn_for_degrees(config.rotate_deg)
         self.skipped_frames = 0
         self.grabbed_frames = 0
         self._cond = threading.Condition()
@@ -136,9 +138,10 @@ class CameraSource:
             if self._last_taken_seq and seq > self._last_taken_seq + 1:
                 self.skipped_frames += seq - self._last_taken_seq - 1
             self._last_taken_seq = seq
-        # OpenCV delivers BGR; Frame is RGB. Converted here, on the consumer's side, so the
-        # grabber does no work for frames that will be skipped.
-        return Frame(t=t, image=cv2.cvtColor(image, cv2.COLOR_BGR2RGB), seq=seq)
+        # OpenCV delivers BGR; Frame is RGB. Converted (and turned upright, camera.rotate_deg)
+        # here, on the consumer's side, so the grabber does no work for frames that will be
+        # skipped.
+        return Frame(t=t, image=apply_turn(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), self._turn), seq=seq)
 
     def wait_started(self, timeout_s: float, stop: threading.Event) -> bool:
         """At start: wait up to timeout_s for a first frame or a fault (say so when neither

@@ -5,6 +5,9 @@ Times come from the container (pts x time_base), never from its nominal FPS (REF
 (shared/data/README.md), so GIFs are read at a configured rate. A sidecar list of exact
 capture times (a recording's timestamps.csv) overrides both.
 
+A display matrix (a phone or dash camera that stored its picture lying down) is honoured as
+every player honours it: frames come out upright (sources/orientation.py).
+
 An interrupted recording (`partial`: its writer was killed or the disk filled up) ends where
 its data ends: at the last frame that has both its picture and its time, without an error.
 """
@@ -17,9 +20,11 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.sidedata.sidedata import Type as SideDataType
 
 from driver_monitor.errors import InputError
 from driver_monitor.messages import Frame
+from driver_monitor.sources.orientation import Turn, UnsupportedTurn, apply_turn, display_turn
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,8 @@ class VideoFileSource:
         self.fallback_fps = fallback_fps
         self.timestamps_s = timestamps_s
         self.retimed_frames = 0  # frames whose time had to be nudged to keep times increasing
+        self.turn = Turn.none  # how the display matrix turns the stored picture upright
+        self._matrix: bytes | None = None
         if not self.path.exists():
             raise InputError(f"{self.path}: no such file")
         if self.path.is_dir():
@@ -100,7 +107,7 @@ class VideoFileSource:
                     t = last_t + _MIN_STEP_S
                     self.retimed_frames += 1
                 last_t = t
-                image = av_frame.to_ndarray(format="rgb24")
+                image = self._upright(av_frame, av_frame.to_ndarray(format="rgb24"))
                 yield Frame(t=t, image=image, seq=index)
                 index += 1
         except av.error.FFmpegError as exc:
@@ -114,6 +121,21 @@ class VideoFileSource:
                         "%d frames, %.3f s", self.path, index, last_t if last_t is not None else 0.0)
             return
         self._check_complete(index, last_t)
+
+    def _upright(self, av_frame: av.VideoFrame, image: np.ndarray) -> np.ndarray:
+        """The picture as a player shows it: turned as the frame's display matrix says."""
+        side = av_frame.side_data.get(SideDataType.DISPLAYMATRIX)
+        matrix = bytes(side) if side is not None else None
+        if matrix != self._matrix:
+            self._matrix = matrix
+            try:
+                turn = display_turn(matrix)
+            except UnsupportedTurn as exc:
+                raise InputError(f"{self.path}: {exc}") from None
+            if turn is not self.turn:
+                log.info("%s: frames turned upright as its display matrix asks (%s)", self.path, turn.value)
+            self.turn = turn
+        return apply_turn(image, self.turn)
 
     def _check_complete(self, frames: int, last_t: float | None) -> None:
         """A cut-off MKV/MP4 often decodes without any error up to the cut: compare what was
