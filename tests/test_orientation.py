@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 from camera_clips import write_clip
@@ -154,3 +156,22 @@ def test_rotate_deg_takes_quarter_turns_only(tmp_path: Path, capsys: pytest.Capt
     assert main(["check-config", str(config)]) != 0
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "camera.rotate_deg" in err
+
+
+@pytest.mark.parametrize(("pixel_aspect", "square_size"), [(Fraction(2, 1), (320, 90)), (Fraction(1, 2), (160, 180))])
+def test_non_square_pixels_are_stretched_to_square_ones(tmp_path: Path, selfie_frames: list[np.ndarray],
+                                                        pixel_aspect: Fraction, square_size: tuple[int, int]) -> None:
+    # An analogue camera digitised with non-square pixels: a player shows the picture
+    # stretched, and the eye and mouth ratios must be measured on that picture.
+    small = [cv2.resize(f, (160, 90), interpolation=cv2.INTER_AREA) for f in selfie_frames[:2]]
+    clip = tmp_path / "sar.mp4"
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("libx264rgb", rate=25, options={"qp": "0", "preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = 160, 90, "rgb24"
+        stream.codec_context.sample_aspect_ratio = pixel_aspect
+        for image in small:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    frames = read_frames(clip)
+    assert [f.image.shape for f in frames] == [(square_size[1], square_size[0], 3)] * 2
+    np.testing.assert_array_equal(frames[0].image, cv2.resize(small[0], square_size, interpolation=cv2.INTER_LINEAR))

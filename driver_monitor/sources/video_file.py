@@ -6,7 +6,10 @@ Times come from the container (pts x time_base), never from its nominal FPS (REF
 capture times (a recording's timestamps.csv) overrides both.
 
 A display matrix (a phone or dash camera that stored its picture lying down) is honoured as
-every player honours it: frames come out upright (sources/orientation.py).
+every player honours it: frames come out upright (sources/orientation.py). Non-square pixels
+(a sample aspect ratio other than 1: analogue cameras digitised at 720x480 or 720x576) are
+stretched to square ones as a player shows them, because the eye and mouth ratios are
+measured in pixels.
 
 An interrupted recording (`partial`: its writer was killed or the disk filled up) ends where
 its data ends: at the last frame that has both its picture and its time, without an error.
@@ -16,9 +19,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 from av.sidedata.sidedata import Type as SideDataType
 
@@ -64,6 +69,12 @@ class VideoFileSource:
         stream = self._video_stream()
         self.width = stream.codec_context.width
         self.height = stream.codec_context.height
+        # Square pixels: stretch the shorter side, never drop resolution.
+        sar = stream.sample_aspect_ratio
+        self.pixel_aspect = sar if sar is not None and sar > 0 and sar != 1 else None
+        if self.pixel_aspect is not None:
+            log.info("%s: pixels of aspect ratio %s stretched to square ones: %dx%d -> %dx%d", self.path, sar,
+                     self.width, self.height, *_square_size(self.width, self.height, self.pixel_aspect))
         self.frame_count_hint = stream.frames or 0
         duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
         if duration is None and self._container.duration:
@@ -123,7 +134,8 @@ class VideoFileSource:
         self._check_complete(index, last_t)
 
     def _upright(self, av_frame: av.VideoFrame, image: np.ndarray) -> np.ndarray:
-        """The picture as a player shows it: turned as the frame's display matrix says."""
+        """The picture as a player shows it: in square pixels, turned as the frame's display
+        matrix says."""
         side = av_frame.side_data.get(SideDataType.DISPLAYMATRIX)
         matrix = bytes(side) if side is not None else None
         if matrix != self._matrix:
@@ -135,6 +147,9 @@ class VideoFileSource:
             if turn is not self.turn:
                 log.info("%s: frames turned upright as its display matrix asks (%s)", self.path, turn.value)
             self.turn = turn
+        if self.pixel_aspect is not None:
+            size = _square_size(image.shape[1], image.shape[0], self.pixel_aspect)
+            image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
         return apply_turn(image, self.turn)
 
     def _check_complete(self, frames: int, last_t: float | None) -> None:
@@ -187,6 +202,13 @@ def read_frames(path: str | Path, **kwargs: object) -> list[Frame]:
 def mirrored(frame: Frame) -> Frame:
     """The same frame flipped left-right (a mirrored camera)."""
     return Frame(t=frame.t, image=np.ascontiguousarray(frame.image[:, ::-1]), seq=frame.seq)
+
+
+def _square_size(width: int, height: int, pixel_aspect: Fraction) -> tuple[int, int]:
+    """(width, height) of the picture in square pixels: the shorter side stretched."""
+    if pixel_aspect > 1:
+        return round(width * pixel_aspect), height
+    return width, round(height / pixel_aspect)
 
 
 def _short(exc: BaseException) -> str:
