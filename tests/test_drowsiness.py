@@ -243,6 +243,26 @@ def test_yawn_fires_after_one_second_of_open_mouth():
     assert r.at(4.0)["yawn_count"] == 0 and r.at(5.0)["yawn_count"] == 1
 
 
+def test_a_slack_jaw_is_no_yawn_until_the_mouth_opens_wide():
+    # The mouth hangs open at jawOpen 0.4 (talking's openings, mouth breathing) from 2.0 s:
+    # held for seconds, but never wide (yawn.jaw_peak_min 0.5), so no yawn. Widened to 0.6
+    # at 5.0-5.2 s, the same opening is a yawn on the frame it passes 0.5, its onset when the
+    # mouth first opened; with jaw_peak_min 0 it fires 1 s after the mouth opened.
+    slack = piecewise([(0.0, 0.05), (2.0, 0.05), (2.1, 0.4), (8.0, 0.4), (8.1, 0.05)])
+    r = run(Drive(9.0, jaw_open=slack))
+    assert not r.named("yawn")
+    assert r.at(4.0)["mouth_open"] is True and r.at(4.0)["yawn_count"] == 0
+    widening = piecewise([(0.0, 0.05), (2.0, 0.05), (2.1, 0.4), (5.0, 0.4), (5.2, 0.6), (8.0, 0.6), (8.1, 0.05)])
+    (yawn,) = run(Drive(9.0, jaw_open=widening)).named("yawn")
+    onset = 2.0 + 0.1 * (0.25 / 0.35)
+    assert yawn.detail["onset_t"] == pytest.approx(onset, abs=1e-6)
+    assert fired(yawn.t, 5.0 + 0.2 * (0.1 / 0.2))  # jawOpen reaches 0.5 at 5.1 s
+    assert yawn.detail["duration_s"] == pytest.approx(yawn.t - onset)
+    off = Config.model_validate({"drowsiness": {"yawn": {"jaw_peak_min": 0.0}}})
+    (any_opening,) = run(Drive(9.0, jaw_open=slack), config=off).named("yawn")
+    assert fired(any_opening.t, onset + 1.0)
+
+
 def test_talking_never_counts_as_a_yawn():
     # Mouth wide open (jawOpen 0.7) for ~0.55 s at a time, every 0.9 s, for 30 s.
     points = [(0.0, 0.05)]

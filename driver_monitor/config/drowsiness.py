@@ -210,6 +210,14 @@ class YawnConfig(Section):
     jaw_close_max: float = Field(0.2, gt=0.0, lt=1.0)
     # Mouth held open this long is a yawn (talking: < 0.7 s at a time).
     min_duration_s: float = Field(1.0, ge=0.7, le=10.0)
+    # ... and opened wide at least once: jawOpen reached this in the opening. A yawn drops
+    # the jaw to its widest (FACS AU26 + AU27, the mouth stretched open); a jaw left slack
+    # (mouth breathing, concentration) or a held vowel of speech or song keeps the mouth open
+    # for seconds at talking's moderate openings. Measured (benchmarks/real_variants.py, 19
+    # cameras): talking at most 0.40 (desk_talking), both real yawns at least 0.66 by the time
+    # they fire and 0.6 within 0.4 s of the mouth opening, so no yawn fires later for it.
+    # A yawn's opening that widens late fires when it reaches this. 0: any opening.
+    jaw_peak_min: float = Field(0.5, ge=0.0, lt=1.0)
     # No frame with the jaw measured for longer than this (frames dropped by a loaded car
     # computer, a camera stall) ends the opening: a yawn is 1 s of mouth seen open, not two
     # talking openings on either side of time nobody saw. 0.5 s as for eye closures

@@ -11,7 +11,10 @@ pictures of car_yawn_man); until then the mouth reads closed and no yawn is conc
 opening, a frame whose jawOpen reads closed while the landmarks keep the inner lips wide apart
 (mouth aspect ratio >= closing_veto_mouth_ratio, 0.6: above any mouth outside a yawn on the real
 clips, smiles included) reads open: the blendshape model's jawOpen, not the mouth, jumped.
-Frames without the jaw measured for longer than max_unmeasured_s (0.1 s: too short for the
+A yawn is a wide opening: the opening must also reach jaw_peak_min (0.5) at least once, or
+it is a jaw left slack (mouth breathing, a held vowel of speech or song), which holds the mouth
+open for seconds at the moderate openings of talking (jawOpen <= 0.40 on the real desk clip
+in every variant; every real yawn measured reached 0.66 within 0.4 s of opening). Frames without the jaw measured for longer than max_unmeasured_s (0.1 s: too short for the
 jaw to close and open again), or no frame for longer than max_gap_s, end the opening. The
 `yawn` event (phase None) fires on the frame the opening has lasted `min_duration_s`, so a
 live system reacts then rather than after a 6 s yawn: detail onset_t = when the mouth opened,
@@ -35,6 +38,7 @@ class YawnDetector:
         # A closing of a long opening not yet seen to last min_closing_s: its crossing time.
         self._closing_t: float | None = None
         self._fired = False
+        self._peak = 0.0  # the widest jawOpen of the current opening
         self._last: tuple[float, float] | None = None  # (t, opening) of the last measured frame
         self._unmeasured = False  # frames without the jaw since then, bridged
         self.count = 0
@@ -74,6 +78,7 @@ class YawnDetector:
                 return []
             self.open_since_t = crossing_time(*(last or (None, None)), t, opening, c.jaw_open_min)
             self._fired = False
+            self._peak = opening
         elif self._closing_t is not None:
             if not self._while_closing(t, opening, last):
                 return []
@@ -85,8 +90,9 @@ class YawnDetector:
             else:
                 self._close()
             return []
+        self._peak = max(self._peak, opening)
         held_s = t - self.open_since_t
-        if self._fired or held_s + 1e-9 < c.min_duration_s:
+        if self._fired or held_s + 1e-9 < c.min_duration_s or self._peak < c.jaw_peak_min:
             return []
         self._fired = True
         self.count += 1
@@ -106,6 +112,7 @@ class YawnDetector:
                 return True
             self._close()
             self.open_since_t = reopened_t
+            self._peak = opening
             return True
         if t - self._closing_t >= c.min_closing_s:
             self._close()
@@ -114,3 +121,4 @@ class YawnDetector:
     def _close(self) -> None:
         self.open_since_t = self._closing_t = None
         self._fired = False
+        self._peak = 0.0
