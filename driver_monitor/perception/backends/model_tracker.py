@@ -72,10 +72,6 @@ BLENDSHAPE_NAMES = (
 # measurement, and of the first one after the face was (re)acquired.
 FRAMING_WEIGHT = 0.3
 FIRST_FRAMING_WEIGHT = 0.5
-# Below this share of the picture's longer side a landmark crop is a face too small for the
-# face detector's 128x128 input (_left_out): 0.17-0.20 in a 1602x1440 cabin view of
-# car_yawn_man, 0.28 at 1068x960 (found anyway), 0.37 and more on the real clips as filmed.
-SMALL_FACE_CROP_FRACTION = 0.25
 @dataclass(frozen=True, slots=True)
 class LocatedFace:
     """Stage 1's result: the driver's landmarks in image pixels at t."""
@@ -150,11 +146,7 @@ class ModelFaceTracker:
         if detections is None and (self._roi is None or self._recheck_due(frame.t)):
             detections = self._detections(image)  # lost, or the tracked schedule's re-check
         if detections is not None:
-            tracked = self._roi
-            candidates = self._candidates(detections, frame.t, image.shape[1])
-            crop, points = self._first_face(image, candidates)
-            if points is None and _small_face(tracked, detections, image):
-                crop, points = self._first_face(image, _left_out(candidates, tracked, detections))
+            crop, points = self._first_face(image, self._candidates(detections, frame.t, image.shape[1]))
         else:
             crop, points = self._roi, self._landmarks_in(image, self._roi)
             if points is None:  # lost the track: look for the face again now
@@ -271,38 +263,6 @@ class ModelFaceTracker:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
-
-
-def _small_face(tracked: Roi | None, detections: list[Roi], image: np.ndarray) -> bool:
-    """The face is small for the detector: its landmark crop (~1.5-2x the face; the tracked
-    one, or without a track the smallest detection's) under
-    SMALL_FACE_CROP_FRACTION of the picture's longer side, which the detector's 128x128 input
-    letterboxes, so the face is under ~20 px there, near its smallest anchors (stride 8)."""
-    if tracked is not None:
-        width = tracked.width  # the face followed: a stray small detection says nothing of it
-    elif detections:
-        width = min(c.width for c in detections)
-    else:
-        return False
-    return width < SMALL_FACE_CROP_FRACTION * max(image.shape[:2])
-
-
-def _left_out(candidates: list[Roi], tracked: Roi | None, detections: list[Roi]) -> list[Roi]:
-    """The crops association left out, to try when none of its candidates held a face: the
-    tracked crop first, then the other detections in score order.
-
-    MediaPipe's association lets a detection replace every crop it overlaps by IoU > 0.3, in
-    score order, so the last, least certain of two boxes of one face wins. On a small face
-    (under ~10 % of the picture's width: a wide cabin view, the driver far from the camera) the
-    detector gives two boxes of it at different scales, and the landmark model finds no face
-    in the worse one: MediaPipe then loses the face for that frame, and in a 1602x1440 cabin
-    view of car_yawn_man (face ~140 px) it did so on 83 % of the frames. The landmark model
-    still confirms or rejects every crop tried here, so a headrest is not taken for a face;
-    a crop is tried only on a frame whose face would otherwise be lost, and only for a small
-    face (`_small_face`): a larger one MediaPipe's way loses when the face itself is in doubt
-    (turned far away, shut eyes at night), which the detectors expect as MediaPipe gives it."""
-    tried = {id(c) for c in candidates}
-    return [c for c in (tracked, *detections) if c is not None and id(c) not in tried]
 
 
 def _detector_outputs(outputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
