@@ -1,7 +1,7 @@
 """How close a backend's FaceObservations are to MediaPipe's on the same frames, per clip.
 
     python benchmarks/backend_parity.py CLIP... [--backend litert]
-        [--detector-schedule mediapipe|tracked] [--gif-fps 12.5]
+        [--detector-schedule mediapipe|tracked] [--gif-fps 12.5] [--second-look]
 
 prints a Markdown row per clip (driver_monitor/perception/backends/parity.py says what each
 figure is); tests/test_backend_parity.py asserts issue 18's goals with the same comparison,
@@ -35,8 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="litert", choices=["litert", "onnxruntime"])
     parser.add_argument("--detector-schedule", default="mediapipe", choices=["mediapipe", "tracked"])
     parser.add_argument("--gif-fps", type=float, default=12.5)
+    parser.add_argument("--second-look", action="store_true",
+                        help="with the backend's second look (the default config's; off: MediaPipe's rule)")
     args = parser.parse_args(argv)
-    config = PerceptionConfig(backend=args.backend, detector_schedule=args.detector_schedule)
+    config = PerceptionConfig(backend=args.backend, detector_schedule=args.detector_schedule, second_look=args.second_look)
     print(f"backend {args.backend}, detector_schedule {args.detector_schedule}, against MediaPipe Tasks (default config)")
     print("| clip | frames compared | landmarks, mean of eye distance | blendshape MAE | pose mean / p95 (deg, worst angle) | frames that differ |")
     print("|---|---|---|---|---|---|")

@@ -1,0 +1,107 @@
+"""The model tracker's second look (perception.second_look, docs/backends.md "Second look"):
+a face followed until the last frame and not found in this one is looked for again with the
+detector on a square around where it was. It keeps small faces (a wide cabin view) that the
+detector, seeing the whole picture in 128x128, boxes too loosely for the landmark model; it
+must not find a face where the driver has turned away."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from driver_monitor.config.perception import PerceptionConfig
+from driver_monitor.messages import Frame
+from driver_monitor.perception.backends.factory import create_model_tracker
+from driver_monitor.sources.video_file import VideoFileSource
+from tests.conftest import FACES, REAL
+
+pytestmark = pytest.mark.slow
+
+INTERIOR_GREY = 40  # benchmarks/real_variants.py `wide`: a dark interior around the clip
+
+
+def _in_wide_view(image: np.ndarray, factor: float = 2.0) -> np.ndarray:
+    """The picture in the middle of one `factor` times as wide and high: the same face (same
+    pixels) with 1/factor of its share of the picture, as a wider camera would film it."""
+    h, w = image.shape[:2]
+    big_h, big_w = int(h * factor) // 2 * 2, int(w * factor) // 2 * 2
+    top, left = (big_h - h) // 2, (big_w - w) // 2
+    return cv2.copyMakeBorder(image, top, big_h - h - top, left, big_w - w - left, cv2.BORDER_CONSTANT,
+                              value=(INTERIOR_GREY,) * 3)
+
+
+def _found(clip: str, second_look: bool, factor: float = 2.0) -> tuple[list[float], list[bool], int]:
+    """Frame times, face found per frame, and the number of second looks, for a real clip
+    seen in a view `factor` times wider."""
+    path = REAL / f"{clip}.mp4"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    times, found = [], []
+    with create_model_tracker(PerceptionConfig(second_look=second_look)) as tracker, VideoFileSource(path) as source:
+        for frame in source:
+            times.append(frame.t)
+            found.append(tracker.track(Frame(frame.t, _in_wide_view(frame.image, factor), frame.seq)) is not None)
+        return times, found, tracker.second_looks
+
+
+def test_a_small_face_with_shut_eyes_is_kept_by_the_second_look():
+    """car_eyes_closed_woman (night, glasses, eyes shut 0.95-5.5 s) in a view twice as wide:
+    the face is ~12 % of the picture's width; the detector still boxes it on every frame, but
+    too loosely for the landmark model on most (measured 12.9 % of the frames found without
+    the second look, 100 % with it)."""
+    _, without, looks_off = _found("car_eyes_closed_woman", second_look=False)
+    _, with_look, looks_on = _found("car_eyes_closed_woman", second_look=True)
+    assert looks_off == 0
+    assert sum(without) / len(without) < 0.2
+    assert sum(with_look) / len(with_look) > 0.99
+    assert looks_on > 200  # the face is kept by second looks, frame after frame
+
+
+def test_a_head_turned_away_stays_lost():
+    """car_look_around_man in the same wide view: turned over the shoulder with only the ear
+    and the back of the head in view (truth: face absent ~3.2-6.35 s), no face is found with
+    the second look either (looked for only right after the face was lost, where the head
+    is turned; a second look around any detection took the back of the head for a face)."""
+    times, with_look, _ = _found("car_look_around_man", second_look=True)
+    _, without, _ = _found("car_look_around_man", second_look=False)
+    absent = [i for i, t in enumerate(times) if 3.4 <= t <= 6.2]
+    assert len(absent) > 40
+    assert not any(with_look[i] for i in absent)
+    assert not any(without[i] for i in absent)
+
+
+def test_the_second_look_is_only_for_a_face_followed_on_the_frame_before():
+    """A portrait, then an empty picture: one second look on the first empty frame (where the
+    face was), none after it (nothing followed any more), none before a face was ever seen."""
+    portrait = cv2.cvtColor(cv2.imread(str(FACES / "obama.jpg")), cv2.COLOR_BGR2RGB)
+    empty = np.full_like(portrait, 90)
+    with create_model_tracker(PerceptionConfig()) as tracker:
+        assert tracker.track(Frame(0.0, empty)) is None
+        assert tracker.second_looks == 0
+        assert tracker.track(Frame(0.1, portrait)) is not None
+        assert tracker.second_looks == 0  # found at once: no second look
+        assert tracker.track(Frame(0.2, empty)) is None
+        assert tracker.second_looks == 1
+        assert tracker.track(Frame(0.3, empty)) is None
+        assert tracker.second_looks == 1
+
+
+def test_as_filmed_the_second_look_only_adds_frames_mediapipe_lost():
+    """On the clip as filmed the default (second look) differs from MediaPipe's rule only in
+    frames that rule loses: 13 frames of the woman's closure (presence just under the
+    threshold in the detector's crop); every frame both find is the same to the pixel."""
+    path = REAL / "car_eyes_closed_woman.mp4"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    runs = {}
+    for second_look in (False, True):
+        with create_model_tracker(PerceptionConfig(second_look=second_look)) as tracker, VideoFileSource(path) as source:
+            runs[second_look] = [tracker.track(frame) for frame in source]
+    off, on = runs[False], runs[True]
+    added = [i for i, (a, b) in enumerate(zip(off, on, strict=True)) if a is None and b is not None]
+    assert all(b is not None for a, b in zip(off, on, strict=True) if a is not None)
+    assert len(added) == 13
+    for a, b in zip(off, on, strict=True):
+        if a is not None:
+            assert np.abs(a.landmarks_px - b.landmarks_px).max() < 0.01
