@@ -61,14 +61,19 @@ class PerceptionConfig(Section):
     #     max_faces 1 and 2; events on borderline clips can differ).
     detector_schedule: DetectorSchedule = DetectorSchedule.mediapipe
     redetect_interval_s: float = Field(1.0, gt=0.0, le=60.0)
-    # litert / onnxruntime: when the face followed on the last frame is not found in this one
-    # (the landmark model rejected every crop the detector placed), look again: the detector
-    # on a square twice the lost crop's width around it, its crop confirmed by the landmark
-    # model as any other. A face small in the picture (a wide cabin view: the detector sees
-    # the whole picture in 128x128) is boxed loosely and lost on most frames otherwise; only
-    # a face seen on the frame before is looked for, so a face turned away stays lost
-    # (docs/backends.md "Second look"). false: MediaPipe's rule, frame for frame.
+    # litert / onnxruntime: when the landmark model rejected every crop the detector placed in
+    # the whole picture, look again: the detector on a square twice a crop's width around the
+    # face followed on the last frame (or, with none, around each rejected crop), its crop
+    # confirmed by the landmark model as any other. A face small in the picture (a wide cabin
+    # view: the detector sees the whole picture in 128x128) is boxed too loosely for the
+    # landmark model and lost on most frames otherwise (docs/backends.md "Second look").
+    # false: MediaPipe's rule, frame for frame.
     second_look: bool = True
+    # A face not followed on the last frame is taken from a second look only when the detector
+    # is this sure of it in the zoomed square: real faces there 0.73-0.92 (median 0.77 at
+    # night in monochrome), the back of a head turned over the shoulder 0.31-0.61 at every
+    # scale, which the landmark model can take for a face (docs/backends.md "Second look").
+    second_look_new_face_min_score: float = Field(0.7, ge=0.0, le=1.0)
     # Threads of the landmark model (the others get one) in the live loop, which runs one
     # frame at a time: 2 lets it use both cores of a 2-core car computer (same results to
     # the bit; live p50 19.6 -> 15.1 ms at load 6, docs/performance.md). Staged

@@ -156,16 +156,19 @@ class ModelFaceTracker:
         tracking = tracked is not None
         if detections is None and (self._roi is None or self._recheck_due(frame.t)):
             detections = self._detections(image)  # lost, or the tracked schedule's re-check
+        candidates: list[Roi] = []
         if detections is not None:
-            crop, points = self._first_face(image, self._candidates(detections, frame.t, image.shape[1]))
+            candidates = self._candidates(detections, frame.t, image.shape[1])
+            crop, points = self._first_face(image, candidates)
         else:
             crop, points = self._roi, self._landmarks_in(image, self._roi)
             if points is None:  # lost the track: look for the face again now
                 tracking = False
                 self._roi = None
-                crop, points = self._first_face(image, self._candidates(self._detections(image), frame.t, image.shape[1]))
-        if (points is None or crop is None) and tracked is not None and self._config.second_look:
-            crop, points = self._first_face(image, self._second_look(image, tracked))
+                candidates = self._candidates(self._detections(image), frame.t, image.shape[1])
+                crop, points = self._first_face(image, candidates)
+        if (points is None or crop is None) and self._config.second_look:
+            crop, points = self._first_face(image, self._second_look(image, tracked, candidates))
         if points is None or crop is None:
             self._roi = None
             return None
@@ -208,7 +211,7 @@ class ModelFaceTracker:
         last = self._last_detection_t
         return last is None or t < last or t - last >= self._config.redetect_interval_s
 
-    def _detections(self, image: np.ndarray, around: Roi | None = None) -> list[Roi]:
+    def _detections(self, image: np.ndarray, around: Roi | None = None, min_score: float | None = None) -> list[Roi]:
         """The landmark crops of the faces the detector finds (at most max_faces), in the
         whole picture, or with `around` in the square SECOND_LOOK_SIDE times its width
         centred on it (the second look)."""
@@ -224,7 +227,8 @@ class ModelFaceTracker:
         runner = self._detector if around is None else self._second_look_detector
         # The detector takes [-1, 1] (FaceDetectorGraph's tensor range).
         regressors, scores = _detector_outputs(runner.run_image(crop, 2.0 / 255.0, -1.0))
-        boxes, keypoints, probs = detection.decode(regressors, scores, self._anchors, self._config.min_face_detection_confidence)
+        threshold = self._config.min_face_detection_confidence if min_score is None else min_score
+        boxes, keypoints, probs = detection.decode(regressors, scores, self._anchors, threshold)
         faces = detection.weighted_nms(boxes, keypoints, probs)[: self._config.max_faces]
         # Detector input [0, 1] -> image pixels (the letterbox square's corners).
         to_image = letterbox.crop_to_image(1)
@@ -234,25 +238,30 @@ class ModelFaceTracker:
             crops.append(roi_from_detection(corners.ravel(), kps @ to_image[:, :2].T + to_image[:, 2]))
         return crops
 
-    def _second_look(self, image: np.ndarray, lost: Roi) -> list[Roi]:
-        """The crop for the face followed until the last frame, when the landmark model found
-        no face in any crop the detector placed in the whole picture: the detector again, on
-        the square SECOND_LOOK_SIDE times the lost crop's width around it, and of what it
-        finds there the face nearest the lost crop's centre (the detector and then the
-        landmark model still decide that a face is there).
+    def _second_look(self, image: np.ndarray, lost: Roi | None, rejected: list[Roi]) -> list[Roi]:
+        """Crops to try when the landmark model found no face in any crop the detector placed
+        in the whole picture: the detector again, on the square SECOND_LOOK_SIDE times a crop's
+        width around it, where the face fills ~1/3 of its input. Around the face followed until
+        the last frame (`lost`), whatever it finds there nearest that face's centre; with no
+        face followed, around each crop the landmark model rejected (`rejected`), only what the
+        detector is sure of there (`second_look_new_face_min_score`). The landmark model then
+        confirms or rejects each crop as any other.
 
         Why: the detector sees the whole picture in 128x128, so a face under ~15 % of the
         picture's width is ~20 px to it, near its smallest anchors; it still finds the face
-        but boxes it loosely (1.1-1.2x too big and off centre), and the landmark model
-        rejects that crop. Measured on car_eyes_closed_woman (night, glasses, eyes shut) in
-        a picture 1.5x / 2x wider and higher than the clip: face found on 62 % / 13 % of the
-        frames, 100 % / 100 % with the second look (desk_yawn at 2x: 48 -> 97 %); as filmed,
-        96.3 -> 100 % (13 frames of the closure). Only a face seen on the frame before is
-        looked for: car_look_around_man, turned away with only the back of the head in view,
-        stays lost at every scale (a second look around any detection there took the head for
-        a face on 5 frames)."""
-        found = self._detections(image, around=lost)
-        return sorted(found, key=lambda roi: math.hypot(roi.cx - lost.cx, roi.cy - lost.cy))[:1]
+        but boxes it loosely (1.1-1.2x too big and off centre), and the landmark model rejects
+        that crop. Measured on car_eyes_closed_woman (night, glasses, eyes shut) in a picture
+        1.5x / 2x wider and higher than the clip: face found on 62 % / 13 % of the frames,
+        100 % / 100 % with the second look (desk_yawn at 2x: 48 -> 97 %); as filmed, 96.3 ->
+        100 % (13 frames of the closure). A new face needs the detector's confidence in the
+        zoomed square: there the woman's face scores 0.73-0.92 (median 0.77 in monochrome),
+        while the back of car_look_around_man's head, turned over his shoulder, scores 0.31-0.61
+        at every scale (1x-3x) and was taken for a face on 5 frames at the detection threshold."""
+        if lost is not None:
+            found = self._detections(image, around=lost)
+            return sorted(found, key=lambda roi: math.hypot(roi.cx - lost.cx, roi.cy - lost.cy))[:1]
+        sure = self._config.second_look_new_face_min_score
+        return [face for crop in rejected for face in self._detections(image, around=crop, min_score=sure)[:1]]
 
     def _candidates(self, detections: list[Roi], t: float, image_width: int) -> list[Roi]:
         """The crops to try after a detector run, the driver's first (driver_seat).
