@@ -21,6 +21,8 @@ clip is rewritten (H.264 crf 12, same frame times) as
     shake   each frame shifted up to 4 px and turned up to 1 degree (a dash mount vibrating)
     wide    the picture in the middle of one twice as wide and high (a wider camera's view of
             the cabin: the face half its share of the picture)
+    wide3   the same three times as wide and high (a cabin camera that sees both front seats:
+            the face 7-11 % of the picture's width)
     crf35   H.264 at crf 35 (the heavy compression of a dash camera's recording)
     late    the lead-in cut: the clip starts 0.15 s before the first behaviour (the detectors
             have not seen the driver's open eyes or the road ahead for long, or at all); the
@@ -95,17 +97,20 @@ def _shake(img: np.ndarray) -> np.ndarray:
     return cv2.warpAffine(img, move, (w, h), borderMode=cv2.BORDER_REPLICATE)
 
 
-def _wide(img: np.ndarray) -> np.ndarray:
-    """The picture in the middle of one twice as wide and high (a dark interior around it):
-    the same face in a wider camera's view of the cabin, half its share of the picture."""
+def _wide(img: np.ndarray, factor: int = 2) -> np.ndarray:
+    """The picture in the middle of one `factor` times as wide and high (a dark interior
+    around it): the same face in a wider camera's view of the cabin, 1/factor of its share of
+    the picture."""
     h, w = img.shape[:2]
-    top, left = h // 2, w // 2
-    return cv2.copyMakeBorder(img, top, h - top, left, w - left, cv2.BORDER_CONSTANT, value=(40, 40, 40))
+    top, left = (factor - 1) * h // 2, (factor - 1) * w // 2
+    return cv2.copyMakeBorder(img, top, (factor - 1) * h - top, left, (factor - 1) * w - left, cv2.BORDER_CONSTANT,
+                              value=(40, 40, 40))
 
 
 PICTURE_VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "gray": _gray, "flip": lambda img: img[:, ::-1], "half": _half, "dark": _dark, "rot8": _rot8,
     "noisy": _noisy, "bright": _bright, "blur": _blur, "shake": _shake, "wide": _wide,
+    "wide3": lambda img: _wide(img, 3),
 }
 CRF = {"crf35": "35"}  # the encoder's quality instead of the picture (crf 12 otherwise)
 VARIANTS = (*PICTURE_VARIANTS, "fps30", "fps15", "fps10", *CRF, "late")

@@ -130,3 +130,35 @@ def test_as_filmed_the_second_look_only_adds_frames_mediapipe_lost():
     for a, b in zip(off, on, strict=True):
         if a is not None:
             assert np.abs(a.landmarks_px - b.landmarks_px).max() < 0.01
+
+
+def test_a_face_the_whole_picture_pass_does_not_box_is_found_in_tiles():
+    """desk_yawn in a monochrome view twice as wide (face ~10 % of the width): the detector
+    boxes nothing in the whole picture on any frame, so there is no crop to look around and
+    the face is never found; in the tiles over it (half the picture) it scores 0.69-0.82, the
+    second look around that confirms it, and from then on it is followed."""
+    _, without, _ = _found("desk_yawn", gray=True, second_look=False)
+    _, no_tiles, _ = _found("desk_yawn", gray=True, tile_search_interval_s=None)
+    _, default, _ = _found("desk_yawn", gray=True)
+    assert not any(without) and not any(no_tiles)
+    assert all(default)
+
+
+def test_tiles_cover_the_picture_with_overlapping_squares():
+    from driver_monitor.perception.backends.model_tracker import TILE_MIN_OVERLAP, TILE_SIDE, _tiles
+
+    for width, height in ((2560, 1440), (1108, 960), (640, 480), (480, 640), (1000, 200)):
+        tiles = _tiles(width, height, TILE_SIDE)
+        side = TILE_SIDE * max(width, height)
+        assert all(t.width == t.height == side for t in tiles)
+        xs, ys = sorted({t.cx for t in tiles}), sorted({t.cy for t in tiles})
+        assert len(tiles) == len(xs) * len(ys)
+        for centres, length in ((xs, width), (ys, height)):
+            if length <= side:  # one tile, centred
+                assert centres == [length / 2]
+                continue
+            assert centres[0] - side / 2 == pytest.approx(0.0) and centres[-1] + side / 2 == pytest.approx(length)
+            for a, b in zip(centres, centres[1:], strict=False):
+                assert side - (b - a) >= TILE_MIN_OVERLAP * side - 1e-9
+    # 16:9 at 2x: three across, two down (six detector runs a search)
+    assert len(_tiles(2560, 1440, TILE_SIDE)) == 6

@@ -74,6 +74,11 @@ class PerceptionConfig(Section):
     # night in monochrome), the back of a head turned over the shoulder 0.31-0.61 at every
     # scale, which the landmark model can take for a face (docs/backends.md "Second look").
     second_look_new_face_min_score: float = Field(0.7, ge=0.0, le=1.0)
+    # With second_look: while no face is followed and the whole-picture pass finds no box at
+    # all, look in overlapping tiles half the picture's size (a face twice as large to the
+    # detector) at most this often, then take a face only from a second look around what
+    # they find. ~6 detector runs (~6 ms) per search on a 16:9 picture. null: never.
+    tile_search_interval_s: float | None = Field(0.5, gt=0.0, le=60.0)
     # Threads of the landmark model (the others get one) in the live loop, which runs one
     # frame at a time: 2 lets it use both cores of a 2-core car computer (same results to
     # the bit; live p50 19.6 -> 15.1 ms at load 6, docs/performance.md). Staged
