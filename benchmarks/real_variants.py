@@ -24,6 +24,9 @@ clip is rewritten (H.264 crf 12, same frame times) as
     wide3   the same three times as wide and high (a cabin camera that sees both front seats:
             the face 7-11 % of the picture's width)
     crf35   H.264 at crf 35 (the heavy compression of a dash camera's recording)
+    phoneleft, phoneright
+            a hand holding a phone to the ear on that side of the picture (a phone call;
+            drawn where MediaPipe finds the face on each frame)
     late    the lead-in cut: the clip starts 0.15 s before the first behaviour (the detectors
             have not seen the driver's open eyes or the road ahead for long, or at all); the
             truth moves with it
@@ -107,13 +110,76 @@ def _wide(img: np.ndarray, factor: int = 2) -> np.ndarray:
                               value=(40, 40, 40))
 
 
+class _PhoneAtEar:
+    """A hand holding a phone to the driver's ear on one side of the picture (a phone call:
+    the contest data set the car clips come from has a class of them, and the truth's `other`
+    spans name "phone at the ear"), drawn where MediaPipe finds the face on each frame of the
+    clip (kept where it last was while no face is found). The phone covers the ear and the
+    side of the head from the temple to the jaw, tilted toward the mouth; the fingers grip
+    its outer edge and the palm covers the corner of the jaw; the eye stays clear, as it does
+    in a call. One instance per clip (it follows the face from frame to frame)."""
+
+    def __init__(self, side: str):
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        from driver_monitor.perception.model import VENDORED_MODEL_PATH
+
+        self.side = side
+        options = vision.FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(VENDORED_MODEL_PATH)),
+                                               running_mode=vision.RunningMode.VIDEO, num_faces=1)
+        self._landmarker = vision.FaceLandmarker.create_from_options(options)
+        self._frame = 0
+        self._face: np.ndarray | None = None
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        import mediapipe as mp
+
+        h, w = img.shape[:2]
+        found = self._landmarker.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB,
+                                                           data=np.ascontiguousarray(img)), self._frame * 33)
+        self._frame += 1
+        if found.face_landmarks:
+            self._face = np.array([(p.x * w, p.y * h) for p in found.face_landmarks[0]])
+        if self._face is None:
+            return img
+        return _draw_phone(img.copy(), self._face, self.side)
+
+    def close(self) -> None:
+        self._landmarker.close()
+
+
+def _draw_phone(img: np.ndarray, face: np.ndarray, side: str) -> np.ndarray:
+    # Face-contour points at the ears (234 image-left, 454 image-right), the jaw's corners
+    # (172, 397) and the cheeks (50, 280) of MediaPipe's face mesh.
+    ear, jaw, cheek = (face[234], face[172], face[50]) if side == "left" else (face[454], face[397], face[280])
+    outward = -1.0 if side == "left" else 1.0
+    face_w = float(np.linalg.norm(face[234] - face[454]))
+    y, x = int(cheek[1]), int(cheek[0])
+    patch = img[max(0, y - 4):y + 4, max(0, x - 4):x + 4].reshape(-1, 3)
+    skin = tuple(int(v) for v in np.median(patch, axis=0)) if len(patch) else (180, 140, 120)
+    centre = ear + np.array([outward * 0.06 * face_w, 0.05 * face_w])
+    phone = cv2.boxPoints(((float(centre[0]), float(centre[1])), (0.2 * face_w, 0.7 * face_w), outward * 20.0))
+    cv2.fillPoly(img, [phone.astype(np.int32)], (25, 25, 30))
+    for k in range(4):  # the fingers over the phone's outer edge
+        finger = centre + np.array([outward * 0.1 * face_w, (-0.12 + 0.09 * k) * face_w])
+        cv2.ellipse(img, (int(finger[0]), int(finger[1])), (int(0.09 * face_w), int(0.04 * face_w)), 0, 0, 360, skin, -1)
+    palm = (ear + jaw) / 2.0 + np.array([outward * 0.04 * face_w, 0.15 * face_w])
+    cv2.ellipse(img, (int(palm[0]), int(palm[1])), (int(0.12 * face_w), int(0.22 * face_w)), outward * 15.0, 0, 360, skin, -1)
+    return img
+
+
 PICTURE_VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "gray": _gray, "flip": lambda img: img[:, ::-1], "half": _half, "dark": _dark, "rot8": _rot8,
     "noisy": _noisy, "bright": _bright, "blur": _blur, "shake": _shake, "wide": _wide,
     "wide3": lambda img: _wide(img, 3),
 }
+# Variants that follow the face: a fresh one per clip (a class taking no arguments: called
+# per frame, closed at the end).
+STATEFUL_VARIANTS: dict[str, Callable[[], _PhoneAtEar]] = {
+    "phoneleft": lambda: _PhoneAtEar("left"), "phoneright": lambda: _PhoneAtEar("right"),
+}
 CRF = {"crf35": "35"}  # the encoder's quality instead of the picture (crf 12 otherwise)
-VARIANTS = (*PICTURE_VARIANTS, "fps30", "fps15", "fps10", *CRF, "late")
+VARIANTS = (*PICTURE_VARIANTS, *STATEFUL_VARIANTS, "fps30", "fps15", "fps10", *CRF, "late")
 # `late`: how long before the first behaviour (not talking) the cut clip starts.
 LATE_LEAD_S = 0.15
 
@@ -182,7 +248,9 @@ def write_variant(clip: Path, variant: str, out: Path, start_s: float = 0.0) -> 
         every = _frame_step(parts, float(rate))
         if every is None:
             return None
-        changes = [PICTURE_VARIANTS[p] for p in parts if p in PICTURE_VARIANTS]
+        followers = [STATEFUL_VARIANTS[p]() for p in parts if p in STATEFUL_VARIANTS]
+        # The face is found in the clip as filmed, before any other change.
+        changes = [*followers, *(PICTURE_VARIANTS[p] for p in parts if p in PICTURE_VARIANTS)]
         crf = next((CRF[p] for p in parts if p in CRF), "12")
         out.mkdir(parents=True, exist_ok=True)
         with av.open(str(target), "w") as dst:
@@ -207,6 +275,8 @@ def write_variant(clip: Path, variant: str, out: Path, start_s: float = 0.0) -> 
             if enc is not None:
                 for packet in enc.encode(None):
                     dst.mux(packet)
+        for follower in followers:
+            follower.close()
     return target
 
 
