@@ -27,6 +27,8 @@ clip is rewritten (H.264 crf 12, same frame times) as
     phoneleft, phoneright
             a hand holding a phone to the ear on that side of the picture (a phone call;
             drawn where MediaPipe finds the face on each frame)
+    close   a camera close to the face (480x480, the face's box 1/1.15 of it: it leaves the
+            picture at the edges when the head moves)
     late    the lead-in cut: the clip starts 0.15 s before the first behaviour (the detectors
             have not seen the driver's open eyes or the road ahead for long, or at all); the
             truth moves with it
@@ -120,32 +122,79 @@ class _PhoneAtEar:
     in a call. One instance per clip (it follows the face from frame to frame)."""
 
     def __init__(self, side: str):
+        self.side = side
+        self._faces = _FaceFinder()
+        self._face: np.ndarray | None = None
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        found = self._faces.find(img)
+        if found is not None:
+            self._face = found
+        if self._face is None:
+            return img
+        return _draw_phone(img.copy(), self._face, self.side)
+
+    def close(self) -> None:
+        self._faces.close()
+
+
+class _FaceFinder:
+    """MediaPipe's face landmarks (pixels) on consecutive frames of one clip."""
+
+    def __init__(self) -> None:
         from mediapipe.tasks.python import BaseOptions, vision
 
         from driver_monitor.perception.model import VENDORED_MODEL_PATH
 
-        self.side = side
         options = vision.FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(VENDORED_MODEL_PATH)),
                                                running_mode=vision.RunningMode.VIDEO, num_faces=1)
         self._landmarker = vision.FaceLandmarker.create_from_options(options)
         self._frame = 0
-        self._face: np.ndarray | None = None
 
-    def __call__(self, img: np.ndarray) -> np.ndarray:
+    def find(self, img: np.ndarray) -> np.ndarray | None:
         import mediapipe as mp
 
         h, w = img.shape[:2]
         found = self._landmarker.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB,
                                                            data=np.ascontiguousarray(img)), self._frame * 33)
         self._frame += 1
-        if found.face_landmarks:
-            self._face = np.array([(p.x * w, p.y * h) for p in found.face_landmarks[0]])
-        if self._face is None:
-            return img
-        return _draw_phone(img.copy(), self._face, self.side)
+        return np.array([(p.x * w, p.y * h) for p in found.face_landmarks[0]]) if found.face_landmarks else None
 
     def close(self) -> None:
         self._landmarker.close()
+
+
+class _CloseCamera:
+    """The clip as a camera close to the face gives it (in the steering column, on the
+    dashboard in front of the driver): a 480x480 picture of a square CLOSE_FACE_SHARE times the
+    side of the face's median box over the clip, so the face fills the picture and leaves it
+    at the edges when the head moves, turns or tilts back."""
+
+    def __init__(self, clip: Path):
+        finder, boxes = _FaceFinder(), []
+        try:
+            with av.open(str(clip)) as src:
+                for frame in src.decode(video=0):
+                    face = finder.find(frame.to_ndarray(format="rgb24"))
+                    if face is not None:
+                        boxes.append((*face.min(axis=0), *face.max(axis=0)))
+        finally:
+            finder.close()
+        x0, y0, x1, y1 = np.median(np.array(boxes), axis=0)
+        scale = CLOSE_SIDE_PX / (max(x1 - x0, y1 - y0) * CLOSE_FACE_SHARE)
+        self._warp = np.array([[scale, 0.0, CLOSE_SIDE_PX / 2 - scale * (x0 + x1) / 2],
+                               [0.0, scale, CLOSE_SIDE_PX / 2 - scale * (y0 + y1) / 2]])
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        return cv2.warpAffine(img, self._warp, (CLOSE_SIDE_PX, CLOSE_SIDE_PX), flags=cv2.INTER_AREA,
+                              borderMode=cv2.BORDER_CONSTANT)
+
+    def close(self) -> None:
+        pass
+
+
+CLOSE_SIDE_PX = 480
+CLOSE_FACE_SHARE = 1.15  # the picture's side over the face's (landmarks' box): the face fills it
 
 
 def _draw_phone(img: np.ndarray, face: np.ndarray, side: str) -> np.ndarray:
@@ -173,10 +222,11 @@ PICTURE_VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "noisy": _noisy, "bright": _bright, "blur": _blur, "shake": _shake, "wide": _wide,
     "wide3": lambda img: _wide(img, 3),
 }
-# Variants that follow the face: a fresh one per clip (a class taking no arguments: called
-# per frame, closed at the end).
-STATEFUL_VARIANTS: dict[str, Callable[[], _PhoneAtEar]] = {
-    "phoneleft": lambda: _PhoneAtEar("left"), "phoneright": lambda: _PhoneAtEar("right"),
+# Variants that find the face: a fresh one per clip (made from the clip's path, called per
+# frame, closed at the end).
+STATEFUL_VARIANTS: dict[str, Callable[[Path], _PhoneAtEar | _CloseCamera]] = {
+    "phoneleft": lambda clip: _PhoneAtEar("left"), "phoneright": lambda clip: _PhoneAtEar("right"),
+    "close": _CloseCamera,
 }
 CRF = {"crf35": "35"}  # the encoder's quality instead of the picture (crf 12 otherwise)
 VARIANTS = (*PICTURE_VARIANTS, *STATEFUL_VARIANTS, "fps30", "fps15", "fps10", *CRF, "late")
@@ -248,7 +298,7 @@ def write_variant(clip: Path, variant: str, out: Path, start_s: float = 0.0) -> 
         every = _frame_step(parts, float(rate))
         if every is None:
             return None
-        followers = [STATEFUL_VARIANTS[p]() for p in parts if p in STATEFUL_VARIANTS]
+        followers = [STATEFUL_VARIANTS[p](clip) for p in parts if p in STATEFUL_VARIANTS]
         # The face is found in the clip as filmed, before any other change.
         changes = [*followers, *(PICTURE_VARIANTS[p] for p in parts if p in PICTURE_VARIANTS)]
         crf = next((CRF[p] for p in parts if p in CRF), "12")
