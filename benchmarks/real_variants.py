@@ -27,6 +27,8 @@ clip is rewritten (H.264 crf 12, same frame times) as
     phoneleft, phoneright
             a hand holding a phone to the ear on that side of the picture (a phone call;
             drawn where MediaPipe finds the face on each frame)
+    sunglasses
+            dark lenses over the eyes (drawn where MediaPipe finds the face)
     close   a camera close to the face (480x480, the face's box 1/1.15 of it: it leaves the
             picture at the edges when the head moves)
     late    the lead-in cut: the clip starts 0.15 s before the first behaviour (the detectors
@@ -164,6 +166,41 @@ class _FaceFinder:
         self._landmarker.close()
 
 
+class _Sunglasses:
+    """Dark lenses over the driver's eyes (sunglasses by day: the eyes cannot be judged, the
+    rest of the face can), drawn where MediaPipe finds the face on each frame of the clip;
+    each lens an ellipse around the eye's corners and lids, 1.6 times the eye's width, at 8 %
+    of the picture's brightness under it with a faint reflection."""
+
+    # Eye corners (outer, inner) and the brow above each eye, MediaPipe's face mesh.
+    _EYES = ((33, 133, 105), (263, 362, 334))
+
+    def __init__(self) -> None:
+        self._faces = _FaceFinder()
+        self._face: np.ndarray | None = None
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        found = self._faces.find(img)
+        if found is not None:
+            self._face = found
+        if self._face is None:
+            return img
+        out = img.copy()
+        mask = np.zeros(img.shape[:2], np.uint8)
+        for outer, inner, brow in self._EYES:
+            a, b = self._face[outer], self._face[inner]
+            centre = (a + b) / 2.0 + (self._face[brow] - (a + b) / 2.0) * 0.15
+            width = float(np.linalg.norm(a - b))
+            angle = float(np.degrees(np.arctan2(b[1] - a[1], b[0] - a[0])))
+            cv2.ellipse(mask, (int(centre[0]), int(centre[1])), (int(0.8 * width), int(0.55 * width)), angle, 0, 360, 255, -1)
+        lens = mask.astype(bool)
+        out[lens] = (out[lens].astype(np.float32) * 0.08 + 6.0).astype(np.uint8)
+        return out
+
+    def close(self) -> None:
+        self._faces.close()
+
+
 class _CloseCamera:
     """The clip as a camera close to the face gives it (in the steering column, on the
     dashboard in front of the driver): a 480x480 picture of a square CLOSE_FACE_SHARE times the
@@ -224,9 +261,9 @@ PICTURE_VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 # Variants that find the face: a fresh one per clip (made from the clip's path, called per
 # frame, closed at the end).
-STATEFUL_VARIANTS: dict[str, Callable[[Path], _PhoneAtEar | _CloseCamera]] = {
+STATEFUL_VARIANTS: dict[str, Callable[[Path], _PhoneAtEar | _CloseCamera | _Sunglasses]] = {
     "phoneleft": lambda clip: _PhoneAtEar("left"), "phoneright": lambda clip: _PhoneAtEar("right"),
-    "close": _CloseCamera,
+    "close": _CloseCamera, "sunglasses": lambda clip: _Sunglasses(),
 }
 CRF = {"crf35": "35"}  # the encoder's quality instead of the picture (crf 12 otherwise)
 VARIANTS = (*PICTURE_VARIANTS, *STATEFUL_VARIANTS, "fps30", "fps15", "fps10", *CRF, "late")

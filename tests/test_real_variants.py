@@ -157,3 +157,18 @@ def test_the_phone_covers_the_side_of_the_head_and_leaves_the_eyes_clear(real_di
         for index in (eye, 159, 145, 386, 374, 468, 473):  # corners, lids and irises untouched
             x, y = face[index].astype(int)
             assert not changed[y - 3:y + 3, x - 3:x + 3].any(), index
+
+
+def test_behind_sunglasses_the_eyes_are_not_judged_and_the_rest_still_is(real_dir, tmp_path):
+    import pandas as pd
+
+    truth = load_truth(real_dir / "truth.yaml")["car_yawn_man"]
+    path = real_variants.write_variant(real_dir / truth.file, "sunglasses", tmp_path / "clips")
+    score = real_variants.score_variant(path, truth, tmp_path / "replay")
+    # The closure is behind the lenses: no microsleep from eyes nobody can see (nor from the
+    # dark lenses themselves), while the yawn in front of them is found (measured 1.38 s).
+    assert [e.behaviour.kind for e in score.missed] == ["eyes_closed"] and not score.false_alerts
+    assert [(a.name, round(a.t, 1)) for a in score.alerts] == [("yawn", 1.4)]
+    table = pd.read_csv(tmp_path / "replay" / "features.csv")
+    assert table.face_present.all() and not table.eyes_judgeable.any() and not table.eyes_closed.any()
+    assert table.eye_luma_ratio.max() < 0.5  # dark lenses (perception/eye_region.py)
