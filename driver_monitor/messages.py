@@ -14,7 +14,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-Scalar = float | int | bool | str | None
+# A per-frame column value: a float, int, bool, str or None, and NumPy's scalars besides (a
+# detector's arithmetic may give numpy.bool_). Any rather than the union of those: the
+# compiled decision core (scripts/compile_core.py) checks a declared union at run time and
+# would refuse a NumPy scalar the Python code takes.
+Scalar = Any
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from driver_monitor.config import Config
 from driver_monitor.detectors.base import Detector, DetectorInput, SwitchedOff
-from driver_monitor.detectors.calibration import Calibrator
+from driver_monitor.detectors.calibration import Calibrator, CalibratorStage
 from driver_monitor.detectors.distraction import DistractionDetector
 from driver_monitor.detectors.drowsiness import DrowsinessDetector
 from driver_monitor.detectors.emotion.anger import AngerDetector
@@ -162,7 +162,7 @@ def calibration_inputs(config: Config) -> tuple[object, ...]:
     return config.calibration, config.camera.mount, config.distraction.zones.right_hand_drive
 
 
-def _calibrator(config: Config) -> Calibrator:
+def _calibrator(config: Config) -> CalibratorStage:
     return Calibrator(config.calibration, config.camera.mount, config.distraction.zones.right_hand_drive)
 
 

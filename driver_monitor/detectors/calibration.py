@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -88,6 +88,18 @@ def mount_calibration(mount: CameraMountConfig | None, right_hand_drive: bool = 
         return Calibration()
     yaw, pitch = mount.road_ahead(right_hand_drive)
     return Calibration(neutral_yaw_deg=yaw, neutral_pitch_deg=pitch, road_ahead="mount" if mount.known else "unknown")
+
+
+class CalibratorStage(Protocol):
+    """What the Pipeline asks of its calibrator: a Calibrator, or a stand-in that replays one
+    (fleet/stage_cache.py). A Protocol, so the compiled core (scripts/compile_core.py) takes
+    either."""
+
+    calibration: Calibration
+
+    def update(self, features: Features, vehicle: VehicleState | None = None) -> Calibration: ...
+
+    def state_event(self, t: float) -> Event: ...
 
 
 class Calibrator:

@@ -12,3 +12,8 @@ def crossing_time(t0: float | None, v0: float | None, t1: float, v1: float, leve
     if not 0.0 <= frac <= 1.0:
         return t1
     return t0 + frac * (t1 - t0)
+
+
+def crossing_since(last: tuple[float, float] | None, t1: float, v1: float, level: float) -> float:
+    """crossing_time from the last (t, value) sample, if there is one."""
+    return t1 if last is None else crossing_time(last[0], last[1], t1, v1, level)

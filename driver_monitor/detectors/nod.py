@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from driver_monitor.config.drowsiness import NodConfig
-from driver_monitor.detectors.crossing import crossing_time
+from driver_monitor.detectors.crossing import crossing_since
 from driver_monitor.messages import Event
 
 
@@ -45,7 +45,7 @@ class NodDetector:
         if pitch_rel_deg <= c.recover_deg:
             events: list[Event] = []
             if self._dropped and self._up_t is not None:
-                back_t = crossing_time(*(last or (None, None)), t, pitch_rel_deg, c.recover_deg)
+                back_t = crossing_since(last, t, pitch_rel_deg, c.recover_deg)
                 duration = back_t - self._up_t
                 eyes_shut = self._down_s > 0.0 and self._closed_s + 1e-9 >= c.min_closed_share * self._down_s
                 if duration <= c.max_duration_s + 1e-9 and eyes_shut:
@@ -55,7 +55,7 @@ class NodDetector:
             return events
         # Head below the recover band: remember when it left (the onset) and how far it went.
         if self._up_t is not None and last is not None and last[1] <= c.recover_deg:
-            self._up_t = crossing_time(*(last or (None, None)), t, pitch_rel_deg, c.recover_deg)
+            self._up_t = crossing_since(last, t, pitch_rel_deg, c.recover_deg)
             self._down_s = self._closed_s = 0.0
         if pitch_rel_deg >= c.drop_deg:
             self._dropped = True

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 
 from driver_monitor.config.drowsiness import YawnConfig
-from driver_monitor.detectors.crossing import crossing_time
+from driver_monitor.detectors.crossing import crossing_since
 from driver_monitor.messages import Event
 
 
@@ -76,14 +76,14 @@ class YawnDetector:
         if self.open_since_t is None:
             if opening < c.jaw_open_min:
                 return []
-            self.open_since_t = crossing_time(*(last or (None, None)), t, opening, c.jaw_open_min)
+            self.open_since_t = crossing_since(last, t, opening, c.jaw_open_min)
             self._fired = False
             self._peak = opening
         elif self._closing_t is not None:
             if not self._while_closing(t, opening, last):
                 return []
         elif opening < c.jaw_close_max:
-            closing_t = crossing_time(*(last or (None, None)), t, opening, c.jaw_close_max)
+            closing_t = crossing_since(last, t, opening, c.jaw_close_max)
             if last is not None and last[0] - self.open_since_t >= c.long_opening_min_s - 1e-9 \
                     and t - closing_t < c.min_closing_s:
                 self._closing_t = closing_t  # seen on the next frames (_while_closing)
@@ -106,7 +106,7 @@ class YawnDetector:
         c = self.config
         assert self._closing_t is not None
         if opening >= c.jaw_open_min:
-            reopened_t = crossing_time(*(last or (None, None)), t, opening, c.jaw_open_min)
+            reopened_t = crossing_since(last, t, opening, c.jaw_open_min)
             if reopened_t - self._closing_t < c.min_closing_s:
                 self._closing_t = None  # too short for the jaw: the opening goes on
                 return True

@@ -155,7 +155,7 @@ class _RppgRecorder:
                 or not isinstance(getattr(stress, "rppg", None), RppgEstimator)):
             return None
         recorder = cls(stress.rppg, heart_rates, stress.config.rppg.model_dump_json())
-        stress.rppg = recorder  # type: ignore[assignment]
+        stress.rppg = recorder
         return recorder
 
     def update(self, features: Any) -> Any:
@@ -199,7 +199,7 @@ class SharedDrive:
         key = keys[CALIBRATION]
         calls = self._calls(CALIBRATION, key)
         if calls is not None:
-            pipeline.calibrator = _RecordedCalibrator(pipeline.calibrator, calls)  # type: ignore[assignment]
+            pipeline.calibrator = _RecordedCalibrator(pipeline.calibrator, calls)
             run.add(key, calls)
         for i, stage in enumerate(DETECTOR_STAGES):
             key = keys[stage.name]

@@ -102,8 +102,8 @@ class PolicyEngine:
                 outputs[shown] = StageOutput(True, o.stage, frozenset(self.ladders[shown].config.ack_actions), True)
                 out.append(Event(t, "state", StateName.DRIVER_ACK, None, {"condition": shown}))
 
-        state, shown = self._arbitrate(t, outputs, monitoring)
-        out.extend(self._action_events(t, shown, state.level))
+        state, shown_actions = self._arbitrate(t, outputs, monitoring)
+        out.extend(self._action_events(t, shown_actions, state.level))
         self.state = state
         return PolicyDecision(state, out)
 

@@ -21,6 +21,7 @@ from driver_monitor.detectors.base import DetectorInput
 from driver_monitor.detectors.stress.cues import Baseline, Cue, SmoothedValue, finite_or_nan
 from driver_monitor.detectors.stress.rppg import (
     HeartRateEstimate,
+    HeartRateSource,
     RppgEstimator,
     rmssd_from_intervals,
 )
@@ -52,7 +53,7 @@ class StressDetector:
         self.use_heart_rate = privacy.computed(PrivateSignal.HEART_RATE)
         self.use_hrv = self.use_heart_rate and privacy.computed(PrivateSignal.HRV)
         self.judge_stress = privacy.computed(PrivateSignal.STRESS)
-        self.rppg = RppgEstimator(config.rppg)
+        self.rppg: HeartRateSource = RppgEstimator(config.rppg)
         b, s, w = config.baseline, config.scales, config.weights
 
         def cue(name: str, scale: float, weight: float, tau_s: float, direction: float = 1.0, relative: bool = False) -> Cue:

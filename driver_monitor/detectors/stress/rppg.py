@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -54,6 +55,14 @@ class HeartRateEstimate:
 
 # Sample layout in the ring buffer: t, r, g, b, yaw, pitch, roll, x, y, z, brightness, colour.
 _N_FIELDS = 12
+
+
+class HeartRateSource(Protocol):
+    """What the stress detector asks of its camera heart rate: an RppgEstimator, or a stand-in
+    that records or replays one (fleet/stage_cache.py). A Protocol, so the compiled core
+    (scripts/compile_core.py) takes either."""
+
+    def update(self, f: Features) -> HeartRateEstimate: ...
 
 
 class RppgEstimator:
