@@ -5,11 +5,12 @@ BIN := $(VENV)/bin
 
 .PHONY: install demo test lint bench soak default-config clean
 
-# The test extra and the fleet extra (Ray): CI runs the Ray tests against a local instance.
+# The test extra, the fleet extra (Ray: CI runs the Ray tests against a local instance) and
+# the fast extra (mypy: tests/test_compiled_core.py compiles the decision core with mypyc).
 $(BIN)/driver-monitor: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,fleet]'
+	$(BIN)/python -m pip install --quiet -e '.[test,fleet,fast]'
 	touch $@
 
 install: $(BIN)/driver-monitor

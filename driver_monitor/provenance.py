@@ -9,6 +9,7 @@ model and input cannot be compared with another one.
     created_utc: '2025-01-01T12:00:00Z'
     package_version: 0.1.0
     python: 3.11.2
+    decision_core: python          # or compiled (scripts/compile_core.py)
     input: {path: recordings/selfie_writing, sha256: ...}
     model: {path: .../face_landmarker.task, sha256: ...}
     config: {path: (packaged default), sha256: ..., settings: {...every setting...}}
@@ -27,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from driver_monitor import __version__
+from driver_monitor import __version__, compiled_core
 from driver_monitor.config import DEFAULT_CONFIG_PATH, Config
 from driver_monitor.outputs.files import open_private
 
@@ -88,6 +89,8 @@ def run_provenance(command: str, config: Config | None, input_path: str | Path |
         "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "package_version": __version__,
         "python": platform.python_version(),
+        # scripts/compile_core.py: the same decisions, compiled (a stale build runs old code).
+        "decision_core": "compiled" if compiled_core() else "python",
     }
     if input_path is not None:
         path = Path(input_path)
