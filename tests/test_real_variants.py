@@ -81,8 +81,10 @@ CASES = {
     ("car_eyes_closed_woman", "phoneright"): [("microsleep", 2.3, 2.5), ("sleep", 4.3, 4.5)],
     ("car_yawn_man", "phoneleft"): [("yawn", 1.2, 1.4), ("microsleep", 2.7, 2.95)],
     # A camera close to the face (the face fills a 480x480 picture and leaves it at the edges
-    # as the head sinks): the closure is still held to its sleep (measured 2.18 / 4.18 s).
-    ("car_eyes_closed_woman", "close"): [("microsleep", 2.1, 2.3), ("sleep", 4.1, 4.3)],
+    # as the head sinks): the closure is still held to its sleep. Its start differs between
+    # encodes (x264's threads): measured 2.18 / 4.18 s here and 1.98 / 3.98 s in a CI run,
+    # hence the bounds around both (the truth's closure starts at 0.95 s).
+    ("car_eyes_closed_woman", "close"): [("microsleep", 1.9, 2.3), ("sleep", 3.9, 4.3)],
 }
 
 
