@@ -126,22 +126,18 @@ class _PhoneAtEar:
     def __init__(self, side: str):
         self.side = side
         self._faces = _FaceFinder()
-        self._face: np.ndarray | None = None
 
     def __call__(self, img: np.ndarray) -> np.ndarray:
-        found = self._faces.find(img)
-        if found is not None:
-            self._face = found
-        if self._face is None:
-            return img
-        return _draw_phone(img.copy(), self._face, self.side)
+        face = self._faces.follow(img)
+        return img if face is None else _draw_phone(img.copy(), face, self.side)
 
     def close(self) -> None:
         self._faces.close()
 
 
 class _FaceFinder:
-    """MediaPipe's face landmarks (pixels) on consecutive frames of one clip."""
+    """MediaPipe's face landmarks (pixels) on consecutive frames of one clip; `last`: those of
+    the last frame a face was found on."""
 
     def __init__(self) -> None:
         from mediapipe.tasks.python import BaseOptions, vision
@@ -152,6 +148,7 @@ class _FaceFinder:
                                                running_mode=vision.RunningMode.VIDEO, num_faces=1)
         self._landmarker = vision.FaceLandmarker.create_from_options(options)
         self._frame = 0
+        self.last: np.ndarray | None = None
 
     def find(self, img: np.ndarray) -> np.ndarray | None:
         import mediapipe as mp
@@ -162,6 +159,14 @@ class _FaceFinder:
         self._frame += 1
         return np.array([(p.x * w, p.y * h) for p in found.face_landmarks[0]]) if found.face_landmarks else None
 
+    def follow(self, img: np.ndarray) -> np.ndarray | None:
+        """The face on this frame, or where it last was while none is found (None before the
+        first)."""
+        found = self.find(img)
+        if found is not None:
+            self.last = found
+        return self.last
+
     def close(self) -> None:
         self._landmarker.close()
 
@@ -170,26 +175,23 @@ class _Sunglasses:
     """Dark lenses over the driver's eyes (sunglasses by day: the eyes cannot be judged, the
     rest of the face can), drawn where MediaPipe finds the face on each frame of the clip;
     each lens an ellipse around the eye's corners and lids, 1.6 times the eye's width, at 8 %
-    of the picture's brightness under it with a faint reflection."""
+    of the picture's brightness under it."""
 
     # Eye corners (outer, inner) and the brow above each eye, MediaPipe's face mesh.
     _EYES = ((33, 133, 105), (263, 362, 334))
 
     def __init__(self) -> None:
         self._faces = _FaceFinder()
-        self._face: np.ndarray | None = None
 
     def __call__(self, img: np.ndarray) -> np.ndarray:
-        found = self._faces.find(img)
-        if found is not None:
-            self._face = found
-        if self._face is None:
+        face = self._faces.follow(img)
+        if face is None:
             return img
         out = img.copy()
         mask = np.zeros(img.shape[:2], np.uint8)
         for outer, inner, brow in self._EYES:
-            a, b = self._face[outer], self._face[inner]
-            centre = (a + b) / 2.0 + (self._face[brow] - (a + b) / 2.0) * 0.15
+            a, b = face[outer], face[inner]
+            centre = (a + b) / 2.0 + (face[brow] - (a + b) / 2.0) * 0.15
             width = float(np.linalg.norm(a - b))
             angle = float(np.degrees(np.arctan2(b[1] - a[1], b[0] - a[0])))
             cv2.ellipse(mask, (int(centre[0]), int(centre[1])), (int(0.8 * width), int(0.55 * width)), angle, 0, 360, 255, -1)

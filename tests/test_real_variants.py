@@ -149,7 +149,7 @@ def test_the_phone_covers_the_side_of_the_head_and_leaves_the_eyes_clear(real_di
         phone = real_variants._PhoneAtEar(side)
         try:
             drawn = phone(frame)
-            face = phone._face
+            face = phone._faces.last
         finally:
             phone.close()
         assert face is not None
