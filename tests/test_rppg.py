@@ -152,14 +152,45 @@ def test_band_must_fit_below_nyquist() -> None:
         RppgConfig(band_low_hz=1.5, band_high_hz=1.2)
 
 
-@pytest.mark.parametrize(("n", "win"), [(300, 48), (301, 2), (80, 79), (1200, 600), (40, 1)])
-def test_window_means_equal_numpys_mean_of_the_sliding_windows_to_the_bit(n: int, win: int) -> None:
-    """POS normalises each window by its mean (rppg.window_means): the fast form must be the
-    very doubles NumPy's mean over the strided window view gives, or the camera heart rate, and
-    with it every replay, would move in the last bits."""
+def _pos_window_by_window(rgb: np.ndarray, fs: float, window_s: float) -> np.ndarray:
+    """POS as Wang et al. write it: every window normalised, projected, tuned and overlap-added."""
     from numpy.lib.stride_tricks import sliding_window_view
 
-    x = np.random.default_rng(n + win).normal(120.0, 25.0, size=(n, 3)) ** 2 / 120.0
-    expected = sliding_window_view(x, win, axis=0).mean(axis=2, keepdims=True)
-    got = rppg.window_means(x, win)
-    assert got.shape == expected.shape and np.array_equal(got, expected)
+    n = rgb.shape[0]
+    win = max(2, int(round(window_s * fs)))
+    windows = sliding_window_view(rgb, win, axis=0)  # (n - win + 1, 3, win)
+    cn = windows / windows.mean(axis=2, keepdims=True)
+    s1 = cn[:, 1, :] - cn[:, 2, :]
+    s2 = -2.0 * cn[:, 0, :] + cn[:, 1, :] + cn[:, 2, :]
+    sd2 = s2.std(axis=1, keepdims=True)
+    h = s1 + s1.std(axis=1, keepdims=True) / np.where(sd2 > 0, sd2, 1.0) * s2
+    h -= h.mean(axis=1, keepdims=True)
+    out, count = np.zeros(n), np.zeros(n)
+    for m in range(h.shape[0]):
+        out[m:m + win] += h[m]
+        count[m:m + win] += 1
+    return out / count
+
+
+@pytest.mark.parametrize(("n", "fs", "window_s", "level"), [
+    (300, 30.0, 1.6, 120.0), (301, 30.0, 0.05, 90.0), (80, 30.0, 2.6, 200.0), (1200, 60.0, 10.0, 40.0), (40, 8.0, 4.9, 1.0),
+])
+def test_pos_equals_the_window_by_window_algorithm(n: int, fs: float, window_s: float, level: float) -> None:
+    """pos_pulse computes POS from prefix sums (O(n)); it must give Wang et al.'s window-by-window
+    result to rounding: within 1e-9 of the pulse's amplitude, at bright and at dim skin."""
+    rng = np.random.default_rng(n)
+    t = np.arange(n) / fs
+    beat = np.sin(2 * np.pi * 1.2 * t)
+    rgb = np.column_stack([level * (1 + 0.01 * beat) + rng.normal(0, 0.005 * level, n),
+                           0.8 * level * (1 + 0.02 * beat) + rng.normal(0, 0.005 * level, n),
+                           0.6 * level + rng.normal(0, 0.005 * level, n)])
+    expected = _pos_window_by_window(rgb, fs, window_s)
+    got = rppg.pos_pulse(rgb, fs, window_s)
+    assert got.shape == expected.shape
+    assert np.max(np.abs(got - expected)) <= 1e-9 * np.max(np.abs(expected))
+
+
+def test_pos_of_a_constant_colour_is_zero() -> None:
+    """No change in colour, no pulse (alpha's 0/0 guarded): zero to rounding, not NaN."""
+    got = rppg.pos_pulse(np.tile([120.0, 90.0, 70.0], (100, 1)), 30.0, 1.6)
+    assert np.all(np.isfinite(got)) and np.max(np.abs(got)) < 1e-12
