@@ -236,3 +236,23 @@ def test_provisional_eye_baseline_follows_a_narrow_eyed_driver_and_can_be_disabl
     off = Calibrator(CalibrationConfig(provisional_eyes_after_s=0.0), AUTO)
     c = feed(off, 0.0, 59.0, ear=0.23)
     assert c.eyes == "population" and c.open_ear_left == Calibration().open_ear_left
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 1001, 3600, 3601])
+def test_road_ahead_column_medians_equal_numpys_to_the_bit(n):
+    """The road-ahead refinement's medians (road_ahead.column_medians) must be the doubles
+    np.median gives, or a faster feature replay would move the road ahead in the last bits;
+    ties and repeated values included, and NaN stays NaN."""
+    import numpy as np
+
+    from driver_monitor.detectors.road_ahead import column_medians
+
+    rng = np.random.default_rng(n)
+    rows = rng.normal(10.0, 8.0, size=(n, 4))
+    rows[:, 1] = np.round(rows[:, 1])  # many equal values
+    expected = np.median(rows, axis=0)
+    assert column_medians(rows) == [float(v) for v in expected]
+    assert column_medians(rows[::2]) == [float(v) for v in np.median(rows[::2], axis=0)]  # a strided view
+    rows[n // 2, 2] = math.nan
+    got = column_medians(rows)
+    assert math.isnan(got[2]) and got[:2] == [float(v) for v in expected[:2]]

@@ -132,3 +132,25 @@ def test_a_bad_mode_is_one_line_naming_the_key() -> None:
     with pytest.raises(ConfigError) as err:
         parse_config("privacy:\n  anger: cloud\n")
     assert "privacy.anger" in str(err.value) and "cloud" in str(err.value)
+
+
+def test_the_filtered_result_keeps_every_other_field_of_the_frame() -> None:
+    """The filter rebuilds FrameResult field by field (speed): a field it does not withhold from
+    (the picture, judged, the features, the vehicle, ...) must pass as it came, including a
+    field added to FrameResult later."""
+    import dataclasses
+
+    from driver_monitor.messages import FrameStats
+
+    result = FrameResult(
+        t=12.5, features=Features(t=12.5, face_present=True), vehicle=VehicleState(t=12.5, speed_kph=80.0),
+        state=DriverState(t=12.5, face_present=True, active=frozenset({"anger"}), values={"anger_level": 2, "x": 1.0}),
+        events=[Event(12.5, "event", "anger", "start", {"level": 2})],
+        policy=PolicyState(t=12.5, condition="anger", level=1),
+        picture=FrameStats(identical_to_previous=False, mean_luma=90.0, luma_std=30.0), judged=True,
+    )
+    filtered = PrivacyFilter(PrivacyConfig()).result(result)  # anger: in memory by default
+    assert filtered.state.values == {"x": 1.0} and filtered.events == [] and filtered.policy.condition == WITHHELD
+    for f in dataclasses.fields(FrameResult):
+        if f.name not in ("state", "events", "policy"):
+            assert getattr(filtered, f.name) is getattr(result, f.name), f.name
