@@ -135,7 +135,7 @@ def _table_times(path: Path) -> list[float]:
         if path.suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            column = pq.read_table(path, columns=["t"]).column("t")
+            column = pq.ParquetFile(path).read(columns=["t"]).column("t")  # no pandas import (fleet/table.py)
         else:
             import pyarrow.csv as pacsv
 
