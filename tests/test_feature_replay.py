@@ -5,6 +5,7 @@ detectors' inputs exactly; a table that cannot promise that is refused in one li
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from pathlib import Path
@@ -85,7 +86,10 @@ def test_feature_replay_of_a_drive_with_warnings_a_dark_stretch_and_a_silence(mi
     table = read_feature_table(full)
     assert not all(f.judged for f in table.frames) and any(f.vehicle.indicator_left for f in table.frames)
     assert any(f.vehicle.driver_ack for f in table.frames) and {f.vehicle.speed_kph for f in table.frames} > {0.0, 70.0}
+    frozen_before = gc.get_freeze_count()
     replayed = replay_features(full / "features.parquet", config, tmp_path, progress=False)
+    # The frames are kept out of the cycle collector only while they are decided.
+    assert gc.get_freeze_count() == frozen_before
     same_outputs(full, tmp_path)
     assert (replayed.frames, replayed.event_counts, replayed.action_counts) == (
         summary.frames, summary.event_counts, summary.action_counts)
