@@ -8,9 +8,10 @@ feature replay's decisions on the same table, alternating processes, in one run.
 ~/.cache/driver-monitor/bench. --root: a source tree already compiled (default: the package
 copied into a temporary directory and compiled there, ~1 min). Each round runs the Python
 modules then the compiled ones, each in a fresh process timing `decide_events` (frames in
-memory -> events, best of 3, process time); the medians of the rounds are reported with
-the ratio, the real-time factor of a 30 fps drive on one core and whether the events are the
-same (a digest of their JSON).
+memory -> events) and `replay --features` end to end (read the table, decide, write the
+outputs; Parquet and CSV feature tables), best of 3 each, process time; the medians of the
+rounds are reported with the ratio, the real-time factor of a 30 fps drive on one core and
+whether the events are the same (a digest of their JSON).
 """
 
 from __future__ import annotations
@@ -29,26 +30,39 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-# Run in a fresh process: decide_events over the table, best of 3; prints one JSON line.
+# Run in a fresh process: decide_events over the table, then `replay --features` end to end
+# (read the table, decide, write events.jsonl and the feature table) with Parquet and with CSV
+# output, best of 3 each; prints one JSON line.
 _TIMER = """
-import hashlib, json, logging, sys, time
+import hashlib, json, logging, sys, tempfile, time
+from pathlib import Path
 logging.disable(logging.WARNING)
 import driver_monitor
 from driver_monitor.config import load_config
-from driver_monitor.fleet.feature_replay import decide_events
+from driver_monitor.config.outputs import FeaturesFormat
+from driver_monitor.fleet.feature_replay import decide_events, replay_features
 from driver_monitor.fleet.table import read_feature_table
 table = read_feature_table(sys.argv[1])
 config = load_config()
-best = None
-for _ in range(3):
-    start = time.process_time()
-    events = decide_events(table.frames, config, table.path)
-    spent = time.process_time() - start
-    best = spent if best is None else min(best, spent)
+def best_of_3(run):
+    best = None
+    for _ in range(3):
+        start = time.process_time()
+        result = run()
+        spent = time.process_time() - start
+        best = spent if best is None else min(best, spent)
+    return best, result
+decide_s, events = best_of_3(lambda: decide_events(table.frames, config, table.path))
+end_to_end = {}
+with tempfile.TemporaryDirectory() as out:
+    for fmt in FeaturesFormat:
+        c = config.model_copy(update={"outputs": config.outputs.model_copy(update={"features_format": fmt})})
+        end_to_end[fmt.value], _ = best_of_3(lambda: replay_features(table.path, c, Path(out) / fmt.value, progress=False))
 frames = len(table.frames)
 drive_s = table.frames[-1].t - table.frames[0].t if frames > 1 else 0.0
 print(json.dumps({"compiled": driver_monitor.compiled_core(), "frames": frames, "drive_s": drive_s,
-                  "us_per_frame": best / frames * 1e6,
+                  "us_per_frame": decide_s / frames * 1e6,
+                  "end_to_end_us": {k: v / frames * 1e6 for k, v in end_to_end.items()},
                   "events": len(events), "digest": hashlib.sha256(json.dumps(events).encode()).hexdigest()}))
 """
 
@@ -102,8 +116,9 @@ def main() -> int:
                 result = timed(table, root if compiled else None)
                 assert result["compiled"] == compiled, result
                 rows[compiled].append(result)
-                print(f"round {n + 1}: {'compiled' if compiled else 'python  '} {result['us_per_frame']:7.1f} us/frame",
-                      flush=True)
+                print(f"round {n + 1}: {'compiled' if compiled else 'python  '} {result['us_per_frame']:7.1f} us/frame, "
+                      f"replay --features {result['end_to_end_us']['parquet']:.1f} (Parquet) "
+                      f"{result['end_to_end_us']['csv']:.1f} (CSV)", flush=True)
         load_after = os.getloadavg()[0]
     python_us = statistics.median(r["us_per_frame"] for r in rows[False])
     compiled_us = statistics.median(r["us_per_frame"] for r in rows[True])
@@ -112,10 +127,13 @@ def main() -> int:
     same = len({r["digest"] for r in rows[False] + rows[True]}) == 1
     print(f"\n{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"load {load_before:.1f} -> {load_after:.1f}; {table}: {first['frames']} frames, {first['drive_s']:.0f} s")
-    print("| decision core | us a frame (median of rounds) | x real time on one core |")
-    print("|---|---|---|")
-    print(f"| Python modules | {python_us:.0f} | {frame_s * 1e6 / python_us:.0f}x |")
-    print(f"| compiled (mypyc) | {compiled_us:.0f} | {frame_s * 1e6 / compiled_us:.0f}x |")
+    print("| decision core | decisions: us a frame (median of rounds) | x real time on one core "
+          "| `replay --features` end to end, Parquet out | CSV out |")
+    print("|---|---|---|---|---|")
+    for compiled, name, us in ((False, "Python modules", python_us), (True, "compiled (mypyc)", compiled_us)):
+        ends = [statistics.median(r["end_to_end_us"][fmt] for r in rows[compiled]) for fmt in ("parquet", "csv")]
+        print(f"| {name} | {us:.0f} | {frame_s * 1e6 / us:.0f}x | "
+              + " | ".join(f"{e:.0f} us, {frame_s * 1e6 / e:.0f}x" for e in ends) + " |")
     print(f"\ncompiled / Python: {python_us / compiled_us:.2f}x faster; events identical: {same} "
           f"({first['events']} events)")
     return 0 if same else 1
