@@ -285,3 +285,20 @@ def test_a_turned_portrait_is_rigged_from_its_frontal_view() -> None:
     astronaut = get_rig("astronaut", SIZE)
     assert astronaut.frontalized_from_deg is None
     assert abs(astronaut.photo_pose_deg[0]) <= FRONTALIZE_ABOVE_YAW_DEG
+
+
+def test_a_process_that_found_a_face_in_a_photo_exits_without_a_traceback():
+    """The rig's IMAGE-mode landmarker is closed when the rig is built, not left to the
+    interpreter's exit (where MediaPipe's dispatcher is gone and __del__ printed
+    "Exception ignored in FaceLandmarker.__del__" after every test run and simulate)."""
+    import subprocess
+    import sys
+
+    code = ("from driver_monitor.sim.face_rig import detect_mesh, load_photo, resolve_face\n"
+            "from driver_monitor.sim.simulate import get_rig\n"
+            "rig = get_rig('obama', (320, 240))\n"
+            "found = detect_mesh(load_photo(resolve_face('biden')))  # outside a rig's block too\n"
+            "print(found is not None and found[0].shape == (478, 3))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr[-2000:]
+    assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -64,8 +66,11 @@ def load_photo(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-@lru_cache(maxsize=4)
-def _image_landmarker():  # type: ignore[no-untyped-def]
+# The landmarker of the open `shared_image_landmarker` block (at most one).
+_SHARED_LANDMARKER: list[Any] = []
+
+
+def _new_image_landmarker() -> Any:
     os.environ.setdefault("GLOG_minloglevel", "2")
     try:
         from mediapipe.tasks.python import BaseOptions, vision
@@ -81,14 +86,32 @@ def _image_landmarker():  # type: ignore[no-untyped-def]
         return vision.FaceLandmarker.create_from_options(options)
 
 
+@contextmanager
+def shared_image_landmarker() -> Iterator[None]:
+    """One IMAGE-mode landmarker for every `detect_mesh` inside the block (building a rig
+    detects the face more than once, and creating a landmarker costs ~0.5 s), closed at its
+    end. Never one left for the interpreter's exit: MediaPipe's dispatcher is gone by then and
+    the landmarker's __del__ prints a traceback ("Exception ignored in FaceLandmarker.__del__");
+    an exit handler cannot close it either (the dispatcher's thread pool stops before those run)."""
+    if _SHARED_LANDMARKER:  # nested: the outer block's
+        yield
+        return
+    landmarker = _new_image_landmarker()
+    _SHARED_LANDMARKER.append(landmarker)
+    try:
+        yield
+    finally:
+        _SHARED_LANDMARKER.clear()
+        landmarker.close()
+
+
 def detect_mesh(image_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """(478x3 landmarks in pixels, 4x4 transform) of the largest face, or None."""
     import mediapipe as mp
 
     img = np.ascontiguousarray(image_rgb)
-    landmarker = _image_landmarker()
-    with quiet_native_stderr():
-        result = landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=img))
+    with shared_image_landmarker(), quiet_native_stderr():
+        result = _SHARED_LANDMARKER[0].detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=img))
     if not result.face_landmarks:
         return None
     h, w = img.shape[:2]

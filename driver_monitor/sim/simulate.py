@@ -16,7 +16,13 @@ from driver_monitor.sim.calibrate import (
     calibrate_pose,
     frontal_view,
 )
-from driver_monitor.sim.face_rig import BUNDLED_FACES, FaceRig, build_rig, resolve_face
+from driver_monitor.sim.face_rig import (
+    BUNDLED_FACES,
+    FaceRig,
+    build_rig,
+    resolve_face,
+    shared_image_landmarker,
+)
 from driver_monitor.sim.labels import derive_labels
 from driver_monitor.sim.renderer import Renderer
 from driver_monitor.sim.scenario import Scenario, load_scenario
@@ -29,7 +35,9 @@ _RIGS: dict[tuple[str, tuple[int, int]], FaceRig] = {}
 def get_rig(face: str, size: tuple[int, int]) -> FaceRig:
     """Build (and calibrate) a rig once per face and size in this process."""
     key = (face, size)
-    if key not in _RIGS:
+    if key in _RIGS:
+        return _RIGS[key]
+    with shared_image_landmarker():  # the photo's face is found more than once below
         front = frontal_view(resolve_face(face))
         rig = build_rig(face, size, image=None if front is None else front[0])
         if front is not None:
