@@ -117,6 +117,11 @@ def test_frame_stats_on_real_pictures() -> None:
     b = a.copy()
     b[0, 0, 0] ^= 1
     assert not frame_stats(b, a).identical_to_previous
+    # One bit off in a row the quick comparison skips (every 16th row is sampled first).
+    c = a.copy()
+    c[17, 40, 2] ^= 1
+    assert not frame_stats(c, a).identical_to_previous and frame_stats(c, c.copy()).identical_to_previous
+    assert not frame_stats(a, a[:, :32]).identical_to_previous  # another size
     black = frame_stats(np.zeros((48, 64, 3), np.uint8), None)
     assert black.mean_luma == 0.0 and black.luma_std == 0.0
     assert frame_stats(a, None).luma_std > 30

@@ -31,8 +31,22 @@ DARK_LENS = "dark_lens"
 COVERED_LENS = "covered_lens"
 
 
+# Rows compared first by same_picture: a live sensor's noise differs in every band of rows.
+_SAMPLE_ROW_STEP = 16
+
+
+def same_picture(previous: np.ndarray | None, image: np.ndarray) -> bool:
+    """Bit-identical frames (a frozen sensor). Every 16th row first: a live picture almost
+    always differs there already, at a sixteenth of the full comparison (~0.14 ms of a
+    640x480 frame); only frames equal there are compared in full, so the answer is exact."""
+    if previous is None or previous.shape != image.shape:
+        return False
+    step = _SAMPLE_ROW_STEP
+    return bool(np.array_equal(previous[::step], image[::step]) and np.array_equal(previous, image))
+
+
 def frame_stats(image: np.ndarray, previous: np.ndarray | None) -> FrameStats:
-    identical = previous is not None and previous.shape == image.shape and np.array_equal(previous, image)
+    identical = same_picture(previous, image)
     small = image[::4, ::4]
     grey = cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2GRAY) if small.ndim == 3 else small
     mean, std = cv2.meanStdDev(grey)
