@@ -30,7 +30,7 @@ def compiled_root(tmp_path_factory) -> Path:
     done = subprocess.run([sys.executable, str(REPO / "scripts" / "compile_core.py"), "--root", str(root)],
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "compiled 41 modules" in done.stdout, done.stdout
+    assert "compiled 42 modules" in done.stdout, done.stdout
     return root
 
 
@@ -68,13 +68,14 @@ def test_compiled_feature_replay_gives_the_events_and_table_of_the_python_one(co
 
 
 def test_the_core_tests_pass_against_the_compiled_core(compiled_root):
-    # The detectors', the calibration's, the policy's and feature replay's own tests (sweeps'
+    # The detectors', the calibration's, the policy's, feature replay's and the tables' own tests (sweeps'
     # stage sharing swaps recorded stand-ins into the compiled Pipeline), in a copy of the tree.
     for item in _BESIDE:
         (compiled_root / item).symlink_to(REPO / item)
     shutil.copytree(REPO / "tests", compiled_root / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     files = ["tests/test_drowsiness.py", "tests/test_calibration.py", "tests/test_distraction.py",
-             "tests/test_policy_engine.py", "tests/test_anger.py", "tests/test_feature_replay.py"]
+             "tests/test_policy_engine.py", "tests/test_anger.py", "tests/test_feature_replay.py",
+             "tests/test_outputs.py"]
     done = run_compiled(compiled_root, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "failed" not in done.stdout

@@ -18,7 +18,7 @@ from driver_monitor.cli import main
 from driver_monitor.config import Config, load_config, parse_config
 from driver_monitor.config.perception import TrackerBackend
 from driver_monitor.errors import InputError
-from driver_monitor.fleet.feature_replay import replay_features
+from driver_monitor.fleet.feature_replay import YOUNG_GC_THRESHOLD, kept_out_of_gc, replay_features
 from driver_monitor.fleet.table import read_feature_table
 from driver_monitor.messages import DriverState, Features, FrameResult, FrameStats, VehicleState
 from driver_monitor.outputs import feature_table
@@ -352,3 +352,12 @@ def test_a_setting_that_acts_before_the_features_is_refused(mixed_full, tmp_path
     serial = config.model_copy(update={"perception": config.perception.model_copy(
         update={"staged_replay": False, "landmark_threads": 1})})
     read_feature_table(full).check_config(serial)
+
+
+def test_the_cycle_collector_is_kept_off_the_frames_only_while_they_are_decided():
+    threshold, frozen_before = gc.get_threshold(), gc.get_freeze_count()
+    with pytest.raises(RuntimeError), kept_out_of_gc():
+        assert gc.get_threshold() == (max(threshold[0], YOUNG_GC_THRESHOLD), *threshold[1:])
+        assert gc.get_freeze_count() > frozen_before
+        raise RuntimeError("a frame failed")
+    assert gc.get_threshold() == threshold and gc.get_freeze_count() == frozen_before

@@ -65,3 +65,21 @@ def test_feature_table_has_one_row_per_frame(tmp_path, fmt):
         assert second["head_yaw_deg"] == "12.5" and second["face_present"] == "True"
         first = dict(zip(header, lines[1].split(","), strict=True))
         assert first["head_yaw_deg"] == ""  # NaN is an empty cell
+
+
+def test_parquet_floats_are_byte_stream_split_and_read_back_to_the_bit(tmp_path):
+    path = tmp_path / "features.parquet"
+    table = FeatureTableWriter(path, "parquet")
+    odd = [0.1, -0.0, math.inf, 1e-300, 12.5, math.nan]
+    for k, value in enumerate(odd):
+        table.write_row({**Features(t=k / 30, face_present=k % 2 == 0, head_yaw_deg=value).columns(),
+                         "gear": "D" if k < 3 else "R"})
+    table.close()
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    assert "BYTE_STREAM_SPLIT" in encodings["head_yaw_deg"] and "BYTE_STREAM_SPLIT" in encodings["t"]
+    assert "RLE_DICTIONARY" in encodings["gear"] and "BYTE_STREAM_SPLIT" not in encodings["face_present"]
+    got = pq.read_table(path).to_pydict()
+    assert [math.copysign(1, v) for v in got["head_yaw_deg"][:5]] == [1, -1, 1, 1, 1]
+    assert got["head_yaw_deg"][:5] == odd[:5] and math.isnan(got["head_yaw_deg"][5])
+    assert got["t"] == [k / 30 for k in range(6)] and got["gear"] == ["D", "D", "D", "R", "R", "R"]
