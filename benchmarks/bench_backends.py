@@ -21,7 +21,9 @@ End to end (decoding included, what the user waits for):
                      not its code; no drawing, no display)
 Live latency (--latency): the clip letterboxed to 640x480, one frame at a time through the
   whole Pipeline, paced at 30 fps (idle cores between frames, as on a car computer); p50 and
-  p99 of the time from the frame to its result, per backend and thread setting.
+  p99 of the time from the frame to its result, per backend and thread setting; and the
+  default and tracked litert back to back, unpaced: what a frame costs when the cores have
+  not gone idle before it (the difference is the price of waking them).
 Every figure is the median over --repeats rounds; in each round every variant runs once,
 in turn, so all see the same machine state. Prints a Markdown table for docs/performance.md.
 """
@@ -228,6 +230,8 @@ def bench_latency(clip: Path, args: argparse.Namespace) -> None:
         "litert, tracked": {"detector_schedule": "tracked"},
         "litert, tracked, landmark_threads 1": {"detector_schedule": "tracked", "landmark_threads": 1},
     }
+    unpaced = {"litert (default), frames back to back": {}, "litert, tracked, frames back to back": {"detector_schedule": "tracked"}}
+    variants.update(unpaced)
     latencies: dict[str, list[float]] = {name: [] for name in variants}
     cpu_times: dict[str, list[float]] = {name: [] for name in variants}
     base = load_config()
@@ -238,7 +242,8 @@ def bench_latency(clip: Path, args: argparse.Namespace) -> None:
             with create_tracker(perception) as tracker:
                 pipeline = Pipeline(config, tracker)
                 for i, image in enumerate(images):
-                    time.sleep(1 / 30)
+                    if name not in unpaced:
+                        time.sleep(1 / 30)
                     start, cpu = time.perf_counter(), time.process_time()
                     pipeline.process(Frame(i / 30, image, i))
                     latencies[name].append(time.perf_counter() - start)
