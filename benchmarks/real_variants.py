@@ -29,6 +29,9 @@ clip is rewritten (H.264 crf 12, same frame times) as
             drawn where MediaPipe finds the face on each frame)
     sunglasses
             dark lenses over the eyes (drawn where MediaPipe finds the face)
+    facemask
+            a surgical mask over the nose, mouth and chin (drawn where MediaPipe finds the
+            face; the eyes clear)
     close   a camera close to the face (480x480, the face's box 1/1.15 of it: it leaves the
             picture at the edges when the head moves)
     late    the lead-in cut: the clip starts 0.15 s before the first behaviour (the detectors
@@ -203,6 +206,42 @@ class _Sunglasses:
         self._faces.close()
 
 
+class _FaceMask:
+    """A surgical face mask over the nose, mouth and chin (drivers wear them; the contest data
+    set the car clips come from was filmed in 2023), drawn where MediaPipe finds the face on
+    each frame of the clip: pale blue from halfway down the nose over the face's contour below
+    the cheekbones and the chin, with three darker pleats. The eyes stay clear; the mouth,
+    and so a yawn, is hidden (the jaw's movement still shows through the mask's outline)."""
+
+    # MediaPipe's face-oval contour from below the image-left ear (93) round the chin (152) to
+    # below the image-right ear (323); the bridge between the eyes (6) and the nose tip (1).
+    _LOWER_OVAL = (93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323)
+    _BRIDGE, _TIP = 6, 1
+    COLOUR = (172, 205, 226)  # RGB: a pale blue surgical mask
+    PLEAT = (140, 170, 192)
+
+    def __init__(self) -> None:
+        self._faces = _FaceFinder()
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        face = self._faces.find(img)  # (not `follow`: a mask turns away with the face, and one
+        if face is None:              # left where the face was would look like a face there)
+            return img
+        top = face[self._BRIDGE] + 0.45 * (face[self._TIP] - face[self._BRIDGE])
+        outline = np.array([*(face[i] for i in self._LOWER_OVAL), top])
+        out = img.copy()
+        cv2.fillPoly(out, [np.round(outline).astype(np.int32)], self.COLOUR)
+        left, right, chin = face[93], face[323], face[152]
+        for share in (0.3, 0.5, 0.7):  # pleats: from side to side, between the top and the chin
+            a = left + share * (chin - left) * 0.8 + (top - left) * (1 - share) * 0.3
+            b = right + share * (chin - right) * 0.8 + (top - right) * (1 - share) * 0.3
+            cv2.line(out, tuple(int(v) for v in a), tuple(int(v) for v in b), self.PLEAT, max(1, int(np.linalg.norm(right - left) / 80)))
+        return out
+
+    def close(self) -> None:
+        self._faces.close()
+
+
 class _CloseCamera:
     """The clip as a camera close to the face gives it (in the steering column, on the
     dashboard in front of the driver): a 480x480 picture of a square CLOSE_FACE_SHARE times the
@@ -263,9 +302,9 @@ PICTURE_VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 # Variants that find the face: a fresh one per clip (made from the clip's path, called per
 # frame, closed at the end).
-STATEFUL_VARIANTS: dict[str, Callable[[Path], _PhoneAtEar | _CloseCamera | _Sunglasses]] = {
+STATEFUL_VARIANTS: dict[str, Callable[[Path], _PhoneAtEar | _CloseCamera | _Sunglasses | _FaceMask]] = {
     "phoneleft": lambda clip: _PhoneAtEar("left"), "phoneright": lambda clip: _PhoneAtEar("right"),
-    "close": _CloseCamera, "sunglasses": lambda clip: _Sunglasses(),
+    "close": _CloseCamera, "sunglasses": lambda clip: _Sunglasses(), "facemask": lambda clip: _FaceMask(),
 }
 CRF = {"crf35": "35"}  # the encoder's quality instead of the picture (crf 12 otherwise)
 VARIANTS = (*PICTURE_VARIANTS, *STATEFUL_VARIANTS, "fps30", "fps15", "fps10", *CRF, "late")

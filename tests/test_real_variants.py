@@ -85,6 +85,11 @@ CASES = {
     # encodes (x264's threads): measured 2.18 / 4.18 s here and 1.98 / 3.98 s in a CI run,
     # hence the bounds around both (the truth's closure starts at 0.95 s).
     ("car_eyes_closed_woman", "close"): [("microsleep", 1.9, 2.3), ("sleep", 3.9, 4.3)],
+    # A surgical face mask over the nose, mouth and chin (drawn where MediaPipe finds the face):
+    # the eyes above it still close to a sleep (measured 2.28 / 4.28 s, the closure read from
+    # 1.27 s), and talking behind it raises nothing (no yawn from a mask's outline).
+    ("car_eyes_closed_woman", "facemask"): [("microsleep", 2.15, 2.45), ("sleep", 4.15, 4.45)],
+    ("desk_talking", "facemask"): [],
 }
 
 
@@ -174,3 +179,32 @@ def test_behind_sunglasses_the_eyes_are_not_judged_and_the_rest_still_is(real_di
     table = pd.read_csv(tmp_path / "replay" / "features.csv")
     assert table.face_present.all() and not table.eyes_judgeable.any() and not table.eyes_closed.any()
     assert table.eye_luma_ratio.max() < 0.5  # dark lenses (perception/eye_region.py)
+
+
+def test_the_face_mask_covers_the_mouth_and_chin_and_leaves_the_eyes_clear(real_dir):
+    import av
+    import numpy as np
+
+    with av.open(str(real_dir / "desk_talking.mp4")) as clip:
+        frame = next(clip.decode(video=0)).to_ndarray(format="rgb24")
+    mask = real_variants._FaceMask()
+    try:
+        drawn = mask(frame)
+        face = mask._faces.find(frame)
+    finally:
+        mask.close()
+    assert face is not None
+    changed = np.any(drawn != frame, axis=2)
+    for index in (13, 14, 61, 291, 199, 1):  # lips, mouth corners, chin, nose tip: behind it
+        x, y = face[index].astype(int)
+        assert changed[y - 2:y + 3, x - 2:x + 3].all(), index
+    for index in (33, 133, 263, 362, 159, 145, 386, 374, 468, 473, 105, 334):  # eyes, brows: clear
+        x, y = face[index].astype(int)
+        assert not changed[y - 3:y + 3, x - 3:x + 3].any(), index
+    # No face found, nothing drawn: a mask turns away with the face (unlike a phone held still).
+    blank = np.zeros_like(frame)
+    mask = real_variants._FaceMask()
+    try:
+        assert mask(frame) is not frame and mask(blank) is blank
+    finally:
+        mask.close()
