@@ -29,9 +29,9 @@ clip is rewritten (H.264 crf 12, same frame times) as
             drawn where MediaPipe finds the face on each frame)
     sunglasses
             dark lenses over the eyes (drawn where MediaPipe finds the face)
-    facemask
-            a surgical mask over the nose, mouth and chin (drawn where MediaPipe finds the
-            face; the eyes clear)
+    facemask, whitemask, blackmask
+            a surgical mask (pale blue, white, black) over the nose, mouth and chin (drawn
+            where MediaPipe finds the face, lit as the face is; the eyes clear)
     close   a camera close to the face (480x480, the face's box 1/1.15 of it: it leaves the
             picture at the edges when the head moves)
     late    the lead-in cut: the clip starts 0.15 s before the first behaviour (the detectors
@@ -209,33 +209,47 @@ class _Sunglasses:
 class _FaceMask:
     """A surgical face mask over the nose, mouth and chin (drivers wear them; the contest data
     set the car clips come from was filmed in 2023), drawn where MediaPipe finds the face on
-    each frame of the clip: pale blue from halfway down the nose over the face's contour below
-    the cheekbones and the chin, with three darker pleats. The eyes stay clear; the mouth,
-    and so a yawn, is hidden (the jaw's movement still shows through the mask's outline)."""
+    each frame of the clip: from halfway down the nose over the face's contour below the
+    cheekbones and the chin, with three darker pleats. The eyes stay clear; the mouth, and so
+    a yawn, is hidden. Lit as the face is: the mask's colour is its colour in daylight
+    (on skin of luma DAYLIGHT_SKIN_LUMA) scaled by the luma of this frame's cheeks, so a white
+    mask in a dark cabin is as much brighter than the skin as a white mask is."""
 
     # MediaPipe's face-oval contour from below the image-left ear (93) round the chin (152) to
-    # below the image-right ear (323); the bridge between the eyes (6) and the nose tip (1).
+    # below the image-right ear (323); the bridge between the eyes (6) and the nose tip (1);
+    # the cheeks (50, 280).
     _LOWER_OVAL = (93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323)
-    _BRIDGE, _TIP = 6, 1
-    COLOUR = (172, 205, 226)  # RGB: a pale blue surgical mask
-    PLEAT = (140, 170, 192)
+    _BRIDGE, _TIP, _CHEEKS = 6, 1, (50, 280)
+    DAYLIGHT_SKIN_LUMA = 150.0
+    # RGB in daylight: (mask, pleats).
+    COLOURS = {"blue": ((172, 205, 226), (140, 170, 192)), "white": ((240, 240, 236), (205, 205, 200)),
+               "black": ((30, 30, 34), (52, 52, 58))}
 
-    def __init__(self) -> None:
+    def __init__(self, colour: str = "blue") -> None:
+        self.colour, self.pleat = (np.array(c, np.float64) for c in self.COLOURS[colour])
         self._faces = _FaceFinder()
 
     def __call__(self, img: np.ndarray) -> np.ndarray:
         face = self._faces.find(img)  # (not `follow`: a mask turns away with the face, and one
         if face is None:              # left where the face was would look like a face there)
             return img
+        h, w = img.shape[:2]
+        cheeks = [img[int(np.clip(y, 2, h - 3)) - 2:int(np.clip(y, 2, h - 3)) + 3,
+                      int(np.clip(x, 2, w - 3)) - 2:int(np.clip(x, 2, w - 3)) + 3].reshape(-1, 3)
+                  for x, y in face[list(self._CHEEKS)]]
+        skin_luma = float(np.median(np.concatenate(cheeks) @ np.array([0.299, 0.587, 0.114])))
+        light = skin_luma / self.DAYLIGHT_SKIN_LUMA
+        colour = tuple(int(v) for v in np.clip(self.colour * light, 0, 255))
+        pleat = tuple(int(v) for v in np.clip(self.pleat * light, 0, 255))
         top = face[self._BRIDGE] + 0.45 * (face[self._TIP] - face[self._BRIDGE])
         outline = np.array([*(face[i] for i in self._LOWER_OVAL), top])
         out = img.copy()
-        cv2.fillPoly(out, [np.round(outline).astype(np.int32)], self.COLOUR)
+        cv2.fillPoly(out, [np.round(outline).astype(np.int32)], colour)
         left, right, chin = face[93], face[323], face[152]
         for share in (0.3, 0.5, 0.7):  # pleats: from side to side, between the top and the chin
             a = left + share * (chin - left) * 0.8 + (top - left) * (1 - share) * 0.3
             b = right + share * (chin - right) * 0.8 + (top - right) * (1 - share) * 0.3
-            cv2.line(out, tuple(int(v) for v in a), tuple(int(v) for v in b), self.PLEAT, max(1, int(np.linalg.norm(right - left) / 80)))
+            cv2.line(out, tuple(int(v) for v in a), tuple(int(v) for v in b), pleat, max(1, int(np.linalg.norm(right - left) / 80)))
         return out
 
     def close(self) -> None:
@@ -305,6 +319,7 @@ PICTURE_VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 STATEFUL_VARIANTS: dict[str, Callable[[Path], _PhoneAtEar | _CloseCamera | _Sunglasses | _FaceMask]] = {
     "phoneleft": lambda clip: _PhoneAtEar("left"), "phoneright": lambda clip: _PhoneAtEar("right"),
     "close": _CloseCamera, "sunglasses": lambda clip: _Sunglasses(), "facemask": lambda clip: _FaceMask(),
+    "whitemask": lambda clip: _FaceMask("white"), "blackmask": lambda clip: _FaceMask("black"),
 }
 CRF = {"crf35": "35"}  # the encoder's quality instead of the picture (crf 12 otherwise)
 VARIANTS = (*PICTURE_VARIANTS, *STATEFUL_VARIANTS, "fps30", "fps15", "fps10", *CRF, "late")

@@ -55,8 +55,9 @@ def _events(source: Path, out: Path, config: Config) -> list[dict]:
 # threshold crossing by a hair (docs/backends.md, "Parity").
 NAMED_EVENTS: dict[str, dict[tuple[str, float], str]] = {
     "selfie_writing": {
-        ("blink", 6.32): "eye_closure 0.501 (LiteRT) against 0.499 (MediaPipe) at 6.08 s, inside a look down: "
-                         "the 0.5 closed threshold, so the blink starts 4 frames earlier",
+        ("blink", 6.4): "eye_closure 0.501 (LiteRT) against 0.499 (MediaPipe) at 6.08 s, inside a look down: "
+                        "the 0.5 closed threshold, so the blink starts 4 frames earlier (and ends on the same "
+                        "frame, said closure.min_opening_s later)",
     },
     "progressive_drowsiness": {
         (name, t): "kss_score 7.5211 (MediaPipe) against 7.4621 (LiteRT) from 126.867 s: PERCLOS 60 s "

@@ -85,10 +85,10 @@ CASES = {
     # encodes (x264's threads): measured 2.18 / 4.18 s here and 1.98 / 3.98 s in a CI run,
     # hence the bounds around both (the truth's closure starts at 0.95 s).
     ("car_eyes_closed_woman", "close"): [("microsleep", 1.9, 2.3), ("sleep", 3.9, 4.3)],
-    # A surgical face mask over the nose, mouth and chin (drawn where MediaPipe finds the face):
-    # the eyes above it still close to a sleep (measured 2.28 / 4.28 s, the closure read from
-    # 1.27 s), and talking behind it raises nothing (no yawn from a mask's outline).
-    ("car_eyes_closed_woman", "facemask"): [("microsleep", 2.15, 2.45), ("sleep", 4.15, 4.45)],
+    # A surgical face mask over the nose, mouth and chin (drawn where MediaPipe finds the face,
+    # lit as the face is): the eyes above it still close to a sleep (measured 1.98 / 3.98 s, the
+    # closure read from 0.98 s), and talking behind it raises nothing (no yawn from a mask).
+    ("car_eyes_closed_woman", "facemask"): [("microsleep", 1.9, 2.3), ("sleep", 3.9, 4.3)],
     ("desk_talking", "facemask"): [],
 }
 
@@ -208,3 +208,19 @@ def test_the_face_mask_covers_the_mouth_and_chin_and_leaves_the_eyes_clear(real_
         assert mask(frame) is not frame and mask(blank) is blank
     finally:
         mask.close()
+
+
+def test_behind_a_face_mask_the_closure_is_held_through_the_fits_that_read_open(real_dir, tmp_path):
+    truth = load_truth(real_dir / "truth.yaml")["car_yawn_man"]
+    path = real_variants.write_variant(real_dir / truth.file, "facemask", tmp_path / "clips")
+    score = real_variants.score_variant(path, truth, tmp_path / "replay")
+    # The yawn is behind the mask (the landmark model draws a closed mouth on it). As the head
+    # tilts back the masked face is lost for up to 0.3 s at a time and read open on single
+    # frames (a 0.32 s old closure at 2.13 s, the first frame after a gap): lids cannot reopen
+    # and shut again within closure.min_opening_s, and an opening after unjudged frames lasts
+    # from its first open frame, so the 1.85-4.58 s closure is one microsleep (measured 2.95 s;
+    # before both rules, blinks only). `drowsy` may follow from the long closures (in 1 of 5
+    # runs here: the encodes differ by a hair between runs).
+    assert [e.behaviour.kind for e in score.missed] == ["yawn"] and not score.false_alerts
+    assert [a.name for a in score.alerts if a.name != "drowsy"] == ["microsleep"]
+    assert 2.7 <= next(a.t for a in score.alerts if a.name == "microsleep") <= 3.3

@@ -156,12 +156,16 @@ class ClosureEventsConfig(Section):
     max_gap_s: float = Field(0.2, ge=0.0, le=2.0)
     long_closure_min_s: float = Field(0.5, ge=0.0, le=5.0)
     long_closure_max_gap_s: float = Field(0.5, ge=0.0, le=2.0)
-    # Once the eyes were seen closed for long_closure_min_s, an opening ends the closure only
-    # if it lasts this long: lids cannot reopen and shut again faster (a whole rested blink,
-    # shut and open, takes 0.1-0.2 s, REFERENCE.md "blink duration"), so a shorter dip below
-    # blink.open_threshold is the measurement. Sensor noise at night (sigma 8 grey levels on
-    # car_eyes_closed_woman, benchmarks/real_variants.py `noisy`) opened the 4.5 s closure for
-    # 33 ms at 2.98 s and turned its sleep into two microsleeps. 0: every opening ends it.
+    # An opening ends a closure only if it lasts this long: lids cannot reopen and shut again
+    # faster (a whole rested blink, shut and open, takes 0.1-0.2 s, REFERENCE.md "blink
+    # duration"), so a shorter dip below blink.open_threshold is the measurement. Sensor noise
+    # at night (sigma 8 grey levels on car_eyes_closed_woman, benchmarks/real_variants.py
+    # `noisy`) opened the 4.5 s closure for 33 ms at 2.98 s and turned its sleep into two
+    # microsleeps; behind a face mask one frame read open (one eye's iris misread as showing
+    # in a downward look) cut car_yawn_man's 2.7 s closure into blinks while it was younger
+    # than long_closure_min_s (docs/drowsiness.md). An opening after frames whose eyes were not
+    # judged lasts from its first open frame, not from a crossing placed inside the unseen
+    # gap. 0: every opening ends it.
     min_opening_s: float = Field(0.1, ge=0.0, le=0.5)
     # ... and a half-open reading (judged closure from half_open_closure up to
     # blink.open_threshold) ends it only if it lasts max_half_open_s. Where the iris cannot be

@@ -121,8 +121,11 @@ class DrowsinessDetector:
         }
 
     def finish(self, t: float) -> list[Event]:
-        self.judge.abandon(t)
-        events = self.microsleep.finish(t)
+        # A closure whose eyes were seen opening too shortly before the input ended to confirm
+        # it (eye_closure.py (5)) ends at the opening: a blink there is still counted.
+        ended = self.judge.abandon(t)
+        events = self.blinks.update(t, False, ended) if ended is not None and not ended.abandoned else []
+        events += self.microsleep.finish(t)
         events += self.eyes.finish(t)
         if self.drowsy:
             self.drowsy = False

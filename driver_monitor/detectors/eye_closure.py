@@ -34,17 +34,22 @@ Per frame (docs/drowsiness.md "Eye closure"):
    microsleep or sleep is concluded from unseen eyes). No frame at all (dropped frames, a
    stalled camera) is bridged up to long_closure_max_gap_s whatever the closure's age (no
    sign of a glance); a longer stall ends the closure unjudged at its last judged frame.
-5. Once the eyes were seen closed for long_closure_min_s, an opening must last
-   closure.min_opening_s before it ends the closure: a lid cannot reopen and shut again
-   faster than that (a whole rested blink, shut and open, takes 0.1-0.2 s; REFERENCE.md), so
-   a shorter dip below the open threshold inside a long closure is the measurement (sensor
-   noise at night, a lash line read as iris), and the closure goes on through it. A real
-   opening still ends the closure at its crossing time, seen min_opening_s later; no
-   microsleep or sleep verdict is given while an opening is pending.
-   Half-open readings (closure.half_open_closure up to the open threshold) are the lids
-   alone wandering on a shut eye where the iris cannot be measured: an opening that reads
-   half-open ends the closure only once it has lasted closure.max_half_open_s; eyes that
-   read fully open (below half_open_closure) end it after min_opening_s as above.
+5. An opening must last closure.min_opening_s before it ends the closure: a lid cannot
+   reopen and shut again faster than that (a whole rested blink, shut and open, takes
+   0.1-0.2 s; REFERENCE.md), so a shorter dip below the open threshold is the measurement
+   (sensor noise at night, a lash line or a lid read as iris), and the closure goes on
+   through it. A real opening still ends the closure at its crossing time, seen
+   min_opening_s later; no microsleep or sleep verdict is given while an opening is pending.
+   After frames whose eyes were not judged (the face lost, a head tilted beyond the judgeable
+   angles) the eyes were not seen opening: the opening lasts from its first open frame, not
+   from the crossing interpolated into the gap (which would make one open frame look like a
+   long opening), while the closure still ends at that crossing.
+   Once the eyes were seen closed for long_closure_min_s, half-open readings
+   (closure.half_open_closure up to the open threshold) are the lids alone wandering on a
+   shut eye where the iris cannot be measured: an opening that reads half-open ends such a
+   closure only once it has lasted closure.max_half_open_s; eyes that read fully open
+   (below half_open_closure) end it after min_opening_s as above. A blink's opening (a
+   closure seen for less than that) ends it after min_opening_s whatever it reads.
 """
 
 from __future__ import annotations
@@ -121,6 +126,12 @@ class EyeClosureJudge:
         self._prev_symmetric = False
         # An opening of a long closure not yet seen to last min_opening_s: its crossing time.
         self._opening_t: float | None = None
+        # ... and since when it has been seen: the crossing, or the first frame read open
+        # when the frames before it were not judged (the eyes were not seen opening).
+        self._opening_seen_t: float | None = None
+        self._opening_of_long = False  # ... of a closure seen for long_closure_min_s
+        # Frames whose eyes were not judged came since the last judged one.
+        self._unjudged_since_judged = False
 
     @property
     def eyes_closed(self) -> bool:
@@ -140,6 +151,7 @@ class EyeClosureJudge:
         if self._opening_t is not None:
             return self._while_reopening(t, closure, judgeable)
         if not judgeable:
+            self._unjudged_since_judged = True
             if self.closed_since_t is not None and self._last_judged_t is not None \
                     and t - self._last_judged_t > self._gap_limit_s():
                 episode = self._end(self._last_judged_t, abandoned=True)
@@ -149,6 +161,8 @@ class EyeClosureJudge:
                 self._last_judged_t = self._last_closure = None
             return None
         prev_t, prev = self._last_judged_t, self._last_closure
+        unseen_before = self._unjudged_since_judged
+        self._unjudged_since_judged = False
         abandoned: ClosureEpisode | None = None
         if prev_t is not None and t - prev_t > self._gap_limit_s() + GAP_TOLERANCE_S:
             # Too old to interpolate across. No frame at all in between (frames dropped by a
@@ -168,8 +182,10 @@ class EyeClosureJudge:
         if closure > self.open_threshold:
             return None
         opening_t = crossing_time(prev_t, prev, t, closure, self.open_threshold)
-        if prev_t is not None and prev_t - self.closed_since_t >= self.long_closure_min_s:
+        if prev_t is not None:
             self._opening_t = opening_t  # (5) in the module doc: seen on the next frames
+            self._opening_seen_t = t if unseen_before else opening_t
+            self._opening_of_long = prev_t - self.closed_since_t >= self.long_closure_min_s
             if not self._opened(t, closure):
                 return None
         return self._end(opening_t)
@@ -190,8 +206,10 @@ class EyeClosureJudge:
         """The pending opening, read `closure` at t (the last reading; None unseen), has
         lasted long enough to be one: min_opening_s with the eyes fully open, or
         max_half_open_s whatever they read (module doc (5))."""
-        assert self._opening_t is not None
-        lasted_s = t - self._opening_t
+        assert self._opening_seen_t is not None
+        lasted_s = t - self._opening_seen_t
+        if not self._opening_of_long:  # a blink's: min_opening_s, whatever the eyes read
+            return lasted_s >= self.min_opening_s
         fully_open = closure is not None and closure < self.half_open_closure
         return lasted_s >= self.max_half_open_s or (fully_open and lasted_s >= self.min_opening_s)
 
@@ -201,6 +219,7 @@ class EyeClosureJudge:
         open for that long, or unseen, ends it at the opening. Closed again later ends it
         there too, and a new closure starts at the second crossing."""
         assert self._opening_t is not None and self.closed_since_t is not None
+        self._unjudged_since_judged = not judgeable
         prev_t, prev = self._last_judged_t, self._last_closure
         if not judgeable or prev_t is None or t - prev_t > self._gap_limit_s() + GAP_TOLERANCE_S:
             if judgeable or self._opened(t, self._last_closure):
@@ -216,7 +235,7 @@ class EyeClosureJudge:
         if closure >= self.closed_threshold:
             reclosed_t = crossing_time(prev_t, prev, t, closure, self.closed_threshold)
             if not self._opened(reclosed_t, prev):
-                self._opening_t = None  # not an opening: the closure goes on
+                self._opening_t = self._opening_seen_t = None  # not an opening: the closure goes on
                 self._held_since(prev_t, t)
                 return None
             episode = self._end(self._opening_t)
@@ -244,7 +263,7 @@ class EyeClosureJudge:
     def _end(self, end_t: float, abandoned: bool = False) -> ClosureEpisode:
         assert self.closed_since_t is not None
         episode = ClosureEpisode(self.closed_since_t, end_t, abandoned, self.symmetric_share)
-        self.closed_since_t = self._opening_t = None
+        self.closed_since_t = self._opening_t = self._opening_seen_t = None
         return episode
 
     def abandon(self, t: float) -> ClosureEpisode | None:
