@@ -32,6 +32,12 @@ clip is rewritten (H.264 crf 12, same frame times) as
     facemask, whitemask, blackmask
             a surgical mask (pale blue, white, black) over the nose, mouth and chin (drawn
             where MediaPipe finds the face, lit as the face is; the eyes clear)
+    glare   reflections on the glasses: a veil of light over each lens and a glint beside
+            the iris (drawn where MediaPipe finds the face)
+    sideshade
+            sun through the side window: one side of the face in shadow, the boundary down
+            the nose (drawn where MediaPipe finds the face)
+    flicker the whole picture's brightness stepping every 0.2-0.6 s (trees, street lamps)
     close   a camera close to the face (480x480, the face's box 1/1.15 of it: it leaves the
             picture at the edges when the head moves)
     late    the lead-in cut: the clip starts 0.15 s before the first behaviour (the detectors
@@ -174,7 +180,25 @@ class _FaceFinder:
         self._landmarker.close()
 
 
-class _Sunglasses:
+class _OnTheFace:
+    """A change drawn where MediaPipe finds the face on each frame of one clip (kept where it
+    last was while none is found): subclasses draw it in `draw`."""
+
+    def __init__(self) -> None:
+        self._faces = _FaceFinder()
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        face = self._faces.follow(img)
+        return img if face is None else self.draw(img, face)
+
+    def draw(self, img: np.ndarray, face: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._faces.close()
+
+
+class _Sunglasses(_OnTheFace):
     """Dark lenses over the driver's eyes (sunglasses by day: the eyes cannot be judged, the
     rest of the face can), drawn where MediaPipe finds the face on each frame of the clip;
     each lens an ellipse around the eye's corners and lids, 1.6 times the eye's width, at 8 %
@@ -183,13 +207,7 @@ class _Sunglasses:
     # Eye corners (outer, inner) and the brow above each eye, MediaPipe's face mesh.
     _EYES = ((33, 133, 105), (263, 362, 334))
 
-    def __init__(self) -> None:
-        self._faces = _FaceFinder()
-
-    def __call__(self, img: np.ndarray) -> np.ndarray:
-        face = self._faces.follow(img)
-        if face is None:
-            return img
+    def draw(self, img: np.ndarray, face: np.ndarray) -> np.ndarray:
         out = img.copy()
         mask = np.zeros(img.shape[:2], np.uint8)
         for outer, inner, brow in self._EYES:
@@ -201,9 +219,6 @@ class _Sunglasses:
         lens = mask.astype(bool)
         out[lens] = (out[lens].astype(np.float32) * 0.08 + 6.0).astype(np.uint8)
         return out
-
-    def close(self) -> None:
-        self._faces.close()
 
 
 class _FaceMask:
@@ -254,6 +269,94 @@ class _FaceMask:
 
     def close(self) -> None:
         self._faces.close()
+
+
+class _Glare(_OnTheFace):
+    """Reflections on the driver's glasses (sun, sky or the side window by day; the
+    near-infrared lamp at night): over each lens (the region `_Sunglasses` darkens) a soft veil
+    of light, strongest at the lens's upper outer edge (GLARE_VEIL of white there, fading to
+    none across the lens), and a small saturated glint beside the iris; drawn where MediaPipe
+    finds the face on each frame. The eye shows through the veil with less contrast, as
+    through a lit window pane."""
+
+    GLARE_VEIL = 0.6  # the share of white at the veil's strongest, the lens's upper outer edge
+
+    def draw(self, img: np.ndarray, face: np.ndarray) -> np.ndarray:
+        h, w = img.shape[:2]
+        out = img.astype(np.float32)
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        for outer, inner, brow in _Sunglasses._EYES:
+            a, b = face[outer], face[inner]
+            centre = (a + b) / 2.0 + (face[brow] - (a + b) / 2.0) * 0.15
+            width = float(np.linalg.norm(a - b))
+            angle = float(np.degrees(np.arctan2(b[1] - a[1], b[0] - a[0])))
+            lens = np.zeros((h, w), np.uint8)
+            cv2.ellipse(lens, (int(centre[0]), int(centre[1])), (int(0.8 * width), int(0.55 * width)), angle, 0, 360, 255, -1)
+            # The veil: strongest at the lens's upper outer edge, none at the opposite edge.
+            edge = centre + (a - centre) * 0.8 + (face[brow] - centre) * 0.6
+            reach = 1.6 * width
+            veil = np.clip(1.0 - np.hypot(xs - edge[0], ys - edge[1]) / reach, 0.0, 1.0) * self.GLARE_VEIL
+            veil *= cv2.GaussianBlur(lens.astype(np.float32) / 255.0, (0, 0), max(1.0, 0.05 * width))
+            out = out * (1.0 - veil[..., None]) + 255.0 * veil[..., None]
+            glint = centre + (a - b) * 0.12 - (face[brow] - centre) * 0.1
+            cv2.circle(out, (int(glint[0]), int(glint[1])), max(1, int(0.07 * width)), (255.0, 255.0, 255.0), -1)
+        return np.clip(out, 0, 255).astype(np.uint8)
+
+
+class _SideShade(_OnTheFace):
+    """Sunlight through the side window: the face lit on one side and in shadow on the other,
+    the boundary down the nose (the bridge between the eyes, 6, to the chin, 152, of
+    MediaPipe's face mesh) softened over a tenth of the face's width; the shaded side of the
+    picture at SHADE of its brightness, the lit side at LIT. Drawn where MediaPipe finds the
+    face (kept where it last was while none is found)."""
+
+    SHADE, LIT = 0.3, 1.15
+
+    def draw(self, img: np.ndarray, face: np.ndarray) -> np.ndarray:
+        h, w = img.shape[:2]
+        top, chin = face[6], face[152]
+        down = (chin - top) / max(float(np.linalg.norm(chin - top)), 1e-6)
+        across = np.array([-down[1], down[0]])  # toward the image-left side of the face when upright
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        side = (xs - top[0]) * across[0] + (ys - top[1]) * across[1]  # px from the boundary
+        soft = max(2.0, 0.1 * float(np.linalg.norm(face[234] - face[454])))
+        lit = np.clip(0.5 + side / soft, 0.0, 1.0)
+        gain = self.SHADE + (self.LIT - self.SHADE) * lit
+        return np.clip(img.astype(np.float32) * gain[..., None], 0, 255).astype(np.uint8)
+
+
+class _Flicker:
+    """Light that changes as the car drives (under trees, past street lamps, in and out of a
+    bridge's shadow): the whole picture's brightness steps to a new level (FLICKER_RANGE of its
+    own) every 0.2-0.6 s, the step spread over 50 ms, the same steps on every run."""
+
+    FLICKER_RANGE = (0.45, 1.15)
+
+    def __init__(self, clip: Path) -> None:
+        with av.open(str(clip)) as src:
+            stream = src.streams.video[0]
+            self._frame_s = 1.0 / float(stream.average_rate or stream.guessed_rate)
+        rng = np.random.default_rng(7)
+        self._steps: list[tuple[float, float]] = [(0.0, 1.0)]  # (time, level)
+        while self._steps[-1][0] < 600.0:
+            self._steps.append((self._steps[-1][0] + float(rng.uniform(0.2, 0.6)), float(rng.uniform(*self.FLICKER_RANGE))))
+        self._frame = 0
+
+    def level(self, t: float) -> float:
+        for (_, before), (t1, after) in zip(self._steps, self._steps[1:], strict=False):
+            if t < t1:
+                return before
+            if t < t1 + 0.05:
+                return before + (after - before) * (t - t1) / 0.05
+        return self._steps[-1][1]
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        gain = self.level(self._frame * self._frame_s)
+        self._frame += 1
+        return np.clip(img.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+
+    def close(self) -> None:
+        pass
 
 
 class _CloseCamera:
@@ -316,10 +419,12 @@ PICTURE_VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 # Variants that find the face: a fresh one per clip (made from the clip's path, called per
 # frame, closed at the end).
-STATEFUL_VARIANTS: dict[str, Callable[[Path], _PhoneAtEar | _CloseCamera | _Sunglasses | _FaceMask]] = {
+STATEFUL_VARIANTS: dict[str, Callable[[Path], _PhoneAtEar | _CloseCamera | _Sunglasses | _FaceMask | _Glare
+                                         | _SideShade | _Flicker]] = {
     "phoneleft": lambda clip: _PhoneAtEar("left"), "phoneright": lambda clip: _PhoneAtEar("right"),
     "close": _CloseCamera, "sunglasses": lambda clip: _Sunglasses(), "facemask": lambda clip: _FaceMask(),
     "whitemask": lambda clip: _FaceMask("white"), "blackmask": lambda clip: _FaceMask("black"),
+    "glare": lambda clip: _Glare(), "sideshade": lambda clip: _SideShade(), "flicker": _Flicker,
 }
 CRF = {"crf35": "35"}  # the encoder's quality instead of the picture (crf 12 otherwise)
 VARIANTS = (*PICTURE_VARIANTS, *STATEFUL_VARIANTS, "fps30", "fps15", "fps10", *CRF, "late")
