@@ -256,3 +256,33 @@ def test_road_ahead_column_medians_equal_numpys_to_the_bit(n):
     rows[n // 2, 2] = math.nan
     got = column_medians(rows)
     assert math.isnan(got[2]) and got[:2] == [float(v) for v in expected[:2]]
+
+
+def test_glare_caps_the_population_iris_level_at_what_open_eyes_have_shown():
+    # Glare on the glasses: lids wide open (eyeBlink 0.1 / 0.12), iris contrast 0.15 / 0.05,
+    # below sample_min_iris_contrast, so nothing teaches and the eyes stay "population"; the
+    # iris level to judge against is what the open eyes showed, not the population's 0.65.
+    cal = Calibrator(CalibrationConfig(), AUTO)
+    c = feed(cal, 0.0, 5.0, iris=0.15)
+    assert c.eyes == "population" and cal.learned_s == 0.0
+    assert c.open_iris_contrast_left == pytest.approx(0.15)
+    assert c.open_iris_contrast_right == pytest.approx(0.05)  # the floor (0.05 shown)
+    # A higher contrast shown later raises it, never above the population's.
+    c = feed(cal, 5.0, 5.5, iris=0.18)
+    assert c.open_iris_contrast_left == pytest.approx(0.18)
+    assert feed(cal, 5.5, 6.0, iris=0.19, speed_kph=50.0).open_iris_contrast_left == pytest.approx(0.19)
+    # Once the eyes teach (contrast above the sample minimum), the learned level replaces it.
+    c = feed(cal, 6.0, 8.0, iris=0.7)
+    assert c.eyes == "provisional" and c.open_iris_contrast_left == pytest.approx(0.7)
+    assert Calibrator(CalibrationConfig(), AUTO).calibration.open_iris_contrast_left == pytest.approx(0.65)
+
+
+def test_shut_lids_do_not_cap_the_population_iris_level():
+    # Shut behind glasses at night (eyeBlink 0.33, EAR 0.2: the lid gates pass): their lid
+    # skin's contrast (0.1) must not become the open level, or the closure's iris cue is lost.
+    cal = Calibrator(CalibrationConfig(), AUTO)
+    c = feed(cal, 0.0, 5.0, blink=0.33, ear=0.2, iris=0.1)
+    assert c.open_iris_contrast_left == pytest.approx(0.65) and c.open_iris_contrast_right == pytest.approx(0.65)
+    # One eye wide open (eyeBlink 0.1 left, 0.12 right in face()), the other not: per eye.
+    c = feed(cal, 5.0, 6.0, blink=0.19, iris=0.15)
+    assert c.open_iris_contrast_left == pytest.approx(0.15) and c.open_iris_contrast_right == pytest.approx(0.65)

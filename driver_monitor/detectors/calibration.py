@@ -123,6 +123,10 @@ class Calibrator:
         self._next_provisional_t = -math.inf
         self._eyes: dict[str, float] = {}
         self._eye_source: EyeSource = "population"
+        # The highest iris contrast each eye has shown while the lids looked open (NaN: none
+        # yet): caps the population's open level (_population_iris).
+        self._iris_shown_left = math.nan
+        self._iris_shown_right = math.nan
 
     def update(self, features: Features, vehicle: VehicleState | None = None) -> Calibration:
         c = self.config
@@ -133,10 +137,20 @@ class Calibrator:
         if self._last_accepted:
             self._learned_s += dt
         self._last_t = t
-        open_eyes = self._open_eyed(features, vehicle)
+        lids_open = self._lids_open(features, vehicle)
+        open_eyes = lids_open and self._iris_shows(features)
         road = self.road.update(t, _gaze_sample(features) if open_eyes else None, c.max_frame_gap_s)
         eye_sample = open_eyes and self._facing(features, road)
         self._last_accepted = eye_sample
+        if lids_open and self._eye_source == "population":  # (any head pose: the picture's contrast)
+            # Per eye, only where its own lids read wide open: shut lids read eyeBlink 0.23 and
+            # more (car_yawn_man; 0.25-0.39 behind glasses at night), and their lid skin's
+            # contrast must not become the level an open iris is judged against.
+            wide = c.iris_shown_max_eye_blink
+            if features.eye_blink_left <= wide:
+                self._iris_shown_left = _higher(self._iris_shown_left, features.iris_contrast_left)
+            if features.eye_blink_right <= wide:
+                self._iris_shown_right = _higher(self._iris_shown_right, features.iris_contrast_right)
         if eye_sample and self._eye_source != "calibrated":
             self._eye_samples.append(tuple(getattr(features, name) for name, _, _ in _EYES))
         calibrated = self.calibration.calibrated
@@ -157,8 +171,10 @@ class Calibrator:
             open_eye_blink_left=get("open_eye_blink_left", d.open_eye_blink_left),
             open_eye_blink_right=get("open_eye_blink_right", d.open_eye_blink_right),
             open_ear_left=get("open_ear_left", d.open_ear_left), open_ear_right=get("open_ear_right", d.open_ear_right),
-            open_iris_contrast_left=get("open_iris_contrast_left", d.open_iris_contrast_left),
-            open_iris_contrast_right=get("open_iris_contrast_right", d.open_iris_contrast_right),
+            open_iris_contrast_left=get("open_iris_contrast_left",
+                                        _population_iris(d.open_iris_contrast_left, self._iris_shown_left)),
+            open_iris_contrast_right=get("open_iris_contrast_right",
+                                         _population_iris(d.open_iris_contrast_right, self._iris_shown_right)),
             neutral_yaw_deg=road.head_yaw_deg, neutral_pitch_deg=road.head_pitch_deg,
             neutral_gaze_yaw_deg=road.eye_yaw_deg, neutral_gaze_pitch_deg=road.eye_pitch_deg,
             road_ahead=road.source, eyes=self._eye_source,
@@ -173,9 +189,9 @@ class Calibrator:
         """The `calibrated` state line for the event log."""
         return calibration_state_event(self.calibration, t)
 
-    def _open_eyed(self, f: Features, vehicle: VehicleState | None) -> bool:
+    def _lids_open(self, f: Features, vehicle: VehicleState | None) -> bool:
         """Absolute gates: the face is seen, the car moves (or its speed is unknown) and the
-        eyes look open and not downcast."""
+        lids look open and not downcast (with _iris_shows: a frame that teaches)."""
         c = self.config
         if not f.face_present:
             return False
@@ -186,13 +202,17 @@ class Calibrator:
                 or isnan(f.head_yaw_deg) or isnan(f.head_pitch_deg) or isnan(f.eye_look_down)
                 or isnan(f.gaze_yaw_deg) or isnan(f.gaze_pitch_deg)):
             return False
-        iris = [v for v in (f.iris_contrast_left, f.iris_contrast_right) if not math.isnan(v)]
         return (
             (f.eye_blink_left + f.eye_blink_right) / 2.0 <= c.sample_max_eye_blink
             and min(f.ear_left, f.ear_right) >= c.sample_min_ear
             and f.eye_look_down <= c.sample_max_look_down
-            and all(v >= c.sample_min_iris_contrast for v in iris)
         )
+
+    def _iris_shows(self, f: Features) -> bool:
+        """The iris contrast, where measured, is that of an open eye by absolute standards."""
+        c = self.config
+        return all(math.isnan(v) or v >= c.sample_min_iris_contrast
+                   for v in (f.iris_contrast_left, f.iris_contrast_right))
 
     def _facing(self, f: Features, road: RoadAhead) -> bool:
         """The head faces about the road ahead (the mount's before one is learned), so the
@@ -219,6 +239,31 @@ class Calibrator:
     @property
     def learned_s(self) -> float:
         return self._learned_s
+
+
+# The lowest open-iris level the population's may be capped to (the config's floor for a
+# learned one, config/calibration.py): the closure cue divides by it.
+IRIS_LEVEL_FLOOR = 0.05
+
+
+def _higher(shown: float, value: float) -> float:
+    """The higher of the two, NaN only where both are."""
+    if math.isnan(value):
+        return shown
+    return value if math.isnan(shown) or value > shown else shown
+
+
+def _population_iris(population: float, shown: float) -> float:
+    """The open-iris level to judge against before this driver's own is learned: the
+    population's, but no higher than the contrast this driver's eyes have shown in this picture
+    while their lids looked open (open contrast is 0.32-0.9 across the shared real clips' drivers,
+    0.1-0.3 behind glare on glasses, which also keeps the driver's eyes from teaching their own
+    level: calibration.sample_min_iris_contrast). The iris cue says "hidden" only against a
+    level the driver's open iris has reached; a driver whose open eyes were never seen keeps
+    the population's."""
+    if math.isnan(shown):
+        return population
+    return min(population, max(shown, IRIS_LEVEL_FLOOR))
 
 
 def calibration_state_event(c: Calibration, t: float) -> Event:
