@@ -34,6 +34,8 @@ clip is rewritten (H.264 crf 12, same frame times) as
             where MediaPipe finds the face, lit as the face is; the eyes clear)
     glare   reflections on the glasses: a veil of light over each lens and a glint beside
             the iris (drawn where MediaPipe finds the face)
+    lateglare
+            the same from 3 s into the clip on (after the driver's open eyes were learned)
     sideshade
             sun through the side window: one side of the face in shadow, the boundary down
             the nose (drawn where MediaPipe finds the face)
@@ -303,6 +305,25 @@ class _Glare(_OnTheFace):
         return np.clip(out, 0, 255).astype(np.uint8)
 
 
+class _LateGlare(_Glare):
+    """`_Glare` from LATE_GLARE_S into the clip on (the sun comes round, the lamp reaches the
+    glasses after the driver's open eyes were learned); the face is followed from the start."""
+
+    LATE_GLARE_S = 3.0
+
+    def __init__(self, clip: Path) -> None:
+        super().__init__()
+        with av.open(str(clip)) as src:
+            stream = src.streams.video[0]
+            self._first_glare_frame = round(self.LATE_GLARE_S * float(stream.average_rate or stream.guessed_rate))
+        self._frame = 0
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        face = self._faces.follow(img)
+        self._frame += 1
+        return img if face is None or self._frame <= self._first_glare_frame else self.draw(img, face)
+
+
 class _SideShade(_OnTheFace):
     """Sunlight through the side window: the face lit on one side and in shadow on the other,
     the boundary down the nose (the bridge between the eyes, 6, to the chin, 152, of
@@ -424,7 +445,7 @@ STATEFUL_VARIANTS: dict[str, Callable[[Path], _PhoneAtEar | _CloseCamera | _Sung
     "phoneleft": lambda clip: _PhoneAtEar("left"), "phoneright": lambda clip: _PhoneAtEar("right"),
     "close": _CloseCamera, "sunglasses": lambda clip: _Sunglasses(), "facemask": lambda clip: _FaceMask(),
     "whitemask": lambda clip: _FaceMask("white"), "blackmask": lambda clip: _FaceMask("black"),
-    "glare": lambda clip: _Glare(), "sideshade": lambda clip: _SideShade(), "flicker": _Flicker,
+    "glare": lambda clip: _Glare(), "lateglare": _LateGlare, "sideshade": lambda clip: _SideShade(), "flicker": _Flicker,
 }
 CRF = {"crf35": "35"}  # the encoder's quality instead of the picture (crf 12 otherwise)
 VARIANTS = (*PICTURE_VARIANTS, *STATEFUL_VARIANTS, "fps30", "fps15", "fps10", *CRF, "late")

@@ -258,31 +258,55 @@ def test_road_ahead_column_medians_equal_numpys_to_the_bit(n):
     assert math.isnan(got[2]) and got[:2] == [float(v) for v in expected[:2]]
 
 
-def test_glare_caps_the_population_iris_level_at_what_open_eyes_have_shown():
-    # Glare on the glasses: lids wide open (eyeBlink 0.1 / 0.12), iris contrast 0.15 / 0.05,
-    # below sample_min_iris_contrast, so nothing teaches and the eyes stay "population"; the
-    # iris level to judge against is what the open eyes showed, not the population's 0.65.
+
+def test_glare_caps_the_iris_level_at_what_open_eyes_have_shown_lately():
+    # Glare on the glasses from the start: lids wide open (eyeBlink 0.1 / 0.12), iris contrast
+    # 0.15 / 0.05, below sample_min_iris_contrast, so nothing teaches and the eyes stay
+    # "population"; the level to judge against is what the open eyes showed, not 0.65.
     cal = Calibrator(CalibrationConfig(), AUTO)
     c = feed(cal, 0.0, 5.0, iris=0.15)
     assert c.eyes == "population" and cal.learned_s == 0.0
     assert c.open_iris_contrast_left == pytest.approx(0.15)
     assert c.open_iris_contrast_right == pytest.approx(0.05)  # the floor (0.05 shown)
-    # A higher contrast shown later raises it, never above the population's.
+    # The highest contrast of the last 2 s: 0.18 shown for half a second is still there 1.5 s
+    # later, and gone once 2 s have passed.
     c = feed(cal, 5.0, 5.5, iris=0.18)
     assert c.open_iris_contrast_left == pytest.approx(0.18)
-    assert feed(cal, 5.5, 6.0, iris=0.19, speed_kph=50.0).open_iris_contrast_left == pytest.approx(0.19)
-    # Once the eyes teach (contrast above the sample minimum), the learned level replaces it.
-    c = feed(cal, 6.0, 8.0, iris=0.7)
+    assert feed(cal, 5.5, 7.0, iris=0.15).open_iris_contrast_left == pytest.approx(0.18)
+    assert feed(cal, 7.0, 7.6, iris=0.15).open_iris_contrast_left == pytest.approx(0.15)
+    # The driver's own level once the eyes teach (contrast 0.7), which the cap does not raise.
+    c = feed(cal, 7.6, 10.0, iris=0.7)
     assert c.eyes == "provisional" and c.open_iris_contrast_left == pytest.approx(0.7)
     assert Calibrator(CalibrationConfig(), AUTO).calibration.open_iris_contrast_left == pytest.approx(0.65)
 
 
-def test_shut_lids_do_not_cap_the_population_iris_level():
+def test_glare_that_comes_after_the_level_was_learned_caps_it_too():
+    cal = Calibrator(CalibrationConfig(), AUTO)
+    c = feed(cal, 0.0, 5.0, iris=0.6)
+    assert c.eyes == "provisional" and c.open_iris_contrast_left == pytest.approx(0.6)
+    # Glare from 5 s: the learned 0.6 stays (no sample teaches at 0.12), the cap takes over
+    # once the 2 s window holds no higher contrast.
+    assert feed(cal, 5.0, 6.0, iris=0.12).open_iris_contrast_left == pytest.approx(0.6)
+    c = feed(cal, 6.0, 7.1, iris=0.12)
+    assert c.open_iris_contrast_left == pytest.approx(0.12) and c.eyes == "provisional"
+    # The glare gone: back to the learned level at once (0.6 shown again).
+    assert feed(cal, 7.1, 7.2, iris=0.6).open_iris_contrast_left == pytest.approx(0.6)
+
+
+def test_shut_lids_do_not_cap_the_iris_level():
     # Shut behind glasses at night (eyeBlink 0.33, EAR 0.2: the lid gates pass): their lid
     # skin's contrast (0.1) must not become the open level, or the closure's iris cue is lost.
     cal = Calibrator(CalibrationConfig(), AUTO)
     c = feed(cal, 0.0, 5.0, blink=0.33, ear=0.2, iris=0.1)
     assert c.open_iris_contrast_left == pytest.approx(0.65) and c.open_iris_contrast_right == pytest.approx(0.65)
-    # One eye wide open (eyeBlink 0.1 left, 0.12 right in face()), the other not: per eye.
+    # Per eye: the left wide open (eyeBlink 0.19), the right not (0.21, face() adds 0.02).
     c = feed(cal, 5.0, 6.0, blink=0.19, iris=0.15)
     assert c.open_iris_contrast_left == pytest.approx(0.15) and c.open_iris_contrast_right == pytest.approx(0.65)
+    # An eye seen wide open on less than half of the last 2 s (a closure with a few
+    # open-looking frames) caps nothing: 1 frame in 3 wide open at 0.1.
+    cal = Calibrator(CalibrationConfig(), AUTO)
+    for i in range(90):
+        t = i / FPS
+        shut = i % 3 != 0
+        cal.update(face(t, blink=0.33 if shut else 0.1, ear=0.2, iris=0.1), VehicleState(t=t, speed_kph=50.0))
+    assert cal.calibration.open_iris_contrast_left == pytest.approx(0.65)

@@ -89,14 +89,19 @@ class CalibrationConfig(Section):
     sample_min_ear: float = Field(0.18, ge=0.0, le=1.0)
     sample_max_look_down: float = Field(0.8, gt=0.0, le=1.0)
     sample_min_iris_contrast: float = Field(0.2, ge=-1.0, le=1.0)
-    # Until the open-eye baselines are learned, the population's open iris contrast is capped
-    # at the highest contrast each eye has shown with the lids open by the gates above and its
-    # own eyeBlink at most this (detectors/calibration.py _population_iris): glare on glasses
-    # holds an open iris at 0.1-0.3, below sample_min_iris_contrast, and against the
-    # population's 0.65 an attentive driver read as asleep (benchmarks/real_variants.py
-    # `glare`, docs/robustness.md). Open eyes read eyeBlink 0.0-0.15; shut ones 0.23 and more
-    # (car_yawn_man, 95 % of the closure's frames), 0.25-0.39 behind glasses at night.
+    # The open iris level an eye is judged against (its learned one, the population's before)
+    # is capped at the highest contrast the eye has shown over the last iris_shown_window_s
+    # with the lid gates above passing and its own eyeBlink at most iris_shown_max_eye_blink,
+    # when it read so on at least iris_shown_min_share of the face's frames there
+    # (detectors/calibration.py RecentIris). Glare on glasses holds an open iris at 0.1-0.3,
+    # below sample_min_iris_contrast and below a level learned before the glare came; against
+    # those an attentive driver read as asleep (benchmarks/real_variants.py `glare`,
+    # docs/robustness.md). Open eyes read eyeBlink 0.0-0.15; shut ones 0.23 and more
+    # (car_yawn_man, 95 % of the closure's frames), 0.25-0.39 behind glasses at night, so a
+    # closure neither enters the maximum nor makes the share.
     iris_shown_max_eye_blink: float = Field(0.2, ge=0.0, le=1.0)
+    iris_shown_window_s: float = Field(2.0, gt=0.0, le=60.0)
+    iris_shown_min_share: float = Field(0.5, gt=0.0, le=1.0)
     # ... and, for the eye baselines, with the head within these angles of the road-ahead
     # direction (of the mount before one is learned): a turned head foreshortens the lids.
     sample_max_yaw_deg: float = Field(25.0, gt=0.0, le=90.0)

@@ -21,6 +21,7 @@ driver who starts with closed or downcast eyes cannot teach that closed is norma
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -123,10 +124,10 @@ class Calibrator:
         self._next_provisional_t = -math.inf
         self._eyes: dict[str, float] = {}
         self._eye_source: EyeSource = "population"
-        # The highest iris contrast each eye has shown while the lids looked open (NaN: none
-        # yet): caps the population's open level (_population_iris).
-        self._iris_shown_left = math.nan
-        self._iris_shown_right = math.nan
+        # The highest iris contrast each eye has shown lately with its lids wide open: caps
+        # the open level the eye is judged against (_capped_iris).
+        self._iris_shown_left = RecentIris(config.iris_shown_window_s, config.iris_shown_min_share)
+        self._iris_shown_right = RecentIris(config.iris_shown_window_s, config.iris_shown_min_share)
 
     def update(self, features: Features, vehicle: VehicleState | None = None) -> Calibration:
         c = self.config
@@ -142,15 +143,15 @@ class Calibrator:
         road = self.road.update(t, _gaze_sample(features) if open_eyes else None, c.max_frame_gap_s)
         eye_sample = open_eyes and self._facing(features, road)
         self._last_accepted = eye_sample
-        if lids_open and self._eye_source == "population":  # (any head pose: the picture's contrast)
+        if features.face_present:  # (any head pose: it is the picture's contrast)
             # Per eye, only where its own lids read wide open: shut lids read eyeBlink 0.23 and
             # more (car_yawn_man; 0.25-0.39 behind glasses at night), and their lid skin's
             # contrast must not become the level an open iris is judged against.
             wide = c.iris_shown_max_eye_blink
-            if features.eye_blink_left <= wide:
-                self._iris_shown_left = _higher(self._iris_shown_left, features.iris_contrast_left)
-            if features.eye_blink_right <= wide:
-                self._iris_shown_right = _higher(self._iris_shown_right, features.iris_contrast_right)
+            self._iris_shown_left.update(t, features.iris_contrast_left if lids_open and
+                                         features.eye_blink_left <= wide else math.nan)
+            self._iris_shown_right.update(t, features.iris_contrast_right if lids_open and
+                                          features.eye_blink_right <= wide else math.nan)
         if eye_sample and self._eye_source != "calibrated":
             self._eye_samples.append(tuple(getattr(features, name) for name, _, _ in _EYES))
         calibrated = self.calibration.calibrated
@@ -171,10 +172,10 @@ class Calibrator:
             open_eye_blink_left=get("open_eye_blink_left", d.open_eye_blink_left),
             open_eye_blink_right=get("open_eye_blink_right", d.open_eye_blink_right),
             open_ear_left=get("open_ear_left", d.open_ear_left), open_ear_right=get("open_ear_right", d.open_ear_right),
-            open_iris_contrast_left=get("open_iris_contrast_left",
-                                        _population_iris(d.open_iris_contrast_left, self._iris_shown_left)),
-            open_iris_contrast_right=get("open_iris_contrast_right",
-                                         _population_iris(d.open_iris_contrast_right, self._iris_shown_right)),
+            open_iris_contrast_left=_capped_iris(get("open_iris_contrast_left", d.open_iris_contrast_left),
+                                                 self._iris_shown_left.shown()),
+            open_iris_contrast_right=_capped_iris(get("open_iris_contrast_right", d.open_iris_contrast_right),
+                                                  self._iris_shown_right.shown()),
             neutral_yaw_deg=road.head_yaw_deg, neutral_pitch_deg=road.head_pitch_deg,
             neutral_gaze_yaw_deg=road.eye_yaw_deg, neutral_gaze_pitch_deg=road.eye_pitch_deg,
             road_ahead=road.source, eyes=self._eye_source,
@@ -241,29 +242,57 @@ class Calibrator:
         return self._learned_s
 
 
-# The lowest open-iris level the population's may be capped to (the config's floor for a
-# learned one, config/calibration.py): the closure cue divides by it.
+# The lowest open-iris level a cap may set (the config's floor for a learned one,
+# config/calibration.py): the closure cue divides by it.
 IRIS_LEVEL_FLOOR = 0.05
 
 
-def _higher(shown: float, value: float) -> float:
-    """The higher of the two, NaN only where both are."""
-    if math.isnan(value):
-        return shown
-    return value if math.isnan(shown) or value > shown else shown
+class RecentIris:
+    """The highest iris contrast one eye has shown with its lids wide open over the last
+    window_s, given only while they were wide open on at least min_share of the face's frames
+    there (a shut or squinting eye's frames never make that share, so a closure does not cap
+    its own level). A running maximum over a monotonic queue: O(1) a frame."""
+
+    def __init__(self, window_s: float, min_share: float) -> None:
+        self.window_s = window_s
+        self.min_share = min_share
+        self._frames: deque[float] = deque()  # times of the face's frames in the window
+        self._wide: deque[float] = deque()  # ... of those with the lids wide open
+        self._peaks: deque[tuple[float, float]] = deque()  # (t, contrast), contrasts falling
+
+    def update(self, t: float, contrast: float) -> None:
+        """A frame of the face at t: its contrast with the lids wide open, NaN otherwise."""
+        self._frames.append(t)
+        if not math.isnan(contrast):
+            self._wide.append(t)
+            while self._peaks and self._peaks[-1][1] <= contrast:
+                self._peaks.pop()
+            self._peaks.append((t, contrast))
+        since = t - self.window_s
+        for times in (self._frames, self._wide):
+            while times and times[0] < since:
+                times.popleft()
+        while self._peaks and self._peaks[0][0] < since:
+            self._peaks.popleft()
+
+    def shown(self) -> float:
+        """The highest contrast in the window, NaN without enough wide-open frames."""
+        if not self._wide or len(self._wide) < self.min_share * len(self._frames):
+            return math.nan
+        return self._peaks[0][1]
 
 
-def _population_iris(population: float, shown: float) -> float:
-    """The open-iris level to judge against before this driver's own is learned: the
-    population's, but no higher than the contrast this driver's eyes have shown in this picture
-    while their lids looked open (open contrast is 0.32-0.9 across the shared real clips' drivers,
-    0.1-0.3 behind glare on glasses, which also keeps the driver's eyes from teaching their own
-    level: calibration.sample_min_iris_contrast). The iris cue says "hidden" only against a
-    level the driver's open iris has reached; a driver whose open eyes were never seen keeps
-    the population's."""
+def _capped_iris(level: float, shown: float) -> float:
+    """The open-iris level to judge an eye against: its own learned one (or the population's
+    0.65 before), but no higher than the contrast the eye has lately shown with its lids wide
+    open (calibration.iris_shown_*). Glare on glasses holds an open iris at 0.1-0.3, below the
+    level learned before it came and below what lets the eyes teach (sample_min_iris_contrast);
+    judged against those, the iris cue read open eyes as hidden (benchmarks/real_variants.py
+    `glare`). The iris cue says "hidden" only against a level the open iris has reached in
+    this picture."""
     if math.isnan(shown):
-        return population
-    return min(population, max(shown, IRIS_LEVEL_FLOOR))
+        return level
+    return min(level, max(shown, IRIS_LEVEL_FLOOR))
 
 
 def calibration_state_event(c: Calibration, t: float) -> Event:
