@@ -184,6 +184,14 @@ class RunIo:
         """What sees every processed frame (service.py calls them after the Pipeline)."""
         return [tap for tap in (self.recording, self.event_clips) if tap is not None]
 
+    def status_period_s(self, default_s: float) -> float:
+        """The longest status period of the periodic outputs (CAN's from its DBC, serial's
+        from its config): the spacing at which every one of them sends a fresh status
+        frame; `default_s` without such an output."""
+        periods = [schedule.status_period_s for o in self.outputs.values()
+                   if (schedule := getattr(o.sink, "schedule", None)) is not None]
+        return max(periods, default=default_s)
+
     def stop_reason(self) -> str | None:
         """A live recording that cannot go on (disk full, ...): the loop stops, saying this."""
         for tap in self.frame_taps:

@@ -66,7 +66,9 @@ def configure(verbose: bool = False, stream: TextIO | None = None, environ: Mapp
 class RepeatLimiter(logging.Filter):
     """At most `max_lines` records with the same key per `window_s`; the number held back is
     appended to the next line let through, so journald stays readable when a fault flaps.
-    The key is the record's `rate_key` extra, else its message template and level."""
+    The key is the record's `rate_key` extra, else its message template and level. A record
+    with the extra `rate_limit=False` always passes: the answer to an operator's request (a
+    SIGHUP's reload) must never be held back, however many came before it."""
 
     def __init__(self, max_lines: int, window_s: float, clock: Callable[[], float] = time.monotonic):
         super().__init__()
@@ -76,6 +78,8 @@ class RepeatLimiter(logging.Filter):
         self._windows: dict[Any, list[float | int]] = {}  # key -> [window start, sent, held]
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "rate_limit", True) is False:
+            return True
         key = getattr(record, "rate_key", None) or (record.name, record.levelno, str(record.msg))
         now = self.clock()
         w = self._windows.get(key)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from driver_monitor.early_signals import EarlySignals
 from driver_monitor.errors import DriverMonitorError, InputError
 from driver_monitor.recording.files import make_private_dir
 from driver_monitor.service import Daemon, RecordPlan
@@ -137,7 +138,7 @@ def remove_recording(out_dir: Path, created: bool) -> None:
 def record(camera: str, out_dir: str | Path, config_path: str | Path | None = None,
            overrides: Mapping[str, Mapping[str, Any]] | None = None, duration_s: float | None = None,
            video: bool = True, progress: bool | None = None, state_dir: str | Path | None = None,
-           install_signals: bool = True) -> RecordSummary:
+           install_signals: bool = True, early: EarlySignals | None = None) -> RecordSummary:
     """Record until the duration, the end of a camera file, SIGINT / SIGTERM or a failure.
     Raises InputError / ConfigError when nothing could be recorded (the directory is then
     removed); returns the summary otherwise, with `error` set when the recording stopped on a
@@ -148,7 +149,7 @@ def record(camera: str, out_dir: str | Path, config_path: str | Path | None = No
     daemon = Daemon(config_path, camera, state_dir, overrides=overrides,
                     record=RecordPlan(out_dir, video, duration_s), reporter=bar)
     if install_signals:
-        daemon.install_signal_handlers()
+        daemon.install_signal_handlers(early)
     try:
         daemon.run()
     except DriverMonitorError:

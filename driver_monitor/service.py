@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from driver_monitor.assembly import Mode, RunIo
+from driver_monitor.assembly import Mode, RunIo, check_io_config
 from driver_monitor.config import Config, load_config
 from driver_monitor.config.overrides import with_overrides
+from driver_monitor.early_signals import EarlySignals
 from driver_monitor.errors import ConfigError, DriverMonitorError
 from driver_monitor.log_setup import RepeatLimiter
 from driver_monitor.perception.camera_health import SourceStatus
@@ -43,6 +44,9 @@ from driver_monitor.timebase import on_grid
 log = logging.getLogger("driver_monitor.service")
 
 TrackerFactory = Callable[[Config], FaceTracker]
+# The lines that answer a SIGHUP pass the repeat limiter whatever came before (log_setup.py):
+# an operator who sends a fourth reload within the window must still see how it went.
+_ANSWER = {"rate_limit": False}
 # "Monitoring off" goes out this many times, one status period apart, so the outputs'
 # periodic status frames (due in input time, outputs/schedule.py) carry it twice.
 _OFF_REPEATS = 2
@@ -108,13 +112,26 @@ class Daemon:
             return
         self._reload_requested = True
 
-    def install_signal_handlers(self) -> None:
+    def install_signal_handlers(self, early: EarlySignals | None = None) -> None:
+        """The daemon's handlers; `early`: what arrived while it was starting (early_signals.py)
+        is acted on as if it came now."""
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
         signal.signal(signal.SIGHUP, self.request_reload)
+        for signum in early.received if early is not None else ():
+            if signum == signal.SIGHUP:
+                self.request_reload()
+            else:
+                self.request_stop(signum)
 
     def load(self) -> Config:
-        return with_overrides(load_config(self.config_path), self.overrides)
+        """The config file with the command line's overrides, checked as `check-config` checks
+        it: the schema, then the DBC files and the vehicle signal mapping, whether or not CAN
+        is on now (a config the daemon accepts must not fail later, when CAN is switched on),
+        and the event clips' disk quota. ConfigError with one line per problem."""
+        config = with_overrides(load_config(self.config_path), self.overrides)
+        check_io_config(config)
+        return config
 
     # ---- main ----------------------------------------------------------------------
     def run(self) -> int:
@@ -168,7 +185,7 @@ class Daemon:
             if self._reload_requested:
                 self._reload_requested, self.status.phase = False, "reloading"
                 self.notifier.reloading("reloading config")
-                log.info("SIGHUP: reloading %s", self.status.config_name)
+                log.info("SIGHUP: reloading %s", self.status.config_name, extra=_ANSWER)
                 self.reloader.start()
             prepared = self.reloader.take()
             if prepared is not None:
@@ -232,11 +249,6 @@ class Daemon:
     # ---- reload (prepared off the loop, swapped in between frames) ----------------
     def _prepare_reload(self) -> PreparedReload:  # runs on the reload thread
         old, new = self.config, self.load()
-        from driver_monitor.config.recording import clip_quota_problem
-
-        clips = clip_quota_problem(new.recording.event_clips, new.camera.width_px, new.camera.height_px, new.camera.fps)
-        if clips is not None:
-            raise ConfigError([clips])
         tracker = self.tracker_factory(new) if new.perception != old.perception else None
         try:
             changed = (new.can, new.serial, new.service.shutdown_timeout_s) != (old.can, old.serial, old.service.shutdown_timeout_s)
@@ -250,12 +262,12 @@ class Daemon:
     def _finish_reload(self, prepared: PreparedReload | BaseException) -> None:
         if isinstance(prepared, BaseException):
             self.status.reload_error = reload_error_text(prepared)
-            log.error("config reload failed, keeping the running config: %s", self.status.reload_error)
+            log.error("config reload failed, keeping the running config: %s", self.status.reload_error, extra=_ANSWER)
         else:
             self._apply(prepared)
             self.status.reload_error = None
             self.status.reloads += 1
-            log.info("config reloaded (%d)", self.status.reloads)
+            log.info("config reloaded (%d)", self.status.reloads, extra=_ANSWER)
         self.status.phase = "running"
         self.notifier.ready(self.status.text(self.pipeline))
         self._publish()
@@ -272,10 +284,12 @@ class Daemon:
         if p.outputs is not None:
             self.io.replace_outputs(p.outputs, retire=True)  # the old ones drain on a thread of their own
             self.pipeline.sinks = self.io.sinks
+        # The DBC and mapping were checked by load(); a file changed on disk since then
+        # leaves that input off, with one line, rather than stopping the daemon.
         if (new.can, new.vehicle) != (old.can, old.vehicle):
-            self.io.reopen_can_input(new)
+            self._reopen_input("vehicle CAN input", self.io.reopen_can_input, new)
         if new.stress.external != old.stress.external:
-            self.io.reopen_heart_rate(new)
+            self._reopen_input("heart-rate sensor", self.io.reopen_heart_rate, new)
         if new.recording != old.recording:
             self._reopen_event_clips(new)
         if new.camera.capture_mode() != old.camera.capture_mode():
@@ -284,6 +298,13 @@ class Daemon:
         self.limiter.max_lines, self.limiter.window_s = new.service.log_repeat_max, new.service.log_repeat_window_s
         self.status.configure(new)
         self.config = new
+
+    @staticmethod
+    def _reopen_input(what: str, reopen: Callable[[Config], None], new: Config) -> None:
+        try:
+            reopen(new)
+        except DriverMonitorError as exc:
+            log.error("%s off: %s", what, "; ".join(exc.problems) if isinstance(exc, ConfigError) else exc)
 
     def _reopen_event_clips(self, new: Config) -> None:
         try:
@@ -318,12 +339,18 @@ class Daemon:
         vehicle = last.vehicle if last is not None else None
         reason = "service stopping" if self.record is None else f"recording stopped: {self.stop_reason or 'stopped'}"
 
+        timeout_s = self.config.service.shutdown_timeout_s if self.record is None else RECORD_CLOSE_TIMEOUT_S
+        # One status period of the slowest periodic output apart, so each of them sends "off"
+        # at least twice (a serial status every 0.5 s too), but all of it within half the
+        # stop budget: the rest is for draining and closing the outputs.
+        off_period_s = min(self.io.status_period_s(FAULT_RESULT_PERIOD_S), 0.5 * timeout_s / _OFF_REPEATS)
+
         def finish() -> None:
             try:
                 pipeline.monitoring_off(off_t, vehicle, reason)
                 for k in range(1, _OFF_REPEATS + 1) if self.io.outputs else ():
-                    time.sleep(FAULT_RESULT_PERIOD_S)
-                    pipeline.monitoring_off(max(self.clock(), off_t + k * FAULT_RESULT_PERIOD_S), vehicle)
+                    time.sleep(off_period_s)
+                    pipeline.monitoring_off(max(self.clock(), off_t + k * off_period_s), vehicle)
                 pipeline.finish()  # closes the outputs: each drains its queue, then flushes
             except Exception as exc:  # an output failing at exit must not turn exit 0 into a crash
                 log.error("closing the outputs failed: %s", exc)
@@ -332,7 +359,6 @@ class Daemon:
 
         closer = threading.Thread(target=finish, name="outputs-close", daemon=True)
         closer.start()
-        timeout_s = self.config.service.shutdown_timeout_s if self.record is None else RECORD_CLOSE_TIMEOUT_S
         closer.join(timeout_s)
         if closer.is_alive():
             log.error("outputs did not close within %.1f s; exiting anyway", timeout_s)
@@ -348,12 +374,13 @@ class Daemon:
 
 
 def run_daemon(config_path: str | Path | None, camera: str | None, state_dir: str | Path | None = None,
-               overrides: Mapping[str, Mapping[str, Any]] | None = None, exit_process: bool = True) -> int:
+               overrides: Mapping[str, Mapping[str, Any]] | None = None, exit_process: bool = True,
+               early: EarlySignals | None = None) -> int:
     """Run the daemon until SIGTERM / SIGINT, then (exit_process) end with os._exit: module
     teardown (MediaPipe pulls in matplotlib) takes 1-3 s on a loaded 2-core machine, which
     would break the 2 s stop budget and achieves nothing for a daemon."""
     daemon = Daemon(config_path, camera, state_dir, overrides=overrides)
-    daemon.install_signal_handlers()
+    daemon.install_signal_handlers(early)
     rc = daemon.run()
     if exit_process:
         logging.shutdown()  # flushes stderr (the journal)

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -96,10 +97,24 @@ def test_sighup_invalid_config_keeps_running_valid_one_changes_behaviour(
     later = d.wait_status("fps", timeout=3.0, after=back_model.t + 1.0)
     assert d.proc.poll() is None and "active: none" in (later.get("STATUS") or "")
 
+    # A vehicle DBC that does not exist: refused as `check-config` refuses it, CAN on or not
+    # (it stopped the daemon when CAN was on: the input was reopened after the swap).
+    d.config_path.write_text(BASE_CONFIG.format(absent_after_s=0.3) + "vehicle:\n  dbc_path: /nonexistent.dbc\n")
+    hup_dbc = d.signal(signal.SIGHUP)
+    back_dbc = d.wait_notice(lambda n: n.get("READY") == "1", timeout=5.0, after=hup_dbc)
+    assert "reload failed, running config kept: vehicle.dbc_path: /nonexistent.dbc" in (back_dbc.get("STATUS") or "")
+    assert d.proc.poll() is None
+
     d.config_path.write_text(BASE_CONFIG.format(absent_after_s=0.3))
     hup2 = d.signal(signal.SIGHUP)
     back2 = d.wait_notice(lambda n: n.get("READY") == "1", timeout=3.0, after=hup2)
     assert "reload failed" not in (back2.get("STATUS") or "")
+    # Every SIGHUP is answered in the log, the 4th within the repeat limiter's window (3 lines
+    # of a kind per 60 s) too: the answer to an operator is never held back.
+    d.wait_stderr("config reloaded (1)", timeout=1.0, after=hup2)
+    lines = d.stderr_text().splitlines()
+    assert sum("SIGHUP: reloading" in line for line in lines) == 4
+    assert sum("config reload failed, keeping the running config" in line for line in lines) == 3
     absent = d.wait_status("active: driver_absent", timeout=3.0, after=back2.t)
     assert absent.t - back2.t < 2.0
     d.wait_stderr("event driver_absent start", timeout=2.0)
@@ -186,3 +201,44 @@ def test_frozen_camera_is_a_fault_and_its_pictures_are_not_judged(tmp_path: Path
     assert state["frames"] == frames and state["camera_open"] and later.t > fault.t, d.stderr_text()
     rc, _ = d.stop()
     assert rc == 0
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """The process has a handler of its own for signum (/proc/PID/status SigCgt)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+    return bool(mask & (1 << (signum - 1)))
+
+
+def _wait_catching(d: DaemonProcess, signum: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not _catches(d.proc.pid, signum):
+        assert d.proc.poll() is None and time.monotonic() < deadline, d.stderr_text()
+        time.sleep(0.005)
+
+
+def test_signals_while_starting_are_kept_for_the_daemon(tmp_path: Path, noise_clip: Path, daemons: list) -> None:
+    # SIGHUP while the daemon still imports its libraries (~1.5 s): it used to die of it
+    # (exit 129, not a word); now the reload is done once it runs.
+    (tmp_path / "hup").mkdir()
+    d = DaemonProcess(tmp_path / "hup", noise_clip, BASE_CONFIG.format(absent_after_s=30.0))
+    daemons.append(d)
+    _wait_catching(d, signal.SIGHUP)
+    hup = d.signal(signal.SIGHUP)
+    ready = d.wait_ready()
+    assert d.notices_with("READY")[0].t > hup  # the signal came while it was starting
+    d.wait_stderr("config reloaded (1)", timeout=5.0, after=ready.t - 1.0)
+    assert d.proc.poll() is None
+    rc, _ = d.stop()
+    assert rc == 0
+
+    # SIGTERM while starting: the orderly stop (monitoring off on every output), exit 0,
+    # no KeyboardInterrupt-style traceback.
+    (tmp_path / "term").mkdir()
+    d2 = DaemonProcess(tmp_path / "term", noise_clip, BASE_CONFIG.format(absent_after_s=30.0))
+    daemons.append(d2)
+    _wait_catching(d2, signal.SIGTERM)
+    d2.signal(signal.SIGTERM)
+    assert d2.proc.wait(timeout=30) == 0, d2.stderr_text()
+    time.sleep(0.2)  # the last stderr lines
+    assert "monitoring_off" in d2.stderr_text() and "Traceback" not in d2.stderr_text()

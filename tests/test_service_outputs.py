@@ -204,3 +204,26 @@ def test_broken_can_bus_does_not_stop_serial_output_or_the_loop(tmp_path: Path, 
         assert "Traceback" not in d.stderr_text()
     finally:
         pty.close()
+
+
+def test_monitoring_off_reaches_a_slow_serial_status_twice(tmp_path: Path, daemons: list,
+                                                            request: pytest.FixtureRequest) -> None:
+    # A serial status every 0.25 s: "off" goes out one such period apart (it went 0.1 s apart,
+    # and at most one 4 Hz status frame carried it before the port closed).
+    clip = write_clip(tmp_path / "camera.avi", "noise", seconds=0.8, fps=25.0, size=(160, 120))
+    pty = PtyReader()
+    request.addfinalizer(pty.close)
+    d = DaemonProcess(tmp_path, clip, CONFIG + "serial:\n  status_period_s: 0.25\n",
+                      extra_args=["--serial-port", pty.port])
+    daemons.append(d)
+    ready = d.wait_ready()
+    deadline = time.monotonic() + 3.0
+    while not pty.of("status", after=ready.t) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    t_stop = time.monotonic()
+    rc, took_s = d.stop()
+    assert rc == 0 and took_s < 2.0
+    time.sleep(0.3)
+    after = [f.fields for _, f in pty.of("status", after=t_stop)]
+    off = [s for s in after if not s["flags"] & FLAG_MONITORING_ACTIVE]
+    assert len(off) >= 2 and after[-1]["system_state"] == SYSTEM_INACTIVE, after

@@ -27,6 +27,9 @@ def register(sub: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from driver_monitor.early_signals import EarlySignals
+
+    early = EarlySignals().install()  # before the ~1.5 s of imports below (early_signals.py)
     from driver_monitor.config.overrides import io_overrides, merge_overrides
     from driver_monitor.record import exit_now, record
 
@@ -34,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     if args.codec is not None:
         overrides = merge_overrides(overrides, {"recording": {"codec": args.codec}})
     summary = record(args.camera, args.out, args.config, overrides, duration_s=args.duration,
-                     video=not args.no_video, progress=False if args.no_progress else None, state_dir=args.state_dir)
+                     video=not args.no_video, progress=False if args.no_progress else None, state_dir=args.state_dir,
+                     early=early)
     print(summary.text())
     if summary.error is not None:
         print(f"error: {summary.error}", file=sys.stderr)

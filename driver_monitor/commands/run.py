@@ -17,8 +17,12 @@ def register(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from driver_monitor.early_signals import EarlySignals
+
+    early = EarlySignals().install()  # before the ~1.5 s of imports below (early_signals.py)
     from driver_monitor.config.overrides import io_overrides
     from driver_monitor.service import run_daemon
 
     # Command-line outputs win over the config file, on start and on every SIGHUP reload.
-    return run_daemon(args.config, args.camera, args.state_dir, io_overrides(args.can_interface, args.can_channel, args.serial_port))
+    return run_daemon(args.config, args.camera, args.state_dir, io_overrides(args.can_interface, args.can_channel, args.serial_port),
+                      early=early)

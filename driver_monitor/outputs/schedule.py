@@ -68,6 +68,7 @@ class OutputSchedule:
     def __init__(self, status_period_s: float, warning_repeat_period_s: float, heartbeat_period_s: float):
         self._status = _Periodic("status", status_period_s)
         self._heartbeat = _Periodic("heartbeat", heartbeat_period_s)
+        self.status_period_s = status_period_s
         self.warning_repeat_period_s = warning_repeat_period_s
         self._prev: FrameResult | None = None
         self._warning_key: tuple[object, ...] | None = None
