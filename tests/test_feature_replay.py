@@ -169,6 +169,27 @@ def test_a_replayed_stage_asked_otherwise_than_recorded_is_an_error_not_a_guess(
         decide_events(table.frames[: len(table.frames) // 2], config, table.path, shared)
 
 
+def test_an_interruption_of_a_replayed_run_reaches_the_caller_as_it_is(mixed_full):
+    """Ctrl-C in a sweep half-way through a drive whose stages are replayed: the pipeline is
+    not finished (that raised the stage cache's RuntimeError over the KeyboardInterrupt, so
+    the command line printed a traceback instead of "interrupted")."""
+    from driver_monitor.fleet.feature_replay import decide_events
+    from driver_monitor.fleet.stage_cache import SharedDrive
+
+    full, config, _ = mixed_full
+    table = read_feature_table(full)
+    shared = SharedDrive()
+    shared.plan([config, config])
+    decide_events(table.frames, config, table.path, shared)
+
+    def interrupted():
+        yield from table.frames[: len(table.frames) // 2]
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        decide_events(interrupted(), config, table.path, shared)
+
+
 def test_stage_keys_follow_what_each_stage_reads():
     """A stage's key changes with its own sections, the calibration's and its producers' keys;
     distraction (the policy's warning fed back) and daydreaming (reads distraction) have none."""

@@ -67,6 +67,22 @@ def test_a_grid_is_every_combination_and_a_random_search_is_the_same_for_a_seed(
     again = trials(load_grid(grid_file(tmp_path, random_text)), base)
     assert [t.values for t in first] == [t.values for t in again] and len(first) == 5
     assert all(2.0 <= t.values["distraction.long_distraction.threshold_s"] <= 4.0 for t in first)
+    # Draws that repeat one another are one config, decided and scored once.
+    few = trials(load_grid(grid_file(tmp_path, "search: random\nsamples: 6\nseed: 3\nkeys:\n"
+                                               "  distraction.long_distraction.threshold_s: [3.0, 5.0]\n")), base)
+    assert sorted(t.values["distraction.long_distraction.threshold_s"] for t in few) == [3.0, 5.0]
+
+
+def test_an_item_of_a_tuple_setting_is_swept_by_its_index(tmp_path):
+    from driver_monitor.fleet.sweep import partial_config
+
+    base = load_config()
+    assert isinstance(base.stress.level.level_thresholds, tuple)
+    got = trials(load_grid(grid_file(tmp_path, "stress.level.level_thresholds.0: [0.5, 0.75]\n")), base)
+    assert [t.config.stress.level.level_thresholds for t in got] == [
+        (0.5, *base.stress.level.level_thresholds[1:]), (0.75, *base.stress.level.level_thresholds[1:])]
+    # The best config's file sets the whole list, as the trial's config has it.
+    assert partial_config({}, got[1]) == {"stress": {"level": {"level_thresholds": [0.75, *base.stress.level.level_thresholds[1:]]}}}
 
 
 def test_a_drives_batches_hold_the_configs_that_share_stages(tmp_path):
@@ -166,6 +182,12 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_work(fleet_featur
     assert main(args) == 0
     assert "3 config-drive scores kept from before (resumed)" in capsys.readouterr().out
     assert repr(pq.read_table(out / "results.parquet").to_pylist()) == repr(complete)
+    # The cut line was dropped before the redone job's line was appended, so the directory
+    # resumes again (the new line joined to the cut one made it unreadable).
+    assert [json.loads(line)["drive"] for line in (out / "trials.jsonl").read_text().splitlines()] == [
+        json.loads(line)["drive"] for line in lines]
+    assert main(args) == 0
+    assert "4 config-drive scores kept from before (resumed)" in capsys.readouterr().out
     # Another grid in the same directory is refused.
     grid.write_text(GRID.replace("4.5", "5.0"))
     assert main(args) == 1
@@ -184,3 +206,23 @@ def test_a_sweep_extracts_a_recording_without_features_first(fleet_drives, fleet
     assert extracted.name == made_before.name
     assert repr(pq.read_table(extracted / "features.parquet").to_pylist()) == repr(
         pq.read_table(made_before / "features.parquet").to_pylist())
+
+
+@pytest.mark.slow
+def test_a_sweep_scored_against_other_labels_is_another_sweep(fleet_features, tmp_path, capsys):
+    """Relabelling a drive (or editing truth.yaml) changes what every stored score means: a
+    resumed sweep must not mix scores made against the old labels with new ones."""
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(fleet_features, corpus)
+    out = tmp_path / "sweep"
+    args = ["sweep", str(corpus), "--grid", str(grid_file(tmp_path, GRID)), "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    capsys.readouterr()
+    labels = next(corpus.glob("fleet_mixed-*/labels.jsonl"))
+    lines = labels.read_text().splitlines()
+    labels.write_text("\n".join(lines[:-1]) + "\n")  # one label fewer
+    assert main(args) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: {out}: holds another sweep (its ground_truth differs): choose another --out, or remove it")

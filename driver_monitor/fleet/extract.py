@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from driver_monitor.config import Config
-from driver_monitor.errors import DriverMonitorError, InputError
+from driver_monitor.errors import DriverMonitorError, InputError, ReplayCutShort
 from driver_monitor.fleet.executor import Engine
 from driver_monitor.fleet.table import settings_before_features
 from driver_monitor.outputs.feature_table import FEATURES_STEM, table_format
@@ -195,6 +195,9 @@ class ExtractionWorker:
             if (target / f"{FEATURES_STEM}.parquet").is_file():
                 return DriveResult(drive, "skipped", target)
             summary = self._replay(drive, content, target)
+        except ReplayCutShort as exc:  # its frames went to the partial directory, now removed
+            return DriveResult(drive, "failed", error=f"{exc.reason} (nothing kept: a drive is kept only when it is "
+                               "read to its end)", wall_s=time.perf_counter() - started)
         except DriverMonitorError as exc:
             return DriveResult(drive, "failed", error=str(exc), wall_s=time.perf_counter() - started)
         return DriveResult(drive, "done", target, summary.frames, summary.duration_s, time.perf_counter() - started)

@@ -101,10 +101,11 @@ def decide_events(frames: Sequence[FrameInput], config: Config, source: Path,
     collector = EventCollector()
     pipeline = Pipeline(config, None, [collector], image_models=False)
     run = shared.attach(pipeline) if shared is not None else None
-    try:
-        decide(pipeline, frames, source)
-    finally:
-        pipeline.finish()
+    # Finished only when every frame was decided: the collector holds nothing to close, and
+    # finishing a run the stage cache replays half-way would raise over what stopped it (a
+    # Ctrl-C in a sweep must reach the command line as an interruption, not a RuntimeError).
+    decide(pipeline, frames, source)
+    pipeline.finish()
     if run is not None:
         run.done()
     return collector.events

@@ -162,6 +162,7 @@ def _combinations(grid: Grid) -> list[dict[str, Any]]:
         return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*lists)]
     rng = random.Random(grid.seed)
     out = []
+    seen: set[str] = set()
     for _ in range(grid.samples):
         values = {}
         for k in keys:
@@ -172,7 +173,12 @@ def _combinations(grid: Grid) -> list[dict[str, Any]]:
                 values[k] = rng.randint(spec["min"], spec["max"])
             else:
                 values[k] = rng.uniform(spec["min"], spec["max"])
-        out.append(values)
+        # A draw that repeats an earlier one is the same config: decided and scored once (a
+        # few listed values give fewer distinct configs than `samples`; the summary counts those).
+        digest = trial_id(values)
+        if digest not in seen:
+            seen.add(digest)
+            out.append(values)
     return out
 
 
@@ -183,7 +189,7 @@ def _key_problem(key: str, base: Config) -> str | None:
         if key == before or key.startswith(before + ".") or before.startswith(key + "."):
             return ("acts before the features (the tracker, frame times, camera health or vehicle signals): the "
                     "feature tables were made with one value of it; sweep it with full replays instead")
-    data = base.model_dump(mode="python")
+    data = _plain(base.model_dump(mode="python"))
     node: Any = data
     parts = key.split(".")
     for i, part in enumerate(parts):
@@ -204,9 +210,19 @@ def _key_problem(key: str, base: Config) -> str | None:
     return None
 
 
+def _plain(data: Any) -> Any:
+    """A deep copy with tuples as lists: settings typed as tuples (model_dump's python mode
+    keeps them) take a value by index like any list (`stress.level.level_thresholds.0`)."""
+    if isinstance(data, Mapping):
+        return {k: _plain(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_plain(v) for v in data]
+    return copy.deepcopy(data)
+
+
 def with_values(data: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of nested config data with dotted keys set (list items by index)."""
-    out = copy.deepcopy(dict(data))
+    """A copy of nested config data with dotted keys set (list and tuple items by index)."""
+    out = _plain(data)
     for key, value in values.items():
         node: Any = out
         parts = key.split(".")

@@ -106,8 +106,9 @@ def sweep(entries: Sequence[CorpusEntry], truth: dict[str, ClipTruth] | None, tr
         raise InputError(f"{out_dir}: cannot create the sweep directory ({exc.strerror})") from None
     entries = _with_tables(entries, base, out_dir / FEATURES_DIR, engine, progress)
     jobs = drive_jobs(entries, truth, [(t.id, t.config) for t in swept], max_latency_s, early_s, decide_all=True)
-    _claim(out_dir, grid, base, entries, truth_path, max_latency_s, early_s)
+    _claim(out_dir, grid, base, entries, truth_path, max_latency_s, early_s, _truth_digests(jobs))
     done = _read_trials(out_dir / TRIALS_NAME)
+    _drop_cut_line(out_dir / TRIALS_NAME)
     batches = _batches(jobs, done, engine.workers, _sharing_order(swept))
     summary = SweepSummary(out_dir, engine.describe, len(swept), len(entries), 0.0)
     summary.resumed_pairs = len(done)
@@ -164,8 +165,20 @@ def _with_tables(entries: Sequence[CorpusEntry], base: Config, features_dir: Pat
     return out
 
 
+def _truth_digests(jobs: Sequence[DriveJob]) -> dict[str, str]:
+    """Per drive, a digest of the ground truth its scores are made against (its labels, or its
+    clip's intervals in the truth file): an edited truth.yaml or a relabelled drive makes
+    another sweep, whose stored scores a resumed run must not reuse."""
+    out: dict[str, str] = {}
+    for job in jobs:
+        truth = job.truth.model_dump(mode="json") if job.truth is not None else None
+        text = json.dumps({"labels": job.labels, "truth": truth}, sort_keys=True, default=str)
+        out[job.entry.name] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return out
+
+
 def _claim(out_dir: Path, grid: Grid, base: Config, entries: Sequence[CorpusEntry], truth_path: Path | None,
-           max_latency_s: float, early_s: float) -> None:
+           max_latency_s: float, early_s: float, truth_digests: Mapping[str, str]) -> None:
     """sweep.yaml: what this directory's trials belong to. A resumed sweep must be the same one."""
     from driver_monitor.fleet.table import read_table_info
 
@@ -175,6 +188,7 @@ def _claim(out_dir: Path, grid: Grid, base: Config, entries: Sequence[CorpusEntr
         "corpus": sorted([e.name, str((read_table_info(e.table).provenance.get("input") or {}).get("sha256"))]
                          for e in entries if e.table is not None),
         "truth": str(truth_path) if truth_path is not None else None,
+        "ground_truth": dict(sorted(truth_digests.items())),
         "max_latency_s": max_latency_s, "early_s": early_s,
     }
     identity = json.loads(json.dumps(identity, default=str))
@@ -205,6 +219,20 @@ def _read_trials(path: Path) -> dict[tuple[str, str], DriveScore]:
                 continue  # the last line of a killed sweep may be cut short: that job runs again
             raise InputError(f"{path}:{number}: not a trial line") from None
     return done
+
+
+def _drop_cut_line(path: Path) -> None:
+    """Cut a last line a killed sweep left without its newline (its job runs again): appended
+    to, it would join the next trial's line and the directory could not be resumed again."""
+    try:
+        with open(path, "rb+") as fh:
+            data = fh.read()
+            if data and not data.endswith(b"\n"):
+                fh.truncate(data.rfind(b"\n") + 1)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise InputError(f"{path}: cannot repair its cut last line ({exc.strerror})") from None
 
 
 def _sharing_order(swept: Sequence[Trial]) -> dict[str, int]:
