@@ -311,6 +311,29 @@ def test_corpus_report_has_one_row_per_drive_linking_to_its_report(data, tmp_pat
     assert all_row.startswith(f'<td class="num">{1 + expected_b[0]}</td><td class="num">{found}</td>')
 
 
+def test_corpus_report_counts_in_evals_rows_with_evals_median_and_is_private(tmp_path):
+    """The page's table is eval's: a microsleep-or-sleep found by a sleep is counted in the
+    microsleep row, the median of two latencies is their mean, and the file is the owner's
+    only (the drivers' states, as every output of a replay)."""
+    from driver_monitor.evaluation.corpus import score_truth
+
+    truth_path = tmp_path / "truth.yaml"
+    truth_path.write_text(yaml.safe_dump({"clip": {"file": "clip.mp4", "fps": 30, "duration_s": 30.0, "intervals": [
+        {"kind": "yawn", "start_s": 0.0, "end_s": 3.0}, {"kind": "yawn", "start_s": 10.0, "end_s": 13.0},
+        {"kind": "eyes_closed", "start_s": 20.0, "end_s": 21.5}]}}))
+    clip = load_truth(truth_path)["clip"]
+    events = [{"t": 0.5, "kind": "event", "name": "yawn"}, {"t": 10.567, "kind": "event", "name": "yawn"},
+              {"t": 20.8, "kind": "event", "name": "sleep", "phase": "start"}]
+    drive = CorpusDrive("clip", None, score_clip("clip", clip, events))
+    evaluated = score_truth("clip", clip, events, 30.0).events
+    assert set(drive.counts_by_name()) == set(evaluated) == {"yawn", "microsleep"}
+    assert drive.counts_by_name()["yawn"].latencies_s == evaluated["yawn"].latencies_s
+    index = write_corpus_report([drive], tmp_path / "index.html")
+    assert f"{evaluated['yawn'].latency_median_s:.2f}, 0.57" == "0.53, 0.57"
+    assert "<td>yawn</td>" in index.read_text() and "0.53, 0.57" in index.read_text()
+    assert index.stat().st_mode & 0o777 == 0o600
+
+
 def test_eval_report_writes_the_drive_and_an_index_row(replay_dir, tmp_path, capsys):
     labels = tmp_path / "labels.jsonl"
     labels.write_text('{"t": 100.0, "kind": "event", "name": "sleep", "phase": "start"}\n'
@@ -322,6 +345,7 @@ def test_eval_report_writes_the_drive_and_an_index_row(replay_dir, tmp_path, cap
     index = (out / "index.html").read_text()
     assert '<a href="drive.html">drive</a>' in index and '<td class="found">ok</td>' in index
     assert "found sleep at 103.07 s (label 100.00 s, latency 3.07 s)" in (out / "drive.html").read_text()
+    assert (out / "drive.html").stat().st_mode & 0o777 == 0o600
     truth = _truth_file(tmp_path / "truth.yaml", DRIVE_S)
     assert main(["eval", str(replay_dir), "--truth", str(truth), "--clip", "drive", "--report", str(out)]) == 1
     assert '<td class="missed">FAIL</td>' in (out / "index.html").read_text()  # the yawn was missed

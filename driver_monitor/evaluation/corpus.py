@@ -135,17 +135,17 @@ def score_truth(name: str, clip: ClipTruth, detections: Sequence[EventDict], dur
     result = score_clip(name, clip, detections)
     events: dict[str, Tally] = {}
     for exp, alert in result.found:
-        tally = events.setdefault(_primary(exp.names), Tally())
+        tally = events.setdefault(primary_name(exp.names), Tally())
         tally.labels += 1
         tally.found += 1
         tally.latencies_s.append(alert.t - exp.behaviour.start_s)
     for exp in result.missed:
-        events.setdefault(_primary(exp.names), Tally()).labels += 1
+        events.setdefault(primary_name(exp.names), Tally()).labels += 1
     for alert in result.false_alerts:
         events.setdefault(alert.name, Tally()).false += 1
     # A warning anywhere from the behaviour's onset to the event's latest time is in time.
     # Only what the policy warns of: a yawn is no condition (it feeds the drowsiness level).
-    windows = [(_primary(e.names), e.behaviour.start_s, e.behaviour.start_s, e.latest_t)
+    windows = [(primary_name(e.names), e.behaviour.start_s, e.behaviour.start_s, e.latest_t)
                for e in expectations(clip) if e.names & set(CONDITIONS)]
     excuses = sorted({span for n in CONDITIONS for span in _excuses(clip, n)})
     warnings = _score_warnings(windows, warning_starts(detections), excuses, margin_s=1.0,
@@ -153,7 +153,7 @@ def score_truth(name: str, clip: ClipTruth, detections: Sequence[EventDict], dur
     return DriveScore(name, duration_s, events, warnings, result)
 
 
-def _primary(names: Iterable[str]) -> str:
+def primary_name(names: Iterable[str]) -> str:
     """The row a truth expectation is counted in: its first name (microsleep for microsleep
     or sleep, long_distraction for long_distraction or unresponsive)."""
     return sorted(names)[0]

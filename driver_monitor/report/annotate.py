@@ -27,6 +27,7 @@ from driver_monitor.errors import InputError
 from driver_monitor.messages import Event, FaceObservation, Frame, FrameResult
 from driver_monitor.perception.geometry import LEFT_IRIS_CENTRE, RIGHT_IRIS_CENTRE
 from driver_monitor.perception.tracker import FaceTracker
+from driver_monitor.recording.files import create_private
 
 TIME_BASE = Fraction(1, 1000)  # ms, as recordings keep their timestamps (docs/recording.md)
 # An instantaneous event (blink, yawn, nod) stays on screen this long after it fired.
@@ -108,6 +109,7 @@ class AnnotatedVideoWriter:
         h, w = image.shape[:2]
         if self._stream is None:  # opened at the first picture: a bad input leaves no empty file
             try:
+                create_private(self.path)  # the driver's face: 0600, as recordings are
                 self._container = av.open(str(self.path), mode="w")
             except (OSError, av.error.FFmpegError) as exc:
                 raise InputError(f"{self.path}: cannot write ({getattr(exc, 'strerror', None) or exc})") from None

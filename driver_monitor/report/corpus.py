@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import os
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +20,10 @@ from typing import Any
 
 from driver_monitor import __version__
 from driver_monitor.errors import InputError
-from driver_monitor.evaluation.corpus import Tally
+from driver_monitor.evaluation.corpus import Tally, primary_name
 from driver_monitor.evaluation.scoring import NameScore
 from driver_monitor.evaluation.truth import ClipScore
+from driver_monitor.outputs.files import open_private
 from driver_monitor.report.page import CSP, PLOTTED_SCRIPT, STYLE, render_table
 from driver_monitor.report.summary import Table
 
@@ -37,10 +39,12 @@ class CorpusDrive:
     def counts_by_name(self) -> dict[str, Tally]:
         out: dict[str, Tally] = {}
         if isinstance(self.scores, ClipScore):
+            # Counted in the rows `eval` counts them in (an expectation's primary name: a
+            # microsleep-or-sleep found by a sleep is a microsleep row's), so both tables agree.
             for exp, alert in self.scores.found:
-                out.setdefault(alert.name, Tally()).add(Tally(1, 1, 0, [alert.t - exp.behaviour.start_s]))
+                out.setdefault(primary_name(exp.names), Tally()).add(Tally(1, 1, 0, [alert.t - exp.behaviour.start_s]))
             for exp in self.scores.missed:
-                out.setdefault("/".join(sorted(exp.names)), Tally()).add(Tally(1, 0, 0))
+                out.setdefault(primary_name(exp.names), Tally()).add(Tally(1, 0, 0))
             for alert in self.scores.false_alerts:
                 out.setdefault(alert.name, Tally()).add(Tally(0, 0, 1))
         elif self.scores is not None:
@@ -93,7 +97,8 @@ def write_corpus_report(drives: Sequence[CorpusDrive], out_path: str | Path, tit
     ])
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(page, encoding="utf-8")
+        with open_private(out_path, "w", encoding="utf-8") as fh:  # every drive's scores, the drivers' states
+            fh.write(page)
     except OSError as exc:
         raise InputError(f"{out_path}: cannot write the corpus report ({exc.strerror or exc.__class__.__name__})") from None
     return out_path
@@ -106,5 +111,4 @@ def _share(value: float | None) -> str:
 def _latency(latencies_s: Sequence[float]) -> str:
     if not latencies_s:
         return "-"
-    ordered = sorted(latencies_s)
-    return f"{ordered[len(ordered) // 2]:.2f}, {ordered[-1]:.2f}"
+    return f"{statistics.median(latencies_s):.2f}, {max(latencies_s):.2f}"  # the median as `eval`'s

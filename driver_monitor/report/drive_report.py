@@ -7,6 +7,7 @@ from pathlib import Path
 
 from driver_monitor.config import Config
 from driver_monitor.errors import InputError
+from driver_monitor.outputs.files import open_private
 from driver_monitor.report.data import ReplayData, load_replay
 from driver_monitor.report.figure import MAX_POINTS, FigureInput, build_figure
 from driver_monitor.report.ground_truth import GroundTruth, from_labels, from_truth
@@ -94,7 +95,8 @@ def write_report(req: ReportRequest) -> ReportResult:
     out = Path(req.out_path)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(page, encoding="utf-8")
+        with open_private(out, "w", encoding="utf-8") as fh:  # the driver's states and signals, frame by frame
+            fh.write(page)
     except OSError as exc:
         raise InputError(f"{out}: cannot write the report ({exc.strerror or exc.__class__.__name__})") from None
     return ReportResult(out, out.stat().st_size, data.name, truth, face_found_share(data), notes)
