@@ -15,6 +15,16 @@ class InputError(DriverMonitorError):
     """A file or device we were asked to read is missing, unreadable, truncated or corrupt."""
 
 
+class ReplayCutShort(InputError):
+    """The input failed part-way through a replay; the outputs hold what came before.
+    `reason`: the input's own problem, without what this replay made of it."""
+
+    def __init__(self, reason: str, frames: int, out_dir: object):
+        super().__init__(f"{reason} ({frames} frames before it were written to {out_dir})")
+        self.reason = reason
+        self.frames = frames
+
+
 class ModelError(DriverMonitorError):
     """The vendored face model is missing, corrupt or cannot be loaded."""
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from driver_monitor.assembly import Mode, RunIo
 from driver_monitor.config import Config
-from driver_monitor.errors import InputError
+from driver_monitor.errors import InputError, ReplayCutShort
 from driver_monitor.outputs.base import Sink
 from driver_monitor.perception.camera_health import NO_SOURCE_STATUS, SourceStatus
 from driver_monitor.perception.staged_tracking import tracked_frames
@@ -143,7 +143,7 @@ def replay(
             tracker.close()
     summary.take(pipeline, io, first_t, time.perf_counter() - started)
     if summary.error is not None:
-        raise InputError(f"{summary.error} ({summary.frames} frames before it were written to {out_dir})")
+        raise ReplayCutShort(summary.error, summary.frames, out_dir)
     return summary
 
 

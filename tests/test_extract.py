@@ -95,6 +95,18 @@ def test_a_corrupt_drive_fails_in_one_line_and_the_others_are_done(tmp_path, cap
     assert [p.name for p in (tmp_path / "out").iterdir()][0].startswith("head-pose-face-detection-male-")
 
 
+def test_a_drive_cut_short_is_not_kept_and_the_line_says_so(real_dir, tmp_path, capsys):
+    """A video that ends in the middle of a frame: replay keeps what came before; extract keeps
+    nothing (its half-made directory is removed), and the line must not send the user there."""
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes((real_dir / "desk_talking.mp4").read_bytes()[:200_000])
+    assert main(["extract", str(cut), "--out", str(tmp_path / "out"), "--no-progress"]) == 1
+    (error,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  error:")]
+    assert error.startswith(f"  error: {cut}: ") and error.endswith(
+        "(nothing kept: a drive is kept only when it is read to its end)"), error
+    assert ".partial" not in error and list((tmp_path / "out").iterdir()) == []
+
+
 @pytest.mark.parametrize("make, expected", [
     (lambda d: d / "nothing.txt", r"nothing\.txt: not a recording directory, a video file"),
     (lambda d: (d / "empty").mkdir() or d / "empty", r"empty: no recording directories or video files in it"),
