@@ -24,6 +24,7 @@ class PreparedReload:
     config: Config
     tracker: Any = None  # a new FaceTracker when the perception section changed
     outputs: dict[str, Any] | None = None  # new CAN / serial outputs when their settings changed
+    state_lock: Any = None  # the new state directory's lock when service.state_dir changed
 
 
 def reload_error_text(exc: BaseException) -> str:

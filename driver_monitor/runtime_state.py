@@ -12,6 +12,7 @@ traceback.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import math
@@ -48,6 +49,67 @@ def resolve_state_dir(configured: str | Path | None = None, environ: Mapping[str
         # systemd joins several RuntimeDirectory= entries with ':'.
         return Path(runtime.split(":")[0])
     return DEFAULT_RUNTIME_DIR
+
+
+class StateDirLock:
+    """One daemon per state directory: an exclusive flock(2) on `daemon.lock` in it, held while
+    the daemon runs (the kernel drops it when the process ends, `kill -9` included). A second
+    daemon pointed at the same directory would overwrite the first's state.json, and `status`
+    would report whichever wrote last (a stopped one over a running one)."""
+
+    NAME = "daemon.lock"
+
+    def __init__(self, directory: Path, fd: int):
+        self.directory = directory
+        self._fd: int | None = fd
+
+    @classmethod
+    def take(cls, directory: Path) -> StateDirLock | None:
+        """The lock, or InputError naming the daemon that holds it; None (with a warning) when
+        the directory cannot be made or written: then no state file can be either, and the
+        daemon runs on without one, as it does when a write fails later."""
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(directory / cls.NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            log.warning("state directory %s not usable (%s): no state file", directory, exc.strerror)
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            who = f"pid {holder}" if holder.isdigit() else "another process"
+            raise InputError(f"{directory}: another driver-monitor ({who}) keeps its state here: stop it, "
+                             "or give this one another --state-dir") from None
+        except OSError as exc:  # a file system without locks: run, as before there was one
+            log.warning("state directory %s not locked (%s)", directory, exc.strerror)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        return cls(directory, fd)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    @classmethod
+    def held(cls, directory: Path) -> bool | None:
+        """Whether a daemon holds the directory now; None when no lock file says (a daemon of
+        before the lock, or none ever ran there)."""
+        try:
+            fd = os.open(directory / cls.NAME, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return None
+        finally:
+            os.close(fd)  # also drops the shared lock just taken
+        return False
 
 
 def write_state(state_dir: Path, state: Mapping[str, Any]) -> Path:
@@ -92,16 +154,23 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def format_state(state: Mapping[str, Any], now_wall: float | None = None) -> str:
+def daemon_running(state: Mapping[str, Any], held: bool | None = None) -> bool:
+    """The state file's daemon runs: not stopped, its pid alive, and (where a lock file tells)
+    holding its directory; a pid reused by another process does not hold it."""
+    pid = state.get("pid")
+    alive = isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 and pid_alive(pid)
+    return alive and held is not False and state.get("phase") != "stopped"
+
+
+def format_state(state: Mapping[str, Any], now_wall: float | None = None, held: bool | None = None) -> str:
     """Human-readable lines for `driver-monitor status`. Values of the wrong type (a file
     not written by the daemon) print as `?`, never raise."""
     now_wall = time.time() if now_wall is None else now_wall
     pid = state.get("pid")
-    alive = isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 and pid_alive(pid)
     updated = _number(state.get("updated_wall"))
     age = f"{now_wall - updated:.1f} s ago" if updated is not None else "at an unknown time"
     phase = _text(state.get("phase"))
-    if not alive and phase != "stopped":
+    if not daemon_running(state, held) and phase != "stopped":
         phase = f"{phase} (process {_text(pid)} is gone: stale state)"
     fps = _number(state.get("fps"))
     times = state.get("frame_time_ms")
@@ -252,10 +321,28 @@ class DaemonStatus:
         self.fps = 0.0
         self.started_wall = time.time()
         self.frame_times = FrameTimes()
+        self.lock: StateDirLock | None = None
         self._fps_window: tuple[float, int] | None = None  # (start, frames judged then)
 
-    def configure(self, config: Config) -> None:
-        self.state_dir = resolve_state_dir(self.state_dir_override or config.service.state_dir)
+    def state_dir_of(self, config: Config) -> Path:
+        return resolve_state_dir(self.state_dir_override or config.service.state_dir)
+
+    def configure(self, config: Config, lock: StateDirLock | None = None) -> None:
+        """The state directory of `config`; `lock`: that directory's lock when it changed
+        (taken by `take_lock` before the config was accepted), which replaces the old one."""
+        self.state_dir = self.state_dir_of(config)
+        if lock is not None:
+            if self.lock is not None:
+                self.lock.release()
+            self.lock = lock
+
+    def take_lock(self, config: Config) -> StateDirLock | None:
+        """The lock of `config`'s state directory when this daemon writes one and does not hold
+        it yet (InputError when another daemon does); None otherwise."""
+        directory = self.state_dir_of(config)
+        if not self.write_file or (self.lock is not None and self.lock.directory == directory):
+            return None
+        return StateDirLock.take(directory)
 
     def count_fps(self, frames: int, now: float) -> None:
         if self._fps_window is not None and now > self._fps_window[0]:

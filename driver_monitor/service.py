@@ -137,7 +137,7 @@ class Daemon:
     def run(self) -> int:
         self.config = self.load()  # ConfigError propagates: nothing started yet
         self.limiter = RepeatLimiter(self.config.service.log_repeat_max, self.config.service.log_repeat_window_s).install()
-        self.status.configure(self.config)
+        self.status.configure(self.config, self.status.take_lock(self.config))  # InputError: another daemon's directory
         tracker = self.tracker_factory(self.config)
         try:
             self.io = self._open_io()
@@ -250,14 +250,19 @@ class Daemon:
     def _prepare_reload(self) -> PreparedReload:  # runs on the reload thread
         old, new = self.config, self.load()
         tracker = self.tracker_factory(new) if new.perception != old.perception else None
+        outputs = None
         try:
             changed = (new.can, new.serial, new.service.shutdown_timeout_s) != (old.can, old.serial, old.service.shutdown_timeout_s)
             outputs = self.io.open_outputs(new) if changed else None
+            # Last: nothing after it can fail and leave the new directory locked for nobody.
+            state_lock = self.status.take_lock(new)
         except BaseException:
             if tracker is not None:
                 tracker.close()
+            for output in (outputs or {}).values():
+                output.close()
             raise
-        return PreparedReload(new, tracker, outputs)
+        return PreparedReload(new, tracker, outputs, state_lock)
 
     def _finish_reload(self, prepared: PreparedReload | BaseException) -> None:
         if isinstance(prepared, BaseException):
@@ -296,7 +301,7 @@ class Daemon:
             self.camera = self.camera.reopened(new.camera)
             self.pipeline.camera_health.reset_picture()
         self.limiter.max_lines, self.limiter.window_s = new.service.log_repeat_max, new.service.log_repeat_window_s
-        self.status.configure(new)
+        self.status.configure(new, p.state_lock)
         self.config = new
 
     @staticmethod
@@ -369,6 +374,8 @@ class Daemon:
         pipeline.tracker.close()
         self.status.phase = "stopped"
         self._publish()
+        if self.status.lock is not None:
+            self.status.lock.release()  # the directory is free for the next daemon
         self.notifier.close()
         log.info("stopped")
 

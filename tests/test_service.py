@@ -105,6 +105,18 @@ def test_status_says_calibrating_until_the_road_ahead_is_known() -> None:
 
 def test_status_flags_a_dead_process_and_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "stale state" in format_state({"pid": 2**22 + 12345, "phase": "running", "updated_wall": 0.0})
+    # A live pid that holds no lock on the directory (pid 1, a reused pid) is stale too, and
+    # a state that names no running daemon exits 3 (LSB "not running", as systemctl status).
+    from driver_monitor.runtime_state import StateDirLock
+
+    write_state(tmp_path / "s", {"pid": 1, "phase": "running", "updated_wall": 0.0, "frames": {"processed": 1}})
+    (tmp_path / "s" / StateDirLock.NAME).write_text("1\n")
+    assert main(["status", "--state-dir", str(tmp_path / "s")]) == 3
+    assert "(process 1 is gone: stale state)" in capsys.readouterr().out
+    lock = StateDirLock.take(tmp_path / "s")
+    assert lock is not None and StateDirLock.held(tmp_path / "s") is True
+    lock.release()
+    assert StateDirLock.held(tmp_path / "s") is False
     assert main(["status", "--state-dir", str(tmp_path / "none")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "state.json: no state file" in err and "Traceback" not in err
@@ -221,3 +233,17 @@ def test_serial_heart_rate_sensor_reaches_the_vehicle_state(tmp_path: Path) -> N
         if d.heart_rate is not None:
             d.heart_rate.close()
         stop_socat(socat)
+
+
+def test_state_dir_lock_is_exclusive_names_its_holder_and_is_freed(tmp_path: Path) -> None:
+    from driver_monitor.errors import InputError
+    from driver_monitor.runtime_state import StateDirLock
+
+    held = StateDirLock.take(tmp_path / "run")
+    assert held is not None and (tmp_path / "run" / "daemon.lock").read_text() == f"{os.getpid()}\n"
+    with pytest.raises(InputError, match=rf"another driver-monitor \(pid {os.getpid()}\) keeps its state here"):
+        StateDirLock.take(tmp_path / "run")
+    held.release()
+    again = StateDirLock.take(tmp_path / "run")
+    assert again is not None
+    again.release()

@@ -92,8 +92,8 @@ def test_sighup_invalid_config_keeps_running_valid_one_changes_behaviour(
     d.config_path.write_text(BASE_CONFIG.format(absent_after_s=0.3) + "perception:\n  model_path: /nonexistent.task\n")
     hup_model = d.signal(signal.SIGHUP)
     back_model = d.wait_notice(lambda n: n.get("READY") == "1", timeout=5.0, after=hup_model)
-    assert "reload failed, running config kept: face model /nonexistent.task: not found" in (back_model.get("STATUS") or "")
-    d.wait_stderr("config reload failed, keeping the running config: face model /nonexistent.task", timeout=1.0)
+    assert "reload failed, running config kept: perception.model_path: /nonexistent.task: no such file" in (back_model.get("STATUS") or "")
+    d.wait_stderr("config reload failed, keeping the running config: perception.model_path: /nonexistent.task", timeout=1.0)
     later = d.wait_status("fps", timeout=3.0, after=back_model.t + 1.0)
     assert d.proc.poll() is None and "active: none" in (later.get("STATUS") or "")
 
@@ -242,3 +242,45 @@ def test_signals_while_starting_are_kept_for_the_daemon(tmp_path: Path, noise_cl
     assert d2.proc.wait(timeout=30) == 0, d2.stderr_text()
     time.sleep(0.2)  # the last stderr lines
     assert "monitoring_off" in d2.stderr_text() and "Traceback" not in d2.stderr_text()
+
+
+def test_a_second_daemon_on_the_same_state_dir_is_refused(tmp_path: Path, noise_clip: Path, daemons: list) -> None:
+    # It used to run beside the first and overwrite its state.json (`status` then reported
+    # whichever wrote last, "stopped" once the second ended while the first still ran).
+    shared = tmp_path / "state"
+    (tmp_path / "a").mkdir()
+    first = DaemonProcess(tmp_path / "a", noise_clip, BASE_CONFIG.format(absent_after_s=30.0),
+                          extra_args=["--state-dir", str(shared)])
+    daemons.append(first)
+    first.wait_ready()
+    out = subprocess.run([sys.executable, "-m", "driver_monitor", "run", "--camera", str(noise_clip),
+                          "--state-dir", str(shared)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        f"error: {shared}: another driver-monitor (pid {first.proc.pid}) keeps its state here: stop it, "
+        "or give this one another --state-dir"]
+    assert json.loads((shared / "state.json").read_text())["pid"] == first.proc.pid
+    rc, _ = first.stop()
+    assert rc == 0
+    # Stopped, the directory is free again.
+    (tmp_path / "b").mkdir()
+    second = DaemonProcess(tmp_path / "b", noise_clip, BASE_CONFIG.format(absent_after_s=30.0),
+                           extra_args=["--state-dir", str(shared)])
+    daemons.append(second)
+    second.wait_ready()
+    assert second.stop()[0] == 0
+
+
+def test_a_camera_file_that_cannot_be_opened_is_one_line_not_ffmpegs(tmp_path: Path, daemons: list) -> None:
+    # OpenCV's FFmpeg wrote "[mov,mp4,...] moov atom not found" to stderr on every reopen.
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    config = BASE_CONFIG.format(absent_after_s=30.0)
+    d = DaemonProcess(tmp_path, empty, config)
+    daemons.append(d)
+    ready = d.wait_ready()
+    assert "camera FAULT open_failed" in (ready.get("STATUS") or "")
+    d.wait_stderr("event camera_fault start", timeout=2.0)
+    time.sleep(1.0)  # reopens at 0.1, 0.2, 0.3 s backoff (BASE_CONFIG)
+    assert not [line for line in d.stderr_text().splitlines() if "moov atom" in line or line.startswith("[")]
+    assert d.stop()[0] == 0

@@ -31,6 +31,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+# OpenCV's FFmpeg writes its own complaints straight to stderr ("[mov,mp4,...] moov atom not
+# found"), once for every reopen of a bad file: raw lines in the journal beside the one
+# camera_fault line that already says the source cannot be opened. Quiet (AV_LOG_QUIET) unless
+# the environment asks otherwise (OPENCV_FFMPEG_LOGLEVEL=32 shows them while debugging).
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 from driver_monitor.backoff import Backoff
 from driver_monitor.config.service import CameraConfig
 from driver_monitor.messages import Frame
