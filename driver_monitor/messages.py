@@ -100,8 +100,8 @@ class Features:
     skin_rgb: tuple[float, float, float] | None = None
     # False when the picture carries no colour (monochrome / NIR camera): rPPG must abstain.
     colour_image: bool = True
-    # Eye-region luma over skin luma (perception/eye_region.py): ~0.8-1.1 with the eyes
-    # visible (open or closed), far lower behind dark lenses.
+    # Eye-region luma over skin luma (perception/eye_region.py): 0.58-0.84 measured with the
+    # eyes visible, open or closed (docs/drowsiness.md), far lower behind dark lenses.
     eye_luma_ratio: float = math.nan
     # Iris visibility per eye (perception/eye_region.py): ~0.4-0.9 with the iris showing
     # between the lids (open eyes, looking down included), below ~0.45 on closed lids; NaN
@@ -253,8 +253,13 @@ class PolicyState:
     actions: frozenset[str] = frozenset()
     monitoring_active: bool = True  # False below the speed / ignition gates
     suppressed_by_ack: bool = False
-    warning_since_t: float | None = None  # start of the current driver-facing warning
+    # Start of the current warning that asks for the eyes back on the road (level >= 2 of a
+    # clear_on_forward_gaze condition): what the unresponsive rule's "no return" clock waits on.
+    warning_since_t: float | None = None
     stage: int = 0  # ladder stage (0-based) of `condition` (docs/policy.md)
+    # Start of the warning shown now, whatever its kind: level > 0 without a break and the same
+    # `condition` since then (WarningActiveTime on CAN, active_time_ds on serial).
+    shown_since_t: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -190,6 +190,28 @@ def test_drowsy_level_picks_the_starting_stage_and_escalates():
     assert sim.actions(90.0) == {"visual_icon", "adas_sensitivity"}  # quiet hold after 10 s
 
 
+def test_the_shown_warning_has_its_start_whatever_its_kind():
+    """WarningActiveTime (CAN) and active_time_ds (serial) count from the start of the warning
+    shown: a drowsiness warning too, not only the eyes-on-road ones that start the
+    unresponsive rule's clock (it read 0 s through a whole level-2 drowsy warning)."""
+    from driver_monitor.messages import DriverState, Features, FrameResult, VehicleState
+    from driver_monitor.outputs.fields import warning_fields
+
+    sim = Sim(hz=2)
+    sim.values["kss_level"] = 8.0
+    sim.until(30.0)
+    first = next(t / 2 for t in range(60) if sim.at(t / 2).level > 0)
+    assert first == 0.0 and sim.at(29.5).level >= 2 and sim.at(29.5).condition == "drowsy"
+    assert sim.at(29.5).warning_since_t is None  # drowsiness does not start the unresponsive clock
+    assert sim.at(29.5).shown_since_t == 0.0
+    result = FrameResult(29.5, Features(29.5, True), VehicleState(29.5), DriverState(29.5, True, frozenset(), {}),
+                         policy=sim.at(29.5))
+    assert warning_fields(result).active_time_s == 29.5
+    # Another condition taking over starts its own count.
+    sim.step(("long_distraction", "start"))
+    assert sim.at(30.0).condition == "long_distraction" and sim.at(30.0).shown_since_t == 30.0
+
+
 def test_drowsy_event_detail_level():
     sim = Sim()
     sim.until(1.0)
@@ -393,6 +415,22 @@ def test_reconfigure_keeps_the_journey_and_follows_the_new_ladder():
     assert s.monitoring_active and s.actions == {"visual_icon", "hazard_lights", "adas_sensitivity"}
     assert sim.engine.ladders["drowsy"].acked
     assert [e.name for e in sim.events if e.name == "journey_start"] == ["journey_start"]
+
+
+def test_reconfigure_keeps_the_hourly_rate_limit():
+    """anger: at most 2 episodes an hour; a SIGHUP reload in between used to grant a third."""
+    sim = Sim(hz=2)
+    for start in (0.0, 1000.0):
+        sim.until(start)
+        sim.step(("anger", "start", {"level": 2}))
+        sim.until(start + 120.0)
+        sim.step(("anger", "end"))
+    sim.engine.reconfigure(policy_config())
+    sim.until(2500.0)
+    sim.step(("anger", "start", {"level": 2}))
+    sim.until(2600.0)
+    starts = [e.t for e in sim.events if e.kind == "action" and e.phase == "start" and e.detail.get("condition") == "anger"]
+    assert starts and max(starts) < 2500.0, starts
 
 
 @pytest.mark.parametrize("bad", [None, float("nan"), "high", True, [8]])

@@ -203,7 +203,7 @@ def warning_fields(result: FrameResult) -> WarningFields:
     policy = result.policy
     if policy is None:
         return WarningFields(result.t, 0, 0, frozenset(), False, 0.0)
-    since = policy.warning_since_t
+    since = policy.shown_since_t
     return WarningFields(
         t=result.t,
         level=int(policy.level),

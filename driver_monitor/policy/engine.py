@@ -109,8 +109,8 @@ class PolicyEngine:
 
     def reconfigure(self, config: PolicyConfig) -> None:
         """Swap in a new policy config between frames (SIGHUP reload) without forgetting the
-        journey: monitoring activation, ACKs, recurrence history, cooldowns and running
-        episodes carry over; stages follow the new ladders from the next update, whose
+        journey: monitoring activation, ACKs, recurrence history, cooldowns, the hourly rate
+        limits and running episodes carry over; stages follow the new ladders from the next update, whose
         action events show any change."""
         self.config = config
         self.conditions.config = config.conditions
@@ -128,6 +128,7 @@ class PolicyEngine:
             old = old_ladders.get(name)
             if old is not None:
                 ladder.acked, ladder.starts, ladder.last_end_t = old.acked, old.starts, old.last_end_t
+                ladder.hour_starts = old.hour_starts  # the rate limit too: a reload grants no extra episode
                 episode = old.episode
                 if episode is not None and episode.run_stage0 < len(cfg.ladder):
                     episode.stage = min(episode.stage, len(cfg.ladder) - 1)
@@ -183,15 +184,21 @@ class PolicyEngine:
             since = prev.warning_since_t if prev is not None and prev.warning_since_t is not None else t
         else:
             since = None
+        condition = head[0] if head else None
+        shown_since = None
+        if level > 0:
+            same = prev is not None and prev.level > 0 and prev.condition == condition and prev.shown_since_t is not None
+            shown_since = prev.shown_since_t if same else t
         state = PolicyState(
             t=t,
-            condition=head[0] if head else None,
+            condition=condition,
             level=level,
             actions=actions,
             monitoring_active=monitoring,
             suppressed_by_ack=bool(head and head[1].suppressed_by_ack),
             warning_since_t=since,
             stage=head[1].stage if head else 0,
+            shown_since_t=shown_since,
         )
         return state, shown
 
