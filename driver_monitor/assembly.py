@@ -111,6 +111,9 @@ def check_io_config(config: Config) -> None:
         problems.append(f"vehicle.dbc_path: {exc}")
     except ConfigError as exc:
         problems.extend(exc.problems)
+    model_path = config.perception.model_path
+    if model_path is not None and not model_path.is_file():  # its contents are checked when it loads
+        problems.append(f"perception.model_path: {model_path}: no such file")
     if problems:
         raise ConfigError(problems)
 
@@ -210,15 +213,24 @@ class RunIo:
         metadata = {PARQUET_PROVENANCE_KEY: provenance_text(provenance)} if provenance else None
         # A recording's table is Parquet (docs/recording.md), whatever replay writes.
         fmt = "parquet" if self.mode is Mode.RECORD else config.outputs.features_format.value
-        sinks: list[Sink] = [EventLogWriter(out_dir / EVENTS_NAME),
-                             FeatureTableWriter(out_dir / f"{FEATURES_STEM}.{fmt}", fmt, metadata)]
+        path = out_dir / EVENTS_NAME
+        opened: list[Sink] = []
+        try:
+            opened.append(EventLogWriter(path))
+            path = out_dir / f"{FEATURES_STEM}.{fmt}"
+            opened.append(FeatureTableWriter(path, fmt, metadata))
+            if provenance:
+                path = out_dir / RUN_FILE_NAME
+                write_run_file(out_dir, provenance)
+        except OSError as exc:  # a directory in the way, /proc, a read-only file system
+            for sink in opened:
+                sink.close()
+            raise InputError(f"{path}: cannot write ({exc.strerror or exc.__class__.__name__})") from None
         if self.mode is Mode.RECORD:  # a full disk stops the recording cleanly, not the loop
-            self._guarded = [GuardedFileSink(sinks[0], out_dir / EVENTS_NAME, lines=True),
-                             GuardedFileSink(sinks[1], out_dir / f"{FEATURES_STEM}.{fmt}")]
-            sinks = list(self._guarded)
-        self.file_sinks += sinks
-        if provenance:
-            write_run_file(out_dir, provenance)
+            self._guarded = [GuardedFileSink(opened[0], out_dir / EVENTS_NAME, lines=True),
+                             GuardedFileSink(opened[1], out_dir / f"{FEATURES_STEM}.{fmt}")]
+            opened = list(self._guarded)
+        self.file_sinks += opened
 
     def _open_recording(self, config: Config, out_dir: Path, provenance: Mapping[str, Any], video: bool) -> None:
         from driver_monitor.recording.live import LiveRecording

@@ -7,6 +7,7 @@ outputs before the error is reported.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from contextlib import closing
@@ -86,6 +87,27 @@ def open_source(input_path: Path, config: Config) -> tuple[VideoFileSource, Reco
     return VideoFileSource(input_path, config.video.gif_fps, config.video.fallback_fps), None
 
 
+def refuse_overwriting_input(video: Path, recording_dir: Path | None, out_dir: Path, sinks: Sequence[Sink]) -> None:
+    """InputError when an output would land on what is being read: the outputs written into
+    the recording being replayed (its live decisions, events.jsonl / features / run.yaml, would
+    be replaced: a recording is never overwritten), or a sink's file (`--annotate`) being the
+    video itself (it was cut to the frames read before the writer truncated it)."""
+    if recording_dir is not None and _same(out_dir, recording_dir):
+        raise InputError(f"{out_dir}: is the recording being replayed (a recording is never overwritten): "
+                         "give --out another directory")
+    for sink in sinks:
+        path = getattr(sink, "path", None)
+        if path is not None and _same(Path(path), video):
+            raise InputError(f"{path}: is the video being replayed: write the annotated video to another file")
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def replay(
     input_path: str | Path,
     config: Config,
@@ -102,6 +124,7 @@ def replay(
     out_dir = Path(out_dir)
     source, recording = open_source(input_path, config)
     try:
+        refuse_overwriting_input(source.path, recording.root if recording is not None else None, out_dir, extra_sinks)
         provenance = run_provenance("replay", config, input_path, config_path)
         io = RunIo.open(config, Mode.REPLAY, out_dir, recording, provenance)
     except BaseException:

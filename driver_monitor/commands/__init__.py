@@ -25,6 +25,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0: {text!r}")
+    return value
+
+
 CAN_INTERFACE_HELP = ("python-can interface (socketcan, udp_multicast, pcan, ...; default can.interface, which is "
                       "`virtual`: an in-process bus nobody outside this process hears); switches CAN on")
 CAN_CHANNEL_HELP = "CAN channel (can0, a multicast group, ...); switches CAN on, on can.interface unless --can-interface is given"
@@ -40,7 +50,7 @@ def add_io_options(p: argparse.ArgumentParser, serial_help: str) -> None:
 def add_match_window_options(p: argparse.ArgumentParser) -> None:
     """--max-latency-s / --early-s: when a detection counts for a label (eval, sweep)."""
     p.add_argument("--max-latency-s", type=positive_float, default=4.0, help="latest a detection may fire after the label ends (default 4)")
-    p.add_argument("--early-s", type=float, default=0.5, help="earliest a detection may fire before the label starts (default 0.5)")
+    p.add_argument("--early-s", type=non_negative_float, default=0.5, help="earliest a detection may fire before the label starts (default 0.5)")
 
 
 def add_engine_options(p: argparse.ArgumentParser) -> None:

@@ -81,7 +81,7 @@ def _eval_truth(args: argparse.Namespace, events: Path, detections: list[dict]) 
     from driver_monitor.evaluation.truth import find_clip, load_truth, report, score_clip
 
     truth = load_truth(args.truth)
-    clip = find_clip(truth, args.clip or (events.name if events.is_dir() else events.parent.name))
+    clip = find_clip(truth, args.clip or (events.name if events.is_dir() else events.parent.name), args.truth)
     result = score_clip(clip, truth[clip], detections)
     print(report([result]))
     from driver_monitor.report.commands import eval_report

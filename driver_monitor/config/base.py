@@ -1,6 +1,21 @@
 """The strict base every config section derives from."""
 
-from pydantic import BaseModel, ConfigDict
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+
+def _takes_number(annotation: Any) -> bool:
+    """A field typed int or float (alone, optional or in a union), not bool."""
+    if annotation in (int, float):
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_takes_number(a) for a in typing.get_args(annotation))
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _takes_number(typing.get_args(annotation)[0])
+    return False
 
 
 class Section(BaseModel):
@@ -9,3 +24,22 @@ class Section(BaseModel):
     reload swaps a whole new Config instead of mutating the running one."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic's lax mode reads `true` as 1 and `false` as 0 where a number is expected:
+        # `absent_after_s: true` was valid (1 s). A boolean there is a mistake, not a number.
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and _takes_number(field.annotation) and not _takes_bool(field.annotation):
+                raise ValueError("a number is expected, not a boolean")
+        return value
+
+
+def _takes_bool(annotation: Any) -> bool:
+    if annotation is bool:
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_takes_bool(a) for a in typing.get_args(annotation))
+    return False

@@ -35,7 +35,26 @@ MAX_CONFIG_BYTES = 256 * 1024
 MAX_DEPTH = 32
 MAX_VALUES = 100_000
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: ~10x faster
+_FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: ~10x faster
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _Loader(_FastLoader):  # type: ignore[misc, valid-type]
+    """The safe loader, refusing a key written twice in one mapping: YAML keeps the last one
+    silently, so `absent_after_s: 1` a few lines above `absent_after_s: 2` was valid and the
+    first one did nothing (a grid with a key twice swept the last list only). Keys a merge
+    (`<<: *anchor`) brings in may be set again beside it: that is what a merge is for."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[tuple[str, str]] = set()
+        for key, _ in node.value:
+            if key.tag == _MERGE_TAG or not isinstance(key, yaml.ScalarNode):
+                continue
+            if (key.tag, key.value) in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"the key {key.value!r} is written twice in one mapping",
+                                                        key.start_mark)
+            seen.add((key.tag, key.value))
+        return super().construct_mapping(node, deep)
 
 
 def load_config(path: str | Path | None = None) -> Config:

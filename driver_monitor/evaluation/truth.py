@@ -72,6 +72,13 @@ class TruthSpan(_Strict):
     end_s: float | None = Field(None, ge=0.0)
     note: str = ""
 
+    @model_validator(mode="after")
+    def _ordered(self) -> TruthSpan:
+        # An ambiguous span excuses alerts in it: backwards, it silently excused none.
+        if self.start_s is not None and self.end_s is not None and self.end_s < self.start_s:
+            raise ValueError("end_s must not be before start_s")
+        return self
+
 
 class ClipTruth(_Strict):
     file: str
@@ -100,14 +107,15 @@ def load_truth(path: str | Path) -> dict[str, ClipTruth]:
     return clips
 
 
-def find_clip(truth: Mapping[str, ClipTruth], hint: str) -> str:
+def find_clip(truth: Mapping[str, ClipTruth], hint: str, source: str | Path | None = None) -> str:
     """The clip a replay belongs to, from a name or path hint (clip name or its file's name
-    or stem); InputError naming the clips otherwise."""
+    or stem); InputError naming the truth file (`source`) and its clips otherwise."""
     stem = Path(hint).name
     for name, clip in truth.items():
         if stem in (name, clip.file, Path(clip.file).stem):
             return name
-    raise InputError(f"no clip named {stem!r} in the truth file (clips: {', '.join(sorted(truth))})")
+    where = f"{source}: " if source is not None else ""
+    raise InputError(f"{where}no clip named {stem!r} in the truth file (clips: {', '.join(sorted(truth))})")
 
 
 @dataclass(frozen=True)

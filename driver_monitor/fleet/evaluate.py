@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from driver_monitor.config import Config
+from driver_monitor.errors import InputError
 from driver_monitor.evaluation.corpus import DriveScore, score_labels, score_truth
 from driver_monitor.evaluation.truth import ClipTruth
 from driver_monitor.fleet.corpus import CorpusEntry
@@ -119,13 +120,16 @@ def _full_replay(entry: CorpusEntry, config: Config) -> tuple[list[dict[str, Any
 
 
 def _duration_of_replay(entry: CorpusEntry, events: list[dict[str, Any]]) -> float:
-    """First to last frame of the replay's table, else its events' span."""
-    if entry.table is not None:
-        t = _table_times(entry.table)
-        if t:
-            return t[-1] - t[0]
-    times = [float(e["t"]) for e in events]
-    return max(times) - min(times) if times else 0.0
+    """First to last frame of the replay's table. Without a readable one the hours of driving
+    (false alerts per hour) would be a guess: its events' span is 0 h for a drive that raised
+    nothing, so it is an error naming the drive."""
+    if entry.table is None:
+        raise InputError(f"{entry.root}: no per-frame table (features.csv or features.parquet): the drive's "
+                         "duration, and so false alerts per hour, come from it")
+    t = _table_times(entry.table)
+    if not t:
+        raise InputError(f"{entry.table}: no frame times in it (not a readable feature table)")
+    return t[-1] - t[0]
 
 
 def _table_times(path: Path) -> list[float]:

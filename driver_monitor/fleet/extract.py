@@ -86,6 +86,8 @@ def find_drives(inputs: Iterable[str | Path]) -> list[Drive]:
             if not inside:
                 raise InputError(f"{path}: no recording directories or video files in it")
             drives += find_drives(inside)
+        elif not path.exists():
+            raise InputError(f"{path}: no such file or directory")
         else:
             raise InputError(f"{path}: not a recording directory, a video file, a directory of them or a list file "
                              f"({', '.join(LIST_SUFFIXES)})")

@@ -198,11 +198,16 @@ def _claim(out_dir: Path, grid: Grid, base: Config, entries: Sequence[CorpusEntr
             before = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise InputError(f"{path}: unreadable ({exc}); remove the directory or choose another --out") from None
+        if not isinstance(before, dict):
+            raise InputError(f"{path}: not a sweep's description (a mapping); remove the directory or choose another --out")
         if before != identity:
-            what = next((k for k in identity if (before or {}).get(k) != identity[k]), "sweep")
+            what = next((k for k in identity if before.get(k) != identity[k]), "sweep")
             raise InputError(f"{out_dir}: holds another sweep (its {what} differs): choose another --out, or remove it")
         return
-    path.write_text(yaml.safe_dump(identity, sort_keys=False), encoding="utf-8")
+    try:
+        path.write_text(yaml.safe_dump(identity, sort_keys=False), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc.__class__.__name__})") from None
 
 
 def _read_trials(path: Path) -> dict[tuple[str, str], DriveScore]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -45,6 +46,8 @@ def read_event_log(path: str | Path) -> list[dict[str, Any]]:
     out = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc.__class__.__name__})") from None
     for number, line in enumerate(lines, 1):
@@ -56,5 +59,10 @@ def read_event_log(path: str | Path) -> list[dict[str, Any]]:
             raise InputError(f"{path}:{number}: not JSON ({exc.msg})") from None
         if not isinstance(item, dict) or not {"t", "kind", "name"} <= item.keys():
             raise InputError(f"{path}:{number}: needs the keys t, kind and name")
+        t = item["t"]
+        if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t):
+            raise InputError(f"{path}:{number}: t is not a number of seconds ({t!r})")
+        if not isinstance(item["kind"], str) or not isinstance(item["name"], str) or not item["name"]:
+            raise InputError(f"{path}:{number}: kind and name must be text")
         out.append(item)
     return out

@@ -22,7 +22,9 @@ def resolve_model_path(path: str | Path | None = None, expected_sha256: str | No
     model = Path(path) if path is not None else VENDORED_MODEL_PATH
     if path is None:
         expected_sha256 = FACE_LANDMARKER_SHA256
-    read_checked(model, expected_sha256)
+        read_checked(model, expected_sha256)
+    else:  # the user's own file: the key that names it, not a reinstall, is what to fix
+        read_checked(model, expected_sha256, "face model (perception.model_path)", "check perception.model_path")
     return model
 
 

@@ -13,6 +13,7 @@ that runs it (DESIGN.md "Privacy by default": an annotated video is made only wh
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from fractions import Fraction
 from functools import cache
@@ -87,6 +88,16 @@ class AnnotatedVideoWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"{self.path.parent}: cannot create the directory ({exc.strerror})") from None
+        # Whether it can be written is known now, not after the replay's first frame (the file
+        # itself is made at the first picture: a bad input leaves no empty video).
+        if self.path.is_dir():
+            raise InputError(f"{self.path}: is a directory: name the annotated video's file")
+        probe = self.path.with_name(f".{self.path.name}.{os.getpid()}.probe")
+        try:
+            create_private(probe)
+            probe.unlink()
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot write ({exc.strerror or exc.__class__.__name__})") from None
 
     def write_events(self, events: Sequence[Event]) -> None:
         """The events that end the input have no picture of their own: nothing to draw."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driver_monitor.errors import InputError
+from driver_monitor.errors import InputError, ReplayCutShort
 
 if TYPE_CHECKING:  # the config models take ~0.7 s to import: only inside the handlers
     from driver_monitor.config import Config
@@ -81,7 +81,10 @@ def annotate_video(input_path: Path, out_path: Path, config: Config | None = Non
 
     config = _quiet(config if config is not None else load_config(None))
     with tempfile.TemporaryDirectory(prefix="dm-annotate-") as tmp, _annotating(config, out_path) as (tracker, writer):
-        replay(input_path, config, Path(tmp), progress=False, tracker=tracker, extra_sinks=[writer])
+        try:
+            replay(input_path, config, Path(tmp), progress=False, tracker=tracker, extra_sinks=[writer])
+        except ReplayCutShort as exc:  # the replay's own outputs went to a directory removed now
+            raise InputError(f"{exc.reason} ({writer.frames} frames before it were annotated in {out_path})") from None
     return writer.frames, out_path
 
 

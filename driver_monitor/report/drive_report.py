@@ -8,6 +8,7 @@ from pathlib import Path
 from driver_monitor.config import Config
 from driver_monitor.errors import InputError
 from driver_monitor.outputs.files import open_private
+from driver_monitor.provenance import sha256_of
 from driver_monitor.report.data import ReplayData, load_replay
 from driver_monitor.report.figure import MAX_POINTS, FigureInput, build_figure
 from driver_monitor.report.ground_truth import GroundTruth, from_labels, from_truth
@@ -26,6 +27,7 @@ from driver_monitor.report.summary import (
 )
 from driver_monitor.report.timeline import build_timeline
 from driver_monitor.report.vehicle_speed import find_speed
+from driver_monitor.sources.video_file import VIDEO_SUFFIXES
 
 
 @dataclass
@@ -75,6 +77,7 @@ def write_report(req: ReportRequest) -> ReportResult:
     recording = _recording_dir(req, data)
     speed = find_speed(data.numeric, data.t, recording, used.config, notes) if data.frames else None
     thumbnails: list[Thumbnail] = []
+    _check_inputs(req, data)
     if req.video is not None:
         from driver_monitor.report.thumbnails import face_thumbnails
 
@@ -108,6 +111,22 @@ def _ground_truth(req: ReportRequest, data: ReplayData) -> GroundTruth | None:
     if req.truth is not None:
         return from_truth(req.truth, req.clip or data.name, data.events, data.end_t)
     return None
+
+
+def _check_inputs(req: ReportRequest, data: ReplayData) -> None:
+    """--video / --input must exist, and a video file must be the one the replay read (its
+    sha256 in run.yaml): another drive's video would put another face beside these events."""
+    for option, path in (("--input", req.input_path), ("--video", req.video)):
+        if path is not None and not Path(path).exists():
+            raise InputError(f"{path}: no such file or directory ({option})")
+    run_input = (data.run or {}).get("input")
+    if req.video is None or not Path(req.video).is_file() or not isinstance(run_input, dict):
+        return
+    expected = run_input.get("sha256")
+    read_a_file = Path(str(run_input.get("path", ""))).suffix.lower() in VIDEO_SUFFIXES  # not a recording directory
+    if isinstance(expected, str) and read_a_file and sha256_of(Path(req.video)) != expected:
+        raise InputError(f"{req.video}: not the video this replay read ({run_input.get('path')}, by its sha256 in "
+                         f"{data.root / 'run.yaml'})")
 
 
 def _recording_dir(req: ReportRequest, data: ReplayData) -> Path | None:

@@ -81,6 +81,12 @@ def build_figure(inp: FigureInput) -> go.Figure:
         _jaw_row, _heart_rate_row, _kss_row, _speed_row, _events_row, _truth_row, _actions_row,
     )
     rows = [row for row in (b(inp) for b in builders) if row is not None]
+    if not rows:  # no per-frame table and no event in the log: a page that says so
+        fig = go.Figure()
+        fig.add_annotation(text="nothing to plot: no per-frame table and no events", showarrow=False,
+                           xref="paper", yref="paper", x=0.5, y=0.5)
+        fig.update_layout(template="plotly_white", height=200, xaxis={"visible": False}, yaxis={"visible": False})
+        return fig
     heights = [r.pixels for r in rows]
     total = sum(heights) + 40 * len(rows)
     fig = make_subplots(

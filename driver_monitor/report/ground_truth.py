@@ -115,7 +115,7 @@ def from_labels(path: str | Path, detections: Sequence[Mapping[str, Any]], repla
 def from_truth(path: str | Path, clip_hint: str, detections: Sequence[Mapping[str, Any]],
                replay_end_t: float) -> GroundTruth:
     truth = truth_mod.load_truth(path)
-    clip_name = truth_mod.find_clip(truth, clip_hint)
+    clip_name = truth_mod.find_clip(truth, clip_hint, path)
     clip = truth[clip_name]
     if clip.duration_s is not None and abs(clip.duration_s - replay_end_t) > max(END_TOLERANCE_S, 0.1 * clip.duration_s):
         raise InputError(f"{path}: clip {clip_name} lasts {clip.duration_s:.2f} s but the replay covers "

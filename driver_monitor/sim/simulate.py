@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+from pydantic import ValidationError
+
 from driver_monitor import __version__
+from driver_monitor.config.loader import format_validation_error
+from driver_monitor.errors import ConfigError, InputError
 from driver_monitor.progress import with_progress
-from driver_monitor.provenance import run_provenance, sha256_of, write_run_file
+from driver_monitor.provenance import RUN_FILE_NAME, run_provenance, sha256_of, write_run_file
 from driver_monitor.sim.calibrate import (
     calibrate_jaw_drop,
     calibrate_open_lids,
@@ -74,14 +80,22 @@ class SimSummary:
 
 def apply_overrides(s: Scenario, fps: float | None = None, size: tuple[int, int] | None = None,
                     seed: int | None = None, face: str | None = None) -> Scenario:
-    cam = s.camera.model_copy(update={k: v for k, v in (("fps", fps),) if v is not None})
+    """The scenario with the command line's settings, validated as the file's own would be
+    (`--fps 100000` is refused as `camera.fps: 100000` in the file is)."""
+    data = s.model_dump()
+    if fps is not None:
+        data["camera"]["fps"] = fps
     if size is not None:
-        cam = cam.model_copy(update={"width": size[0], "height": size[1]})
-    driver = s.driver if face is None else s.driver.model_copy(update={"face": face})
-    update: dict[str, Any] = {"camera": cam, "driver": driver}
+        data["camera"]["width"], data["camera"]["height"] = size
+    if face is not None:
+        data["driver"]["face"] = face
     if seed is not None:
-        update["seed"] = seed
-    return s.model_copy(update=update)
+        data["seed"] = seed
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([f"the command line's --fps / --size / --seed / --face: {line}"
+                           for line in format_validation_error(exc)]) from None
 
 
 def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, fps: float | None = None,
@@ -96,6 +110,9 @@ def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, fps: float
     s = apply_overrides(s, fps, size, seed, face)
     out_dir = Path(out_dir)
     cam = s.camera
+    if not frame_times(s.duration_s, cam.fps):
+        raise ConfigError([f"duration_s {s.duration_s:g} at camera.fps {cam.fps:g} renders no frame"])
+    _claim_out_dir(out_dir)
     rig = get_rig(s.driver.face, (cam.width, cam.height))
     timeline = Timeline(s)
     renderer = Renderer(rig, noise_seed=s.seed)
@@ -130,6 +147,27 @@ def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, fps: float
         if e.phase != "end":
             summary.label_counts[e.name] = summary.label_counts.get(e.name, 0) + 1
     return summary
+
+
+def _claim_out_dir(out_dir: Path) -> None:
+    """DIR must be new, empty, or an earlier simulation (re-rendered whole: a scenario renders
+    the same drive again); anything else (a recording, a replay's outputs) is never mixed with
+    a rendered drive nor overwritten."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir}: exists and is not a directory")
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    try:
+        earlier = yaml.safe_load((out_dir / RUN_FILE_NAME).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        earlier = None
+    if not isinstance(earlier, dict) or earlier.get("command") != "simulate":
+        raise InputError(f"{out_dir}: exists, is not empty and is not an earlier simulation (a recording or a "
+                         "replay's outputs are never overwritten): name a new directory")
+    try:
+        shutil.rmtree(out_dir)
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot replace the earlier simulation ({exc.strerror})") from None
 
 
 def _face_beside(s: Scenario, path: Path) -> Scenario:

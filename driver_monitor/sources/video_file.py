@@ -18,6 +18,7 @@ its data ends: at the last frame that has both its picture and its time, without
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -159,7 +160,13 @@ class VideoFileSource:
             if frames < len(self.timestamps_s):
                 raise InputError(f"{self.path}: truncated video: {frames} of {len(self.timestamps_s)} frames in the timestamps")
             return
-        if self.is_gif or self.declared_duration_s is None or last_t is None or frames < 2:
+        if self.is_gif:
+            # A GIF declares no duration; its data ends with the trailer byte 0x3B (GIF89a
+            # spec, section 27). FFmpeg decodes a cut one up to the cut without a word.
+            if not _ends_with_gif_trailer(self.path):
+                raise InputError(f"{self.path}: truncated GIF: the file ends without its trailer, after {frames} frames")
+            return
+        if self.declared_duration_s is None or last_t is None or frames < 2:
             return
         period_s = last_t / (frames - 1) if last_t > 0 else 1.0 / self.fallback_fps
         # Frame times count from the stream's first pts; a Matroska duration counts from 0
@@ -217,3 +224,15 @@ def _short(exc: BaseException) -> str:
         return str(strerror)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
     return text[:160]
+
+
+def _ends_with_gif_trailer(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            if fh.tell() == 0:
+                return False
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) == b"\x3b"
+    except OSError:
+        return True  # unreadable now: the decoder has said what it could read

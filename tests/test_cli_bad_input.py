@@ -1,0 +1,192 @@
+"""Bad input on the command line, found by trying every subcommand with it: each case is one
+`error:` line naming the file or key (no traceback), a non-zero exit status, and nothing
+destroyed. Every case here was a traceback, a silent wrong answer or lost data before."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from driver_monitor.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIO = REPO / "scenarios" / "visual_time_sharing.yaml"
+
+
+def one_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "Traceback" not in err[0], err
+    return err[0]
+
+
+# ---- nothing read is overwritten ----------------------------------------------------------------
+
+def test_the_annotated_video_cannot_be_the_video_being_read(real_dir, tmp_path, capsys):
+    video = tmp_path / "v.mp4"
+    shutil.copyfile(real_dir / "desk_talking.mp4", video)
+    before = video.read_bytes()
+    assert main(["annotate", str(video), "-o", str(video)]) == 1
+    assert one_error(capsys) == f"error: {video}: is the video being replayed: write the annotated video to another file"
+    assert main(["replay", str(video), "--out", str(tmp_path / "out"), "--annotate", str(video)]) == 1
+    one_error(capsys)
+    assert video.read_bytes() == before  # it was cut to the frames read before the writer truncated it
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_recording_is_not_replayed_into_itself(fleet_drives, tmp_path, capsys):
+    recording = tmp_path / "rec"
+    shutil.copytree(fleet_drives["visual_time_sharing"], recording)
+    files = {p.name: p.read_bytes() for p in recording.iterdir() if p.is_file()}
+    assert main(["replay", str(recording), "--out", str(recording)]) == 1
+    assert one_error(capsys) == (f"error: {recording}: is the recording being replayed (a recording is never "
+                                 "overwritten): give --out another directory")
+    assert {p.name: p.read_bytes() for p in recording.iterdir() if p.is_file()} == files
+
+
+def test_simulate_replaces_an_earlier_simulation_only(tmp_path, capsys):
+    out = tmp_path / "sim"
+    args = ["simulate", str(SCENARIO), "--out", str(out), "--fps", "2", "--size", "64x48", "--no-progress"]
+    assert main(args) == 0
+    assert main(args) == 0  # an earlier simulation: rendered again, whole
+    capsys.readouterr()
+    other = tmp_path / "replayed"
+    other.mkdir()
+    (other / "events.jsonl").write_text("")
+    assert main(["simulate", str(SCENARIO), "--out", str(other), "--fps", "2", "--size", "64x48", "--no-progress"]) == 1
+    assert one_error(capsys) == (f"error: {other}: exists, is not empty and is not an earlier simulation (a recording "
+                                 "or a replay's outputs are never overwritten): name a new directory")
+    assert [p.name for p in other.iterdir()] == ["events.jsonl"]
+
+
+# ---- one line, not a traceback ------------------------------------------------------------------
+
+def test_outputs_that_cannot_be_written_are_one_line(real_dir, tmp_path, capsys):
+    clip = real_dir / "desk_talking.mp4"
+    (tmp_path / "out" / "events.jsonl").mkdir(parents=True)
+    assert main(["replay", str(clip), "--out", str(tmp_path / "out")]) == 1
+    assert one_error(capsys) == f"error: {tmp_path / 'out' / 'events.jsonl'}: cannot write (Is a directory)"
+    assert main(["replay", str(clip), "--out", "/proc/self"]) == 1
+    assert one_error(capsys) == "error: /proc/self/events.jsonl: cannot write (No such file or directory)"
+    (tmp_path / "d.mp4").mkdir()
+    assert main(["annotate", str(clip), "-o", str(tmp_path / "d.mp4")]) == 1
+    assert one_error(capsys) == f"error: {tmp_path / 'd.mp4'}: is a directory: name the annotated video's file"
+    assert main(["annotate", str(clip), "-o", "/proc/x.mp4"]) == 1
+    assert one_error(capsys) == "error: /proc/x.mp4: cannot write (No such file or directory)"
+
+
+def test_event_logs_and_labels_are_checked_line_by_line(real_replays, tmp_path, capsys):
+    drive = real_replays["desk_talking"]
+    (tmp_path / "bytes.jsonl").write_bytes(b'{"t": 1.0, "kind": "event", "name": "yawn"}\n\xff\n')
+    (tmp_path / "t.jsonl").write_text('{"t": "x", "kind": "event", "name": "blink", "detail": {}}\n')
+    (tmp_path / "nan.jsonl").write_text('{"t": NaN, "kind": "event", "name": "blink"}\n')
+    for name, expected in (("bytes.jsonl", "not UTF-8 text (byte 44)"), ("t.jsonl", "1: t is not a number of seconds ('x')"),
+                           ("nan.jsonl", "1: t is not a number of seconds (nan)")):
+        labels = tmp_path / name
+        for argv in (["eval", str(drive), str(labels)], ["report", str(drive), "--labels", str(labels),
+                                                         "-o", str(tmp_path / "r.html")]):
+            assert main(argv) == 1
+            sep = ": " if expected.startswith("not") else ":"
+            assert one_error(capsys) == f"error: {labels}{sep}{expected}"
+
+
+def test_a_report_with_nothing_to_plot_says_so(real_replays, tmp_path, capsys):
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    (drive / "events.jsonl").write_text("")
+    shutil.copyfile(real_replays["desk_talking"] / "run.yaml", drive / "run.yaml")
+    assert main(["report", str(drive)]) == 0  # was a ZeroDivisionError in the figure
+    assert "nothing to plot: no per-frame table and no events" in (drive / "report.html").read_text()
+
+
+def test_a_report_refuses_another_drives_video_and_missing_inputs(real_dir, real_replays, tmp_path, capsys):
+    drive = real_replays["desk_talking"]
+    out = str(tmp_path / "r.html")
+    assert main(["report", str(drive), "--video", str(real_dir / "desk_yawn.mp4"), "-o", out]) == 1
+    assert one_error(capsys) == (f"error: {real_dir / 'desk_yawn.mp4'}: not the video this replay read "
+                                 f"({real_dir / 'desk_talking.mp4'}, by its sha256 in {drive / 'run.yaml'})")
+    assert main(["report", str(drive), "--input", str(tmp_path / "none"), "-o", out]) == 1
+    assert one_error(capsys) == f"error: {tmp_path / 'none'}: no such file or directory (--input)"
+
+
+def test_simulate_checks_its_command_line_as_the_scenario_file(tmp_path, capsys):
+    for extra, problem in ((["--seed", "-1"], "seed: Input should be greater than or equal to 0 (got -1)"),
+                           (["--fps", "100000"], "camera.fps: Input should be less than or equal to 240 (got 100000.0)")):
+        assert main(["simulate", str(SCENARIO), "--out", str(tmp_path / "s"), *extra]) == 2
+        assert one_error(capsys) == f"error: the command line's --fps / --size / --seed / --face: {problem}"
+    assert main(["simulate", str(SCENARIO), "--out", str(tmp_path / "s"), "--fps", "0.001"]) == 2
+    assert one_error(capsys) == "error: duration_s 30 at camera.fps 0.001 renders no frame"
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_truncated_gif_is_an_error_not_a_short_drive(clips_dir, tmp_path, capsys):
+    cut = tmp_path / "cut.gif"
+    cut.write_bytes((clips_dir / "iris_tracking_example.gif").read_bytes()[:200_000])
+    assert main(["replay", str(cut), "--out", str(tmp_path / "out")]) == 1
+    line = one_error(capsys)
+    assert line.startswith(f"error: {cut}: truncated GIF: the file ends without its trailer, after ") and "frames" in line
+
+
+def test_a_corpus_drive_without_its_table_is_an_error_not_zero_hours(real_replays, real_dir, tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(real_replays["desk_talking"], corpus / "desk_talking")
+    (corpus / "desk_talking" / "features.csv").unlink()
+    assert main(["eval", str(corpus), "--truth", str(real_dir / "truth.yaml")]) == 1
+    assert one_error(capsys) == (f"error: {corpus / 'desk_talking'}: no per-frame table (features.csv or "
+                                 "features.parquet): the drive's duration, and so false alerts per hour, come from it")
+
+
+# ---- files that say something other than what they seem to ---------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("presence: {absent_after_s: 1}\npresence: {absent_after_s: 2}\n",
+     "not valid YAML at line 2, column 1: the key 'presence' is written twice in one mapping"),
+    ("presence:\n  absent_after_s: 1\n  absent_after_s: 2\n",
+     "not valid YAML at line 3, column 3: the key 'absent_after_s' is written twice in one mapping"),
+])
+def test_a_key_written_twice_is_refused(tmp_path, capsys, text, expected):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    assert main(["check-config", str(cfg)]) == 2
+    assert one_error(capsys) == f"error: {cfg}: {expected}"
+
+
+def test_a_merge_may_be_overridden_beside_it(tmp_path, capsys):
+    merged = tmp_path / "m.yaml"
+    merged.write_text("presence:\n  <<: {absent_after_s: 1}\n  absent_after_s: 3\n")
+    assert main(["check-config", str(merged)]) == 0
+    assert "presence.absent_after_s" in capsys.readouterr().out
+
+
+def test_a_boolean_is_not_a_number(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("presence:\n  absent_after_s: true\n")
+    assert main(["check-config", str(cfg)]) == 2
+    assert one_error(capsys) == "error: presence.absent_after_s: a number is expected, not a boolean (got True)"
+
+
+def test_check_config_checks_the_face_model_file_is_there(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("perception:\n  model_path: /nonexistent.task\n")
+    assert main(["check-config", str(cfg)]) == 2
+    assert one_error(capsys) == "error: perception.model_path: /nonexistent.task: no such file"
+
+
+def test_an_ambiguous_span_backwards_is_refused(tmp_path, capsys, real_replays):
+    truth = tmp_path / "truth.yaml"
+    truth.write_text("desk_talking:\n  file: desk_talking.mp4\n  ambiguous:\n  - {what: blink, start_s: 2.0, end_s: 1.0}\n")
+    assert main(["eval", str(real_replays["desk_talking"]), "--truth", str(truth)]) == 2
+    assert one_error(capsys) == f"error: {truth}: desk_talking.ambiguous.0: end_s must not be before start_s"
+
+
+def test_small_wording(tmp_path, capsys, real_replays):
+    assert main(["extract", str(tmp_path / "none.mp4"), "--out", str(tmp_path / "f")]) == 1
+    assert one_error(capsys) == f"error: {tmp_path / 'none.mp4'}: no such file or directory"
+    truth = tmp_path / "truth.yaml"
+    truth.write_text("other:\n  file: other.mp4\n")
+    assert main(["eval", str(real_replays["desk_talking"]), "--truth", str(truth)]) == 1
+    assert one_error(capsys) == f"error: {truth}: no clip named 'desk_talking' in the truth file (clips: other)"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", str(real_replays["desk_talking"]), "--truth", str(truth), "--early-s", "-3"])
+    assert exit_info.value.code == 2 and "--early-s: must be a finite number >= 0: '-3'" in capsys.readouterr().err
