@@ -80,7 +80,8 @@ class CalibrationConfig(Section):
     # sample_max_eye_blink (open eyes read 0.0-0.15, blinks 0.55-0.9, shared/data/README.md;
     # a head turned 15-20 deg reads the far eye 0.33-0.44 open, car_look_around_man), EAR at
     # least sample_min_ear (open 0.25-0.35, closed 0.01-0.09 measured; looking down to write
-    # 0.04-0.08: REFERENCE.md), eyeLookDown at most sample_max_look_down (only the extreme
+    # 0.18 of the open EAR: selfie_segmentation_web, docs/drowsiness.md "Measured cues on
+    # real clips"), eyeLookDown at most sample_max_look_down (only the extreme
     # look-downs: a camera above the driver reads an attentive gaze at eyeLookDown 0.43-0.76,
     # car_look_around_man; the lids of a real look-down fail the EAR gate), iris contrast
     # (perception/eye_region.py) at least sample_min_iris_contrast where measured (open
@@ -107,8 +108,9 @@ class CalibrationConfig(Section):
     sample_max_yaw_deg: float = Field(25.0, gt=0.0, le=90.0)
     sample_max_pitch_deg: float = Field(20.0, gt=0.0, le=90.0)
     # The learned values are clamped to plausible ranges (an odd face must not produce a
-    # baseline that hides closed eyes): open EAR per person 0.25-0.35 (REFERENCE.md) widened
-    # by 0.05; open eyeBlink 0..0.3; open iris contrast as measured, widened.
+    # baseline that hides closed eyes): open EAR ~0.31 on a frontal face, the best cut-off
+    # 0.21-0.29 from person to person (REFERENCE.md), so 0.2-0.4 for an open level; open
+    # eyeBlink 0..0.3; open iris contrast as measured, widened.
     open_ear_range: tuple[float, float] = (0.2, 0.4)
     open_eye_blink_range: tuple[float, float] = (0.0, 0.3)
     open_iris_contrast_range: tuple[float, float] = (0.3, 1.0)

@@ -22,8 +22,9 @@ class DaydreamingConfig(Section):
     # expected to scan mirrors and the road: rural roads and motorways, where Victor et al.
     # measured. Never while stopped.
     min_speed_kph: float = Field(60.0, gt=0.0, le=250.0)
-    # The window the gaze statistics are taken over: 30-60 s (REFERENCE.md); 30 s reacts
-    # sooner, the baseline makes up for its noise.
+    # The window the gaze statistics are taken over: 30 s, a choice (REFERENCE.md gives no
+    # window): long enough for several mirror checks, short enough to follow a stretch of
+    # road; the baseline makes up for its noise.
     window_s: float = Field(30.0, ge=10.0, le=300.0)
     # Radius of the road-centre circle around the driver's road-ahead direction (Victor et
     # al. 2005: ~8 deg). The direction is the distraction detector's (gaze_yaw_deg_abs /

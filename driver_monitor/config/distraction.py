@@ -249,7 +249,8 @@ class UnresponsiveConfig(Section):
     # when mean(eyeBlinkLeft, eyeBlinkRight) >= fallback_closed_blink (real blinks peak at
     # 0.55-0.75, shared/data/README.md) and the head is pitched down less than
     # fallback_max_head_down_deg from neutral: looking down to the lap also drives eyeBlink
-    # above 0.5 with open eyes, but then the head is down +7..+12 deg (REFERENCE.md).
+    # above 0.5 with open eyes (REFERENCE.md), but then the head is down +7..+11 deg
+    # (selfie_segmentation_web writing, docs/drowsiness.md "Measured cues on real clips").
     fallback_closed_blink: float = Field(0.5, gt=0.0, le=1.0)
     fallback_max_head_down_deg: float = Field(5.0, ge=0.0, le=90.0)
 

@@ -78,7 +78,11 @@ class DrowsinessDetector:
         for e in self.yawns.update(t, f.jaw_open, f.mouth_aspect_ratio):
             self.kss.add_yawn(t)
             events.append(e)
-        pitch_rel = f.head_pitch_deg - cal.neutral_pitch_deg if f.face_present else math.nan
+        # Head pitch from the road ahead only once it is known (docs/drowsiness.md): before it,
+        # neutral_pitch_deg is the camera's axis, and a camera above or below the face reads
+        # an attentive head 20-35 deg off it (REFERENCE.md "On real car footage").
+        known = f.face_present and cal.road_ahead_known
+        pitch_rel = f.head_pitch_deg - cal.neutral_pitch_deg if known else math.nan
         for e in self.nods.update(t, pitch_rel, judge.eyes_closed):
             self.kss.add_nod(t)
             events.append(e)

@@ -5,8 +5,8 @@ Euro NCAP asks to tell the driver within 10 s when monitoring is unavailable (RE
 "degraded monitoring"). Frames without a face are driver_absent's business: they restart
 the count instead of adding to it. onset_t = first unjudgeable frame (start) / first
 judgeable frame again (end); t = when the rule fired. The start's detail `reason` says why
-the eyes could not be judged on the frame it fired: eyes_not_measured, measures_disagree,
-head_turned or face_too_small (eye_closure.py).
+the eyes could not be judged on the frame it fired: eyes_hidden (dark lenses),
+eyes_not_measured, measures_disagree, head_turned or face_too_small (eye_closure.py).
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ def _luma(rgb: tuple[float, ...]) -> float:
 def eye_luma_ratio(image: np.ndarray, landmarks_px: np.ndarray, skin_rgb: tuple[float, float, float] | None) -> float:
     """Mean luma of both eye regions over the mean skin luma; NaN when not measurable.
 
-    ~0.8-1.1 for open or closed eyes, well below 0.5 behind dark lenses (docs/drowsiness.md).
+    0.58-0.84 measured for open or closed eyes, well below 0.45 behind dark lenses
+    (docs/drowsiness.md).
     """
     if skin_rgb is None:
         return math.nan
@@ -57,8 +58,9 @@ def eye_luma_ratio(image: np.ndarray, landmarks_px: np.ndarray, skin_rgb: tuple[
 
 
 # -- iris visibility -------------------------------------------------------------------------
-# Closed lids and a downward gaze both bring the lid landmarks together (EAR 10-25 % of open
-# in both cases, REFERENCE.md "looking down reads as closing the eyes"), and the blendshape
+# Closed lids and a downward gaze both bring the lid landmarks together (REFERENCE.md
+# "looking down reads as closing the eyes": eyeBlink > 0.5 for seconds with open eyes looking
+# down; docs/drowsiness.md measures the lids in both cases), and the blendshape
 # model sees only those landmarks. The picture differs: with the eye open, looking down or
 # not, the iris (dark) shows between the lids at the iris landmark; with the lids closed that
 # point is lid skin crossed by a thin lash line (contact sheets in docs/drowsiness.md).
