@@ -187,6 +187,9 @@ def format_state(state: Mapping[str, Any], now_wall: float | None = None, held: 
     ]
     if state.get("reload_error"):
         lines.append(f"  reload error  {_text(state['reload_error'])}")
+    errors = state.get("frame_errors")
+    if isinstance(errors, int) and not isinstance(errors, bool) and errors > 0:
+        lines.append(f"  frame errors  {errors} frames not processed (a stage raised; the journal has the lines)")
     vehicle = state.get("vehicle")
     if isinstance(vehicle, Mapping):
         if vehicle.get("can"):
@@ -321,6 +324,7 @@ class DaemonStatus:
         self.fps = 0.0
         self.started_wall = time.time()
         self.frame_times = FrameTimes()
+        self.frame_errors = 0  # frames a stage raised on (service.py: logged, skipped)
         self.lock: StateDirLock | None = None
         self._fps_window: tuple[float, int] | None = None  # (start, frames judged then)
 
@@ -392,6 +396,7 @@ class DaemonStatus:
             "skipped_frames": camera.skipped_frames,
             "fps": round(self.fps, 2),
             "frame_time_ms": self.frame_times.summary(),
+            "frame_errors": self.frame_errors,
             "face_present": face,
             "active": active,
             "road_ahead": self._road_ahead(pipeline),

@@ -30,7 +30,7 @@ from driver_monitor.assembly import Mode, RunIo, check_io_config
 from driver_monitor.config import Config, load_config
 from driver_monitor.config.overrides import with_overrides
 from driver_monitor.early_signals import EarlySignals
-from driver_monitor.errors import ConfigError, DriverMonitorError
+from driver_monitor.errors import ConfigError, DriverMonitorError, one_line
 from driver_monitor.log_setup import RepeatLimiter
 from driver_monitor.perception.camera_health import SourceStatus
 from driver_monitor.perception.tracker import FaceTracker, create_tracker
@@ -235,12 +235,22 @@ class Daemon:
         status = self.camera.status
         camera = SourceStatus(status.fault, status.fault_detail, self.camera.period_s)
         vehicle = self.io.vehicle.at(t)
-        if frame is None:
-            self.pipeline.idle(t, vehicle, camera)
-        else:
-            started = time.perf_counter()
-            self.pipeline.process(frame, vehicle, camera)
-            self.status.frame_times.add(time.perf_counter() - started)
+        try:
+            if frame is None:
+                self.pipeline.idle(t, vehicle, camera)
+            else:
+                started = time.perf_counter()
+                self.pipeline.process(frame, vehicle, camera)
+                self.status.frame_times.add(time.perf_counter() - started)
+        except Exception as exc:  # noqa: BLE001 - what nothing foresaw: that frame, not the daemon
+            # A stage that raises (a bug, a value no check caught) costs this frame, said in one
+            # rate-limited line and counted in the state file; the loop, the watchdog and the
+            # outputs' periodic frames go on, and the next frame is judged afresh.
+            self.status.frame_errors += 1
+            log.error("frame at t=%.3f not processed: %s: %s", t, exc.__class__.__name__, one_line(exc),
+                      extra={"rate_key": "frame-error"})
+            return
+        if frame is not None:
             for tap in self.io.frame_taps:  # the recording / the event clips' ring: after the Pipeline
                 tap.frame(frame, self.camera.period_s)
         if self.pipeline.active != active_before:

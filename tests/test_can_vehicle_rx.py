@@ -194,3 +194,51 @@ def test_a_counter_without_crc_anywhere_in_the_frame_is_checked(tmp_path) -> Non
     assert dec.state_at(0.2).speed_kph == 55.5
     assert dec.state_at(0.5).speed_kph == 55.5  # 3 x 100 ms after the last accepted frame (0.2 s)
     assert dec.state_at(0.51).speed_kph is None
+
+
+FLOAT_SPEED_DBC = """VERSION ""
+
+NS_ :
+
+BS_:
+
+BU_: VEHICLE DMS
+
+BO_ 256 VEH_Speed: 8 VEHICLE
+ SG_ VehicleSpeed : 0|32@1- (1,0) [0|320] "km/h" DMS
+
+BA_DEF_ BO_ "GenMsgCycleTime" INT 0 65535;
+BA_DEF_DEF_ "GenMsgCycleTime" 0;
+BA_ "GenMsgCycleTime" BO_ 256 20;
+SIG_VALTYPE_ 256 VehicleSpeed : 1;
+"""
+
+
+@pytest.mark.parametrize("raw, value", [(b"\xff\xff\xff\xff", "nan"), (b"\x00\x00\x80\x7f", "inf")])
+def test_a_float_signal_that_is_no_number_is_dropped_as_unknown(tmp_path, raw, value) -> None:
+    """Many ECUs send an IEEE-float speed as all ones (NaN) for "not available". NaN passed the
+    range check (every comparison with it is false), reached the detectors as the speed and
+    stopped the daemon (daydreaming's speed band: int(NaN)); it also read as "not moving"."""
+    import math
+
+    from driver_monitor.config import load_config
+    from driver_monitor.config.overrides import with_overrides
+    from driver_monitor.detectors.base import DetectorInput
+    from driver_monitor.detectors.calibration import Calibration
+    from driver_monitor.detectors.emotion.daydreaming import DaydreamingDetector
+    from driver_monitor.messages import Features
+
+    path = tmp_path / "car.dbc"
+    path.write_text(FLOAT_SPEED_DBC)
+    config = VehicleConfig(dbc_path=path, signals=VehicleSignals(
+        speed_kph=SignalMap(message="VEH_Speed", signal="VehicleSpeed"), indicator_left=None, indicator_right=None,
+        gear=None, driver_ack=None, ignition_on=None, external_heart_rate_bpm=None))
+    dec = VehicleSignalDecoder(config)
+    dec.feed(can.Message(arbitration_id=256, data=raw + b"\0\0\0\0", is_extended_id=False), 0.0)
+    assert dec.counts["not_finite"] == 1  # the frame is counted accepted, its value dropped (as out_of_range)
+    assert dec.state_at(0.0).speed_kph is None  # unknown, which counts as moving (DESIGN.md)
+    # And a detector handed one anyway does not raise.
+    detector = DaydreamingDetector(with_overrides(load_config(), {}).daydreaming)
+    inp = DetectorInput(Features(1.0, True), VehicleState(1.0, speed_kph=float(value)), Calibration(), None,
+                        {"calibrating": False, "gaze_yaw_deg_abs": 0.0, "gaze_pitch_deg_abs": 0.0, "gaze_zone": "road"})
+    assert detector.update(inp) == [] and math.isnan(detector.prc)

@@ -10,6 +10,7 @@ import socket
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 from serial_peer import stop_socat
 
@@ -247,3 +248,59 @@ def test_state_dir_lock_is_exclusive_names_its_holder_and_is_freed(tmp_path: Pat
     again = StateDirLock.take(tmp_path / "run")
     assert again is not None
     again.release()
+
+
+def test_a_frame_a_stage_raises_on_is_one_counted_line_not_a_dead_daemon(caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing in the frame loop caught an exception: one value no check foresaw (a NaN speed
+    from CAN reached int() in the daydreaming detector) ended the daemon. Now that frame is
+    skipped, counted and said once in the rate-limited log; the loop goes on."""
+    import logging
+    import types
+
+    from driver_monitor.messages import Frame
+    from driver_monitor.runtime_state import DaemonStatus
+    from driver_monitor.service import Daemon
+
+    class Raising:
+        last_result = None
+        active: set[str] = set()
+        calls = 0
+
+        def process(self, *_):
+            Raising.calls += 1
+            raise ValueError("cannot convert float NaN to integer")
+
+        def idle(self, *_):
+            raise AssertionError("a frame was there")
+
+    daemon = Daemon.__new__(Daemon)
+    daemon.pipeline = Raising()
+    frames = iter([Frame(t=1.0, image=np.zeros((48, 64, 3), np.uint8)), Frame(t=1.1, image=np.zeros((48, 64, 3), np.uint8))])
+    status = types.SimpleNamespace(fault=None, fault_detail=None, open=True)
+    daemon.camera = types.SimpleNamespace(latest=lambda timeout: next(frames), status=status, period_s=0.1)
+    daemon.io = types.SimpleNamespace(vehicle=types.SimpleNamespace(at=lambda t: None), frame_taps=[])
+    daemon.status = DaemonStatus(None, None, write_file=False)
+    daemon.clock = lambda: 2.0
+    with caplog.at_level(logging.ERROR, logger="driver_monitor.service"):
+        daemon._step(first=True)
+        daemon._step()
+    assert Raising.calls == 2 and daemon.status.frame_errors == 2
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "frame at t=1.000 not processed: ValueError: cannot convert float NaN to integer"
+    assert all(getattr(r, "rate_key", None) == "frame-error" for r in caplog.records)
+
+
+def test_landmarks_that_are_no_face_are_no_face_not_a_singular_pose() -> None:
+    from driver_monitor.config import load_config
+    from driver_monitor.perception.backends.model_tracker import LocatedFace
+    from driver_monitor.perception.tracker import create_tracker
+
+    tracker = create_tracker(load_config().perception)
+    try:
+        on_one_pixel = np.full((478, 3), [320.0, 240.0, 0.0])
+        with_nan = on_one_pixel + np.random.default_rng(0).normal(0, 30, (478, 3))
+        with_nan[17, 0] = np.nan
+        for points in (on_one_pixel, with_nan):
+            assert tracker.observe(LocatedFace(1.0, points, (640, 480))) is None
+    finally:
+        tracker.close()

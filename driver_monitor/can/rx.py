@@ -207,6 +207,9 @@ class VehicleSignalDecoder:
         if choice is not None:
             return None
         value = float(raw)
+        if not math.isfinite(value):  # an IEEE-float signal's all-ones "not available" is NaN
+            self._drop("not_finite", t, f"{field}={value} from {b.signal.name}")
+            return _INVALID
         lo = b.mapping.min_value if b.mapping.min_value is not None else b.signal.minimum
         hi = b.mapping.max_value if b.mapping.max_value is not None else b.signal.maximum
         if b.signal.minimum is not None and b.mapping.min_value is not None:

@@ -69,7 +69,7 @@ class DaydreamingDetector:
         dt = 0.0 if self._t is None else min(max(t - self._t, 0.0), c.max_frame_gap_s)
         self._t = t
         speed = inp.vehicle.speed_kph
-        if speed is None or speed < c.min_speed_kph:
+        if speed is None or not math.isfinite(speed) or speed < c.min_speed_kph:  # NaN / inf: no speed known
             return self._reset(t, SLOW)
         if inp.upstream.get(Column.CALIBRATING) is True:
             return self._reset(t, CALIBRATING)

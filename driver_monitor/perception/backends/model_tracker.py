@@ -198,6 +198,10 @@ class ModelFaceTracker:
             return None
         points = located.landmarks_px
         w, h = located.image_size
+        # A landmark model's output that is no face (a non-finite point, every point on one
+        # pixel) would end in a singular pose solve: no face on this frame, not a dead tracker.
+        if not np.isfinite(points).all() or np.ptp(points[:, 0]) < 1.0 or np.ptp(points[:, 1]) < 1.0:
+            return None
         blendshapes = self._blendshape_scores(points, w, h)
         transform = self._geometry.transform(points, w, h)
         box = (float(points[:, 0].min()), float(points[:, 1].min()), float(points[:, 0].max()), float(points[:, 1].max()))
