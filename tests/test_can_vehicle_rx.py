@@ -175,12 +175,17 @@ BA_ "GenMsgCycleTime" BO_ 1280 100;
 '''
 
 
-def test_a_counter_without_crc_anywhere_in_the_frame_is_checked(tmp_path) -> None:
+def _speed_only(tmp_path, dbc_text: str, message: str, signal: str) -> VehicleConfig:
+    """A vehicle config reading only the speed, from a DBC written into tmp_path."""
     path = tmp_path / "car.dbc"
-    path.write_text(COUNTER_ONLY_DBC)
-    config = VehicleConfig(dbc_path=path, signals=VehicleSignals(
-        speed_kph=SignalMap(message="CarSpeed", signal="Speed"), indicator_left=None, indicator_right=None,
+    path.write_text(dbc_text)
+    return VehicleConfig(dbc_path=path, signals=VehicleSignals(
+        speed_kph=SignalMap(message=message, signal=signal), indicator_left=None, indicator_right=None,
         gear=None, driver_ack=None, ignition_on=None, external_heart_rate_bpm=None))
+
+
+def test_a_counter_without_crc_anywhere_in_the_frame_is_checked(tmp_path) -> None:
+    config = _speed_only(tmp_path, COUNTER_ONLY_DBC, "CarSpeed", "Speed")
     enc = VehicleCanEncoder(config)
     dec = VehicleSignalDecoder(config)
     state = VehicleState(t=0, speed_kph=55.5)
@@ -228,12 +233,7 @@ def test_a_float_signal_that_is_no_number_is_dropped_as_unknown(tmp_path, raw, v
     from driver_monitor.detectors.emotion.daydreaming import DaydreamingDetector
     from driver_monitor.messages import Features
 
-    path = tmp_path / "car.dbc"
-    path.write_text(FLOAT_SPEED_DBC)
-    config = VehicleConfig(dbc_path=path, signals=VehicleSignals(
-        speed_kph=SignalMap(message="VEH_Speed", signal="VehicleSpeed"), indicator_left=None, indicator_right=None,
-        gear=None, driver_ack=None, ignition_on=None, external_heart_rate_bpm=None))
-    dec = VehicleSignalDecoder(config)
+    dec = VehicleSignalDecoder(_speed_only(tmp_path, FLOAT_SPEED_DBC, "VEH_Speed", "VehicleSpeed"))
     dec.feed(can.Message(arbitration_id=256, data=raw + b"\0\0\0\0", is_extended_id=False), 0.0)
     assert dec.counts["not_finite"] == 1  # the frame is counted accepted, its value dropped (as out_of_range)
     assert dec.state_at(0.0).speed_kph is None  # unknown, which counts as moving (DESIGN.md)
