@@ -377,6 +377,9 @@ class RunIo:
         lines = list(self.output_status().values())
         if self.vehicle.can is not None:
             lines.append(self.vehicle.can.summary_line())
+        summary = getattr(self.vehicle.heart_rate, "summary_line", None)  # a recording's heart_rate.csv
+        if summary is not None:
+            lines.append(summary())
         return lines
 
     def close(self, outputs: bool = False) -> None:

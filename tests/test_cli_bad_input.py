@@ -190,3 +190,56 @@ def test_small_wording(tmp_path, capsys, real_replays):
     with pytest.raises(SystemExit) as exit_info:
         main(["eval", str(real_replays["desk_talking"]), "--truth", str(truth), "--early-s", "-3"])
     assert exit_info.value.code == 2 and "--early-s: must be a finite number >= 0: '-3'" in capsys.readouterr().err
+
+
+# ---- recordings whose parts do not agree ---------------------------------------------------------
+
+def test_frames_lost_inside_a_recording_are_an_error_not_a_shift(fleet_drives, tmp_path, capsys):
+    """A damaged stretch in video.mkv: the decoder skips its frames, and every later frame was
+    taken at an earlier row of timestamps.csv (3.4 s early), silently moving the events."""
+    recording = tmp_path / "rec"
+    shutil.copytree(fleet_drives["visual_time_sharing"], recording)
+    video = recording / "video.mkv"
+    data = bytearray(video.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + len(data) // 20] = bytes(len(data) // 20)  # zeros over 5 % of the file
+    video.write_bytes(bytes(data))
+    assert main(["replay", str(recording), "--out", str(tmp_path / "out")]) == 1
+    line = one_error(capsys)
+    assert line.startswith(f"error: {video}: corrupt video: the frame after frame ") and "(frames in between are lost)" in line, line
+
+
+def test_event_lines_with_a_detail_that_is_no_mapping_or_nested_too_deep(real_replays, tmp_path, capsys):
+    drive = real_replays["desk_talking"]
+    (tmp_path / "detail.jsonl").write_text('{"t": 1.0, "kind": "event", "name": "yawn", "detail": "x"}\n')
+    (tmp_path / "deep.jsonl").write_text("[" * 100_000 + "\n")
+    assert main(["eval", str(drive), str(tmp_path / "detail.jsonl")]) == 1
+    assert one_error(capsys) == f"error: {tmp_path / 'detail.jsonl'}:1: detail must be a mapping and phase text"
+    assert main(["eval", str(drive), str(tmp_path / "deep.jsonl")]) == 1
+    assert one_error(capsys) == f"error: {tmp_path / 'deep.jsonl'}:1: nested too deeply (not an event line)"
+
+
+def test_a_can_log_outside_the_video_is_said_not_ignored(fleet_drives, tmp_path, capsys):
+    recording = tmp_path / "rec"
+    shutil.copytree(fleet_drives["visual_time_sharing"], recording)
+    meta = recording / "meta.yaml"
+    text = meta.read_text()
+    assert "can_start_time_s:" in text
+    lines = [line if not line.startswith("can_start_time_s:") else "can_start_time_s: 1600000000.0"
+             for line in text.splitlines()]
+    meta.write_text("\n".join(lines) + "\n")
+    assert main(["replay", str(recording), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "0 frames used, NONE within the video's times" in out and "check can_start_time_s in meta.yaml" in out
+    meta.write_text("\n".join(line if not line.startswith("can_start_time_s:") else "can_start_time_s: .inf"
+                              for line in lines) + "\n")
+    assert main(["replay", str(recording), "--out", str(tmp_path / "out")]) == 1
+    assert "can_start_time_s must be a number (got inf)" in one_error(capsys)
+
+
+def test_a_heart_rate_log_says_what_it_gave(tmp_path):
+    from driver_monitor.vehicle.heart_rate_log import HeartRateLogSource
+
+    path = tmp_path / "heart_rate.csv"
+    path.write_text("t_s,line\n" + "".join(f"{i}.0,GARBAGE{i}\n" for i in range(30)))
+    assert HeartRateLogSource(path, 5.0).summary_line() == "heart-rate log heart_rate.csv: 0 readings, 30 bad lines"

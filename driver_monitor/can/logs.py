@@ -14,6 +14,7 @@ Tests use it as the peer on a bus; `write_vehicle_can_log` uses it to put a can.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -211,11 +212,20 @@ class CanLogVehicleSource:
         return None
 
     def summary_line(self) -> str:
+        """What the log gave the replay, including what it could not: frames of messages the
+        vehicle mapping does not read, and a log none of whose frames came within the video's
+        times (a wrong can_start_time_s: the log was ignored without a word)."""
         counts = dict(self.decoder.counts)
         dropped = {k: v for k, v in counts.items() if k not in ("accepted", "ignored")}
         extra = ", ".join(f"{k} {v}" for k, v in sorted(dropped.items()))
-        return (f"vehicle CAN log {self.path.name}: {counts.get('accepted', 0)} frames used"
-                f"{', dropped: ' + extra if extra else ''}")
+        used = counts.get("accepted", 0)
+        line = f"vehicle CAN log {self.path.name}: {used} frames used{', dropped: ' + extra if extra else ''}"
+        if counts.get("ignored"):
+            line += f", {counts['ignored']} frames of messages the vehicle mapping does not read"
+        if self._pending is not None and self.frames == 0:
+            line += (f", NONE within the video's times (its first frame at {self._pending.timestamp - self.start_time_s:.3f} s "
+                     "of the recording): check can_start_time_s in meta.yaml")
+        return line
 
     def close(self) -> None:
         stop = getattr(self._reader, "stop", None)
@@ -225,6 +235,7 @@ class CanLogVehicleSource:
 
 def open_log_source(path: str | Path, config: VehicleConfig, meta: dict[str, Any]) -> CanLogVehicleSource:
     start = meta.get("can_start_time_s")
-    if isinstance(start, bool) or (start is not None and not isinstance(start, (int, float))):
+    if isinstance(start, bool) or (start is not None and not isinstance(start, (int, float))) or (
+            start is not None and not math.isfinite(start)):
         raise InputError(f"{path}: meta.yaml can_start_time_s must be a number (got {start!r})")
     return CanLogVehicleSource(path, config, None if start is None else float(start))

@@ -57,6 +57,8 @@ def read_event_log(path: str | Path) -> list[dict[str, Any]]:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        except RecursionError:
+            raise InputError(f"{path}:{number}: nested too deeply (not an event line)") from None
         if not isinstance(item, dict) or not {"t", "kind", "name"} <= item.keys():
             raise InputError(f"{path}:{number}: needs the keys t, kind and name")
         t = item["t"]
@@ -64,5 +66,7 @@ def read_event_log(path: str | Path) -> list[dict[str, Any]]:
             raise InputError(f"{path}:{number}: t is not a number of seconds ({t!r})")
         if not isinstance(item["kind"], str) or not isinstance(item["name"], str) or not item["name"]:
             raise InputError(f"{path}:{number}: kind and name must be text")
+        if not isinstance(item.get("detail", {}), dict) or not isinstance(item.get("phase"), str | None):
+            raise InputError(f"{path}:{number}: detail must be a mapping and phase text")
         out.append(item)
     return out

@@ -60,6 +60,7 @@ class VideoFileSource:
         self.fallback_fps = fallback_fps
         self.timestamps_s = timestamps_s
         self.retimed_frames = 0  # frames whose time had to be nudged to keep times increasing
+        self._pts_is_time: bool | None = None  # the pts carry the timestamps (a recording of ours): _check_pts
         self.turn = Turn.none  # how the display matrix turns the stored picture upright
         self._matrix: bytes | None = None
         if not self.path.exists():
@@ -182,13 +183,30 @@ class VideoFileSource:
         if self.timestamps_s is not None:
             if index >= len(self.timestamps_s):
                 raise InputError(f"{self.path}: more frames than timestamps in the sidecar ({len(self.timestamps_s)})")
-            return float(self.timestamps_s[index])
+            t = float(self.timestamps_s[index])
+            self._check_pts(av_frame, index, stream, t)
+            return t
         if self.is_gif:
             return index / self.gif_fps
         if av_frame.pts is not None and stream.time_base is not None:
             start = stream.start_time or 0
             return float((av_frame.pts - start) * stream.time_base)
         return index / self.fallback_fps
+
+    def _check_pts(self, av_frame: av.VideoFrame, index: int, stream: av.video.stream.VideoStream, t: float) -> None:
+        """A recording of ours stores each frame's time as its pts in ms (recording/writer.py)
+        and in timestamps.csv. Frames the decoder skips (a damaged stretch of the file) would
+        shift every later frame onto an earlier row's time without a word: where the first
+        frame shows that convention, every frame's pts must match its row, or the video is
+        corrupt from there. Other containers (pts of another clock) are taken by row, as before."""
+        if av_frame.pts is None or stream.time_base is None:
+            return
+        pts_s = float(av_frame.pts * stream.time_base)
+        if self._pts_is_time is None:
+            self._pts_is_time = stream.time_base == _MS_TIME_BASE and abs(pts_s - t) <= _PTS_SLACK_S
+        if self._pts_is_time and abs(pts_s - t) > _PTS_SLACK_S:
+            raise InputError(f"{self.path}: corrupt video: the frame after frame {index - 1} has the time {pts_s:.3f} s, "
+                             f"timestamps.csv row {index} says {t:.3f} s (frames in between are lost)")
 
     def close(self) -> None:
         self._container.close()
@@ -224,6 +242,10 @@ def _short(exc: BaseException) -> str:
         return str(strerror)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
     return text[:160]
+
+
+_MS_TIME_BASE = Fraction(1, 1000)  # recording/writer.py's stream time base
+_PTS_SLACK_S = 0.0015  # pts are whole ms, timestamps.csv keeps µs digits of the same ms times
 
 
 def _ends_with_gif_trailer(path: Path) -> bool:

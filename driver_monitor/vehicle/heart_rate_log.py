@@ -34,5 +34,8 @@ class HeartRateLogSource:
         return {"port": str(self.path), "lines_ok": self.lines_ok, "lines_bad": self.lines_bad, "opens": 0,
                 "last_error": None}
 
+    def summary_line(self) -> str:
+        return f"heart-rate log {self.path.name}: {self.lines_ok} readings, {self.lines_bad} bad lines"
+
     def close(self) -> None:
         """Nothing held open."""
