@@ -26,7 +26,7 @@ STATUS_ID, WARNING_ID, HEARTBEAT_ID = 0x3A0, 0x3A1, 0x3A2
 DATA_IDS = {STATUS_ID: 0xA0, WARNING_ID: 0xA1, HEARTBEAT_ID: 0xA2}
 
 WARN = PolicyState(t=0.0, condition="long_distraction", level=2, actions=frozenset({"visual_icon", "chime"}),
-                   warning_since_t=0.56)
+                   warning_since_t=0.56, shown_since_t=0.56)
 
 
 def _policy_at(t: float) -> PolicyState:

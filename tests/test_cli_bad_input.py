@@ -243,3 +243,16 @@ def test_a_heart_rate_log_says_what_it_gave(tmp_path):
     path = tmp_path / "heart_rate.csv"
     path.write_text("t_s,line\n" + "".join(f"{i}.0,GARBAGE{i}\n" for i in range(30)))
     assert HeartRateLogSource(path, 5.0).summary_line() == "heart-rate log heart_rate.csv: 0 readings, 30 bad lines"
+
+
+def test_check_config_warns_when_degraded_monitoring_reaches_the_driver_too_late(tmp_path, capsys):
+    """Detector delay + first notice beyond Euro NCAP's 10 s: a warning, not an error (a
+    recording's config.yaml of before this check must still replay)."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("policy:\n  conditions:\n    eyes_unavailable:\n      ladder:\n"
+                   "        - {delay_s: 3.0, actions: [visual_icon, chime]}\n")
+    assert main(["check-config", str(cfg)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == ("warning: policy.conditions.eyes_unavailable: drowsiness.eyes.unavailable_after_s (8 s) plus its "
+                      "first notice's delay_s (3 s) tells the driver after 11 s, beyond "
+                      "policy.degraded_notice_within_s (10 s, Euro NCAP)")

@@ -359,7 +359,7 @@ def test_hostile_configs_on_sighup_keep_the_daemon_running_and_fed(tmp_path: Pat
         assert "reload failed, running config kept: " in (back.get("STATUS") or "") and why in back.get("STATUS", ""), back
         assert d.proc.poll() is None
     failed = [line for line in d.stderr_text().splitlines() if "config reload failed" in line]
-    assert len(failed) == min(len(cases), 3)  # service.log_repeat_max lines a minute, the rest counted
+    assert len(failed) == len(cases)  # every reload is answered, the repeat limiter's 3 a minute or not
     # The frame loop fed the watchdog all along (every 0.2 s; systemd would kill at 0.4 s).
     pings = [n.t for n in d.notices_with("WATCHDOG", "1", after=ready.t)]
     assert max(b - a for a, b in zip(pings, pings[1:], strict=False)) < 0.4

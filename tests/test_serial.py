@@ -33,7 +33,7 @@ from driver_monitor.serial.protocol import (
 needs_socat = pytest.mark.skipif(not socat_available(), reason="socat not installed (apt-get install socat)")
 
 WARN = PolicyState(t=0.0, condition="sleep", level=3, actions=frozenset({"chime", "hazard_lights", "haptic_seat"}),
-                   warning_since_t=0.4)
+                   warning_since_t=0.4, shown_since_t=0.4)
 
 
 def _policy_at(t: float) -> PolicyState:
@@ -219,7 +219,8 @@ def test_port_that_disappears_is_reopened_with_backoff_and_nothing_blocks(tmp_pa
 def test_warning_due_encodes_every_action_bit() -> None:
     all_actions = frozenset({"visual_icon", "chime", "voice_prompt", "haptic_seat", "haptic_wheel", "suggest_break",
                              "adas_sensitivity", "hazard_lights", "slow_down_request", "mrm_request", "calm_cabin"})
-    policy = PolicyState(t=1.0, condition="unresponsive", level=3, actions=all_actions, warning_since_t=0.0)
+    policy = PolicyState(t=1.0, condition="unresponsive", level=3, actions=all_actions, warning_since_t=0.0,
+                         shown_since_t=0.0)
     frame = SerialFrameEncoder().encode_due(Due("warning", 1.0, make_result(1.0, policy=policy)))
     [f] = FrameDecoder().feed(frame)
     assert f.fields == {"t_ms": 1000, "level": 3, "reason": 3, "actions": 0x7FF, "flags": 0, "active_time_ds": 10}

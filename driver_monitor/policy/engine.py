@@ -187,8 +187,9 @@ class PolicyEngine:
         condition = head[0] if head else None
         shown_since = None
         if level > 0:
-            same = prev is not None and prev.level > 0 and prev.condition == condition and prev.shown_since_t is not None
-            shown_since = prev.shown_since_t if same else t
+            shown_since = t
+            if prev is not None and prev.level > 0 and prev.condition == condition and prev.shown_since_t is not None:
+                shown_since = prev.shown_since_t
         state = PolicyState(
             t=t,
             condition=condition,

@@ -197,14 +197,16 @@ class VideoFileSource:
         """A recording of ours stores each frame's time as its pts in ms (recording/writer.py)
         and in timestamps.csv. Frames the decoder skips (a damaged stretch of the file) would
         shift every later frame onto an earlier row's time without a word: where the first
-        frame shows that convention, every frame's pts must match its row, or the video is
-        corrupt from there. Other containers (pts of another clock) are taken by row, as before."""
+        frame shows that convention, a frame whose pts is later than its row's time is the first
+        after lost ones: the video is corrupt from there. (A row later than its pts is a time
+        the sidecar moved on its own, a silence written there only: taken by row, as a file of
+        another clock is.)"""
         if av_frame.pts is None or stream.time_base is None:
             return
         pts_s = float(av_frame.pts * stream.time_base)
         if self._pts_is_time is None:
             self._pts_is_time = stream.time_base == _MS_TIME_BASE and abs(pts_s - t) <= _PTS_SLACK_S
-        if self._pts_is_time and abs(pts_s - t) > _PTS_SLACK_S:
+        if self._pts_is_time and pts_s > t + _PTS_SLACK_S:
             raise InputError(f"{self.path}: corrupt video: the frame after frame {index - 1} has the time {pts_s:.3f} s, "
                              f"timestamps.csv row {index} says {t:.3f} s (frames in between are lost)")
 
