@@ -17,6 +17,7 @@ its data ends: at the last frame that has both its picture and its time, without
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -197,18 +198,24 @@ class VideoFileSource:
         """A recording of ours stores each frame's time as its pts in ms (recording/writer.py)
         and in timestamps.csv. Frames the decoder skips (a damaged stretch of the file) would
         shift every later frame onto an earlier row's time without a word: where the first
-        frame shows that convention, a frame whose pts is later than its row's time is the first
-        after lost ones: the video is corrupt from there. (A row later than its pts is a time
-        the sidecar moved on its own, a silence written there only: taken by row, as a file of
-        another clock is.)"""
+        frame shows that convention, a frame whose pts is the time of a later row is that row's
+        frame: the rows before it lost theirs, and the video is corrupt from there. (Times that
+        differ otherwise, a silence or a repeat written in the sidecar only, are taken by row,
+        as a file of another clock is.)"""
         if av_frame.pts is None or stream.time_base is None:
             return
         pts_s = float(av_frame.pts * stream.time_base)
         if self._pts_is_time is None:
             self._pts_is_time = stream.time_base == _MS_TIME_BASE and abs(pts_s - t) <= _PTS_SLACK_S
-        if self._pts_is_time and pts_s > t + _PTS_SLACK_S:
+        if self._pts_is_time and pts_s > t + _PTS_SLACK_S and self._is_a_later_row(pts_s, index):
             raise InputError(f"{self.path}: corrupt video: the frame after frame {index - 1} has the time {pts_s:.3f} s, "
                              f"timestamps.csv row {index} says {t:.3f} s (frames in between are lost)")
+
+    def _is_a_later_row(self, time_s: float, index: int) -> bool:
+        rows = self.timestamps_s
+        assert rows is not None
+        j = bisect.bisect_left(rows, time_s - _PTS_SLACK_S, lo=index + 1)
+        return j < len(rows) and abs(float(rows[j]) - time_s) <= _PTS_SLACK_S
 
     def close(self) -> None:
         self._container.close()
