@@ -179,11 +179,11 @@ def format_state(state: Mapping[str, Any], now_wall: float | None = None, held: 
     lines = [
         f"driver-monitor  {phase}, pid {_text(pid)}, updated {age}",
         f"  camera        {_text(state.get('camera_source'))}: {'open' if state.get('camera_open') is True else 'not open'}, faults: {_names(state.get('camera_faults'))}",
-        f"  frames        {_text(state.get('frames', 0))} processed, {_text(state.get('skipped_frames', 0))} skipped, {'?' if fps is None else f'{fps:.1f}'} frames/s{frame_time}",
+        f"  frames        {_count(state.get('frames', 0))} processed, {_count(state.get('skipped_frames', 0))} skipped, {'?' if fps is None else f'{fps:.1f}'} frames/s{frame_time}",
         f"  driver        face {'seen' if state.get('face_present') is True else 'not seen'}, active: {_names(state.get('active'))}",
         f"  road ahead    {_road_ahead(state.get('road_ahead'))}",
         f"  emotional     {_signals(state.get('emotional_signals'))}",
-        f"  config        {_text(state.get('config_path'))} (reloads {_text(state.get('reloads', 0))})",
+        f"  config        {_text(state.get('config_path'))} (reloads {_count(state.get('reloads', 0))})",
     ]
     if state.get("reload_error"):
         lines.append(f"  reload error  {_text(state['reload_error'])}")
@@ -231,6 +231,11 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) else None
+
+
+def _count(value: Any) -> str:
+    """A count the daemon writes as a whole number; anything else (a hand-made file) is `?`."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else "?"
 
 
 def _text(value: Any, limit: int = 200) -> str:

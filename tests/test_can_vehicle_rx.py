@@ -155,6 +155,45 @@ def test_can_log_without_start_time_assumes_it_starts_with_the_video(tmp_path) -
     assert source.state_at(1.0).speed_kph == 60.0
 
 
+def test_a_blf_log_cut_short_says_so(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    """python-can's BLF reader stops at a cut without raising: the drive's last vehicle
+    signals were lost without a word."""
+    states = [VehicleState(t=float(t), speed_kph=50.0 + t, gear="D", ignition_on=True, indicator_left=False,
+                           indicator_right=False) for t in range(60)]
+    path = tmp_path / "can.blf"
+    start = write_vehicle_can_log(states, path)
+    whole = open_log_source(path, VehicleConfig(), {"can_start_time_s": start})
+    assert whole.cut_short is None and "cut short" not in whole.summary_line()
+    whole.close()
+    size = path.stat().st_size
+    path.write_bytes(path.read_bytes()[: size // 2])
+    with caplog.at_level(logging.WARNING, logger="driver_monitor.can.logs"):
+        cut = open_log_source(path, VehicleConfig(), {"can_start_time_s": start})
+    assert cut.state_at(59.0).speed_kph is None  # the frames after the cut are lost
+    assert cut.cut_short == (f"cut short: its header says {size} bytes, the file has {size // 2} "
+                             "(the frames after the cut are lost)")
+    assert cut.summary_line().endswith(cut.cut_short)
+    assert f"{path}: {cut.cut_short}" in caplog.messages
+
+
+def test_a_log_that_ends_before_the_video_starts_says_so(tmp_path) -> None:
+    """A log of relative times under an absolute can_start_time_s: every frame before the
+    video, all fed at the first frame and timed out for the rest of the drive."""
+    states = [VehicleState(t=float(t), speed_kph=80.0) for t in range(5)]
+    path = tmp_path / "can.log"
+    config = VehicleConfig(signals=VehicleSignals(indicator_left=None, indicator_right=None, gear=None,
+                                                  driver_ack=None, ignition_on=None, external_heart_rate_bpm=None))
+    write_vehicle_can_log(states, path, config, start_time_s=0.0)
+    source = open_log_source(path, config, {"can_start_time_s": 1_700_000_000.0})
+    assert source.state_at(0.0).speed_kph is None and source.state_at(2.0).speed_kph is None
+    assert source.summary_line().endswith(
+        "NONE within the video's times (its last frame at -1699999996.000 s of the recording, before the video "
+        "starts): check can_start_time_s in meta.yaml")
+    within = open_log_source(path, config, {"can_start_time_s": 0.0})
+    assert within.state_at(2.0).speed_kph == 80.0
+    assert "NONE" not in within.summary_line()
+
+
 def test_unreadable_can_log_is_one_line_input_error(tmp_path) -> None:
     path = tmp_path / "can.blf"
     path.write_bytes(b"not a blf file at all")

@@ -214,7 +214,8 @@ def test_event_lines_with_a_detail_that_is_no_mapping_or_nested_too_deep(real_re
     (tmp_path / "detail.jsonl").write_text('{"t": 1.0, "kind": "event", "name": "yawn", "detail": "x"}\n')
     (tmp_path / "deep.jsonl").write_text("[" * 100_000 + "\n")
     assert main(["eval", str(drive), str(tmp_path / "detail.jsonl")]) == 1
-    assert one_error(capsys) == f"error: {tmp_path / 'detail.jsonl'}:1: detail must be a mapping and phase text"
+    assert one_error(capsys) == (f"error: {tmp_path / 'detail.jsonl'}:1: detail must be a mapping and phase "
+                                 '"start", "end" or absent (got phase None)')
     assert main(["eval", str(drive), str(tmp_path / "deep.jsonl")]) == 1
     assert one_error(capsys) == f"error: {tmp_path / 'deep.jsonl'}:1: nested too deeply (not an event line)"
 
@@ -235,6 +236,37 @@ def test_a_can_log_outside_the_video_is_said_not_ignored(fleet_drives, tmp_path,
                               for line in lines) + "\n")
     assert main(["replay", str(recording), "--out", str(tmp_path / "out")]) == 1
     assert "can_start_time_s must be a number (got inf)" in one_error(capsys)
+
+
+@pytest.mark.parametrize(("line", "problem"), [
+    ("complete: 'false'", "complete must be true or false (got 'false')"),
+    ("camera_fps: '30'", "camera_fps must be a positive number of frames a second (got '30')"),
+    ("camera_fps: 0", "camera_fps must be a positive number of frames a second (got 0)"),
+    ("video: [a, b]", "video must be a file name or none (got ['a', 'b'])"),
+])
+def test_meta_yaml_keys_replay_acts_on_are_of_their_type(fleet_drives, tmp_path, capsys, line, problem):
+    """A quoted `complete: "false"` read the recording as complete (a truncation error, or
+    frames after the writer's last complete one), a quoted camera_fps left the no-frame
+    timeout unscaled: both without a word."""
+    recording = tmp_path / "rec"
+    shutil.copytree(fleet_drives["visual_time_sharing"], recording)
+    meta = recording / "meta.yaml"
+    key = line.split(":")[0]
+    meta.write_text("".join(f"{row}\n" for row in meta.read_text().splitlines() if not row.startswith(f"{key}:"))
+                    + line + "\n")
+    assert main(["replay", str(recording), "--out", str(tmp_path / "out")]) == 1
+    assert one_error(capsys) == f"error: {meta}: {problem}"
+
+
+def test_a_recording_with_two_can_logs_names_them(fleet_drives, tmp_path, capsys):
+    recording = tmp_path / "rec"
+    shutil.copytree(fleet_drives["visual_time_sharing"], recording)
+    (log,) = [p for p in recording.iterdir() if p.name.startswith("can.")]
+    other = recording / ("can.asc" if log.name != "can.asc" else "can.log")
+    other.write_text("")
+    assert main(["replay", str(recording), "--out", str(tmp_path / "out")]) == 1
+    names = ", ".join(sorted((log.name, other.name), key=("can.blf", "can.asc", "can.log", "can.csv").index))
+    assert one_error(capsys) == f"error: {recording}: 2 CAN logs ({names}): keep the one recorded with this drive"
 
 
 def test_a_heart_rate_log_says_what_it_gave(tmp_path):

@@ -74,3 +74,27 @@ def test_a_microsleep_that_became_sleep_is_not_a_false_alarm():
     s = score(detections, labels)
     assert s["sleep"].latencies_s == [pytest.approx(3.0)]
     assert "microsleep" not in s  # no interval of its own: nothing to score
+
+
+@pytest.mark.parametrize(("lines", "message"), [
+    ([ev(1.0, "sleep", "end")], "labels.jsonl:1: sleep ends without a start before it"),
+    ([ev(1.0, "sleep", "start"), ev(2.0, "sleep", "start"), ev(3.0, "sleep", "end")],
+     "labels.jsonl:2: sleep starts again before the end of its start on line 1"),
+    ([ev(1.0, "slep", "start")], "labels.jsonl:1: unknown event name 'slep' (event names: anger, blink,"),
+    ([ev(1.0, "yawn", "middle")], "labels.jsonl:1: detail must be a mapping and phase \"start\", \"end\" or absent "
+                                  "(got phase 'middle')"),
+])
+def test_a_labels_file_that_would_score_silently_wrong_is_one_line(tmp_path, capsys, lines, message):
+    (tmp_path / "events.jsonl").write_text(json.dumps(ev(1.5, "sleep", "start")) + "\n")
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("\n".join(json.dumps(e) for e in lines) + "\n")
+    assert main(["eval", str(tmp_path / "events.jsonl"), str(labels)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {labels.parent}/{message}") and "\n" not in err
+
+
+def test_eval_refuses_a_name_that_is_no_event(tmp_path, capsys):
+    (tmp_path / "events.jsonl").write_text(json.dumps(ev(1.5, "sleep", "start")) + "\n")
+    (tmp_path / "labels.jsonl").write_text(json.dumps(ev(1.0, "sleep", "start")) + "\n")
+    assert main(["eval", str(tmp_path / "events.jsonl"), str(tmp_path / "labels.jsonl"), "--name", "slep"]) == 1
+    assert capsys.readouterr().err.startswith("error: --name slep: not an event name (event names: anger, blink,")

@@ -113,7 +113,9 @@ def test_status_flags_a_dead_process_and_a_missing_file(tmp_path: Path, capsys: 
     write_state(tmp_path / "s", {"pid": 1, "phase": "running", "updated_wall": 0.0, "frames": {"processed": 1}})
     (tmp_path / "s" / StateDirLock.NAME).write_text("1\n")
     assert main(["status", "--state-dir", str(tmp_path / "s")]) == 3
-    assert "(process 1 is gone: stale state)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "(process 1 is gone: stale state)" in out
+    assert "  frames        ? processed, 0 skipped, ? frames/s" in out.splitlines()  # not the raw mapping
     lock = StateDirLock.take(tmp_path / "s")
     assert lock is not None and StateDirLock.held(tmp_path / "s") is True
     lock.release()

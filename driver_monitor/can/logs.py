@@ -183,15 +183,23 @@ class CanLogVehicleSource:
         self.start_time_s = start_time_s
         self.frames = 0
         self._broken = False
+        self._first_asked_t: float | None = None  # the video's first frame time
+        self._last_frame_t: float | None = None  # recording time of the last frame fed
+        self.cut_short = _blf_cut_short(self._reader, self.path)
+        if self.cut_short:
+            log.warning("%s: %s", self.path, self.cut_short)
 
     @property
     def errors(self) -> int:
         return self.decoder.errors
 
     def state_at(self, t: float) -> VehicleState:
+        if self._first_asked_t is None:
+            self._first_asked_t = t
         while self._pending is not None and self._pending.timestamp - self.start_time_s <= t + SAME_TIME_S:
             msg = self._pending
-            self.decoder.feed(msg, msg.timestamp - self.start_time_s)
+            self._last_frame_t = msg.timestamp - self.start_time_s
+            self.decoder.feed(msg, self._last_frame_t)
             self.frames += 1
             self._pending = self._next()
         return self.decoder.state_at(t)
@@ -225,12 +233,34 @@ class CanLogVehicleSource:
         if self._pending is not None and self.frames == 0:
             line += (f", NONE within the video's times (its first frame at {self._pending.timestamp - self.start_time_s:.3f} s "
                      "of the recording): check can_start_time_s in meta.yaml")
+        elif (self._pending is None and self._last_frame_t is not None and self._first_asked_t is not None
+              and self._last_frame_t < self._first_asked_t - SAME_TIME_S):
+            # All of it before the first frame: fed at once, the signals then timed out for
+            # the whole drive (a log of relative times under an absolute can_start_time_s).
+            line += (f", NONE within the video's times (its last frame at {self._last_frame_t:.3f} s of the "
+                     "recording, before the video starts): check can_start_time_s in meta.yaml")
+        if self.cut_short:
+            line += f", {self.cut_short}"
         return line
 
     def close(self) -> None:
         stop = getattr(self._reader, "stop", None)
         if stop is not None:
             stop()
+
+
+def _blf_cut_short(reader: Any, path: Path) -> str | None:
+    """A BLF file shorter than its header says: python-can's reader stops at the cut without
+    raising, so the drive would lose its last vehicle signals without a word. A writer that
+    never closed the file (a killed recording) leaves the header's size at the header's own
+    144 bytes: that is an unfinished log, not a cut one."""
+    declared = getattr(reader, "file_size", None)
+    if not isinstance(reader, can.BLFReader) or not isinstance(declared, int):
+        return None
+    actual = path.stat().st_size
+    if declared > actual:
+        return f"cut short: its header says {declared} bytes, the file has {actual} (the frames after the cut are lost)"
+    return None
 
 
 def open_log_source(path: str | Path, config: VehicleConfig, meta: dict[str, Any]) -> CanLogVehicleSource:

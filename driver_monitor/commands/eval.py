@@ -49,8 +49,9 @@ def is_corpus(path: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from driver_monitor.outputs.event_log import read_event_log
+    from driver_monitor.outputs.event_log import read_event_log, read_labels
 
+    _check_names(args.name)
     events = Path(args.events)
     if is_corpus(events):
         if args.labels is not None:
@@ -66,13 +67,24 @@ def run(args: argparse.Namespace) -> int:
     from driver_monitor.evaluation.scoring import report, score
 
     labels = Path(args.labels)
-    truth = read_event_log(labels / "labels.jsonl" if labels.is_dir() else labels)
+    truth = read_labels(labels / "labels.jsonl" if labels.is_dir() else labels)
     scores = score(detections, truth, args.max_latency_s, args.early_s, args.name or None)
     print(report(scores))
     from driver_monitor.report.commands import eval_report
 
     eval_report(args, events, scores)
     return EXIT_OK
+
+
+def _check_names(names: list[str] | None) -> None:
+    """--name takes event names: a misspelt one would print an empty table, as if nothing
+    of it had happened."""
+    from driver_monitor.names import EventName
+
+    known = {str(name) for name in EventName}
+    for name in names or ():
+        if name not in known:
+            raise InputError(f"--name {name}: not an event name (event names: {', '.join(sorted(known))})")
 
 
 def _eval_truth(args: argparse.Namespace, events: Path, detections: list[dict]) -> int:

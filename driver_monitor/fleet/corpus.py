@@ -33,7 +33,7 @@ from driver_monitor.fleet.extract import (
     refuse_same_names,
 )
 from driver_monitor.fleet.table import FEATURE_NAMES
-from driver_monitor.outputs.event_log import EVENTS_NAME, read_event_log
+from driver_monitor.outputs.event_log import EVENTS_NAME, read_labels
 from driver_monitor.provenance import RUN_FILE_NAME
 from driver_monitor.recording.format import LABELS_NAME
 
@@ -55,7 +55,7 @@ class CorpusEntry:
         return truth[self.clip] if truth is not None and self.clip is not None else None
 
     def read_labels(self) -> list[dict[str, Any]] | None:
-        return read_event_log(self.labels) if self.labels is not None else None
+        return read_labels(self.labels) if self.labels is not None else None
 
 
 def find_corpus(inputs: list[str | Path], truth: dict[str, ClipTruth] | None = None,

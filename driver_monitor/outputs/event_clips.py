@@ -102,7 +102,7 @@ class EventClips:
 
     # ---- frame tap --------------------------------------------------------------------------
     def frame(self, frame: Frame, period_s: float | None = None) -> None:
-        if period_s:
+        if period_s and period_s > 0 and round(1.0 / period_s, 3) > 0:  # replay refuses a camera_fps of 0
             self._camera_fps = round(1.0 / period_s, 3)
         self._frames.append((frame.t, frame.image))
         self._advance(frame.t, frame_in=True)

@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from driver_monitor.errors import InputError
 from driver_monitor.messages import Event, FrameResult
+from driver_monitor.names import EventName
 from driver_monitor.outputs.files import open_private
 
 EVENTS_NAME = "events.jsonl"
@@ -42,7 +43,11 @@ class EventLogWriter:
 
 def read_event_log(path: str | Path) -> list[dict[str, Any]]:
     """Read an event log or labels file; raises InputError naming the file and line."""
-    path = Path(path)
+    return [item for _, item in _read_numbered(Path(path))]
+
+
+def _read_numbered(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """Each line's event with its line number (blank lines skipped)."""
     out = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -66,7 +71,38 @@ def read_event_log(path: str | Path) -> list[dict[str, Any]]:
             raise InputError(f"{path}:{number}: t is not a number of seconds ({t!r})")
         if not isinstance(item["kind"], str) or not isinstance(item["name"], str) or not item["name"]:
             raise InputError(f"{path}:{number}: kind and name must be text")
-        if not isinstance(item.get("detail", {}), dict) or not isinstance(item.get("phase"), str | None):
-            raise InputError(f"{path}:{number}: detail must be a mapping and phase text")
-        out.append(item)
+        if not isinstance(item.get("detail", {}), dict) or item.get("phase") not in PHASES:
+            raise InputError(f"{path}:{number}: detail must be a mapping and phase \"start\", \"end\" or absent "
+                             f"(got phase {item.get('phase')!r})")
+        out.append((number, item))
     return out
+
+
+# docs/event-log.md: "start" / "end" for things with a duration, absent for instantaneous ones.
+PHASES = (None, "start", "end")
+
+
+def read_labels(path: str | Path) -> list[dict[str, Any]]:
+    """Read a labels.jsonl (ground truth in the event-log contract) and check what scoring
+    relies on, so a hand-written mistake is one line rather than a silently different score:
+    every event name is one the detectors report (a misspelt name would be scored as an event
+    of its own, never found), and each behaviour's start / end lines pair up (an end without
+    its start was dropped, a second start before the end ignored)."""
+    path = Path(path)
+    numbered = _read_numbered(path)
+    known = {str(name) for name in EventName}
+    open_at: dict[str, int] = {}
+    for number, item in numbered:
+        if item["kind"] != "event":
+            continue
+        name, phase = item["name"], item.get("phase")
+        if name not in known:
+            raise InputError(f"{path}:{number}: unknown event name {name!r} (event names: {', '.join(sorted(known))})")
+        if phase == "start":
+            if name in open_at:
+                raise InputError(f"{path}:{number}: {name} starts again before the end of its start on line "
+                                 f"{open_at[name]}")
+            open_at[name] = number
+        elif phase == "end" and open_at.pop(name, None) is None:
+            raise InputError(f"{path}:{number}: {name} ends without a start before it")
+    return [item for _, item in numbered]

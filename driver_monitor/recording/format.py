@@ -71,9 +71,8 @@ class Recording:
     def camera_period_s(self) -> float | None:
         """The live camera's frame period, when the recording says (replay times the no-frame
         timeout with it, as the live run did)."""
-        fps = self.meta.get(CAMERA_FPS_KEY)
-        ok = isinstance(fps, (int, float)) and not isinstance(fps, bool) and math.isfinite(fps) and fps > 0
-        return 1.0 / float(fps) if ok else None
+        fps = self.meta.get(CAMERA_FPS_KEY)  # checked by open_recording (check_meta)
+        return 1.0 / float(fps) if fps is not None else None
 
 
 def open_recording(root: str | Path) -> Recording:
@@ -85,6 +84,7 @@ def open_recording(root: str | Path) -> Recording:
     meta_path = root / META_NAME
     if meta_path.is_file():
         meta = read_meta(meta_path)
+        check_meta(meta, meta_path)
     video = next((root / n for n in VIDEO_NAMES if (root / n).is_file()), None)
     if video is None and meta.get("video") == NO_VIDEO:
         raise InputError(f"{root}: a landmarks-only recording (recorded with --no-video): no frames to replay; "
@@ -93,7 +93,12 @@ def open_recording(root: str | Path) -> Recording:
         raise InputError(f"{root}: no video file (expected one of {', '.join(VIDEO_NAMES)})")
     ts_path = root / TIMESTAMPS_NAME
     timestamps = read_timestamps(ts_path) if ts_path.is_file() else None
-    can_log = next((root / n for n in CAN_LOG_NAMES if (root / n).is_file()), None)
+    can_logs = [root / n for n in CAN_LOG_NAMES if (root / n).is_file()]
+    if len(can_logs) > 1:
+        # Which one the drive's vehicle signals come from must not depend on a name order.
+        raise InputError(f"{root}: {len(can_logs)} CAN logs ({', '.join(p.name for p in can_logs)}): keep the one "
+                         "recorded with this drive")
+    can_log = can_logs[0] if can_logs else None
     labels = root / LABELS_NAME
     heart_rate = root / HEART_RATE_LOG_NAME
     acks = root / SERIAL_ACK_NAME
@@ -108,6 +113,22 @@ def read_meta(path: Path) -> dict[str, Any]:
         return parse_yaml_mapping(read_yaml_text(path, "meta.yaml", MAX_META_BYTES), str(path), "a mapping")
     except ConfigError as exc:
         raise InputError(exc.problems[0]) from None
+
+
+def check_meta(meta: dict[str, Any], path: Path) -> None:
+    """The meta.yaml keys replay acts on, of the type it needs: a hand-edited `complete:
+    "false"` or `camera_fps: "30"` would otherwise be ignored without a word (the recording
+    read as complete, the no-frame timeout not scaled)."""
+    complete = meta.get(COMPLETE_KEY)
+    if complete is not None and not isinstance(complete, bool):
+        raise InputError(f"{path}: {COMPLETE_KEY} must be true or false (got {complete!r})")
+    fps = meta.get(CAMERA_FPS_KEY)
+    fps_ok = isinstance(fps, (int, float)) and not isinstance(fps, bool) and math.isfinite(fps) and fps > 0
+    if fps is not None and not fps_ok:
+        raise InputError(f"{path}: {CAMERA_FPS_KEY} must be a positive number of frames a second (got {fps!r})")
+    video = meta.get("video")
+    if video is not None and not isinstance(video, str):
+        raise InputError(f"{path}: video must be a file name or none (got {video!r})")
 
 
 def read_timestamps(path: Path) -> list[float]:

@@ -216,7 +216,7 @@ class LiveRecording:
     # ---- parts -----------------------------------------------------------------------------
     def _start(self, frame: Frame, period_s: float | None) -> None:
         self._shape = frame.image.shape
-        if period_s and period_s > 0:
+        if period_s and period_s > 0 and round(1.0 / period_s, 3) > 0:  # replay refuses a camera_fps of 0
             self.camera_fps = round(1.0 / period_s, 3)
         h, w = frame.image.shape[:2]
         if not self.video:

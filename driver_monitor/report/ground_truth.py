@@ -16,7 +16,7 @@ from typing import Any, Literal
 from driver_monitor.errors import InputError
 from driver_monitor.evaluation import scoring
 from driver_monitor.evaluation import truth as truth_mod
-from driver_monitor.outputs.event_log import read_event_log
+from driver_monitor.outputs.event_log import read_labels
 
 Status = Literal["found", "missed", "false"]
 
@@ -82,7 +82,7 @@ def labels_path(path: str | Path) -> Path:
 def from_labels(path: str | Path, detections: Sequence[Mapping[str, Any]], replay_end_t: float,
                 max_latency_s: float = 4.0, early_s: float = 0.5) -> GroundTruth:
     path = labels_path(path)
-    labels = read_event_log(path)
+    labels = read_labels(path)
     label_spans = scoring.intervals(labels)
     late = [s for s in label_spans if s.start_t > replay_end_t + END_TOLERANCE_S]
     if late:
