@@ -64,3 +64,31 @@ def test_non_increasing_times_are_nudged_forward(two_faces):
         for t in (0.0, 0.0, 0.0004, 0.1):
             tracker.track(Frame(t=t, image=two_faces))
         assert tracker.retimed_frames == 2
+
+
+def test_mediapipe_landmarks_that_are_no_face_leave_the_other_face_as_the_driver(two_faces):
+    """MediaPipe's output for a face whose landmarks are not finite is dropped (as the LiteRT
+    and onnxruntime trackers drop theirs): the other face is picked, and with none left the
+    frame has no face, instead of NaN features or a singular pose solve downstream."""
+    config = load_config().perception.model_copy(update={"driver_seat": DriverSeat.largest})
+    with MediaPipeFaceTracker(config) as tracker:
+        real_detect = tracker._landmarker.detect_for_video
+        spoil: list[int] = []  # indices (in MediaPipe's order) of the faces to spoil
+
+        def detect(image, ms):
+            result = real_detect(image, ms)
+            for i, face in enumerate(result.face_landmarks):
+                if i in spoil:
+                    face[17].x = float("nan")
+            return result
+
+        tracker._landmarker.detect_for_video = detect
+        whole = tracker.track(Frame(t=0.0, image=two_faces))
+        assert whole is not None and whole.box_px[0] < 320  # the big face on the left
+        result = real_detect(tracker._mp_image(image_format=tracker._srgb, data=two_faces), 66)
+        big = min(range(len(result.face_landmarks)), key=lambda i: result.face_landmarks[i][0].x)
+        spoil.append(big)
+        other = tracker.track(Frame(t=0.1, image=two_faces))
+        assert other is not None and other.box_px[0] > 320  # the small face on the right
+        spoil.append(1 - big)
+        assert tracker.track(Frame(t=0.2, image=two_faces)) is None

@@ -32,6 +32,13 @@ class FaceTracker(Protocol):
     def close(self) -> None: ...
 
 
+def is_face(points: np.ndarray) -> bool:
+    """Landmarks that can be a face: every point finite and not all on one pixel row or
+    column. A landmark model's output that is no face would end in a singular pose solve or
+    NaN features downstream: such a frame is a frame without a face, not a dead tracker."""
+    return bool(np.isfinite(points).all()) and np.ptp(points[:, 0]) >= 1.0 and np.ptp(points[:, 1]) >= 1.0
+
+
 def pick_driver(boxes: list[tuple[float, float, float, float]], seat: DriverSeat, image_width: int) -> int:
     """Index of the driver's face among several boxes (x0, y0, x1, y1) in pixels.
 
@@ -145,13 +152,20 @@ class MediaPipeFaceTracker:
             np.array([(p.x * w, p.y * h, p.z * w) for p in lms], dtype=np.float32)
             for lms in result.face_landmarks
         ]
+        kept = [i for i, f in enumerate(faces)
+                if is_face(f) and np.isfinite(np.asarray(result.facial_transformation_matrixes[i])).all()]
+        if not kept:
+            return None
+        faces = [faces[i] for i in kept]
+        blendshape_lists = [result.face_blendshapes[i] for i in kept]
+        matrices = [result.facial_transformation_matrixes[i] for i in kept]
         boxes = [
             (float(f[:, 0].min()), float(f[:, 1].min()), float(f[:, 0].max()), float(f[:, 1].max()))
             for f in faces
         ]
         i = pick_driver(boxes, self._seat, w)
-        blendshapes = {c.category_name: float(c.score) for c in result.face_blendshapes[i]}
-        transform = np.asarray(result.facial_transformation_matrixes[i], dtype=np.float64)
+        blendshapes = {c.category_name: float(c.score) for c in blendshape_lists[i]}
+        transform = np.asarray(matrices[i], dtype=np.float64)
         return FaceObservation(frame.t, faces[i], blendshapes, transform, boxes[i], (w, h))
 
     def close(self) -> None:

@@ -38,7 +38,7 @@ from driver_monitor.perception.backends.roi import (
     warp,
 )
 from driver_monitor.perception.backends.runtime import ModelRunner
-from driver_monitor.perception.tracker import pick_driver
+from driver_monitor.perception.tracker import is_face, pick_driver
 
 LANDMARKS_INPUT = 256
 NUM_LANDMARKS = 478
@@ -198,9 +198,7 @@ class ModelFaceTracker:
             return None
         points = located.landmarks_px
         w, h = located.image_size
-        # A landmark model's output that is no face (a non-finite point, every point on one
-        # pixel) would end in a singular pose solve: no face on this frame, not a dead tracker.
-        if not np.isfinite(points).all() or np.ptp(points[:, 0]) < 1.0 or np.ptp(points[:, 1]) < 1.0:
+        if not is_face(points):
             return None
         blendshapes = self._blendshape_scores(points, w, h)
         transform = self._geometry.transform(points, w, h)
