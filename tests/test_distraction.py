@@ -149,32 +149,36 @@ def test_cluster_glance_gets_its_grace():
 
 def test_indicator_allows_glances_to_that_side_for_the_configured_time():
     right_on = lambda t: VehicleState(t=t, indicator_right=True)  # noqa: E731
-    # Right mirror (far side in LHD), 1.8 s: allowed throughout with the right indicator...
-    d = drive([(1.0, "road"), (1.8, "right_mirror"), (1.0, "road")], vehicle=right_on)
+    left_on = lambda t: VehicleState(t=t, indicator_left=True)  # noqa: E731
+    # Passenger side (far side in LHD), 0.9 s: allowed throughout with the right indicator...
+    d = drive([(1.0, "road"), (0.9, "passenger"), (1.0, "road")], vehicle=right_on)
     assert max(r["eyes_off_road_s"] for r in d.rows) == 0.0
-    assert d.at(2.7)["glance_allowed"] is True
-    # ... counted after the 1 s mirror grace without it.
-    d = drive([(1.0, "road"), (1.8, "right_mirror"), (1.0, "road")])
-    assert d.at(2.7)["glance_allowed"] is False and approx_equal(d.at(2.7)["eyes_off_road_s"], 0.7)
-    # The allowance is per side: the left mirror gets only its grace with the right indicator.
-    d = drive([(1.0, "road"), (1.8, "left_mirror"), (1.0, "road")], vehicle=right_on)
-    assert d.at(2.7)["glance_allowed"] is False
-    # Side window (zone other) and the passenger side are allowed towards the indicated side.
-    d = drive([(1.0, "road"), (1.8, "passenger"), (1.0, "road")], vehicle=right_on)
-    assert d.at(2.7)["glance_allowed"] is True
-    d = drive([(1.0, "road"), (1.8, "left_window")], vehicle=lambda t: VehicleState(t=t, indicator_left=True))
-    assert d.at(2.7)["gaze_zone"] == "other" and d.at(2.7)["glance_allowed"] is True
-    # Beyond the 2 s allowance the glance counts: 6 s at the mirror -> long distraction at 3.0 + 3.
+    assert d.at(1.8)["glance_allowed"] is True
+    # ... counted from its first frame without it (no grace for that zone).
+    d = drive([(1.0, "road"), (0.9, "passenger"), (1.0, "road")])
+    assert d.at(1.8)["glance_allowed"] is False and approx_equal(d.at(1.8)["eyes_off_road_s"], 0.8)
+    # The allowance is per side: the left window gets nothing with the right indicator.
+    d = drive([(1.0, "road"), (0.9, "left_window"), (1.0, "road")], vehicle=right_on)
+    assert d.at(1.8)["gaze_zone"] == "other" and d.at(1.8)["glance_allowed"] is False
+    d = drive([(1.0, "road"), (0.9, "left_window")], vehicle=left_on)
+    assert d.at(1.8)["glance_allowed"] is True
+    # Beyond the 1 s allowance the glance counts: a 7 s look out of the side window warns at
+    # 4 s, Euro NCAP's 3 s plus the 1 s it allows with a justification [REF: long distraction]
+    # (a signalled lane change's shoulder check); it was 5 s with a 2 s allowance.
+    d = drive([(1.0, "road"), (7.0, "left_window")], vehicle=left_on)
+    (start,) = d.named("long_distraction")
+    assert approx_equal(start.detail["onset_t"], 2.0) and approx_equal(start.t, 5.0)
+    # A mirror has its own 1 s grace: the indicator adds nothing there.
     d = drive([(1.0, "road"), (6.0, "right_mirror")], vehicle=right_on)
     (start,) = d.named("long_distraction")
-    assert approx_equal(start.detail["onset_t"], 3.0) and approx_equal(start.t, 6.0)
+    assert approx_equal(start.detail["onset_t"], 2.0) and approx_equal(start.t, 5.0)
 
 
 def test_indicator_allowance_outlives_the_indicator_by_the_hold_time():
     # Indicator on until 1.0; hold 3 s -> glances starting before 4.0 are allowed.
     veh = lambda t: VehicleState(t=t, indicator_left=t < 1.0)  # noqa: E731
     d = drive([(2.0, "road"), (1.5, "left_window"), (2.0, "road")], vehicle=veh)
-    assert d.at(3.0)["glance_allowed"] is True
+    assert d.at(2.9)["glance_allowed"] is True and d.at(3.1)["glance_allowed"] is False  # 1 s allowance
     d = drive([(4.5, "road"), (1.5, "left_window"), (2.0, "road")], vehicle=veh)
     assert d.at(5.0)["glance_allowed"] is False
 

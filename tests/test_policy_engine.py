@@ -478,3 +478,106 @@ def test_a_delayed_first_stage_debounces_short_dropouts():
                                     (11.6, "visual_icon", "start", "eyes_unavailable")]
     assert not any(e.name == "driver_ack" for e in sim.events)
     assert sim.engine.ladders["eyes_unavailable"].acked is False
+
+
+UNRESPONSIVE_0 = {"visual_icon", "chime", "voice_prompt", "haptic_seat", "haptic_wheel", "hazard_lights",
+                  "slow_down_request"}
+UNRESPONSIVE_1 = UNRESPONSIVE_0 - {"chime"} | {"mrm_request"}
+
+
+def test_an_intervention_goes_on_below_the_speed_gate_until_forward_gaze():
+    """The slow-down it asks for brings the car below the 20 km/h gate: that is the
+    intervention working, not a reason to end it [REF: intervention end: 1 s forward gaze]."""
+    sim = Sim()
+    sim.values["eyes_on_road"] = False
+    sim.until(1.0)
+    sim.step(("unresponsive", "start"))
+    sim.speed_kph = 15.0  # below 20 - 2 km/h
+    sim.until(11.0)
+    sim.speed_kph = 0.0
+    sim.until(14.0)
+    sim.values["eyes_on_road"] = True
+    sim.step(("unresponsive", "end"))
+    sim.until(16.0)
+    assert sim.actions(1.0) == UNRESPONSIVE_0
+    assert sim.actions(10.9) == UNRESPONSIVE_0  # the gate closed at 1.1 s
+    assert sim.actions(11.0) == UNRESPONSIVE_1 and sim.at(11.0).level == 3  # escalates at a standstill too
+    assert sim.actions(14.9) == UNRESPONSIVE_1
+    assert sim.actions(15.0) == set()  # 1 s of forward gaze from 14.0
+
+
+def test_a_warning_below_the_speed_gate_is_still_withheld():
+    sim = Sim()
+    sim.values["eyes_on_road"] = False
+    sim.until(1.0)
+    sim.step(("sleep", "start"))  # stage 0 warns, the intervention is due at 4.0
+    sim.until(2.0)
+    sim.speed_kph = 15.0
+    sim.until(6.0)
+    assert sim.actions(1.9) == SLEEP_0 and sim.actions(2.0) == set() and sim.actions(5.9) == set()
+
+
+def test_a_camera_fault_does_not_end_a_running_intervention():
+    """A failed camera cannot show the 1 s of forward gaze that ends an intervention: it
+    goes on through the fault (a warning does not: the fault's notice replaces it)."""
+    sim = Sim()
+    sim.values["eyes_on_road"] = False
+    sim.until(1.0)
+    sim.step(("unresponsive", "start"), ("long_distraction", "start"))
+    sim.until(3.0)
+    sim.values.clear()  # no picture: the detectors' values are gone (Pipeline.emit)
+    sim.step(("camera_fault", "start"), ("unresponsive", "end"), ("long_distraction", "end"))
+    sim.until(9.0)
+    sim.values["eyes_on_road"] = False
+    sim.step(("camera_fault", "end"))
+    sim.until(12.0)
+    sim.values["eyes_on_road"] = True
+    sim.until(14.0)
+    at_fault = sim.at(3.0)
+    assert at_fault.actions == UNRESPONSIVE_0 and at_fault.condition == "unresponsive"
+    assert sim.actions(8.9) == UNRESPONSIVE_0  # stage frozen while clearing, no gaze seen
+    assert sim.actions(11.9) == UNRESPONSIVE_0
+    assert sim.actions(12.9) == UNRESPONSIVE_0 and sim.actions(13.0) == set()  # 1 s forward gaze
+    assert {condition for *_, condition in sim.action_log()} == {"unresponsive"}  # the warning never showed
+
+
+def test_a_degraded_monitoring_notice_comes_before_an_advisory():
+    """A KSS-7 advice (drowsy, priority 55) shown for minutes hid eyes_unavailable (45) and
+    driver_absent (50): the driver must hear of monitoring being unavailable within 10 s."""
+    for name in ("eyes_unavailable", "driver_absent"):
+        sim = Sim()
+        sim.values["kss_level"] = 7.0
+        sim.until(5.0)
+        sim.step((name, "start"))
+        sim.until(20.0)
+        assert sim.at(4.9).condition == "drowsy" and sim.actions(4.9) == {"visual_icon", "suggest_break"}
+        first = 6.5 if name == "eyes_unavailable" else 5.0  # the first stage's delay (1.5 s / 0)
+        assert sim.at(first).condition == name and "chime" in sim.actions(first)
+        # An ACK answers the notice shown; acknowledged, it no longer hides the advice.
+        sim.ack = True
+        sim.step()
+        sim.ack = False
+        sim.until(25.0)
+        acks = [e.detail["condition"] for e in sim.events if e.name == "driver_ack"]
+        if name == "eyes_unavailable":
+            assert acks == [name] and sim.at(20.0).condition == "drowsy"
+        else:  # driver_absent takes no ACK (ack_allowed false)
+            assert acks == [] and sim.at(24.9).condition == name
+    sim = Sim()
+    sim.values["kss_level"] = 8.0  # a warning (chime, voice): it stays first
+    sim.until(5.0)
+    sim.step(("eyes_unavailable", "start"))
+    sim.until(10.0)
+    assert sim.at(9.9).condition == "drowsy"
+
+
+def test_a_microsleep_known_only_at_the_opening_is_held_like_an_instant_one():
+    """A 1.0 s closure seen at 15 or 30 fps is reported at the opening as a start and an end
+    in one frame (detail late): it never entered DriverState.active, and no warning came."""
+    sim = Sim()
+    sim.until(3.0)
+    sim.step(("microsleep", "start", {"onset_t": 2.0, "late": True}), ("microsleep", "end", {"duration_s": 1.0}))
+    sim.until(8.0)
+    assert sim.actions(3.0) == {"visual_icon", "chime", "haptic_seat"}
+    assert sim.actions(5.9) == {"visual_icon", "chime", "haptic_seat"}  # held 3 s
+    assert sim.actions(6.9) == {"visual_icon", "chime", "haptic_seat"} and sim.actions(7.0) == set()

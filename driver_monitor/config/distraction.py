@@ -108,9 +108,10 @@ class EyesOnRoadConfig(Section):
     mirror_grace_s: float = Field(1.0, ge=0.0, le=10.0)
     cluster_grace_s: float = Field(1.0, ge=0.0, le=10.0)
     # With an indicator on, a glance to that side's mirror, side window or (far side)
-    # passenger window counts as on-road for this long (lane-change checks; twice the
-    # AttenD mirror latency) ...
-    indicator_glance_allowance_s: float = Field(2.0, ge=0.0, le=10.0)
+    # passenger window counts as on-road for this long (lane-change checks). Euro NCAP warns
+    # after 3 s off road and allows 1 s more with a justification [REF: long distraction]: a
+    # signalled lane change is one, so at most 1 s (a 7 s shoulder look warns at 4 s) ...
+    indicator_glance_allowance_s: float = Field(1.0, ge=0.0, le=10.0)
     # ... and the allowance outlives the indicator by this long (the lamp signal blinks, and
     # the last shoulder check often follows the lever going off).
     indicator_hold_s: float = Field(3.0, ge=0.0, le=30.0)
@@ -123,7 +124,8 @@ class EyesOnRoadConfig(Section):
     # The eye-in-head pitch (eyeLook blendshapes) counts only while the drowsiness detector
     # judges the eyes open (eye_closure below this) or looking down with open eyes: lowered
     # lids raise eyeLookDown just as looking down does (REFERENCE.md: a real closure with
-    # the head level reads eyeLookDown ~0.73, gaze pitch 25 deg), so a closing eye would
+    # the head level reads eyeLookDown ~0.73, which our eye-pitch estimate turns into a
+    # gaze well below the road), so a closing eye would
     # otherwise read as a glance to the lap. Then the head's pitch alone is the vertical
     # direction. 0.35 is the blink rule's open threshold (drowsiness.blink.open_threshold).
     eye_pitch_max_closure: float = Field(0.35, gt=0.0, le=1.0)
@@ -214,6 +216,11 @@ class PhoneUseConfig(Section):
     """Phone use = sustained or repeated glances to the phone zones (Euro NCAP: a kind of
     visual time-sharing to lap / phone positions)."""
 
+    # Euro NCAP's phone positions are knee, lap, dash, dock and held [REF: phone use]. Gaze
+    # alone cannot tell a phone in a dash dock from the infotainment screen beside it, so
+    # only the lap is a phone zone by default; glances to a docked phone still count for
+    # visual time-sharing and long distraction. A car whose dock has a zone of its own may
+    # add it (e.g. [lap, infotainment] where the screen is the phone).
     zones: tuple[ZoneName, ...] = ("lap",)
     # One glance this long (100-Car: glances > 2 s double the crash / near-crash odds) ...
     sustained_glance_s: float = Field(2.0, gt=0.0, le=60.0)

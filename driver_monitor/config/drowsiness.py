@@ -157,8 +157,9 @@ class ClosureEventsConfig(Section):
     long_closure_min_s: float = Field(0.5, ge=0.0, le=5.0)
     long_closure_max_gap_s: float = Field(0.5, ge=0.0, le=2.0)
     # An opening ends a closure only if it lasts this long: lids cannot reopen and shut again
-    # faster (a whole rested blink, shut and open, takes 0.1-0.2 s, REFERENCE.md "blink
-    # duration"), so a shorter dip below blink.open_threshold is the measurement. Sensor noise
+    # much faster than a blink (REFERENCE.md "blink duration": a rested blink, shut and open,
+    # under 200 ms; the 0.1 s, half of that, is our own choice), so a shorter dip below
+    # blink.open_threshold is the measurement. Sensor noise
     # at night (sigma 8 grey levels on car_eyes_closed_woman, benchmarks/real_variants.py
     # `noisy`) opened the 4.5 s closure for 33 ms at 2.98 s and turned its sleep into two
     # microsleeps; behind a face mask one frame read open (one eye's iris misread as showing

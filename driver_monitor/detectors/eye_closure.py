@@ -35,8 +35,9 @@ Per frame (docs/drowsiness.md "Eye closure"):
    stalled camera) is bridged up to long_closure_max_gap_s whatever the closure's age (no
    sign of a glance); a longer stall ends the closure unjudged at its last judged frame.
 5. An opening must last closure.min_opening_s before it ends the closure: a lid cannot
-   reopen and shut again faster than that (a whole rested blink, shut and open, takes
-   0.1-0.2 s; REFERENCE.md), so a shorter dip below the open threshold is the measurement
+   reopen and shut again much faster than a blink (a rested blink, shut and open, takes
+   under 200 ms, REFERENCE.md; the 0.1 s, half of that, is our choice), so a shorter dip
+   below the open threshold is the measurement
    (sensor noise at night, a lash line or a lid read as iris), and the closure goes on
    through it. A real opening still ends the closure at its crossing time, seen
    min_opening_s later; no microsleep or sleep verdict is given while an opening is pending.

@@ -2,9 +2,13 @@
 occlusion, head turned far away) for `unavailable_after_s`.
 
 Euro NCAP asks to tell the driver within 10 s when monitoring is unavailable (REFERENCE.md
-"degraded monitoring"). Frames without a face are driver_absent's business: they restart
-the count instead of adding to it. onset_t = first unjudgeable frame (start) / first
-judgeable frame again (end); t = when the rule fired. The start's detail `reason` says why
+"degraded monitoring"). The count runs from the first frame whose eyes cannot be judged
+until the eyes have been judgeable for `available_after_s` without a break: a single clear
+frame between dark lenses, or a face lost for a moment (a missed detection), does not
+restart it, or sunglasses with a clear frame every few seconds would never be told. It fires
+only on a frame where the face is seen (a face gone for long is driver_absent's business).
+onset_t = first unjudgeable frame (start) / first judgeable frame again (end); t = when the
+rule fired. The start's detail `reason` says why
 the eyes could not be judged on the frame it fired: eyes_hidden (dark lenses),
 eyes_not_measured, measures_disagree, head_turned or face_too_small (eye_closure.py).
 """
@@ -20,11 +24,20 @@ class EyesAvailability:
         self.config = config
         self.unavailable = False
         self._change_since_t: float | None = None
+        self._judgeable_since_t: float | None = None  # eyes judgeable again, while counting
 
     def update(self, t: float, face_present: bool, judgeable: bool, reason: str = "") -> list[Event]:
-        if not face_present and not self.unavailable:
-            self._change_since_t = None
+        if not self.unavailable and not (face_present and not judgeable):
+            # Judgeable eyes, or no face: the count goes on unless the eyes stay judgeable.
+            if self._change_since_t is not None and face_present:
+                if self._judgeable_since_t is None:
+                    self._judgeable_since_t = t
+                if t - self._judgeable_since_t + 1e-9 >= self.config.available_after_s:
+                    self._change_since_t = self._judgeable_since_t = None
+            else:
+                self._judgeable_since_t = None
             return []
+        self._judgeable_since_t = None
         contradicts = judgeable if self.unavailable else not judgeable
         if not contradicts:
             self._change_since_t = None

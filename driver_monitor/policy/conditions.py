@@ -4,8 +4,9 @@ A condition is active while
 - its duration event is open: its name is in DriverState.active (the pipeline keeps that
   set from the start / end events, the single source of truth, so events closed by a
   reload or at the end of input cannot leave a stale condition here),
-- an instantaneous event of that name (phase None, e.g. a microsleep reported once when it
-  ended) happened less than `hold_s` ago,
+- an instantaneous event of that name (phase None), or one that started and ended in the
+  same frame (a microsleep known only when the eyes open: detail `late`), happened less
+  than `hold_s` ago,
 - or its configured per-frame value is at or above `value_min` (drowsy: kss_level >= 7).
 
 Values written by other detectors are read defensively: a missing key, None, NaN or a
@@ -68,13 +69,19 @@ class ConditionTracker:
 
     def update(self, driver: DriverState, events: Iterable[Event]) -> dict[str, ConditionSignal]:
         t = driver.t
+        started: set[str] = set()
         for e in events:
             if e.kind != "event" or e.name not in CONDITIONS:
                 continue
             level = _detail_level(e.detail)
             if level is not None:
                 self._event_level[e.name] = level
-            if e.phase is None:
+            if e.phase == "start":
+                started.add(e.name)
+            # A start and its end in one frame never show in DriverState.active: without the
+            # hold a 1 s closure seen at 15 or 30 fps (reported late, at the opening) would
+            # warn or not by the frame rate.
+            if e.phase is None or (e.phase == "end" and e.name in started):
                 hold_s = getattr(self.config, e.name).hold_s
                 self._held_until[e.name] = max(self._held_until.get(e.name, -math.inf), e.t + hold_s)
         signals: dict[str, ConditionSignal] = {}

@@ -7,7 +7,8 @@ Pure (DESIGN.md "Functional core"): no clock, file or socket; time comes from
 2. which conditions are active (conditions.py), each condition's speed gate,
 3. each condition's ladder (ladder.py): stage, clearing, cooldown, repeats, ACK, recurrence,
 4. arbitration: the highest-priority condition with something to show drives what the
-   driver sees, hears and feels (HMI_ACTIONS); vehicle-side measures (VEHICLE_ACTIONS) are
+   driver sees, hears and feels (HMI_ACTIONS), except that a degraded-monitoring notice
+   comes before an advisory (`_hmi_winner`); vehicle-side measures (VEHICLE_ACTIONS) are
    the union over all conditions,
 5. action events (kind "action", phase start/end) for the event log and state events for
    journey starts, monitoring on/off and accepted ACKs.
@@ -15,7 +16,11 @@ Pure (DESIGN.md "Functional core"): no clock, file or socket; time comes from
 While `camera_fault` is active every other condition's ladder stops: they are judged from
 pictures that can no longer be trusted, and a stale warning (a phone-use chime, a drowsiness
 advice clearing over 30 s) must not hide "monitoring unavailable" from the driver, who must
-be told within 10 s (Euro NCAP, REFERENCE.md "degraded monitoring"; issue 13).
+be told within 10 s (Euro NCAP, REFERENCE.md "degraded monitoring"; issue 13). An
+intervention already running (hazards, slow-down, minimum-risk request) is the exception: a
+camera that fails while the driver is unresponsive cannot show the 1 s of forward gaze that
+ends it [REF: intervention end], so it goes on (clearing once its condition ends, with the
+gaze taken as not forward until the camera sees again).
 
 `PolicyState.warning_since_t` is when the current warning (level >= 2) asking for the eyes
 back on the road began (conditions with clear_on_forward_gaze); the pipeline hands it to the
@@ -30,8 +35,14 @@ from dataclasses import dataclass, field
 
 from driver_monitor.config.policy import PolicyConfig
 from driver_monitor.messages import DriverState, Event, PolicyState, VehicleState
-from driver_monitor.names import Column, EventName, StateName
-from driver_monitor.policy.actions import HMI_ACTIONS, LEVEL_WARNING, VEHICLE_ACTIONS, level_of
+from driver_monitor.names import DEGRADED_CONDITIONS, Column, EventName, StateName
+from driver_monitor.policy.actions import (
+    HMI_ACTIONS,
+    LEVEL_ADVISORY,
+    LEVEL_WARNING,
+    VEHICLE_ACTIONS,
+    level_of,
+)
 from driver_monitor.policy.conditions import ConditionTracker
 from driver_monitor.policy.gates import JourneyTracker, SpeedGate
 from driver_monitor.policy.ladder import IDLE, ConditionLadder, StageOutput
@@ -60,6 +71,7 @@ class PolicyEngine:
         self._gaze_since_t: float | None = None
         self._shown: dict[str, tuple[str, int]] = {}  # action -> (condition, stage) shown now
         self._shown_level = 0  # PolicyState.level while `_shown` was shown (for end events)
+        self._degraded_now: list[str] = []  # degraded-monitoring conditions active at this update
 
     def update(self, driver: DriverState, events: Iterable[Event], vehicle: VehicleState) -> PolicyDecision:
         t = driver.t
@@ -79,14 +91,22 @@ class PolicyEngine:
             self._monitoring_active = monitoring
 
         forward_gaze_s = self._forward_gaze_s(t, driver)
+        self._degraded_now = [n for n in DEGRADED_CONDITIONS if (sig := signals.get(n)) is not None and sig.active]
         camera_signal = signals.get(EventName.CAMERA_FAULT)
         camera_fault = bool(camera_signal and camera_signal.active)
         outputs: dict[str, StageOutput] = {}
         for name, ladder, gate in self._ladder_gates:
             gate_open = gate.update(vehicle)
-            if not monitoring or (camera_fault and name != EventName.CAMERA_FAULT):
+            if not monitoring:
                 ladder.stop()
                 outputs[name] = IDLE
+                continue
+            if camera_fault and name != EventName.CAMERA_FAULT:
+                if not ladder.intervening:
+                    ladder.stop()
+                    outputs[name] = IDLE
+                    continue
+                outputs[name] = ladder.update(t, signals[name], gate_open, 0.0)  # no picture: no forward gaze
                 continue
             outputs[name] = ladder.update(t, signals[name], gate_open, forward_gaze_s)
 
@@ -96,7 +116,8 @@ class PolicyEngine:
             # The ACK answers what the driver is shown: the highest-priority condition with
             # actions. A sleep warning cannot be acknowledged, and pressing ACK during one
             # does not silently acknowledge a drowsiness advice running underneath.
-            shown = next((n for n, o in outputs.items() if o.announced and o.actions), None)
+            head = _hmi_winner([(n, o) for n, o in outputs.items() if o.announced], self._degraded_now)
+            shown = head[0] if head is not None else None
             if shown is not None and not outputs[shown].suppressed_by_ack and self.ladders[shown].acknowledge():
                 o = outputs[shown]  # quieten at once, not one frame later
                 outputs[shown] = StageOutput(True, o.stage, frozenset(self.ladders[shown].config.ack_actions), True)
@@ -161,7 +182,7 @@ class PolicyEngine:
         announced = [(n, o) for n, o in outputs.items() if o.announced]  # priority order
         if not announced:  # most frames: what the general case below gives for nothing shown
             return PolicyState(t=t, monitoring_active=monitoring), {}
-        winner = next(((n, o) for n, o in announced if o.actions), None)
+        winner = _hmi_winner(announced, self._degraded_now)
         shown: dict[str, tuple[str, int]] = {}
         if winner is not None:
             for action in winner[1].actions & HMI_ACTIONS:
@@ -219,3 +240,20 @@ class PolicyEngine:
                 starts.append(Event(t, "action", action, "start", {"condition": cond, "level": level, "stage": stage}))
         self._shown, self._shown_level = shown, level
         return ends + starts
+
+
+def _hmi_winner(announced: list[tuple[str, StageOutput]], degraded_now: list[str]) -> tuple[str, StageOutput] | None:
+    """The condition whose actions the driver sees and hears (and whose notice an ACK
+    answers): the highest-priority one with actions. A degraded-monitoring notice not yet
+    acknowledged (driver_absent, eyes_unavailable) comes before an advisory, though: a drowsiness
+    advice shown for minutes must not hide "monitoring unavailable", which the driver must
+    hear of within 10 s [REF: degraded monitoring]; a warning (level >= 2) still comes first.
+    `degraded_now`: the degraded conditions still active (one clearing after its event ended
+    does not take over: that would be a notice of something already over)."""
+    winner = next(((n, o) for n, o in announced if o.actions), None)
+    if (winner is None or not degraded_now or winner[0] in DEGRADED_CONDITIONS
+            or level_of(winner[1].actions) > LEVEL_ADVISORY):
+        return winner
+    degraded = next(((n, o) for n, o in announced
+                     if n in degraded_now and o.actions and not o.suppressed_by_ack), None)
+    return degraded if degraded is not None else winner

@@ -9,6 +9,11 @@ the ladder; a level floor (drowsy KSS 8 -> stage 1) or recurrence (N episodes wi
 starts the ladder at a later stage, as if its delay had already passed. Repeats restart the
 ladder every repeat_every_s (at most max_repeats times per episode). After a driver ACK
 (when allowed) the condition only shows its ack_actions for the rest of the journey.
+
+The speed gate decides whether an episode is announced; once an episode has intervened (a
+stage with hazards, slow-down or minimum-risk request was shown) it runs until its clearing
+rule ends it, whatever the speed: the car slowing below the gate is the intervention
+working, and it ends on 1 s of forward gaze [REF: intervention end], not on the speed.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from driver_monitor.config.policy import ConditionPolicy
+from driver_monitor.policy.actions import LEVEL_INTERVENTION, level_of
 from driver_monitor.policy.conditions import ConditionSignal
 
 EPS = 1e-9  # float slack so a stage due at exactly t fires at t
@@ -44,6 +50,7 @@ class _Episode:
     repeats: int = 0
     inactive_since_t: float | None = None
     stage: int = 0
+    intervened: bool = False  # an intervention stage was shown: the speed gate no longer ends it
 
 
 class ConditionLadder:
@@ -115,13 +122,21 @@ class ConditionLadder:
                 return IDLE
             # clearing: the stage is frozen, the actions go on until the hysteresis is met
         stage = max(ep.stage, 0)
-        if not gate_open:
+        if not gate_open and not ep.intervened:
             return StageOutput(False, stage)
         if ep.stage < 0:  # before the first stage's delay
             return StageOutput(True, stage)
         if self.acked:
             return StageOutput(True, stage, frozenset(cfg.ack_actions), True)
-        return StageOutput(True, stage, frozenset(cfg.ladder[ep.stage].actions))
+        actions = frozenset(cfg.ladder[ep.stage].actions)
+        if not ep.intervened and level_of(actions) >= LEVEL_INTERVENTION:
+            ep.intervened = True
+        return StageOutput(True, stage, actions)
+
+    @property
+    def intervening(self) -> bool:
+        """An episode that has shown an intervention runs (escalating or clearing)."""
+        return self.episode is not None and self.episode.intervened
 
     def _start(self, t: float, signal: ConditionSignal) -> _Episode:
         cfg = self.config
