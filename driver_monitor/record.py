@@ -44,6 +44,7 @@ class RecordSummary:
     video: str = ""
     can_frames: int | None = None
     heart_rate: bool = False
+    landmarks_only: bool = False  # record --no-video: no frames, only the per-frame table
     event_counts: dict[str, int] = field(default_factory=dict)
     action_counts: dict[str, int] = field(default_factory=dict)
     stopped: str = ""
@@ -65,7 +66,9 @@ class RecordSummary:
             f"  events        {_counts(self.event_counts)}",
             f"  actions       {_counts(self.action_counts)}",
             f"  stopped       {self.stopped}",
-            f"  replay        driver-monitor replay {self.out_dir} --config {self.out_dir / 'config.yaml'}",
+            # A landmarks-only recording has no frames to replay: its table is replayed instead.
+            f"  replay        driver-monitor replay {'--features ' if self.landmarks_only else ''}{self.out_dir} "
+            f"--config {self.out_dir / 'config.yaml'}",
         ]
         return "\n".join(lines)
 
@@ -184,6 +187,7 @@ def _summary(daemon: Daemon, out_dir: Path) -> RecordSummary:
             summary.video = f"; video.mkv {rec.codec} {rec.width}x{rec.height}{fps}"
         elif not rec.video:
             summary.video = "; no video (landmarks only)"
+            summary.landmarks_only = True
         summary.can_frames = rec.can_log.frames if rec.can_log is not None else None
         summary.heart_rate = rec.has_heart_rate_log
     if getattr(daemon, "camera", None) is not None:

@@ -209,6 +209,47 @@ def test_frames_lost_inside_a_recording_are_an_error_not_a_shift(fleet_drives, t
     assert line.startswith(f"error: {video}: corrupt video: the frame after frame ") and "(frames in between are lost)" in line, line
 
 
+def test_a_report_of_a_recordings_replay_refuses_another_recordings_video(fleet_drives, tmp_path, capsys):
+    """run.yaml's sha256 of a recording directory covers all its files: the check was skipped
+    for such a replay, and another drive's face went beside these events."""
+    import yaml
+
+    from driver_monitor.provenance import sha256_of
+
+    recording = fleet_drives["visual_time_sharing"]
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    (drive / "events.jsonl").write_text('{"t": 1.0, "kind": "event", "name": "blink"}\n')
+    (drive / "run.yaml").write_text(yaml.safe_dump({"input": {"path": str(recording), "sha256": sha256_of(recording)}}))
+    out = str(tmp_path / "r.html")
+    other = fleet_drives["fleet_mixed"]
+    assert main(["report", str(drive), "--video", str(other), "-o", out]) == 1
+    assert one_error(capsys) == (f"error: {other}: not the video this replay read ({recording}, by its sha256 in "
+                                 f"{drive / 'run.yaml'})")
+    assert main(["report", str(drive), "--video", str(other / "video.mkv"), "-o", out]) == 1
+    one_error(capsys)
+    assert main(["report", str(drive), "--video", str(recording), "-o", out]) == 0
+    assert main(["report", str(drive), "--video", str(recording / "video.mkv"), "-o", out]) == 0
+
+
+def test_a_report_never_replaces_a_file_it_reads(real_dir, real_replays, tmp_path, capsys):
+    drive = tmp_path / "drive"
+    shutil.copytree(real_replays["desk_talking"], drive)
+    video = tmp_path / "v.mp4"
+    shutil.copyfile(real_dir / "desk_talking.mp4", video)
+    files = {p: p.read_bytes() for p in [*drive.iterdir(), video]}
+    assert main(["report", str(drive), "-o", str(drive / "events.jsonl")]) == 1
+    assert one_error(capsys) == (f"error: {drive / 'events.jsonl'}: is a file of {drive} the report reads: write the "
+                                 "report to another file")
+    assert main(["report", str(drive), "--video", str(video), "-o", str(video)]) == 1
+    assert one_error(capsys) == f"error: {video}: is an input the report reads: write the report to another file"
+    assert main(["replay", str(video), "--out", str(tmp_path / "out"), "--report", str(video)]) == 1
+    one_error(capsys)
+    assert not (tmp_path / "out").exists()  # refused before the replay
+    assert {p: p.read_bytes() for p in files} == files
+    assert main(["report", str(drive)]) == 0 and main(["report", str(drive)]) == 0  # an earlier report is replaced
+
+
 def test_event_lines_with_a_detail_that_is_no_mapping_or_nested_too_deep(real_replays, tmp_path, capsys):
     drive = real_replays["desk_talking"]
     (tmp_path / "detail.jsonl").write_text('{"t": 1.0, "kind": "event", "name": "yawn", "detail": "x"}\n')

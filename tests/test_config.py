@@ -115,6 +115,15 @@ def test_parse_config_raises_config_error_with_problems():
     assert info.value.problems == ["presence.absent_after_s: Input should be less than or equal to 60 (got 100)"]
 
 
+def test_an_event_clip_cap_shorter_than_one_clip_is_refused():
+    """max_clip_s 1 with before_s 2 + after_s 1 cut a phone_use clip 1 s before its trigger."""
+    with pytest.raises(ConfigError) as info:
+        parse_config("recording: {event_clips: {before_s: 2, after_s: 1, max_clip_s: 1}}")
+    assert info.value.problems == ["recording.event_clips: max_clip_s (1) must be at least before_s + after_s (3): "
+                                   "one clip is that long"]
+    assert parse_config("recording: {event_clips: {before_s: 2, after_s: 1, max_clip_s: 3}}")
+
+
 def test_loaded_config_is_immutable():
     config = load_config()
     with pytest.raises(ValidationError, match="frozen"):

@@ -182,15 +182,18 @@ def test_store_deletes_by_age_then_oldest_first_by_quota_and_cleans_half_written
     now = 1_000_000.0
     root = tmp_path / "clips"
     store = ClipStore(root, quota_bytes=2500, retention_s=3600.0, wall=lambda: now)
-    old = _fake_clip(root, "a-old", 100, 7200.0, now)
-    first = _fake_clip(root, "b-first", 1000, 300.0, now)
-    second = _fake_clip(root, "c-second", 1000, 200.0, now)
-    third = _fake_clip(root, "d-third", 1000, 100.0, now)
+    old = _fake_clip(root, "20250101T100000Z-sleep", 100, 7200.0, now)
+    first = _fake_clip(root, "20250101T115500Z-phone_use", 1000, 300.0, now)
+    second = _fake_clip(root, "20250101T115640Z-microsleep", 1000, 200.0, now)
+    third = _fake_clip(root, "20250101T115640Z-warning-microsleep-2", 1000, 100.0, now)
+    # Not clips (a `dir` pointed at a directory that holds other things): never counted, never deleted.
+    others = [_fake_clip(root, "my_project", 3000, 7200.0, now), _fake_clip(root, "old_notes", 10, 30 * 86400.0, now)]
     partial = root / f"{PARTIAL_PREFIX}e"
     partial.mkdir()
     store.open()
     assert not partial.exists() and stat.S_IMODE(root.stat().st_mode) == 0o700
     assert store.prune() == [old, first]  # the age first, then the oldest until 2000 <= 2500 bytes
+    assert all(p.is_dir() for p in others)
     assert [c.path for c in store.clips()] == [second, third] and store.deleted == 2
     store.quota_bytes = 500  # one clip alone over the quota: the quota wins
     assert store.prune() == [second, third] and store.clips() == []

@@ -72,6 +72,25 @@ def test_done_drives_are_skipped_and_an_interrupted_run_resumes(fleet_drives, fl
     assert "done      0 (" in capsys.readouterr().out
 
 
+def test_a_relabelled_drive_is_skipped_but_its_labels_copy_follows(fleet_drives, fleet_features, tmp_path, capsys):
+    """eval and sweep read the copy beside the table: it kept the labels of the first run."""
+    drives = tmp_path / "drives"
+    shutil.copytree(fleet_drives["visual_time_sharing"], drives / "visual_time_sharing")
+    out = tmp_path / "features"
+    shutil.copytree(fleet_features, out)
+    labels = drives / "visual_time_sharing" / "labels.jsonl"
+    lines = labels.read_text().splitlines()
+    labels.write_text("\n".join(lines[:1]) + "\n")
+    args = ["extract", str(drives / "visual_time_sharing"), "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    assert "skipped   1 (extracted before)" in capsys.readouterr().out
+    (done,) = [p for p in out.iterdir() if p.name.startswith("visual_time_sharing-")]
+    assert (done / "labels.jsonl").read_text() == labels.read_text() and len(lines) > 1
+    labels.unlink()
+    assert main(args) == 0
+    assert not (done / "labels.jsonl").exists()
+
+
 def test_two_processes_extract_the_same_tables(fleet_drives, fleet_features, tmp_path, capsys):
     out = tmp_path / "features"
     assert main(["extract", *map(str, fleet_drives.values()), "--out", str(out), "--jobs", "2", "--no-progress"]) == 0

@@ -313,7 +313,15 @@ def test_no_video_keeps_features_and_events_but_no_picture(tmp_path: Path) -> No
     assert again.returncode == 1
     assert error_lines(again.stderr) == [f"error: {rec}: a landmarks-only recording (recorded with --no-video): no "
                                          "frames to replay; its features.parquet and events.jsonl hold what the "
-                                         "live run measured and decided"]
+                                         f"live run measured and decided (`replay --features {rec}` decides again "
+                                         "from that table)"]
+    # The summary's replay line is a command that works for it.
+    (replay_line,) = [line for line in done.stdout.splitlines() if line.startswith("  replay ")]
+    command = replay_line.split(None, 1)[1].split()
+    assert command[:3] == ["driver-monitor", "replay", "--features"]
+    table = subprocess.run([sys.executable, "-m", "driver_monitor", *command[1:], "--out", str(tmp_path / "t")],
+                           cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert table.returncode == 0, table.stderr
 
 
 def test_bad_inputs_are_one_line_and_leave_no_directory(tmp_path: Path) -> None:

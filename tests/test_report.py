@@ -7,6 +7,7 @@ times asserted here are the pipeline's own (a lap glance at 45 s fires long_dist
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -148,6 +149,12 @@ def test_truth_intervals_are_scored_as_evaluation_truth_scores_them(data, tmp_pa
     assert gt.count("false") == len(expected.false_alerts)
     (missed,) = [m for m in gt.marks if m.status == "missed"]
     assert (missed.t, missed.row) == (20.0, "yawn")
+    # The latency column: from the behaviour's start to the alert that found it.
+    rows = {r.name: r for r in gt.rows}
+    for exp, alert in expected.found:
+        latency = alert.t - exp.behaviour.start_s
+        assert rows[alert.name].latency_s == f"{latency:.2f}, {latency:.2f}"
+    assert expected.found
 
 
 def test_truth_of_a_clip_of_another_length_is_refused(data, tmp_path):
@@ -168,6 +175,15 @@ def test_summary_tables_come_from_the_full_columns(data):
     absent = int(np.sum(~data.numeric["face_present"].astype(bool)))
     assert face_found_share(data) == pytest.approx(1 - absent / data.frames)
     assert absent == 105  # 110.0 <= t < 113.5 at 30 fps
+    # Rows of pictures camera health refused (no face: not looked at) are no frames of the
+    # share, as replay prints it (a dark stretch read 59.5 % in replay, 49.3 % here).
+    numeric = dict(data.numeric)
+    numeric["frame_judged"] = np.ones(data.frames)
+    numeric["frame_judged"][:300] = 0.0
+    numeric["face_present"] = numeric["face_present"].copy()
+    numeric["face_present"][:300] = 0.0
+    refused = dataclasses.replace(data, numeric=numeric)
+    assert face_found_share(refused) == pytest.approx(1 - absent / (data.frames - 300))
 
 
 def test_display_thinning_keeps_peaks_and_never_changes_the_tables(replay_dir, tmp_path):

@@ -47,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
         name = input_path.resolve().parent.name
     out_dir = Path(args.out) if args.out else Path("replay-out") / name
     progress = False if args.no_progress else None
+    if args.report:  # refused before the replay, not after it
+        from driver_monitor.report.drive_report import check_report_path
+
+        check_report_path(Path(args.report), [input_path, out_dir])
     from driver_monitor.report.commands import replay_hooks
 
     with replay_hooks(args, config) as hooks:  # --annotate: a video sink; --report: after the replay

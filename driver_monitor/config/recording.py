@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from driver_monitor.config.base import Section
 from driver_monitor.names import EventName
@@ -76,6 +76,15 @@ class EventClipsConfig(Section):
     quota_mb: float = Field(2048.0, gt=0.0)
     # Clips older than this are deleted (at start and after every clip).
     retention_days: float = Field(7.0, gt=0.0, le=3650.0)
+
+    @model_validator(mode="after")
+    def _one_clip_fits(self) -> EventClipsConfig:
+        # A clip is before_s + after_s around its first trigger: a cap below that would cut
+        # it before the trigger's own after_s (or before the trigger itself).
+        if self.max_clip_s < self.before_s + self.after_s:
+            raise ValueError(f"max_clip_s ({self.max_clip_s:g}) must be at least before_s + after_s "
+                             f"({self.before_s + self.after_s:g}): one clip is that long")
+        return self
 
 
 class RecordingConfig(Section):

@@ -195,6 +195,7 @@ class ExtractionWorker:
             content = content_sha256(drive)
             target = self.out_dir / drive_dir_name(drive, content, self.key)
             if (target / f"{FEATURES_STEM}.parquet").is_file():
+                _refresh_labels(drive, target)
                 return DriveResult(drive, "skipped", target)
             summary = self._replay(drive, content, target)
         except ReplayCutShort as exc:  # its frames went to the partial directory, now removed
@@ -222,6 +223,21 @@ class ExtractionWorker:
         finally:
             shutil.rmtree(partial, ignore_errors=True)
         return summary
+
+
+def _refresh_labels(drive: Drive, target: Path) -> None:
+    """Relabelling a drive does not extract it again (the labels are no input of the tracker),
+    but the copy beside its table must follow: `eval` and `sweep` read that copy, and would
+    score against labels the recording no longer has."""
+    copy = target / LABELS_NAME
+    if drive.labels is None:
+        copy.unlink(missing_ok=True)
+        return
+    new = Path(drive.labels).read_bytes()
+    if not copy.is_file() or copy.read_bytes() != new:
+        tmp = target / f".{LABELS_NAME}.{uuid.uuid4().hex[:8]}.tmp"
+        tmp.write_bytes(new)
+        os.replace(tmp, copy)  # a reader sees the old labels or the new ones, never half
 
 
 def _add_extraction(directory: Path, content: str, key: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -39,6 +40,10 @@ from driver_monitor.recording.writer import RecordingWriter, even_size
 log = logging.getLogger(__name__)
 
 PARTIAL_PREFIX = ".partial-"
+# A clip's directory name: its trigger's UTC time, the trigger's event name, and a number
+# when two clips would share a name (ClipStore.final_name). Anything else in the directory
+# is not ours: the quota and the retention age never count or delete it.
+CLIP_NAME = re.compile(r"\d{8}T\d{6}Z-[a-z_]+(-[a-z_]+)?(-\d+)?")  # ...Z-sleep, ...Z-warning-sleep-2
 CLIP_EVENTS_NAME = "events.jsonl"  # the event-log contract (docs/event-log.md)
 DEFAULT_CLIPS_DIR = Path("/var/lib/driver-monitor/clips")
 
@@ -77,14 +82,14 @@ class ClipStore:
                 log.info("event clips: removed %s, left half-written by an earlier run", entry.name)
 
     def clips(self) -> list[StoredClip]:
-        """The complete clips, oldest first."""
+        """The complete clips, oldest first (directories named as clips: CLIP_NAME)."""
         out = []
         try:
             entries = list(os.scandir(self.root))
         except OSError:
             return []
         for entry in entries:
-            if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+            if not CLIP_NAME.fullmatch(entry.name) or not entry.is_dir(follow_symlinks=False):
                 continue
             try:
                 out.append(StoredClip(Path(entry.path), entry.stat(follow_symlinks=False).st_mtime, _size(Path(entry.path))))

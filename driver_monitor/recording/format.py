@@ -88,7 +88,8 @@ def open_recording(root: str | Path) -> Recording:
     video = next((root / n for n in VIDEO_NAMES if (root / n).is_file()), None)
     if video is None and meta.get("video") == NO_VIDEO:
         raise InputError(f"{root}: a landmarks-only recording (recorded with --no-video): no frames to replay; "
-                         f"its features.parquet and events.jsonl hold what the live run measured and decided")
+                         f"its features.parquet and events.jsonl hold what the live run measured and decided "
+                         f"(`replay --features {root}` decides again from that table)")
     if video is None:
         raise InputError(f"{root}: no video file (expected one of {', '.join(VIDEO_NAMES)})")
     ts_path = root / TIMESTAMPS_NAME

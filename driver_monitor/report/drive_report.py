@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from driver_monitor.config import Config
 from driver_monitor.errors import InputError
-from driver_monitor.outputs.files import open_private
 from driver_monitor.provenance import sha256_of
+from driver_monitor.recording.files import write_private_atomic
 from driver_monitor.report.data import ReplayData, load_replay
 from driver_monitor.report.figure import MAX_POINTS, FigureInput, build_figure
 from driver_monitor.report.ground_truth import GroundTruth, from_labels, from_truth
@@ -63,9 +64,28 @@ class ReportResult:
         return "\n".join(lines)
 
 
+def check_report_path(out: Path, reads: list[Path | None]) -> None:
+    """The report must not replace a file it (or the replay before it) reads: an event log,
+    a feature table, labels or the video would be lost under the HTML. `reads`: files or
+    directories (every file in them, except earlier reports)."""
+    out = Path(out)
+    if not out.exists():
+        return
+    for source in reads:
+        if source is None or not Path(source).exists():
+            continue
+        source = Path(source)
+        files = [p for p in source.iterdir() if p.suffix.lower() not in (".html", ".htm")] if source.is_dir() else [source]
+        for path in files:
+            if path.exists() and os.path.samefile(path, out):
+                raise InputError(f"{out}: is {'a file of ' + str(source) if source.is_dir() else 'an input'} the report "
+                                 "reads: write the report to another file")
+
+
 def write_report(req: ReportRequest) -> ReportResult:
     if req.labels is not None and req.truth is not None:
         raise InputError("give --labels or --truth, not both")
+    check_report_path(req.out_path, [req.replay_dir, req.video, req.input_path, req.labels, req.truth])
     data = load_replay(req.replay_dir)
     notes = list(data.notes)
     bundle_note = plotly_js()[1]
@@ -98,8 +118,9 @@ def write_report(req: ReportRequest) -> ReportResult:
     out = Path(req.out_path)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        with open_private(out, "w", encoding="utf-8") as fh:  # the driver's states and signals, frame by frame
-            fh.write(page)
+        # The driver's states and signals, frame by frame: private (0600), and replaced in one
+        # step, so a full disk leaves the earlier report whole instead of a cut one.
+        write_private_atomic(out, page)
     except OSError as exc:
         raise InputError(f"{out}: cannot write the report ({exc.strerror or exc.__class__.__name__})") from None
     return ReportResult(out, out.stat().st_size, data.name, truth, face_found_share(data), notes)
@@ -120,13 +141,33 @@ def _check_inputs(req: ReportRequest, data: ReplayData) -> None:
         if path is not None and not Path(path).exists():
             raise InputError(f"{path}: no such file or directory ({option})")
     run_input = (data.run or {}).get("input")
-    if req.video is None or not Path(req.video).is_file() or not isinstance(run_input, dict):
+    if req.video is None or not isinstance(run_input, dict):
         return
-    expected = run_input.get("sha256")
-    read_a_file = Path(str(run_input.get("path", ""))).suffix.lower() in VIDEO_SUFFIXES  # not a recording directory
-    if isinstance(expected, str) and read_a_file and sha256_of(Path(req.video)) != expected:
-        raise InputError(f"{req.video}: not the video this replay read ({run_input.get('path')}, by its sha256 in "
-                         f"{data.root / 'run.yaml'})")
+    video, expected, read = Path(req.video), run_input.get("sha256"), Path(str(run_input.get("path", "")))
+    wrong = InputError(f"{video}: not the video this replay read ({read}, by its sha256 in {data.root / 'run.yaml'})")
+    if read.suffix.lower() in VIDEO_SUFFIXES:  # the replay read a video file: run.yaml has its sha256
+        if isinstance(expected, str) and (not video.is_file() or sha256_of(video) != expected):
+            raise wrong
+        return
+    # The replay read a recording directory: its sha256 covers every file in it (labels added
+    # since change it), so compare the video itself with the recording's when it is still there.
+    if video.is_dir() and isinstance(expected, str) and sha256_of(video) == expected:
+        return
+    if read.is_dir():
+        if sha256_of(_video_file(video)) != sha256_of(_video_file(read)):
+            raise wrong
+        return
+    raise InputError(f"{video}: cannot tell it is the video this replay read ({read} is no longer there to compare "
+                     "with): give the recording as it was replayed")
+
+
+def _video_file(path: Path) -> Path:
+    """A video file, or a recording directory's video."""
+    if path.is_dir():
+        from driver_monitor.recording.format import open_recording
+
+        return open_recording(path).video_path
+    return path
 
 
 def _recording_dir(req: ReportRequest, data: ReplayData) -> Path | None:

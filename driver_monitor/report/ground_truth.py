@@ -141,11 +141,16 @@ def from_truth(path: str | Path, clip_hint: str, detections: Sequence[Mapping[st
         out.marks.append(Mark(alert.t, "false", alert.name, f"FALSE {alert.name} at {alert.t:.2f} s", alert.name))
     out.marks.sort(key=lambda m: m.t)
     names = sorted({m.name for m in out.marks})
+    # Latency: from the behaviour's start (truth.yaml's start_s) to the alert that found it.
+    latencies: dict[str, list[float]] = {}
+    for exp, alert in result.found:
+        latencies.setdefault(alert.name, []).append(alert.t - exp.behaviour.start_s)
     for name in names:
         marks = [m for m in out.marks if m.name == name]
         found = sum(m.status == "found" for m in marks)
         missed = sum(m.status == "missed" for m in marks)
-        out.rows.append(ScoreRow(name, found + missed, found, missed, sum(m.status == "false" for m in marks)))
+        out.rows.append(ScoreRow(name, found + missed, found, missed, sum(m.status == "false" for m in marks),
+                                 _latency(latencies.get(name, []))))
     return out
 
 

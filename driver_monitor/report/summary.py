@@ -28,11 +28,16 @@ class Table:
 
 
 def face_found_share(data: ReplayData) -> float | None:
-    """Share of frames with a face (as `replay` prints it), None without a table."""
+    """Share of the judged frames with a face (as `replay` prints it: rows of pictures camera
+    health refused, and a live run's last `monitoring_off` row, are no frames the tracker
+    looked at), None without a table."""
     if "face_present" not in data.numeric or not data.frames:
         return None
     present = data.numeric["face_present"]
-    return float(np.nansum(present) / len(present))
+    judged = data.numeric.get("frame_judged")
+    if judged is not None:
+        present = present[judged == 1.0]
+    return float(np.nansum(present) / len(present)) if len(present) else None
 
 
 def drive_table(data: ReplayData, used: UsedConfig, input_label: str | None) -> Table:
