@@ -71,10 +71,17 @@ def default_table() -> Path:
     from bench_fleet import CACHE, default_recording
 
     from driver_monitor.config import load_config
+    from driver_monitor.errors import DriverMonitorError
+    from driver_monitor.fleet.table import read_feature_table
     from driver_monitor.replay import replay
 
     target = CACHE / "progressive_drowsiness_30fps_replay"
-    if not (target / "run.yaml").is_file():
+    try:
+        read_feature_table(target)  # a table of this feature code (replayed again after a change)
+        fresh = True
+    except DriverMonitorError:
+        fresh = False
+    if not fresh:
         print(f"replaying the drive once into {target} (the tracker: a few minutes)", flush=True)
         shutil.rmtree(target, ignore_errors=True)
         replay(default_recording(), load_config(), target, progress=False)

@@ -230,6 +230,14 @@ def test_a_report_of_a_recordings_replay_refuses_another_recordings_video(fleet_
     one_error(capsys)
     assert main(["report", str(drive), "--video", str(recording), "-o", out]) == 0
     assert main(["report", str(drive), "--video", str(recording / "video.mkv"), "-o", out]) == 0
+    capsys.readouterr()
+    # run.yaml's path relative to another working directory, the recording relabelled since:
+    # nothing to compare with, so a note rather than a refusal of the right drive.
+    (drive / "run.yaml").write_text(yaml.safe_dump({"input": {"path": "elsewhere/visual_time_sharing",
+                                                              "sha256": "0" * 64}}))
+    assert main(["report", str(drive), "--video", str(recording), "-o", out]) == 0
+    assert (f"note: --video {recording} could not be checked against the replay's input "
+            "(elsewhere/visual_time_sharing is not there)") in capsys.readouterr().out
 
 
 def test_a_report_never_replaces_a_file_it_reads(real_dir, real_replays, tmp_path, capsys):

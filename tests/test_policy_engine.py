@@ -518,27 +518,41 @@ def test_a_warning_below_the_speed_gate_is_still_withheld():
 
 
 def test_a_camera_fault_does_not_end_a_running_intervention():
-    """A failed camera cannot show the 1 s of forward gaze that ends an intervention: it
-    goes on through the fault (a warning does not: the fault's notice replaces it)."""
+    """A failed camera cannot show the 1 s of forward gaze that ends an intervention: its
+    condition counts as active through the fault, so it goes on and escalates on schedule (a
+    warning does not: the fault's notice replaces it), and ends as usual once judged again."""
+    for gaze_measured in (True, False):
+        sim = Sim()
+        if gaze_measured:
+            sim.values["eyes_on_road"] = False
+        sim.until(1.0)
+        sim.step(("unresponsive", "start"), ("long_distraction", "start"))
+        sim.until(3.0)
+        values = dict(sim.values)
+        sim.values.clear()  # no picture: the detectors' values are gone (Pipeline.emit)
+        sim.step(("camera_fault", "start"), ("unresponsive", "end"), ("long_distraction", "end"))
+        sim.until(12.0)
+        sim.values.update(values)
+        sim.step(("camera_fault", "end"))
+        sim.until(14.0)
+        if gaze_measured:
+            sim.values["eyes_on_road"] = True
+        sim.until(16.0)
+        at_fault = sim.at(3.0)
+        assert at_fault.actions == UNRESPONSIVE_0 and at_fault.condition == "unresponsive"
+        assert sim.actions(10.9) == UNRESPONSIVE_0
+        assert sim.actions(11.0) == UNRESPONSIVE_1  # the minimum-risk request on its schedule, camera or not
+        if gaze_measured:  # cleared by 1 s of forward gaze once the camera sees again
+            assert sim.actions(14.9) == UNRESPONSIVE_1 and sim.actions(15.0) == set()
+        else:  # nobody measures gaze: cleared on time (1 s) once the fault is over
+            assert sim.actions(12.9) == UNRESPONSIVE_1
+            assert sim.at(13.0).condition == "camera_fault" and sim.actions(13.0) == {"visual_icon"}  # its clearing
+        assert "long_distraction" not in {condition for *_, condition in sim.action_log()}  # the warning never showed
     sim = Sim()
-    sim.values["eyes_on_road"] = False
     sim.until(1.0)
-    sim.step(("unresponsive", "start"), ("long_distraction", "start"))
-    sim.until(3.0)
-    sim.values.clear()  # no picture: the detectors' values are gone (Pipeline.emit)
-    sim.step(("camera_fault", "start"), ("unresponsive", "end"), ("long_distraction", "end"))
-    sim.until(9.0)
-    sim.values["eyes_on_road"] = False
-    sim.step(("camera_fault", "end"))
-    sim.until(12.0)
-    sim.values["eyes_on_road"] = True
-    sim.until(14.0)
-    at_fault = sim.at(3.0)
-    assert at_fault.actions == UNRESPONSIVE_0 and at_fault.condition == "unresponsive"
-    assert sim.actions(8.9) == UNRESPONSIVE_0  # stage frozen while clearing, no gaze seen
-    assert sim.actions(11.9) == UNRESPONSIVE_0
-    assert sim.actions(12.9) == UNRESPONSIVE_0 and sim.actions(13.0) == set()  # 1 s forward gaze
-    assert {condition for *_, condition in sim.action_log()} == {"unresponsive"}  # the warning never showed
+    sim.step(("camera_fault", "start"))
+    sim.until(2000.0)  # a camera that never comes back, with nothing running: its notice, not an intervention
+    assert sim.at(1999.9).condition == "camera_fault" and sim.at(1999.9).level == 1
 
 
 def test_a_degraded_monitoring_notice_comes_before_an_advisory():
@@ -571,13 +585,21 @@ def test_a_degraded_monitoring_notice_comes_before_an_advisory():
     assert sim.at(9.9).condition == "drowsy"
 
 
-def test_a_microsleep_known_only_at_the_opening_is_held_like_an_instant_one():
+def test_a_microsleep_known_only_at_the_opening_warns_as_one_seen_in_time():
     """A 1.0 s closure seen at 15 or 30 fps is reported at the opening as a start and an end
-    in one frame (detail late): it never entered DriverState.active, and no warning came."""
-    sim = Sim()
-    sim.until(3.0)
-    sim.step(("microsleep", "start", {"onset_t": 2.0, "late": True}), ("microsleep", "end", {"duration_s": 1.0}))
-    sim.until(8.0)
-    assert sim.actions(3.0) == {"visual_icon", "chime", "haptic_seat"}
-    assert sim.actions(5.9) == {"visual_icon", "chime", "haptic_seat"}  # held 3 s
-    assert sim.actions(6.9) == {"visual_icon", "chime", "haptic_seat"} and sim.actions(7.0) == set()
+    in one frame (detail late): it never entered DriverState.active, and no warning came. It
+    now warns from that frame and clears as one whose start was seen a frame earlier."""
+    late, in_time = Sim(), Sim()
+    for sim in (late, in_time):
+        sim.values["eyes_on_road"] = False
+    late.until(3.1)
+    late.step(("microsleep", "start", {"onset_t": 2.1, "late": True}), ("microsleep", "end", {"duration_s": 1.0}))
+    in_time.until(3.0)
+    in_time.step(("microsleep", "start", {"onset_t": 2.0}))
+    in_time.step(("microsleep", "end", {"duration_s": 1.1}))
+    for sim in (late, in_time):
+        sim.values["eyes_on_road"] = True
+        sim.until(6.0)
+    assert late.actions(3.1) == in_time.actions(3.1) == {"visual_icon", "chime", "haptic_seat"}
+    assert late.actions(4.1) == in_time.actions(4.1) == {"visual_icon", "chime", "haptic_seat"}
+    assert late.actions(4.2) == in_time.actions(4.2) == set()  # 1 s of forward gaze from 3.2

@@ -265,3 +265,25 @@ def test_head_movements_are_rotations_in_the_car_seen_through_the_cameras_neutra
     assert (glance["gaze_yaw_deg"], glance["gaze_pitch_deg"]) == pytest.approx((13.5, 1.5))
     # A neutral pose of 0 leaves every head movement as scripted.
     assert compose_pose((0.0, 0.0, 0.0), (31.5, 3.5, 2.0)) == (31.5, 3.5, 2.0)
+
+
+def test_eyes_closed_while_looking_away_is_one_unresponsive_label(tmp_path: Path) -> None:
+    """Two overlapping unresponsive spans (eyes away, eyes closed) made a labels file whose
+    second start came before the first one's end: eval and report refused it."""
+    import json
+
+    from driver_monitor.outputs.event_log import read_labels
+
+    text = """
+name: t
+duration_s: 20
+driver: {blinking: [{rate_per_min: 0}]}
+timeline:
+  - {at_s: 5.0, do: look_down, target: lap, duration_s: 8.0}
+  - {at_s: 6.0, do: eyes_closed, duration_s: 6.5}
+"""
+    events = derive_labels(Timeline(parse_scenario(text)))
+    unresponsive = [(e.t, e.phase, e.detail["cause"]) for e in events if e.name == "unresponsive"]
+    assert unresponsive == [(5.0, "start", "eyes_away+eyes_closed"), (13.0, "end", "eyes_away+eyes_closed")]
+    (tmp_path / "labels.jsonl").write_text("".join(json.dumps(e.to_json_dict()) + "\n" for e in events))
+    assert len(read_labels(tmp_path / "labels.jsonl")) == len(events)

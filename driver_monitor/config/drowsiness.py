@@ -107,6 +107,12 @@ class EyeJudgeabilityConfig(Section):
     unavailable_after_s: float = Field(8.0, ge=0.0, le=10.0)
     # ... and judgeable this long before it ends.
     available_after_s: float = Field(1.0, ge=0.0, le=10.0)
+    # Before it starts, eyes judgeable this long, or no face this long (then the driver is
+    # gone: driver_absent's business), restart the 8 s. A shorter stretch does not: one clear
+    # frame between dark lenses, or a missed detection, must not keep sunglasses from being
+    # told. Our choice: longer than a glimpse of a frame or two, shorter than the forward
+    # looks between a scanning driver's mirror and shoulder checks.
+    count_restart_s: float = Field(0.5, ge=0.0, le=10.0)
 
 
 class BlinkConfig(Section):

@@ -3,10 +3,11 @@ occlusion, head turned far away) for `unavailable_after_s`.
 
 Euro NCAP asks to tell the driver within 10 s when monitoring is unavailable (REFERENCE.md
 "degraded monitoring"). The count runs from the first frame whose eyes cannot be judged
-until the eyes have been judgeable for `available_after_s` without a break: a single clear
-frame between dark lenses, or a face lost for a moment (a missed detection), does not
-restart it, or sunglasses with a clear frame every few seconds would never be told. It fires
-only on a frame where the face is seen (a face gone for long is driver_absent's business).
+until the eyes have been judgeable, or the face gone, for `count_restart_s` without a break:
+a single clear frame between dark lenses, or a face lost for a moment (a missed detection),
+does not restart it, or sunglasses with a clear frame every few seconds would never be told;
+a face gone for longer is driver_absent's business. It fires only on a frame where the face
+is seen.
 onset_t = first unjudgeable frame (start) / first judgeable frame again (end); t = when the
 rule fired. The start's detail `reason` says why
 the eyes could not be judged on the frame it fired: eyes_hidden (dark lenses),
@@ -24,20 +25,19 @@ class EyesAvailability:
         self.config = config
         self.unavailable = False
         self._change_since_t: float | None = None
-        self._judgeable_since_t: float | None = None  # eyes judgeable again, while counting
+        self._break: tuple[bool, float] | None = None  # while counting: (face seen, since) of a break
 
     def update(self, t: float, face_present: bool, judgeable: bool, reason: str = "") -> list[Event]:
         if not self.unavailable and not (face_present and not judgeable):
-            # Judgeable eyes, or no face: the count goes on unless the eyes stay judgeable.
-            if self._change_since_t is not None and face_present:
-                if self._judgeable_since_t is None:
-                    self._judgeable_since_t = t
-                if t - self._judgeable_since_t + 1e-9 >= self.config.available_after_s:
-                    self._change_since_t = self._judgeable_since_t = None
-            else:
-                self._judgeable_since_t = None
+            # Judgeable eyes, or no face: a break in the count, which restarts it once it has
+            # lasted count_restart_s (judgeable eyes and no face are each their own break).
+            if self._change_since_t is not None:
+                if self._break is None or self._break[0] != face_present:
+                    self._break = (face_present, t)
+                if t - self._break[1] + 1e-9 >= self.config.count_restart_s:
+                    self._change_since_t = self._break = None
             return []
-        self._judgeable_since_t = None
+        self._break = None
         contradicts = judgeable if self.unavailable else not judgeable
         if not contradicts:
             self._change_since_t = None

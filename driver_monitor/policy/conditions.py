@@ -4,9 +4,9 @@ A condition is active while
 - its duration event is open: its name is in DriverState.active (the pipeline keeps that
   set from the start / end events, the single source of truth, so events closed by a
   reload or at the end of input cannot leave a stale condition here),
-- an instantaneous event of that name (phase None), or one that started and ended in the
-  same frame (a microsleep known only when the eyes open: detail `late`), happened less
-  than `hold_s` ago,
+- its event started and ended in this very frame (a microsleep known only when the eyes
+  open: detail `late`), for that frame: it then clears as one seen in time does,
+- an instantaneous event of that name (phase None) happened less than `hold_s` ago,
 - or its configured per-frame value is at or above `value_min` (drowsy: kss_level >= 7).
 
 Values written by other detectors are read defensively: a missing key, None, NaN or a
@@ -70,6 +70,7 @@ class ConditionTracker:
     def update(self, driver: DriverState, events: Iterable[Event]) -> dict[str, ConditionSignal]:
         t = driver.t
         started: set[str] = set()
+        same_frame: set[str] | None = None  # started and ended in this update
         for e in events:
             if e.kind != "event" or e.name not in CONDITIONS:
                 continue
@@ -78,17 +79,22 @@ class ConditionTracker:
                 self._event_level[e.name] = level
             if e.phase == "start":
                 started.add(e.name)
-            # A start and its end in one frame never show in DriverState.active: without the
-            # hold a 1 s closure seen at 15 or 30 fps (reported late, at the opening) would
-            # warn or not by the frame rate.
-            if e.phase is None or (e.phase == "end" and e.name in started):
+            elif e.phase == "end" and e.name in started:
+                # A start and its end in one frame never show in DriverState.active: a 1 s
+                # closure seen at 15 or 30 fps (reported late, at the opening) warned or not by
+                # the frame rate. Active for that frame, it clears as one seen in time does.
+                if same_frame is None:
+                    same_frame = set()
+                same_frame.add(e.name)
+            if e.phase is None:
                 hold_s = getattr(self.config, e.name).hold_s
                 self._held_until[e.name] = max(self._held_until.get(e.name, -math.inf), e.t + hold_s)
         signals: dict[str, ConditionSignal] = {}
         active_events, values, held_until = driver.active, driver.values, self._held_until
         event_level = self._event_level
         for name, value_key, value_min in self._rules:
-            by_event = name in active_events or t < held_until.get(name, _NEVER)
+            by_event = (name in active_events or t < held_until.get(name, _NEVER)
+                        or (same_frame is not None and name in same_frame))
             value = as_number(values.get(value_key)) if value_key is not None else None
             by_value = value is not None and value_min is not None and value >= value_min
             active = by_event or by_value

@@ -19,8 +19,8 @@ advice clearing over 30 s) must not hide "monitoring unavailable" from the drive
 be told within 10 s (Euro NCAP, REFERENCE.md "degraded monitoring"; issue 13). An
 intervention already running (hazards, slow-down, minimum-risk request) is the exception: a
 camera that fails while the driver is unresponsive cannot show the 1 s of forward gaze that
-ends it [REF: intervention end], so it goes on (clearing once its condition ends, with the
-gaze taken as not forward until the camera sees again).
+ends it [REF: intervention end], so its condition counts as still active until the camera
+sees again: it goes on and escalates on its schedule, and ends as usual once it can be judged.
 
 `PolicyState.warning_since_t` is when the current warning (level >= 2) asking for the eyes
 back on the road began (conditions with clear_on_forward_gaze); the pipeline hands it to the
@@ -43,9 +43,12 @@ from driver_monitor.policy.actions import (
     VEHICLE_ACTIONS,
     level_of,
 )
-from driver_monitor.policy.conditions import ConditionTracker
+from driver_monitor.policy.conditions import ConditionSignal, ConditionTracker
 from driver_monitor.policy.gates import JourneyTracker, SpeedGate
 from driver_monitor.policy.ladder import IDLE, ConditionLadder, StageOutput
+
+# An intervening condition's signal while the camera is faulty (nothing says it is over).
+STILL_ACTIVE = ConditionSignal(True)
 
 # DriverState value written by the distraction detector: True while the gaze is on the road.
 EYES_ON_ROAD_KEY = Column.EYES_ON_ROAD
@@ -106,7 +109,9 @@ class PolicyEngine:
                     ladder.stop()
                     outputs[name] = IDLE
                     continue
-                outputs[name] = ladder.update(t, signals[name], gate_open, 0.0)  # no picture: no forward gaze
+                # No picture, no sign of a response: the intervention goes on and escalates on
+                # its schedule (to the minimum-risk request) until the camera sees again.
+                outputs[name] = ladder.update(t, STILL_ACTIVE, gate_open, forward_gaze_s)
                 continue
             outputs[name] = ladder.update(t, signals[name], gate_open, forward_gaze_s)
 

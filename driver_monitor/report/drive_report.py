@@ -97,7 +97,7 @@ def write_report(req: ReportRequest) -> ReportResult:
     recording = _recording_dir(req, data)
     speed = find_speed(data.numeric, data.t, recording, used.config, notes) if data.frames else None
     thumbnails: list[Thumbnail] = []
-    _check_inputs(req, data)
+    _check_inputs(req, data, notes)
     if req.video is not None:
         from driver_monitor.report.thumbnails import face_thumbnails
 
@@ -134,7 +134,7 @@ def _ground_truth(req: ReportRequest, data: ReplayData) -> GroundTruth | None:
     return None
 
 
-def _check_inputs(req: ReportRequest, data: ReplayData) -> None:
+def _check_inputs(req: ReportRequest, data: ReplayData, notes: list[str]) -> None:
     """--video / --input must exist, and a video file must be the one the replay read (its
     sha256 in run.yaml): another drive's video would put another face beside these events."""
     for option, path in (("--input", req.input_path), ("--video", req.video)):
@@ -144,21 +144,21 @@ def _check_inputs(req: ReportRequest, data: ReplayData) -> None:
     if req.video is None or not isinstance(run_input, dict):
         return
     video, expected, read = Path(req.video), run_input.get("sha256"), Path(str(run_input.get("path", "")))
+    if isinstance(expected, str) and sha256_of(video) == expected:
+        return  # the very input: the same video file, or the recording directory unchanged
     wrong = InputError(f"{video}: not the video this replay read ({read}, by its sha256 in {data.root / 'run.yaml'})")
-    if read.suffix.lower() in VIDEO_SUFFIXES:  # the replay read a video file: run.yaml has its sha256
-        if isinstance(expected, str) and (not video.is_file() or sha256_of(video) != expected):
-            raise wrong
-        return
-    # The replay read a recording directory: its sha256 covers every file in it (labels added
-    # since change it), so compare the video itself with the recording's when it is still there.
-    if video.is_dir() and isinstance(expected, str) and sha256_of(video) == expected:
-        return
-    if read.is_dir():
+    if read.exists():
+        # A recording's sha256 covers every file in it (labels added since change it): compare
+        # the videos themselves.
         if sha256_of(_video_file(video)) != sha256_of(_video_file(read)):
             raise wrong
         return
-    raise InputError(f"{video}: cannot tell it is the video this replay read ({read} is no longer there to compare "
-                     "with): give the recording as it was replayed")
+    if video.is_file() and read.suffix.lower() in VIDEO_SUFFIXES:
+        raise wrong  # the replay read a video file, and this one's sha256 is another
+    # A recording directory no longer where the replay read it (or a path relative to
+    # another working directory), and changed since: nothing to compare with.
+    notes.append(f"--video {video} could not be checked against the replay's input ({read} is not there): make "
+                 "sure it is the same drive")
 
 
 def _video_file(path: Path) -> Path:

@@ -43,6 +43,7 @@ CLOSED = 0.8
 def derive_labels(timeline: Timeline) -> list[Event]:
     s = timeline.scenario
     events: list[Event] = []
+    unresponsive: list[tuple[float, float, str]] = []  # (start, end, cause), merged at the end
 
     def instant(name: str, onset: float, duration: float, **detail: object) -> None:
         events.append(Event(onset, "event", name, None, {"onset_t": onset, "duration_s": round(duration, 4), **detail}))
@@ -69,7 +70,7 @@ def derive_labels(timeline: Timeline) -> list[Event]:
             else:
                 span(EventName.SLEEP, b.at_s, b.at_s + d)
             if d >= UNRESPONSIVE_MIN_S:
-                span(EventName.UNRESPONSIVE, b.at_s, b.at_s + d, cause="eyes_closed")
+                unresponsive.append((b.at_s, b.at_s + d, "eyes_closed"))
         elif isinstance(b, sc.Yawn) and b.amount >= 0.5:
             instant(EventName.YAWN, b.at_s, b.duration_s)
         elif isinstance(b, sc.Nod) and b.eyes_closed:
@@ -101,13 +102,29 @@ def derive_labels(timeline: Timeline) -> list[Event]:
         if b - a >= LONG_DISTRACTION_MIN_S:
             span(EventName.LONG_DISTRACTION, a, b, zone=zone)
         if b - a >= UNRESPONSIVE_MIN_S:
-            span(EventName.UNRESPONSIVE, a, b, cause="eyes_away")
+            unresponsive.append((a, b, "eyes_away"))
+    # Eyes closed while looking away: one unresponsive driver, not two overlapping ones (a
+    # labels file pairs each start with its end).
+    for a, b, causes in _merged(unresponsive):
+        span(EventName.UNRESPONSIVE, a, b, cause="+".join(causes))
     for a, b in _vats(glances):
         span(EventName.VISUAL_TIME_SHARING, a, b)
     for a, b in _episodes([(a, b) for a, b, z in glances if z == "phone"], PHONE_EPISODE_GAP_S):
         span(EventName.PHONE_USE, a, b)
     events.sort(key=lambda e: (e.t, e.phase != "end"))
     return events
+
+
+def _merged(spans: list[tuple[float, float, str]]) -> list[tuple[float, float, list[str]]]:
+    """Overlapping (or touching) spans as one, with the causes of its parts in order."""
+    out: list[tuple[float, float, list[str]]] = []
+    for a, b, cause in sorted(spans):
+        if out and a <= out[-1][1]:
+            start, end, causes = out[-1]
+            out[-1] = (start, max(end, b), causes if cause in causes else [*causes, cause])
+        else:
+            out.append((a, b, [cause]))
+    return out
 
 
 def _eyes_unavailable(s: sc.Scenario) -> list[tuple[float, float]]:
