@@ -167,6 +167,99 @@ def test_failed_sends_are_counted_and_never_raise() -> None:
     bus.shutdown()
 
 
+class _SwitchableBus(can.BusABC):
+    """A virtual bus whose sends fail (bus-off) while `down` is set."""
+
+    def __init__(self, channel: str):
+        self.inner = can.Bus(interface="virtual", channel=channel)
+        self.down = False
+        super().__init__(channel=channel)
+
+    def send(self, msg: can.Message, timeout: float | None = None) -> None:
+        if self.down:
+            raise can.CanOperationError("bus-off")
+        self.inner.send(msg, timeout)
+
+    def _recv_internal(self, timeout):
+        return None, False
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+        super().shutdown()
+
+
+def test_a_warning_frame_the_sink_could_not_send_is_due_again_with_the_next_status_frame() -> None:
+    sched = OutputSchedule(0.1, 0.2, 1.0)
+    warnings = []
+    for t in frame_times(2.0):
+        for d in sched.update(make_result(t, policy=_policy_at(t))):
+            if d.kind == "warning":
+                warnings.append((round(d.t, 6), d.result.policy.level))
+                if round(d.t, 6) in (1.2, 1.36):  # the change back to level 0 and its first resend
+                    sched.warning_lost()
+    # resent with the status frames due at 1.3 (frame 1.36) and 1.4 (frame 1.44), then no more
+    assert warnings == [(0.56, 2), (0.76, 2), (0.96, 2), (1.16, 2), (1.2, 0), (1.36, 0), (1.44, 0)]
+
+
+def test_the_end_of_a_warning_lost_in_a_bus_off_reaches_the_vehicle_once_the_bus_is_back(tmp_path) -> None:
+    """Lost, the level-0 warning was never repeated: the vehicle kept the chime on after the
+    bus recovered. The tx log holds what went on the bus, not the frames dropped."""
+    config = _virtual_config()
+    rx = can.Bus(interface="virtual", channel=config.channel)
+    bus = _SwitchableBus(config.channel)
+    sink = CanSink(config, bus=bus, tx_log_path=tmp_path / "can_tx.log")
+    for t in frame_times(2.0):
+        bus.down = t == 1.2  # the frame that ends the warning meets a bus-off
+        sink.write(make_result(t, policy=_policy_at(t)))
+    sink.close()
+    warnings = [DB.decode_message(WARNING_ID, m.data) for m in _drain(rx) if m.arbitration_id == WARNING_ID]
+    rx.shutdown()
+    bus.shutdown()
+    assert [w["WarningLevel"] for w in warnings] == ["Warning", "Warning", "Warning", "None"]
+    assert warnings[-1]["Act_Chime"] == 0 and warnings[-1]["Act_VisualIcon"] == 0
+    assert sink.send_failures == 3  # the repeat due at 1.16, the status at 1.2, the clear at 1.2
+    logged = (tmp_path / "can_tx.log").read_text().splitlines()
+    assert len(logged) == sink.sent == 21 - 1 + 3 + 4  # status, heartbeat, warnings (with the resend)
+
+
+def test_a_bus_that_opens_but_fails_every_send_is_reopened_with_a_doubling_wait(monkeypatch) -> None:
+    from can.interfaces.virtual import VirtualBus
+
+    from driver_monitor.backoff import Backoff
+
+    failing = True
+    real_send = VirtualBus.send
+
+    def send(self, msg, timeout=None):
+        if failing:
+            raise can.CanOperationError("No buffer space available")  # bus-off: it opens fine
+        return real_send(self, msg, timeout)
+
+    monkeypatch.setattr(VirtualBus, "send", send)
+    now = [0.0]
+    config = CanConfig(enabled=True, interface="virtual", channel=f"test-{uuid.uuid4().hex[:8]}",
+                       reopen_backoff_min_s=0.1, reopen_backoff_max_s=1.6)
+    sink = CanSink(config)
+    sink._backoff = Backoff(0.1, 1.6, clock=lambda: now[0])
+    waits = []
+    t = 0.0
+    for _ in range(100):  # bounded: a wait that never grows must fail, not hang
+        if len(waits) == 6:
+            break
+        t = round(t + 0.1, 6)  # one status frame due per write
+        was_up = sink.bus is not None
+        sink.write(make_result(t))
+        if was_up and sink.bus is None:  # 3 failed sends in a row since the (re)open
+            waits.append(round(sink._backoff.remaining_s(), 6))
+            now[0] += sink._backoff.remaining_s()
+    assert waits == [0.1, 0.2, 0.4, 0.8, 1.6, 1.6]
+    assert sink.reopens == 5
+    failing = False
+    sink.write(make_result(round(t + 0.1, 6)))  # reopened, and a frame goes out
+    assert sink.bus is not None and sink.reopens == 6 and sink._backoff.wait_s == 0.1
+    sink.close()
+
+
 def test_a_slow_bus_never_blocks_the_frame_loop_nor_another_output() -> None:
     slow_bus = _FailingBus(delay_s=0.2, fail=False)
     slow = ThreadedOutput(CanSink(_virtual_config(), bus=slow_bus), "slow", queue_size=4)
@@ -214,3 +307,13 @@ def test_socketcan_vcan0_round_trip() -> None:
     msg = rx.recv(timeout=1.0)
     rx.shutdown()
     assert msg is not None and msg.arbitration_id == STATUS_ID and crc_ok(bytes(msg.data), 0xA0)
+
+
+def test_a_dms_dbc_whose_e2e_fields_are_misplaced_is_one_line(tmp_path) -> None:
+    from driver_monitor.can.tx import FrameEncoder
+
+    text = DMS_DBC_PATH.read_text().replace("DMS_Status_CRC : 0|8@1+", "DMS_Status_CRC : 56|8@1+")
+    assert text != DMS_DBC_PATH.read_text()
+    (tmp_path / "dms.dbc").write_text(text)
+    with pytest.raises(InputError, match=r"^x\.dbc: DMS_Status has E2E_DataID but not the E2E Profile 2 layout"):
+        FrameEncoder(load_dbc(tmp_path / "dms.dbc"), ["DMS_Status"], "x.dbc", require_e2e=True)

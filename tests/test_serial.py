@@ -283,3 +283,39 @@ def test_ack_from_the_board_reaches_the_pipeline_as_driver_ack(tmp_path) -> None
         board.close()
         io.close(outputs=True)
         pair.stop()
+
+
+class _FlakyLink:
+    """A SerialLink stand-in whose writes fail while `down` (the adapter unplugged)."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.written = b""
+        self.is_open = True
+        self.decoder = FrameDecoder()
+        self.ack_count = 0
+
+    def write(self, data: bytes) -> bool:
+        if self.down:
+            return False
+        self.written += data
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_end_of_a_warning_the_port_could_not_take_reaches_the_board_once_it_can() -> None:
+    """Lost, the level-0 warning was never repeated: a board built from the docs' C example
+    kept its buzzer and hazard lights on after the port came back."""
+    link = _FlakyLink()
+    sink = SerialSink(SerialConfig(enabled=True, port="loop://"), link=link)
+    for t in frame_times(2.0):
+        link.down = 0.8 <= t < 1.0  # the frame that ends the warning (0.8 s) meets the port gone
+        sink.write(make_result(t, policy=_policy_at(t)))
+    warnings = [(f.fields["t_ms"], f.fields["level"], f.fields["actions"])
+                for f in FrameDecoder().feed(link.written) if f.type == TYPE_WARNING]
+    # 0.4 on change, 0.6 repeated; the repeat due 0.8, the clear at 0.8 and the status frames
+    # due 0.8 and 0.9 were lost; the clear goes with the status due 1.0 (frame 1.04)
+    assert [(ms, level) for ms, level, _ in warnings] == [(400, 3), (600, 3), (1040, 0)]
+    assert warnings[-1][2] == 0

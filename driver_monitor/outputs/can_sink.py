@@ -186,22 +186,26 @@ class CanSink:
             msg = self.encoder.encode_due(due, faults, due.t - self._t_first)
             msg.is_rx = False  # logged as sent ("T" in candump -l)
             msg.channel = self._log_channel
-            if self._tx_log is not None:
-                self._tx_log.on_message_received(msg)
-            self._send(msg)
+            if self._send(msg):
+                if self._tx_log is not None:  # what went on the bus, not what was dropped
+                    self._tx_log.on_message_received(msg)
+            elif due.kind == "warning":
+                self.schedule.warning_lost()
 
-    def _send(self, msg: can.Message) -> None:
+    def _send(self, msg: can.Message) -> bool:
         if self.bus is None and self._own_bus and self._backoff.due():
             try:
                 self.bus = open_bus(self.config)
                 self.reopens += 1
-                self._backoff.reset()
+                # The backoff is reset by a frame that goes out, not by the open: a bus in
+                # bus-off opens fine and fails every send (reopened every min_s otherwise).
+                self._consecutive_failures = 0
                 log.info("%s: reopened", describe_bus(self.config))
             except InputError as exc:
                 self._bus_down(str(exc))
         if self.bus is None:
             self.send_failures += 1
-            return
+            return False
         try:
             self.bus.send(msg, timeout=self.config.send_timeout_s)
         except (can.CanError, OSError, ValueError) as exc:
@@ -211,9 +215,11 @@ class CanSink:
             if self._consecutive_failures >= FAILURES_BEFORE_REOPEN and self._own_bus:
                 self._shutdown_bus()
                 self._bus_down("too many failed sends")
-            return
+            return False
         self._consecutive_failures = 0
+        self._backoff.reset()
         self.sent += 1
+        return True
 
     def _bus_down(self, why: str) -> None:
         wait = self._backoff.failed()

@@ -9,7 +9,10 @@ same sequence as one paced in real time.
 
 Warnings follow AUTOSAR's "mixed" transmission mode: sent at once on every change of
 (level, condition, actions, ack suppression) and repeated every repeat period while the
-level is above 0; the change back to level 0 is sent once.
+level is above 0; the change back to level 0 is sent once. A warning frame the sink could not
+send (`warning_lost`: bus off, port gone) goes out again with the next status frame: lost, the
+change back to level 0 was never repeated and the vehicle kept the warning's hazard lights and
+chime after the link came back.
 """
 
 from __future__ import annotations
@@ -73,11 +76,25 @@ class OutputSchedule:
         self._prev: FrameResult | None = None
         self._warning_key: tuple[object, ...] | None = None
         self._warning_next_t: float | None = None
+        self._warning_lost = False
+
+    def warning_lost(self) -> None:
+        """The sink could not send a warning frame: the current warning is due again with the
+        next status frame (and again after that while sends keep failing)."""
+        self._warning_lost = True
 
     def update(self, result: FrameResult) -> list[Due]:
         t = result.t
         out = self._status.due(t, self._prev, result)
-        out += self._warnings(result)
+        warnings = self._warnings(result)
+        if warnings:
+            self._warning_lost = False
+        elif self._warning_lost and out and self._warning_key is not None:
+            # Paced with the status frames (not every camera frame while the bus is down); the
+            # key is the current one, or _warnings would have sent the change.
+            warnings = [Due("warning", t, result)]
+            self._warning_lost = False
+        out += warnings
         out += self._heartbeat.due(t, self._prev, result)
         self._prev = result
         out.sort(key=lambda d: d.t)  # stable: status before warning before heartbeat at one t

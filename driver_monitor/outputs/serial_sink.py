@@ -111,6 +111,8 @@ class SerialSink:
                 self.frames_sent += 1
             else:
                 self.frames_failed += 1
+                if due.kind == "warning":
+                    self.schedule.warning_lost()
 
     def take_ack(self) -> bool:
         return self.link.take_ack()

@@ -69,7 +69,8 @@ class SerialLink:
                 return False
             self._port = port
             self.opens += 1
-            self._backoff.reset()
+            # The backoff is reset by a write that goes through (write), not by the open: a
+            # port that opens and fails every write would be reopened every min_s.
             if self.opens > 1:
                 log.info("serial %s: reopened", self.url)
             return True
@@ -111,6 +112,7 @@ class SerialLink:
                 self.write_failures += 1
                 self._failed(f"write failed ({exc.__class__.__name__}: {one_line(exc)})")
                 return False
+            self._backoff.reset()
         self.bytes_written += len(data)
         return True
 
