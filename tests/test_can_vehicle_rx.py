@@ -281,3 +281,127 @@ def test_a_float_signal_that_is_no_number_is_dropped_as_unknown(tmp_path, raw, v
     inp = DetectorInput(Features(1.0, True), VehicleState(1.0, speed_kph=float(value)), Calibration(), None,
                         {"calibrating": False, "gaze_yaw_deg_abs": 0.0, "gaze_pitch_deg_abs": 0.0, "gaze_zone": "road"})
     assert detector.update(inp) == [] and math.isnan(detector.prc)
+
+
+MOTOROLA_E2E_DBC = """VERSION ""
+
+NS_ :
+
+BS_:
+
+BU_: VEHICLE DMS
+
+BO_ 256 VEH_Speed: 8 VEHICLE
+ SG_ VEH_Speed_CRC : 7|8@0+ (1,0) [0|255] "" DMS
+ SG_ VEH_Speed_Counter : 11|4@0+ (1,0) [0|15] "" DMS
+ SG_ VehicleSpeed : 23|16@0+ (0.01,0) [0|320] "km/h" DMS
+
+BA_DEF_ BO_ "GenMsgCycleTime" INT 0 65535;
+BA_DEF_ BO_ "E2E_DataID" INT 0 255;
+BA_DEF_DEF_ "GenMsgCycleTime" 0;
+BA_DEF_DEF_ "E2E_DataID" 0;
+BA_ "GenMsgCycleTime" BO_ 256 20;
+BA_ "E2E_DataID" BO_ 256 16;
+"""
+
+
+def test_a_motorola_dbc_with_the_profile_2_layout_is_crc_checked(tmp_path) -> None:
+    """CRC byte 0 and counter byte 1 bits 0-3 written big-endian (7|8@0+, 11|4@0+) are the same
+    bytes as the Intel layout: its frames were accepted unchecked (a corrupted speed got in)."""
+    config = _speed_only(tmp_path, MOTOROLA_E2E_DBC, "VEH_Speed", "VehicleSpeed")
+    enc = VehicleCanEncoder(config)
+    dec = VehicleSignalDecoder(config)
+    frames = [enc.encode("VEH_Speed", VehicleState(t=0, speed_kph=80.0), 0.02 * i) for i in range(3)]
+    assert all(crc_ok(bytes(f.data), 16) for f in frames)
+    assert [f.data[1] & 0x0F for f in frames] == [0, 1, 2]
+    dec.feed(frames[0], 0.0)
+    dec.feed(frames[1], 0.02)
+    corrupted = bytearray(frames[2].data)
+    corrupted[2] ^= 0x10  # speed bits changed, CRC byte kept
+    dec.feed(can.Message(arbitration_id=256, is_extended_id=False, data=bytes(corrupted)), 0.04)
+    assert (dec.counts["accepted"], dec.counts["bad_crc"]) == (2, 1)
+    assert dec.state_at(0.04).speed_kph == 80.0
+
+
+def test_a_message_with_an_e2e_data_id_but_another_layout_is_a_config_error(tmp_path) -> None:
+    misplaced = MOTOROLA_E2E_DBC.replace("VEH_Speed_CRC : 7|8@0+", "VEH_Speed_CRC : 63|8@0+")
+    config = _speed_only(tmp_path, misplaced, "VEH_Speed", "VehicleSpeed")
+    with pytest.raises(ConfigError) as err:
+        VehicleSignalDecoder(config)
+    assert err.value.problems == [
+        f"vehicle.signals.speed_kph.message: VEH_Speed has E2E_DataID but not the E2E Profile 2 layout (a *_CRC "
+        f"signal on byte 0, a 4-bit *_Counter signal on bits 0-3 of byte 1): its frames cannot be checked in "
+        f"{tmp_path / 'car.dbc'} (or set vehicle.check_e2e: false)"]
+    VehicleSignalDecoder(config.model_copy(update={"check_e2e": False}))  # the user's way out
+
+
+def test_a_stale_frame_replayed_twice_stays_dropped() -> None:
+    """After a counter jump the next frame was accepted whatever its counter: a stale frame
+    sent twice set the speed back to its old value."""
+    enc = VehicleCanEncoder()
+    dec = VehicleSignalDecoder(VehicleConfig())
+    old = enc.encode("VEH_Speed", VehicleState(t=0, speed_kph=120.0), 0.0)
+    dec.feed(old, 0.0)  # counter 0, 120 km/h
+    slow = VehicleState(t=0, speed_kph=30.0)
+    for i in range(1, 5):  # counters 1..4, 30 km/h
+        dec.feed(enc.encode("VEH_Speed", slow, 0.02 * i), 0.02 * i)
+    dec.feed(old, 0.10)  # counter 0 again: a jump of 12
+    dec.feed(old, 0.12)  # its copy: repeated
+    assert dec.state_at(0.12).speed_kph == 30.0
+    assert (dec.counts["skipped_counter"], dec.counts["repeated_counter"]) == (1, 1)
+    dec.feed(enc.encode("VEH_Speed", slow, 0.14), 0.14)  # counter 5: no sequence after 0
+    dec.feed(enc.encode("VEH_Speed", slow, 0.16), 0.16)  # counter 6 follows 5: in sequence again
+    assert dec.counts["skipped_counter"] == 2 and dec.counts["accepted"] == 6
+    assert dec.state_at(0.16).speed_kph == 30.0
+
+
+MUX_BODY_DBC = """VERSION ""
+
+NS_ :
+
+BS_:
+
+BU_: VEHICLE DMS
+
+BO_ 512 VEH_Body: 8 VEHICLE
+ SG_ BodyPage M : 0|8@1+ (1,0) [0|255] "" DMS
+ SG_ IndicatorLeft m0 : 8|1@1+ (1,0) [0|1] "" DMS
+ SG_ IgnitionState m0 : 16|2@1+ (1,0) [0|3] "" DMS
+ SG_ AmbientTemp m1 : 8|8@1+ (1,-40) [-40|215] "degC" DMS
+ SG_ WheelSpeedAvg m2 : 8|16@1+ (0.01,0) [0|320] "km/h" DMS
+
+BA_DEF_ BO_ "GenMsgCycleTime" INT 0 65535;
+BA_DEF_DEF_ "GenMsgCycleTime" 0;
+BA_ "GenMsgCycleTime" BO_ 512 50;
+VAL_ 512 IgnitionState 0 "Off" 1 "Accessory" 2 "On" 3 "Start" ;
+"""
+
+
+def test_signals_on_another_multiplex_page_leave_their_fields_as_they_were(tmp_path) -> None:
+    """A frame of page 1 carries no ignition: read as absent, it switched the ignition (and so
+    monitoring) off; a number on another page raised in the decoder (a replay died of it)."""
+    path = tmp_path / "car.dbc"
+    path.write_text(MUX_BODY_DBC)
+    config = VehicleConfig(dbc_path=path, signals=VehicleSignals(
+        speed_kph=SignalMap(message="VEH_Body", signal="WheelSpeedAvg"),
+        indicator_left=SignalMap(message="VEH_Body", signal="IndicatorLeft"), indicator_right=None, gear=None,
+        driver_ack=None, ignition_on=SignalMap(message="VEH_Body", signal="IgnitionState", true_values=["On", "Start"]),
+        external_heart_rate_bpm=None))
+    dec = VehicleSignalDecoder(config)
+    body = dec.db.get_message_by_name("VEH_Body")
+    pages = [body.encode({"BodyPage": 2, "WheelSpeedAvg": 88.0}),
+             body.encode({"BodyPage": 0, "IndicatorLeft": 1, "IgnitionState": "On"}),
+             body.encode({"BodyPage": 1, "AmbientTemp": 20})]
+    for k, data in enumerate(pages):
+        dec.feed(can.Message(arbitration_id=512, is_extended_id=False, data=data), 0.01 * k)
+    state = dec.state_at(0.02)
+    assert (state.speed_kph, state.ignition_on, state.indicator_left) == (88.0, True, True)
+    assert dec.counts["accepted"] == 3 and dec.errors == 0
+
+
+def test_the_simulated_car_sends_the_end_of_the_range_for_a_speed_beyond_it() -> None:
+    """330 km/h on a 0..320 signal: the bench peer died with cantools' EncodeError."""
+    enc = VehicleCanEncoder()
+    dec = VehicleSignalDecoder(VehicleConfig())
+    dec.feed(enc.encode("VEH_Speed", VehicleState(t=0, speed_kph=330.0), 0.0), 0.0)
+    assert dec.state_at(0.0).speed_kph == 320.0

@@ -31,20 +31,42 @@ class E2EProfile:
     data_id: int
 
 
-def e2e_profile(message: cdb.Message) -> E2EProfile | None:
-    """The message's E2E fields, or None when the DBC does not protect it.
+class E2ELayoutError(ValueError):
+    """A message asks for E2E protection (E2E_DataID) but its CRC / counter are not where
+    Profile 2 keeps them: its frames cannot be checked (and accepting them unchecked hid it)."""
 
-    A message counts as protected when it has the E2E_DataID attribute, a `*_CRC` signal at
-    bits 0-7 and a `*_Counter` signal at bits 8-11 (the Profile 2 layout)."""
+
+def _bit_positions(signal: cdb.Signal) -> frozenset[int]:
+    """The payload bits a signal occupies, as byte * 8 + bit (bit 0 = least significant),
+    whatever its byte order: a Motorola `7|8@0+` and an Intel `0|8@1+` are the same byte 0."""
+    if signal.byte_order == "little_endian":
+        return frozenset(range(signal.start, signal.start + signal.length))
+    bits, bit = [], signal.start  # DBC big-endian: start is the MSB, then down a byte's bits
+    for _ in range(signal.length):
+        bits.append(bit)
+        bit = bit + 15 if bit % 8 == 0 else bit - 1
+    return frozenset(bits)
+
+
+_CRC_BITS = frozenset(range(0, 8))  # byte 0
+_COUNTER_BITS = frozenset(range(8, 12))  # byte 1, bits 0-3
+
+
+def e2e_profile(message: cdb.Message) -> E2EProfile | None:
+    """The message's E2E fields, or None when the DBC does not protect it (no E2E_DataID).
+
+    A protected message has the E2E_DataID attribute, a `*_CRC` signal on byte 0 and a
+    `*_Counter` signal on bits 0-3 of byte 1 (the Profile 2 layout, in either byte order);
+    E2ELayoutError when it has the attribute and not that layout."""
     attrs = message.dbc.attributes if message.dbc is not None else {}
     if DATA_ID_ATTRIBUTE not in attrs:
         return None
     crc = next((s for s in message.signals if s.name.endswith("_CRC")), None)
     counter = next((s for s in message.signals if s.name.endswith("_Counter")), None)
-    if crc is None or counter is None:
-        return None
-    if (crc.start, crc.length, counter.start, counter.length) != (0, 8, 8, 4):
-        return None
+    if crc is None or counter is None or _bit_positions(crc) != _CRC_BITS or _bit_positions(counter) != _COUNTER_BITS:
+        raise E2ELayoutError(
+            f"{message.name} has {DATA_ID_ATTRIBUTE} but not the E2E Profile 2 layout (a *_CRC signal on byte 0, "
+            f"a 4-bit *_Counter signal on bits 0-3 of byte 1): its frames cannot be checked")
     return E2EProfile(crc.name, counter.name, int(attrs[DATA_ID_ATTRIBUTE].value))
 
 
@@ -74,7 +96,10 @@ class CounterCheck:
     """Receiver-side alive-counter check of one message (Profile 2 state machine, simplified):
     the first frame initialises; then delta 0 = repeated (stale) frame, delta 1..max_jump = ok
     (delta > 1 means frames were lost but within the tolerated gap), larger = lost sync: the
-    frame is dropped and the next one re-initialises."""
+    frame is dropped and the sequence goes on from its counter, so the next frame is accepted
+    only if it follows that one (Profile 2's resynchronisation on a frame in sequence). A stale
+    frame replayed twice stays dropped: re-initialising on the frame after a jump accepted
+    its second copy and set the speed back to an old value."""
 
     def __init__(self, max_jump: int = 1):
         self.max_jump = max_jump
@@ -89,7 +114,7 @@ class CounterCheck:
         if delta == 0:
             return "repeated_counter"
         if delta > self.max_jump:
-            self.last = None  # resync on the next frame
+            self.last = counter  # resync on the next frame in sequence after this one
             return "skipped_counter"
         self.last = counter
         return None

@@ -84,8 +84,18 @@ class VehicleCanEncoder:
                         return None
                     signals[signal.name] = next(iter(choices.values()))
                 else:
-                    signals[signal.name] = float(value)
+                    signals[signal.name] = _saturate(signal, float(value))
         return self._frames.encode(name, signals, t)
+
+
+def _saturate(signal: cdb.Signal, value: float) -> float:
+    """A car's ECU sends the end of the signal's range for a value beyond it (330 km/h on a
+    0..320 signal); cantools' strict encoding raised, and the bench peer died with a traceback."""
+    if signal.maximum is not None:
+        value = min(value, float(signal.maximum))
+    if signal.minimum is not None:
+        value = max(value, float(signal.minimum))
+    return value
 
 
 def _neutral(signal: cdb.Signal) -> Any:

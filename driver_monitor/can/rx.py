@@ -38,6 +38,7 @@ from driver_monitor.can.bus import shutdown_quietly
 from driver_monitor.can.dbc import VEHICLE_EXAMPLE_DBC_PATH, cycle_time_s, load_dbc
 from driver_monitor.can.e2e import (
     CounterCheck,
+    E2ELayoutError,
     E2EProfile,
     counter_of,
     counter_signal,
@@ -122,7 +123,11 @@ class VehicleSignalDecoder:
                 continue
             rx = by_name.get(message.name)
             if rx is None:
-                profile = e2e_profile(message) if config.check_e2e else None
+                try:
+                    profile = e2e_profile(message) if config.check_e2e else None
+                except E2ELayoutError as exc:
+                    problems.append(f"{key}.message: {exc} in {self.dbc_path} (or set vehicle.check_e2e: false)")
+                    continue
                 cname = counter_signal(message) if config.check_e2e else None
                 rx = _RxMessage(
                     message,
@@ -186,7 +191,11 @@ class VehicleSignalDecoder:
                 return
         self.counts["accepted"] += 1
         for b in rx.bindings:
-            value = self._convert(b, decoded.get(b.signal.name), t)
+            if b.signal.name not in decoded:
+                # A multiplexed signal of another page: this frame says nothing about it (read
+                # as absent it switched the ignition off, or raised on a number).
+                continue
+            value = self._convert(b, decoded[b.signal.name], t)
             if value is _INVALID:
                 continue
             self._history.setdefault(b.field, deque(maxlen=MAX_PENDING_VALUES)).append((t, value))

@@ -13,7 +13,14 @@ from typing import Any
 import can
 import cantools.database.can as cdb
 
-from driver_monitor.can.e2e import COUNTER_MODULO, E2EProfile, counter_signal, e2e_profile, protect
+from driver_monitor.can.e2e import (
+    COUNTER_MODULO,
+    E2ELayoutError,
+    E2EProfile,
+    counter_signal,
+    e2e_profile,
+    protect,
+)
 from driver_monitor.errors import InputError
 
 
@@ -35,7 +42,10 @@ class FrameEncoder:
                 msg = db.get_message_by_name(name)
             except KeyError:
                 raise InputError(f"{dbc_path}: no message {name} (see docs/can.md)") from None
-            profile = e2e_profile(msg)
+            try:
+                profile = e2e_profile(msg)
+            except E2ELayoutError as exc:
+                raise InputError(f"{dbc_path}: {exc}") from None
             if profile is None and require_e2e:
                 raise InputError(f"{dbc_path}: {name} lacks the E2E fields (*_CRC, *_Counter, E2E_DataID)")
             self.messages[name] = msg
