@@ -194,3 +194,29 @@ def test_replay_with_a_missing_serial_port_is_one_line(capsys, tmp_path, clips_d
     assert rc == 1 and "Traceback" not in err
     [line] = [e for e in err.splitlines() if e.startswith("error:")]
     assert line.startswith(f"error: serial {tmp_path / 'ttyNOPE'}: cannot open (")
+
+
+def test_an_adapter_that_opens_but_fails_every_receive_is_reopened_with_a_doubling_wait(monkeypatch) -> None:
+    """The open reset the backoff: an adapter in bus-off was reopened every min_s for ever."""
+    from driver_monitor.backoff import Backoff
+    from driver_monitor.can import rx
+
+    class _Broken(can.BusABC):
+        def __init__(self) -> None:
+            super().__init__(channel="broken")
+
+        def _recv_internal(self, timeout):
+            raise can.CanOperationError("bus-off")
+
+        def send(self, msg, timeout=None) -> None:
+            pass
+
+    monkeypatch.setattr(rx, "REOPEN_AFTER_FAILING_S", 0.02)
+    backoff = Backoff(0.01, 0.04)
+    source = LiveCanVehicleSource(_Broken, VehicleConfig(), backoff=backoff)
+    try:
+        _wait_until(lambda: source.reopens >= 3, "three reopens")
+        # every drop since the first open counts: the wait grew to its maximum
+        assert backoff.failures >= 3 and backoff.wait_s == 0.04
+    finally:
+        source.close()

@@ -395,6 +395,8 @@ class LiveCanVehicleSource:
                         failing_since = None
                     continue
                 failing_since = None
+                if self._backoff.failures:
+                    self._backoff.reset()
                 if msg is not None:
                     self._feed(msg)
                 self._check_silence()  # other ECUs' frames (or our own echo) are not the vehicle
@@ -417,7 +419,8 @@ class LiveCanVehicleSource:
             self._problem("open", f"vehicle signals unavailable: {exc} (speed unknown: treated as moving); "
                                   f"retry in {wait:.1f} s")
             return False
-        self._backoff.reset()
+        # The backoff is reset by a receive that works (_run), not by the open: an adapter
+        # that opens and fails every receive was reopened every min_s.
         with self._lock:
             self._bus = bus
             self._up_since_t = self.clock()
