@@ -195,3 +195,20 @@ def test_json_and_config_are_for_a_corpus(tmp_path, capsys):
     events.write_text("")
     assert main(["eval", str(events), str(events), "--json", str(tmp_path / "x.json")]) == 1
     assert capsys.readouterr().err.strip() == "error: --config and --json are for a CORPUS (a directory of drives or a list file)"
+
+
+def test_an_extractions_own_events_are_not_scored_as_a_replays(tmp_path):
+    # `extract` leaves the events its own config decided beside the table (a by-product): the
+    # drive is decided from its table under the config asked for, never scored from them. A
+    # replay output (no `extraction` in its run.yaml) is scored as it is.
+    from driver_monitor.fleet.corpus import find_corpus
+
+    for name, run in (("ext-0123456789ab-01234567", "command: replay\nextraction: {content_sha256: x, key: y}\n"),
+                      ("rep", "command: replay\n")):
+        drive = tmp_path / name
+        drive.mkdir()
+        for file, text in (("features.parquet", ""), ("events.jsonl", ""), ("labels.jsonl", ""), ("run.yaml", run)):
+            (drive / file).write_text(text)
+    extraction, replay = find_corpus([tmp_path])
+    assert (extraction.name, extraction.events, extraction.table) == ("ext", None, tmp_path / extraction.root.name / "features.parquet")
+    assert (replay.name, replay.events) == ("rep", tmp_path / "rep" / "events.jsonl")

@@ -4,7 +4,9 @@ A corpus is given as directories, list files (.txt: one path a line) or single d
 
     a replay output     events.jsonl (+ features.csv|parquet, run.yaml)  scored as it is, or
                         decided again from its table under another config
-    an extraction       features.parquet + labels.jsonl + run.yaml (`extract`)
+    an extraction       features.parquet + labels.jsonl + run.yaml (`extract`): always
+                        decided from its table (its events.jsonl is a by-product of whatever
+                        config `extract` ran with, not the config asked for)
     a recording         video (+ labels.jsonl, + features.parquet)      decided from its table,
                         or replayed in full when it has none
 
@@ -26,6 +28,7 @@ import yaml
 from driver_monitor.errors import InputError
 from driver_monitor.evaluation.truth import ClipTruth, find_clip
 from driver_monitor.fleet.extract import (
+    EXTRACTION_KEY,
     LIST_SUFFIXES,
     VIDEO_SUFFIXES,
     _list_file,
@@ -91,10 +94,16 @@ def _entry(path: Path, truth: dict[str, ClipTruth] | None, truth_path: Path | No
     else:
         match = _EXTRACTED.match(path.name)
         name = match["name"] if match else path.name
-        events = path / EVENTS_NAME if (path / EVENTS_NAME).is_file() else None
         table = next((path / n for n in FEATURE_NAMES if (path / n).is_file()), None)
         recording = path if is_recording(path) else None
         run = _run(path)
+        # An extraction's events.jsonl is what the config `extract` ran with decided (drives
+        # skipped as extracted before may have run under another one, and the table may be of
+        # an older feature code): scored as they are, `eval FEATURE_DIR` would not be the
+        # default config's numbers. Its table is decided under the config asked for instead,
+        # which also checks the table against that config.
+        is_extraction = bool(run.get(EXTRACTION_KEY)) and table is not None
+        events = path / EVENTS_NAME if (path / EVENTS_NAME).is_file() and not is_extraction else None
     source = Path(str((run.get("input") or {}).get("path") or "")) if run.get("input") else None
     labels = path / LABELS_NAME if path.is_dir() and (path / LABELS_NAME).is_file() else None
     if labels is None and source is not None and (source / LABELS_NAME).is_file():
