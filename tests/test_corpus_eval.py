@@ -5,6 +5,7 @@ drives and over the real clips with their truth.yaml, with --json, --config and 
 from __future__ import annotations
 
 import json
+import math
 import shutil
 
 import pytest
@@ -212,3 +213,34 @@ def test_an_extractions_own_events_are_not_scored_as_a_replays(tmp_path):
     extraction, replay = find_corpus([tmp_path])
     assert (extraction.name, extraction.events, extraction.table) == ("ext", None, tmp_path / extraction.root.name / "features.parquet")
     assert (replay.name, replay.events) == ("rep", tmp_path / "rep" / "events.jsonl")
+
+
+def test_a_label_where_its_conditions_speed_gate_was_closed_implies_no_warning():
+    # 50 km/h, 19 km/h at 64.5 s, 17 at 65 s, stopped, 30 km/h from 90 s (a frame every 0.5 s).
+    # The sleep and microsleep gates (20 km/h, 2 km/h of hysteresis) stay open at 19 km/h, close
+    # at 17 and open again at 30; drowsiness's (50 km/h) closes at 19 and stays closed.
+    from driver_monitor.config import load_config
+    from driver_monitor.evaluation.corpus import speed_gate_closed_spans
+
+    def speed_kph(t):
+        return 50.0 if t < 64.5 else 19.0 if t == 64.5 else 17.0 if t == 65.0 else 0.0 if t < 90.0 else 30.0
+
+    gates = speed_gate_closed_spans([(t / 2, speed_kph(t / 2)) for t in range(200)], load_config().policy)
+    assert gates["sleep"] == gates["microsleep"] == [(65.0, 90.0)]
+    assert gates["drowsy"] == [(64.5, math.inf)]
+    # Unknown speed counts as moving (the policy's fail-safe): the gate opens.
+    assert speed_gate_closed_spans([(0.0, 0.0), (1.0, None), (2.0, 0.0)], load_config().policy)["sleep"] == [
+        (0.0, 1.0), (2.0, math.inf)]
+    # A sleep at 70-74 s (window 69.5-78 s) lies wholly where its gate was closed: withheld by
+    # design, so no warning expected (counted as not_active); one at 85-89 s reaches past 90 s,
+    # where the gate opens: its warning is expected (and missed here).
+    labels = [ev(70.0, "sleep", "start"), ev(74.0, "sleep", "end"), ev(85.0, "sleep", "start"), ev(89.0, "sleep", "end")]
+    s = score_labels("stop", [ev(71.0, "sleep", "start"), ev(74.0, "sleep", "end")], labels, 100.0, gates=gates)
+    assert (s.warnings["sleep"].labels, s.warnings["sleep"].found, s.warnings["sleep"].not_active) == (1, 0, 1)
+    assert (s.events["sleep"].labels, s.events["sleep"].found) == (2, 1)  # the detector is scored as before
+    assert score_labels("stop", [], labels, 100.0).warnings["sleep"].labels == 2  # gates unknown: all open
+    # Truth: an eyes-closed interval answered by microsleep or sleep is withheld where both gates were closed.
+    clip = ClipTruth.model_validate({"file": "c.mp4", "intervals": [{"kind": "eyes_closed", "start_s": 70.0, "end_s": 72.0}]})
+    assert [e.names for e in expectations(clip)] == [{"microsleep", "sleep"}]
+    assert score_truth("c", clip, [], 100.0, gates=gates).warnings["microsleep"].not_active == 1
+    assert score_truth("c", clip, [], 100.0, gates={"sleep": [(65.0, 90.0)]}).warnings["microsleep"].labels == 1

@@ -27,14 +27,20 @@ A label whose window lies wholly where monitoring was not active (the `monitorin
 state lines: before the activation minute at speed, ignition off) implies no warning: it is
 counted as `not_active`, not in `labels`, so a corpus of short clips or parked stretches does
 not read as warnings missed. Drives without any monitoring_active line count as active.
+Likewise a label whose window lies wholly where its condition's speed gate was closed
+(policy.conditions.NAME.min_speed_kph, with the hysteresis of policy.monitoring: a sleep while
+stopped at a light) implies no warning, since the policy withholds it there by design: it is
+counted as `not_active` too. The gate is rebuilt with the policy's own SpeedGate from the
+vehicle speed of each frame (the feature table's vehicle_speed_kph) under the config that
+decided the events; where the speeds or that config are unknown, every gate counts as open.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -49,6 +55,9 @@ from driver_monitor.evaluation.truth import (
 )
 from driver_monitor.names import CONDITIONS
 
+if TYPE_CHECKING:
+    from driver_monitor.config.policy import PolicyConfig
+
 EventDict = Mapping[str, Any]
 TOTAL = "all alerts"
 WARNINGS_TOTAL = "all warnings"
@@ -60,7 +69,7 @@ class Tally:
     found: int = 0
     false: int = 0
     latencies_s: list[float] = field(default_factory=list)
-    not_active: int = 0  # warnings: labels while monitoring was not active (none expected)
+    not_active: int = 0  # warnings: labels while monitoring was not active or gated off by speed (none expected)
 
     def add(self, other: Tally) -> None:
         self.labels += other.labels
@@ -121,17 +130,21 @@ class DriveScore:
 # ---- one drive ----------------------------------------------------------------------------------
 
 def score_labels(name: str, detections: Sequence[EventDict], labels: Sequence[EventDict], duration_s: float,
-                 max_latency_s: float = 4.0, early_s: float = 0.5) -> DriveScore:
+                 max_latency_s: float = 4.0, early_s: float = 0.5, gates: GateSpans | None = None) -> DriveScore:
+    """gates: speed_gate_closed_spans of the drive under the config that decided it (None: unknown,
+    every gate open)."""
     names = score(detections, labels, max_latency_s, early_s)
     events = {n: Tally(s.labels, s.found, s.false_alarms, list(s.latencies_s)) for n, s in names.items()}
     windows = [(lab.name, lab.start_t, lab.start_t - early_s, lab.end_t + max_latency_s)
                for lab in intervals(labels) if lab.name in CONDITIONS]
     warnings = _score_warnings(windows, warning_starts(detections), excuses=[],
-                               active=monitoring_active_spans(detections))
+                               active=monitoring_active_spans(detections),
+                               withheld=_withheld_by_gate(gates, lambda w: {w[0]}))
     return DriveScore(name, duration_s, events, warnings, names)
 
 
-def score_truth(name: str, clip: ClipTruth, detections: Sequence[EventDict], duration_s: float) -> DriveScore:
+def score_truth(name: str, clip: ClipTruth, detections: Sequence[EventDict], duration_s: float,
+                gates: GateSpans | None = None) -> DriveScore:
     result = score_clip(name, clip, detections)
     events: dict[str, Tally] = {}
     for exp, alert in result.found:
@@ -145,11 +158,15 @@ def score_truth(name: str, clip: ClipTruth, detections: Sequence[EventDict], dur
         events.setdefault(alert.name, Tally()).false += 1
     # A warning anywhere from the behaviour's onset to the event's latest time is in time.
     # Only what the policy warns of: a yawn is no condition (it feeds the drowsiness level).
-    windows = [(primary_name(e.names), e.behaviour.start_s, e.behaviour.start_s, e.latest_t)
-               for e in expectations(clip) if e.names & set(CONDITIONS)]
+    expected = [e for e in expectations(clip) if e.names & set(CONDITIONS)]
+    windows = [(primary_name(e.names), e.behaviour.start_s, e.behaviour.start_s, e.latest_t) for e in expected]
+    # An expectation met by any of several events (microsleep or sleep) is withheld only where
+    # the gates of all its conditions were closed.
+    conditions = {id(w): e.names & set(CONDITIONS) for w, e in zip(windows, expected, strict=True)}
     excuses = sorted({span for n in CONDITIONS for span in _excuses(clip, n)})
     warnings = _score_warnings(windows, warning_starts(detections), excuses, margin_s=1.0,
-                               active=monitoring_active_spans(detections))
+                               active=monitoring_active_spans(detections),
+                               withheld=_withheld_by_gate(gates, lambda w: conditions[id(w)]))
     return DriveScore(name, duration_s, events, warnings, result)
 
 
@@ -199,23 +216,68 @@ def monitoring_active_spans(events: Iterable[EventDict]) -> list[tuple[float, fl
     return spans if seen else None
 
 
+GateSpans = Mapping[str, Sequence[tuple[float, float]]]  # condition -> (from, to) where its gate was closed
+
+
+def speed_gate_closed_spans(speeds: Iterable[tuple[float, float | None]], policy: PolicyConfig) -> dict[str, list[tuple[float, float]]]:
+    """Per policy condition with a speed gate, where the gate was closed: the policy's own
+    SpeedGate (hysteresis included) fed each frame's (t, vehicle speed km/h, None unknown)."""
+    from driver_monitor.messages import VehicleState
+    from driver_monitor.policy.gates import SpeedGate
+
+    hysteresis = policy.monitoring.speed_gate_hysteresis_kph
+    gates = {name: SpeedGate(cfg.min_speed_kph, hysteresis) for name, cfg in policy.conditions.items()
+             if cfg.min_speed_kph > 0.0}
+    closed_since: dict[str, float] = {}
+    out: dict[str, list[tuple[float, float]]] = {name: [] for name in gates}
+    for t, speed_kph in speeds:
+        vehicle = VehicleState(t, speed_kph)
+        for name, gate in gates.items():
+            if gate.update(vehicle):
+                if name in closed_since:
+                    out[name].append((closed_since.pop(name), t))
+            else:
+                closed_since.setdefault(name, t)
+    for name, since in closed_since.items():
+        out[name].append((since, math.inf))  # closed to the end: nothing warns after it either
+    return out
+
+
 Window = tuple[str, float, float, float]  # row, onset, earliest, latest
+
+
+def _withheld_by_gate(gates: GateSpans | None, conditions_of: Callable[[Window], set[str]]) -> Callable[[Window], bool] | None:
+    """Whether a window lies wholly inside a span where the speed gates of all its conditions
+    were closed (the policy withholds its warning there by design)."""
+    if gates is None:
+        return None
+
+    def withheld(w: Window) -> bool:
+        conditions = conditions_of(w)
+        return bool(conditions) and all(
+            any(a - 1e-6 <= w[2] and w[3] <= b + 1e-6 for a, b in gates.get(c, ())) for c in conditions)
+
+    return withheld
 
 
 def _score_warnings(windows: Sequence[Window], starts: Sequence[tuple[str, float]],
                     excuses: Sequence[tuple[float | None, float | None]], margin_s: float = 0.0,
-                    active: Sequence[tuple[float, float]] | None = None) -> dict[str, Tally]:
+                    active: Sequence[tuple[float, float]] | None = None,
+                    withheld: Callable[[Window], bool] | None = None) -> dict[str, Tally]:
     """windows: (row, onset, earliest, latest) per item implying a warning; `active`: where
-    monitoring was active (None: throughout). A window outside every active span implies none."""
+    monitoring was active (None: throughout). A window outside every active span, or one
+    `withheld` says lies where its speed gate was closed, implies none."""
     tallies: dict[str, Tally] = {}
     used: set[int] = set()
-    if active is not None:
-        def is_active(w: Window) -> bool:
-            return any(a <= w[3] + 1e-6 and w[2] - 1e-6 <= b for a, b in active)
 
-        for row, *_ in (w for w in windows if not is_active(w)):
-            tallies.setdefault(row, Tally()).not_active += 1
-        windows = [w for w in windows if is_active(w)]
+    def expected(w: Window) -> bool:
+        if active is not None and not any(a <= w[3] + 1e-6 and w[2] - 1e-6 <= b for a, b in active):
+            return False
+        return withheld is None or not withheld(w)
+
+    for row, *_ in (w for w in windows if not expected(w)):
+        tallies.setdefault(row, Tally()).not_active += 1
+    windows = [w for w in windows if expected(w)]
     for row, onset, earliest, latest in sorted(windows, key=lambda w: w[1]):
         tally = tallies.setdefault(row, Tally())
         tally.labels += 1
@@ -290,7 +352,8 @@ class CorpusScore:
         not_active = self.warnings_total().not_active
         if not_active:
             lines.append(f"{not_active} label{'s' if not_active != 1 else ''} fell where monitoring was not active "
-                         "(before policy.monitoring.activation_s at speed, or the ignition off): no warning "
+                         "(before policy.monitoring.activation_s at speed, or the ignition off) or where their "
+                         "condition's speed gate was closed (policy.conditions.NAME.min_speed_kph): no warning "
                          "expected there, not counted above")
         return "\n".join(lines)
 

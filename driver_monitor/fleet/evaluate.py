@@ -19,7 +19,13 @@ from typing import Any
 
 from driver_monitor.config import Config
 from driver_monitor.errors import InputError
-from driver_monitor.evaluation.corpus import DriveScore, score_labels, score_truth
+from driver_monitor.evaluation.corpus import (
+    DriveScore,
+    GateSpans,
+    score_labels,
+    score_truth,
+    speed_gate_closed_spans,
+)
 from driver_monitor.evaluation.truth import ClipTruth
 from driver_monitor.fleet.corpus import CorpusEntry
 from driver_monitor.fleet.feature_replay import decide_events
@@ -47,7 +53,8 @@ def evaluate_job(job: DriveJob) -> list[tuple[str, DriveScore]]:
     if not job.configs:
         assert job.entry.events is not None
         events = read_event_log(job.entry.events)
-        return [("", _score(job, events, _duration_of_replay(job.entry, events)))]
+        duration = _duration_of_replay(job.entry, events)
+        return [("", _score(job, events, duration, _replay_gates(job.entry)))]
     configs = [(config_id, _config(config_id, settings)) for config_id, settings in job.configs]
     if job.entry.table is None and job.frames_ref is None:
         return [(config_id, _score(job, *_full_replay(job.entry, config))) for config_id, config in configs]
@@ -55,17 +62,34 @@ def evaluate_job(job: DriveJob) -> list[tuple[str, DriveScore]]:
     drive.shared.plan(config for _, config in configs)
     try:
         duration = frames_duration_s(drive.frames)
-        return [(config_id, _score(job, decide_events(drive.frames, config, job.entry.root, drive.shared), duration))
+        speeds = [(f.t, f.vehicle.speed_kph) for f in drive.frames]
+        return [(config_id, _score(job, decide_events(drive.frames, config, job.entry.root, drive.shared), duration,
+                                   speed_gate_closed_spans(speeds, config.policy)))
                 for config_id, config in configs]
     finally:
         drive.shared.end_batch()
 
 
-def _score(job: DriveJob, events: list[dict[str, Any]], duration_s: float) -> DriveScore:
+def _score(job: DriveJob, events: list[dict[str, Any]], duration_s: float, gates: GateSpans | None) -> DriveScore:
     if job.truth is not None:
-        return score_truth(job.entry.name, job.truth, events, duration_s)
+        return score_truth(job.entry.name, job.truth, events, duration_s, gates)
     assert job.labels is not None
-    return score_labels(job.entry.name, events, list(job.labels), duration_s, job.max_latency_s, job.early_s)
+    return score_labels(job.entry.name, events, list(job.labels), duration_s, job.max_latency_s, job.early_s, gates)
+
+
+def _replay_gates(entry: CorpusEntry) -> GateSpans | None:
+    """A replay scored as it is: its speed gates under the config its table says it was made
+    with (None, every gate open, when the table does not say or that config no longer loads)."""
+    from pydantic import ValidationError
+
+    from driver_monitor.fleet.table import read_table_info
+
+    assert entry.table is not None
+    try:
+        config = Config.model_validate(read_table_info(entry.table).settings)
+    except (InputError, ValidationError, ValueError):
+        return None
+    return speed_gate_closed_spans(_table_columns(entry.table, "vehicle_speed_kph"), config.policy)
 
 
 @dataclass
@@ -108,7 +132,7 @@ def _config(config_id: str, settings: dict[str, Any]) -> Config:
     return config
 
 
-def _full_replay(entry: CorpusEntry, config: Config) -> tuple[list[dict[str, Any]], float]:
+def _full_replay(entry: CorpusEntry, config: Config) -> tuple[list[dict[str, Any]], float, GateSpans | None]:
     """A recording without a table: the tracker, as `replay` (events only)."""
     from driver_monitor.fleet.extract import extraction_config
     from driver_monitor.replay import replay
@@ -116,7 +140,10 @@ def _full_replay(entry: CorpusEntry, config: Config) -> tuple[list[dict[str, Any
     assert entry.recording is not None
     with tempfile.TemporaryDirectory(prefix="dm-eval-") as tmp:
         summary = replay(entry.recording, extraction_config(config), Path(tmp), progress=False)
-        return read_event_log(Path(tmp) / "events.jsonl"), summary.duration_s
+        table = Path(tmp) / "features.parquet"
+        gates = (speed_gate_closed_spans(_table_columns(table, "vehicle_speed_kph"), config.policy)
+                 if table.is_file() else None)
+        return read_event_log(Path(tmp) / "events.jsonl"), summary.duration_s, gates
 
 
 def _duration_of_replay(entry: CorpusEntry, events: list[dict[str, Any]]) -> float:
@@ -126,24 +153,28 @@ def _duration_of_replay(entry: CorpusEntry, events: list[dict[str, Any]]) -> flo
     if entry.table is None:
         raise InputError(f"{entry.root}: no per-frame table (features.csv or features.parquet): the drive's "
                          "duration, and so false alerts per hour, come from it")
-    t = _table_times(entry.table)
+    t = [t for t, _ in _table_columns(entry.table)]
     if not t:
         raise InputError(f"{entry.table}: no frame times in it (not a readable feature table)")
     return t[-1] - t[0]
 
 
-def _table_times(path: Path) -> list[float]:
+def _table_columns(path: Path, column: str | None = None) -> list[tuple[float, Any]]:
+    """(t, the column's value or None) per frame of a table; [] when it cannot be read."""
     import pyarrow as pa
 
+    columns = ["t", *([column] if column is not None else [])]
     try:
         if path.suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            column = pq.ParquetFile(path).read(columns=["t"]).column("t")  # no pandas import (fleet/table.py)
+            table = pq.ParquetFile(path).read(columns=columns)  # no pandas import (fleet/table.py)
         else:
             import pyarrow.csv as pacsv
 
-            column = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(include_columns=["t"])).column("t")
+            table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(include_columns=columns))
+        values = [table.column(c).to_pylist() for c in columns]
     except (pa.ArrowInvalid, OSError, KeyError):
         return []
-    return [float(v) for v in column.to_pylist() if v is not None]
+    rows = zip(*values, strict=True) if column is not None else ((t, None) for t in values[0])
+    return [(float(row[0]), row[1]) for row in rows if row[0] is not None]
