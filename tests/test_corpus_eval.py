@@ -244,3 +244,21 @@ def test_a_label_where_its_conditions_speed_gate_was_closed_implies_no_warning()
     assert [e.names for e in expectations(clip)] == [{"microsleep", "sleep"}]
     assert score_truth("c", clip, [], 100.0, gates=gates).warnings["microsleep"].not_active == 1
     assert score_truth("c", clip, [], 100.0, gates={"sleep": [(65.0, 90.0)]}).warnings["microsleep"].labels == 1
+
+
+def test_an_advisory_conditions_comfort_actions_are_no_warning():
+    # Anger (and stress, daydreaming, or `withheld` when privacy keeps the signal) only ever
+    # leads to calming comfort actions: neither a warning nor a false one, and an anger label
+    # expects none. The sleep's chime is the one warning.
+    detections = [act(43.3, "ambient_light", "start", "withheld"), act(43.3, "media_volume_down", "start", "withheld"),
+                  act(61.9, "ambient_light", "end", "withheld"), act(61.9, "media_volume_down", "end", "withheld"),
+                  act(70.0, "calm_cabin", "start", "anger"), act(75.0, "calm_cabin", "end", "anger"),
+                  act(80.0, "suggest_break", "start", "stress"), act(81.0, "suggest_break", "end", "stress"),
+                  act(90.0, "ambient_light", "start", "daydreaming"), act(91.0, "ambient_light", "end", "daydreaming"),
+                  ev(31.5, "sleep", "start"), act(31.5, "chime", "start", "sleep"), act(33.0, "chime", "end", "sleep")]
+    detections.sort(key=lambda e: e["t"])
+    assert warning_starts(detections) == [("sleep", 31.5)]
+    labels = [ev(30.0, "sleep", "start"), ev(34.0, "sleep", "end"), ev(69.0, "anger", "start"), ev(76.0, "anger", "end")]
+    s = score_labels("a", detections, labels, duration_s=3600.0)
+    assert {n: (t.labels, t.found, t.false, t.not_active) for n, t in s.warnings.items()} == {"sleep": (1, 1, 0, 0)}
+    assert CorpusScore([s]).metrics()["warnings_total"]["false_per_hour"] == 0.0

@@ -15,10 +15,14 @@ then the counts are summed over the corpus:
 Totals count the alert events only (truth.ALERT_EVENTS: not blinks, nods, nor the system's own
 limits such as driver_absent or camera_fault, which have rows of their own).
 
-Warnings: the policy's action lines, grouped into episodes (a condition's first action that
-starts while none of that condition's actions is on). Every label whose name is a policy
-condition (a truth interval: every expectation whose events include one; a yawn is no policy
-condition and implies none) implies a warning starting in its window: the first unused warning
+Warnings: the policy's action lines of its safety conditions, grouped into episodes (a
+condition's first action that starts while none of that condition's actions is on). The
+advisory conditions (names.ADVISORY_CONDITIONS: stress, anger, daydreaming, and `withheld`,
+what privacy calls their actions when the signal is not written) only ever lead to calming
+comfort actions, never to a warning: their actions are no warnings and their labels imply
+none. Every label whose name is a safety condition (a truth interval: every expectation whose
+events include one; a yawn is no policy condition and implies none) implies a warning starting
+in its window: the first unused warning
 there, whatever its condition (latency from the label's onset: a microsleep's warning answers
 the sleep it becomes). A warning inside the window of a label that already has one is the same
 episode going on (an escalation, microsleep becoming sleep) and is not counted; any other
@@ -53,12 +57,15 @@ from driver_monitor.evaluation.truth import (
     expectations,
     score_clip,
 )
-from driver_monitor.names import CONDITIONS
+from driver_monitor.names import ADVISORY_CONDITIONS, CONDITIONS
+from driver_monitor.privacy import WITHHELD
 
 if TYPE_CHECKING:
     from driver_monitor.config.policy import PolicyConfig
 
 EventDict = Mapping[str, Any]
+# The conditions whose actions are warnings: every policy condition but the advisory ones.
+WARNING_CONDITIONS: frozenset[str] = frozenset(CONDITIONS) - ADVISORY_CONDITIONS
 TOTAL = "all alerts"
 WARNINGS_TOTAL = "all warnings"
 
@@ -136,7 +143,7 @@ def score_labels(name: str, detections: Sequence[EventDict], labels: Sequence[Ev
     names = score(detections, labels, max_latency_s, early_s)
     events = {n: Tally(s.labels, s.found, s.false_alarms, list(s.latencies_s)) for n, s in names.items()}
     windows = [(lab.name, lab.start_t, lab.start_t - early_s, lab.end_t + max_latency_s)
-               for lab in intervals(labels) if lab.name in CONDITIONS]
+               for lab in intervals(labels) if lab.name in WARNING_CONDITIONS]
     warnings = _score_warnings(windows, warning_starts(detections), excuses=[],
                                active=monitoring_active_spans(detections),
                                withheld=_withheld_by_gate(gates, lambda w: {w[0]}))
@@ -158,11 +165,11 @@ def score_truth(name: str, clip: ClipTruth, detections: Sequence[EventDict], dur
         events.setdefault(alert.name, Tally()).false += 1
     # A warning anywhere from the behaviour's onset to the event's latest time is in time.
     # Only what the policy warns of: a yawn is no condition (it feeds the drowsiness level).
-    expected = [e for e in expectations(clip) if e.names & set(CONDITIONS)]
+    expected = [e for e in expectations(clip) if e.names & WARNING_CONDITIONS]
     windows = [(primary_name(e.names), e.behaviour.start_s, e.behaviour.start_s, e.latest_t) for e in expected]
     # An expectation met by any of several events (microsleep or sleep) is withheld only where
     # the gates of all its conditions were closed.
-    conditions = {id(w): e.names & set(CONDITIONS) for w, e in zip(windows, expected, strict=True)}
+    conditions = {id(w): e.names & WARNING_CONDITIONS for w, e in zip(windows, expected, strict=True)}
     excuses = sorted({span for n in CONDITIONS for span in _excuses(clip, n)})
     warnings = _score_warnings(windows, warning_starts(detections), excuses, margin_s=1.0,
                                active=monitoring_active_spans(detections),
@@ -177,14 +184,16 @@ def primary_name(names: Iterable[str]) -> str:
 
 
 def warning_starts(events: Iterable[EventDict]) -> list[tuple[str, float]]:
-    """(condition, t) of each warning episode: an action start of a condition none of whose
-    actions is on."""
+    """(condition, t) of each warning episode: an action start of a safety condition none of
+    whose actions is on (an advisory condition's comfort actions are no warning)."""
     on: dict[str, set[str]] = {}
     starts: list[tuple[str, float]] = []
     for e in events:
         if e.get("kind") != "action":
             continue
         condition = str((e.get("detail") or {}).get("condition"))
+        if condition in ADVISORY_CONDITIONS or condition == WITHHELD:
+            continue
         actions = on.setdefault(condition, set())
         if e.get("phase") == "start":
             if not actions:
