@@ -262,3 +262,21 @@ def test_an_advisory_conditions_comfort_actions_are_no_warning():
     s = score_labels("a", detections, labels, duration_s=3600.0)
     assert {n: (t.labels, t.found, t.false, t.not_active) for n, t in s.warnings.items()} == {"sleep": (1, 1, 0, 0)}
     assert CorpusScore([s]).metrics()["warnings_total"]["false_per_hour"] == 0.0
+
+
+def test_f1_is_0_when_labels_were_there_and_nothing_was_raised():
+    from driver_monitor.evaluation.corpus import Tally
+
+    assert Tally(labels=2).f1 == 0.0 and Tally(labels=2).precision is None  # found nothing, raised nothing
+    assert Tally(false=3).f1 == 0.0  # nothing labelled, 3 false alarms
+    assert Tally().f1 is None  # nothing labelled nor raised: nothing to judge
+    assert Tally(labels=4, found=2, false=2).f1 == 0.5
+    s = score_labels("a", [], [ev(1.0, "long_distraction", "start"), ev(1.5, "long_distraction", "end")], 60.0)
+    assert "long_distraction            1      0      1      0      -   0.00   0.00" in CorpusScore([s]).text()
+    # A sweep's best F1: of two configs at F1 0, the one without false alarms (docs: ties go to
+    # fewer false alerts per hour).
+    from driver_monitor.fleet.sweep import best_config
+
+    rows = [{"config_id": cid, **{f"alerts.{k}": v for k, v in t.metrics(hours=0.01).items()}}
+            for cid, t in (("noisy", Tally(labels=1, false=1)), ("quiet", Tally(labels=1)))]
+    assert [r["alerts.f1"] for r in rows] == [0.0, 0.0] and best_config(rows, "f1") == "quiet"

@@ -8,7 +8,10 @@ then the counts are summed over the corpus:
     labels     ground-truth items (labels, or the events a truth interval requires)
     found      items a detection of theirs matched            missed = labels - found
     false      detections no item matched (false alarms)
-    precision  found / (found + false)      recall  found / labels      F1  their harmonic mean
+    precision  found / (found + false)      recall  found / labels
+    F1         their harmonic mean, 2 found / (2 found + false + missed): 0 when labels were
+               there and none found (precision is undefined then), none when nothing was
+               labelled nor raised
     latency    detection start - the item's onset, median and p90 over the found items (s)
     false/h    false alarms per hour of driving (the drives' first to last frame)
 
@@ -99,10 +102,11 @@ class Tally:
 
     @property
     def f1(self) -> float | None:
-        p, r = self.precision, self.recall
-        if p is None or r is None:
-            return None
-        return 2 * p * r / (p + r) if p + r > 0 else 0.0
+        # The harmonic mean of precision and recall in counts: defined whenever either is, so
+        # a config that found none of the labels (raising nothing: no precision) scores 0, not
+        # "nothing to say", and ranks with the others that score 0 (sweep's tie rule).
+        judged = 2 * self.found + self.false + self.missed
+        return 2 * self.found / judged if judged else None
 
     @property
     def latency_median_s(self) -> float | None:
