@@ -130,6 +130,16 @@ def test_pareto_front_and_best_configs():
     assert best_config(rows, "false_per_hour") == "d"  # the tie with e goes to the higher recall
 
 
+def test_configs_tied_on_the_pareto_front_are_all_on_it():
+    # f and g sit at b's point (no config beats any of them): all three are on the front.
+    rows = [{"config_id": "a", "alerts.recall": 1.0, "alerts.false_per_hour": 2.0},
+            {"config_id": "f", "alerts.recall": 0.8, "alerts.false_per_hour": 0.5},
+            {"config_id": "b", "alerts.recall": 0.8, "alerts.false_per_hour": 0.5},
+            {"config_id": "c", "alerts.recall": 0.8, "alerts.false_per_hour": 1.0},
+            {"config_id": "g", "alerts.recall": 0.8, "alerts.false_per_hour": 0.5}]
+    assert pareto_front(rows) == ["f", "b", "g", "a"]
+
+
 # ---- a sweep over extracted drives ------------------------------------------------------------------
 
 GRID = "distraction.long_distraction.threshold_s: [3.0, 4.5]\npolicy.monitoring.activation_s: [0]\n"

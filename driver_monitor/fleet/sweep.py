@@ -319,18 +319,13 @@ def _row(trial: Trial, result: CorpusScore) -> dict[str, Any]:
 
 def pareto_front(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """Ids of the configs that no other config beats on both axes (false alerts per hour: lower,
-    recall: higher), by rising false alerts per hour; configs without a recall are left out."""
+    recall: higher), by rising false alerts per hour; configs without a recall are left out.
+    Configs tied at one point are all on the front (none beats another), in the grid's order."""
     points = [(r["config_id"], r.get("alerts.false_per_hour") or 0.0, r.get("alerts.recall")) for r in rows]
     points = [p for p in points if p[2] is not None]
     front = [p for p in points if not any((q[1] <= p[1] and q[2] >= p[2]) and (q[1] < p[1] or q[2] > p[2])
                                           for q in points)]
-    seen: set[tuple[float, float]] = set()
-    out = []
-    for cid, fph, recall in sorted(front, key=lambda p: (p[1], -p[2])):
-        if (fph, recall) not in seen:  # equal points: the first config stands for them
-            seen.add((fph, recall))
-            out.append(cid)
-    return out
+    return [cid for cid, _, _ in sorted(front, key=lambda p: (p[1], -p[2]))]  # stable: ties in grid order
 
 
 def best_config(rows: Sequence[Mapping[str, Any]], objective: str) -> str:
