@@ -236,3 +236,21 @@ def test_a_sweep_scored_against_other_labels_is_another_sweep(fleet_features, tm
     assert main(args) == 1
     assert capsys.readouterr().err.strip() == (
         f"error: {out}: holds another sweep (its ground_truth differs): choose another --out, or remove it")
+
+
+def test_a_config_that_never_raised_an_event_has_zeros_in_its_columns():
+    from driver_monitor.evaluation.corpus import CorpusScore, DriveScore, Tally
+    from driver_monitor.fleet.grid import Trial
+    from driver_monitor.fleet.sweep import result_rows
+
+    base = load_config()
+    swept = [Trial("loud", {"x": 1}, base), Trial("quiet", {"x": 2}, base)]
+    results = {"loud": CorpusScore([DriveScore("d", 1800.0, {"unresponsive": Tally(false=1)},
+                                               {"sleep": Tally(labels=1, found=1, latencies_s=[1.0])})]),
+               "quiet": CorpusScore([DriveScore("d", 1800.0, {}, {})])}
+    loud, quiet = result_rows(swept, results)
+    assert set(loud) == set(quiet)
+    assert (quiet["event.unresponsive.labels"], quiet["event.unresponsive.false"], quiet["event.unresponsive.false_per_hour"],
+            quiet["event.unresponsive.f1"]) == (0, 0, 0.0, None)
+    assert (quiet["warning.sleep.labels"], quiet["warning.sleep.found"], quiet["warning.sleep.not_active"]) == (0, 0, 0)
+    assert (loud["event.unresponsive.false"], loud["event.unresponsive.false_per_hour"]) == (1, 2.0)

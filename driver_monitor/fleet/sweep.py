@@ -129,7 +129,7 @@ def sweep(entries: Sequence[CorpusEntry], truth: dict[str, ClipTruth] | None, tr
     summary.wall_s = time.perf_counter() - started
     results = {t.id: CorpusScore([done[(t.id, e.name)] for e in entries]) for t in swept}
     summary.hours = next(iter(results.values())).hours if results else 0.0
-    summary.rows = [_row(t, results[t.id]) for t in swept]
+    summary.rows = result_rows(swept, results)
     summary.pareto = pareto_front(summary.rows)
     for row in summary.rows:
         row["pareto"] = row["config_id"] in summary.pareto
@@ -303,17 +303,26 @@ def _score_of(name: str, data: Mapping[str, Any]) -> DriveScore:
 
 # ---- results ------------------------------------------------------------------------------------
 
-def _row(trial: Trial, result: CorpusScore) -> dict[str, Any]:
+def result_rows(swept: Sequence[Trial], results: Mapping[str, CorpusScore]) -> list[dict[str, Any]]:
+    """One row per config (`_row`), each with the columns of every event and warning name any
+    config raised or any label names: a config that never raised one has its zero counts there
+    (not null, which a filter such as `false == 0` would drop)."""
+    names = {part: sorted({n for r in results.values() for n in getattr(r, part)()}) for part in ("events", "warnings")}
+    return [_row(t, results[t.id], names) for t in swept]
+
+
+def _row(trial: Trial, result: CorpusScore, names: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """One config: its id, the swept values, every metric (alerts.*, warnings.*, event.NAME.*,
-    warning.NAME.*)."""
+    warning.NAME.* for each of `names`)."""
     metrics = result.metrics()
     row: dict[str, Any] = {"config_id": trial.id, **{f"set.{k}": v for k, v in trial.values.items()},
                            "drives": metrics["drives"], "hours": metrics["hours"]}
     row.update({f"alerts.{k}": v for k, v in metrics["events_total"].items()})
     row.update({f"warnings.{k}": v for k, v in metrics["warnings_total"].items()})
+    none = Tally().metrics(metrics["hours"])
     for part, prefix in (("events", "event"), ("warnings", "warning")):
-        for name, values in metrics[part].items():
-            row.update({f"{prefix}.{name}.{k}": v for k, v in values.items()})
+        for name in names[part]:
+            row.update({f"{prefix}.{name}.{k}": v for k, v in metrics[part].get(name, none).items()})
     return row
 
 
