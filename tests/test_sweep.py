@@ -254,3 +254,17 @@ def test_a_config_that_never_raised_an_event_has_zeros_in_its_columns():
             quiet["event.unresponsive.f1"]) == (0, 0, 0.0, None)
     assert (quiet["warning.sleep.labels"], quiet["warning.sleep.found"], quiet["warning.sleep.not_active"]) == (0, 0, 0)
     assert (loud["event.unresponsive.false"], loud["event.unresponsive.false_per_hour"]) == (1, 2.0)
+
+
+def test_grid_values_are_kept_as_the_config_holds_them_and_repeats_are_one_config(tmp_path):
+    # "2.5" is read as the number 2.5, as check-config reads the same YAML; 3 and 3.0 (and a value
+    # listed twice) are one config, decided and scored once.
+    base = load_config()
+    got = trials(load_grid(grid_file(tmp_path, 'distraction.long_distraction.threshold_s: ["2.5", 3.0, 3.0, 3]\n')), base)
+    assert [t.values for t in got] == [{"distraction.long_distraction.threshold_s": 2.5},
+                                       {"distraction.long_distraction.threshold_s": 3.0}]
+    assert [type(t.values["distraction.long_distraction.threshold_s"]) for t in got] == [float, float]
+    assert len({t.id for t in got}) == 2 and got[0].config.distraction.long_distraction.threshold_s == 2.5
+    # An item of a ladder list, too.
+    ladder = trials(load_grid(grid_file(tmp_path, "policy.conditions.sleep.ladder.0.delay_s: ['0', 0]\n")), base)
+    assert [t.values for t in ladder] == [{"policy.conditions.sleep.ladder.0.delay_s": 0.0}]

@@ -17,7 +17,9 @@ Everything is checked against the config schema before anything runs, each probl
 `GRID: key: ...` (an unknown key names the closest known one); a key that acts before the
 features (fleet/table.DECIDED_BEFORE_FEATURES: tracker, frame times, camera health, vehicle
 signals) is refused, since feature tables were made with one value of it. Each config is the
-base config with the swept values set; its id is a hash of those values.
+base config with the swept values set, each value as the validated config holds it (a quoted
+number is that number, 3 is 3.0 for a float setting); its id is a hash of those values, and
+combinations alike once validated are one config.
 """
 
 from __future__ import annotations
@@ -142,14 +144,30 @@ def trials(grid: Grid, base: Config) -> list[Trial]:
     combos = _combinations(grid)
     data = base.model_dump(mode="python")
     out: list[Trial] = []
+    seen: set[str] = set()
     for values in combos:
         try:
             config = Config.model_validate(with_values(data, values))
         except ValidationError as exc:
             shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
             raise ConfigError([f"{grid.path}: {shown}: {line}" for line in format_validation_error(exc, suggest=Config)]) from None
-        out.append(Trial(trial_id(values), values, config))
+        # Each value as the config holds it, as check-config reads the same YAML: "2.5" is the
+        # number 2.5 and 3 is 3.0 for a float setting (kept raw, a quoted number made a column
+        # of mixed types that results.parquet could not be written with, after every config
+        # had run). Values alike once validated are one config, decided and scored once.
+        dumped = config.model_dump(mode="json")
+        values = {key: _lookup(dumped, key) for key in values}
+        config_id = trial_id(values)
+        if config_id not in seen:
+            seen.add(config_id)
+            out.append(Trial(config_id, values, config))
     return out
+
+
+def _lookup(data: Any, key: str) -> Any:
+    for part in key.split("."):
+        data = data[int(part)] if isinstance(data, list) else data[part]
+    return data
 
 
 def _combinations(grid: Grid) -> list[dict[str, Any]]:
