@@ -98,3 +98,13 @@ def test_eval_refuses_a_name_that_is_no_event(tmp_path, capsys):
     (tmp_path / "labels.jsonl").write_text(json.dumps(ev(1.0, "sleep", "start")) + "\n")
     assert main(["eval", str(tmp_path / "events.jsonl"), str(tmp_path / "labels.jsonl"), "--name", "slep"]) == 1
     assert capsys.readouterr().err.startswith("error: --name slep: not an event name (event names: anger, blink,")
+
+
+def test_eval_prints_the_true_median_latency(tmp_path, capsys):
+    # Latencies 1.0 and 3.0: the median is 2.00 (the upper middle, 3.00, was printed).
+    events = [{"t": 11.0, "kind": "event", "name": "yawn"}, {"t": 23.0, "kind": "event", "name": "yawn"}]
+    labels = [{"t": 10.0, "kind": "event", "name": "yawn"}, {"t": 20.0, "kind": "event", "name": "yawn"}]
+    (tmp_path / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    (tmp_path / "labels.jsonl").write_text("".join(json.dumps(e) + "\n" for e in labels))
+    assert main(["eval", str(tmp_path / "events.jsonl"), str(tmp_path / "labels.jsonl")]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split() == ["yawn", "2", "2", "0", "0", "2.00,", "3.00"]
