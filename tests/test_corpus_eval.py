@@ -280,3 +280,14 @@ def test_f1_is_0_when_labels_were_there_and_nothing_was_raised():
     rows = [{"config_id": cid, **{f"alerts.{k}": v for k, v in t.metrics(hours=0.01).items()}}
             for cid, t in (("noisy", Tally(labels=1, false=1)), ("quiet", Tally(labels=1)))]
     assert [r["alerts.f1"] for r in rows] == [0.0, 0.0] and best_config(rows, "f1") == "quiet"
+
+
+def test_a_process_decides_each_config_by_its_settings_not_its_id():
+    # Two `eval -c` runs in one process (or two sweeps with another base) share config ids.
+    from driver_monitor.config import load_config
+    from driver_monitor.fleet.evaluate import _config
+
+    strict = load_config().model_dump(mode="json")
+    strict["distraction"]["long_distraction"]["threshold_s"] = 4.5
+    assert _config("config", load_config().model_dump(mode="json")).distraction.long_distraction.threshold_s == 3.0
+    assert _config("config", strict).distraction.long_distraction.threshold_s == 4.5

@@ -11,6 +11,7 @@ process reads the file, on Ray the frames come through the object store (`frames
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -124,9 +125,12 @@ def _drive(job: DriveJob) -> _CachedDrive:
 
 
 def _config(config_id: str, settings: dict[str, Any]) -> Config:
-    config = _CONFIGS.get(config_id)
+    # Keyed by the settings themselves: an id alone is not unique within a process (every
+    # `eval` config is "config"; a sweep's ids hash the swept values, not the base config).
+    key = json.dumps(settings, sort_keys=True, default=str)
+    config = _CONFIGS.get(key)
     if config is None:
-        config = _CONFIGS[config_id] = Config.model_validate(settings)
+        config = _CONFIGS[key] = Config.model_validate(settings)
         while len(_CONFIGS) > 256:
             _CONFIGS.popitem(last=False)
     return config
