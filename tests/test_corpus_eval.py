@@ -157,6 +157,19 @@ def test_eval_a_corpus_of_extractions_and_decide_it_under_another_config(fleet_f
 
 
 @pytest.mark.slow
+def test_eval_of_extractions_decides_them_under_the_default_config_not_their_own_events(fleet_features, tmp_path, capsys):
+    # The events.jsonl `extract` leaves is its own config's by-product: emptied, nothing changes.
+    corpus = tmp_path / "features"
+    shutil.copytree(fleet_features, corpus)
+    for events in corpus.glob("*/events.jsonl"):
+        events.write_text("")
+    assert main(["eval", str(corpus), "--json", str(tmp_path / "emptied.json")]) == 0
+    assert main(["eval", str(fleet_features), "--json", str(tmp_path / "default.json")]) == 0
+    emptied, default = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("emptied", "default"))
+    assert emptied == default and default["events_total"]["found"] > 0
+
+
+@pytest.mark.slow
 def test_eval_the_real_clips_against_their_truth_with_a_report(real_replays, real_dir, tmp_path, capsys):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
