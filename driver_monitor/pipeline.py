@@ -44,7 +44,7 @@ from driver_monitor.names import Detector as Stage
 from driver_monitor.outputs.base import Sink
 from driver_monitor.perception.camera_health import NO_SOURCE_STATUS, CameraHealth, SourceStatus
 from driver_monitor.perception.expression import COLUMN_PREFIX as EXPRESSION_PREFIX
-from driver_monitor.perception.expression import build_expression_model
+from driver_monitor.perception.expression import ExpressionModel, build_expression_model
 from driver_monitor.perception.features import extract_features, no_face_features
 from driver_monitor.perception.tracker import FaceTracker
 from driver_monitor.policy.engine import PolicyEngine
@@ -55,6 +55,9 @@ __all__ = ["FrameResult", "Pipeline", "Sink", "build_detectors"]
 # While the camera is faulty no frame drives the outputs; an idle live loop hands them a
 # result this often so CAN / serial keep their periodic status (DMS_Status is 10 Hz).
 FAULT_RESULT_PERIOD_S = 0.1
+
+# Pipeline.reconfigure's default: build the expression model there, if its section changed.
+BUILD = object()
 
 # The producer of the image models' columns (expression_*), which run before the detectors.
 PERCEPTION = "perception"
@@ -298,8 +301,13 @@ class Pipeline:
         return self._deliver(FrameResult(t=t, features=features, vehicle=vehicle, state=state, events=events,
                                          policy=policy, picture=picture, judged=True))
 
-    def reconfigure(self, config: Config, tracker: FaceTracker | None = None) -> list[Event]:
+    def reconfigure(self, config: Config, tracker: FaceTracker | None = None,
+                    expression: ExpressionModel | None | object = BUILD) -> list[Event]:
         """Swap in a new config between frames (the daemon's SIGHUP reload).
+
+        `expression`: the model for the new stress.expression_model, built beforehand (the
+        daemon loads it on its reload thread: a model that fails must fail the reload, not the
+        loop, and a slow one must not stall it); BUILD builds it here when that section changed.
 
         Detectors are rebuilt with the new thresholds. Events the old ones had open are
         closed first at the last frame's time (detail truncated=True), so every start in the
@@ -323,7 +331,10 @@ class Pipeline:
             # Keep the journey (activation, ACKs, running episodes): a reload must not switch
             # monitoring off for the activation minute nor forget an acknowledged warning.
             self.policy_engine.reconfigure(config.policy)
-        if config.stress.expression_model != self.config.stress.expression_model and self.image_models:
+        if expression is not BUILD:
+            if self.image_models:
+                self.expression = expression  # type: ignore[assignment]
+        elif config.stress.expression_model != self.config.stress.expression_model and self.image_models:
             self.expression = build_expression_model(config.stress.expression_model)
         self.camera_health.reconfigure(config.camera)
         self.privacy = PrivacyFilter(config.privacy)

@@ -2,8 +2,8 @@
 keep the old config on error).
 
 A thread reads, parses and validates the file and builds what a valid file can still fail
-on (the face model, the DBCs, the outputs), so the frame loop never waits on a 50 MB YAML or
-a model load and the watchdog keeps being fed (issue 13: a big file on SIGHUP used to block
+on (the face model, the expression model, the DBCs, the outputs), so the frame loop never
+waits on a 50 MB YAML or a model load and the watchdog keeps being fed (issue 13: a big file on SIGHUP used to block
 the loop for 17.6 s). The loop swaps the prepared result in between two frames (`take`). A
 reload never stops the daemon: whatever the preparation raises is the reload's error.
 """
@@ -18,6 +18,9 @@ from typing import Any
 from driver_monitor.config import Config
 from driver_monitor.errors import ConfigError, DriverMonitorError, one_line
 
+# PreparedReload.expression when the running expression model stays.
+KEEP = object()
+
 
 @dataclass
 class PreparedReload:
@@ -25,6 +28,10 @@ class PreparedReload:
     tracker: Any = None  # a new FaceTracker when the perception section changed
     outputs: dict[str, Any] | None = None  # new CAN / serial outputs when their settings changed
     state_lock: Any = None  # the new state directory's lock when service.state_dir changed
+    # The new stress.expression_model's model (None: switched off) when that section changed;
+    # KEEP: unchanged. Loaded here like the tracker: a missing or bad ONNX file is the
+    # reload's error, and a slow load does not stall the frame loop.
+    expression: Any = KEEP
 
 
 def reload_error_text(exc: BaseException) -> str:

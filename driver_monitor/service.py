@@ -34,9 +34,10 @@ from driver_monitor.early_signals import EarlySignals
 from driver_monitor.errors import ConfigError, DriverMonitorError, one_line
 from driver_monitor.log_setup import RepeatLimiter
 from driver_monitor.perception.camera_health import SourceStatus
+from driver_monitor.perception.expression import build_expression_model
 from driver_monitor.perception.tracker import FaceTracker, create_tracker
-from driver_monitor.pipeline import FAULT_RESULT_PERIOD_S, Pipeline
-from driver_monitor.reload import PreparedReload, Reloader, reload_error_text
+from driver_monitor.pipeline import BUILD, FAULT_RESULT_PERIOD_S, Pipeline
+from driver_monitor.reload import KEEP, PreparedReload, Reloader, reload_error_text
 from driver_monitor.runtime_state import DaemonStatus
 from driver_monitor.sd_notify import Notifier, watchdog_interval_s
 from driver_monitor.sources.camera import CameraSource
@@ -265,6 +266,10 @@ class Daemon:
         tracker = self.tracker_factory(new) if new.perception != old.perception else None
         outputs = None
         try:
+            # Built here, not in Pipeline.reconfigure on the loop: a missing or bad model file
+            # is this reload's error (it stopped the daemon), a slow load no watchdog stall.
+            expression = (build_expression_model(new.stress.expression_model)
+                          if new.stress.expression_model != old.stress.expression_model else KEEP)
             changed = (new.can, new.serial, new.service.shutdown_timeout_s) != (old.can, old.serial, old.service.shutdown_timeout_s)
             outputs = self.io.open_outputs(new) if changed else None
             # Last: nothing after it can fail and leave the new directory locked for nobody.
@@ -275,7 +280,7 @@ class Daemon:
             for output in (outputs or {}).values():
                 output.close()
             raise
-        return PreparedReload(new, tracker, outputs, state_lock)
+        return PreparedReload(new, tracker, outputs, state_lock, expression)
 
     def _finish_reload(self, prepared: PreparedReload | BaseException) -> None:
         if isinstance(prepared, BaseException):
@@ -294,7 +299,7 @@ class Daemon:
     def _apply(self, p: PreparedReload) -> None:
         old, new = self.config, p.config
         old_tracker = self.pipeline.tracker
-        closing = self.pipeline.reconfigure(new, p.tracker)
+        closing = self.pipeline.reconfigure(new, p.tracker, BUILD if p.expression is KEEP else p.expression)
         if p.tracker is not None:
             old_tracker.close()
         if closing:

@@ -54,6 +54,7 @@ class DaemonProcess:
         config_text: str,
         watchdog_usec: int | None = None,
         extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
     ):
         self.tmp_path = tmp_path
         self.config_path = tmp_path / "config.yaml"
@@ -66,13 +67,14 @@ class DaemonProcess:
         self.notices: list[Notice] = []
         self.stderr_lines: list[tuple[float, str]] = []
         self._lock = threading.Lock()
-        env = dict(os.environ)
+        extra_env, env = env, dict(os.environ)
         env.update(NOTIFY_SOCKET=str(self.notify_path), RUNTIME_DIRECTORY=str(self.state_dir),
                    PYTHONUNBUFFERED="1")
         env.pop("WATCHDOG_USEC", None)
         env.pop("WATCHDOG_PID", None)
         if watchdog_usec is not None:
             env["WATCHDOG_USEC"] = str(watchdog_usec)
+        env.update(extra_env or {})
         cmd = [sys.executable, "-m", "driver_monitor", "run", "--config", str(self.config_path),
                "--camera", str(camera), *(extra_args or [])]
         self.started = time.monotonic()

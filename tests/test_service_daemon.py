@@ -284,3 +284,62 @@ def test_a_camera_file_that_cannot_be_opened_is_one_line_not_ffmpegs(tmp_path: P
     time.sleep(1.0)  # reopens at 0.1, 0.2, 0.3 s backoff (BASE_CONFIG)
     assert not [line for line in d.stderr_text().splitlines() if "moov atom" in line or line.startswith("[")]
     assert d.stop()[0] == 0
+
+
+# A face-model stand-in whose load takes 1.5 s (a large ONNX file on a slow card): loaded in
+# the daemon's process through sitecustomize, so the test sees where the daemon loads it.
+SLOW_EXPRESSION_LOAD = """
+import time
+import driver_monitor.perception.expression as expression
+_load = expression.ExpressionModel.__init__
+def _slow_load(self, config):
+    time.sleep(1.5)
+    _load(self, config)
+expression.ExpressionModel.__init__ = _slow_load
+"""
+
+
+def test_sighup_expression_model_that_fails_to_load_is_the_reloads_error_and_a_slow_one_no_stall(
+    tmp_path: Path, noise_clip: Path, daemons: list
+) -> None:
+    # The model was built in Pipeline.reconfigure on the frame loop: a missing file stopped
+    # the daemon (exit 2), a slow load starved the watchdog.
+    from test_stress_expression import build_model, model_config
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(SLOW_EXPRESSION_LOAD)
+    pythonpath = os.pathsep.join(p for p in (str(tmp_path / "site"), os.environ.get("PYTHONPATH")) if p)
+    base = BASE_CONFIG.format(absent_after_s=30.0)
+    d = DaemonProcess(tmp_path, noise_clip, base, watchdog_usec=400_000, env={"PYTHONPATH": pythonpath})
+    daemons.append(d)
+    ready = d.wait_ready()
+    d.wait_status("fps", timeout=3.0, after=ready.t + 0.5)
+
+    def expression_yaml(path: Path | str) -> str:
+        section = model_config(build_model(tmp_path / "model.onnx")).model_dump(mode="json")
+        section["model_path"] = str(path)
+        return base + "stress:\n  expression_model: " + json.dumps(section) + "\n"
+
+    not_onnx = tmp_path / "not_a_model.onnx"
+    not_onnx.write_bytes(b"not an onnx file")
+    for path, why in [("/nonexistent/model.onnx", "stress.expression_model.model_path: /nonexistent/model.onnx: no such file"),
+                      (not_onnx, f"{not_onnx}: not a loadable ONNX model")]:
+        d.config_path.write_text(expression_yaml(path))
+        hup = d.signal(signal.SIGHUP)
+        back = d.wait_notice(lambda n: n.get("READY") == "1", timeout=10.0, after=hup)
+        assert f"reload failed, running config kept: {why}" in (back.get("STATUS") or ""), back
+        d.wait_stderr(f"config reload failed, keeping the running config: {why}", timeout=1.0, after=hup)
+        later = d.wait_status("fps", timeout=3.0, after=back.t + 0.5)
+        assert d.proc.poll() is None and "active: none" in (later.get("STATUS") or "")
+
+    d.config_path.write_text(expression_yaml(tmp_path / "model.onnx"))
+    hup = d.signal(signal.SIGHUP)
+    back = d.wait_notice(lambda n: n.get("READY") == "1", timeout=10.0, after=hup)
+    assert "reload failed" not in (back.get("STATUS") or "") and back.t - hup >= 1.5
+    d.wait_stderr("config reloaded (1)", timeout=1.0, after=hup)
+    d.wait_status("fps", timeout=3.0, after=back.t + 0.5)
+    # The frame loop fed the watchdog through the 1.5 s load (every 0.2 s; systemd kills at 0.4 s).
+    pings = [n.t for n in d.notices_with("WATCHDOG", "1", after=hup - 0.2) if n.t <= back.t + 0.5]
+    assert max(b - a for a, b in zip(pings, pings[1:], strict=False)) < 0.4
+    assert "Traceback" not in d.stderr_text()
+    assert d.stop()[0] == 0
