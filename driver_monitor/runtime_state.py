@@ -66,8 +66,10 @@ class StateDirLock:
     @classmethod
     def take(cls, directory: Path) -> StateDirLock | None:
         """The lock, or InputError naming the daemon that holds it; None (with a warning) when
-        the directory cannot be made or written: then no state file can be either, and the
-        daemon runs on without one, as it does when a write fails later."""
+        the directory cannot be made or the lock file opened: then no state file can be
+        written either, and the daemon runs on without one, as it does when a write fails
+        later. A lock file that cannot take the pid (a full disk) is one warning too, and
+        the lock is kept."""
         try:
             directory.mkdir(parents=True, exist_ok=True)
             fd = os.open(directory / cls.NAME, os.O_RDWR | os.O_CREAT, 0o600)
@@ -84,8 +86,14 @@ class StateDirLock:
                              "or give this one another --state-dir") from None
         except OSError as exc:  # a file system without locks: run, as before there was one
             log.warning("state directory %s not locked (%s)", directory, exc.strerror)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:
+            # A full directory (ENOSPC) or a read-only one: the lock is held all the same (a
+            # second daemon is refused, named "another process"); the state file cannot be
+            # written either, and each write that fails is logged as later ones are.
+            log.warning("state directory %s not writable (%s): no state file while it lasts", directory, exc.strerror)
         return cls(directory, fd)
 
     def release(self) -> None:

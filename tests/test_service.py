@@ -252,6 +252,29 @@ def test_state_dir_lock_is_exclusive_names_its_holder_and_is_freed(tmp_path: Pat
     again.release()
 
 
+def test_a_full_state_directory_is_one_warning_and_the_lock_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Writing the pid on a full disk (ENOSPC) raised out of `run`: a traceback, no daemon.
+    import errno
+
+    from driver_monitor.errors import InputError
+    from driver_monitor.runtime_state import StateDirLock
+
+    def full(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "pwrite", full)
+    with caplog.at_level(logging.WARNING, logger="driver_monitor.runtime_state"):
+        held = StateDirLock.take(tmp_path / "run")
+    assert held is not None
+    assert [r.getMessage() for r in caplog.records] == [
+        f"state directory {tmp_path / 'run'} not writable (No space left on device): no state file while it lasts"]
+    with pytest.raises(InputError, match=r"another driver-monitor \(another process\) keeps its state here"):
+        StateDirLock.take(tmp_path / "run")
+    held.release()
+
+
 def test_a_frame_a_stage_raises_on_is_one_counted_line_not_a_dead_daemon(caplog: pytest.LogCaptureFixture) -> None:
     """Nothing in the frame loop caught an exception: one value no check foresaw (a NaN speed
     from CAN reached int() in the daydreaming detector) ended the daemon. Now that frame is
