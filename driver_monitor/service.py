@@ -238,13 +238,15 @@ class Daemon:
         active_before = set(self.pipeline.active)
         status = self.camera.status
         camera = SourceStatus(status.fault, status.fault_detail, self.camera.period_s)
-        vehicle = self.io.vehicle.at(t)
+        # A serial ACK press stays in the vehicle state until a result has taken it to the
+        # policy: an idle turn during a camera fault hands none (see Pipeline.idle).
+        vehicle = self.io.vehicle.at(t, hold_ack=True)
         try:
             if frame is None:
-                self.pipeline.idle(t, vehicle, camera)
+                result = self.pipeline.idle(t, vehicle, camera)
             else:
                 started = time.perf_counter()
-                self.pipeline.process(frame, vehicle, camera)
+                result = self.pipeline.process(frame, vehicle, camera)
                 self.status.frame_times.add(time.perf_counter() - started)
         except Exception as exc:  # noqa: BLE001 - what nothing foresaw: that frame, not the daemon
             # A stage that raises (a bug, a value no check caught) costs this frame, said in one
@@ -254,6 +256,8 @@ class Daemon:
             log.error("frame at t=%.3f not processed: %s: %s", t, exc.__class__.__name__, one_line(exc),
                       extra={"rate_key": "frame-error"})
             return
+        if result is not None:
+            self.io.vehicle.ack_used(result.t)
         if frame is not None:
             for tap in self.io.frame_taps:  # the recording / the event clips' ring: after the Pipeline
                 tap.frame(frame, self.camera.period_s)

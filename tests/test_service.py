@@ -9,6 +9,7 @@ import os
 import socket
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -285,6 +286,7 @@ def test_a_frame_a_stage_raises_on_is_one_counted_line_not_a_dead_daemon(caplog:
     from driver_monitor.messages import Frame
     from driver_monitor.runtime_state import DaemonStatus
     from driver_monitor.service import Daemon
+    from driver_monitor.vehicle.inputs import VehicleInputs
 
     class Raising:
         last_result = None
@@ -303,7 +305,7 @@ def test_a_frame_a_stage_raises_on_is_one_counted_line_not_a_dead_daemon(caplog:
     frames = iter([Frame(t=1.0, image=np.zeros((48, 64, 3), np.uint8)), Frame(t=1.1, image=np.zeros((48, 64, 3), np.uint8))])
     status = types.SimpleNamespace(fault=None, fault_detail=None, open=True)
     daemon.camera = types.SimpleNamespace(latest=lambda timeout: next(frames), status=status, period_s=0.1)
-    daemon.io = types.SimpleNamespace(vehicle=types.SimpleNamespace(at=lambda t: None), frame_taps=[])
+    daemon.io = types.SimpleNamespace(vehicle=VehicleInputs(), frame_taps=[])
     daemon.status = DaemonStatus(None, None, write_file=False)
     daemon.clock = lambda: 2.0
     with caplog.at_level(logging.ERROR, logger="driver_monitor.service"):
@@ -329,3 +331,75 @@ def test_landmarks_that_are_no_face_are_no_face_not_a_singular_pose() -> None:
             assert tracker.observe(LocatedFace(1.0, points, (640, 480))) is None
     finally:
         tracker.close()
+
+
+class _SilentCamera:
+    """A camera unplugged: no frame, its own fault, a 15 frames/s period."""
+
+    period_s = 1 / 15
+    status = SimpleNamespace(fault="device_gone", fault_detail="/dev/video0: no such device")
+
+    def latest(self, timeout: float) -> None:
+        return None
+
+
+class _Results:
+    def __init__(self) -> None:
+        self.results: list = []
+
+    def write(self, result) -> None:
+        self.results.append(result)
+
+    def write_events(self, events) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_serial_ack_pressed_during_a_camera_fault_reaches_the_policy_on_any_loop_turn(tmp_path: Path) -> None:
+    # The loop turns every ~66 ms while idle; a result goes to the policy every 0.1 s only
+    # (Pipeline.idle). A press taken from the board on a turn without one was lost (and yet
+    # written to serial_ack.csv, so a replay acted on it while the live run had not).
+    from driver_monitor.config import parse_config
+    from driver_monitor.pipeline import Pipeline
+    from driver_monitor.service import Daemon
+    from driver_monitor.vehicle.inputs import VehicleInputs
+
+    config = parse_config("policy: {monitoring: {activation_s: 0.0}}\n")
+    now = [1000.0]
+    daemon = Daemon(state_dir=tmp_path / "run", clock=lambda: now[0])
+    daemon.status.write_file = False
+    sink = _Results()
+    daemon.config, daemon.pipeline, daemon.camera = config, Pipeline(config, None, [sink], image_models=False), _SilentCamera()
+    presses, tapped = [False], []
+    vehicle = VehicleInputs(ack=lambda: presses.pop() if presses else False)
+    vehicle.ack_tap = tapped.append
+    daemon.io = SimpleNamespace(vehicle=vehicle, frame_taps=[])
+    presses.clear()
+
+    def turn() -> None:
+        now[0] = round(now[0] + 0.066, 3)
+        daemon._step()
+
+    def warned() -> bool:
+        return any(e.kind == "action" and e.detail.get("condition") == "camera_fault"
+                   for r in sink.results for e in r.events)
+
+    # Until a turn has handed its result to the policy under the warning: the next one, 66 ms
+    # later, hands none.
+    while not (now[0] > 1002.0 and warned() and sink.results[-1].t == now[0]):
+        turn()
+        assert now[0] < 1030.0, "no camera_fault warning"
+    results_before = len(sink.results)
+    presses.append(True)
+    turn()
+    assert len(sink.results) == results_before  # the turn that took the press made no result
+    turn()
+    acks = [(r.t, e.detail) for r in sink.results for e in r.events if e.name == "driver_ack"]
+    assert acks == [(sink.results[-1].t, {"condition": "camera_fault"})]
+    assert [r.vehicle.driver_ack for r in sink.results[results_before:]] == [True]
+    assert tapped == [sink.results[-1].t]  # serial_ack.csv: where the policy used it
+    for _ in range(5):
+        turn()
+    assert not any(r.vehicle.driver_ack for r in sink.results[results_before + 1:])  # used once

@@ -24,6 +24,15 @@ class VehicleSource(Protocol):
 
     def state_at(self, t: float) -> VehicleState: ...
 
+    def ack_used(self, t: float) -> None:
+        """The state of `at(..., hold_ack=True)` reached the policy in the result at t: a
+        serial press it carried is used (and a recording keeps it at t, where a replay hands
+        it to the policy again)."""
+        if self._ack_pending:
+            self._ack_pending = False
+            if self.ack_tap is not None:
+                self.ack_tap(t)
+
     @property
     def errors(self) -> int: ...
 
@@ -78,14 +87,22 @@ class VehicleInputs:
         self.ack_tap: AckTap | None = None  # a live recording: where a press is written
         self.recorded_acks: RecordedAcks | None = None  # a replay of a recording
         self._seen_errors: dict[str, int] = {}
+        self._ack_pending = False  # a serial press taken from the board, not yet used
 
-    def at(self, t: float) -> VehicleState | None:
+    def at(self, t: float, hold_ack: bool = False) -> VehicleState | None:
         """The vehicle at t (None: nothing known; the pipeline then assumes unknown, and
-        unknown speed counts as moving)."""
+        unknown speed counts as moving).
+
+        A serial ACK press is in the state returned, once. `hold_ack`: it stays in every
+        state returned until `ack_used` says one of them reached the policy: the live loop
+        asks on every turn, but while the camera is faulty only some turns hand a result to
+        the policy (Pipeline.idle), and a press carried by a turn that did not was lost."""
         state = self.can.state_at(t) if self.can is not None else None
-        pressed = self.ack is not None and self.ack()
-        if pressed and self.ack_tap is not None:
-            self.ack_tap(t)
+        if self.ack is not None and self.ack():
+            self._ack_pending = True
+        pressed = self._ack_pending
+        if pressed and not hold_ack:
+            self.ack_used(t)
         if self.recorded_acks is not None and self.recorded_acks.pressed_at(t):
             pressed = True
         if pressed:
@@ -93,6 +110,15 @@ class VehicleInputs:
         if self.heart_rate is not None:
             state = self.heart_rate.apply(state if state is not None else VehicleState(t=t))
         return state
+
+    def ack_used(self, t: float) -> None:
+        """The state of `at(..., hold_ack=True)` reached the policy in the result at t: a
+        serial press it carried is used (and a recording keeps it at t, where a replay hands
+        it to the policy again)."""
+        if self._ack_pending:
+            self._ack_pending = False
+            if self.ack_tap is not None:
+                self.ack_tap(t)
 
     @property
     def errors(self) -> int:
