@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
@@ -68,33 +69,61 @@ class RepeatLimiter(logging.Filter):
     appended to the next line let through, so journald stays readable when a fault flaps.
     The key is the record's `rate_key` extra, else its message template and level. A record
     with the extra `rate_limit=False` always passes: the answer to an operator's request (a
-    SIGHUP's reload) must never be held back, however many came before it."""
+    SIGHUP's reload) must never be held back, however many came before it.
+
+    `flush` (the daemon's loop calls it every turn, and at the stop) writes the last line
+    held back of each window that has ended, with the count: the journal's last word on a
+    flapping camera was otherwise its fault, held back until the next fault, however long the
+    camera then worked (the line that ended it was one of those held back)."""
 
     def __init__(self, max_lines: int, window_s: float, clock: Callable[[], float] = time.monotonic):
         super().__init__()
         self.max_lines = max_lines
         self.window_s = window_s
         self.clock = clock
-        self._windows: dict[Any, list[float | int]] = {}  # key -> [window start, sent, held]
+        self._windows: dict[Any, list[Any]] = {}  # key -> [window start, sent, held, last held record]
+        self._lock = threading.Lock()  # records come from every thread
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "rate_limit", True) is False:
             return True
         key = getattr(record, "rate_key", None) or (record.name, record.levelno, str(record.msg))
         now = self.clock()
-        w = self._windows.get(key)
-        if w is None or now - w[0] >= self.window_s:
-            held = int(w[2]) if w is not None else 0
-            self._windows[key] = [now, 1, 0]
-            if held:
-                record.msg = f"{record.getMessage()} ({held} similar lines held back in the last {self.window_s:g} s)"
-                record.args = None
-            return True
-        if w[1] < self.max_lines:
-            w[1] += 1
-            return True
-        w[2] += 1
-        return False
+        with self._lock:
+            w = self._windows.get(key)
+            if w is None or now - w[0] >= self.window_s:
+                held = int(w[2]) if w is not None else 0
+                self._windows[key] = [now, 1, 0, None]
+                if held:
+                    record.msg = f"{record.getMessage()} ({held} similar lines held back in the last {self.window_s:g} s)"
+                    record.args = None
+                return True
+            if w[1] < self.max_lines:
+                w[1] += 1
+                return True
+            w[2] += 1
+            w[3] = record
+            return False
+
+    def flush(self, stop: bool = False) -> list[logging.LogRecord]:
+        """Write (through its logger's handlers) the last record held back of each window that
+        has ended, or of every window when `stop`, in the order they were made; returns them."""
+        now = self.clock()
+        due: list[logging.LogRecord] = []
+        with self._lock:
+            for key, w in list(self._windows.items()):
+                if w[2] and (stop or now - w[0] >= self.window_s):
+                    record, held = w[3], int(w[2])
+                    record.msg = (f"{record.getMessage()} (the last of {held} similar lines held back "
+                                  f"in the last {self.window_s:g} s)")
+                    record.args = None
+                    record.rate_limit = False  # past this filter on its way out
+                    due.append(record)
+                    del self._windows[key]
+        due.sort(key=lambda r: r.created)
+        for record in due:
+            logging.getLogger(record.name).handle(record)
+        return due
 
     def install(self) -> RepeatLimiter:
         """Filter every root handler through this limiter."""

@@ -195,6 +195,7 @@ class Daemon:
             if prepared is not None:
                 self._finish_reload(prepared)
             self._step()
+            self.limiter.flush()  # a line held back when its window ends: a fault's end too
             now = self.clock()
             if wd is not None and now >= next_ping:
                 self.notifier.watchdog()
@@ -394,6 +395,7 @@ class Daemon:
         if self.reporter is not None:
             self.reporter(self)
         pipeline.tracker.close()
+        self.limiter.flush(stop=True)  # the journal's last word on each kind of line is its latest
         self.status.phase = "stopped"
         self._publish()
         if self.status.lock is not None:

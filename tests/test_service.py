@@ -403,3 +403,37 @@ def test_a_serial_ack_pressed_during_a_camera_fault_reaches_the_policy_on_any_lo
     for _ in range(5):
         turn()
     assert not any(r.vehicle.driver_ack for r in sink.results[results_before + 1:])  # used once
+
+
+def test_repeat_limiter_writes_the_last_line_held_back_when_its_window_ends() -> None:
+    # A flapping camera: its fault's end was held back, and nothing wrote it until the next
+    # fault, so the journal's last word was "camera fault" while the camera worked for hours.
+    now = [0.0]
+    limiter = RepeatLimiter(max_lines=1, window_s=10.0, clock=lambda: now[0])
+    logger = logging.getLogger("driver_monitor.test_flap")
+    written: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda r: written.append(r.getMessage())  # type: ignore[method-assign]
+    handler.addFilter(limiter)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        for t, phase in [(0.0, "start"), (3.0, "end"), (4.0, "start"), (4.8, "end"), (6.0, "start"), (6.8, "end")]:
+            now[0] = t
+            logger.warning("event camera_fault %s t=%.1f", phase, t)
+            assert limiter.flush() == []  # no window has ended yet
+        assert written == ["event camera_fault start t=0.0"]  # one line per 10 s, the key its template
+        now[0] = 9.9
+        assert limiter.flush() == []
+        now[0] = 10.0
+        flushed = limiter.flush()
+        assert written[1:] == ["event camera_fault end t=6.8 (the last of 5 similar lines held back in the last 10 s)"]
+        assert len(flushed) == 1 and limiter.flush() == []
+        now[0] = 12.0  # a new window: the next line passes, with no count carried over
+        logger.warning("event camera_fault %s t=%.1f", "start", 12.0)
+        logger.warning("event camera_fault %s t=%.1f", "end", 12.5)
+        assert written[2:] == ["event camera_fault start t=12.0"]
+        limiter.flush(stop=True)  # the daemon stops: whatever is held back goes out now
+        assert written[3:] == ["event camera_fault end t=12.5 (the last of 1 similar lines held back in the last 10 s)"]
+    finally:
+        logger.removeHandler(handler)

@@ -92,8 +92,8 @@ class ServiceConfig(Section):
     # How often the state file and the sd_notify STATUS line are refreshed.
     state_interval_s: float = Field(1.0, gt=0.0, le=60.0)
     # Log lines with the same text: at most log_repeat_max per log_repeat_window_s, the rest
-    # are counted and summarised once the window ends (journald stays readable when a fault
-    # flaps).
+    # are counted; when the window ends the last of them is written with the count (journald
+    # stays readable when a fault flaps, and its last word is the camera's latest state).
     log_repeat_max: int = Field(3, ge=1, le=1000)
     log_repeat_window_s: float = Field(60.0, gt=0.0, le=3600.0)
     # SIGTERM must end the process within systemd's stop timeout; the loop stops between
