@@ -171,13 +171,15 @@ class FrameStats:
     identical_to_previous: bool
     mean_luma: float
     luma_std: float
+    # Smaller than camera_health.MIN_FRAME_SIDE_PX on a side: no face to judge fits in it.
+    too_small: bool = False
 
     def columns(self) -> dict[str, Scalar]:
         return {FRAME_PREFIX + name: getattr(self, name) for name in _FRAME_STATS_FIELDS}
 
 
 FRAME_PREFIX = "frame_"
-_FRAME_STATS_FIELDS = ("identical_to_previous", "mean_luma", "luma_std")
+_FRAME_STATS_FIELDS = ("identical_to_previous", "mean_luma", "luma_std", "too_small")
 # `frame_judged`: the frame went through perception and the detectors (False: a picture
 # camera health refused, or no frame at all).
 FRAME_JUDGED = "frame_judged"

@@ -224,3 +224,37 @@ def test_picture_faults_from_real_clips(tmp_path: Path, kind: str, reason: str) 
     finally:
         cam.stop()
     assert [(e.name, e.phase, e.detail["reason"]) for e in events] == [("camera_fault", "start", reason)]
+
+
+@pytest.mark.parametrize("shape", [(1, 640, 3), (16, 16, 3), (23, 640, 3)])
+def test_frames_too_small_to_hold_a_face_are_a_camera_fault_not_an_empty_seat(shape: tuple[int, int, int]) -> None:
+    # A camera delivering 640x1 or 16x16 pictures was never faulty: its frames were judged,
+    # and the daemon raised driver_absent.
+    from driver_monitor.config import Config
+    from driver_monitor.messages import Frame
+    from driver_monitor.pipeline import Pipeline
+
+    class NoFace:
+        def track(self, frame: Frame) -> None:
+            return None
+
+    class Events:
+        def __init__(self) -> None:
+            self.events: list = []
+
+        def write(self, result) -> None:
+            self.events += [(e.t, e.phase, e.detail.get("reason"), e.detail.get("why"))
+                            for e in result.events if e.name == "camera_fault"]
+
+        def close(self) -> None:
+            pass
+
+    sink = Events()
+    pipeline = Pipeline(Config(), NoFace(), [sink])  # type: ignore[arg-type, list-item]
+    rng = np.random.default_rng(3)
+    for k in range(40):  # 4 s of small frames, then good ones
+        pipeline.process(Frame(k / 10, rng.integers(30, 220, shape if k < 20 else (120, 160, 3), dtype=np.uint8)))
+    events = sink.events
+    assert events == [(0.0, "start", "small_frame", "frames smaller than 24 pixels on a side"), (2.0, "end", "small_frame", None)]
+    assert pipeline.frames == 20  # the good ones only were judged
+    assert frame_stats(np.zeros((24, 32, 3), np.uint8), None).too_small is False

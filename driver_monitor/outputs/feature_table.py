@@ -230,7 +230,7 @@ def _csv_cell(value: Any, exact: str | None) -> Any:
 _INPUT_KINDS: dict[str, str] = {
     "face_present": "bool", "colour_image": "bool",
     FRAME_PREFIX + "identical_to_previous": "optional_bool", FRAME_PREFIX + "mean_luma": "optional_float",
-    FRAME_PREFIX + "luma_std": "optional_float", FRAME_JUDGED: "bool",
+    FRAME_PREFIX + "luma_std": "optional_float", FRAME_PREFIX + "too_small": "optional_bool", FRAME_JUDGED: "bool",
     VEHICLE_PREFIX + "speed_kph": "optional_float", VEHICLE_PREFIX + "indicator_left": "optional_bool",
     VEHICLE_PREFIX + "indicator_right": "optional_bool", VEHICLE_PREFIX + "gear": "optional_str",
     VEHICLE_PREFIX + "driver_ack": "bool", VEHICLE_PREFIX + "ignition_on": "optional_bool",

@@ -9,6 +9,7 @@ does (issue 14: the monitor used to live in the daemon only).
 | frozen_image   | bit-identical frames for `frozen_frame_s` (a live sensor always has noise) |
 | dark_lens      | mean luma below `dark_lens_brightness` for `dark_lens_s`              |
 | covered_lens   | luma standard deviation below `covered_lens_contrast` for `dark_lens_s` |
+| small_frame    | a frame narrower or lower than MIN_FRAME_SIDE_PX (24) pixels, at once  |
 | (the source's) | device_gone, open_failed, read_failed: reported by the live camera    |
 """
 
@@ -29,6 +30,14 @@ NO_FRAME = "no_frame"
 FROZEN_IMAGE = "frozen_image"
 DARK_LENS = "dark_lens"
 COVERED_LENS = "covered_lens"
+SMALL_FRAME = "small_frame"
+
+# A picture narrower or lower than this holds no face that can be judged: an eye is about a
+# tenth of a face's height, so even a face filling such a frame has eyes two pixels high (and
+# a face narrower than drowsiness.min_face_width_px, 60 px, is not judged for closure). A
+# camera delivering such frames (a wrong mode, a broken driver: 640x1, 16x16) is faulty;
+# judged, its pictures read as an empty seat (driver_absent).
+MIN_FRAME_SIDE_PX = 24
 
 
 # Rows compared first by same_picture: a live sensor's noise differs in every band of rows.
@@ -50,7 +59,8 @@ def frame_stats(image: np.ndarray, previous: np.ndarray | None) -> FrameStats:
     small = image[::4, ::4]
     grey = cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2GRAY) if small.ndim == 3 else small
     mean, std = cv2.meanStdDev(grey)
-    return FrameStats(identical, float(mean[0, 0]), float(std[0, 0]))
+    too_small = min(image.shape[:2]) < MIN_FRAME_SIDE_PX
+    return FrameStats(identical, float(mean[0, 0]), float(std[0, 0]), too_small)
 
 
 class CameraFaultMonitor:
@@ -66,6 +76,7 @@ class CameraFaultMonitor:
         self._frozen_since: float | None = None
         self._dark_since: float | None = None
         self._flat_since: float | None = None
+        self._small_since: float | None = None  # frames too small to judge since
         self.reasons: frozenset[str] = frozenset()
         # Every reason seen during the current fault: its end names them all (a camera that
         # was gone and then, reopened, slow to deliver reads `device_gone,no_frame`).
@@ -100,6 +111,7 @@ class CameraFaultMonitor:
             self._frozen_since = _since(self._frozen_since, stats.identical_to_previous, frame_t)
             self._dark_since = _since(self._dark_since, stats.mean_luma < cfg.dark_lens_brightness, frame_t)
             self._flat_since = _since(self._flat_since, stats.luma_std < cfg.covered_lens_contrast, frame_t)
+            self._small_since = _since(self._small_since, bool(stats.too_small), frame_t)
         period = period_s if period_s and period_s > 0 else cfg.frame_period_s
         no_frame_after = cfg.no_frame_timeout_periods * period
         if source_fault is None and t - self.last_frame_t > no_frame_after:
@@ -114,6 +126,9 @@ class CameraFaultMonitor:
             if since is not None and self.last_frame_t - since >= hold and NO_FRAME not in reasons:
                 reasons.add(name)
                 onset[name] = since
+        if self._small_since is not None and NO_FRAME not in reasons:  # no hold: not one can be judged
+            reasons.add(SMALL_FRAME)
+            onset[SMALL_FRAME] = self._small_since
         # A dark picture is also flat; report the more specific cause only.
         if DARK_LENS in reasons:
             reasons.discard(COVERED_LENS)
@@ -165,6 +180,7 @@ def describe_reasons(config: CameraConfig, reasons: frozenset[str], source_detai
         FROZEN_IMAGE: f"identical frames for {config.frozen_frame_s:g} s",
         DARK_LENS: f"mean brightness below {config.dark_lens_brightness:g} for {config.dark_lens_s:g} s",
         COVERED_LENS: f"no contrast (luma std below {config.covered_lens_contrast:g}) for {config.dark_lens_s:g} s",
+        SMALL_FRAME: f"frames smaller than {MIN_FRAME_SIDE_PX} pixels on a side",
     }
     return "; ".join(why.get(r, r) for r in sorted(reasons))
 
