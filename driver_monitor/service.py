@@ -151,9 +151,15 @@ class Daemon:
         self.pipeline = Pipeline(self.config, tracker, self.io.sinks)
         self.camera = CameraSource(self.config.camera.device, self.config.camera, clock=self.clock,
                                    loop=self.record is None)  # a file is recorded once
+        camera_start_t = self.clock()
         self.camera.start()
         try:  # from here on, every exit goes through the orderly stop
             started = self.camera.wait_started(self.config.camera.open_timeout_s, self._stop_requested)
+            if not started:
+                # Nothing within the open wait: the silence counts from the camera's start, so
+                # READY already says no_frame (with its onset then), not "camera ok" and a
+                # fault a second later dated at READY.
+                self.pipeline.camera_health.start(camera_start_t)
             if self.record is not None and not started and not self._stop_requested.is_set():
                 status = self.camera.status
                 why = status.fault_detail or f"{self.camera.source}: no frame within {self.config.camera.open_timeout_s:g} s"

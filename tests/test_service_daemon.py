@@ -343,3 +343,21 @@ def test_sighup_expression_model_that_fails_to_load_is_the_reloads_error_and_a_s
     assert max(b - a for a, b in zip(pings, pings[1:], strict=False)) < 0.4
     assert "Traceback" not in d.stderr_text()
     assert d.stop()[0] == 0
+
+
+def test_a_camera_that_never_delivers_is_no_frame_at_ready_from_its_start(tmp_path: Path, daemons: list) -> None:
+    # A FIFO nobody writes to: opening it blocks for ever. READY came after the open wait with
+    # "camera ok", and no_frame a second later with its onset at READY, not at the start.
+    fifo = tmp_path / "camera.fifo"
+    os.mkfifo(fifo)
+    d = DaemonProcess(tmp_path, fifo, BASE_CONFIG.format(absent_after_s=30.0).replace("camera:\n", "camera:\n  open_timeout_s: 1.5\n"))
+    daemons.append(d)
+    ready = d.wait_ready()
+    assert "camera FAULT no_frame" in (ready.get("STATUS") or ""), ready
+    _, line = d.wait_stderr("event camera_fault start", timeout=2.0)
+    fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+    t, onset = float(fields["t"]), float(fields["onset_t"])
+    assert fields["reason"] == "no_frame"
+    # Counted from the camera's start: the 1.5 s open wait is part of the silence.
+    assert ready.t - 1.5 - 2.0 < onset <= ready.t - 1.5 and t <= ready.t + 0.1
+    assert d.stop()[0] == 0

@@ -216,6 +216,12 @@ class CameraHealth:
         """A reopened camera: its first picture is not compared with the old one."""
         self._previous = None
 
+    def start(self, t: float) -> None:
+        """The camera was started at t and has delivered nothing since: its silence counts from
+        t (the daemon's open wait ran out; else the monitor starts at the first time it sees)."""
+        if self.monitor is None:
+            self.monitor = CameraFaultMonitor(self.config, t)
+
     def frame(self, frame: Frame, source: SourceStatus = NO_SOURCE_STATUS) -> list[Event]:
         return self.observe(frame.t, self.stats(frame), source)
 
