@@ -179,7 +179,7 @@ def _fake_clip(root: Path, name: str, size: int, age_s: float, now: float) -> Pa
 
 
 def test_store_deletes_by_age_then_oldest_first_by_quota_and_cleans_half_written_clips(tmp_path: Path) -> None:
-    now = 1_000_000.0
+    now = 1_800_000_000.0  # 2027: a clock that is set
     root = tmp_path / "clips"
     store = ClipStore(root, quota_bytes=2500, retention_s=3600.0, wall=lambda: now)
     old = _fake_clip(root, "20250101T100000Z-sleep", 100, 7200.0, now)
@@ -197,6 +197,28 @@ def test_store_deletes_by_age_then_oldest_first_by_quota_and_cleans_half_written
     assert [c.path for c in store.clips()] == [second, third] and store.deleted == 2
     store.quota_bytes = 500  # one clip alone over the quota: the quota wins
     assert store.prune() == [second, third] and store.clips() == []
+
+
+def test_a_wall_clock_jump_deletes_no_fresh_clip_by_age(tmp_path: Path) -> None:
+    # A car's clock is set after boot (GPS): a clip written in "1970" was deleted as older than
+    # the retention age at the next prune, and one written while the clock was ahead was kept
+    # past it. Their age now counts from the first prune that sees them with a set clock.
+    root = tmp_path / "clips"
+    wall = [1_000.0]  # 1970: not set yet
+    store = ClipStore(root, quota_bytes=1e9, retention_s=3600.0, wall=lambda: wall[0])
+    boot = _fake_clip(root, "19700101T000512Z-driver_absent", 100, 0.0, wall[0])
+    store.open()
+    assert store.prune() == [] and boot.is_dir()  # no set clock, no age
+    wall[0] = 1_800_000_000.0  # GPS sets the clock
+    ahead = _fake_clip(root, "20290101T000000Z-sleep", 100, -86400.0, wall[0])  # a clock a day ahead
+    stale = _fake_clip(root, "20270115T080000Z-phone_use", 100, 7200.0, wall[0])  # really 2 h old
+    assert store.prune() == [stale]
+    assert boot.is_dir() and ahead.is_dir()
+    assert boot.stat().st_mtime == ahead.stat().st_mtime == wall[0]  # their age starts now
+    wall[0] += 3000.0
+    assert store.prune() == []
+    wall[0] += 601.0
+    assert store.prune() == [boot, ahead] and store.clips() == []
 
 
 @pytest.mark.slow

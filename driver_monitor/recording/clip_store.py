@@ -11,6 +11,7 @@ so a reader never sees half a clip; the quota and the retention age delete the o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,9 @@ PARTIAL_PREFIX = ".partial-"
 # A clip's directory name: its trigger's UTC time, the trigger's event name, and a number
 # when two clips would share a name (ClipStore.final_name). Anything else in the directory
 # is not ours: the quota and the retention age never count or delete it.
+# A wall time before this is a clock not set yet (a car without a battery-backed clock boots
+# in 1970 until GPS or NTP sets it): no clip of this code was written before 2025.
+PLAUSIBLE_WALL = 1_735_689_600.0  # 2025-01-01T00:00:00Z
 CLIP_NAME = re.compile(r"\d{8}T\d{6}Z-[a-z_]+(-[a-z_]+)?(-\d+)?")  # ...Z-sleep, ...Z-warning-sleep-2
 CLIP_EVENTS_NAME = "events.jsonl"  # the event-log contract (docs/event-log.md)
 DEFAULT_CLIPS_DIR = Path("/var/lib/driver-monitor/clips")
@@ -99,12 +103,25 @@ class ClipStore:
 
     def prune(self) -> list[Path]:
         """Delete clips older than the retention age, then the oldest while the clips take more
-        than the quota. Returns what was deleted."""
+        than the quota. Returns what was deleted.
+
+        The age is the wall clock's, which a car sets after boot (GPS, NTP): a clip written
+        before (mtime in 1970) or while the clock was ahead (mtime in the future) has no age
+        that means anything, and a jump deleted fresh clips. Such a clip's time is set to now
+        (it is kept for the retention age from here); with the clock itself not yet set
+        nothing is deleted by age. The quota still applies."""
         now = self.wall()
+        clock_set = now >= PLAUSIBLE_WALL
         deleted = []
         kept = []
         for clip in self.clips():
-            if now - clip.written_wall > self.retention_s:
+            if clock_set and not PLAUSIBLE_WALL <= clip.written_wall <= now:
+                with contextlib.suppress(OSError):  # not restamped: kept, and judged so again next time
+                    os.utime(clip.path, (now, now))
+                log.info("event clips: %s was written at an implausible clock time (%s): kept, its age counted from now",
+                         clip.path.name, time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(clip.written_wall)))
+                kept.append(replace(clip, written_wall=now))
+            elif clock_set and now - clip.written_wall > self.retention_s:
                 deleted.append(clip)
             else:
                 kept.append(clip)
