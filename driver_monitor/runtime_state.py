@@ -96,6 +96,18 @@ class StateDirLock:
             log.warning("state directory %s not writable (%s): no state file while it lasts", directory, exc.strerror)
         return cls(directory, fd)
 
+    def intact(self) -> bool:
+        """The lock file in the directory is still the one this lock holds. Removed (a tmpfiles
+        clean of /run, an `rm -r` of the directory) or replaced, it excludes nobody: a second
+        daemon would create and lock a new one."""
+        if self._fd is None:
+            return False
+        try:
+            there, mine = os.stat(self.directory / self.NAME), os.fstat(self._fd)
+        except OSError:
+            return False
+        return (there.st_dev, there.st_ino) == (mine.st_dev, mine.st_ino)
+
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
@@ -427,8 +439,28 @@ class DaemonStatus:
     def write(self, pipeline: Pipeline, camera: CameraSource, io: RunIo) -> None:
         if not self.write_file:
             return
+        if self.lock is not None and not self.lock.intact():
+            self._take_lock_again()
+            if not self.write_file:
+                return
         try:
             write_state(self.state_dir, self.state(pipeline, camera, io))
         except OSError as exc:
             log.warning("state file in %s not written (%s)", self.state_dir, exc.strerror,
                         extra={"rate_key": "state-file"})
+
+    def _take_lock_again(self) -> None:
+        """The lock file went away under the daemon (its directory removed while it runs): take
+        it again before the state file is written back, or a second daemon would run on the
+        same directory. One that took it meanwhile keeps it: this daemon writes no state file."""
+        assert self.lock is not None
+        directory = self.lock.directory
+        self.lock.release()
+        try:
+            self.lock = StateDirLock.take(directory)
+        except InputError as exc:
+            self.lock, self.write_file = None, False
+            log.error("state directory %s: its lock file was removed while this daemon ran and another "
+                      "has taken it since (%s): this daemon writes no state file", directory, exc)
+            return
+        log.warning("state directory %s: lock file removed or replaced while running: locked again", directory)

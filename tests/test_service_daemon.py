@@ -271,6 +271,31 @@ def test_a_second_daemon_on_the_same_state_dir_is_refused(tmp_path: Path, noise_
     assert second.stop()[0] == 0
 
 
+def test_a_state_directory_removed_while_running_is_locked_again(tmp_path: Path, noise_clip: Path, daemons: list) -> None:
+    # Removed under the daemon (a tmpfiles clean of /run), the directory came back with the
+    # state file but no daemon.lock: a second daemon then ran on it beside the first.
+    import shutil
+
+    shared = tmp_path / "state"
+    (tmp_path / "a").mkdir()
+    first = DaemonProcess(tmp_path / "a", noise_clip, BASE_CONFIG.format(absent_after_s=30.0),
+                          extra_args=["--state-dir", str(shared)])
+    daemons.append(first)
+    ready = first.wait_ready()
+    shutil.rmtree(shared)
+    removed = time.monotonic()
+    first.wait_stderr("lock file removed or replaced while running: locked again", timeout=3.0, after=ready.t)
+    first.wait_status("fps", timeout=3.0, after=removed + 0.3)
+    assert json.loads((shared / "state.json").read_text())["pid"] == first.proc.pid
+    out = subprocess.run([sys.executable, "-m", "driver_monitor", "run", "--camera", str(noise_clip),
+                          "--state-dir", str(shared)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        f"error: {shared}: another driver-monitor (pid {first.proc.pid}) keeps its state here: stop it, "
+        "or give this one another --state-dir"]
+    assert first.stop()[0] == 0
+
+
 def test_a_camera_file_that_cannot_be_opened_is_one_line_not_ffmpegs(tmp_path: Path, daemons: list) -> None:
     # OpenCV's FFmpeg wrote "[mov,mp4,...] moov atom not found" to stderr on every reopen.
     empty = tmp_path / "empty.mp4"
