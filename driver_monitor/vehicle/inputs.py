@@ -24,15 +24,6 @@ class VehicleSource(Protocol):
 
     def state_at(self, t: float) -> VehicleState: ...
 
-    def ack_used(self, t: float) -> None:
-        """The state of `at(..., hold_ack=True)` reached the policy in the result at t: a
-        serial press it carried is used (and a recording keeps it at t, where a replay hands
-        it to the policy again)."""
-        if self._ack_pending:
-            self._ack_pending = False
-            if self.ack_tap is not None:
-                self.ack_tap(t)
-
     @property
     def errors(self) -> int: ...
 
