@@ -628,6 +628,21 @@ def test_a_closure_is_followed_on_a_loaded_computer_processing_few_frames(fps: f
     assert fired(micro[0].t, onset + 1.0, fps) and fired(sleep[0].t, onset + 3.0, fps)
 
 
+@pytest.mark.parametrize("fps", [10.0, 15.0, 30.0, 60.0])
+def test_a_dropout_inside_a_sleep_is_bridged_alike_at_every_frame_rate(fps: float):
+    # The face lost for 0.42 s (< long_closure_max_gap_s 0.5) 1.5 s into a 3.2 s closure: at
+    # 10 fps the gap between the judged frames around it is 0.5-0.6 s, one frame period more
+    # than the eyes went unseen; compared whole, the sleep was cut into two microsleeps at
+    # 10 fps and found at 30 and 60.
+    lost = lambda t: 2.5 <= t < 2.92  # noqa: E731
+    r = run(Drive(7.0, closure=closures([(1.0, 4.2)]), face_present=lambda t: not lost(t)), fps=fps)
+    sleep = r.named("sleep")
+    assert [e.phase for e in sleep] == ["start", "end"]
+    onset = sleep[0].detail["onset_t"]
+    assert 1.0 < onset < 1.1 and fired(sleep[0].t, onset + 3.0, fps)  # the ramp of closures()
+    assert [e.phase for e in r.named("microsleep")] == ["start", "end"]
+
+
 def test_no_microsleep_is_concluded_inside_a_dropout():
     # Seen closed 1.2-2.0 s, no face 2.0-2.45 s (bridged: 0.8 s seen), closed again from 2.45 s: the
     # 1 s falls at 2.2 s, unseen; the microsleep starts on the first frame the eyes are seen

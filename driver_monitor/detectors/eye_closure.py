@@ -26,7 +26,9 @@ Per frame (docs/drowsiness.md "Eye closure"):
    lenses. Otherwise the closure is NaN and nothing is concluded from the frame.
 4. `eyes_closed` has hysteresis on the judged closure; a closure's start and end are the
    interpolated threshold crossings, so durations do not depend on the frame rate.
-   Unjudgeable frames inside a closure are bridged up to closure.max_gap_s, or up to
+   Unjudgeable frames inside a closure are bridged up to closure.max_gap_s of unseen time
+   (between two judged frames, their interval less one frame period, so that the limit does
+   not depend on the frame rate), or up to
    closure.long_closure_max_gap_s once the eyes have been seen closed for
    long_closure_min_s (longer than an alert blink: the detector drops a sleeping face at
    night, a drooping head leaves the judgeable angles; a glance begins with a closed-looking
@@ -56,6 +58,7 @@ Per frame (docs/drowsiness.md "Eye closure"):
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 from driver_monitor.config.drowsiness import (
@@ -87,6 +90,8 @@ class ClosureEpisode:
 # A gap of exactly the limit between two judged frames is within it (frame times i / fps
 # differ from the limit by a rounding error: 74/30 - 59/30 > 0.5).
 GAP_TOLERANCE_S = 1e-6
+# Intervals between frames the frame period is taken from (the shortest of them).
+FRAME_PERIOD_WINDOW = 8
 
 
 def _clamp01(x: float) -> float:
@@ -133,6 +138,10 @@ class EyeClosureJudge:
         self._opening_of_long = False  # ... of a closure seen for long_closure_min_s
         # Frames whose eyes were not judged came since the last judged one.
         self._unjudged_since_judged = False
+        # The camera's frame period: the shortest of the last intervals between frames (a
+        # stall or dropped frames lengthen some, never shorten them).
+        self._last_frame_t: float | None = None
+        self._intervals_s: deque[float] = deque(maxlen=FRAME_PERIOD_WINDOW)
 
     @property
     def eyes_closed(self) -> bool:
@@ -149,12 +158,15 @@ class EyeClosureJudge:
         self.eye_closure, self.fused_closure = closure, fused
         self.looking_down, self.judgeable = looking_down, judgeable
         t = f.t
+        if self._last_frame_t is not None and t > self._last_frame_t:
+            self._intervals_s.append(t - self._last_frame_t)
+        self._last_frame_t = t
         if self._opening_t is not None:
             return self._while_reopening(t, closure, judgeable)
         if not judgeable:
             self._unjudged_since_judged = True
             if self.closed_since_t is not None and self._last_judged_t is not None \
-                    and t - self._last_judged_t > self._gap_limit_s():
+                    and t - self._last_judged_t > self._gap_limit_s() + GAP_TOLERANCE_S:
                 episode = self._end(self._last_judged_t, abandoned=True)
                 self._last_judged_t = self._last_closure = None
                 return episode
@@ -165,13 +177,13 @@ class EyeClosureJudge:
         unseen_before = self._unjudged_since_judged
         self._unjudged_since_judged = False
         abandoned: ClosureEpisode | None = None
-        if prev_t is not None and t - prev_t > self._gap_limit_s() + GAP_TOLERANCE_S:
+        if prev_t is not None and self._unseen_s(prev_t, t) > self._gap_limit_s() + GAP_TOLERANCE_S:
             # Too old to interpolate across. No frame at all in between (frames dropped by a
             # loaded car computer, a camera stall) is no sign of a glance, unlike unjudged
             # frames: a closure survives up to long_closure_max_gap_s of it, whatever its age
             # (so closures are still followed at 4 fps), and beyond that ends here unjudged,
             # as it would have inside the gap; this frame then starts afresh.
-            if self.closed_since_t is not None and t - prev_t > self.long_closure_max_gap_s + GAP_TOLERANCE_S:
+            if self.closed_since_t is not None and self._unseen_s(prev_t, t) > self.long_closure_max_gap_s + GAP_TOLERANCE_S:
                 abandoned = self._end(prev_t, abandoned=True)
             prev_t = prev = None
         self._last_judged_t, self._last_closure = t, closure
@@ -222,7 +234,7 @@ class EyeClosureJudge:
         assert self._opening_t is not None and self.closed_since_t is not None
         self._unjudged_since_judged = not judgeable
         prev_t, prev = self._last_judged_t, self._last_closure
-        if not judgeable or prev_t is None or t - prev_t > self._gap_limit_s() + GAP_TOLERANCE_S:
+        if not judgeable or prev_t is None or self._unseen_s(prev_t, t) > self._gap_limit_s() + GAP_TOLERANCE_S:
             if judgeable or self._opened(t, self._last_closure):
                 # Not seen shutting again in time (or after too long a stall to tell): the
                 # eyes opened; a closed frame after a stall starts afresh, as in update().
@@ -245,6 +257,16 @@ class EyeClosureJudge:
         if self._opened(t, closure):
             return self._end(self._opening_t)
         return None
+
+    def _unseen_s(self, prev_t: float, t: float) -> float:
+        """How long the eyes went unseen between the judged frames at prev_t and t: the time
+        between them less one frame period (the frame at t is seen). The same measure as an
+        unjudged frame's `t - last judged` (its own period unseen), so a gap bridged at its
+        last unjudged frame is bridged at the judged one after it: compared whole, the limit
+        was one frame period shorter there, 0.1 s at 10 fps against 0.017 s at 60 (a face
+        lost for 0.42 s ended a sleep at 10 fps and not at 30)."""
+        period = min(self._intervals_s) if self._intervals_s else 0.0
+        return max(0.0, t - prev_t - period)
 
     def _gap_limit_s(self) -> float:
         """How long the eyes may go unjudged inside the closure in progress (module doc)."""
