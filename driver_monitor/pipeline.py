@@ -165,6 +165,10 @@ def calibration_inputs(config: Config) -> tuple[object, ...]:
     return config.calibration, config.camera.mount, config.distraction.zones.right_hand_drive
 
 
+# Journey starts (policy.gates.JourneyTracker) after which the driver may be another one.
+NEW_DRIVER_REASONS = frozenset({"driver_absent", "ignition_on", "standstill"})
+
+
 def _calibrator(config: Config) -> CalibratorStage:
     return Calibrator(config.calibration, config.camera.mount, config.distraction.zones.right_hand_drive)
 
@@ -434,7 +438,20 @@ class Pipeline:
         log_states = self.config.outputs.log_state_changes
         events.extend(e for e in decision.events if log_states or e.kind != "state")
         self.warning_active_since_t = decision.state.warning_since_t
+        if any(e.kind == "state" and e.name == StateName.JOURNEY_START and e.detail.get("reason") in NEW_DRIVER_REASONS
+               for e in decision.events):
+            self._learn_a_new_driver()
         return decision.state
+
+    def _learn_a_new_driver(self) -> None:
+        """A journey that may have another driver (the seat left empty at a stop, the ignition
+        cycled, a long stop): the calibration is learned again from the next frame on. Kept,
+        the first driver's road-ahead direction (settled, it moves 8 deg at most) made an
+        attentive second driver who sits 16 deg lower read as looking away for good: a
+        stuck unresponsive and a minimum-risk request (REFERENCE: the neutral pose is learned
+        per driver)."""
+        self.calibrator = _calibrator(self.config)
+        self.calibration = self.calibrator.calibration
 
     def _track_active(self, events: list[Event]) -> None:
         for e in events:

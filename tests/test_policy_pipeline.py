@@ -4,6 +4,8 @@ fed back to the detectors one frame later, and the speed gate end to end."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from driver_monitor.config import parse_config
 from driver_monitor.detectors.base import DetectorInput
 from driver_monitor.messages import Event, Features, Scalar, VehicleState
@@ -123,3 +125,29 @@ def test_reload_keeps_monitoring_and_follows_the_new_ladder():
     off = pipeline.reconfigure(parse_config("policy: {enabled: false}\n"))
     assert [(e.name, e.phase) for e in off if e.kind == "action"] == [("visual_icon", "end")]
     assert pipeline.policy_engine is None and pipeline.warning_active_since_t is None
+
+
+def test_a_new_driver_after_the_seat_was_left_empty_is_calibrated_afresh():
+    """Driver 1 drives 120 s looking ahead (head pitch 0), stops, leaves the seat for 40 s (a
+    new journey); driver 2, sitting lower, looks ahead at head pitch 16 deg. Kept, driver 1's
+    settled road-ahead direction made driver 2 look away for good: long_distraction at 174 s,
+    unresponsive at 177 s, never ended, and an intervention once monitoring was active."""
+    def frame(t: float) -> tuple[Features, VehicleState]:
+        speed = 0.0 if 120.0 <= t < 180.0 else 80.0
+        if 130.0 <= t < 170.0:
+            return Features(t, False), VehicleState(t, speed_kph=speed)
+        f = open_eyes_features(t)
+        if t >= 170.0:
+            f = dataclasses.replace(f, head_pitch_deg=16.0)
+        return f, VehicleState(t, speed_kph=speed)
+
+    results = run("", [frame(i / 10) for i in range(3000)])
+    events = [e for r in results for e in r.events]
+    assert not [e for e in events if e.kind == "event" and e.name in ("long_distraction", "unresponsive")]
+    assert not [e for e in events if e.kind == "action" and e.name in ("hazard_lights", "mrm_request")]
+    journeys = [(e.t, e.detail["reason"]) for e in events if e.name == "journey_start"]
+    assert journeys == [(0.0, "start"), (162.0, "driver_absent")]
+    calibrating = [(round(e.t, 6), e.detail["calibrating"]) for e in events if e.name == "calibrating"]
+    assert calibrating == [(0.0, True), (1.0, False), (162.1, True), (180.8, False)]
+    [first, second] = [e.detail for e in events if e.name == "calibrated"]
+    assert (first["neutral_pitch_deg"], second["neutral_pitch_deg"]) == (0.0, 16.0)
