@@ -381,6 +381,75 @@ def test_warning_while_looking_at_the_road_is_answered():
     assert d.named("unresponsive") == []
 
 
+NAN = float("nan")
+# Eyes that cannot be judged (sunglasses, glare, a hand) while the face and head pose are
+# tracked: eye blendshapes, EAR and the eye-in-head gaze are NaN.
+UNJUDGED = {"eye_blink_left": NAN, "eye_blink_right": NAN, "ear_left": NAN, "ear_right": NAN,
+            "gaze_yaw_deg": NAN, "gaze_pitch_deg": NAN}
+
+
+def _drowsiness_eyes(closed: list[tuple[float, float]], unjudged: list[tuple[float, float]]):
+    """Drowsiness' columns: eye_closure NaN and eyes_closed False in the unjudged spans,
+    closed in the closed spans, open elsewhere."""
+    def upstream(t: float) -> dict:
+        if any(a <= t < b for a, b in unjudged):
+            return {"eyes_closed": False, "eye_closure": NAN}
+        shut = any(a <= t < b for a, b in closed)
+        return {"eyes_closed": shut, "eye_closure": 1.0 if shut else 0.0}
+    return upstream
+
+
+@pytest.mark.parametrize("source", ["drowsiness", "fallback"])
+def test_unjudgeable_eyes_after_a_closure_are_not_a_return_to_the_road(source):
+    # Eyes closed from 1.0 with the head forward, unjudgeable 7.5-9.5 (the face still
+    # tracked), closed again until 12.0, then open. They were never seen open before 12.0:
+    # unresponsive (from 7.0) lasts until 1 s of forward gaze after that, 13.0. (It ended
+    # at 8.5, 1 s into the unjudgeable span, on the head pose alone.)
+    if source == "drowsiness":
+        d = drive([(14.0, "road")], upstream=_drowsiness_eyes([(1.0, 12.0)], [(7.5, 9.5)]))
+    else:
+        d = drive([(1.0, "road"), (6.5, CLOSED_EYES), (2.0, UNJUDGED), (2.5, CLOSED_EYES), (2.0, "road")])
+    (start,) = d.named("unresponsive")
+    assert approx_equal(start.t, 7.0) and approx_equal(start.detail["onset_t"], 1.0)
+    (end,) = d.named("unresponsive", "end")
+    assert approx_equal(end.t, 13.0) and approx_equal(end.detail["onset_t"], 12.0)
+    # The zone from the head pose is `road`, but that is not forward gaze (eyes_on_road is
+    # what the policy's "1 s of forward gaze" that ends an intervention reads).
+    assert d.at(9.0)["gaze_zone"] == "road" and d.at(9.0)["eyes_on_road"] is None
+    assert d.at(9.0)["distraction_level"] == 3 and approx_equal(d.at(9.0)["eyes_away_or_closed_s"], 8.0)
+
+
+def test_eyes_seen_open_before_they_become_unjudgeable_are_back_on_the_road():
+    # Closed 1.0-7.5, seen open 7.5-7.6, then unjudgeable with the head forward: the head
+    # pose decides again, so unresponsive ends 1 s after 7.5.
+    d = drive([(12.0, "road")], upstream=_drowsiness_eyes([(1.0, 7.5)], [(7.6, 12.0)]))
+    (end,) = d.named("unresponsive", "end")
+    assert approx_equal(end.t, 8.5) and approx_equal(end.detail["onset_t"], 7.5)
+    assert d.at(9.0)["eyes_on_road"] is True
+
+
+@pytest.mark.parametrize("source", ["drowsiness", "fallback"])
+def test_with_sunglasses_the_head_pose_ends_an_away_episode(source):
+    # Eyes unjudgeable throughout: the head turned away and back is the only gaze evidence,
+    # and the episodes end on time as for judged eyes.
+    upstream = _drowsiness_eyes([], [(0.0, 100.0)]) if source == "drowsiness" else None
+    road, passenger = dict(UNJUDGED), {**UNJUDGED, "head_yaw_deg": -100.0}
+    d = drive([(1.0, road), (7.0, passenger), (2.0, road)], upstream=upstream)
+    (long_start,) = d.named("long_distraction")
+    assert approx_equal(long_start.t, 4.0)
+    (long_end,) = d.named("long_distraction", "end")
+    assert approx_equal(long_end.t, 8.5) and approx_equal(long_end.detail["onset_t"], 8.0)
+    (start,) = d.named("unresponsive")
+    assert approx_equal(start.t, 7.0) and start.detail["reason"] == "eyes_away_or_closed"
+    (end,) = d.named("unresponsive", "end")
+    assert approx_equal(end.t, 9.0) and approx_equal(end.detail["onset_t"], 8.0)
+    assert d.at(9.5)["eyes_on_road"] is True
+    # A shorter look away: the away-or-closed timer is back to 0 0.5 s after the return.
+    d = drive([(1.0, road), (2.0, passenger), (3.0, road)], upstream=upstream)
+    assert approx_equal(d.at(3.4)["eyes_away_or_closed_s"], 2.0) and d.at(3.5)["eyes_away_or_closed_s"] == 0.0
+    assert d.named("unresponsive") == []
+
+
 # -- levels, frame rate, right-hand drive ------------------------------------------------
 
 

@@ -94,3 +94,27 @@ def test_an_unknown_mount_is_learned_only_at_speed():
     assert _events(results, "long_distraction") == []
     assert all(r.state.values["calibrating"] for r in results)
     assert all(r.state.values["distraction_level"] is None for r in results)
+
+
+SHUT = {"eye_blink_left": 0.8, "eye_blink_right": 0.8, "ear_left": 0.0, "ear_right": 0.0, "eye_look_down": 0.73}
+UNJUDGED = {"eye_blink_left": float("nan"), "eye_blink_right": float("nan"), "ear_left": float("nan"),
+            "ear_right": float("nan")}
+
+
+def test_eyes_unjudgeable_during_a_sleep_do_not_end_the_intervention():
+    # Eyes closed 60-75 s at 80 km/h, the head forward; 68.0-69.6 the eyes cannot be judged
+    # (the face is still tracked). Nothing shows them open before 75: unresponsive and its
+    # hazard lights / slow-down go on until 1 s of forward gaze after 75 (they stopped at
+    # 69.5 and the minimum-risk manoeuvre request never came).
+    pipeline = Pipeline(_config(), tracker=None)
+    results = _run(pipeline, [(60.0, "road"), (8.0, SHUT), (1.6, UNJUDGED), (5.4, SHUT), (3.0, "road")])
+    # Sleep at 63 warns; the gaze is not back 3 s later.
+    (start,) = _events(results, "unresponsive")
+    assert start.t == pytest.approx(64.0) and start.detail["reason"] == "no_return_after_warning"
+    (end,) = _events(results, "unresponsive", "end")
+    assert end.t == pytest.approx(76.0) and end.detail["onset_t"] == pytest.approx(75.0)
+    actions = [(e.name, e.phase, e.t) for r in results for e in r.events if e.kind == "action"]
+    for name in ("hazard_lights", "slow_down_request"):
+        assert [(a[1], pytest.approx(a[2])) for a in actions if a[0] == name] == [("start", 64.0), ("end", 76.0)]
+    # The sleep ladder's minimum-risk manoeuvre request, 10 s after the sleep warning.
+    assert ("mrm_request", "start", pytest.approx(73.0)) in actions

@@ -68,7 +68,12 @@ class DistractionDetector:
         self.zone = UNKNOWN
         self.label: Label = "hold"
         self.eyes_closed = False
+        self.eyes_judged = False  # the eyes could be judged (open or closed) in this frame
         self._closed_since_t: float | None = None  # start of the current eye closure
+        # The eyes were last judged closed, in a closure longer than a blink (it holds the
+        # away episode), and have not been judged open since: _away_label.
+        self._closure_unseen = False
+        self._forward_unseen = False  # this frame: head forward, eyes unseen since a closure
         self.threshold_s = config.long_distraction.threshold_s
         self.addw_active = False
         self.off_road_window_s = 0.0
@@ -80,6 +85,7 @@ class DistractionDetector:
         self.t = t
         self.calibrating = not cal.road_ahead_known
         self.eyes_closed = self._eyes_closed(inp)
+        self.eyes_judged = self.eyes_closed or self._eyes_judged(inp)
         self.yaw_deg, self.pitch_deg = gaze_direction_deg(f, cal, self._eye_pitch_trusted(inp))
         head_pitch = f.head_pitch_deg - cal.neutral_pitch_deg
         extra = self.config.face_away.uncalibrated_extra_deg if self.calibrating else 0.0
@@ -141,14 +147,36 @@ class DistractionDetector:
     def _away_label(self, t: float, face_present: bool) -> tuple[Label, float | None]:
         """Label for the unresponsive timer: closed eyes count as away once the closure has
         outlasted a blink (then from its start); a blink itself is `hold`, so it neither
-        starts an away episode nor breaks a return to the road."""
-        if not (self.eyes_closed and face_present):
+        starts an away episode nor breaks a return to the road.
+
+        Eyes that become unjudgeable (NaN blendshapes / EAR, the face still tracked) while
+        closed are not a return to the road: `hold`, not the `on` that the head pose alone
+        gives a head facing forward. A sleeping driver's head stays forward, so otherwise
+        the first unjudgeable frames (a hand, glare, the lids read as NaN) would end the
+        unresponsive state and the intervention with the eyes still shut. This holds only
+        for an episode held by eye closure: from a closure that outlasted a blink until the
+        eyes are next judged (open). Where the eyes were never judged closed -- sunglasses,
+        whose wearer has unjudgeable eyes all the time -- or were judged open since, the
+        head pose is the only gaze evidence and decides as before: an away episode entered
+        by turning the head ends when the head is back forward. A head turned off the road
+        (`off`) or to a mirror (`allowed`) still counts as such with unjudgeable eyes."""
+        self._forward_unseen = False
+        if not face_present:
             self._closed_since_t = None
+            return self.label, None
+        if not self.eyes_closed:
+            self._closed_since_t = None
+            if self.eyes_judged:
+                self._closure_unseen = False  # the eyes are seen open
+            if self._closure_unseen and self.label == "on" and (self.away.open or self.unresponsive.active):
+                self._forward_unseen = True  # closed when last judged: not seen back on the road
+                return "hold", None
             return self.label, None
         if self._closed_since_t is None:
             self._closed_since_t = t
         if t - self._closed_since_t < self.config.unresponsive.blink_max_s - EPS_S:
             return "hold", None
+        self._closure_unseen = True
         return "off", self._closed_since_t
 
     def _unambiguous_zone(self, head_yaw_deg: float, head_pitch_deg: float) -> str:
@@ -179,10 +207,23 @@ class DistractionDetector:
             return True  # not judged: nothing says the lids are low
         return closure < self.config.eyes_on_road.eye_pitch_max_closure
 
+    def _eyes_judged(self, inp: DetectorInput) -> bool:
+        """The eyes could be judged in this frame (drowsiness' eye_closure is a number; in
+        the fallback, eyeBlink is). NaN eyes with a tracked face (sunglasses, glare, a hand)
+        are not: nothing says whether they are open or closed."""
+        if EYE_CLOSURE_COLUMN in inp.upstream:
+            closure = inp.upstream[EYE_CLOSURE_COLUMN]
+            return isinstance(closure, (int, float)) and not math.isnan(closure)
+        if EYES_CLOSED_COLUMN in inp.upstream:
+            value = inp.upstream[EYES_CLOSED_COLUMN]
+            return value is not None and not (isinstance(value, float) and math.isnan(value))
+        f = inp.features
+        return f.face_present and not math.isnan(f.eye_blink_left + f.eye_blink_right)
+
     def _eyes_closed(self, inp: DetectorInput) -> bool:
         if EYES_CLOSED_COLUMN in inp.upstream:
             value = inp.upstream[EYES_CLOSED_COLUMN]
-            # None / NaN (not judged) is not "closed".
+            # None / NaN (not judged) is not "closed" (nor open: _eyes_judged, _away_label).
             return value is not None and not (isinstance(value, float) and math.isnan(value)) and bool(value)
         # Fallback until the drowsiness detector publishes `eyes_closed` (config comment).
         f, c = inp.features, self.config.unresponsive
@@ -254,6 +295,11 @@ class DistractionDetector:
         if label == "hold" and self._known_t is not None and self.t - self._known_t <= carry_s + EPS_S:
             label = self._known_label  # a blink or a dropped frame: keep the last judgement
         eyes_on_road: bool | None = None if label == "hold" else label == "on"
+        if self._forward_unseen:
+            # The head faces the road but the eyes, closed when last judged, cannot be seen:
+            # not forward gaze (the policy's "1 s of forward gaze" that ends an intervention
+            # reads this column), though the zone from the head pose is `road`.
+            eyes_on_road = None
         return {
             "calibrating": self.calibrating,
             "gaze_yaw_deg_abs": self.yaw_deg,
