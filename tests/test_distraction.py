@@ -6,6 +6,8 @@ on a frame. See tests/distraction_drive.py for the sequence builder.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from distraction_drive import approx_equal, drive
 
@@ -448,6 +450,50 @@ def test_with_sunglasses_the_head_pose_ends_an_away_episode(source):
     d = drive([(1.0, road), (2.0, passenger), (3.0, road)], upstream=upstream)
     assert approx_equal(d.at(3.4)["eyes_away_or_closed_s"], 2.0) and d.at(3.5)["eyes_away_or_closed_s"] == 0.0
     assert d.named("unresponsive") == []
+
+
+def _closed(spans: list[tuple[float, float]]):
+    return lambda t: {"eyes_closed": any(a <= t < b for a, b in spans)}
+
+
+@pytest.mark.parametrize("fps", [10.0, 15.0, 30.0, 60.0])
+@pytest.mark.parametrize(("opening_s", "fires_at"), [(0.2, 7.0), (0.4, 7.1)])
+def test_brief_openings_between_closures_do_not_restart_the_unresponsive_timer(opening_s, fires_at, fps):
+    # A drowsy driver: 2.4 s closures from 1.0 separated by openings shorter than the flicker
+    # tolerance. One away-or-closed episode: unresponsive 6 s after the first closure began
+    # (0.2 s openings: 93 % of it evidence); with 0.4 s openings the evidence share reaches
+    # 80 % once the third closure (from 6.6) is known to be more than a blink: the first
+    # frame from 7.1 (7.133 at 15 fps).
+    # (Each new closure is `hold` until it outlasts a blink; those frames extended the
+    # opening to the tolerance and restarted the timer, which never passed 2.4 s.)
+    spans, a = [], 1.0
+    for _ in range(4):
+        spans.append((a, round(a + 2.4, 6)))
+        a = round(a + 2.4 + opening_s, 6)
+    d = drive([(a + 2.0, "road")], fps=fps, upstream=_closed(spans))
+    fires_at = math.ceil(fires_at * fps - 1e-6) / fps
+    (start,) = d.named("unresponsive")
+    assert approx_equal(start.t, fires_at) and approx_equal(start.detail["onset_t"], 1.0)
+    assert start.detail["evidence_share"] == pytest.approx(1.0 - 2 * opening_s / (fires_at - 1.0))
+    assert approx_equal(d.at(fires_at)["eyes_away_or_closed_s"], fires_at - 1.0)
+    (end,) = d.named("unresponsive", "end")
+    last_open = spans[-1][1]
+    assert approx_equal(end.t, last_open + 1.0) and approx_equal(end.detail["onset_t"], last_open)
+
+
+@pytest.mark.parametrize("fps", [10.0, 15.0, 30.0, 60.0])
+def test_a_return_of_the_tolerance_between_closures_ends_the_episode_as_before(fps):
+    # Closed 1.0-4.0, open 4.0-4.6 (more than the 0.5 s tolerance), closed again from 4.6:
+    # the episode ends on the first frame from 4.5 (back at 4.0) and the next one counts
+    # from 4.6.
+    d = drive([(12.0, "road")], fps=fps, upstream=_closed([(1.0, 4.0), (4.6, 11.0)]))
+    assert approx_equal(d.at(4.4)["eyes_away_or_closed_s"], 3.0) and d.at(4.6)["eyes_away_or_closed_s"] == 0.0
+    (start,) = d.named("unresponsive")
+    assert approx_equal(start.t, 10.6) and approx_equal(start.detail["onset_t"], 4.6)
+    # A blink inside the return (4.4-4.6) does not break it, but the return is confirmed
+    # only once the eyes are seen open again, at 4.6 (a closure there might have gone on).
+    d = drive([(6.0, "road")], fps=fps, upstream=_closed([(1.0, 4.0), (4.4, 4.6)]))
+    assert approx_equal(d.at(4.5)["eyes_away_or_closed_s"], 3.0) and d.at(4.6)["eyes_away_or_closed_s"] == 0.0
 
 
 # -- levels, frame rate, right-hand drive ------------------------------------------------

@@ -129,9 +129,16 @@ class DistractionDetector:
                 events.append(Event(t, "event", "long_distraction", "end", {"onset_t": when, "duration_s": duration}))
         if self.away.open and self._prev_t is not None and self._prev_away_label == "off":
             self._away_evidence_s += t - self._prev_t
-        for kind, _ in self.away.update(t, away_label, closed_onset):
+        # A closure confirmed inside an open episode: its closed frames since its start were
+        # `hold` while it might have been a blink, and are evidence now that it is not.
+        confirmed_s = t - closed_onset if closed_onset is not None and self._prev_away_label != "off" else 0.0
+        started = False
+        for kind, _ in self.away.update(t, away_label, closed_onset, self._closed_since_t):
             if kind == "start":  # a backdated closure onset: its closed frames are evidence
+                started = True
                 self._away_evidence_s = t - (self.away.onset_t if self.away.onset_t is not None else t)
+        if self.away.open and not started:
+            self._away_evidence_s += confirmed_s
         self._prev_away_label = away_label
         events.extend(self._long_distraction(t))
         events.extend(self._time_sharing(t))

@@ -92,11 +92,23 @@ class OffRoadEpisode:
         self.run_start_t: float | None = None  # start of the on-road run held up to t
         self.run_s = 0.0  # its length (0 when the gaze was not on the road)
 
-    def update(self, t: float, label: Label, onset_t: float | None = None) -> list[tuple[str, float]]:
+    def update(self, t: float, label: Label, onset_t: float | None = None,
+               closed_since_t: float | None = None) -> list[tuple[str, float]]:
         """`onset_t`: when an episode starts on this frame, the time it began if earlier
-        than t (a closure is only known to be more than a blink once it has lasted)."""
+        than t (a closure is only known to be more than a blink once it has lasted).
+
+        `closed_since_t`: the eyes have been closed since then (`hold` frames while it may
+        still be a blink; with `onset_t`, known to be more). A pending on-road run is
+        measured only up to it: if the closure is more than a blink, the gaze left the road
+        there, so an opening shorter than the tolerance between two closures is cancelled
+        (one episode) rather than confirmed by the closed frames that followed it; if it is
+        a blink, the run goes on through it and is measured to t again once the eyes are
+        open. A return that lasted the tolerance before the eyes closed ends the episode as
+        before; one that reaches it only during a closure waits until the closure proves a
+        blink (at most blink_max_s later, same back-on-road time)."""
         self.run_start_t = self.on_since_t
-        self.run_s = 0.0 if self.on_since_t is None else t - self.on_since_t
+        held_to = t if closed_since_t is None else min(t, closed_since_t)
+        self.run_s = 0.0 if self.on_since_t is None else max(0.0, held_to - self.on_since_t)
         changes: list[tuple[str, float]] = []
         if self.onset_t is not None and self.run_start_t is not None and self.run_s >= self.tolerance_s - EPS_S:
             self.onset_t = None
