@@ -244,21 +244,29 @@ def test_signals_while_starting_are_kept_for_the_daemon(tmp_path: Path, noise_cl
     assert "monitoring_off" in d2.stderr_text() and "Traceback" not in d2.stderr_text()
 
 
+def _daemon_keeping_state_in(state_dir: Path, work: Path, clip: Path, daemons: list) -> DaemonProcess:
+    work.mkdir()
+    daemon = DaemonProcess(work, clip, BASE_CONFIG.format(absent_after_s=30.0), extra_args=["--state-dir", str(state_dir)])
+    daemons.append(daemon)
+    return daemon
+
+
+def _assert_a_second_daemon_is_refused(state_dir: Path, first: DaemonProcess, clip: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "driver_monitor", "run", "--camera", str(clip),
+                          "--state-dir", str(state_dir)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        f"error: {state_dir}: another driver-monitor (pid {first.proc.pid}) keeps its state here: stop it, "
+        "or give this one another --state-dir"]
+
+
 def test_a_second_daemon_on_the_same_state_dir_is_refused(tmp_path: Path, noise_clip: Path, daemons: list) -> None:
     # It used to run beside the first and overwrite its state.json (`status` then reported
     # whichever wrote last, "stopped" once the second ended while the first still ran).
     shared = tmp_path / "state"
-    (tmp_path / "a").mkdir()
-    first = DaemonProcess(tmp_path / "a", noise_clip, BASE_CONFIG.format(absent_after_s=30.0),
-                          extra_args=["--state-dir", str(shared)])
-    daemons.append(first)
+    first = _daemon_keeping_state_in(shared, tmp_path / "a", noise_clip, daemons)
     first.wait_ready()
-    out = subprocess.run([sys.executable, "-m", "driver_monitor", "run", "--camera", str(noise_clip),
-                          "--state-dir", str(shared)], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 1
-    assert out.stderr.strip().splitlines() == [
-        f"error: {shared}: another driver-monitor (pid {first.proc.pid}) keeps its state here: stop it, "
-        "or give this one another --state-dir"]
+    _assert_a_second_daemon_is_refused(shared, first, noise_clip)
     assert json.loads((shared / "state.json").read_text())["pid"] == first.proc.pid
     rc, _ = first.stop()
     assert rc == 0
@@ -277,22 +285,14 @@ def test_a_state_directory_removed_while_running_is_locked_again(tmp_path: Path,
     import shutil
 
     shared = tmp_path / "state"
-    (tmp_path / "a").mkdir()
-    first = DaemonProcess(tmp_path / "a", noise_clip, BASE_CONFIG.format(absent_after_s=30.0),
-                          extra_args=["--state-dir", str(shared)])
-    daemons.append(first)
+    first = _daemon_keeping_state_in(shared, tmp_path / "a", noise_clip, daemons)
     ready = first.wait_ready()
     shutil.rmtree(shared)
     removed = time.monotonic()
     first.wait_stderr("lock file removed or replaced while running: locked again", timeout=3.0, after=ready.t)
     first.wait_status("fps", timeout=3.0, after=removed + 0.3)
     assert json.loads((shared / "state.json").read_text())["pid"] == first.proc.pid
-    out = subprocess.run([sys.executable, "-m", "driver_monitor", "run", "--camera", str(noise_clip),
-                          "--state-dir", str(shared)], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 1
-    assert out.stderr.strip().splitlines() == [
-        f"error: {shared}: another driver-monitor (pid {first.proc.pid}) keeps its state here: stop it, "
-        "or give this one another --state-dir"]
+    _assert_a_second_daemon_is_refused(shared, first, noise_clip)
     assert first.stop()[0] == 0
 
 
