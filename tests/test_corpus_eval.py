@@ -304,3 +304,31 @@ def test_a_process_decides_each_config_by_its_settings_not_its_id():
     strict["distraction"]["long_distraction"]["threshold_s"] = 4.5
     assert _config("config", load_config().model_dump(mode="json")).distraction.long_distraction.threshold_s == 3.0
     assert _config("config", strict).distraction.long_distraction.threshold_s == 4.5
+
+
+def test_a_warning_already_on_through_a_label_meets_it():
+    # The driver looks away again (15-20 s) while the long_distraction warning of the first
+    # look (10-14 s) is still on (13-21 s): no policy starts a second episode, and the driver
+    # was warned throughout. Before: the second label counted as a missed warning.
+    labels = [ev(10.0, "long_distraction", "start"), ev(14.0, "long_distraction", "end"),
+              ev(15.0, "long_distraction", "start"), ev(20.0, "long_distraction", "end"),
+              ev(40.0, "sleep", "start"), ev(44.0, "sleep", "end")]
+    detections = [act(13.0, "chime", "start", "long_distraction"), act(21.0, "chime", "end", "long_distraction"),
+                  # A distraction warning that ends at 40.2 s does not cover the sleep from 40 s.
+                  act(38.0, "chime", "start", "long_distraction"), act(40.2, "chime", "end", "long_distraction")]
+    w = score_labels("a", detections, labels, duration_s=60.0).warnings
+    assert (w["long_distraction"].labels, w["long_distraction"].found, w["long_distraction"].false) == (2, 2, 1)
+    assert w["long_distraction"].latencies_s == [3.0]  # the second had no start to time
+    assert (w["sleep"].labels, w["sleep"].found) == (1, 0)
+    # A warning still on at the end of the log (inf) covers a label to the end too.
+    open_ended = detections[:1] + detections[2:3]
+    w = score_labels("a", open_ended, labels[:4], duration_s=60.0).warnings
+    assert (w["long_distraction"].labels, w["long_distraction"].found) == (2, 2)
+    # Truth intervals: a sleep inside an unresponsive intervention that began before it.
+    clip = ClipTruth.model_validate({"file": "c.mp4", "intervals": [
+        {"kind": "look_away", "start_s": 1.0, "end_s": 9.0}, {"kind": "eyes_closed", "start_s": 10.0, "end_s": 14.0}]})
+    detections = [act(4.0, "chime", "start", "long_distraction"), act(7.0, "hazard_lights", "start", "unresponsive"),
+                  act(8.0, "chime", "end", "long_distraction"), act(15.0, "hazard_lights", "end", "unresponsive")]
+    w = score_truth("c", clip, detections, duration_s=20.0).warnings
+    assert (w["sleep"].labels, w["sleep"].found, w["sleep"].latencies_s) == (1, 1, [])
+    assert (w["long_distraction"].labels, w["long_distraction"].found) == (1, 1)

@@ -29,7 +29,12 @@ in its window: the first unused warning
 there, whatever its condition (latency from the label's onset: a microsleep's warning answers
 the sleep it becomes). A warning inside the window of a label that already has one is the same
 episode going on (an escalation, microsleep becoming sleep) and is not counted; any other
-warning is false.
+warning is false. A label with no unused warning start in its window is still found when a
+warning episode that started before its latest time was on to the label's end (within
+ON_THROUGH_SLACK_S): a driver distracted again while the last warning is still on, a sleep
+inside an `unresponsive` intervention, two labels overlapping in one episode. The driver was
+being warned throughout, and no policy starts a second episode for it. Its latency is counted
+when the episode started after the label's onset (none before: no start to time).
 A label whose window lies wholly where monitoring was not active (the `monitoring_active`
 state lines: before the activation minute at speed, ignition off) implies no warning: it is
 counted as `not_active`, not in `labels`, so a corpus of short clips or parked stretches does
@@ -146,9 +151,9 @@ def score_labels(name: str, detections: Sequence[EventDict], labels: Sequence[Ev
     every gate open)."""
     names = score(detections, labels, max_latency_s, early_s)
     events = {n: Tally(s.labels, s.found, s.false_alarms, list(s.latencies_s)) for n, s in names.items()}
-    windows = [(lab.name, lab.start_t, lab.start_t - early_s, lab.end_t + max_latency_s)
+    windows = [(lab.name, lab.start_t, lab.start_t - early_s, lab.end_t + max_latency_s, lab.end_t)
                for lab in intervals(labels) if lab.name in WARNING_CONDITIONS]
-    warnings = _score_warnings(windows, warning_starts(detections), excuses=[],
+    warnings = _score_warnings(windows, warning_episodes(detections), excuses=[],
                                active=monitoring_active_spans(detections),
                                withheld=_withheld_by_gate(gates, lambda w: {w[0]}))
     return DriveScore(name, duration_s, events, warnings, names)
@@ -170,12 +175,13 @@ def score_truth(name: str, clip: ClipTruth, detections: Sequence[EventDict], dur
     # A warning anywhere from the behaviour's onset to the event's latest time is in time.
     # Only what the policy warns of: a yawn is no condition (it feeds the drowsiness level).
     expected = [e for e in expectations(clip) if e.names & WARNING_CONDITIONS]
-    windows = [(primary_name(e.names), e.behaviour.start_s, e.behaviour.start_s, e.latest_t) for e in expected]
+    windows = [(primary_name(e.names), e.behaviour.start_s, e.behaviour.start_s, e.latest_t, e.behaviour.end_s)
+               for e in expected]
     # An expectation met by any of several events (microsleep or sleep) is withheld only where
     # the gates of all its conditions were closed.
     conditions = {id(w): e.names & WARNING_CONDITIONS for w, e in zip(windows, expected, strict=True)}
     excuses = sorted({span for n in CONDITIONS for span in _excuses(clip, n)})
-    warnings = _score_warnings(windows, warning_starts(detections), excuses, margin_s=1.0,
+    warnings = _score_warnings(windows, warning_episodes(detections), excuses, margin_s=1.0,
                                active=monitoring_active_spans(detections),
                                withheld=_withheld_by_gate(gates, lambda w: conditions[id(w)]))
     return DriveScore(name, duration_s, events, warnings, result)
@@ -190,8 +196,16 @@ def primary_name(names: Iterable[str]) -> str:
 def warning_starts(events: Iterable[EventDict]) -> list[tuple[str, float]]:
     """(condition, t) of each warning episode: an action start of a safety condition none of
     whose actions is on (an advisory condition's comfort actions are no warning)."""
+    return [(condition, start) for condition, start, _ in warning_episodes(events)]
+
+
+def warning_episodes(events: Iterable[EventDict]) -> list[tuple[str, float, float]]:
+    """(condition, start t, end t) of each warning episode, in order of start: from the
+    condition's first action start while none of its actions is on to the end of its last one
+    (inf: still on when the log ends)."""
     on: dict[str, set[str]] = {}
-    starts: list[tuple[str, float]] = []
+    open_at: dict[str, int] = {}  # condition -> index of its episode now on
+    episodes: list[tuple[str, float, float]] = []
     for e in events:
         if e.get("kind") != "action":
             continue
@@ -201,11 +215,15 @@ def warning_starts(events: Iterable[EventDict]) -> list[tuple[str, float]]:
         actions = on.setdefault(condition, set())
         if e.get("phase") == "start":
             if not actions:
-                starts.append((condition, float(e["t"])))
+                open_at[condition] = len(episodes)
+                episodes.append((condition, float(e["t"]), math.inf))
             actions.add(e["name"])
-        elif e.get("phase") == "end":
+        elif e.get("phase") == "end" and e["name"] in actions:
             actions.discard(e["name"])
-    return sorted(starts, key=lambda s: s[1])
+            if not actions and condition in open_at:
+                i = open_at.pop(condition)
+                episodes[i] = (condition, episodes[i][1], float(e["t"]))
+    return sorted(episodes, key=lambda s: s[1])
 
 
 def monitoring_active_spans(events: Iterable[EventDict]) -> list[tuple[float, float]] | None:
@@ -256,7 +274,11 @@ def speed_gate_closed_spans(speeds: Iterable[tuple[float, float | None]], policy
     return out
 
 
-Window = tuple[str, float, float, float]  # row, onset, earliest, latest
+# A warning episode that ends this little before a behaviour's annotated end was on through
+# it: truth boundaries are uncertain by about 0.25 s (../shared/data/real/truth.yaml).
+ON_THROUGH_SLACK_S = 0.5
+
+Window = tuple[str, float, float, float, float]  # row, onset, earliest, latest, the behaviour's end
 
 
 def _withheld_by_gate(gates: GateSpans | None, conditions_of: Callable[[Window], set[str]]) -> Callable[[Window], bool] | None:
@@ -273,13 +295,15 @@ def _withheld_by_gate(gates: GateSpans | None, conditions_of: Callable[[Window],
     return withheld
 
 
-def _score_warnings(windows: Sequence[Window], starts: Sequence[tuple[str, float]],
+def _score_warnings(windows: Sequence[Window], episodes: Sequence[tuple[str, float, float]],
                     excuses: Sequence[tuple[float | None, float | None]], margin_s: float = 0.0,
                     active: Sequence[tuple[float, float]] | None = None,
                     withheld: Callable[[Window], bool] | None = None) -> dict[str, Tally]:
-    """windows: (row, onset, earliest, latest) per item implying a warning; `active`: where
-    monitoring was active (None: throughout). A window outside every active span, or one
-    `withheld` says lies where its speed gate was closed, implies none."""
+    """windows: (row, onset, earliest, latest, end) per item implying a warning; `episodes`:
+    warning_episodes of the drive; `active`: where monitoring was active (None: throughout). A
+    window outside every active span, or one `withheld` says lies where its speed gate was
+    closed, implies none."""
+    starts = [(condition, start) for condition, start, _ in episodes]
     tallies: dict[str, Tally] = {}
     used: set[int] = set()
 
@@ -291,7 +315,7 @@ def _score_warnings(windows: Sequence[Window], starts: Sequence[tuple[str, float
     for row, *_ in (w for w in windows if not expected(w)):
         tallies.setdefault(row, Tally()).not_active += 1
     windows = [w for w in windows if expected(w)]
-    for row, onset, earliest, latest in sorted(windows, key=lambda w: w[1]):
+    for row, onset, earliest, latest, end in sorted(windows, key=lambda w: w[1]):
         tally = tallies.setdefault(row, Tally())
         tally.labels += 1
         match = next((i for i, (_, t) in enumerate(starts) if i not in used and earliest - 1e-6 <= t <= latest + 1e-6), None)
@@ -299,8 +323,17 @@ def _score_warnings(windows: Sequence[Window], starts: Sequence[tuple[str, float
             used.add(match)
             tally.found += 1
             tally.latencies_s.append(starts[match][1] - onset)
+        else:
+            # An episode already on (or one another label's window took) that was on from in
+            # time to the behaviour's end: warned throughout.
+            on = next((start for _, start, stop in episodes
+                       if start <= latest + 1e-6 and stop >= end - ON_THROUGH_SLACK_S), None)
+            if on is not None:
+                tally.found += 1
+                if on >= onset - 1e-6:
+                    tally.latencies_s.append(on - onset)
     for i, (condition, t) in enumerate(starts):
-        if i in used or any(earliest - 1e-6 <= t <= latest + 1e-6 for _, _, earliest, latest in windows):
+        if i in used or any(earliest - 1e-6 <= t <= latest + 1e-6 for _, _, earliest, latest, _ in windows):
             continue
         if any(s is not None and e is not None and s - margin_s <= t <= e + margin_s for s, e in excuses):
             continue
