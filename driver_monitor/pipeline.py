@@ -82,6 +82,9 @@ class DetectorStage:
     # Reads DetectorInput.warning_active_since_t: the policy's own decision, fed back, which
     # every other stage and the policy's config can move.
     policy_feedback: bool = False
+    # Holds baselines of the driver (their neutral face, calm heart rate, gaze): a journey
+    # that may have another driver makes it learn them afresh (Pipeline._learn_a_new_driver).
+    per_driver: bool = False
     # The keys read, per tuple of keys offered: the same few tuples come every frame, so the
     # matching (a prefix test per key) runs once per layout, not once per frame.
     _read_keys: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
@@ -113,13 +116,13 @@ DETECTOR_STAGES: tuple[DetectorStage, ...] = (
     # Blink rate is one stress cue; the optional expression model gives the others.
     DetectorStage(Stage.STRESS, lambda c: StressDetector(c.stress, c.privacy),
                   {Column.BLINK_RATE_PER_MIN: Stage.DROWSINESS, f"{EXPRESSION_PREFIX}*": PERCEPTION},
-                  sections=("stress", "privacy")),
+                  sections=("stress", "privacy"), per_driver=True),
     # Anger abstains on sunglasses and yawns (drowsiness's judgement) and takes heart-rate
     # arousal from stress as supporting evidence; `privacy.anger: off` computes nothing.
     DetectorStage(Stage.ANGER, lambda c: AngerDetector(c.anger) if c.privacy.computed(PrivateSignal.ANGER) else SwitchedOff(),
                   {Column.EYES_JUDGEABLE: Stage.DROWSINESS, Column.MOUTH_OPEN: Stage.DROWSINESS,
                    Column.HEART_RATE_BPM: Stage.STRESS, Column.HEART_RATE_QUALITY: Stage.STRESS},
-                  sections=("anger", "privacy")),
+                  sections=("anger", "privacy"), per_driver=True),
     # Daydreaming reads where the gaze is relative to the learned road ahead (distraction)
     # and the blink rate (drowsiness).
     DetectorStage(Stage.DAYDREAMING,
@@ -127,7 +130,7 @@ DETECTOR_STAGES: tuple[DetectorStage, ...] = (
                   {Column.GAZE_YAW_DEG_ABS: Stage.DISTRACTION, Column.GAZE_PITCH_DEG_ABS: Stage.DISTRACTION,
                    Column.GAZE_ZONE: Stage.DISTRACTION, Column.CALIBRATING: Stage.DISTRACTION,
                    Column.BLINK_RATE_PER_MIN: Stage.DROWSINESS},
-                  sections=("daydreaming", "privacy")),
+                  sections=("daydreaming", "privacy"), per_driver=True),
 )
 
 
@@ -440,18 +443,29 @@ class Pipeline:
         self.warning_active_since_t = decision.state.warning_since_t
         if any(e.kind == "state" and e.name == StateName.JOURNEY_START and e.detail.get("reason") in NEW_DRIVER_REASONS
                for e in decision.events):
-            self._learn_a_new_driver()
+            closed = self._learn_a_new_driver(state.t)
+            events.extend(closed)
+            self._track_active(closed)
         return decision.state
 
-    def _learn_a_new_driver(self) -> None:
+    def _learn_a_new_driver(self, t: float) -> list[Event]:
         """A journey that may have another driver (the seat left empty at a stop, the ignition
         cycled, a long stop): the calibration is learned again from the next frame on. Kept,
         the first driver's road-ahead direction (settled, it moves 8 deg at most) made an
         attentive second driver who sits 16 deg lower read as looking away for good: a
         stuck unresponsive and a minimum-risk request (REFERENCE: the neutral pose is learned
-        per driver)."""
+        per driver).
+
+        The stages that hold the driver's own baselines (stress, anger, daydreaming:
+        `per_driver`) learn them afresh too, their open episodes closed at t (reason
+        journey_start): kept, the first driver's neutral face and calm heart rate made a
+        second driver's neutral face anger and his resting heart rate stress for the whole
+        journey. Returns those closing events."""
         self.calibrator = _calibrator(self.config)
         self.calibration = self.calibrator.calibration
+        events = [e for stage, detector in zip(DETECTOR_STAGES, self.detectors, strict=False) if stage.per_driver  # a test probe may follow
+                  for e in detector.relearn_driver(t)]  # type: ignore[attr-defined]
+        return [replace(e, detail={**e.detail, "reason": StateName.JOURNEY_START.value}) for e in events]
 
     def _track_active(self, events: list[Event]) -> None:
         for e in events:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from driver_monitor.config import parse_config
 from driver_monitor.detectors.base import DetectorInput
 from driver_monitor.messages import Event, Features, Scalar, VehicleState
@@ -151,3 +153,61 @@ def test_a_new_driver_after_the_seat_was_left_empty_is_calibrated_afresh():
     assert calibrating == [(0.0, True), (1.0, False), (162.1, True), (180.8, False)]
     [first, second] = [e.detail for e in events if e.name == "calibrated"]
     assert (first["neutral_pitch_deg"], second["neutral_pitch_deg"]) == (0.0, 16.0)
+
+
+# Neutral action units of two rendered faces (docs/emotion.md "What the landmarker reads"):
+# astronaut and biden; biden's neutral is 0.46 browDown, 0.21 eyeSquint, 0.46 mouthPress above
+# astronaut's, every anger group "shown" against astronaut's neutral.
+ASTRONAUT = dict(brow_down=0.055, eye_squint=0.31, eye_wide=0.017, mouth_press=0.154, mouth_roll=0.028,
+                 nose_sneer=0.0, jaw_forward=0.0)
+BIDEN = dict(brow_down=0.515, eye_squint=0.521, eye_wide=0.003, mouth_press=0.611, mouth_roll=0.228,
+             nose_sneer=0.0, jaw_forward=0.0)
+
+
+def test_a_new_driver_learns_their_own_neutral_face_and_calm_heart_rate():
+    """Driver 1 (astronaut's neutral face, 70 bpm on an external sensor) drives 120 s, stops and
+    leaves the seat for 40 s (journey_start driver_absent at 162 s); driver 2 (biden's neutral
+    face, resting 95 bpm) drives on with a neutral face. Kept, driver 1's baselines made driver
+    2's neutral face anger (level 3 from 170.0, event at 173.0) and his resting heart rate stress
+    (event at 178.4), both for the rest of the journey, with comfort actions."""
+    def frame(t: float) -> tuple[Features, VehicleState]:
+        speed = 0.0 if 120.0 <= t < 180.0 else 80.0
+        if 130.0 <= t < 170.0:
+            return Features(t, False), VehicleState(t, speed_kph=speed)
+        units, bpm = (ASTRONAUT, 70.0) if t < 130.0 else (BIDEN, 95.0)
+        return (dataclasses.replace(open_eyes_features(t), **units),
+                VehicleState(t, speed_kph=speed, external_heart_rate_bpm=bpm))
+
+    results = run("privacy: {anger: output}\n", [frame(i / 10) for i in range(3500)])
+    events = [e for r in results for e in r.events]
+    assert [(e.t, e.detail["reason"]) for e in events if e.name == "journey_start"] == [
+        (0.0, "start"), (162.0, "driver_absent")]
+    assert not [e for e in events if e.name in ("anger", "stress")]
+    assert not [e for e in events if e.kind == "action" and e.detail.get("condition") in ("anger", "stress")]
+    values = {round(r.t, 1): r.state.values for r in results}
+    # Driver 1's neutral was learned by 30.0 s; driver 2's is learned from nothing once the car
+    # moves again (learning needs >= 10 km/h: 180.0 s credits the 0.1 s since 179.9), 30 s of
+    # frames later; stress's calm baseline after its 60 s (stress_level None until then).
+    assert values[161.9]["anger_neutral_learned_s"] == pytest.approx(30.0)
+    assert values[162.1]["anger_neutral_learned_s"] == 0.0  # the detectors ran at 162.0 before the policy
+    assert values[209.8]["anger_abstain"] == "learning" and values[209.9]["anger_abstain"] == "none"
+    assert values[209.9]["anger_level"] == 0 and values[340.0]["anger_level"] == 0
+    assert values[239.9]["stress_level"] is None and values[240.0]["stress_level"] == 0
+    assert values[340.0]["stress_level"] == 0
+
+
+def test_an_episode_open_when_a_new_driver_may_take_over_ends_there():
+    """Angry at a stop (judged while stopped), the ignition is switched off at 50 s and on at
+    60 s: the new journey (ignition_on) closes the anger episode at 60.0 (reason journey_start)
+    and the next driver's neutral is learned from the start."""
+    def frame(t: float) -> tuple[Features, VehicleState]:
+        face = dataclasses.replace(open_eyes_features(t), **ASTRONAUT)
+        if t >= 40.0:
+            face = dataclasses.replace(face, brow_down=0.455, eye_squint=0.61, mouth_press=0.454)
+        return face, VehicleState(t, speed_kph=80.0 if t < 40.0 else 0.0, ignition_on=not 50.0 <= t < 60.0)
+
+    results = run("privacy: {anger: output}\n", [frame(i / 10) for i in range(700)])
+    events = [e for r in results for e in r.events if e.name == "anger"]
+    assert [(e.t, e.phase) for e in events] == [(43.1, "start"), (60.0, "end")]
+    assert events[1].detail["reason"] == "journey_start" and events[1].detail["truncated"] is True
+    assert results[601].state.values["anger_abstain"] == "learning"  # 60.1: after the reset

@@ -59,3 +59,6 @@ class SwitchedOff:
 
     def finish(self, t: float) -> list[Event]:
         return []
+
+    def relearn_driver(self, t: float) -> list[Event]:
+        return []

@@ -109,6 +109,9 @@ class _RecordedDetector:
     def finish(self, t: float) -> list[Event]:
         return self._call("finish", t)  # type: ignore[no-any-return]
 
+    def relearn_driver(self, t: float) -> list[Event]:
+        return self._call("relearn_driver", t)  # type: ignore[no-any-return]
+
 
 class _RecordedCalibrator:
     """Stands in for the Calibrator: what Pipeline asks of it (update, calibration, state_event)."""

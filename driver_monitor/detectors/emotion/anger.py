@@ -194,6 +194,14 @@ class AngerDetector:
     def finish(self, t: float) -> list[Event]:
         return self.episode.finish(t)
 
+    def relearn_driver(self, t: float) -> list[Event]:
+        """A journey that may have another driver (pipeline): close an open episode at t and
+        learn the neutral face (and its heart rate) afresh: one driver's neutral is not
+        another's (the bundled portraits' neutral browDown reads 0.05, 0.78 and 0.52)."""
+        events = self.finish(t)
+        self.__init__(self.config)  # type: ignore[misc]
+        return events
+
 
 def _may_exceed(values: deque[float], sd: float) -> bool:
     """False when the samples' detrended standard deviation is surely at most `sd`: it is at

@@ -176,6 +176,13 @@ class DaydreamingDetector:
     def finish(self, t: float) -> list[Event]:
         return self.episode.finish(t)
 
+    def relearn_driver(self, t: float) -> list[Event]:
+        """A journey that may have another driver (pipeline): close an open episode at t and
+        learn the per-band baselines afresh (they are this driver's gaze, not the next one's)."""
+        events = self.finish(t)
+        self.__init__(self.config)  # type: ignore[misc]
+        return events
+
 
 def _rounded(v: float, digits: int) -> float:
     """`_base`'s value as a column: rounded, NaN where _base says None."""

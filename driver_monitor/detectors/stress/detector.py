@@ -50,6 +50,7 @@ class StressDetector:
         and no events for stress off); docs/emotion.md "Privacy"."""
         self.config = config
         privacy = privacy if privacy is not None else PrivacyConfig()
+        self._privacy = privacy
         self.use_heart_rate = privacy.computed(PrivateSignal.HEART_RATE)
         self.use_hrv = self.use_heart_rate and privacy.computed(PrivateSignal.HRV)
         self.judge_stress = privacy.computed(PrivateSignal.STRESS)
@@ -253,6 +254,17 @@ class StressDetector:
         if self._event_onset_t is None:
             return []
         return [self._end(t, t, truncated=True)]
+
+    def relearn_driver(self, t: float) -> list[Event]:
+        """A journey that may have another driver (pipeline): close an open event at t and
+        learn every cue's calm baseline afresh (kept, the first driver's resting heart rate made
+        a second driver's resting rate stress). The camera heart rate keeps its window (a
+        measurement of the face in view, not a baseline; the fleet's recorder stands in for it)."""
+        events = self.finish(t)
+        rppg = self.rppg
+        self.__init__(self.config, self._privacy)  # type: ignore[misc]
+        self.rppg = rppg
+        return events
 
 
 def _f(value: float) -> float:
