@@ -146,3 +146,25 @@ def test_face_away_is_judged_from_the_neutral_pose_while_the_road_ahead_is_unkno
             assert det.columns()["anger_abstain"] == "none"
     assert det.columns()["anger_abstain"] == "face_away"
     assert det.neutral.centre["head_yaw_deg"] == 25.0
+
+
+def test_unread_action_units_are_unknown_not_their_last_reading_held() -> None:
+    """Angry 40-50 s, then the face is still seen but its blendshapes are not read (NaN). Held,
+    the angry readings kept level 3 and the episode open for as long as they were unread (200 s
+    here). They count for one frame gap (max_frame_gap_s 0.5: 50.0-50.4), then the detector
+    abstains (no_units) and the episode ends 5 s later."""
+    unread = {u: math.nan for u in ("brow_down", "eye_squint", "eye_wide", "mouth_press", "mouth_roll",
+                                     "nose_sneer", "jaw_forward")}
+    face = lambda t: NEUTRAL if t < 40 else replace(NEUTRAL, **ANGRY) if t < 50 else replace(NEUTRAL, **unread)  # noqa: E731
+    _, events, cols = drive(200.0, face)
+    assert (cols[50.4]["anger_level"], cols[50.4]["anger_abstain"]) == (3, "none")
+    assert {(cols[t]["anger_level"], cols[t]["anger_abstain"]) for t in cols if t >= 50.5} == {(None, "no_units")}
+    assert [(e.t, e.phase, e.detail["onset_t"]) for e in events] == [(43.1, "start", 40.1), (55.5, "end", 50.5)]
+
+
+def test_one_unread_unit_leaves_its_group_to_the_others() -> None:
+    """mouthPress unread while mouthRoll and the rest are read: the mouth group is still judged."""
+    face = lambda t: replace(NEUTRAL, mouth_press=math.nan, mouth_roll=0.35, brow_down=0.6, eye_squint=0.5) if t >= 40 else NEUTRAL  # noqa: E731
+    _, events, cols = drive(50.0, face)
+    assert cols[45.0]["anger_abstain"] == "none" and cols[45.0]["anger_level"] == 3
+    assert [(e.t, e.phase) for e in events] == [(43.1, "start")]

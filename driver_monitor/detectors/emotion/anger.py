@@ -19,7 +19,8 @@ baseline raises it by one (supporting evidence, never anger on its own).
 It abstains, saying why (column anger_abstain), where the same units have other causes:
 talking (jaw moving), yawning (a yawn squeezes the eyes), glare / low sun (squinting lowers
 the brows and tightens the lids), eyes not judgeable (sunglasses), a face turned away
-(foreshortened brows and lids), no face, and before the neutral baseline is learned.
+(foreshortened brows and lids), no face, action units not read (no_units), and before the
+neutral baseline is learned.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ UNITS: tuple[str, ...] = tuple(u for units in GROUPS.values() for u in units)
 # Why the detector does not judge now (column anger_abstain), in the order checked.
 NO_FACE, EYES, AWAY, YAWN, TALK, GLARE, LEARNING, NONE = (
     "no_face", "eyes_unavailable", "face_away", "yawning", "talking", "glare", "learning", "none")
+# A group none of whose units was read within baseline.max_frame_gap_s (blendshapes missing
+# on a seen face, a feature table without the columns): the expression cannot be judged.
+NO_UNITS = "no_units"
 
 
 class AngerDetector:
@@ -54,6 +58,7 @@ class AngerDetector:
         c = config.cues
         self.smoothed = {u: SmoothedValue(c.smoothing_time_constant_s, config.baseline.max_frame_gap_s) for u in UNITS}
         self.neutral = NeutralBaseline(config.baseline, (*UNITS, "face_brightness", "head_yaw_deg", "head_pitch_deg"))
+        self._read_t: dict[str, float] = {}  # when each unit was last read (a finite value)
         self._hr_sum = 0.0
         self._hr_n = 0
         self.neutral_heart_rate_bpm = math.nan
@@ -76,10 +81,21 @@ class AngerDetector:
         f = inp.features
         t = f.t
         raw = {u: float(getattr(f, u)) if f.face_present else math.nan for u in UNITS}
-        values = {u: self.smoothed[u].update(t, raw[u]) for u in UNITS}
+        values: dict[str, float] = {}
+        for u in UNITS:
+            # A unit not read for longer than a frame gap is unknown, not its last reading held
+            # (held, an angry face's units kept an episode open for as long as they were unread).
+            values[u] = self.smoothed[u].update(t, raw[u])
+            if math.isfinite(raw[u]):
+                self._read_t[u] = t
+            elif t - self._read_t.get(u, -math.inf) > self.config.baseline.max_frame_gap_s + 1e-9:
+                values[u] = math.nan
         for extra in ("face_brightness", "head_yaw_deg", "head_pitch_deg"):
             values[extra] = getattr(f, extra) if f.face_present else math.nan
         self.abstain = self._abstain(inp)
+        if self.abstain in (NONE, LEARNING) and not all(
+                any(math.isfinite(values[u]) for u in units) for units in GROUPS.values()):
+            self.abstain = NO_UNITS
         learn = self.abstain in (NONE, LEARNING) and inp.vehicle.speed_at_least(self.config.baseline.min_speed_kph)
         if learn and not self.neutral.ready:
             hr = finite_or_nan(inp.upstream.get(Column.HEART_RATE_BPM))
