@@ -168,3 +168,14 @@ def test_one_unread_unit_leaves_its_group_to_the_others() -> None:
     _, events, cols = drive(50.0, face)
     assert cols[45.0]["anger_abstain"] == "none" and cols[45.0]["anger_level"] == 3
     assert [(e.t, e.phase) for e in events] == [(43.1, "start")]
+
+
+def test_absurd_blendshape_values_are_no_reading() -> None:
+    """A hand-made table's 1e308 (or -1, inf) is no blendshape score (0..1): taken, the evidence
+    overflowed to inf (level 3, an `anger` event with evidence inf, not valid JSON). Unread, the
+    detector abstains once the last real reading is a frame gap old (40.5)."""
+    absurd = dict(brow_down=1e308, eye_squint=math.inf, mouth_press=-1.0)
+    _, events, cols = drive(50.0, lambda t: replace(NEUTRAL, **absurd) if t >= 40 else NEUTRAL)
+    assert cols[40.4]["anger_level"] == 0 and cols[40.5]["anger_abstain"] == "no_units"
+    assert all(math.isnan(cols[t]["anger_score"]) for t in cols if t >= 40.5)
+    assert events == []

@@ -80,7 +80,9 @@ class AngerDetector:
     def update(self, inp: DetectorInput) -> list[Event]:
         f = inp.features
         t = f.t
-        raw = {u: float(getattr(f, u)) if f.face_present else math.nan for u in UNITS}
+        # Blendshape scores are probabilities (0..1, MediaPipe's sigmoid outputs): anything else
+        # (a hand-made table's 1e308) is no reading; taken, it overflowed the evidence to inf.
+        raw = {u: _score(getattr(f, u)) if f.face_present else math.nan for u in UNITS}
         values: dict[str, float] = {}
         for u in UNITS:
             # A unit not read for longer than a frame gap is unknown, not its last reading held
@@ -217,6 +219,12 @@ class AngerDetector:
         events = self.finish(t)
         self.__init__(self.config)  # type: ignore[misc]
         return events
+
+
+def _score(value: object) -> float:
+    """A blendshape score: its value in 0..1, NaN for anything else (missing, inf, absurd)."""
+    v = finite_or_nan(value)
+    return v if 0.0 <= v <= 1.0 else math.nan
 
 
 def _may_exceed(values: deque[float], sd: float) -> bool:
