@@ -4,6 +4,7 @@ every abstention reason."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -97,6 +98,18 @@ def test_low_light_abstains() -> None:
     trace = skin_trace(20.0, 30.0, 75, brightness_scale=0.25, seed=6)
     late = [e for e in run(trace) if e.t >= 10.0]
     assert late and all(e.status == rppg.LOW_LIGHT for e in late)
+
+
+def test_low_light_is_judged_on_the_frames_whose_brightness_is_known() -> None:
+    """A dim face (luma 30 < 40) whose brightness is unknown (NaN) on one frame in ten: one
+    unknown frame switched the low-light gate off for the whole window."""
+    trace = skin_trace(20.0, 30.0, 75, brightness_scale=0.25, seed=6)
+    est = RppgEstimator(RppgConfig())
+    statuses = {}
+    for i, f in enumerate(trace.features()):
+        e = est.update(dataclasses.replace(f, face_brightness=math.nan) if i % 10 == 0 else f)
+        statuses[round(e.t, 3)] = e.status
+    assert statuses and {s for t, s in statuses.items() if t >= 10.0} == {rppg.LOW_LIGHT}
 
 
 def test_lost_face_abstains_then_recovers_after_a_full_window() -> None:

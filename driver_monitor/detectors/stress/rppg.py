@@ -131,8 +131,9 @@ class RppgEstimator:
             return HeartRateEstimate(t=t, status=NO_DATA)
         if np.any(s[:, 11] < 0.5):
             return HeartRateEstimate(t=t, status=MONOCHROME)
-        brightness = s[:, 10]
-        if np.all(np.isfinite(brightness)) and float(np.mean(brightness)) < c.min_face_brightness:
+        # Judged on the frames whose face brightness is known (one NaN frame switched it off).
+        brightness = s[:, 10][np.isfinite(s[:, 10])]
+        if brightness.size and float(np.mean(brightness)) < c.min_face_brightness:
             return HeartRateEstimate(t=t, status=LOW_LIGHT)
         motion_grid = np.arange(ts[0], ts[-1], 1.0 / c.motion_sample_hz)
         if (
