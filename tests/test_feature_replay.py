@@ -143,7 +143,10 @@ def test_a_sweep_batch_decides_each_shared_stage_once_and_each_config_as_alone(m
     assert got == alone
     assert alone[2] != alone[0] and alone[5] != alone[0] and alone[6] != alone[0]  # not one answer for all
     judged = sum(f.judged for f in table.frames)
-    assert drowsiness_updates == 2 * judged  # two drowsiness settings in the batch: decided twice, not 7 times
+    # Decided 4 times, not 7: two drowsiness settings, and the presence and policy changes move
+    # where a new driver's journey may start (the calibration learned afresh), so those two
+    # configs share no stage either.
+    assert drowsiness_updates == 4 * judged
     for c in (configs[0], configs[3]):
         estimator = RppgEstimator(c.stress.rppg)
         assert repr(shared.heart_rates[c.stress.rppg.model_dump_json()]) == repr(
@@ -206,8 +209,13 @@ def test_stage_keys_follow_what_each_stage_reads():
         return {k for k in keys if other[k] != keys[k]}
 
     assert changed({"distraction": {"long_distraction": {"threshold_s": 4.5}}}) == set()
-    assert changed({"policy": {"enabled": False}}) == set()
-    assert changed({"presence": {"absent_after_s": 2.5}}) == {"presence"}
+    # The policy's journeys (fed the presence detector's driver_absent) decide where the
+    # calibration and the per-driver baselines are learned afresh for a new driver.
+    every = {CALIBRATION, "presence", "drowsiness", "stress", "anger"}
+    assert changed({"policy": {"enabled": False}}) == every
+    assert changed({"policy": {"journey": {"new_after_driver_absent_s": 60.0}}}) == every
+    assert changed({"policy": {"monitoring": {"activation_s": 30.0}}}) == set()
+    assert changed({"presence": {"absent_after_s": 2.5}}) == every
     assert changed({"drowsiness": {"closure": {"sleep_min_duration_s": 4.0}}}) == {"drowsiness", "stress", "anger"}
     assert changed({"stress": {"rppg": {"window_s": 6.0}}}) == {"stress", "anger"}
     assert changed({"anger": {"level": {"level_scores": [6.0, 9.0]}}}) == {"anger"}
@@ -382,3 +390,45 @@ def test_the_cycle_collector_is_kept_off_the_frames_only_while_they_are_decided(
         assert gc.get_freeze_count() > frozen_before
         raise RuntimeError("a frame failed")
     assert gc.get_threshold() == threshold and gc.get_freeze_count() == frozen_before
+
+
+def test_a_sweep_over_when_a_new_driver_may_take_over_decides_each_config_as_alone():
+    """Whether a journey with another driver starts (policy.journey, presence, the policy on at
+    all) decides when the calibration and the driver's own baselines are learned afresh, so
+    configs that differ there share no stage. Before, they shared the calibration's recording:
+    the config without the new journey asked it for calls it never recorded (a RuntimeError
+    that stopped the sweep). Driver 1 looks ahead at head pitch 0, leaves the seat at a stop
+    for 40 s; driver 2, sitting lower, looks ahead at pitch 16 deg."""
+
+    from driver_monitor.config.overrides import with_overrides
+    from driver_monitor.fleet.feature_replay import decide_events
+    from driver_monitor.fleet.stage_cache import CALIBRATION, SharedDrive, stage_keys
+    from driver_monitor.fleet.table import FrameInput
+
+    def frame(t: float) -> FrameInput:
+        speed = 0.0 if 120.0 <= t < 180.0 else 80.0
+        features = Features(t, False)
+        if not 130.0 <= t < 170.0:
+            features = Features(t, True, head_yaw_deg=0.0, head_pitch_deg=16.0 if t >= 170.0 else 0.0,
+                                head_roll_deg=0.0, head_z_cm=-60.0, eye_blink_left=0.05, eye_blink_right=0.05,
+                                ear_left=0.3, ear_right=0.3, gaze_yaw_deg=0.0, gaze_pitch_deg=0.0,
+                                eye_look_down=0.1, eye_squint=0.1, jaw_open=0.05, mouth_aspect_ratio=0.05,
+                                face_width_px=200.0, image_brightness=100.0, face_brightness=120.0)
+        return FrameInput(features, VehicleState(t, speed_kph=speed), FrameStats(False, 100.0, 30.0), True, {})
+
+    frames = [frame(i / 10) for i in range(2500)]
+    base = load_config()
+    configs = [base,
+               with_overrides(base, {"policy": {"journey": {"new_after_driver_absent_s": 60.0}}}),
+               with_overrides(base, {"presence": {"absent_after_s": 50.0}}),
+               with_overrides(base, {"policy": {"enabled": False}})]
+    alone = [decide_events(frames, c, Path("drive")) for c in configs]
+    journeys = [[(e["t"], e["detail"]["reason"]) for e in events if e["name"] == "journey_start"] for events in alone]
+    assert journeys[0] == [(0.0, "start"), (162.0, "driver_absent")]
+    assert journeys[1] == journeys[2] == [(0.0, "start")] and journeys[3] == []
+    assert not [e for e in alone[0] if e["name"] in ("long_distraction", "unresponsive")]
+    assert [e["t"] for e in alone[1] if e["name"] == "long_distraction" and e.get("phase") == "start"] == [174.0]
+    assert len({stage_keys(c)[CALIBRATION] for c in configs}) == 4
+    shared = SharedDrive()
+    shared.plan(configs)
+    assert [decide_events(frames, c, Path("drive"), shared) for c in configs] == alone

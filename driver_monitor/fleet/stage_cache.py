@@ -3,7 +3,8 @@
 A sweep varies a few keys; every stage whose inputs those keys do not reach decides the same
 frames the same way under each config of the batch. A stage's inputs are, by construction
 (pipeline.DETECTOR_STAGES): the frames, the calibration (its config: `calibration`,
-`camera.mount`, `distraction.zones.right_hand_drive`), the config sections it declares
+`camera.mount`, `distraction.zones.right_hand_drive`; and where it is learned afresh for a new
+driver: `policy.enabled`, `policy.journey`, `presence`), the config sections it declares
 (`DetectorStage.sections`: `build` sees nothing else) and the columns of the stages it reads.
 Distraction also reads the policy's warning, fed back one frame late, which any stage and the
 policy's config can move: it, and whatever reads it, is decided afresh for every config.
@@ -42,7 +43,12 @@ def stage_keys(config: Config) -> dict[str, str | None]:
     # What reaches every stage besides its config: the frames camera health lets through and
     # the image-model columns, given only with the expression model on.
     frames = "\n".join((config.camera.model_dump_json(), str(config.stress.expression_model.enabled)))
-    calibration = _digest(CALIBRATION, frames, *(_text(part) for part in calibration_inputs(config)))
+    # Where a journey that may have another driver starts, the calibration and the per-driver
+    # stages learn afresh (Pipeline._learn_a_new_driver): that is the policy's journey rule
+    # (on at all, policy.journey) fed the presence detector's driver_absent.
+    journeys = "\n".join((str(config.policy.enabled), config.policy.journey.model_dump_json(),
+                          config.presence.model_dump_json()))
+    calibration = _digest(CALIBRATION, frames, journeys, *(_text(part) for part in calibration_inputs(config)))
     keys: dict[str, str | None] = {CALIBRATION: calibration}
     for stage in DETECTOR_STAGES:
         producers = sorted({p for p in stage.reads.values() if p != PERCEPTION})
