@@ -304,6 +304,27 @@ def test_cli_report_and_its_errors_in_one_line(replay_dir, tmp_path, capsys):
         assert len(err) == 1 and err[0].startswith(expected), err
 
 
+def test_a_table_whose_t_is_not_seconds_is_one_line_naming_it(tmp_path, capsys):
+    """A `t` of text cells, or another tool's timestamps, was a KeyError traceback."""
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    text, stamps = tmp_path / "text", tmp_path / "stamps"
+    for d in (text, stamps):
+        d.mkdir()
+        (d / "events.jsonl").write_text('{"t": 0.5, "kind": "event", "name": "blink"}\n')
+    (text / "features.csv").write_text("t,eye_closure\nabc,0.1\n1.0,0.2\n")
+    pq.write_table(pa.table({"t": [datetime.datetime(2024, 1, 1), datetime.datetime(2024, 1, 1, 0, 0, 1)],
+                             "eye_closure": [0.1, 0.2]}), stamps / "features.parquet")
+    for path, column in ((text / "features.csv", "string"), (stamps / "features.parquet", "timestamp[us]")):
+        assert main(["report", str(path.parent), "-o", str(tmp_path / "r.html")]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"error: {path}: `t` is not seconds (a {column} column; not a driver-monitor feature table?)"]
+    assert not (tmp_path / "r.html").exists()
+
+
 def test_corpus_report_has_one_row_per_drive_linking_to_its_report(data, tmp_path):
     drive_html = tmp_path / "drives" / "a.html"
     drive_html.parent.mkdir()

@@ -104,6 +104,10 @@ def load_replay(root: str | Path) -> ReplayData:
             data.numeric[name] = _as_float(column)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             data.text[name] = [None if v is None else str(v) for v in column.to_pylist()]
+    if "t" not in data.numeric:
+        # Text cells (or timestamps of another tool's table): no seconds to draw them at.
+        raise InputError(f"{features}: `t` is not seconds (a {table.column('t').type} column; not a driver-monitor "
+                         "feature table?)")
     data.t = data.numeric.pop("t")
     if len(data.t) and not np.all(np.isfinite(data.t)):
         raise InputError(f"{features}: `t` has empty or non-numeric cells")
