@@ -82,6 +82,45 @@ def test_a_span_still_open_at_the_end_lasts_to_the_last_time():
     assert (span.start_t, span.end_t, span.truncated) == (1.0, 9.5, True)
 
 
+def test_open_at_the_end_counts_what_the_drive_ended_with_not_what_a_camera_fault_cut():
+    """A sleep cut by a camera fault at 12 s (truncated, reason camera_fault) was counted as open
+    at the end of a drive that ended at 30 s; an action still on at the end was said nowhere."""
+    events = [
+        {"t": 10.0, "kind": "event", "name": "sleep", "phase": "start", "detail": {"onset_t": 7.0}},
+        {"t": 10.0, "kind": "action", "name": "visual_icon", "phase": "start",
+         "detail": {"condition": "sleep", "level": 2, "stage": 0}},
+        {"t": 12.0, "kind": "event", "name": "sleep", "phase": "end", "detail": {"truncated": True, "reason": "camera_fault"}},
+        {"t": 12.0, "kind": "event", "name": "camera_fault", "phase": "start", "detail": {"onset_t": 11.0, "reason": "frozen_image"}},
+        {"t": 20.0, "kind": "event", "name": "camera_fault", "phase": "end", "detail": {"duration_s": 9.0}},
+        {"t": 25.0, "kind": "event", "name": "drowsy", "phase": "start", "detail": {"level": 7}},
+        {"t": 30.0, "kind": "event", "name": "drowsy", "phase": "end", "detail": {"truncated": True, "level": 7}},
+        {"t": 30.0, "kind": "action", "name": "visual_icon", "phase": "end",
+         "detail": {"condition": "sleep", "level": 2, "stage": 1, "truncated": True}},
+    ]
+    tl = build_timeline(events, 30.0)
+    assert events_table(tl).rows == [("camera_fault", 1, "8.0", "8.00", "12.00", ""),
+                                     ("drowsy", 1, "5.0", "5.00", "25.00", 1),
+                                     ("sleep", 1, "2.0", "2.00", "10.00", "")]
+    actions = actions_table(tl)
+    assert actions.header[-1] == "on at the end"
+    assert actions.rows == [("visual_icon", 1, "sleep 1", "stage 0: 1", "20.0", "10.00", 1)]
+    # A span with no end line is open at the end too (closed at the last time seen).
+    (drowsy,) = build_timeline(events[:6], 30.0).named("drowsy")
+    assert (drowsy.end_t, build_timeline(events[:6], 30.0).open_at_end(drowsy)) == (30.0, True)
+    data = load_replay_like(events)
+    fig = build_figure(FigureInput(data, tl, load_config(None)))
+    hover = {t.name: list(t.hovertext) for t in fig.data if t.hovertext is not None and t.mode == "markers"}
+    assert hover["sleep"] == ["sleep 10.00-12.00 s (cut short: camera_fault) (onset 7.00) onset_t=7.0"]
+    assert hover["drowsy"] == ["drowsy 25.00-30.00 s (still on at the end of the drive) (onset 25.00) level=7"]
+
+
+def load_replay_like(events):
+    """A replay of these events without a feature table."""
+    from driver_monitor.report.data import ReplayData
+
+    return ReplayData(root=Path("."), events=events)
+
+
 def test_m4_keeps_every_peak_and_every_gap():
     values = np.zeros(100_000)
     values[54_321] = 1.0

@@ -343,6 +343,16 @@ def _detail_text(span: Span) -> str:
     return ", ".join(keys[:8])
 
 
+def _cut_text(timeline: Timeline, span: Span) -> str:
+    """Why a span ended other than by its rule: the drive ended with it on, or a camera fault
+    (a reload) closed it."""
+    if not span.truncated or span.instantaneous:
+        return ""
+    if timeline.open_at_end(span):
+        return " (still on at the end of the drive)"
+    return f" (cut short: {span.end_detail.get('reason') or 'closed by the pipeline'})"
+
+
 def _events_row(inp: FigureInput) -> Row | None:
     events = [s for s in inp.timeline.events]
     names = sorted({s.name for s in events})
@@ -369,7 +379,7 @@ def _events_row(inp: FigureInput) -> Row | None:
                         "line": {"width": 2, "color": colour}},
                 name=name, legendgroup=name, showlegend=not spans,
                 hovertext=[f"{s.name} {s.start_t:.2f}" + ("" if s.instantaneous else f"-{s.end_t:.2f} s") +
-                           f" (onset {s.onset_t:.2f}) {_detail_text(s)}" for s in marks],
+                           _cut_text(inp.timeline, s) + f" (onset {s.onset_t:.2f}) {_detail_text(s)}" for s in marks],
                 hoverinfo="text"), False))
     if inp.truth is not None:
         _add_marks(row, [m for m in inp.truth.marks if m.status != "missed"], lanes)

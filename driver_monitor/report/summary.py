@@ -69,7 +69,7 @@ def events_table(timeline: Timeline) -> Table:
                      and isinstance(s.detail.get("duration_s"), (int, float))]
         longest = max([s.duration_s for s in timed] + durations, default=None)
         rows.append((name, len(spans), f"{total:.1f}" if timed else "-", f"{longest:.2f}" if longest is not None else "-",
-                     f"{spans[0].start_t:.2f}", sum(s.truncated for s in timed) or ""))
+                     f"{spans[0].start_t:.2f}", sum(timeline.open_at_end(s) for s in timed) or ""))
     return Table("Events", ("event", "count", "total s", "longest s", "first at s", "open at the end"), rows, id="events")
 
 
@@ -81,8 +81,9 @@ def actions_table(timeline: Timeline) -> Table:
         conditions = Counter(str(a.detail.get("condition", "?")) for a in chosen)
         rows.append((name, len(chosen), ", ".join(f"{c} {n}" for c, n in sorted(conditions.items())),
                      ", ".join(f"stage {s if s is not None else '?'}: {n}" for s, n in sorted(stages.items(), key=lambda x: (x[0] is None, x[0] or 0))),
-                     f"{sum(a.duration_s for a in chosen):.1f}", f"{chosen[0].start_t:.2f}"))
-    return Table("Actions", ("action", "count", "conditions", "ladder stages", "on s", "first at s"), rows,
+                     f"{sum(a.duration_s for a in chosen):.1f}", f"{chosen[0].start_t:.2f}",
+                     sum(timeline.open_at_end(a) for a in chosen) or ""))
+    return Table("Actions", ("action", "count", "conditions", "ladder stages", "on s", "first at s", "on at the end"), rows,
                  empty="none (below the speed gates, before monitoring activation, or nothing to act on)", id="actions")
 
 

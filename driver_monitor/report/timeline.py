@@ -41,6 +41,8 @@ class Span:
 
     @property
     def truncated(self) -> bool:
+        """Closed by the pipeline, not by its rule: at the end of input, or mid-drive when a
+        camera fault (or a config reload) ended every open detector event."""
         return bool(self.end_detail.get("truncated"))
 
 
@@ -56,7 +58,12 @@ class Timeline:
     events: list[Span]  # kind "event": duration spans and instantaneous events
     actions: list[Span]  # kind "action": each start..end with its stage
     states: list[StateLine]
+    end_t: float = 0.0  # the last time of the drive (the last frame or log line)
 
+    def open_at_end(self, span: Span) -> bool:
+        """Still on when the drive ended: closed there with `truncated` (a span cut by a
+        camera fault mid-drive is truncated too, but was over long before the end)."""
+        return span.truncated and not span.instantaneous and span.end_t >= self.end_t
     def spans(self, kind: str = "event") -> list[Span]:
         return [s for s in (self.events if kind == "event" else self.actions) if not s.instantaneous]
 
@@ -98,7 +105,7 @@ def build_timeline(events: Iterable[EventDict], end_t: float | None = None) -> T
             out[kind].append(Span(kind, name, t, t, detail, {}, instantaneous=True))
     for (kind, _), started in open_at.items():
         out[kind].append(_span(kind, started, last_t, {"truncated": True}))
-    return Timeline(sorted(out["event"], key=_order), sorted(out["action"], key=_order), states)
+    return Timeline(sorted(out["event"], key=_order), sorted(out["action"], key=_order), states, last_t)
 
 
 def _order(span: Span) -> tuple[float, str]:
