@@ -158,6 +158,17 @@ def test_labels_are_marked_found_missed_and_false_as_eval_scores_them(replay_dir
     assert (s["yawn"].found, s["yawn"].false_alarms, s["sleep"].latencies_s) == (0, 1, [pytest.approx(3.0667)])
 
 
+def test_the_latency_median_is_evals_for_an_even_count(tmp_path):
+    """Two yawns found 0.5 s and 1.5 s late: eval (and the corpus page) say median 1.00; the
+    drive report said 1.50 (the upper of the middle two)."""
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"t": 10.0, "kind": "event", "name": "yawn"}\n{"t": 20.0, "kind": "event", "name": "yawn"}\n')
+    detections = [{"t": 10.5, "kind": "event", "name": "yawn"}, {"t": 21.5, "kind": "event", "name": "yawn"}]
+    truth = from_labels(labels, detections, 30.0)
+    assert [(r.name, r.found, r.latency_s) for r in truth.rows] == [("yawn", 2, "1.00, 1.50")]
+    assert score(detections, [json.loads(x) for x in labels.read_text().splitlines()])["yawn"].latencies_s == [0.5, 1.5]
+
+
 def test_labels_of_another_drive_are_refused_in_one_line(data, tmp_path):
     labels = tmp_path / "labels.jsonl"
     labels.write_text('{"t": 512.0, "kind": "event", "name": "sleep", "phase": "start"}\n')

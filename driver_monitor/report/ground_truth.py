@@ -8,6 +8,7 @@ or a truth clip whose length is not the replay's.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,5 +158,6 @@ def from_truth(path: str | Path, clip_hint: str, detections: Sequence[Mapping[st
 def _latency(latencies_s: Sequence[float]) -> str:
     if not latencies_s:
         return "-"
-    ordered = sorted(latencies_s)
-    return f"{ordered[len(ordered) // 2]:.2f}, {ordered[-1]:.2f}"
+    # The median as `eval` prints it (and the corpus page): of an even count, the mean of the
+    # middle two.
+    return f"{statistics.median(latencies_s):.2f}, {max(latencies_s):.2f}"
