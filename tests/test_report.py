@@ -134,6 +134,45 @@ def test_m4_keeps_every_peak_and_every_gap():
     assert list(m4_indices(np.arange(10.0), 100)) == list(range(10))  # short traces untouched
 
 
+def _gap_drive(tmp_path: Path) -> Path:
+    """Frames at 30 fps over 0-10 s and 40-50 s (none between: camera_fault no_frame), the eyes
+    closed (0.9) from 9.5 s to 40.5 s, a 0.4 s hiccup at 45 s, the gaze on the road throughout."""
+    t = np.round(np.concatenate([np.arange(0, 10, 1 / 30), np.arange(40, 45, 1 / 30), np.arange(45.4, 50, 1 / 30)]), 4)
+    closure = np.where((t > 9.5) & (t < 40.5), 0.9, 0.1)
+    d = tmp_path / "gap"
+    d.mkdir()
+    with open(d / "features.csv", "w") as f:
+        f.write("t,eye_closure,gaze_zone\n")
+        f.writelines(f"{a:.4f},{c},{'road' if a < 48 else 'lap'}\n" for a, c in zip(t, closure, strict=True))
+    (d / "events.jsonl").write_text(
+        '{"t": 11.0, "kind": "event", "name": "camera_fault", "phase": "start", "detail": {"onset_t": 10.0, "reason": "no_frame"}}\n'
+        '{"t": 40.0, "kind": "event", "name": "camera_fault", "phase": "end", "detail": {"duration_s": 30.0}}\n')
+    return d
+
+
+@pytest.mark.parametrize("max_points", [8000, 40])
+def test_lines_and_zone_bands_stop_where_the_frames_stop(tmp_path, max_points):
+    """No frame from 10 s to 40 s: the closure line ran straight across (eyes closed for 30 s
+    nobody saw) and the road band covered the gap and counted it in its share."""
+    data = load_replay(_gap_drive(tmp_path))
+    fig = build_figure(FigureInput(data, build_timeline(data.events, data.end_t), load_config(None), max_points=max_points))
+    closure = next(tr for tr in fig.data if tr.name == "eye_closure")
+    x, y = np.asarray(closure.x, dtype=float), np.asarray(closure.y, dtype=float)
+    at = int(np.flatnonzero(np.isnan(y) & (x > 9.9) & (x < 40.0))[0])
+    assert [round(v, 4) for v in x[[at - 1, at + 1]]] == [9.9667, 40.0]  # the last and first frame beside it
+    assert x[at] == pytest.approx((9.9667 + 40.0) / 2, abs=1e-3)
+    assert [float(v) for v in y[[at - 1, at + 1]]] == pytest.approx([0.9, 0.9])
+    # The 0.4 s hiccup at 45 s (12 frame periods, under the 30 of camera health) is no gap.
+    assert not np.isnan(y[(x > 44.9) & (x < 45.5)]).any()
+    assert np.isnan(y).sum() == 1
+    road = next(tr for tr in fig.data if tr.name and tr.name.startswith("road"))
+    lap = next(tr for tr in fig.data if tr.name and tr.name.startswith("lap"))
+    assert [None if v is None else round(v, 4) for v in road.x] == [0.0, 10.0, 10.0, 0.0, 0.0, None,
+                                                                     40.0, 48.0, 48.0, 40.0, 40.0, None]
+    # 18 s of 20 s seen on the road, 2 s (48.0 to the last frame) in the lap.
+    assert (road.name, lap.name) == ("road (90 %)", "lap (10 %)")
+
+
 def test_runs_of_zones():
     assert runs(["road", "road", None, "lap", "lap"]) == [(0, 1, "road"), (2, 2, None), (3, 4, "lap")]
 

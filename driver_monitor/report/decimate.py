@@ -9,7 +9,12 @@ Tables and summaries are computed from the full columns, not from these.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypeVar
+
 import numpy as np
+
+T = TypeVar("T")
 
 
 def m4_indices(values: np.ndarray, max_points: int) -> np.ndarray:
@@ -51,9 +56,9 @@ def _first_match(hit: np.ndarray, bucket_of: np.ndarray, buckets: int) -> np.nda
     return first
 
 
-def runs(labels: list[str | None]) -> list[tuple[int, int, str | None]]:
+def runs(labels: Sequence[T]) -> list[tuple[int, int, T]]:
     """Runs of equal consecutive labels as (first index, last index, label)."""
-    out: list[tuple[int, int, str | None]] = []
+    out: list[tuple[int, int, T]] = []
     start = 0
     for i in range(1, len(labels) + 1):
         if i == len(labels) or labels[i] != labels[start]:

@@ -131,12 +131,38 @@ def build_figure(inp: FigureInput) -> go.Figure:
 
 # -- helpers ---------------------------------------------------------------------------------
 
+def frame_gaps(t: np.ndarray, config: Config) -> np.ndarray:
+    """Indices i where no frame came from t[i] to t[i + 1] for longer than camera health's
+    no-frame timeout (`camera.no_frame_timeout_periods` of the drive's frame period): a
+    recording gap, a camera_fault no_frame in the log. Nothing was seen there, so no line and
+    no zone band may cross it."""
+    if len(t) < 2:
+        return np.zeros(0, dtype=np.int64)
+    steps = np.diff(t)
+    period = float(np.median(steps))
+    if not period > 0:
+        period = config.camera.frame_period_s
+    return np.flatnonzero(steps > config.camera.no_frame_timeout_periods * period)
+
+
 def _line(inp: FigureInput, values: np.ndarray, name: str, colour: str, width: float = 1.4,
           dash: str | None = None, step: bool = False, fmt: str = ".3f", times: np.ndarray | None = None) -> go.Scatter:
     t = inp.data.t if times is None else times
     idx = m4_indices(values, inp.max_points)
+    gaps = frame_gaps(t, inp.config)
+    x, y = t.astype(np.float64), values.astype(np.float64)
+    if len(gaps):
+        # The last frame before and the first after each gap drawn, and a missing value between
+        # them: the line stops where the frames stop.
+        idx = np.union1d(idx, np.concatenate([gaps, gaps + 1]))
+        x, y = x[idx], y[idx]
+        at = np.searchsorted(idx, gaps, side="right")
+        x = np.insert(x, at, (t[gaps] + t[gaps + 1]) / 2)
+        y = np.insert(y, at, np.nan)
+    else:
+        x, y = x[idx], y[idx]
     return go.Scatter(
-        x=t[idx].astype(np.float32), y=values[idx].astype(np.float32), name=name, mode="lines",
+        x=x.astype(np.float32), y=y.astype(np.float32), name=name, mode="lines",
         line={"color": colour, "width": width, "dash": dash, "shape": "hv" if step else "linear"},
         hovertemplate=f"%{{y:{fmt}}}",
     )
@@ -271,14 +297,22 @@ def _zone_row(inp: FigureInput) -> Row | None:
         return None
     t = inp.data.t
     row = Row("Gaze zone", y_title="", y_range=(0, 1))
-    # Each run of one zone is a band from its first frame to the next run's first frame.
+    # Each run of one zone is a band from its first frame to the next run's first frame; a run
+    # stops at a gap in the frames (nothing seen there) one frame period after its last frame.
+    gaps = frame_gaps(t, inp.config)
     ends = np.append(t[1:], t[-1] if len(t) else 0.0)
+    if len(gaps):
+        ends[gaps] = t[gaps] + float(np.median(np.diff(t)))
+    cuts = np.zeros(len(t), dtype=np.int64)
+    cuts[gaps + 1] = 1
+    segment = np.cumsum(cuts)
     by_zone: dict[str, list[tuple[float, float]]] = {}
-    for first, last, zone in runs(zones):
-        by_zone.setdefault(zone or "unknown", []).append((float(t[first]), float(ends[last])))
+    for first, last, key in runs([(int(s), z) for s, z in zip(segment, zones, strict=True)]):
+        by_zone.setdefault(key[1] or "unknown", []).append((float(t[first]), float(ends[last])))
+    seen_s = sum(b - a for spans in by_zone.values() for a, b in spans)
     for zone in sorted(by_zone, key=lambda z: (z != "road", z)):
         xs, ys = _rectangles(by_zone[zone], 0.0, 1.0)
-        share = sum(b - a for a, b in by_zone[zone]) / max(t[-1] - t[0], 1e-9) if len(t) > 1 else 0.0
+        share = sum(b - a for a, b in by_zone[zone]) / max(seen_s, 1e-9) if len(t) > 1 else 0.0
         row.traces.append((go.Scatter(x=xs, y=ys, name=f"{zone} ({100 * share:.0f} %)", mode="lines", fill="toself",
                                       fillcolor=zone_colour(zone), line={"width": 0, "color": zone_colour(zone)},
                                       hoveron="fills", hoverinfo="name"), False))
