@@ -26,7 +26,7 @@ from driver_monitor.report.corpus import CorpusDrive, write_corpus_report
 from driver_monitor.report.data import load_replay
 from driver_monitor.report.decimate import m4_indices, runs
 from driver_monitor.report.drive_report import ReportRequest, write_report
-from driver_monitor.report.figure import FigureInput, build_figure
+from driver_monitor.report.figure import FigureInput, _level_at, build_figure, level_changes
 from driver_monitor.report.ground_truth import from_labels, from_truth
 from driver_monitor.report.plotly_bundle import BASIC_VERSION, bundle_version, plotly_js
 from driver_monitor.report.settings import UsedConfig
@@ -73,6 +73,35 @@ def test_timeline_pairs_event_and_action_lines_with_their_details(data):
     chimes = [a for a in tl.actions if a.name == "chime"]
     assert (chimes[0].start_t, chimes[0].end_t, chimes[0].stage, chimes[0].detail["condition"]) == (71.0667, 72.6667, 0, "microsleep")
     assert [line.t for line in tl.state_lines("calibrated")] == [78.6333]
+
+
+def _bars(fig, lane: int) -> list[tuple[str, float, float]]:
+    out = []
+    for tr in fig.data:
+        if tr.fill == "toself" and tr.name and tr.name.startswith("level"):
+            x, y = list(tr.x), list(tr.y)
+            out += [(tr.name, x[k], x[k + 1]) for k in range(0, len(x), 6) if abs(y[k] - (lane - 0.3)) < 1e-9]
+    return sorted(out, key=lambda b: b[1])
+
+
+def test_an_action_left_on_while_the_level_changed_is_drawn_at_each_level(data):
+    """The drowsy ladder's visual icon starts at 105.5667 with the seat, voice and break advice
+    (level 2, stage 2) and stays on to the end (level 1, stage 3: the others ended at 114.4333).
+    Its bar was level 2 all the way to 130.0 and its hover said 'level 2, stage 2'."""
+    tl = build_timeline(data.events, data.end_t)
+    fig = build_figure(FigureInput(data, tl, load_config(None)))
+    lane = sorted({a.name for a in tl.actions}).index("visual_icon")
+    assert [b for b in _bars(fig, lane) if b[1] >= 105] == [("level 2", 105.5667, 114.4333), ("level 1", 114.4333, 130.0)]
+    hover = [h for tr in fig.data if tr.mode == "markers+text" for h in tr.hovertext]
+    assert "visual_icon 105.57-130.00 s: drowsy, level 2 to 1, stage 2 to 3" in hover
+    assert "chime 71.07-72.67 s: microsleep, level 2, stage 0" in hover
+    # The level drawn is the one the policy logged on every action line.
+    changes = level_changes(tl.actions)
+    assert changes == [(71.0667, 2), (72.6667, 0), (88.8667, 1), (101.0667, 2), (104.0667, 3), (105.5667, 2),
+                       (114.4333, 1), (130.0, 0)]
+    for a in tl.actions:
+        assert _level_at(changes, a.start_t) == a.detail["level"]
+        assert _level_at(changes, a.end_t - 1e-6) == a.end_detail["level"]
 
 
 def test_a_span_still_open_at_the_end_lasts_to_the_last_time():

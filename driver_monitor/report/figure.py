@@ -9,6 +9,8 @@ summary tables say is computed from the thinned data.
 
 from __future__ import annotations
 
+import bisect
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +20,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from driver_monitor.config import Config
+from driver_monitor.policy.actions import ACTION_LEVEL, LEVEL_NONE
 from driver_monitor.report.colours import (
     LEVEL_COLOURS,
     STATUS_COLOURS,
@@ -470,28 +473,89 @@ def _actions_row(inp: FigureInput) -> Row | None:
         return None
     lanes = sorted({a.name for a in actions})
     row = Row("Actions (policy; colour = level, label = ladder stage)", lanes=lanes)
-    for level in sorted({_level(a) for a in actions}):
-        chosen = [a for a in actions if _level(a) == level]
+    # An action stays on (no new line) while its condition's ladder moves on: a visual icon
+    # shown from an advisory into a warning, or left on at level 1 when the warning's chime
+    # and seat ended. Each bar is coloured piece by piece with the level the policy was at.
+    changes = level_changes(actions)
+    pieces: dict[int, list[tuple[float, float, int]]] = {}
+    for a in actions:
+        for t0, t1, level in _pieces(a, changes):
+            pieces.setdefault(level, []).append((t0, t1, lanes.index(a.name)))
+    marked = {_level(a) for a in actions}
+    for level in sorted(set(pieces) | marked):
         colour = LEVEL_COLOURS.get(level, "#7f8c8d")
         xs: list[float | None] = []
         ys: list[float | None] = []
-        for a in chosen:
-            i = lanes.index(a.name)
-            x, y = _rectangles([(a.start_t, a.end_t)], i - 0.3, i + 0.3)
+        for t0, t1, i in pieces.get(level, []):
+            x, y = _rectangles([(t0, t1)], i - 0.3, i + 0.3)
             xs += x
             ys += y
-        row.traces.append((go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=rgba(colour, 0.5),
-                                      line={"width": 0.5, "color": colour}, hoverinfo="skip",
-                                      name=f"level {level}", legendgroup=f"level{level}", showlegend=False), False))
+        if xs:
+            row.traces.append((go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=rgba(colour, 0.5),
+                                          line={"width": 0.5, "color": colour}, hoverinfo="skip",
+                                          name=f"level {level}", legendgroup=f"level{level}",
+                                          showlegend=level not in marked), False))
+        chosen = [a for a in actions if _level(a) == level]
+        if not chosen:
+            continue
         row.traces.append((go.Scatter(
             x=[a.start_t for a in chosen], y=[lanes.index(a.name) for a in chosen], mode="markers+text",
             text=[f"s{a.stage}" if a.stage is not None else "" for a in chosen], textposition="middle right",
             textfont={"size": 9}, marker={"symbol": "diamond", "size": 9, "color": colour},
             name=f"level {level}", legendgroup=f"level{level}",
-            hovertext=[f"{a.name} {a.start_t:.2f}-{a.end_t:.2f} s: {a.detail.get('condition', '?')}, "
-                       f"level {a.detail.get('level', '?')}, stage {a.stage if a.stage is not None else '?'}"
-                       for a in chosen], hoverinfo="text"), False))
+            hovertext=[_action_text(a, changes) for a in chosen], hoverinfo="text"), False))
     return row
+
+
+def level_changes(actions: Sequence[Span]) -> list[tuple[float, int]]:
+    """The policy's level (the highest of the actions on, policy/actions.py level_of) from each
+    time it changed, as (t, level)."""
+    starts: dict[float, list[str]] = {}
+    ends: dict[float, list[str]] = {}
+    for a in actions:
+        if a.end_t > a.start_t:
+            starts.setdefault(a.start_t, []).append(a.name)
+            ends.setdefault(a.end_t, []).append(a.name)
+    on: Counter[str] = Counter()
+    out: list[tuple[float, int]] = []
+    for t in sorted(set(starts) | set(ends)):
+        on.subtract(ends.get(t, []))
+        on.update(starts.get(t, []))
+        level = max((ACTION_LEVEL.get(name, LEVEL_NONE) for name, n in on.items() if n > 0), default=LEVEL_NONE)
+        if not out or out[-1][1] != level:
+            out.append((t, level))
+    return out
+
+
+def _level_at(changes: Sequence[tuple[float, int]], t: float) -> int:
+    i = bisect.bisect_right([c[0] for c in changes], t) - 1
+    return changes[i][1] if i >= 0 else LEVEL_NONE
+
+
+def _pieces(a: Span, changes: Sequence[tuple[float, int]]) -> list[tuple[float, float, int]]:
+    """The action's bar cut where the policy's level changed while it was on."""
+    cuts = [a.start_t] + [t for t, _ in changes if a.start_t < t < a.end_t] + [a.end_t]
+    out: list[tuple[float, float, int]] = []
+    for t0, t1 in zip(cuts[:-1], cuts[1:], strict=True):
+        level = _level_at(changes, t0) if a.end_t > a.start_t else _level(a)
+        if out and out[-1][2] == level:
+            out[-1] = (out[-1][0], t1, level)
+        else:
+            out.append((t0, t1, level))
+    return out
+
+
+def _action_text(a: Span, changes: Sequence[tuple[float, int]]) -> str:
+    """Condition, level and stage at the start, and what they came to while it was on."""
+    levels = [lv for _, _, lv in _pieces(a, changes)] or [_level(a)]
+    stage = "?" if a.stage is None else str(a.stage)
+    end_stage = a.end_detail.get("stage")
+    if isinstance(end_stage, int) and not isinstance(end_stage, bool) and str(end_stage) != stage:
+        stage += f" to {end_stage}"
+    level = str(a.detail.get("level", "?"))
+    if len(levels) > 1:  # neighbouring pieces of one level are merged
+        level = " to ".join(str(lv) for lv in levels)
+    return f"{a.name} {a.start_t:.2f}-{a.end_t:.2f} s: {a.detail.get('condition', '?')}, level {level}, stage {stage}"
 
 
 def _level(span: Span) -> int:
