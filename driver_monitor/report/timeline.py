@@ -64,6 +64,7 @@ class Timeline:
         """Still on when the drive ended: closed there with `truncated` (a span cut by a
         camera fault mid-drive is truncated too, but was over long before the end)."""
         return span.truncated and not span.instantaneous and span.end_t >= self.end_t
+
     def spans(self, kind: str = "event") -> list[Span]:
         return [s for s in (self.events if kind == "event" else self.actions) if not s.instantaneous]
 
