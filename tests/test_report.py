@@ -28,6 +28,7 @@ from driver_monitor.report.decimate import m4_indices, runs
 from driver_monitor.report.drive_report import ReportRequest, write_report
 from driver_monitor.report.figure import FigureInput, _level_at, build_figure, level_changes
 from driver_monitor.report.ground_truth import from_labels, from_truth
+from driver_monitor.report.no_warning import PolicyContext, unwarned_events
 from driver_monitor.report.plotly_bundle import BASIC_VERSION, bundle_version, plotly_js
 from driver_monitor.report.settings import UsedConfig
 from driver_monitor.report.summary import (
@@ -504,3 +505,45 @@ def test_eval_report_writes_the_drive_and_an_index_row(replay_dir, tmp_path, cap
     truth = _truth_file(tmp_path / "truth.yaml", DRIVE_S)
     assert main(["eval", str(replay_dir), "--truth", str(truth), "--clip", "drive", "--report", str(out)]) == 1
     assert '<td class="missed">FAIL</td>' in (out / "index.html").read_text()  # the yawn was missed
+
+
+# -- why no warning ----------------------------------------------------------------------------
+
+def _ctx(events, config=None, t=None, speed=None, ignition=None):
+    tl = build_timeline(events, 100.0)
+    t = np.arange(0.0, 100.0, 0.5) if t is None else t
+    return PolicyContext(tl, config or Config(), t, speed, ignition)
+
+
+def test_ignition_off_acknowledged_cooldown_and_unknown_come_from_the_log():
+    """Synthetic lines: monitoring off from 20 s with the ignition known off 20-40 s, then the
+    activation minute after the ignition_on journey; a stress acknowledged (no ack_actions)."""
+    events = [
+        {"t": 0.0, "kind": "state", "name": "journey_start", "detail": {"journey": 1, "reason": "start"}},
+        {"t": 0.0, "kind": "state", "name": "monitoring_active", "detail": {"active": True}},
+        {"t": 5.0, "kind": "event", "name": "stress", "phase": "start", "detail": {}},
+        {"t": 5.0, "kind": "action", "name": "calm_cabin", "phase": "start", "detail": {"condition": "stress", "level": 1, "stage": 0}},
+        {"t": 6.0, "kind": "state", "name": "driver_ack", "detail": {"condition": "stress"}},
+        {"t": 6.0, "kind": "action", "name": "calm_cabin", "phase": "end", "detail": {"condition": "stress", "level": 1, "stage": 0}},
+        {"t": 7.0, "kind": "event", "name": "stress", "phase": "end", "detail": {}},
+        {"t": 10.0, "kind": "event", "name": "stress", "phase": "start", "detail": {}},
+        {"t": 12.0, "kind": "event", "name": "stress", "phase": "end", "detail": {}},
+        {"t": 15.0, "kind": "event", "name": "sleep", "phase": "start", "detail": {}},
+        {"t": 16.0, "kind": "event", "name": "sleep", "phase": "end", "detail": {}},
+        {"t": 20.0, "kind": "state", "name": "monitoring_active", "detail": {"active": False}},
+        {"t": 30.0, "kind": "event", "name": "sleep", "phase": "start", "detail": {}},
+        {"t": 32.0, "kind": "event", "name": "sleep", "phase": "end", "detail": {}},
+        {"t": 40.0, "kind": "state", "name": "journey_start", "detail": {"journey": 2, "reason": "ignition_on"}},
+        {"t": 38.0, "kind": "event", "name": "long_distraction", "phase": "start", "detail": {}},
+        {"t": 45.0, "kind": "event", "name": "long_distraction", "phase": "end", "detail": {}},
+    ]
+    ignition = np.where((np.arange(0.0, 100.0, 0.5) >= 20.0) & (np.arange(0.0, 100.0, 0.5) < 40.0), 0.0, 1.0)
+    got = [(u.event.name, u.event.start_t, u.reason, u.detail) for u in unwarned_events(_ctx(events, ignition=ignition))]
+    assert got == [
+        ("stress", 10.0, "acknowledged", "driver_ack at 6.00 s this journey; policy.conditions.stress.ack_actions: none"),
+        ("sleep", 15.0, "unknown", ""),
+        ("sleep", 30.0, "ignition off", "vehicle_ignition_on false in the feature table"),
+        ("long_distraction", 38.0, "ignition off; monitoring not active (activation)",
+         "vehicle_ignition_on false in the feature table; not active again in this drive: "
+         "policy.monitoring.activation_s 60 s at >= 10 km/h since the journey start at 40.00 s (ignition_on)"),
+    ]
