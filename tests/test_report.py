@@ -141,7 +141,10 @@ def test_open_at_the_end_counts_what_the_drive_ended_with_not_what_a_camera_faul
     fig = build_figure(FigureInput(data, tl, load_config(None)))
     hover = {t.name: list(t.hovertext) for t in fig.data if t.hovertext is not None and t.mode == "markers"}
     assert hover["sleep"] == ["sleep 10.00-12.00 s (cut short: camera_fault) (onset 7.00) onset_t=7.0"]
-    assert hover["drowsy"] == ["drowsy 25.00-30.00 s (still on at the end of the drive) (onset 25.00) level=7"]
+    # The sleep's icon (priority 90) held the driver's attention: the drowsy advice got none.
+    assert hover["drowsy"] == ["drowsy 25.00-30.00 s (still on at the end of the drive) (onset 25.00) level=7 | no warning: "
+                               "arbitration: sleep shown (sleep (priority 90) held what the driver sees and hears; "
+                               "drowsy is priority 55)"]
 
 
 def load_replay_like(events):
@@ -508,6 +511,74 @@ def test_eval_report_writes_the_drive_and_an_index_row(replay_dir, tmp_path, cap
 
 
 # -- why no warning ----------------------------------------------------------------------------
+
+def _unwarned_section(html: str) -> list[tuple[str, ...]]:
+    section = re.search(r"<section id=\"unwarned\">.*?</section>", html, re.S)
+    assert section is not None, "no 'events without a warning' table"
+    rows = re.findall(r"<tr>(.*?)</tr>", section.group(0), re.S)
+    return [tuple(re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)) for r in rows if "<td" in r]
+
+
+def test_an_event_before_monitoring_activation_says_so(replay_dir, tmp_path):
+    """The lap glance fires long_distraction at 48.0 and phone_use at 47.0; monitoring becomes
+    active only at 66.9 (60 s at >= 10 km/h from 6.9 s): neither gets a warning. The sleep
+    warnings later hide the driver_absent notice at 112.0 (drowsy's voice and seat, priority
+    55 over 50). Nothing on the page said why."""
+    html = write_report(ReportRequest(replay_dir, tmp_path / "r.html")).path.read_text()
+    rows = _unwarned_section(html)
+    assert [r[:3] for r in rows] == [
+        ("phone_use", "47.00", "monitoring not active (activation)"),
+        ("long_distraction", "48.00", "monitoring not active (activation)"),
+        ("driver_absent", "112.00", "arbitration: drowsy shown"),
+    ]
+    assert rows[1][3] == ("active from 66.90 s: policy.monitoring.activation_s 60 s at &gt;= 10 km/h since the "
+                          "journey start at 0.00 s (start)")
+    assert rows[2][3] == "drowsy (priority 55) held what the driver sees and hears; driver_absent is priority 50"
+    # The event's hover says it too, and the policy row shows where monitoring was active.
+    data = load_replay(replay_dir)
+    fig = build_figure(FigureInput(data, build_timeline(data.events, data.end_t), load_config(None)))
+    hover = [h for tr in fig.data if tr.hovertext is not None for h in tr.hovertext]
+    assert any(h.startswith("long_distraction 48.00-50.50 s") and "no warning: monitoring not active (activation)" in h
+               for h in hover)
+    (active,) = [tr for tr in fig.data if tr.name == "monitoring active"]
+    assert list(active.x)[:4] == [66.9, 130.0, 130.0, 66.9]
+    assert any(a.text == "journey 1 (start)" for a in fig.layout.annotations)
+
+
+def _policy_drive(tmp_path: Path, **long_distraction) -> list[tuple[str, ...]]:
+    config = Config.model_validate({"policy": {"monitoring": {"activation_s": 0},
+                                               "conditions": {"long_distraction": long_distraction,
+                                                              "phone_use": {"enabled": False}}}})
+    d = write_replay(tmp_path / "drive", 60.0, config=config)
+    html = write_report(ReportRequest(d, tmp_path / "r.html", config=config, config_source="test")).path.read_text()
+    return _unwarned_section(html)
+
+
+def test_an_event_below_its_speed_gate_says_the_speed(tmp_path):
+    """Monitoring active from the start, long_distraction gated from 100 km/h: the car does
+    94.0 km/h at 48.0 (80 + 15 sin(48/40)), so the gate never opened."""
+    rows = _policy_drive(tmp_path, min_speed_kph=100.0)
+    assert [r[:4] for r in rows] == [
+        ("phone_use", "47.00", "condition disabled", "policy.conditions.phone_use.enabled: false"),
+        ("long_distraction", "48.00", "speed gate closed (speed 94.0 km/h &lt; min_speed_kph 100)",
+         "policy.conditions.long_distraction.min_speed_kph 100, closes below 98 (speed_gate_hysteresis_kph)"),
+    ]
+
+
+def test_an_event_of_a_disabled_condition_says_so(tmp_path):
+    rows = _policy_drive(tmp_path, enabled=False)
+    assert [r[:3] for r in rows] == [("phone_use", "47.00", "condition disabled"),
+                                     ("long_distraction", "48.00", "condition disabled")]
+
+
+def test_the_policy_disabled_and_a_drive_without_a_gap_in_the_warnings(tmp_path):
+    config = Config.model_validate({"policy": {"enabled": False}})
+    d = write_replay(tmp_path / "off", 50.0, config=config)
+    html = write_report(ReportRequest(d, tmp_path / "r.html", config=config, config_source="test")).path.read_text()
+    assert [r[:3] for r in _unwarned_section(html)] == [("phone_use", "47.00", "policy disabled"),
+                                                        ("long_distraction", "48.00", "policy disabled")]
+    assert "no monitoring_active state lines in this log" in html
+
 
 def _ctx(events, config=None, t=None, speed=None, ignition=None):
     tl = build_timeline(events, 100.0)

@@ -62,13 +62,14 @@ def test_every_row_and_trace_is_drawn_without_a_console_error(drive):
     assert page.errors == []
     fig = _expected_figure(replay, labels)
     rows = len(fig._grid_ref)
-    assert rows == 14  # 11 signal rows (speed from the feature table) + events, truth, actions
+    assert rows == 15  # 11 signal rows (speed from the feature table) + events, truth, actions, policy
     assert page.counts["data_traces"] == len(fig.data)
     assert page.counts["traces"] == len(fig.data)  # one drawn group per trace
     titles = [a.text for a in fig.layout.annotations][:rows]
     assert set(titles) <= set(page.annotations), set(titles) - set(page.annotations)
     assert "calibrated" in page.annotations
-    assert page.counts["tables"] == 6  # drive, events, actions, calibration, truth, marks (+ config: empty)
+    assert "journey 1 (start)" in page.annotations
+    assert page.counts["tables"] == 7  # drive, events, actions, unwarned, calibration, truth, marks (+ config: empty)
 
 
 def test_the_screenshot_shows_the_report(drive, tmp_path):

@@ -13,6 +13,7 @@ from driver_monitor.recording.files import write_private_atomic
 from driver_monitor.report.data import ReplayData, load_replay
 from driver_monitor.report.figure import MAX_POINTS, FigureInput, build_figure
 from driver_monitor.report.ground_truth import GroundTruth, from_labels, from_truth
+from driver_monitor.report.no_warning import PolicyContext, unwarned_events
 from driver_monitor.report.page import Thumbnail, render_page
 from driver_monitor.report.plotly_bundle import plotly_js
 from driver_monitor.report.settings import resolve_config
@@ -25,6 +26,7 @@ from driver_monitor.report.summary import (
     events_table,
     face_found_share,
     truth_table,
+    unwarned_table,
 )
 from driver_monitor.report.timeline import build_timeline
 from driver_monitor.report.vehicle_speed import find_speed
@@ -102,11 +104,13 @@ def write_report(req: ReportRequest) -> ReportResult:
         from driver_monitor.report.thumbnails import face_thumbnails
 
         thumbnails = face_thumbnails(req.video, timeline.events, used.config)
-    fig_input = FigureInput(data, timeline, used.config, speed, truth, notes, req.max_points)
+    policy = PolicyContext(timeline, used.config, data.t, speed, data.numeric.get("vehicle_ignition_on"))
+    unwarned = unwarned_events(policy)
+    fig_input = FigureInput(data, timeline, used.config, speed, truth, notes, req.max_points, policy, unwarned)
     figure = build_figure(fig_input)
     input_label = str(req.video or req.input_path) if (req.video or req.input_path) else None
     summary = [drive_table(data, used, input_label), events_table(timeline), actions_table(timeline),
-               calibration_table(data, timeline)]
+               unwarned_table(unwarned, used.config.policy.enabled), calibration_table(data, timeline)]
     tail = [config_table(used)]
     if truth is not None:
         summary.append(truth_table(truth))

@@ -31,6 +31,7 @@ from driver_monitor.report.colours import (
 from driver_monitor.report.data import ReplayData
 from driver_monitor.report.decimate import m4_indices, runs
 from driver_monitor.report.ground_truth import GroundTruth
+from driver_monitor.report.no_warning import PolicyContext, Unwarned, conditions_of, unwarned_events
 from driver_monitor.report.timeline import Span, Timeline
 
 # Points per trace drawn (M4: 4 per bucket). 8000 keeps a 10-minute drive at 30 fps
@@ -76,12 +77,22 @@ class FigureInput:
     truth: GroundTruth | None = None
     notes: list[str] = field(default_factory=list)
     max_points: int = MAX_POINTS
+    policy: PolicyContext | None = None  # built from the above when not given
+    unwarned: list[Unwarned] | None = None  # the condition events without a warning, and why
+
+    def __post_init__(self) -> None:
+        if self.policy is None:
+            speed = self.speed_kph if self.speed_kph is not None else self.data.numeric.get("vehicle_speed_kph")
+            self.policy = PolicyContext(self.timeline, self.config, self.data.t, speed,
+                                        self.data.numeric.get("vehicle_ignition_on"))
+        if self.unwarned is None:
+            self.unwarned = unwarned_events(self.policy)
 
 
 def build_figure(inp: FigureInput) -> go.Figure:
     builders: Sequence[Callable[[FigureInput], Row | None]] = (
         _eye_closure_row, _ear_row, _perclos_row, _blink_row, _head_row, _zone_row, _off_road_row,
-        _jaw_row, _heart_rate_row, _kss_row, _speed_row, _events_row, _truth_row, _actions_row,
+        _jaw_row, _heart_rate_row, _kss_row, _speed_row, _events_row, _truth_row, _actions_row, _policy_row,
     )
     rows = [row for row in (b(inp) for b in builders) if row is not None]
     if not rows:  # no per-frame table and no event in the log: a page that says so
@@ -120,6 +131,7 @@ def build_figure(inp: FigureInput) -> go.Figure:
                                     "font": {"size": 10}, "tracegroupgap": 2, "bgcolor": "rgba(255,255,255,0.6)"}})
     _shade_event_spans(fig, inp)
     _mark_calibration(fig, inp)
+    _mark_journeys(fig, inp)
     t0, t1 = inp.data.start_t, inp.data.end_t
     fig.update_xaxes(showspikes=True, spikemode="across", spikesnap="cursor", spikethickness=1,
                      spikedash="solid", spikecolor="#888", range=[t0, max(t1, t0 + 1e-3)])
@@ -400,6 +412,7 @@ def _events_row(inp: FigureInput) -> Row | None:
         return None
     lanes = names
     row = Row("Events (spans from the rule firing to the end; onset in the hover)", lanes=lanes)
+    why = {id(u.event): u for u in inp.unwarned or []}
     for i, name in enumerate(lanes):
         colour = event_colour(name)
         spans = [s for s in events if s.name == name and not s.instantaneous]
@@ -416,7 +429,8 @@ def _events_row(inp: FigureInput) -> Row | None:
                         "line": {"width": 2, "color": colour}},
                 name=name, legendgroup=name, showlegend=not spans,
                 hovertext=[f"{s.name} {s.start_t:.2f}" + ("" if s.instantaneous else f"-{s.end_t:.2f} s") +
-                           _cut_text(inp.timeline, s) + f" (onset {s.onset_t:.2f}) {_detail_text(s)}" for s in marks],
+                           _cut_text(inp.timeline, s) + f" (onset {s.onset_t:.2f}) {_detail_text(s)}" +
+                           (f" | {why[id(s)].text}" if id(s) in why else "") for s in marks],
                 hoverinfo="text"), False))
     if inp.truth is not None:
         _add_marks(row, [m for m in inp.truth.marks if m.status != "missed"], lanes)
@@ -563,6 +577,64 @@ def _level(span: Span) -> int:
     return int(level) if isinstance(level, (int, float)) and not isinstance(level, bool) else 0
 
 
+def _policy_row(inp: FigureInput) -> Row | None:
+    """Where the policy could warn: monitoring active (its state lines), the ignition known off,
+    each speed gate closed, the driver's ACKs, and each condition event that got no warning
+    with why (report/no_warning.py)."""
+    policy = inp.policy
+    assert policy is not None
+    t1 = inp.data.end_t
+    if not inp.config.policy.enabled:
+        inp.notes.append("policy disabled in the replay's config (policy.enabled false): no actions, and no "
+                         "monitoring_active state lines in this log")
+    active = policy.monitoring_active()
+    if active is None and inp.config.policy.enabled:
+        inp.notes.append("policy: no monitoring_active state lines in this log (an older replay, or "
+                         "outputs.log_state_changes off): monitoring taken as active throughout")
+    lanes: list[tuple[str, list[tuple[float, float]], str, str]] = []  # lane, spans, colour, hover
+    if active is not None:
+        lanes.append(("monitoring active", [(a, min(b, t1)) for a, b in active], "#27ae60",
+                      "monitoring active (policy.monitoring.activation_s at speed in the journey, ignition on)"))
+    ignition = policy.ignition_off()
+    if ignition:
+        lanes.append(("ignition off", ignition, "#7f8c8d", "vehicle_ignition_on false"))
+    gates = policy.gate_closed()
+    if policy.speed_kph is None and inp.config.policy.enabled:
+        inp.notes.append("policy: vehicle speed unknown: speed gates not drawn (a gate with unknown speed is open)")
+    by_speed: dict[float, list[str]] = {}
+    for name, cfg in conditions_of(inp.config).items():
+        if cfg.enabled and name in gates:
+            by_speed.setdefault(cfg.min_speed_kph, []).append(name)
+    hysteresis = inp.config.policy.monitoring.speed_gate_hysteresis_kph
+    for speed, names in sorted(by_speed.items()):
+        spans = [(a, min(b, t1)) for a, b in gates[names[0]]]
+        lanes.append((f"gate {speed:g} km/h closed", spans, "#e67e22",
+                      f"closed below {speed - hysteresis:g} until {speed:g} km/h: {', '.join(names)}"))
+    acks = policy.timeline.state_lines("driver_ack")
+    unwarned = inp.unwarned or []
+    names = [lane for lane, *_ in lanes] + (["driver ACK"] if acks else []) + (["no warning"] if unwarned else [])
+    if not names:
+        return None
+    row = Row("Policy: where it could warn (monitoring, speed gates), ACKs, and why an event got no warning", lanes=names)
+    for i, (lane, spans, colour, hover) in enumerate(lanes):
+        spans = [(a, b) for a, b in spans if b > a]
+        xs, ys = _rectangles(spans, i - 0.3, i + 0.3)
+        row.traces.append((go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=rgba(colour, 0.45),
+                                      line={"width": 0.5, "color": colour}, name=lane, hoveron="fills",
+                                      hoverinfo="name+text", text=hover), False))
+    if acks:
+        row.traces.append((go.Scatter(
+            x=[a.t for a in acks], y=[names.index("driver ACK")] * len(acks), mode="markers", name="driver ACK",
+            marker={"symbol": "star", "size": 10, "color": "#2471a3"},
+            hovertext=[f"driver ACK {a.t:.2f} s: {a.detail.get('condition', '?')}" for a in acks], hoverinfo="text"), False))
+    if unwarned:
+        row.traces.append((go.Scatter(
+            x=[u.event.start_t for u in unwarned], y=[names.index("no warning")] * len(unwarned), mode="markers",
+            name="no warning", marker={"symbol": "x", "size": 9, "color": "#c0392b"},
+            hovertext=[f"{u.event.name} {u.event.start_t:.2f} s: {u.text}" for u in unwarned], hoverinfo="text"), False))
+    return row
+
+
 # -- shapes across all rows ------------------------------------------------------------------
 
 def _shade_event_spans(fig: go.Figure, inp: FigureInput) -> None:
@@ -596,6 +668,20 @@ def _mark_calibration(fig: go.Figure, inp: FigureInput) -> None:
                        "line": {"color": "#1e8449", "width": 1, "dash": "dash"}})
         annotations.append({"xref": "x", "yref": "paper", "x": cal[0], "y": 1.0, "text": "calibrated", "showarrow": False,
                             "font": {"color": "#1e8449", "size": 10}, "yanchor": "bottom"})
+    fig.update_layout(shapes=list(fig.layout.shapes) + shapes, annotations=list(fig.layout.annotations) + annotations)
+
+
+def _mark_journeys(fig: go.Figure, inp: FigureInput) -> None:
+    """Each journey start (the policy resets activation, ACKs and cooldowns there) as a dotted
+    line across every row."""
+    shapes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    for line in inp.timeline.state_lines("journey_start"):
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": line.t, "x1": line.t, "y0": 0, "y1": 1,
+                       "line": {"color": "#2471a3", "width": 1, "dash": "dot"}})
+        annotations.append({"xref": "x", "yref": "paper", "x": line.t, "y": 1.0, "showarrow": False,
+                            "text": f"journey {line.detail.get('journey', '?')} ({line.detail.get('reason', '?')})",
+                            "font": {"color": "#2471a3", "size": 10}, "yanchor": "bottom", "xanchor": "left"})
     fig.update_layout(shapes=list(fig.layout.shapes) + shapes, annotations=list(fig.layout.annotations) + annotations)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from driver_monitor import __version__
 from driver_monitor.report.data import ReplayData
 from driver_monitor.report.ground_truth import GroundTruth
+from driver_monitor.report.no_warning import Unwarned
 from driver_monitor.report.settings import UsedConfig, config_diff
 from driver_monitor.report.timeline import Timeline
 
@@ -85,6 +86,15 @@ def actions_table(timeline: Timeline) -> Table:
                      sum(timeline.open_at_end(a) for a in chosen) or ""))
     return Table("Actions", ("action", "count", "conditions", "ladder stages", "on s", "first at s", "on at the end"), rows,
                  empty="none (below the speed gates, before monitoring activation, or nothing to act on)", id="actions")
+
+
+def unwarned_table(unwarned: list[Unwarned], policy_enabled: bool) -> Table:
+    """Every event of a policy condition that got no action of its condition, and why
+    (report/no_warning.py: from the log, the feature table and the config, never guessed)."""
+    rows = [(u.event.name, f"{u.event.start_t:.2f}", u.reason, u.detail) for u in unwarned]
+    empty = "none: every event of a policy condition got an action of its condition" if policy_enabled else \
+        "none (the policy was disabled: policy.enabled false)"
+    return Table("Events without a warning", ("event", "t s", "reason", "from"), rows, empty=empty, id="unwarned")
 
 
 def calibration_table(data: ReplayData, timeline: Timeline) -> Table:
