@@ -337,3 +337,53 @@ def test_check_config_warns_when_degraded_monitoring_reaches_the_driver_too_late
     assert out[1] == ("warning: policy.conditions.eyes_unavailable: drowsiness.eyes.unavailable_after_s (8 s) plus its "
                       "first notice's delay_s (3 s) tells the driver after 11 s, beyond "
                       "policy.degraded_notice_within_s (10 s, Euro NCAP)")
+
+
+# ---- YAML values that YAML itself cannot build ----------------------------------------------------
+
+@pytest.mark.parametrize(("value", "column", "problem"), [
+    ("2020-13-01", 19, "'2020-13-01' is not a valid timestamp (month must be in 1..12)"),
+    ("1" + "0" * 5000, 19, "an integer of more than 4300 digits"),
+])
+def test_a_yaml_value_that_cannot_be_built_is_one_line(tmp_path, capsys, value, column, problem):
+    """A date with month 13, or an integer past Python's 4300-digit limit: PyYAML's resolver
+    takes it for a date / an int, and building one raised ValueError, not a YAMLError: a
+    traceback from check-config, run (the daemon's start), simulate, eval --truth, sweep --grid."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"presence:\n  absent_after_s: {value}\n")
+    assert main(["check-config", str(cfg)]) == 2
+    assert one_error(capsys) == f"error: {cfg}: not valid YAML at line 2, column {column}: {problem}"
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"name: x\nduration_s: {value}\n")
+    assert main(["simulate", str(scenario), "--out", str(tmp_path / "sim")]) == 2
+    assert one_error(capsys) == f"error: {scenario}: not valid YAML at line 2, column 13: {problem}"
+
+
+def test_a_run_yaml_that_cannot_be_built_is_a_note_in_the_report(tmp_path, capsys):
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    (drive / "events.jsonl").write_text("")
+    (drive / "run.yaml").write_text("input: 2020-13-01\n")
+    assert main(["report", str(drive)]) == 0  # run.yaml is informative there: a note
+    assert f"note: {drive / 'run.yaml'}: not readable YAML; provenance not shown" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("grid: [\n", "while parsing a flow node"),  # a YAMLError's text spans four lines
+    ("grid: 2020-13-01\n", "month must be in 1..12"),
+    ("grid: \"\xff\"\n", "'utf-8' codec can't decode byte 0xff in position 7: invalid start byte"),
+])
+def test_a_damaged_sweep_yaml_is_one_line(tmp_path, text, reason):
+    from driver_monitor.config import Config
+    from driver_monitor.errors import InputError
+    from driver_monitor.fleet.grid import load_grid
+    from driver_monitor.fleet.sweep import _claim
+
+    (tmp_path / "grid.yaml").write_text("presence.absent_after_s: [1, 2]\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sweep.yaml").write_bytes(text.encode("latin-1"))
+    with pytest.raises(InputError) as info:
+        _claim(out, load_grid(tmp_path / "grid.yaml"), Config(), [], None, 4.0, 0.5, {})
+    assert str(info.value) == (f"{out / 'sweep.yaml'}: unreadable ({reason}); remove the directory or choose "
+                               "another --out")

@@ -13,6 +13,7 @@ so both kinds of YAML fail in the same one-line-per-problem way."""
 from __future__ import annotations
 
 import difflib
+import sys
 import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from driver_monitor.config.root import Config
-from driver_monitor.errors import ConfigError, utf8_problem
+from driver_monitor.errors import ConfigError, one_line, utf8_problem
 
 # The default config ships inside the package so an installed daemon finds it; the repo's
 # config/default.yaml is a link to it. `driver-monitor config --default` prints it.
@@ -55,6 +56,27 @@ class _Loader(_FastLoader):  # type: ignore[misc, valid-type]
                                                         key.start_mark)
             seen.add((key.tag, key.value))
         return super().construct_mapping(node, deep)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # A scalar YAML resolves to a type it then cannot build raises ValueError, not a
+        # YAMLError: `2020-13-01` (a date, month 13) or an integer of more than 4300 digits
+        # (Python's int() limit) was a traceback. It is the file's error, at that value.
+        try:
+            return super().construct_object(node, deep)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(None, None, _value_problem(node, exc), node.start_mark) from None
+
+
+def _value_problem(node: yaml.Node, exc: ValueError) -> str:
+    """`'2020-13-01' is not a valid timestamp (month must be in 1..12)`: the value as written
+    (an over-long integer is not repeated) and what YAML read it as."""
+    kind = str(node.tag).rsplit(":", 1)[-1]
+    text = one_line(exc)
+    if kind == "int" and text.startswith("Exceeds the limit"):
+        return f"an integer of more than {sys.get_int_max_str_digits()} digits"
+    value = node.value if isinstance(node, yaml.ScalarNode) else ""
+    shown = repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+    return f"{shown} is not a valid {kind} ({text})"
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -130,6 +130,6 @@ def _run(path: Path) -> dict[str, Any]:
         return {}
     try:
         loaded = yaml.safe_load(run.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (OSError, ValueError, yaml.YAMLError):  # ValueError: bad UTF-8, or a value YAML cannot build (2020-13-01)
         return {}
     return loaded if isinstance(loaded, dict) else {}

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from driver_monitor.config import Config
-from driver_monitor.errors import InputError
+from driver_monitor.errors import InputError, one_line
 from driver_monitor.evaluation.corpus import CorpusScore, DriveScore, Tally
 from driver_monitor.evaluation.truth import ClipTruth
 from driver_monitor.fleet.corpus import CorpusEntry
@@ -196,8 +196,8 @@ def _claim(out_dir: Path, grid: Grid, base: Config, entries: Sequence[CorpusEntr
     if path.is_file():
         try:
             before = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise InputError(f"{path}: unreadable ({exc}); remove the directory or choose another --out") from None
+        except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: bad UTF-8, or a value YAML cannot build
+            raise InputError(f"{path}: unreadable ({one_line(exc)}); remove the directory or choose another --out") from None
         if not isinstance(before, dict):
             raise InputError(f"{path}: not a sweep's description (a mapping); remove the directory or choose another --out")
         if before != identity:

@@ -257,7 +257,7 @@ def _run_beside(path: Path) -> dict[str, Any]:
         return {}
     try:
         loaded = yaml.load(run.read_text(encoding="utf-8"), Loader=YAML_SAFE_LOADER)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: bad UTF-8, or a value YAML cannot build
         raise InputError(f"{run}: not readable YAML ({one_line(exc)})") from None
     return loaded if isinstance(loaded, dict) else {}
 

@@ -146,7 +146,7 @@ def _read_run(path: Path, notes: list[str]) -> dict[str, Any] | None:
         return None
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (OSError, ValueError, yaml.YAMLError):  # ValueError: bad UTF-8, or a value YAML cannot build (2020-13-01)
         notes.append(f"{path}: not readable YAML; provenance not shown")
         return None
     if not isinstance(loaded, dict):

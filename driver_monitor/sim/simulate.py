@@ -159,7 +159,7 @@ def _claim_out_dir(out_dir: Path) -> None:
         return
     try:
         earlier = yaml.safe_load((out_dir / RUN_FILE_NAME).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (OSError, ValueError, yaml.YAMLError):  # ValueError: bad UTF-8, or a value YAML cannot build (2020-13-01)
         earlier = None
     if not isinstance(earlier, dict) or earlier.get("command") != "simulate":
         raise InputError(f"{out_dir}: exists, is not empty and is not an earlier simulation (a recording or a "
