@@ -91,6 +91,24 @@ def test_event_logs_and_labels_are_checked_line_by_line(real_replays, tmp_path, 
             assert one_error(capsys) == f"error: {labels}{sep}{expected}"
 
 
+@pytest.mark.parametrize(("lines", "problem"), [
+    (['{"t": 1.0, "kind": "evnet", "name": "yawn"}'], '1: kind must be "event", "action" or "state" (got \'evnet\')'),
+    (['{"t": 5.0, "kind": "event", "name": "sleep", "phase": "start"}',
+      '{"t": 2.0, "kind": "event", "name": "sleep", "phase": "end"}'], "2: sleep ends at t 2, before its start at t 5 (line 1)"),
+])
+def test_a_label_that_would_be_scored_as_something_else_is_refused(tmp_path, capsys, lines, problem):
+    """A misspelt kind was skipped by scoring (the label was never counted, so the detection
+    read as a false alert) and an end before its start was a label of negative length no
+    detection could answer: both a silently different score."""
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    (drive / "events.jsonl").write_text('{"t": 5.5, "kind": "event", "name": "sleep", "phase": "start"}\n')
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(f"{line}\n" for line in lines))
+    assert main(["eval", str(drive), str(labels)]) == 1
+    assert one_error(capsys) == f"error: {labels}:{problem}"
+
+
 def test_a_report_with_nothing_to_plot_says_so(real_replays, tmp_path, capsys):
     drive = tmp_path / "drive"
     drive.mkdir()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import typing
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
 from driver_monitor.errors import InputError
-from driver_monitor.messages import Event, FrameResult
+from driver_monitor.messages import Event, EventKind, FrameResult
 from driver_monitor.names import EventName
 from driver_monitor.outputs.files import open_private
 
@@ -71,6 +72,8 @@ def _read_numbered(path: Path) -> list[tuple[int, dict[str, Any]]]:
             raise InputError(f"{path}:{number}: t is not a number of seconds ({t!r})")
         if not isinstance(item["kind"], str) or not isinstance(item["name"], str) or not item["name"]:
             raise InputError(f"{path}:{number}: kind and name must be text")
+        if item["kind"] not in KINDS:  # another kind was skipped by scoring: a label with kind "evnet" was never counted
+            raise InputError(f"{path}:{number}: kind must be \"event\", \"action\" or \"state\" (got {item['kind']!r})")
         if not isinstance(item.get("detail", {}), dict) or item.get("phase") not in PHASES:
             raise InputError(f"{path}:{number}: detail must be a mapping and phase \"start\", \"end\" or absent "
                              f"(got phase {item.get('phase')!r})")
@@ -80,6 +83,7 @@ def _read_numbered(path: Path) -> list[tuple[int, dict[str, Any]]]:
 
 # docs/event-log.md: "start" / "end" for things with a duration, absent for instantaneous ones.
 PHASES = (None, "start", "end")
+KINDS: tuple[str, ...] = typing.get_args(EventKind)  # event / action / state (docs/event-log.md)
 
 
 def read_labels(path: str | Path) -> list[dict[str, Any]]:
@@ -91,7 +95,7 @@ def read_labels(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     numbered = _read_numbered(path)
     known = {str(name) for name in EventName}
-    open_at: dict[str, int] = {}
+    open_at: dict[str, tuple[int, float]] = {}  # name -> line and t of its open start
     for number, item in numbered:
         if item["kind"] != "event":
             continue
@@ -101,8 +105,14 @@ def read_labels(path: str | Path) -> list[dict[str, Any]]:
         if phase == "start":
             if name in open_at:
                 raise InputError(f"{path}:{number}: {name} starts again before the end of its start on line "
-                                 f"{open_at[name]}")
-            open_at[name] = number
-        elif phase == "end" and open_at.pop(name, None) is None:
-            raise InputError(f"{path}:{number}: {name} ends without a start before it")
+                                 f"{open_at[name][0]}")
+            open_at[name] = (number, item["t"])
+        elif phase == "end":
+            start = open_at.pop(name, None)
+            if start is None:
+                raise InputError(f"{path}:{number}: {name} ends without a start before it")
+            # An end before its start was scored as a label of negative length: found by nothing.
+            if item["t"] < start[1]:
+                raise InputError(f"{path}:{number}: {name} ends at t {item['t']:g}, before its start at t "
+                                 f"{start[1]:g} (line {start[0]})")
     return [item for _, item in numbered]
