@@ -184,6 +184,28 @@ def test_a_boolean_is_not_a_number(tmp_path, capsys):
     assert one_error(capsys) == "error: presence.absent_after_s: a number is expected, not a boolean (got True)"
 
 
+@pytest.mark.parametrize(("key", "value"), [
+    ("policy.conditions.drowsy.value_min", ".nan"),  # no kss_level is >= NaN: drowsy never escalated by its level
+    ("drowsiness.eyes.min_face_width_px", ".inf"),  # no face is that wide: the eyes never judged
+    ("recording.event_clips.quota_mb", ".inf"),
+])
+def test_no_setting_takes_nan_or_infinity(tmp_path, capsys, key, value):
+    """A bounded setting refused `.nan` / `.inf` by its bound; an unbounded one took them
+    without a word."""
+    cfg = tmp_path / "c.yaml"
+    *sections, last = key.split(".")
+    cfg.write_text("".join(f"{'  ' * i}{part}:\n" for i, part in enumerate(sections)) + f"{'  ' * len(sections)}{last}: {value}\n")
+    assert main(["check-config", str(cfg)]) == 2
+    got = "nan" if value == ".nan" else "inf"
+    assert one_error(capsys) == f"error: {key}: Input should be a finite number (got {got})"
+    truth = tmp_path / "truth.yaml"
+    truth.write_text(f"drive:\n  file: drive.mp4\n  intervals:\n  - {{kind: yawn, start_s: 1.0, end_s: {value}}}\n")
+    (tmp_path / "drive").mkdir()
+    (tmp_path / "drive" / "events.jsonl").write_text("")
+    assert main(["eval", str(tmp_path / "drive"), "--truth", str(truth)]) == 2
+    assert one_error(capsys) == f"error: {truth}: drive.intervals.0.end_s: Input should be a finite number (got {got})"
+
+
 def test_check_config_checks_the_face_model_file_is_there(tmp_path, capsys):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("perception:\n  model_path: /nonexistent.task\n")

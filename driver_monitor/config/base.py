@@ -21,9 +21,13 @@ def _takes_number(annotation: Any) -> bool:
 class Section(BaseModel):
     """A config section: unknown keys are errors (typos must not be silently ignored),
     values are validated on assignment too, and instances are immutable once loaded so a
-    reload swaps a whole new Config instead of mutating the running one."""
+    reload swaps a whole new Config instead of mutating the running one. No setting takes
+    NaN or infinity (YAML's `.nan` / `.inf`): a bound such as `le=60` already refused them, but
+    an unbounded one took them silently (`policy.conditions.drowsy.value_min: .nan`, no level
+    is ever >= NaN: drowsiness never escalated by its level; `.inf` switched the eyes or a
+    clip quota off without a word)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
     @field_validator("*", mode="before")
     @classmethod

@@ -44,7 +44,9 @@ ALERT_EVENTS = frozenset({
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity (YAML `.nan` / `.inf`): `end_s: .inf` was an interval no detection
+    # could answer in time, scored as missed.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TruthInterval(_Strict):
