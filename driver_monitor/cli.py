@@ -48,8 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DriverMonitorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a command may say what its interruption left (replay)
+        print(f"interrupted: {exc}" if str(exc) else "interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `driver-monitor ... | head`: the reader left, not an error
         sys.stderr.close()

@@ -60,6 +60,28 @@ def test_simulate_replaces_an_earlier_simulation_only(tmp_path, capsys):
     assert [p.name for p in other.iterdir()] == ["events.jsonl"]
 
 
+def test_an_interrupted_replay_says_its_outputs_are_the_drives_start_only(tmp_path, capsys, monkeypatch):
+    """Ctrl-C in a replay: its outputs so far are flushed and look like a whole replay's, and
+    the one word "interrupted" did not say so (an eval of them scores the rest as missed)."""
+    import driver_monitor.replay as replay_module
+
+    sim = tmp_path / "sim"
+    assert main(["simulate", str(SCENARIO), "--out", str(sim), "--fps", "2", "--size", "64x48", "--no-progress"]) == 0
+    frames = iter(range(5))
+
+    def ctrl_c_on_the_fifth_frame(wall_t: float) -> None:
+        if next(frames, None) is None:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(replay_module, "_sleep_until", ctrl_c_on_the_fifth_frame)
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert main(["replay", str(sim), "--out", str(out), "--realtime", "--no-progress"]) == 130
+    assert capsys.readouterr().err == (f"interrupted: {out} holds the outputs of the drive's start only: replay it "
+                                       "again for the whole drive\n")
+    assert (out / "events.jsonl").is_file() and (out / "run.yaml").is_file()
+
+
 # ---- one line, not a traceback ------------------------------------------------------------------
 
 def test_outputs_that_cannot_be_written_are_one_line(real_dir, tmp_path, capsys):

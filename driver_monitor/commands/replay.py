@@ -54,13 +54,19 @@ def run(args: argparse.Namespace) -> int:
     from driver_monitor.report.commands import replay_hooks
 
     with replay_hooks(args, config) as hooks:  # --annotate: a video sink; --report: after the replay
-        if args.features is not None:
-            from driver_monitor.fleet.feature_replay import replay_features
+        try:
+            if args.features is not None:
+                from driver_monitor.fleet.feature_replay import replay_features
 
-            summary = replay_features(input_path, config, out_dir, progress, args.config, hooks.sinks)
-        else:
-            summary = replay(input_path, config, out_dir, progress=progress, realtime=args.realtime,
-                             config_path=args.config, tracker=hooks.tracker, extra_sinks=hooks.sinks)
+                summary = replay_features(input_path, config, out_dir, progress, args.config, hooks.sinks)
+            else:
+                summary = replay(input_path, config, out_dir, progress=progress, realtime=args.realtime,
+                                 config_path=args.config, tracker=hooks.tracker, extra_sinks=hooks.sinks)
+        except KeyboardInterrupt:
+            # The outputs so far are flushed and look like a whole replay's (run.yaml is written
+            # first): `eval` / `report` of them would score the rest of the drive as missed.
+            raise KeyboardInterrupt(f"{out_dir} holds the outputs of the drive's start only: replay it again "
+                                    "for the whole drive") from None
         print(summary.text())
         hooks.after(args, out_dir, config)
     return EXIT_OK
