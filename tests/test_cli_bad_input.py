@@ -177,6 +177,21 @@ def test_a_corpus_drive_without_its_table_is_an_error_not_zero_hours(real_replay
                                  "features.parquet): the drive's duration, and so false alerts per hour, come from it")
 
 
+@pytest.mark.parametrize("command", [["extract", "--out", "OUT"], ["eval"], ["sweep", "--grid", "GRID", "--out", "OUT"]])
+def test_a_list_file_that_names_itself_is_one_line(tmp_path, capsys, command):
+    """A list naming itself, directly or through another list, was read again and again until
+    a RecursionError traceback."""
+    (tmp_path / "grid.yaml").write_text("presence.absent_after_s: [1, 2]\n")
+    (tmp_path / "self.txt").write_text("self.txt\n")
+    (tmp_path / "a.txt").write_text("# drives of a\nb.txt\n")
+    (tmp_path / "b.txt").write_text("a.txt\n")
+    args = [a.replace("OUT", str(tmp_path / "out")).replace("GRID", str(tmp_path / "grid.yaml")) for a in command]
+    for listed, named in (("self.txt", "self.txt"), ("a.txt", "a.txt")):
+        assert main([args[0], str(tmp_path / listed), *args[1:]]) == 1
+        assert one_error(capsys) == (f"error: {tmp_path / named}: the list names itself (directly or through "
+                                     "another list file)")
+
+
 # ---- files that say something other than what they seem to ---------------------------------------
 
 @pytest.mark.parametrize("text, expected", [

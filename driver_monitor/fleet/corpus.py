@@ -31,8 +31,8 @@ from driver_monitor.fleet.extract import (
     EXTRACTION_KEY,
     LIST_SUFFIXES,
     VIDEO_SUFFIXES,
-    _list_file,
     is_recording,
+    list_file,
     refuse_same_names,
 )
 from driver_monitor.fleet.table import FEATURE_NAMES
@@ -62,12 +62,13 @@ class CorpusEntry:
 
 
 def find_corpus(inputs: list[str | Path], truth: dict[str, ClipTruth] | None = None,
-                truth_path: Path | None = None) -> list[CorpusEntry]:
+                truth_path: Path | None = None, _lists: tuple[Path, ...] = ()) -> list[CorpusEntry]:
+    """`_lists`: the list files being read (extract.list_file refuses a cycle)."""
     entries: list[CorpusEntry] = []
     for raw in inputs:
         path = Path(raw)
         if path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
-            entries += find_corpus(_list_file(path), truth, truth_path)
+            entries += find_corpus(list_file(path, _lists), truth, truth_path, (*_lists, path.resolve()))
         elif _is_drive(path):
             entries.append(_entry(path, truth, truth_path))
         elif path.is_dir():

@@ -67,10 +67,10 @@ def is_recording(path: Path) -> bool:
     return path.is_dir() and any((path / n).is_file() for n in VIDEO_NAMES)
 
 
-def find_drives(inputs: Iterable[str | Path]) -> list[Drive]:
+def find_drives(inputs: Iterable[str | Path], _lists: tuple[Path, ...] = ()) -> list[Drive]:
     """Drives from recording directories, video files, directories of those (one level) and
     list files (one path per line, relative to the list; # comments); InputError naming the
-    first input that is none of these."""
+    first input that is none of these. `_lists`: the list files being read (a cycle is refused)."""
     drives: list[Drive] = []
     for raw in inputs:
         path = Path(raw)
@@ -79,7 +79,7 @@ def find_drives(inputs: Iterable[str | Path]) -> list[Drive]:
         elif path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
             drives.append(Drive(path.stem, path))
         elif path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
-            drives += find_drives(_list_file(path))
+            drives += find_drives(list_file(path, _lists), (*_lists, path.resolve()))
         elif path.is_dir():
             inside = [p for p in sorted(path.iterdir()) if is_recording(p)
                       or (p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)]
@@ -104,7 +104,11 @@ def refuse_same_names(named: Sequence[tuple[str, Path]], problem: str, hint: str
         raise InputError(f"{problem} {duplicate!r} ({paths[0]}, {paths[1]}){hint}")
 
 
-def _list_file(path: Path) -> list[Path]:
+def list_file(path: Path, reading: tuple[Path, ...] = ()) -> list[Path]:
+    """The paths a list file names. `reading`: the list files it is read from (resolved): a
+    list that names itself, directly or through another, recursed until a RecursionError."""
+    if path.resolve() in reading:
+        raise InputError(f"{path}: the list names itself (directly or through another list file)")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
