@@ -192,6 +192,17 @@ def test_a_list_file_that_names_itself_is_one_line(tmp_path, capsys, command):
                                      "another list file)")
 
 
+def test_a_feature_table_saved_with_a_byte_order_mark_is_read(real_replays, tmp_path, capsys):
+    """A features.csv saved again by a spreadsheet starts with a BOM: its first column read as
+    "\\ufefft", and the error said "no column `t`" of a header that shows one."""
+    drive = tmp_path / "drive"
+    shutil.copytree(real_replays["desk_talking"], drive)
+    table = drive / "features.csv"
+    table.write_bytes(b"\xef\xbb\xbf" + table.read_bytes())
+    assert main(["replay", "--features", str(drive), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert (tmp_path / "out" / "events.jsonl").read_text() == (real_replays["desk_talking"] / "events.jsonl").read_text()
+
+
 # ---- files that say something other than what they seem to ---------------------------------------
 
 @pytest.mark.parametrize("text, expected", [

@@ -233,7 +233,9 @@ def _read_csv(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, lis
     fmt = provenance.get("feature_table") or {}
     _check_format(path, fmt)
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
+        # utf-8-sig: a table saved again by a spreadsheet starts with a byte-order mark, and its
+        # first column read as "\ufefft": "no column `t`" of a header that shows one.
+        with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
             header = next(reader, [])
             keep = [(i, name, input_column_kind(name)) for i, name in enumerate(header)
