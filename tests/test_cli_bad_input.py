@@ -98,6 +98,17 @@ def test_outputs_that_cannot_be_written_are_one_line(real_dir, tmp_path, capsys)
     assert one_error(capsys) == "error: /proc/x.mp4: cannot write (No such file or directory)"
 
 
+def test_a_report_that_cannot_be_written_there_is_refused_before_the_replay(real_dir, tmp_path, capsys):
+    """A file where a directory of the --report path should be: the whole replay ran, then
+    the report failed with "(File exists)", as if the report were there already."""
+    (tmp_path / "file").write_text("")
+    report = tmp_path / "file" / "r.html"
+    out = tmp_path / "out"
+    assert main(["replay", str(real_dir / "desk_talking.mp4"), "--out", str(out), "--report", str(report)]) == 1
+    assert one_error(capsys) == f"error: {report}: cannot write the report ({tmp_path / 'file'} is a file, not a directory)"
+    assert not out.exists()
+
+
 def test_event_logs_and_labels_are_checked_line_by_line(real_replays, tmp_path, capsys):
     drive = real_replays["desk_talking"]
     (tmp_path / "bytes.jsonl").write_bytes(b'{"t": 1.0, "kind": "event", "name": "yawn"}\n\xff\n')

@@ -69,8 +69,17 @@ class ReportResult:
 def check_report_path(out: Path, reads: list[Path | None]) -> None:
     """The report must not replace a file it (or the replay before it) reads: an event log,
     a feature table, labels or the video would be lost under the HTML. `reads`: files or
-    directories (every file in them, except earlier reports)."""
+    directories (every file in them, except earlier reports). A place the report cannot be
+    written is refused here too: `replay --report` checks before the replay, not after it (a
+    file where a directory of the path should be let the whole replay run, then failed)."""
     out = Path(out)
+    if out.is_dir():
+        raise InputError(f"{out}: cannot write the report (Is a directory)")
+    above = out.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if above.exists() and not above.is_dir():
+        raise InputError(f"{out}: cannot write the report ({above} is a file, not a directory)")
     if not out.exists():
         return
     for source in reads:
