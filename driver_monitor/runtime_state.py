@@ -167,7 +167,7 @@ def read_state(state_dir: Path) -> dict[str, Any]:
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # OverflowError: a pid past a C int (no process has it)
         return False
     except PermissionError:  # exists, owned by another user
         return True

@@ -413,6 +413,7 @@ def test_bad_sidecars_are_one_line_naming_the_file_and_row(tmp_path, capsys, tim
                 "frame_time_ms": [1]}).encode(),
     json.dumps({"pid": -5, "updated_wall": float("1e308"), "fps": None, "outputs": {"can": {"x": 1}},
                 "vehicle": {"heart_rate": {"lines_bad": "many"}}}).encode(),
+    b'{"pid": 100000000000000000000}',  # past a C int: os.kill's OverflowError was a traceback
 ])
 def test_status_on_a_malformed_state_file_is_one_line_or_question_marks(tmp_path, capsys, content) -> None:
     (tmp_path / "state.json").write_bytes(content)
