@@ -236,6 +236,27 @@ def test_a_merge_may_be_overridden_beside_it(tmp_path, capsys):
     assert "presence.absent_after_s" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("presence:\n#  absent_after_s: 3\n", "presence: expected a mapping of settings (key: value lines), got nothing (null)"),
+    ("presence: [absent_after_s, 3]\n", "presence: expected a mapping of settings (key: value lines), got a list"),
+    ("camera: usb\n", "camera: expected a mapping of settings (key: value lines), got str 'usb'"),
+])
+def test_a_section_that_is_no_mapping_says_what_it_is(tmp_path, capsys, text, expected):
+    """pydantic's "Input should be a valid dictionary or instance of PresenceConfig" named a
+    class the file does not have, and said nothing of a list."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    assert main(["check-config", str(cfg)]) == 2
+    assert one_error(capsys) == f"error: {expected}"
+    truth = tmp_path / "truth.yaml"
+    truth.write_text("drive: [1]\n")
+    (tmp_path / "drive").mkdir(exist_ok=True)
+    (tmp_path / "drive" / "events.jsonl").write_text("")
+    assert main(["eval", str(tmp_path / "drive"), "--truth", str(truth)]) == 2
+    assert one_error(capsys) == (f"error: {truth}: drive: expected a mapping of settings (key: value lines), got a "
+                                 "list")  # was "drive.(top level): Input should be ..."
+
+
 def test_a_boolean_is_not_a_number(tmp_path, capsys):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("presence:\n  absent_after_s: true\n")

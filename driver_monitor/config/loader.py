@@ -262,6 +262,11 @@ def _types_in(tp: Any) -> Iterator[Any]:
 
 def _message(err: ErrorDict) -> str:
     kind = err["type"]
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        # pydantic: "Input should be a valid dictionary or instance of PresenceConfig", a class
+        # name the file does not have; and a section left empty (`presence:` with its keys
+        # commented out) is YAML's null.
+        return f"expected a mapping of settings (key: value lines), got {_yaml_kind(err.get('input'))}"
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
@@ -270,6 +275,15 @@ def _message(err: ErrorDict) -> str:
         text = repr(given)
         msg += f" (got {text if len(text) <= 80 else text[:77] + '...'})"
     return msg
+
+
+def _yaml_kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, list | tuple | set | frozenset):
+        return "a list"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
 def _reason(exc: BaseException) -> str:

@@ -103,7 +103,8 @@ def load_truth(path: str | Path) -> dict[str, ClipTruth]:
         try:
             clips[str(name)] = ClipTruth.model_validate(entry)
         except ValidationError as exc:
-            problems += [f"{path}: {name}.{line}" for line in format_validation_error(exc, "unknown key")]
+            problems += [f"{path}: {name}{'' if line.startswith('(top level): ') else '.'}{line.removeprefix('(top level)')}"
+                         for line in format_validation_error(exc, "unknown key")]
     if problems:
         raise ConfigError(problems)
     return clips
