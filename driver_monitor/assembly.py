@@ -113,7 +113,9 @@ def check_io_config(config: Config) -> None:
         problems.extend(exc.problems)
     model_path = config.perception.model_path
     if model_path is not None and not model_path.is_file():  # its contents are checked when it loads
-        problems.append(f"perception.model_path: {model_path}: no such file")
+        what = "is a directory, not the model file" if model_path.is_dir() else (
+            "not a regular file" if model_path.exists() else "no such file")
+        problems.append(f"perception.model_path: {model_path}: {what}")
     if problems:
         raise ConfigError(problems)
 

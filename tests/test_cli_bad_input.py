@@ -291,6 +291,9 @@ def test_check_config_checks_the_face_model_file_is_there(tmp_path, capsys):
     cfg.write_text("perception:\n  model_path: /nonexistent.task\n")
     assert main(["check-config", str(cfg)]) == 2
     assert one_error(capsys) == "error: perception.model_path: /nonexistent.task: no such file"
+    cfg.write_text(f"perception:\n  model_path: {tmp_path}\n")  # was "no such file" of a directory that is there
+    assert main(["check-config", str(cfg)]) == 2
+    assert one_error(capsys) == f"error: perception.model_path: {tmp_path}: is a directory, not the model file"
 
 
 def test_an_ambiguous_span_backwards_is_refused(tmp_path, capsys, real_replays):
