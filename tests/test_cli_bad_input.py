@@ -303,13 +303,15 @@ def test_an_ambiguous_span_backwards_is_refused(tmp_path, capsys, real_replays):
     assert one_error(capsys) == f"error: {truth}: desk_talking.ambiguous.0: end_s must not be before start_s"
 
 
-def test_small_wording(tmp_path, capsys, real_replays):
+def test_small_wording(tmp_path, capsys, real_dir, real_replays):
     assert main(["extract", str(tmp_path / "none.mp4"), "--out", str(tmp_path / "f")]) == 1
     assert one_error(capsys) == f"error: {tmp_path / 'none.mp4'}: no such file or directory"
     truth = tmp_path / "truth.yaml"
     truth.write_text("other:\n  file: other.mp4\n")
     assert main(["eval", str(real_replays["desk_talking"]), "--truth", str(truth)]) == 1
     assert one_error(capsys) == f"error: {truth}: no clip named 'desk_talking' in the truth file (clips: other)"
+    assert main(["extract", str(real_dir / "desk_talking.mp4"), "--out", str(tmp_path / "f"), "--jobs", "1" + "0" * 20]) == 1
+    assert one_error(capsys) == f"error: --jobs must be at most 1024 (got 1{'0' * 20})"  # was an OverflowError
     with pytest.raises(SystemExit) as exit_info:
         main(["eval", str(real_replays["desk_talking"]), "--truth", str(truth), "--early-s", "-3"])
     assert exit_info.value.code == 2 and "--early-s: must be a finite number >= 0: '-3'" in capsys.readouterr().err

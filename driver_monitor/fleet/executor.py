@@ -43,6 +43,11 @@ class Worker(Protocol):
 WorkerFactory = Callable[[Callable[[int], None] | None], Worker]  # (progress) -> worker
 
 
+# Each local worker is a process with its own face model and runtime: far fewer than this fit a
+# machine. Past a C int, the pool's semaphore raised an OverflowError traceback.
+MAX_JOBS = 1024
+
+
 @dataclass(frozen=True)
 class Engine:
     jobs: int = 1
@@ -51,6 +56,8 @@ class Engine:
     def __post_init__(self) -> None:
         if self.jobs < 1:
             raise InputError(f"--jobs must be at least 1 (got {self.jobs})")
+        if self.jobs > MAX_JOBS:
+            raise InputError(f"--jobs must be at most {MAX_JOBS} (got {self.jobs})")
 
     @property
     def describe(self) -> str:
