@@ -257,6 +257,18 @@ def test_a_section_that_is_no_mapping_says_what_it_is(tmp_path, capsys, text, ex
                                  "list")  # was "drive.(top level): Input should be ..."
 
 
+@pytest.mark.parametrize("text", ["service:\n  state_dir: ''\n",
+                                  "recording:\n  event_clips:\n    enabled: true\n    dir: ''\n"])
+def test_an_empty_path_is_not_the_working_directory(tmp_path, capsys, text):
+    """"" read as Path("."): the state file, or the driver's video clips, went wherever the
+    daemon was started, and check-config called it valid."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    assert main(["check-config", str(cfg)]) == 2
+    key = "service.state_dir" if "state_dir" in text else "recording.event_clips.dir"
+    assert one_error(capsys) == f"error: {key}: an empty path (null, or no key, for the default) (got '')"
+
+
 def test_a_boolean_is_not_a_number(tmp_path, capsys):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("presence:\n  absent_after_s: true\n")

@@ -2,6 +2,7 @@
 
 import types
 import typing
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
@@ -38,7 +39,23 @@ class Section(BaseModel):
             field = cls.model_fields.get(info.field_name)
             if field is not None and _takes_number(field.annotation) and not _takes_bool(field.annotation):
                 raise ValueError("a number is expected, not a boolean")
+        # An empty path is the working directory ("" reads as Path(".")): `state_dir: ""` put
+        # the state file, `event_clips.dir: ""` the driver's video clips, wherever the daemon
+        # was started (/ under systemd), without a word. Empty is what a blanked value looks
+        # like: null (or no key) is the default.
+        if isinstance(value, str) and not value.strip() and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and _takes_path(field.annotation):
+                raise ValueError("an empty path (null, or no key, for the default)")
         return value
+
+
+def _takes_path(annotation: Any) -> bool:
+    if annotation is Path:
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_takes_path(a) for a in typing.get_args(annotation))
+    return False
 
 
 def _takes_bool(annotation: Any) -> bool:
