@@ -481,6 +481,9 @@ def test_check_config_warns_when_degraded_monitoring_reaches_the_driver_too_late
 @pytest.mark.parametrize(("value", "column", "problem"), [
     ("2020-13-01", 19, "'2020-13-01' is not a valid timestamp (month must be in 1..12)"),
     ("1" + "0" * 5000, 19, "an integer of more than 4300 digits"),
+    ("!!bool maybe", 19, "'maybe' is not a valid bool"),  # explicit tags on the wrong value: KeyError,
+    ("!!timestamp x", 19, "'x' is not a valid timestamp"),  # AttributeError,
+    ("!!set [1]", 19, "expected a mapping node, but found sequence"),  # TypeError
 ])
 def test_a_yaml_value_that_cannot_be_built_is_one_line(tmp_path, capsys, value, column, problem):
     """A date with month 13, or an integer past Python's 4300-digit limit: PyYAML's resolver

@@ -48,7 +48,7 @@ class _Loader(_FastLoader):  # type: ignore[misc, valid-type]
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[tuple[str, str]] = set()
-        for key, _ in node.value:
+        for key, _ in node.value if isinstance(node, yaml.MappingNode) else ():  # else: super's error (`!!map [1]`)
             if key.tag == _MERGE_TAG or not isinstance(key, yaml.ScalarNode):
                 continue
             if (key.tag, key.value) in seen:
@@ -58,25 +58,30 @@ class _Loader(_FastLoader):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep)
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        # A scalar YAML resolves to a type it then cannot build raises ValueError, not a
+        # A value YAML resolves to a type it then cannot build raises ValueError, not a
         # YAMLError: `2020-13-01` (a date, month 13) or an integer of more than 4300 digits
-        # (Python's int() limit) was a traceback. It is the file's error, at that value.
+        # (Python's int() limit) was a traceback; so were explicit tags on the wrong value
+        # (`!!bool maybe`: KeyError, `!!timestamp x`: AttributeError, `!!set [1]`: TypeError).
+        # It is the file's error, at that value. (RecursionError is the callers'.)
         try:
             return super().construct_object(node, deep)
-        except ValueError as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise yaml.constructor.ConstructorError(None, None, _value_problem(node, exc), node.start_mark) from None
 
 
-def _value_problem(node: yaml.Node, exc: ValueError) -> str:
+def _value_problem(node: yaml.Node, exc: Exception) -> str:
     """`'2020-13-01' is not a valid timestamp (month must be in 1..12)`: the value as written
     (an over-long integer is not repeated) and what YAML read it as."""
     kind = str(node.tag).rsplit(":", 1)[-1]
     text = one_line(exc)
     if kind == "int" and text.startswith("Exceeds the limit"):
         return f"an integer of more than {sys.get_int_max_str_digits()} digits"
-    value = node.value if isinstance(node, yaml.ScalarNode) else ""
-    shown = repr(value) if len(value) <= 40 else repr(value[:37] + "...")
-    return f"{shown} is not a valid {kind} ({text})"
+    if not isinstance(node, yaml.ScalarNode):
+        return f"not a valid {kind} ({type(node).__name__.removesuffix('Node').lower()} given)"
+    shown = repr(node.value) if len(node.value) <= 40 else repr(node.value[:37] + "...")
+    if isinstance(exc, ValueError):
+        return f"{shown} is not a valid {kind} ({text})"
+    return f"{shown} is not a valid {kind}"
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -131,6 +136,8 @@ def parse_yaml_mapping(text: str, source: str, expected: str) -> dict[str, Any]:
         raise ConfigError([f"{source}: not valid YAML{where}: {problem}"]) from None
     except RecursionError:
         raise ConfigError([f"{source}: nested too deeply (at most {MAX_DEPTH} levels)"]) from None
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # what _Loader.construct_object did not place
+        raise ConfigError([f"{source}: not valid YAML ({one_line(exc)})"]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
