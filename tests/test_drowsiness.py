@@ -522,6 +522,23 @@ def test_head_turned_far_away_makes_the_eyes_unjudgeable():
     assert not r.named("microsleep", "sleep")  # the closed lids are never seen
 
 
+def test_a_head_tilted_back_towards_a_camera_above_keeps_the_eyes_judgeable():
+    """A camera above the face (neutral pitch +20 deg, learned from 1 s of steady gaze) sees a
+    head tilted back to -20 deg (a yawn: 40 deg from the neutral pose, 20 from the camera's
+    axis) with its lids more squarely, not less: the 2 s closure at 6-8 s is a microsleep.
+    Before, the 40 deg from the neutral pose alone made the shut eyes unjudgeable (none). A
+    camera below the face (neutral -10) sees the same tilt (to -45) turn away from it: the eyes
+    stay unjudgeable there."""
+    above = run(Drive(12.0, closure=closures([(6.0, 8.0)]), pitch_deg=piecewise([(5.0, 20.0), (5.5, -20.0)])))
+    start, end = above.named(*DROWSINESS_EVENTS)
+    assert (start.name, start.phase, end.phase) == ("microsleep", "start", "end")
+    assert fired(start.t, 7.05) and start.detail["onset_t"] == pytest.approx(6.05, abs=1e-6)
+    assert above.at(6.5)["eyes_judgeable"] is True
+    below = run(Drive(12.0, closure=closures([(6.0, 8.0)]), pitch_deg=piecewise([(5.0, -10.0), (5.5, -45.0)])))
+    assert not below.named(*DROWSINESS_EVENTS)
+    assert below.at(4.0)["eyes_judgeable"] is True and below.at(6.5)["eyes_judgeable"] is False
+
+
 def test_face_lost_restarts_the_unavailable_count():
     # No face is driver_absent's business, not eyes_unavailable.
     r = run(Drive(20.0, face_present=lambda t: t < 2.0))

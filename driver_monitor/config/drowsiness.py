@@ -88,6 +88,9 @@ class EyeJudgeabilityConfig(Section):
     # these head angles (from the neutral pose) the lids are foreshortened and both EAR and
     # eyeBlink read as closure (iris_tracking_example.gif at yaw -54 deg).
     max_yaw_deg: float = Field(40.0, gt=0.0, le=90.0)
+    # A head tilted back is unjudgeable only beyond this both from the neutral pose and from
+    # the camera's axis: a camera above the face (a mirror mount) sees a head tilted back
+    # (a yawn) turn towards it, its lids more squarely (detectors/eye_closure.py).
     max_pitch_up_deg: float = Field(30.0, gt=0.0, le=90.0)
     max_pitch_down_deg: float = Field(35.0, gt=0.0, le=90.0)
     # A face narrower than this gives lids a few pixels high: EAR is noise.

@@ -372,7 +372,7 @@ class EyeClosureJudge:
             self.reason = "eyes_hidden"
         elif abs(c_b - c_e) > c.max_disagreement:
             self.reason = "measures_disagree"
-        elif not (abs(yaw_rel) <= e.max_yaw_deg and -e.max_pitch_up_deg <= (f.head_pitch_deg - cal.neutral_pitch_deg) <= e.max_pitch_down_deg):
+        elif not (abs(yaw_rel) <= e.max_yaw_deg and _pitch_judgeable(f.head_pitch_deg, cal.neutral_pitch_deg, e)):
             self.reason = "head_turned"
         elif f.face_width_px < e.min_face_width_px:
             self.reason = "face_too_small"
@@ -380,3 +380,21 @@ class EyeClosureJudge:
             return closure, fused, looking_down, True
         self.symmetric = False
         return nan, fused, looking_down, False
+
+
+def _pitch_judgeable(pitch_deg: float, neutral_pitch_deg: float, e: EyeJudgeabilityConfig) -> bool:
+    """The head's pitch (deg, + down as the camera sees it) leaves the lids judgeable: within
+    max_pitch_down_deg below the neutral pose, and not tilted back more than max_pitch_up_deg
+    both from the neutral pose and from the camera's axis. The lids are foreshortened by the
+    angle between the face and the camera's view; a camera above the face (a mirror mount:
+    neutral pitch +12..+26 deg, REFERENCE.md "On real car footage") sees a head tilted back
+    turn towards it, its lids more squarely. Judged from the neutral pose alone, car_yawn_man's
+    yawn (head back to -20 deg from a neutral +14, 34 deg) made his shut eyes unjudgeable for
+    0.6 s and cut the closure, once the neutral pose was learned before the yawn (the microsleep
+    1.4 s late, a shorter closure missed). For a camera level with or below the face (neutral
+    <= 0) tilting back turns the face away from it too: nothing changes there."""
+    relative = pitch_deg - neutral_pitch_deg
+    if relative > e.max_pitch_down_deg:
+        return False
+    return relative >= -e.max_pitch_up_deg or pitch_deg >= -e.max_pitch_up_deg
+
