@@ -578,11 +578,79 @@ def test_a_degraded_monitoring_notice_comes_before_an_advisory():
         else:  # driver_absent takes no ACK (ack_allowed false)
             assert acks == [] and sim.at(24.9).condition == name
     sim = Sim()
-    sim.values["kss_level"] = 8.0  # a warning (chime, voice): it stays first
+    sim.values["kss_level"] = 8.0  # a warning (chime, voice): the notice comes first while as loud
     sim.until(5.0)
     sim.step(("eyes_unavailable", "start"))
+    sim.until(12.0)
+    assert sim.at(6.4).condition == "drowsy"
+    assert sim.at(6.5).condition == "eyes_unavailable" and "chime" in sim.actions(6.5)
+    assert sim.at(10.9).condition == "eyes_unavailable"
+    assert sim.at(11.0).condition == "drowsy"  # the notice is an icon from 6 s: the warning is back
+    assert "voice_prompt" in sim.actions(11.0)
+
+
+def test_a_drowsiness_warning_does_not_hide_driver_absent_past_10_s():
+    """A KSS-8 drowsiness warning (priority 55; chime and voice for 60 s, tests/report_drive.py
+    at 112 s) held the HMI over driver_absent (50) for its whole stage: the driver never heard
+    that the system could not see them [REF: degraded monitoring]. The notice comes first
+    while its own stage is as loud (0 s chime, 4 s voice and seat), then the warning is back."""
+    sim = Sim()
+    sim.values["kss_level"] = 8.0
+    sim.until(20.0)
+    sim.step(("driver_absent", "start"))
+    sim.until(40.0)
+    assert sim.at(19.9).condition == "drowsy"
+    assert sim.at(20.0).condition == "driver_absent"
+    assert sim.actions(20.0) == {"visual_icon", "chime", "adas_sensitivity"}  # drowsy's ADAS stays
+    assert sim.actions(24.0) == {"visual_icon", "voice_prompt", "haptic_seat", "adas_sensitivity"}
+    assert sim.at(29.9).condition == "driver_absent"
+    assert sim.at(30.0).condition == "drowsy" and "voice_prompt" in sim.actions(30.0)
+
+
+def test_a_stale_gaze_warning_does_not_hide_driver_absent():
+    """A phone-use warning whose event ended as the face left the picture waits, frozen, for
+    1 s of forward gaze that an absent driver never gives: its chime went on for minutes and
+    driver_absent was never told. A gaze warning the detector still holds stays first."""
+    sim = Sim()
+    sim.values["eyes_on_road"] = True
     sim.until(10.0)
-    assert sim.at(9.9).condition == "drowsy"
+    sim.step(("phone_use", "start"))
+    sim.values["eyes_on_road"] = False
+    sim.until(13.0)
+    sim.values["eyes_on_road"] = None  # no face: not forward gaze
+    sim.step(("phone_use", "end"))
+    sim.until(15.0)
+    sim.step(("driver_absent", "start"))
+    sim.until(60.0)
+    assert sim.at(14.9).condition == "phone_use" and sim.actions(14.9) == {"visual_icon", "chime"}
+    assert sim.at(15.0).condition == "driver_absent" and sim.actions(15.0) == {"visual_icon", "chime"}
+    assert sim.actions(19.0) == {"visual_icon", "voice_prompt", "haptic_seat"}
+    assert sim.at(59.9).condition == "driver_absent" and sim.actions(59.9) == {"visual_icon"}
+    # Held by its detector, the gaze warning comes first (the eyes are what it asks for).
+    held = Sim()
+    held.values["eyes_on_road"] = False
+    held.until(10.0)
+    held.step(("long_distraction", "start"))
+    held.until(11.0)
+    held.step(("eyes_unavailable", "start"))
+    held.until(20.0)
+    assert held.at(19.9).condition == "long_distraction"
+
+
+def test_an_intervention_stays_first_over_a_degraded_notice():
+    """Hazards and slow-down are never replaced by a notice (the intervention ends only on the
+    driver's return or ignition off [REF: intervention end])."""
+    sim = Sim()
+    sim.values["eyes_on_road"] = False
+    sim.until(5.0)
+    sim.step(("sleep", "start"))
+    sim.until(9.0)
+    sim.values["eyes_on_road"] = None
+    sim.step(("sleep", "end"), ("driver_absent", "start"))
+    sim.until(30.0)
+    assert sim.at(8.9).level == 3
+    for t in (9.0, 15.0, 29.9):
+        assert sim.at(t).condition == "sleep" and sim.at(t).level == 3
 
 
 def test_a_microsleep_known_only_at_the_opening_warns_as_one_seen_in_time():

@@ -8,7 +8,8 @@ Pure (DESIGN.md "Functional core"): no clock, file or socket; time comes from
 3. each condition's ladder (ladder.py): stage, clearing, cooldown, repeats, ACK, recurrence,
 4. arbitration: the highest-priority condition with something to show drives what the
    driver sees, hears and feels (HMI_ACTIONS), except that a degraded-monitoring notice
-   comes before an advisory (`_hmi_winner`); vehicle-side measures (VEHICLE_ACTIONS) are
+   comes before an advisory, a stale gaze warning, or (while as loud) another warning
+   (`_hmi_winner`); vehicle-side measures (VEHICLE_ACTIONS) are
    the union over all conditions,
 5. action events (kind "action", phase start/end) for the event log and state events for
    journey starts, monitoring on/off and accepted ACKs.
@@ -38,7 +39,7 @@ from driver_monitor.messages import DriverState, Event, PolicyState, VehicleStat
 from driver_monitor.names import DEGRADED_CONDITIONS, Column, EventName, StateName
 from driver_monitor.policy.actions import (
     HMI_ACTIONS,
-    LEVEL_ADVISORY,
+    LEVEL_INTERVENTION,
     LEVEL_WARNING,
     VEHICLE_ACTIONS,
     level_of,
@@ -75,6 +76,7 @@ class PolicyEngine:
         self._shown: dict[str, tuple[str, int]] = {}  # action -> (condition, stage) shown now
         self._shown_level = 0  # PolicyState.level while `_shown` was shown (for end events)
         self._degraded_now: list[str] = []  # degraded-monitoring conditions active at this update
+        self._gaze_stale: frozenset[str] = frozenset()  # gaze conditions their detector no longer holds
 
     def update(self, driver: DriverState, events: Iterable[Event], vehicle: VehicleState) -> PolicyDecision:
         t = driver.t
@@ -95,6 +97,8 @@ class PolicyEngine:
 
         forward_gaze_s = self._forward_gaze_s(t, driver)
         self._degraded_now = [n for n in DEGRADED_CONDITIONS if (sig := signals.get(n)) is not None and sig.active]
+        self._gaze_stale = frozenset(n for n, ladder in self.ladders.items()
+                                     if ladder.config.clear_on_forward_gaze and not signals[n].active)
         camera_signal = signals.get(EventName.CAMERA_FAULT)
         camera_fault = bool(camera_signal and camera_signal.active)
         outputs: dict[str, StageOutput] = {}
@@ -121,7 +125,7 @@ class PolicyEngine:
             # The ACK answers what the driver is shown: the highest-priority condition with
             # actions. A sleep warning cannot be acknowledged, and pressing ACK during one
             # does not silently acknowledge a drowsiness advice running underneath.
-            head = _hmi_winner([(n, o) for n, o in outputs.items() if o.announced], self._degraded_now)
+            head = _hmi_winner([(n, o) for n, o in outputs.items() if o.announced], self._degraded_now, self._gaze_stale)
             shown = head[0] if head is not None else None
             if shown is not None and not outputs[shown].suppressed_by_ack and self.ladders[shown].acknowledge():
                 o = outputs[shown]  # quieten at once, not one frame later
@@ -187,7 +191,7 @@ class PolicyEngine:
         announced = [(n, o) for n, o in outputs.items() if o.announced]  # priority order
         if not announced:  # most frames: what the general case below gives for nothing shown
             return PolicyState(t=t, monitoring_active=monitoring), {}
-        winner = _hmi_winner(announced, self._degraded_now)
+        winner = _hmi_winner(announced, self._degraded_now, self._gaze_stale)
         shown: dict[str, tuple[str, int]] = {}
         if winner is not None:
             for action in winner[1].actions & HMI_ACTIONS:
@@ -247,18 +251,35 @@ class PolicyEngine:
         return ends + starts
 
 
-def _hmi_winner(announced: list[tuple[str, StageOutput]], degraded_now: list[str]) -> tuple[str, StageOutput] | None:
+def _hmi_winner(announced: list[tuple[str, StageOutput]], degraded_now: list[str],
+                gaze_stale: frozenset[str] = frozenset()) -> tuple[str, StageOutput] | None:
     """The condition whose actions the driver sees and hears (and whose notice an ACK
     answers): the highest-priority one with actions. A degraded-monitoring notice not yet
-    acknowledged (driver_absent, eyes_unavailable) comes before an advisory, though: a drowsiness
-    advice shown for minutes must not hide "monitoring unavailable", which the driver must
-    hear of within 10 s [REF: degraded monitoring]; a warning (level >= 2) still comes first.
-    `degraded_now`: the degraded conditions still active (one clearing after its event ended
-    does not take over: that would be a notice of something already over)."""
+    acknowledged (driver_absent, eyes_unavailable) comes first, though, where the winner
+    would hide "monitoring unavailable" from the driver past Euro NCAP's 10 s
+    [REF: degraded monitoring]:
+    - before an advisory (a KSS-7 drowsiness advice shown for minutes);
+    - before a warning that asks for the eyes back on the road (clear_on_forward_gaze) whose
+      event has ended (`gaze_stale`): frozen, it waits for 1 s of forward gaze, which a driver
+      the camera cannot see never gives (a phone-use chime went on for good over
+      driver_absent);
+    - before any other warning (a KSS-8 drowsiness warning: chime and voice for 60 s) while
+      the notice's own stage is as strong (its chime, voice): the driver hears it, then the
+      warning comes back.
+    An intervention (hazards, slow-down, MRM) and a gaze warning its detector still holds
+    always come first. `degraded_now`: the degraded conditions still active (one clearing
+    after its event ended does not take over: that would be a notice of something already
+    over)."""
     winner = next(((n, o) for n, o in announced if o.actions), None)
-    if (winner is None or not degraded_now or winner[0] in DEGRADED_CONDITIONS
-            or level_of(winner[1].actions) > LEVEL_ADVISORY):
+    if winner is None or not degraded_now or winner[0] in DEGRADED_CONDITIONS:
+        return winner
+    level = level_of(winner[1].actions)
+    if level >= LEVEL_INTERVENTION:
         return winner
     degraded = next(((n, o) for n, o in announced
                      if n in degraded_now and o.actions and not o.suppressed_by_ack), None)
-    return degraded if degraded is not None else winner
+    if degraded is None:
+        return winner
+    if level >= LEVEL_WARNING and winner[0] not in gaze_stale and level_of(degraded[1].actions) < level:
+        return winner
+    return degraded
