@@ -671,3 +671,21 @@ def test_a_microsleep_known_only_at_the_opening_warns_as_one_seen_in_time():
     assert late.actions(3.1) == in_time.actions(3.1) == {"visual_icon", "chime", "haptic_seat"}
     assert late.actions(4.1) == in_time.actions(4.1) == {"visual_icon", "chime", "haptic_seat"}
     assert late.actions(4.2) == in_time.actions(4.2) == set()  # 1 s of forward gaze from 3.2
+
+
+def test_a_nan_speed_is_unknown_speed_and_counts_as_moving():
+    """A NaN speed compared as a number read as below every gate: monitoring never became
+    active (60 s of NaN) and a sleep at 70 s gave nothing. Unknown speed counts as moving
+    (DESIGN.md "Fail safe"), NaN included, as None does."""
+    for speed in (None, float("nan")):
+        sim = Sim(policy_config(monitoring={"activation_s": 60.0}), speed_kph=speed)
+        sim.until(70.0)
+        sim.step(("sleep", "start"))
+        assert not sim.at(59.9).monitoring_active and sim.at(60.0).monitoring_active
+        assert sim.actions(70.0) == {"visual_icon", "chime", "voice_prompt", "haptic_seat"}
+    # A NaN after a standstill is no standstill: it does not start a journey 600 s later.
+    sim = Sim(speed_kph=0.0)
+    sim.until(300.0)
+    sim.speed_kph = float("nan")
+    sim.until(700.0)
+    assert [e.detail["reason"] for e in sim.events if e.name == "journey_start"] == ["start"]

@@ -5,12 +5,13 @@
   monitoring activation reset with it [REF: acknowledgement "resets each journey"].
 - Monitoring becomes active once the vehicle has been at >= activation_speed_kph for
   activation_s in the journey [REF: speed gates], and is off while the ignition is off.
-- Unknown speed (None) counts as moving; unknown ignition (None) counts as on
-  (DESIGN.md "Fail safe").
+- Unknown speed (None, or a value that is no finite number: NaN) counts as moving; unknown
+  ignition (None) counts as on (DESIGN.md "Fail safe").
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from driver_monitor.config.policy import JourneyConfig, MonitoringConfig
@@ -23,6 +24,20 @@ class JourneyStatus:
     new_journey: str | None  # why a journey started at this update (None: same journey)
     monitoring_active: bool
     moving_s: float  # time at >= activation speed in this journey
+
+
+def known_speed(vehicle: VehicleState) -> float | None:
+    """The vehicle's speed in km/h, or None when unknown. A NaN (or infinite) speed is unknown
+    too: compared as a number it read as below every gate, so monitoring never became active
+    and every speed gate stayed shut, the opposite of "unknown counts as moving"."""
+    speed = vehicle.speed_kph
+    if speed is None or (type(speed) is float and math.isfinite(speed)):
+        return speed
+    try:
+        speed = float(speed)
+    except (TypeError, ValueError):
+        return None
+    return speed if math.isfinite(speed) else None
 
 
 class JourneyTracker:
@@ -51,7 +66,8 @@ class JourneyTracker:
             self._ignition_was_off = False
             reason = "ignition_on"
 
-        standstill = vehicle.speed_kph is not None and vehicle.speed_kph < self.config.standstill_kph
+        speed = known_speed(vehicle)
+        standstill = speed is not None and speed < self.config.standstill_kph
         if standstill:
             if self._standstill_since is None:
                 self._standstill_since = t
@@ -79,7 +95,7 @@ class JourneyTracker:
         # (its speed held until this one), so activation does not depend on the frame rate.
         if self._was_moving:
             self.moving_s += dt
-        self._was_moving = not ignition_off and vehicle.speed_at_least(self.monitoring.activation_speed_kph)
+        self._was_moving = not ignition_off and (speed is None or speed >= self.monitoring.activation_speed_kph)
         active = not ignition_off and self.moving_s + 1e-9 >= self.monitoring.activation_s
         return JourneyStatus(self.journey, reason, active, self.moving_s)
 
@@ -93,8 +109,9 @@ class SpeedGate:
         self.open = min_speed_kph <= 0.0
 
     def update(self, vehicle: VehicleState) -> bool:
-        if self.min_speed_kph <= 0.0 or vehicle.speed_kph is None or vehicle.speed_kph >= self.min_speed_kph:
+        speed = known_speed(vehicle)
+        if self.min_speed_kph <= 0.0 or speed is None or speed >= self.min_speed_kph:
             self.open = True
-        elif vehicle.speed_kph < self.min_speed_kph - self.hysteresis_kph:
+        elif speed < self.min_speed_kph - self.hysteresis_kph:
             self.open = False
         return self.open
