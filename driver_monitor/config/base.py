@@ -8,14 +8,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 
-def _takes_number(annotation: Any) -> bool:
-    """A field typed int or float (alone, optional or in a union), not bool."""
-    if annotation in (int, float):
+def _takes(annotation: Any, *kinds: type) -> bool:
+    """A field typed one of `kinds` (alone, optional, in a union or Annotated)."""
+    if annotation in kinds:
         return True
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return any(_takes_number(a) for a in typing.get_args(annotation))
+        return any(_takes(a, *kinds) for a in typing.get_args(annotation))
     if typing.get_origin(annotation) is typing.Annotated:
-        return _takes_number(typing.get_args(annotation)[0])
+        return _takes(typing.get_args(annotation)[0], *kinds)
     return False
 
 
@@ -37,7 +37,7 @@ class Section(BaseModel):
         # `absent_after_s: true` was valid (1 s). A boolean there is a mistake, not a number.
         if isinstance(value, bool) and info.field_name is not None:
             field = cls.model_fields.get(info.field_name)
-            if field is not None and _takes_number(field.annotation) and not _takes_bool(field.annotation):
+            if field is not None and _takes(field.annotation, int, float) and not _takes(field.annotation, bool):
                 raise ValueError("a number is expected, not a boolean")
         # An empty path is the working directory ("" reads as Path(".")): `state_dir: ""` put
         # the state file, `event_clips.dir: ""` the driver's video clips, wherever the daemon
@@ -45,22 +45,6 @@ class Section(BaseModel):
         # like: null (or no key) is the default.
         if isinstance(value, str) and not value.strip() and info.field_name is not None:
             field = cls.model_fields.get(info.field_name)
-            if field is not None and _takes_path(field.annotation):
+            if field is not None and _takes(field.annotation, Path):
                 raise ValueError("an empty path (null, or no key, for the default)")
         return value
-
-
-def _takes_path(annotation: Any) -> bool:
-    if annotation is Path:
-        return True
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return any(_takes_path(a) for a in typing.get_args(annotation))
-    return False
-
-
-def _takes_bool(annotation: Any) -> bool:
-    if annotation is bool:
-        return True
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return any(_takes_bool(a) for a in typing.get_args(annotation))
-    return False
