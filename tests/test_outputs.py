@@ -83,3 +83,19 @@ def test_parquet_floats_are_byte_stream_split_and_read_back_to_the_bit(tmp_path)
     assert [math.copysign(1, v) for v in got["head_yaw_deg"][:5]] == [1, -1, 1, 1, 1]
     assert got["head_yaw_deg"][:5] == odd[:5] and math.isnan(got["head_yaw_deg"][5])
     assert got["t"] == [k / 30 for k in range(6)] and got["gear"] == ["D", "D", "D", "R", "R", "R"]
+
+
+def test_status_fields_read_a_value_that_is_no_finite_number_as_unavailable():
+    """What CAN and serial carry: an infinite KSS or eyes-off-road value (a detector column
+    gone wrong) was an OverflowError in int(round(inf)) on the output thread, and a NaN speed
+    went out as a known speed, where the policy reads it as unknown (policy/gates.py)."""
+    from driver_monitor.messages import DriverState, Features, FrameResult, VehicleState
+    from driver_monitor.outputs.fields import KSS_UNAVAILABLE, LEVEL_UNAVAILABLE, status_fields
+
+    values = {"kss_level": math.inf, "eyes_off_road_s": math.inf, "perclos_60s": math.nan,
+              "distraction_level": -math.inf, "stress_level": True}
+    result = FrameResult(5.0, Features(5.0, True), VehicleState(5.0, speed_kph=math.nan),
+                         DriverState(5.0, True, values=values))
+    f = status_fields(result)
+    assert (f.kss, f.distraction_level, f.stress_level) == (KSS_UNAVAILABLE, LEVEL_UNAVAILABLE, LEVEL_UNAVAILABLE)
+    assert f.eyes_off_road_s is None and f.perclos_percent is None and f.speed_unknown is True

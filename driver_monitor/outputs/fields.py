@@ -7,7 +7,6 @@ value tables and these tables identical.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from driver_monitor import __version__
 from driver_monitor.messages import FrameResult
 from driver_monitor.names import ACTIONS as POLICY_ACTIONS
 from driver_monitor.names import Column, EventName
+from driver_monitor.numbers import finite_or_none
 from driver_monitor.privacy import WITHHELD
 
 # SystemState
@@ -132,18 +132,8 @@ class WarningFields:
     active_time_s: float
 
 
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, (str, bool)):
-        return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) else x
-
-
 def _level(value: Any, top: int = 14) -> int:
-    x = _number(value)
+    x = finite_or_none(value)
     return LEVEL_UNAVAILABLE if x is None else max(0, min(top, int(round(x))))
 
 
@@ -168,7 +158,7 @@ def driver_state(result: FrameResult) -> int:
     for condition, name in _DRIVER_STATE_ORDER:
         if condition in active:
             return DRIVER_STATES[name]
-    kss = _number(result.state.values.get(Column.KSS_LEVEL))
+    kss = finite_or_none(result.state.values.get(Column.KSS_LEVEL))
     if kss is not None and kss >= 7:  # KSS >= 7 is "sleepy" (EU 2021/1341 DDAW may warn at 7)
         return DRIVER_STATES["Drowsy"]
     return DRIVER_STATES["Attentive"]
@@ -177,9 +167,9 @@ def driver_state(result: FrameResult) -> int:
 def status_fields(result: FrameResult) -> StatusFields:
     values = result.state.values
     policy = result.policy
-    kss = _number(values.get(Column.KSS_LEVEL))
-    eor = _number(values.get(Column.EYES_OFF_ROAD_S))
-    perclos = _number(values.get(Column.PERCLOS_60S))
+    kss = finite_or_none(values.get(Column.KSS_LEVEL))
+    eor = finite_or_none(values.get(Column.EYES_OFF_ROAD_S))
+    perclos = finite_or_none(values.get(Column.PERCLOS_60S))
     face = values.get(Column.FACE_PRESENT, result.state.face_present)
     return StatusFields(
         t=result.t,
@@ -188,7 +178,7 @@ def status_fields(result: FrameResult) -> StatusFields:
         face_present=bool(face),
         monitoring_active=bool(policy.monitoring_active) if policy is not None else True,
         ack_suppressed=bool(policy.suppressed_by_ack) if policy is not None else False,
-        speed_unknown=result.vehicle.speed_kph is None,
+        speed_unknown=finite_or_none(result.vehicle.speed_kph) is None,  # NaN too, as the policy reads it
         kss=KSS_UNAVAILABLE if kss is None else max(1, min(9, int(round(kss)))),
         distraction_level=_level(values.get(Column.DISTRACTION_LEVEL)),
         stress_level=_level(values.get(Column.STRESS_LEVEL)),

@@ -11,11 +11,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from driver_monitor.config.policy import JourneyConfig, MonitoringConfig
 from driver_monitor.messages import VehicleState
+from driver_monitor.numbers import finite_or_none
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,14 +30,7 @@ def known_speed(vehicle: VehicleState) -> float | None:
     """The vehicle's speed in km/h, or None when unknown. A NaN (or infinite) speed is unknown
     too: compared as a number it read as below every gate, so monitoring never became active
     and every speed gate stayed shut, the opposite of "unknown counts as moving"."""
-    speed = vehicle.speed_kph
-    if speed is None or (type(speed) is float and math.isfinite(speed)):
-        return speed
-    try:
-        speed = float(speed)
-    except (TypeError, ValueError):
-        return None
-    return speed if math.isfinite(speed) else None
+    return finite_or_none(vehicle.speed_kph)
 
 
 class JourneyTracker:
