@@ -287,3 +287,79 @@ timeline:
     assert unresponsive == [(5.0, "start", "eyes_away+eyes_closed"), (13.0, "end", "eyes_away+eyes_closed")]
     (tmp_path / "labels.jsonl").write_text("".join(json.dumps(e.to_json_dict()) + "\n" for e in events))
     assert len(read_labels(tmp_path / "labels.jsonl")) == len(events)
+
+
+def _problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_scenario(text, source="s.yaml")
+    return info.value.problems
+
+
+HEAD = "name: s\nduration_s: 5\n"
+
+
+@pytest.mark.parametrize(("body", "line"), [
+    # A behaviour lasting past the drive: was labelled by its scripted length (sleep, 1 s of
+    # it rendered) and a talk of `.inf` / 1e12 s never finished laying out its syllables.
+    ("timeline:\n  - {at_s: 4, do: eyes_closed, duration_s: 3}\n",
+     "s.yaml: timeline.0.duration_s: ends at 7 s, after the end of the drive (duration_s 5)"),
+    ("timeline:\n  - {at_s: 1, do: talk, duration_s: .inf}\n", "s.yaml: timeline.0.duration_s: "),
+    ("timeline:\n  - {at_s: 1, do: talk, duration_s: 1e12}\n",
+     "s.yaml: timeline.0.duration_s: ends at 1e+12 s, after the end of the drive (duration_s 5)"),
+    ("timeline:\n  - {at_s: 1, do: glance, zone: lap, duration_s: .inf}\n", "s.yaml: timeline.0.duration_s: "),
+    # At the drive's end: a label no frame shows (the last frame is before duration_s).
+    ("timeline:\n  - {at_s: 5, do: blink}\n", "s.yaml: timeline.0.at_s: 5 is at or after the end of the drive"),
+    # ACK presses were never range-checked: NaN, negative and infinite ones were silently no press.
+    ("vehicle: {ack_s: [.nan]}\n", "s.yaml: vehicle.ack_s.0: "),
+    ("vehicle: {ack_s: [-3]}\n", "s.yaml: vehicle.ack_s.0: "),
+    ("vehicle: {ack_s: [1, .inf]}\n", "s.yaml: vehicle.ack_s.1: "),
+    ("vehicle: {ack_s: [7]}\n", "s.yaml: vehicle.ack_s.0: 7 is at or after the end of the drive (duration_s 5)"),
+    # An empty keyframe list was a numpy ValueError traceback.
+    ("driver: {blinking: []}\n", "s.yaml: driver.blinking: needs at least one keyframe"),
+    ("driver: {blinking: [{t_s: .inf}]}\n", "s.yaml: driver.blinking.0.t_s: "),
+    # A CAN period of 1 ns rendered the whole drive, then never finished sampling it.
+    ("vehicle: {can_period_s: 1.0e-9}\n", "s.yaml: vehicle.can_period_s: "),
+])
+def test_bad_scenario_values_are_one_line_naming_the_key(body: str, line: str) -> None:
+    problems = _problems(HEAD + body)
+    assert len(problems) == 1 and problems[0].startswith(line), problems
+
+
+@pytest.mark.parametrize(("body", "line"), [
+    # Rendered as one 4 s closure (the lids take the larger closure), labelled as a microsleep
+    # 1-3 and a sleep 2-5 that overlap.
+    ("  - {at_s: 1, do: eyes_closed, duration_s: 2}\n  - {at_s: 2, do: eyes_closed, duration_s: 3}\n",
+     "s.yaml: timeline.1: eyes_closed 2-5 s overlaps timeline.0 (eyes_closed 1-3 s)"),
+    # Two blinks rendered as one 1.3 s closure (a microsleep), labelled as two blinks.
+    ("  - {at_s: 1, do: slow_blink, duration_s: 0.8}\n  - {at_s: 1.5, do: slow_blink, duration_s: 0.8}\n",
+     "s.yaml: timeline.1: slow_blink 1.5-2.3 s overlaps timeline.0 (slow_blink 1-1.8 s)"),
+    # Rendered as the sum of the two head turns (towards neither zone).
+    ("  - {at_s: 1, do: glance, zone: left_mirror, duration_s: 2}\n  - {at_s: 2, do: look_down, duration_s: 2}\n",
+     "s.yaml: timeline.1: look_down 2-4 s overlaps timeline.0 (glance 1-3 s)"),
+])
+def test_overlapping_closures_or_glances_are_refused(body: str, line: str) -> None:
+    problems = _problems(HEAD + "timeline:\n" + body)
+    assert len(problems) == 1 and problems[0].startswith(line), problems
+
+
+def test_behaviours_at_the_very_start_and_end_of_the_drive_are_labelled_as_rendered() -> None:
+    s = parse_scenario(HEAD + "driver: {blinking: [{rate_per_min: 0}]}\ntimeline:\n"
+                       "  - {at_s: 0, do: eyes_closed, duration_s: 1.5}\n  - {at_s: 3, do: eyes_closed, duration_s: 2}\n")
+    tl = Timeline(s)
+    assert [(e.t, e.name, e.phase) for e in derive_labels(tl)] == [
+        (0.0, "microsleep", "start"), (1.5, "microsleep", "end"), (3.0, "microsleep", "start"), (5.0, "microsleep", "end")]
+    times = frame_times(s.duration_s, 30.0)
+    assert times[0] == 0.0 and times[-1] == 4.967 and len(times) == 150
+    assert tl.state(0.0)["eye_closure_left"] == pytest.approx(0.5)  # half-way in at the onset
+    # The closure ending with the drive is half-way out at 5.0 s, after the last frame: that
+    # frame still shows the lids more than half closed (reopening over 0.3 s around 5.0 s).
+    assert tl.state(times[-1])["eye_closure_left"] == pytest.approx(0.6623, abs=1e-4)
+
+
+def test_glances_back_to_back_are_one_continuous_distraction() -> None:
+    # 2 s at the mirror straight into 2 s at the centre stack: the eyes are off the road for
+    # 4 s without a break (Euro NCAP long distraction counts continuous eyes-off-road time).
+    labels = _labels(HEAD.replace("5", "8") + "driver: {blinking: [{rate_per_min: 0}]}\ntimeline:\n"
+                     "  - {at_s: 1, do: glance, zone: left_mirror, duration_s: 2}\n"
+                     "  - {at_s: 3, do: glance, zone: centre_stack, duration_s: 2}\n")
+    assert labels == [(1.0, "long_distraction", "start"), (5.0, "long_distraction", "end")]

@@ -98,9 +98,12 @@ def derive_labels(timeline: Timeline) -> list[Event]:
         span(EventName.EYES_UNAVAILABLE, a, b)
 
     glances = sorted(timeline.zone_spans)
-    for a, b, zone in glances:
+    # Continuous eyes-off-road time: a glance straight into the next (one ending as the next
+    # begins) never brings the eyes back to the road in between (glances cannot overlap:
+    # scenario.py refuses it).
+    for a, b, zones in _merged(glances):
         if b - a >= LONG_DISTRACTION_MIN_S:
-            span(EventName.LONG_DISTRACTION, a, b, zone=zone)
+            span(EventName.LONG_DISTRACTION, a, b, zone="+".join(zones))
         if b - a >= UNRESPONSIVE_MIN_S:
             unresponsive.append((a, b, "eyes_away"))
     # Eyes closed while looking away: one unresponsive driver, not two overlapping ones (a

@@ -13,7 +13,7 @@ import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from driver_monitor.config.loader import format_validation_error, parse_yaml_mapping, read_yaml_text
 from driver_monitor.errors import ConfigError
@@ -43,7 +43,9 @@ DRIVING_ZONES = frozenset({"left_mirror", "right_mirror", "rear_mirror", "instru
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No infinities: a behaviour of `duration_s: .inf` passed every `gt=0` bound (a talk of
+    # it never finished laying out its syllables); NaN fails the bounds already.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Camera(_Model):
@@ -86,6 +88,13 @@ class Driver(_Model):
     # Relative green-channel pulse amplitude of facial skin: 0.2-1 % in rPPG studies.
     pulse_amplitude: float = Field(0.005, ge=0.0, le=0.02)
 
+    @field_validator("blinking")
+    @classmethod
+    def _some_keyframe(cls, keys: list[BlinkRate]) -> list[BlinkRate]:
+        if not keys:  # the rate between keyframes is interpolated: none leaves no rate at all
+            raise ValueError("needs at least one keyframe ({t_s: 0, rate_per_min: 0} for no natural blinks)")
+        return keys
+
 
 class VehicleKey(_Model):
     """Vehicle signals from t_s on: speed is interpolated linearly, the rest step."""
@@ -100,9 +109,11 @@ class VehicleKey(_Model):
 
 class Vehicle(_Model):
     timeline: list[VehicleKey] = Field(default_factory=lambda: [VehicleKey(t_s=0.0, speed_kph=80.0, gear="D", ignition_on=True, indicator_left=False, indicator_right=False)])
-    ack_s: list[float] = Field(default_factory=list)  # ACK button presses (each held ack_hold_s)
+    ack_s: list[Annotated[float, Field(ge=0.0)]] = Field(default_factory=list)  # ACK button presses (each held ack_hold_s)
     ack_hold_s: float = Field(0.3, gt=0.0, le=5.0)
-    can_period_s: float = Field(0.02, gt=0.0, le=1.0)  # CAN log sample period
+    # CAN log sample period. At least 1 ms: the DBC's messages cycle every 10 ms or more, and
+    # a finer sampling only multiplies the samples (1 ns over an hour never finished).
+    can_period_s: float = Field(0.02, ge=0.001, le=1.0)
 
 
 class _Behaviour(_Model):
@@ -284,10 +295,49 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _inside(self) -> Scenario:
-        for i, b in enumerate(self.timeline):
-            if b.at_s > self.duration_s:
-                raise ValueError(f"timeline.{i}: at_s {b.at_s} is after the end (duration_s {self.duration_s})")
+        problems = _timing_problems(self)
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
+
+
+# Behaviours that close the eyes (closure >= 0.8, sim/labels.py CLOSED) and that turn the head
+# and eyes away: two of one kind at once render as one movement (the lids take the larger
+# closure, the head the sum of both turns) but would be labelled as two.
+def _closes_eyes(b: Any) -> bool:
+    return (isinstance(b, (Blink, SlowBlink)) or (isinstance(b, (EyesClosed, Doze)) and b.closure >= 0.8)
+            or (isinstance(b, Nod) and b.eyes_closed))
+
+
+def _looks_away(b: Any) -> bool:
+    return isinstance(b, (Glance, LookDown))
+
+
+def _timing_problems(s: Scenario) -> list[str]:
+    """`dotted.key: message` for what the drive cannot render as scripted: a behaviour at or
+    past the end (the last frame is before duration_s; a label there shows in no frame, one
+    lasting past it would be labelled by a length the drive never reaches), an ACK press
+    after the end, and overlapping eye closures or glances (rendered as one, labelled as two)."""
+    end = s.duration_s
+    out = []
+    for i, b in enumerate(s.timeline):
+        if b.at_s >= end:
+            out.append(f"timeline.{i}.at_s: {b.at_s:g} is at or after the end of the drive (duration_s {end:g})")
+        elif getattr(b, "duration_s", None) is not None and b.at_s + b.duration_s > end + 1e-9:
+            out.append(f"timeline.{i}.duration_s: ends at {b.at_s + b.duration_s:g} s, after the end of the drive "
+                       f"(duration_s {end:g}); shorten it or lengthen the drive")
+    for i, a in enumerate(s.vehicle.ack_s):
+        if a >= end:
+            out.append(f"vehicle.ack_s.{i}: {a:g} is at or after the end of the drive (duration_s {end:g})")
+    for kind in (_closes_eyes, _looks_away):
+        spans = sorted((b.at_s, b.at_s + b.duration_s, i, b.do) for i, b in enumerate(s.timeline) if kind(b))
+        for (a0, a1, i, ado), (b0, b1, j, bdo) in zip(spans, spans[1:], strict=False):
+            # Back-to-back is one movement into the next (labels.py merges glances); a closure
+            # touching another is one closure (the lids never reopen past half-way between).
+            if b0 < a1 or (kind is _closes_eyes and b0 <= a1):
+                out.append(f"timeline.{j}: {bdo} {b0:g}-{b1:g} s overlaps timeline.{i} ({ado} {a0:g}-{a1:g} s): "
+                           "they would render as one movement but be labelled as two; script them apart or as one")
+    return out
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -302,7 +352,22 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         lines = format_validation_error(exc, "unknown key", _behaviour_message, _drop_union_tag)
-        raise ConfigError([f"{source}: {line}" for line in lines]) from None
+        raise ConfigError([f"{source}: {line}" for line in split_timing_lines(lines)]) from None
+
+
+def split_timing_lines(lines: list[str]) -> list[str]:
+    """Scenario._inside's problems come as one top-level error: one line each, named by
+    their own keys."""
+    out = []
+    for line in lines:
+        if line.startswith(_TOP):
+            out += line[len(_TOP):].split("\n")
+        else:
+            out.append(line)
+    return out
+
+
+_TOP = "(top level): "
 
 
 def _drop_union_tag(loc: list[Any]) -> list[Any]:

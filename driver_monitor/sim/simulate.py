@@ -31,7 +31,7 @@ from driver_monitor.sim.face_rig import (
 )
 from driver_monitor.sim.labels import derive_labels
 from driver_monitor.sim.renderer import Renderer
-from driver_monitor.sim.scenario import Scenario, load_scenario
+from driver_monitor.sim.scenario import Scenario, load_scenario, split_timing_lines
 from driver_monitor.sim.timeline import Timeline, frame_times
 from driver_monitor.sim.writer import SimRecordingWriter
 
@@ -95,7 +95,7 @@ def apply_overrides(s: Scenario, fps: float | None = None, size: tuple[int, int]
         return Scenario.model_validate(data)
     except ValidationError as exc:
         raise ConfigError([f"the command line's --fps / --size / --seed / --face: {line}"
-                           for line in format_validation_error(exc)]) from None
+                           for line in split_timing_lines(format_validation_error(exc))]) from None
 
 
 def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, fps: float | None = None,
