@@ -173,7 +173,8 @@ class RunIo:
                 from driver_monitor.recording.format import read_serial_acks
                 from driver_monitor.vehicle.inputs import RecordedAcks
 
-                io.vehicle.recorded_acks = RecordedAcks(read_serial_acks(recording.serial_ack_path))
+                io.vehicle.recorded_acks = RecordedAcks(read_serial_acks(recording.serial_ack_path,
+                                                                          torn_tail_ok=not recording.complete))
         except BaseException:
             io.close(outputs=True)
             io.close_recording()
@@ -328,7 +329,8 @@ class RunIo:
             return None
         from driver_monitor.vehicle.heart_rate_log import HeartRateLogSource
 
-        return HeartRateLogSource(recording.heart_rate_log_path, config.stress.external.max_age_s)
+        return HeartRateLogSource(recording.heart_rate_log_path, config.stress.external.max_age_s,
+                                  torn_tail_ok=not recording.complete)
 
     def reopen_can_input(self, config: Config) -> None:
         if self.vehicle.can is not None:

@@ -238,3 +238,32 @@ def test_serial_ack_presses_are_recorded_at_their_frame_and_replayed_there(tmp_p
     replayed = VehicleInputs()
     replayed.recorded_acks = RecordedAcks(times)
     assert [(s.driver_ack if (s := replayed.at(t)) is not None else False) for t in frames] == live_acks
+
+
+@pytest.mark.parametrize("tail", [b"6,0.", b"6,", b"\0" * 300, b"6,0.7\0\0\0\0"], ids=["torn-time", "torn-row", "nul-tail", "row-then-nul"])
+def test_a_recording_cut_mid_row_reads_up_to_its_last_whole_row(tmp_path: Path, tail: bytes) -> None:
+    """A power cut can leave the last row of a file half-written (no newline) or followed by
+    NUL bytes (the file's size reached the disk before its data). A recording never closed
+    (`complete: false`) is read up to its last whole row; before, one torn row made the whole
+    recording unreadable ("t_s is not a number", "line contains NUL")."""
+    root = tmp_path / "cut"
+    writer = RecordingWriter(root, 64, 48, codec="ffv1", streaming=True, meta={"source": "test"})
+    for k in range(7):
+        writer.add_frame(round(0.1 * k, 3), image(k))  # never closed: a kill or a power cut
+    (root / "heart_rate.csv").write_bytes(b"t_s,line\n0.150000,\"HR,70\"\n0.350000,\"HR,71\"\n" + tail.replace(b"6,", b"0.55"))
+    (root / "serial_ack.csv").write_bytes(b"t_s\n0.300000\n" + tail.replace(b"6,", b""))
+    with (root / "timestamps.csv").open("ab") as fh:
+        fh.write(tail)
+    rec = open_recording(root)
+    assert not rec.complete
+    assert rec.timestamps_s == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]  # the six whole rows
+    from driver_monitor.recording.format import read_serial_acks
+
+    assert read_serial_acks(root / "serial_ack.csv", torn_tail_ok=True) == [0.3]
+    logged = HeartRateLogSource(root / "heart_rate.csv", max_age_s=1.0, torn_tail_ok=True)
+    assert (logged.lines_ok, logged.lines_bad) == (2, 0)
+    # A recording that says it was closed has no excuse: the same row is an error naming it.
+    meta = yaml.safe_load((root / "meta.yaml").read_text())
+    (root / "meta.yaml").write_text(yaml.safe_dump({**meta, "complete": True}))
+    with pytest.raises(InputError, match=r"timestamps\.csv"):
+        open_recording(root)

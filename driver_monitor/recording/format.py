@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ import yaml
 from driver_monitor.config.loader import parse_yaml_mapping, read_yaml_text
 from driver_monitor.errors import ConfigError, InputError, utf8_problem
 from driver_monitor.recording.files import open_private, write_private_atomic
+
+log = logging.getLogger(__name__)
 
 FORMAT_NAME = "driver-monitor-recording"
 FORMAT_VERSION = 1
@@ -93,7 +96,7 @@ def open_recording(root: str | Path) -> Recording:
     if video is None:
         raise InputError(f"{root}: no video file (expected one of {', '.join(VIDEO_NAMES)})")
     ts_path = root / TIMESTAMPS_NAME
-    timestamps = read_timestamps(ts_path) if ts_path.is_file() else None
+    timestamps = read_timestamps(ts_path, torn_tail_ok=meta.get(COMPLETE_KEY) is False) if ts_path.is_file() else None
     can_logs = [root / n for n in CAN_LOG_NAMES if (root / n).is_file()]
     if len(can_logs) > 1:
         # Which one the drive's vehicle signals come from must not depend on a name order.
@@ -132,19 +135,36 @@ def check_meta(meta: dict[str, Any], path: Path) -> None:
         raise InputError(f"{path}: video must be a file name or none (got {video!r})")
 
 
-def read_timestamps(path: Path) -> list[float]:
+def read_timestamps(path: Path, torn_tail_ok: bool = False) -> list[float]:
     """timestamps.csv (frame,t_s): finite, strictly increasing times, or InputError naming
-    the file and the row of the first problem."""
-    return read_times(path)
+    the file and the row of the first problem. torn_tail_ok: see whole_rows."""
+    return read_times(path, torn_tail_ok=torn_tail_ok)
 
 
-def read_times(path: Path, strictly_increasing: bool = True) -> list[float]:
+def whole_rows(path: Path, raw: bytes, torn_tail_ok: bool) -> bytes:
+    """The file's bytes up to its last whole row, for a recording never closed (`complete:
+    false`): a power cut can leave the last row half-written (no newline) or followed by NUL
+    bytes (the file's new size reached the disk before its data). The writers end every row
+    with a newline (AppendFile: one write(2) a row), so such a tail is the cut, not data; in
+    a closed recording it stays an error naming the row."""
+    if not torn_tail_ok:
+        return raw
+    kept = raw.rstrip(b"\0")
+    if not kept.endswith(b"\n"):
+        kept = kept[: kept.rfind(b"\n") + 1]
+    if len(kept) != len(raw):
+        log.warning("%s: the recording was not closed: read up to its last whole row (%d bytes after it dropped)",
+                    path, len(raw) - len(kept))
+    return kept
+
+
+def read_times(path: Path, strictly_increasing: bool = True, torn_tail_ok: bool = False) -> list[float]:
     """The t_s column of a CSV file: finite times in order (strictly increasing, or never
     decreasing), or InputError naming the file and the row of the first problem."""
     times: list[float] = []
     line = 1
     try:
-        raw = path.read_bytes()
+        raw = whole_rows(path, path.read_bytes(), torn_tail_ok)
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}:{utf8_problem(raw, exc)}") from None
@@ -207,17 +227,20 @@ def heart_rate_row(t: float, line: bytes) -> str:
     return out.getvalue()
 
 
-def read_serial_acks(path: Path) -> list[float]:
+def read_serial_acks(path: Path, torn_tail_ok: bool = False) -> list[float]:
     """serial_ack.csv (t_s): the same checks as timestamps.csv, the times may repeat."""
-    return read_times(path, strictly_increasing=False)
+    return read_times(path, strictly_increasing=False, torn_tail_ok=torn_tail_ok)
 
 
-def read_heart_rate_log(path: Path) -> list[tuple[float, str]]:
-    """heart_rate.csv as (t_s, line) in time order, or InputError naming the file and row."""
+def read_heart_rate_log(path: Path, torn_tail_ok: bool = False) -> list[tuple[float, str]]:
+    """heart_rate.csv as (t_s, line) in time order, or InputError naming the file and row.
+    torn_tail_ok: see whole_rows."""
+    raw = b""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = whole_rows(path, path.read_bytes(), torn_tail_ok)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}:{utf8_problem(path.read_bytes(), exc)}") from None
+        raise InputError(f"{path}:{utf8_problem(raw, exc)}") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     out: list[tuple[float, str]] = []

@@ -12,12 +12,13 @@ from driver_monitor.vehicle.heart_rate_serial import HeartRateTimeline, LineErro
 
 
 class HeartRateLogSource:
-    def __init__(self, path: str | Path, max_age_s: float):
+    def __init__(self, path: str | Path, max_age_s: float, torn_tail_ok: bool = False):
+        """torn_tail_ok: a recording never closed, read up to its last whole row."""
         self.path = Path(path)
         self._timeline = HeartRateTimeline(max_age_s, max_pending=None)  # a whole drive, read ahead
         self.lines_ok = 0
         self.lines_bad = 0  # as the live reader counted them: bad lines change nothing
-        for t, line in read_heart_rate_log(self.path):
+        for t, line in read_heart_rate_log(self.path, torn_tail_ok):
             try:
                 reading = parse_line(line)
             except LineError:
