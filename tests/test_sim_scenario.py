@@ -363,3 +363,18 @@ def test_glances_back_to_back_are_one_continuous_distraction() -> None:
                      "  - {at_s: 1, do: glance, zone: left_mirror, duration_s: 2}\n"
                      "  - {at_s: 3, do: glance, zone: centre_stack, duration_s: 2}\n")
     assert labels == [(1.0, "long_distraction", "start"), (5.0, "long_distraction", "end")]
+
+
+@pytest.mark.parametrize(("duration_s", "fps", "count", "last"), [
+    (1.0, 30.0, 30, 0.967),
+    # Every frame time i / fps before the end is a frame: floor(duration x fps) dropped the
+    # last one whenever the product was not whole (a 1 s drive at 29.97 fps has a frame at
+    # 0.968 s; 2.5 s at 15 fps one at 2.467 s; 1 s at 0.5 fps its frame at 0, "renders no frame").
+    (1.0, 29.97, 30, 0.968),
+    (2.5, 15.0, 38, 2.467),
+    (1.0, 0.5, 1, 0.0),
+    (0.05, 30.0, 2, 0.033),
+])
+def test_frame_times_hold_every_frame_before_the_end(duration_s: float, fps: float, count: int, last: float) -> None:
+    times = frame_times(duration_s, fps)
+    assert len(times) == count and times[-1] == last and times[-1] < duration_s

@@ -422,11 +422,13 @@ class Timeline:
 
 
 def frame_times(duration_s: float, fps: float) -> list[float]:
-    """Frame times on the millisecond grid (the MKV's time base), strictly increasing."""
-    n = int(math.floor(duration_s * fps + 1e-9))
+    """Frame times on the millisecond grid (the MKV's time base), strictly increasing: every
+    i / fps before the end of the drive (ceil, not floor, of duration x fps: a 1 s drive at
+    29.97 fps has 30 frames, the last at 0.968 s)."""
+    n = int(math.ceil(duration_s * fps - 1e-9))
     times: list[float] = []
     for i in range(n):
         t = round(i * 1000.0 / fps) / 1000.0
-        if not times or t > times[-1]:
+        if (not times or t > times[-1]) and t < duration_s:
             times.append(t)
     return times
