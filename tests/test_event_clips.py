@@ -221,6 +221,30 @@ def test_a_wall_clock_jump_deletes_no_fresh_clip_by_age(tmp_path: Path) -> None:
     assert store.prune() == [boot, ahead] and store.clips() == []
 
 
+def test_a_clip_past_the_retention_age_is_deleted_while_the_daemon_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Clips were pruned only at start and after a new clip: a daemon that ran on without a
+    # trigger kept a clip past retention_days for as long as it ran (a car left running, a
+    # fleet PC that is never restarted).
+    import driver_monitor.outputs.event_clips as event_clips
+
+    monkeypatch.setattr(event_clips, "PRUNE_EVERY_S", 0.05)
+    wall = [1_800_000_000.0]
+    root = tmp_path / "clips"
+    clip = _fake_clip(root, "20270115T080000Z-microsleep", 100, 0.5 * 86400.0, wall[0])  # half a day old
+    clips = EventClips(clip_config(tmp_path, retention_days=1.0), "", {}, wall=lambda: wall[0])
+    try:
+        time.sleep(0.3)
+        assert clip.is_dir() and clips.status()["count"] == 1
+        wall[0] += 0.5 * 86400.0 + 1.0  # a day and a second old, no trigger since the start
+        deadline = time.monotonic() + 5.0
+        while clip.is_dir() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not clip.is_dir()
+        assert clips.status()["count"] == 0 and clips.status()["deleted"] == 1
+    finally:
+        clips.close()
+
+
 @pytest.mark.slow
 def test_the_live_daemon_writes_a_clip_and_status_shows_it(tmp_path: Path, daemons: list) -> None:
     import subprocess

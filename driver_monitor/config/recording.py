@@ -74,7 +74,7 @@ class EventClipsConfig(Section):
     codec: VideoCodec = VideoCodec.h264
     # The clips together never use more than this (the oldest are deleted first).
     quota_mb: float = Field(2048.0, gt=0.0)
-    # Clips older than this are deleted (at start and after every clip).
+    # Clips older than this are deleted (at start, after every clip and every minute).
     retention_days: float = Field(7.0, gt=0.0, le=3650.0)
 
     @model_validator(mode="after")

@@ -53,6 +53,9 @@ WORKER_NICE = 10
 WORKER_DUTY = 0.5
 # A clip the daemon stops in the middle of is handed to the worker; the stop waits this long.
 CLOSE_WAIT_S = 0.5
+# The worker also prunes this often while no clip comes: retention_days holds for a daemon
+# that runs for days without a trigger or a restart (a scan of the clip directories: cheap).
+PRUNE_EVERY_S = 60.0
 
 
 @dataclass
@@ -212,7 +215,11 @@ class EventClips:
         with contextlib.suppress(OSError, AttributeError):  # per-thread nice: Linux
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
         while True:
-            content = self._jobs.get()
+            try:
+                content = self._jobs.get(timeout=PRUNE_EVERY_S)
+            except queue.Empty:
+                self._prune()
+                continue
             if content is None:
                 return
             self.writing = True
@@ -227,8 +234,14 @@ class EventClips:
                 self.last_error = one_line(exc)
                 log.error("event clip %s not written: %s", content.name, self.last_error)
             self.writing = False
+            self._prune()
+
+    def _prune(self) -> None:
+        try:
             self.store.prune()
-            self._summary = self._scan()
+        except Exception as exc:  # noqa: BLE001 - the worker must outlive a bad directory
+            log.error("event clips: pruning %s failed: %s", self.store.root, one_line(exc))
+        self._summary = self._scan()
 
     def _scan(self) -> tuple[int, int]:
         clips = self.store.clips()
