@@ -302,3 +302,26 @@ def test_a_process_that_found_a_face_in_a_photo_exits_without_a_traceback():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr[-2000:]
     assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("photo", ["missing.png", "notes.png"], ids=["missing", "not-an-image"])
+def test_a_bad_face_in_the_scenario_names_the_scenario_and_its_key(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                     photo: str) -> None:
+    # The line named the photo only: which file and key to fix was left to guess.
+    (tmp_path / "notes.png").write_text("not a picture\n")
+    scen = tmp_path / "s.yaml"
+    scen.write_text(f"name: s\nduration_s: 1\ndriver: {{face: {photo}}}\n")
+    assert main(["simulate", str(scen), "--out", str(tmp_path / "o"), "--size", "160x120"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    problem = ("missing.png: face photo not found (bundled faces: astronaut, biden, obama)" if photo == "missing.png"
+               else f"{tmp_path / 'notes.png'}: not an image OpenCV can read")
+    assert err == [f"error: {scen}: driver.face: {problem}"]
+    assert not (tmp_path / "o").exists()
+    # An earlier simulation in --out is replaced only by a drive that renders: it was deleted
+    # before the face was even looked at.
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "run.yaml").write_text("command: simulate\n")
+    (earlier / "video.mkv").write_bytes(b"frames")
+    assert main(["simulate", str(scen), "--out", str(earlier), "--size", "160x120"]) == 1
+    assert (earlier / "video.mkv").read_bytes() == b"frames"

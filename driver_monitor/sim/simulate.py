@@ -112,8 +112,15 @@ def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, fps: float
     cam = s.camera
     if not frame_times(s.duration_s, cam.fps):
         raise ConfigError([f"duration_s {s.duration_s:g} at camera.fps {cam.fps:g} renders no frame"])
-    _claim_out_dir(out_dir)
-    rig = get_rig(s.driver.face, (cam.width, cam.height))
+    replace_earlier = _claim_out_dir(out_dir)
+    try:
+        rig = get_rig(s.driver.face, (cam.width, cam.height))
+    except InputError as exc:  # the photo: name the scenario's key that gave it (--face names itself)
+        if face is None and not isinstance(scenario, Scenario):
+            raise InputError(f"{scenario}: driver.face: {exc}") from None
+        raise
+    if replace_earlier:  # only now: a drive that cannot render leaves the earlier one
+        _remove_earlier(out_dir)
     timeline = Timeline(s)
     renderer = Renderer(rig, noise_seed=s.seed)
     writer = SimRecordingWriter(out_dir, cam.width, cam.height)
@@ -149,14 +156,15 @@ def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, fps: float
     return summary
 
 
-def _claim_out_dir(out_dir: Path) -> None:
+def _claim_out_dir(out_dir: Path) -> bool:
     """DIR must be new, empty, or an earlier simulation (re-rendered whole: a scenario renders
     the same drive again); anything else (a recording, a replay's outputs) is never mixed with
-    a rendered drive nor overwritten."""
+    a rendered drive nor overwritten. Returns whether an earlier simulation is to be replaced
+    (_remove_earlier, once the new drive can render)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: exists and is not a directory")
     if not out_dir.is_dir() or not any(out_dir.iterdir()):
-        return
+        return False
     try:
         earlier = yaml.safe_load((out_dir / RUN_FILE_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError, yaml.YAMLError):  # ValueError: bad UTF-8, or a value YAML cannot build (2020-13-01)
@@ -164,6 +172,10 @@ def _claim_out_dir(out_dir: Path) -> None:
     if not isinstance(earlier, dict) or earlier.get("command") != "simulate":
         raise InputError(f"{out_dir}: exists, is not empty and is not an earlier simulation (a recording or a "
                          "replay's outputs are never overwritten): name a new directory")
+    return True
+
+
+def _remove_earlier(out_dir: Path) -> None:
     try:
         shutil.rmtree(out_dir)
     except OSError as exc:
