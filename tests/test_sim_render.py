@@ -325,3 +325,27 @@ def test_a_bad_face_in_the_scenario_names_the_scenario_and_its_key(tmp_path: Pat
     (earlier / "video.mkv").write_bytes(b"frames")
     assert main(["simulate", str(scen), "--out", str(earlier), "--size", "160x120"]) == 1
     assert (earlier / "video.mkv").read_bytes() == b"frames"
+
+
+def test_an_interrupted_simulation_leaves_no_half_drive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C mid-render left a directory that read as a whole drive: meta.yaml said 60 frames
+    # and 2 s over a video of 9, no labels.jsonl, no run.yaml (so a second `simulate` there
+    # was refused as "not an earlier simulation").
+    scen = tmp_path / "s.yaml"
+    scen.write_text("name: s\nduration_s: 2\nseed: 1\n")
+    out = tmp_path / "out"
+    from driver_monitor.sim.timeline import Timeline
+
+    real = Timeline.render_state
+
+    def render_state(self: Timeline, row: dict, frame_index: int) -> RenderState:
+        if frame_index == 9:  # Ctrl-C while the tenth frame renders
+            raise KeyboardInterrupt
+        return real(self, row, frame_index)
+
+    monkeypatch.setattr(Timeline, "render_state", render_state)
+    with pytest.raises(KeyboardInterrupt, match=r"out: the part rendered was removed"):
+        simulate(scen, out, size=SIZE, progress=False)
+    assert not out.exists()
+    monkeypatch.setattr(Timeline, "render_state", real)
+    assert simulate(scen, out, size=SIZE, progress=False).frames == 60  # and it renders there again

@@ -138,12 +138,19 @@ def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, fps: float
         writer.write_labels(labels)
         vehicle_states = _vehicle_samples(timeline)
         summary.can_log, can_start = _write_can_log(out_dir, vehicle_states)
-    finally:
-        meta = _meta(s, rig, len(times))
-        if summary.can_log is not None:
-            meta["can_log"] = summary.can_log.name
-            meta["can_start_time_s"] = can_start
-        writer.close(meta)
+    except BaseException as exc:
+        # Part of a drive is no drive: its meta.yaml would give the whole drive's frames and
+        # length, its labels and run.yaml are missing. The scenario renders it again whole.
+        writer.abort()
+        shutil.rmtree(out_dir, ignore_errors=True)
+        if isinstance(exc, KeyboardInterrupt):
+            raise KeyboardInterrupt(f"{out_dir}: the part rendered was removed (a scenario renders again whole)") from None
+        raise
+    meta = _meta(s, rig, len(times))
+    if summary.can_log is not None:
+        meta["can_log"] = summary.can_log.name
+        meta["can_start_time_s"] = can_start
+    writer.close(meta)
     write_run_file(out_dir, run_provenance(
         "simulate", None, None if isinstance(scenario, Scenario) else scenario, None,
         {"face": {"path": str(rig.photo_path), "sha256": sha256_of(rig.photo_path)}, "seed": s.seed}))

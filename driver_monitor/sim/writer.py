@@ -53,10 +53,17 @@ class SimRecordingWriter(RecordingWriter):
                 fh.write(json.dumps(e.to_json_dict(), separators=(",", ":")) + "\n")
 
     def close(self, meta: dict[str, Any] | None = None) -> None:
+        self._close_truth()
+        super().close(meta)
+
+    def abort(self) -> None:
+        self._close_truth()
+        super().abort()
+
+    def _close_truth(self) -> None:
         if self._truth_file is not None:
             self._truth_file.close()
             self._truth_file = None
-        super().close(meta)
 
 
 def _cell(v: Any) -> str:
