@@ -163,7 +163,13 @@ class RunIo:
                 io._open_recording(config, out_dir, provenance or {}, video)
             if mode is Mode.RUN:
                 io.file_sinks.append(JournalSink())
-                io.open_event_clips(config)
+                try:
+                    io.open_event_clips(config)
+                except InputError as exc:
+                    # A clip directory that cannot be made (a disk read-only or full at boot) costs
+                    # the clips, never the monitoring: one line, as on a reload (service.py) and
+                    # as for a state directory. A quota too small (ConfigError) still refuses.
+                    log.error("event clips off: %s", exc)
             io.replace_outputs(io.open_outputs(config, out_dir))
             io.vehicle.can = io._open_can_input(config, recording)
             io.vehicle.heart_rate = io._open_heart_rate(config, recording)

@@ -245,6 +245,26 @@ def test_a_clip_past_the_retention_age_is_deleted_while_the_daemon_runs(tmp_path
         clips.close()
 
 
+def test_a_clip_directory_that_cannot_be_made_at_start_leaves_monitoring_on(tmp_path: Path,
+                                                                           caplog: pytest.LogCaptureFixture) -> None:
+    # The daemon refused to start ("error: recording.event_clips.dir: ...: cannot be used"):
+    # a clip disk gone read-only or full at boot left the car with no driver monitoring at all,
+    # where a reload with the same directory goes on without clips, as a state directory that
+    # cannot be used does (docs/service.md).
+    from driver_monitor.assembly import Mode, RunIo
+
+    (tmp_path / "a_file").write_text("")
+    config = clip_config(tmp_path, dir=str(tmp_path / "a_file" / "clips"))
+    with caplog.at_level("ERROR"):
+        io = RunIo.open(config, Mode.RUN)
+    try:
+        assert io.event_clips is None and not any(isinstance(s, EventClips) for s in io.sinks)
+        assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+            f"event clips off: recording.event_clips.dir: {tmp_path / 'a_file' / 'clips'}: cannot be used (Not a directory)"]
+    finally:
+        io.close(outputs=True)
+
+
 @pytest.mark.slow
 def test_the_live_daemon_writes_a_clip_and_status_shows_it(tmp_path: Path, daemons: list) -> None:
     import subprocess
