@@ -167,7 +167,9 @@ def test_simulate_checks_its_command_line_as_the_scenario_file(tmp_path, capsys)
         assert main(["simulate", str(SCENARIO), "--out", str(tmp_path / "s"), *extra]) == 2
         assert one_error(capsys) == f"error: the command line's --fps / --size / --seed / --face: {problem}"
     assert main(["simulate", str(SCENARIO), "--out", str(tmp_path / "s"), "--fps", "0.001"]) == 2
-    assert one_error(capsys) == "error: duration_s 30 at camera.fps 0.001 renders no frame"
+    # One frame (at t = 0; "renders no frame" before every frame before the end was counted).
+    assert one_error(capsys) == ("error: the command line's --fps: duration_s 30 at camera.fps 0.001 renders 1 frame: "
+                                 "a drive needs at least 2 (raise camera.fps)")
     assert not (tmp_path / "s").exists()
 
 

@@ -110,8 +110,11 @@ def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, fps: float
     s = apply_overrides(s, fps, size, seed, face)
     out_dir = Path(out_dir)
     cam = s.camera
-    if not frame_times(s.duration_s, cam.fps):
-        raise ConfigError([f"duration_s {s.duration_s:g} at camera.fps {cam.fps:g} renders no frame"])
+    n = len(frame_times(s.duration_s, cam.fps))
+    if n < 2:  # the frame at t = 0 alone: no drive (a replay times nothing from one frame)
+        where = "the command line's --fps" if fps is not None else "<scenario>" if isinstance(scenario, Scenario) else str(scenario)
+        raise ConfigError([f"{where}: duration_s {s.duration_s:g} at camera.fps {cam.fps:g} renders {n} frame: "
+                           "a drive needs at least 2 (raise camera.fps)"])
     replace_earlier = _claim_out_dir(out_dir)
     try:
         rig = get_rig(s.driver.face, (cam.width, cam.height))
