@@ -378,3 +378,9 @@ def test_glances_back_to_back_are_one_continuous_distraction() -> None:
 def test_frame_times_hold_every_frame_before_the_end(duration_s: float, fps: float, count: int, last: float) -> None:
     times = frame_times(duration_s, fps)
     assert len(times) == count and times[-1] == last and times[-1] < duration_s
+
+
+@pytest.mark.parametrize("text", ["", "\n", "# a scenario, one day\n"], ids=["empty", "blank", "comment"])
+def test_an_empty_scenario_file_is_one_line_saying_so(text: str) -> None:
+    # Was two lines of pydantic ("name: Field required", "duration_s: Field required").
+    assert _problems(text) == ["s.yaml: empty: a scenario needs at least name and duration_s (docs/simulation.md)"]

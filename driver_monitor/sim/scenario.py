@@ -348,6 +348,8 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     data = parse_yaml_mapping(text, source, "a mapping with name, duration_s, timeline, ...")
+    if not data:  # an empty file, or comments only: one line, not each required key
+        raise ConfigError([f"{source}: empty: a scenario needs at least name and duration_s (docs/simulation.md)"])
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
