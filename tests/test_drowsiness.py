@@ -347,6 +347,26 @@ def test_a_yawn_survives_the_face_lost_for_a_frame_but_not_for_a_fifth_of_a_seco
     assert lost_long.at(2.7)["mouth_open"] is False and lost_long.at(2.9)["mouth_open"] is True
 
 
+@pytest.mark.parametrize("fps", [10.0, 15.0, 30.0, 60.0])
+def test_a_face_lost_for_one_frame_keeps_the_yawn_at_every_frame_rate(fps: float):
+    # The same opening 2.0-3.45 s, the face lost on the one frame at 2.6 s. At 10 or 15 fps
+    # that frame hides 0.1 / 0.067 s of the jaw, no more than yawn.max_unmeasured_s: the same
+    # yawn as with the frame there. The limit was taken on the whole interval between the
+    # measured frames around the loss, one frame period more than went unseen (0.2 s at
+    # 10 fps), so one lost frame ended the opening at 10 and 15 fps (no yawn) and not at 30 or
+    # 60 (up to 5 lost frames bridged). Lost for 0.3 s (2.6-2.85 s), the opening ends at every
+    # rate and the rest (from 2.9 s, 0.55 s) is no yawn.
+    jaw = piecewise([(0.0, 0.05), (2.0, 0.05), (2.0, 0.6), (3.45, 0.6), (3.45, 0.05)])
+    (seen,) = run(Drive(6.0, jaw_open=jaw), fps=fps).named("yawn")
+    assert 2.0 <= seen.detail["onset_t"] < 2.0 + 1.0 / fps and fired(seen.t, seen.detail["onset_t"] + 1.0, fps)
+    one = run(Drive(6.0, jaw_open=jaw, face_present=lambda t: abs(t - 2.6) > 1e-6), fps=fps)
+    (yawn,) = one.named("yawn")
+    assert (yawn.t, yawn.detail) == (seen.t, seen.detail)
+    assert one.at(2.6 + 1e-3)["mouth_open"] is True
+    lost = run(Drive(6.0, jaw_open=jaw, face_present=lambda t: not 2.6 - 1e-6 <= t <= 2.85), fps=fps)
+    assert not lost.named("yawn")
+
+
 def test_a_yawn_survives_the_mouth_read_shut_for_two_frames_once_open_longer_than_talking():
     # An opening 2.0-3.6 s at 60 fps whose jawOpen the landmark model snaps to 0 for two frames
     # (as car_yawn_man's in monochrome). 0.8 s into it (longer than talking opens the mouth,

@@ -238,7 +238,9 @@ class YawnConfig(Section):
     # (closure.long_closure_max_gap_s): yawns are still followed at 2.5 fps.
     max_gap_s: float = Field(0.5, gt=0.0, le=2.0)
     # Frames without the jaw measured (the face lost for a frame: a wide-open mouth, a tilted
-    # head) end the opening once they last longer than this since the last measured frame:
+    # head) end the opening once the jaw has gone unseen for longer than this (the interval
+    # between the measured frames around them less one frame period: one frame lost at 10 fps
+    # is 0.1 s unseen, as six are at 60; detectors/frame_period.py):
     # within 0.1 s the jaw cannot close and open again (speech, the fastest jaw motion, makes
     # at most ~7 syllables a second, each an opening and a closing), so they hide no closing.
     # Over-exposed (benchmarks/real_variants.py `bright`), car_yawn_man's face is lost for one

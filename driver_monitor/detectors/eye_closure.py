@@ -58,7 +58,6 @@ Per frame (docs/drowsiness.md "Eye closure"):
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
 
 from driver_monitor.config.drowsiness import (
@@ -69,6 +68,7 @@ from driver_monitor.config.drowsiness import (
 )
 from driver_monitor.detectors.calibration import Calibration
 from driver_monitor.detectors.crossing import crossing_time
+from driver_monitor.detectors.frame_period import FramePeriod
 from driver_monitor.messages import Features
 
 
@@ -90,8 +90,6 @@ class ClosureEpisode:
 # A gap of exactly the limit between two judged frames is within it (frame times i / fps
 # differ from the limit by a rounding error: 74/30 - 59/30 > 0.5).
 GAP_TOLERANCE_S = 1e-6
-# Intervals between frames the frame period is taken from (the shortest of them).
-FRAME_PERIOD_WINDOW = 8
 
 
 def _clamp01(x: float) -> float:
@@ -138,10 +136,8 @@ class EyeClosureJudge:
         self._opening_of_long = False  # ... of a closure seen for long_closure_min_s
         # Frames whose eyes were not judged came since the last judged one.
         self._unjudged_since_judged = False
-        # The camera's frame period: the shortest of the last intervals between frames (a
-        # stall or dropped frames lengthen some, never shorten them).
-        self._last_frame_t: float | None = None
-        self._intervals_s: deque[float] = deque(maxlen=FRAME_PERIOD_WINDOW)
+        # The camera's frame period (detectors/frame_period.py).
+        self._frames = FramePeriod()
 
     @property
     def eyes_closed(self) -> bool:
@@ -158,9 +154,7 @@ class EyeClosureJudge:
         self.eye_closure, self.fused_closure = closure, fused
         self.looking_down, self.judgeable = looking_down, judgeable
         t = f.t
-        if self._last_frame_t is not None and t > self._last_frame_t:
-            self._intervals_s.append(t - self._last_frame_t)
-        self._last_frame_t = t
+        self._frames.add(t)
         if self._opening_t is not None:
             return self._while_reopening(t, closure, judgeable)
         if not judgeable:
@@ -265,8 +259,7 @@ class EyeClosureJudge:
         last unjudged frame is bridged at the judged one after it: compared whole, the limit
         was one frame period shorter there, 0.1 s at 10 fps against 0.017 s at 60 (a face
         lost for 0.42 s ended a sleep at 10 fps and not at 30)."""
-        period = min(self._intervals_s) if self._intervals_s else 0.0
-        return max(0.0, t - prev_t - period)
+        return self._frames.unseen_s(prev_t, t)
 
     def _gap_limit_s(self) -> float:
         """How long the eyes may go unjudged inside the closure in progress (module doc)."""

@@ -14,8 +14,11 @@ clips, smiles included) reads open: the blendshape model's jawOpen, not the mout
 A yawn is a wide opening: the opening must also reach jaw_peak_min (0.5) at least once, or
 it is a jaw left slack (mouth breathing, a held vowel of speech or song), which holds the mouth
 open for seconds at the moderate openings of talking (jawOpen <= 0.40 on the real desk clip
-in every variant; every real yawn measured reached 0.66 within 0.4 s of opening). Frames without the jaw measured for longer than max_unmeasured_s (0.1 s: too short for the
-jaw to close and open again), or no frame for longer than max_gap_s, end the opening. The
+in every variant; every real yawn measured reached 0.66 within 0.4 s of opening). Frames without
+the jaw measured for longer than max_unmeasured_s (0.1 s: too short for the jaw to close and
+open again), or no frame for longer than max_gap_s, end the opening; both are unseen time, the
+interval between the measured frames around it less one frame period (detectors/frame_period.py),
+so one frame lost at 10 fps (0.1 s) is bridged as six at 60 are. The
 `yawn` event (phase None) fires on the frame the opening has lasted `min_duration_s`, so a
 live system reacts then rather than after a 6 s yawn: detail onset_t = when the mouth opened,
 duration_s = how long it had been open when the rule fired. ~44 % of yawns are covered by
@@ -28,6 +31,7 @@ import math
 
 from driver_monitor.config.drowsiness import YawnConfig
 from driver_monitor.detectors.crossing import crossing_since
+from driver_monitor.detectors.frame_period import FramePeriod
 from driver_monitor.messages import Event
 
 
@@ -41,6 +45,7 @@ class YawnDetector:
         self._peak = 0.0  # the widest jawOpen of the current opening
         self._last: tuple[float, float] | None = None  # (t, opening) of the last measured frame
         self._unmeasured = False  # frames without the jaw since then, bridged
+        self._frames = FramePeriod()
         self.count = 0
 
     @property
@@ -53,6 +58,7 @@ class YawnDetector:
         aspect ratio on that frame (NaN: not measured), which can keep an opening open."""
         c = self.config
         last = self._last
+        self._frames.add(t)
         if math.isnan(opening):
             if self.open_since_t is not None and last is not None and t - last[0] <= c.max_unmeasured_s + 1e-6:
                 self._unmeasured = True  # the face lost for a frame: no closing hides in it
@@ -64,11 +70,11 @@ class YawnDetector:
                 and 0.0 < c.closing_veto_mouth_ratio <= lips_apart):
             opening = c.jaw_open_min  # the lips are still wide apart: the jaw has not closed
         self._last = (t, opening)
-        if self._unmeasured and last is not None and t - last[0] > c.max_unmeasured_s + 1e-6:
+        if self._unmeasured and last is not None and self._frames.unseen_s(last[0], t) > c.max_unmeasured_s + 1e-6:
             last = None  # unmeasured for too long before this frame: start afresh
             self._close()
         self._unmeasured = False
-        if last is not None and t - last[0] > c.max_gap_s + 1e-6:
+        if last is not None and self._frames.unseen_s(last[0], t) > c.max_gap_s + 1e-6:
             # No frame came for longer than the gap: what the mouth did then is unknown, so
             # an opening ends there and this frame starts afresh (config doc).
             last = None
