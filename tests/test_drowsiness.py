@@ -443,6 +443,25 @@ def test_nod_head_drops_with_closing_eyes_and_recovers():
     assert fired(nod.t, 2.84)
 
 
+@pytest.mark.parametrize("fps", [10.0, 15.0, 30.0, 60.0])
+def test_a_face_lost_for_a_moment_in_a_nod_keeps_the_nod_at_every_frame_rate(fps: float):
+    # The nod above, the face lost for 0.05 s at 2.42-2.47 s as the head drops (no head pitch
+    # there). That is no frame at 10 fps, one at 15, two at 30 and three at 60: one frame
+    # without the head pitch ended the nod, so the same head movement was a nod at 10 fps and
+    # none at 15, 30 and 60. Now up to nod.max_unmeasured_s (0.1 s) unseen is bridged, as for the
+    # jaw (yawn.max_unmeasured_s): the same nod at every rate. Lost for 0.3 s (2.3-2.6 s) the
+    # nod is not followed at any rate.
+    pitch = piecewise([(0.0, 0.0), (2.0, 0.0), (2.6, 25.0), (2.9, 0.0)])
+    eyes = closures([(2.1, 2.7)])
+    (seen,) = run(Drive(5.0, pitch_deg=pitch, closure=eyes), fps=fps).named("nod")
+    assert 2.12 - 1e-6 <= seen.detail["onset_t"] <= 2.12 + 1e-6 and fired(seen.t, 2.84, fps)
+    lost = run(Drive(5.0, pitch_deg=pitch, closure=eyes, face_present=lambda t: not 2.42 <= t <= 2.47), fps=fps)
+    (nod,) = lost.named("nod")
+    assert (nod.t, nod.detail) == (seen.t, seen.detail)
+    gone = run(Drive(5.0, pitch_deg=pitch, closure=eyes, face_present=lambda t: not 2.3 - 1e-6 <= t <= 2.6 + 1e-6), fps=fps)
+    assert not gone.named("nod")
+
+
 def test_head_drop_with_open_eyes_is_no_nod():
     # An instrument-cluster check: the head drops 20 deg for ~1 s with open eyes and a blink.
     pitch = piecewise([(0.0, 0.0), (3.0, 0.0), (3.4, 20.0), (3.8, 20.0), (4.2, 0.0)])

@@ -287,6 +287,13 @@ class NodConfig(Section):
     # check of the instrument cluster or the lap (head ~15 deg down for ~1 s, eyes open; a
     # blink of 0.1-0.2 s inside it stays well below half).
     min_closed_share: float = Field(0.5, gt=0.0, le=1.0)
+    # Frames without the head pitch (the face lost for a moment as the head drops) are bridged
+    # while the head has gone unseen for no longer than this (the interval between the measured
+    # frames around them less one frame period, detectors/frame_period.py); longer ends the
+    # nod. One such frame used to end it: a 0.05 s loss was three frames at 60 fps (no nod)
+    # and none at 10 (a nod). 0.1 s as for the jaw (yawn.max_unmeasured_s): the head cannot
+    # come back through the recover band and drop again that fast. 0: any such frame ends it.
+    max_unmeasured_s: float = Field(0.1, ge=0.0, le=0.5)
 
     @model_validator(mode="after")
     def _ordered(self) -> "NodConfig":

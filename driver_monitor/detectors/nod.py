@@ -8,6 +8,10 @@ head-down time. Head pitch alone cannot tell nodding off from a check of the ins
 cluster or a glance at the lap (both drop the head ~15 deg for ~1 s with open eyes; a blink
 inside such a glance is short against it); a longer head-down is distraction's business.
 The `nod` event (phase None) fires at the recovery with onset_t and duration_s.
+Frames without the head pitch (the face lost as the head drops) are bridged while the head
+has gone unseen for at most `max_unmeasured_s` (unseen time: the interval between the measured
+frames around them less one frame period, detectors/frame_period.py), so a moment's loss is
+the same at every frame rate; a longer one ends the nod.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import math
 
 from driver_monitor.config.drowsiness import NodConfig
 from driver_monitor.detectors.crossing import crossing_since
+from driver_monitor.detectors.frame_period import FramePeriod
 from driver_monitor.messages import Event
 
 
@@ -28,15 +33,28 @@ class NodDetector:
         self._down_s = 0.0  # time below the recover band in this episode
         self._closed_s = 0.0  # ... of which with the eyes closed
         self._closed_now = False
+        self._unmeasured = False  # frames without the head pitch since _last, bridged
+        self._frames = FramePeriod()
         self.count = 0
 
     def update(self, t: float, pitch_rel_deg: float, eyes_closed: bool) -> list[Event]:
         c = self.config
-        last, self._last = self._last, (None if math.isnan(pitch_rel_deg) else (t, pitch_rel_deg))
-        closed_before, self._closed_now = self._closed_now, eyes_closed
+        self._frames.add(t)
+        last = self._last
         if math.isnan(pitch_rel_deg):
+            # The head pitch unseen for a moment: bridged (module doc), the last measured frame
+            # kept; for longer, the nod is not followed.
+            if last is not None and t - last[0] <= c.max_unmeasured_s + 1e-6:
+                self._unmeasured = True
+                return []
+            self._last, self._unmeasured = None, False
             self._up_t, self._dropped = None, False
             return []
+        if self._unmeasured and last is not None and self._frames.unseen_s(last[0], t) > c.max_unmeasured_s + 1e-6:
+            last, self._up_t, self._dropped = None, None, False  # unseen too long: start afresh
+        self._unmeasured = False
+        self._last = (t, pitch_rel_deg)
+        closed_before, self._closed_now = self._closed_now, eyes_closed
         if last is not None and last[1] > c.recover_deg:
             # The interval since the last frame was spent below the band (sample and hold).
             dt = t - last[0]
