@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -43,7 +44,9 @@ from driver_monitor.outputs.event_log import EVENTS_NAME, EventLogWriter
 from driver_monitor.outputs.feature_table import (
     FEATURES_STEM,
     PARQUET_PROVENANCE_KEY,
+    RECORD_SPILL_S,
     FeatureTableWriter,
+    parts_dir,
 )
 from driver_monitor.outputs.fields import (
     FAULT_OUTPUT_DROPS,
@@ -131,6 +134,13 @@ def clear_outputs(out_dir: Path) -> list[str]:
             except OSError as exc:
                 raise InputError(f"{path}: cannot remove the output of an earlier run ({exc.strerror})") from None
             removed.append(name)
+    parts = parts_dir(out_dir / f"{FEATURES_STEM}.parquet")  # an earlier run killed before its close
+    if parts.is_dir():
+        try:
+            shutil.rmtree(parts)
+        except OSError as exc:
+            raise InputError(f"{parts}: cannot remove the output of an earlier run ({exc.strerror})") from None
+        removed.append(parts.name)
     return removed
 
 
@@ -227,7 +237,10 @@ class RunIo:
         try:
             opened.append(EventLogWriter(path))
             path = out_dir / f"{FEATURES_STEM}.{fmt}"
-            opened.append(FeatureTableWriter(path, fmt, metadata))
+            # record: a kill or a power cut loses at most RECORD_SPILL_S of the table (a
+            # landmarks-only recording has nothing else).
+            opened.append(FeatureTableWriter(path, fmt, metadata,
+                                             spill_s=RECORD_SPILL_S if self.mode is Mode.RECORD else None))
             if provenance:
                 path = out_dir / RUN_FILE_NAME
                 write_run_file(out_dir, provenance)

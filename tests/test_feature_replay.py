@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -342,6 +343,181 @@ def test_parquet_written_from_results_equals_the_rows(tmp_path, monkeypatch, sha
         assert all(same(x, y) for x, y in zip(a.column(name).to_pylist(), b.column(name).to_pylist(), strict=True)), name
     assert a.column("face_brightness").to_pylist()[5] == -1.0 if shadow else math.isnan(a.column("face_brightness").to_pylist()[5])
     assert a.column("kss_score").to_pylist()[3] is None and a.column("kss_score").to_pylist()[4] == 4 / 3
+
+
+# ---- a Parquet table is spilled in parts: a killed writer leaves what it spilled -----------------
+
+def varied(k: int) -> FrameResult:
+    """result(k) with what the promotion at close must type across chunks: heart rate None in
+    the first rows (null in a chunk of them), an int column that turns float, a column seen
+    only after the first judged row (no column of the table)."""
+    r = result(k)
+    values = {**r.state.values, "heart_rate_bpm": None if k < 20 else 60.0 + k / 8, "kss_level": 3 if k < 30 else 3.5}
+    if k >= 25:
+        values["late_column"] = k
+    return FrameResult(r.t, r.features, r.vehicle, DriverState(r.t, r.state.face_present, values=values),
+                       picture=r.picture, judged=r.judged)
+
+
+def table_of_before(results: list[FrameResult], chunk_rows: int, metadata: dict[str, str], path: Path) -> None:
+    """What FeatureTableWriter.close wrote before the parts: every chunk of chunk_rows results
+    held in memory as Arrow columns, concatenated with permissive promotion, written once."""
+    import pyarrow as pa
+
+    seen: dict[str, None] = {}
+    chunks, held, complete = [], [], False
+    for k, r in enumerate(results, 1):
+        if not complete:  # the columns are fixed at the first judged row
+            seen.update(dict.fromkeys(r.row()))
+            complete = r.judged
+        held.append(r)
+        if len(held) == chunk_rows or k == len(results):
+            columns = list(seen)
+            chunks.append(pa.Table.from_arrays(
+                [pa.array(v) for v in feature_table._parquet_columns(held, columns)], names=columns))
+            held = []
+    table = pa.concat_tables(chunks, promote_options="permissive") if len(chunks) > 1 else chunks[0]
+    feature_table.write_parquet(table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata}), path)
+
+
+def provenance_meta() -> dict[str, str]:
+    from driver_monitor.provenance import provenance_text, run_provenance
+
+    return {"driver_monitor.run": provenance_text(run_provenance("replay", Config(), None, None))}
+
+
+@pytest.mark.parametrize(("chunk_rows", "spill", "spill_s"),
+                         [(7, True, None), (1800, True, None), (7, True, 0.4), (12, True, 0.1), (7, False, None)])
+def test_parquet_table_put_together_from_its_parts_is_the_one_of_before(tmp_path, monkeypatch, chunk_rows, spill, spill_s):
+    """Each chunk goes to disk as it is made (a whole part, 0600, in a hidden 0700 directory
+    beside the table) and leaves memory; close puts the table together from the parts: the
+    same bytes as the close of before (types promoted, floats byte-stream-split, metadata),
+    and no part left. Spilled every 0.1 s of drive time too (record: slices of the next part,
+    replaced by the part once it is whole), the same table to the byte. A writer that does not
+    spill (replay, extract) holds its chunks in memory as before: no part, the same bytes."""
+    import os
+    import stat
+
+    monkeypatch.setattr(feature_table, "PARQUET_CHUNK_ROWS", chunk_rows)
+    results = [varied(k) for k in range(100)]
+    metadata = provenance_meta()
+    writer = FeatureTableWriter(tmp_path / "features.parquet", "parquet", metadata, spill=spill, spill_s=spill_s)
+    parts = tmp_path / ".features.parquet.parts"
+    spilled = []
+    for r in results:
+        writer.write(r)
+        assert writer._unspilled == [] or not spill  # spilled: no whole chunk kept in memory, it is on disk
+        spilled.append(sorted(p.name for p in parts.iterdir()) if parts.is_dir() else [])
+    if spill_s == 0.4:  # t = k/30 s: 0.4 s is 13 rows, the 7-row chunk comes first
+        assert len(spilled[6]) == 1 and len(spilled[-1]) == 14
+    elif spill_s == 0.1:  # a slice every 4 rows (0.1 s spanned), a whole part every 12
+        assert spilled[2] == [] and spilled[3] == ["000000.0000.parquet"]
+        assert spilled[7] == ["000000.0000.parquet", "000000.0001.parquet"] and spilled[11] == ["000000.parquet"]
+        assert spilled[16] == ["000000.parquet", "000001.0000.parquet"]  # (15/30 - 12/30 < 0.1 in doubles)
+        assert spilled[-1][:8] == [f"{i:06d}.parquet" for i in range(8)]
+    elif not spill:
+        assert spilled[-1] == [] and len(writer._unspilled) == 14
+    elif chunk_rows == 7:
+        assert spilled[5] == [] and spilled[6] == ["000000.parquet"] and len(spilled[-1]) == 14
+        assert stat.S_IMODE(parts.stat().st_mode) == 0o700
+        assert {stat.S_IMODE(p.stat().st_mode) for p in parts.iterdir()} == {0o600}
+        assert sorted(p.name for p in parts.iterdir())[:2] == ["000000.parquet", "000001.parquet"]
+    else:
+        assert spilled[-1] == []  # shorter than a chunk: nothing spilled, nothing read back
+    writer.close()
+    assert os.listdir(tmp_path) == ["features.parquet"]  # no parts, no temporary file
+    assert stat.S_IMODE((tmp_path / "features.parquet").stat().st_mode) == 0o600
+    table_of_before(results, chunk_rows, writer.metadata, tmp_path / "before.parquet")
+    assert (tmp_path / "features.parquet").read_bytes() == (tmp_path / "before.parquet").read_bytes()
+    got = pq.read_table(tmp_path / "features.parquet")
+    assert str(got.schema.field("heart_rate_bpm").type) == "double" and str(got.schema.field("kss_level").type) == "double"
+    assert "late_column" not in got.column_names and got.column("heart_rate_bpm").to_pylist()[19:21] == [None, 62.5]
+
+
+def test_spilling_every_few_seconds_gives_the_same_rows_and_types(tmp_path, monkeypatch):
+    """record spills every RECORD_SPILL_S of drive time: other chunk boundaries, the same table."""
+    results = [varied(k) for k in range(100)]
+    for name, spill_s in (("rows", None), ("time", 0.25)):
+        writer = FeatureTableWriter(tmp_path / name / "features.parquet", "parquet", provenance_meta(), spill_s=spill_s)
+        (tmp_path / name).mkdir()
+        for r in results:
+            writer.write(r)
+        writer.close()
+    a, b = pq.read_table(tmp_path / "rows" / "features.parquet"), pq.read_table(tmp_path / "time" / "features.parquet")
+    assert a.schema.equals(b.schema, check_metadata=True) and repr(a.to_pylist()) == repr(b.to_pylist())
+
+
+def test_a_killed_writer_leaves_parts_read_up_to_the_last_spilled_chunk(tmp_path, monkeypatch, caplog, capsys):
+    """A writer never closed (kill -9, a power cut): its table reads from the parts, in order,
+    promoted, with one warning; the chunk it held is lost, a part being written (a temporary
+    name) is never read, a part the disk never wrote (empty after a power cut) ends the table;
+    `replay --features DIR` decides from it."""
+    import logging
+
+    monkeypatch.setattr(feature_table, "PARQUET_CHUNK_ROWS", 7)
+    results = [FrameResult(k / 30, Features(k / 30, True, head_yaw_deg=k / 7, ear_left=0.3), VehicleState(k / 30),
+                           DriverState(k / 30, True, values={"heart_rate_bpm": None if k < 20 else 60.0 + k / 8}),
+                           picture=FrameStats(False, 90.0, 30.0), judged=True) for k in range(40)]
+    writer = FeatureTableWriter(tmp_path / "features.parquet", "parquet", provenance_meta(), spill=True)
+    for r in results:
+        writer.write(r)
+    del writer  # killed: never closed
+    parts = tmp_path / ".features.parquet.parts"
+    (parts / ".000005.parquet.4242.tmp").write_bytes(b"PAR1 half a part")  # killed mid-write
+    with caplog.at_level(logging.WARNING, logger="driver_monitor.fleet.table"):
+        table = read_feature_table(tmp_path)
+    assert table.path == parts and len(table.frames) == 35  # 5 parts of 7: the 5 rows held are lost
+    for r, frame in zip(results, table.frames, strict=False):
+        assert same(frame.features, r.features) and same(frame.vehicle, r.vehicle) and frame.judged
+    assert [rec.getMessage() for rec in caplog.records] == [
+        f"{tmp_path}: the recording was not closed (killed, or a power cut): its table is read from its 5 spilled "
+        "parts, 35 rows, up to t = 1.133 s (the rows after them were not yet written)"]
+    caplog.clear()
+    (parts / "000005.parquet").write_bytes(b"")  # renamed, but the disk never wrote it: a power cut
+    with caplog.at_level(logging.WARNING, logger="driver_monitor.fleet.table"):
+        assert len(read_feature_table(tmp_path).frames) == 35
+    assert len(caplog.records) == 1 and caplog.records[0].getMessage().endswith(
+        "; 000005.parquet is not a readable Parquet file (Parquet file size is 0 bytes): the table ends before it")
+    out = tmp_path / "decided"
+    assert main(["replay", "--features", str(tmp_path), "--out", str(out), "--no-progress"]) == 0, capsys.readouterr().err
+    lines = (out / "features.csv").read_text().splitlines()
+    assert len(lines) == 1 + 35 and lines[-1].startswith("1.1333333333333333,True,4.857142857142857,")
+
+    # record spills every few seconds: the slices of the part not yet whole are read too; those
+    # a kill left beside their whole part (between writing it and removing them) are not.
+    sliced = tmp_path / "sliced"
+    sliced.mkdir()
+    monkeypatch.setattr(feature_table, "PARQUET_CHUNK_ROWS", 12)
+    writer = FeatureTableWriter(sliced / "features.parquet", "parquet", provenance_meta(), spill_s=0.1)
+    for r in results:
+        writer.write(r)
+    parts = sliced / ".features.parquet.parts"
+    names = sorted(p.name for p in parts.iterdir())
+    assert names == ["000000.parquet", "000001.parquet", "000002.parquet", "000003.0000.parquet"]
+    shutil.copy(parts / "000003.0000.parquet", parts / "000001.0000.parquet")  # a slice of part 1, left by a kill
+    frames = read_feature_table(sliced).frames
+    assert [f.t for f in frames] == [r.t for r in results[:36 + writer._slice_rows]] and writer._slice_rows == 4
+
+
+def test_a_new_writer_and_a_new_run_remove_the_parts_of_a_killed_one(tmp_path, monkeypatch):
+    """Parts an earlier writer left in an output directory are no part of the next table."""
+    from driver_monitor.assembly import clear_outputs
+
+    monkeypatch.setattr(feature_table, "PARQUET_CHUNK_ROWS", 7)
+    killed = FeatureTableWriter(tmp_path / "features.parquet", "parquet", provenance_meta(), spill=True)
+    for k in range(20):
+        killed.write(varied(k))
+    assert clear_outputs(tmp_path) == [".features.parquet.parts"] and not (tmp_path / ".features.parquet.parts").exists()
+    killed_too = FeatureTableWriter(tmp_path / "features.parquet", "parquet", provenance_meta(), spill=True)
+    for k in range(20):
+        killed_too.write(varied(k))
+    assert (tmp_path / ".features.parquet.parts" / "000001.parquet").is_file()
+    writer = FeatureTableWriter(tmp_path / "features.parquet", "parquet", provenance_meta())
+    assert not (tmp_path / ".features.parquet.parts").exists()
+    for k in range(3):
+        writer.write(varied(k))
+    writer.close()
+    assert pq.read_table(tmp_path / "features.parquet").num_rows == 3
 
 
 # ---- refusals: one line naming the file ---------------------------------------------------------

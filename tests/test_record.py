@@ -324,6 +324,49 @@ def test_no_video_keeps_features_and_events_but_no_picture(tmp_path: Path) -> No
     assert table.returncode == 0, table.stderr
 
 
+def test_sigkill_of_a_landmarks_only_recording_keeps_its_table_up_to_the_last_spilled_part(tmp_path: Path) -> None:
+    """record --no-video keeps nothing but the table: killed, it leaves the parts it spilled
+    (every RECORD_SPILL_S of drive time) and `replay --features DIR` decides from them. Before,
+    the table was written only at close: a kill or a power cut left no table at all."""
+    rec = tmp_path / "landmarks"
+    proc = subprocess.Popen(record_cmd("--camera", str(CAMERA), "--out", str(rec), "--no-video"), cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # 150 frames of the 25 fps clip span 5.96 s: the first part (5 s) is on disk by then.
+        _wait_rows(rec / "timestamps.csv", 150, proc)
+        proc.kill()
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert yaml.safe_load((rec / "meta.yaml").read_text())["complete"] is False
+    times = read_timestamps(rec / "timestamps.csv", torn_tail_ok=True)
+    from driver_monitor.fleet.table import read_feature_table
+
+    frames = read_feature_table(rec).frames  # before: "no features.parquet or features.csv here"
+    assert not (rec / "features.parquet").exists()
+    parts = sorted((rec / ".features.parquet.parts").glob("*.parquet"))
+    assert parts and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in parts)
+    # Every spilled frame, in order, the first five seconds at least; the unspilled tail lost.
+    assert sum(pq.read_metadata(p).num_rows for p in parts) == len(frames)
+    assert [f.t for f in frames] == times[:len(frames)]
+    assert frames[-1].t - frames[0].t >= 5.0 - 0.05 and len(frames) >= 125
+    out = tmp_path / "decided"
+    again = subprocess.run([sys.executable, "-m", "driver_monitor", "replay", "--features", str(rec),
+                            "--config", str(rec / "config.yaml"), "--out", str(out), "--no-progress"],
+                           cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert f"{rec}: the recording was not closed (killed, or a power cut): its table is read from its {len(parts)} " \
+           f"spilled parts, {len(frames)} rows" in again.stderr
+    assert len((out / "features.csv").read_text().splitlines()) == 1 + len(frames)
+    # What the live run decided up to the last spilled frame is what the table decides again.
+    last_t = frames[-1].t
+    live = [e for e in read_event_log(rec / "events.jsonl") if e["t"] < last_t]
+    assert [e for e in read_event_log(out / "events.jsonl") if e["t"] < last_t] == live
+
+
 def test_bad_inputs_are_one_line_and_leave_no_directory(tmp_path: Path) -> None:
     missing = tmp_path / "gone.mp4"
     rec = tmp_path / "never"

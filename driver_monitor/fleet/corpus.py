@@ -35,7 +35,7 @@ from driver_monitor.fleet.extract import (
     list_file,
     refuse_same_names,
 )
-from driver_monitor.fleet.table import FEATURE_NAMES
+from driver_monitor.fleet.table import feature_table_in
 from driver_monitor.outputs.event_log import EVENTS_NAME, read_labels
 from driver_monitor.provenance import RUN_FILE_NAME
 from driver_monitor.recording.format import LABELS_NAME
@@ -85,7 +85,7 @@ def find_corpus(inputs: list[str | Path], truth: dict[str, ClipTruth] | None = N
 def _is_drive(path: Path) -> bool:
     if path.is_file():
         return path.suffix.lower() in VIDEO_SUFFIXES
-    return path.is_dir() and ((path / EVENTS_NAME).is_file() or any((path / n).is_file() for n in FEATURE_NAMES)
+    return path.is_dir() and ((path / EVENTS_NAME).is_file() or feature_table_in(path) is not None
                               or is_recording(path))
 
 
@@ -95,7 +95,7 @@ def _entry(path: Path, truth: dict[str, ClipTruth] | None, truth_path: Path | No
     else:
         match = _EXTRACTED.match(path.name)
         name = match["name"] if match else path.name
-        table = next((path / n for n in FEATURE_NAMES if (path / n).is_file()), None)
+        table = feature_table_in(path)  # (the parts of a recording never closed too)
         recording = path if is_recording(path) else None
         run = _run(path)
         # An extraction's events.jsonl is what the config `extract` ran with decided (drives

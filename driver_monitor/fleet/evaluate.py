@@ -169,7 +169,11 @@ def _table_columns(path: Path, column: str | None = None) -> list[tuple[float, A
 
     columns = ["t", *([column] if column is not None else [])]
     try:
-        if path.suffix == ".parquet":
+        if path.is_dir():  # the parts of a recording never closed (fleet/table.py feature_table_in)
+            from driver_monitor.fleet.table import read_parts
+
+            table = pa.concat_tables(read_parts(path, columns)[0], promote_options="permissive")
+        elif path.suffix == ".parquet":
             import pyarrow.parquet as pq
 
             table = pq.ParquetFile(path).read(columns=columns)  # no pandas import (fleet/table.py)
@@ -178,7 +182,7 @@ def _table_columns(path: Path, column: str | None = None) -> list[tuple[float, A
 
             table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(include_columns=columns))
         values = [table.column(c).to_pylist() for c in columns]
-    except (pa.ArrowInvalid, OSError, KeyError):
+    except (pa.ArrowInvalid, OSError, KeyError, InputError):
         return []
     rows = zip(*values, strict=True) if column is not None else ((t, None) for t in values[0])
     return [(float(row[0]), row[1]) for row in rows if row[0] is not None]

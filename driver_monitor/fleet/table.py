@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,11 +41,16 @@ from driver_monitor.outputs.feature_table import (
     FORMAT_KEY,
     FORMAT_VERSION,
     PARQUET_PROVENANCE_KEY,
+    PARTS_SUFFIX,
     csv_cell_value,
     input_column_kind,
+    part_files,
+    parts_dir,
     table_format,
 )
 from driver_monitor.provenance import RUN_FILE_NAME, YAML_SAFE_LOADER, model_provenance
+
+log = logging.getLogger(__name__)
 
 FEATURE_NAMES = (f"{FEATURES_STEM}.parquet", f"{FEATURES_STEM}.csv")
 # The settings that act before the features: the tracker and its model, the frame times,
@@ -126,11 +132,31 @@ def frames_duration_s(frames: list[FrameInput]) -> float:
     return frames[-1].t - frames[0].t if frames else 0.0
 
 
+def feature_table_in(directory: Path) -> Path | None:
+    """The table in a replay output / recording / extraction directory: features.parquet or
+    features.csv, else the parts of a Parquet table whose writer was never closed (a recording
+    killed or cut off by a power cut: outputs/feature_table.py parts_dir); None without one."""
+    found = next((directory / n for n in FEATURE_NAMES if (directory / n).is_file()), None)
+    if found is None:
+        parts = parts_dir(directory / FEATURE_NAMES[0])
+        found = parts if part_files(parts) else None
+    return found
+
+
+def _is_parts(path: Path) -> bool:
+    return path.name.endswith(PARTS_SUFFIX) and path.is_dir()
+
+
 def find_feature_table(path: str | Path) -> Path:
-    """The table itself, or the one in a replay output / recording / extraction directory."""
+    """The table itself, or the one in a replay output / recording / extraction directory (the
+    parts directory of a table never closed: feature_table_in)."""
     path = Path(path)
+    if _is_parts(path):
+        if not part_files(path):
+            raise InputError(f"{path}: no whole part of a feature table here")
+        return path
     if path.is_dir():
-        found = next((path / n for n in FEATURE_NAMES if (path / n).is_file()), None)
+        found = feature_table_in(path)
         if found is None:
             raise InputError(f"{path}: no {' or '.join(FEATURE_NAMES)} here")
         return found
@@ -144,7 +170,9 @@ def find_feature_table(path: str | Path) -> Path:
 def read_feature_table(path: str | Path) -> FeatureTable:
     """Every frame of a table, checked (InputError, one line naming the file)."""
     path = find_feature_table(path)
-    if path.suffix == ".parquet":
+    if _is_parts(path):
+        fmt, provenance, columns = _read_parts(path)
+    elif path.suffix == ".parquet":
         fmt, provenance, columns = _read_parquet(path)
     else:
         fmt, provenance, columns = _read_csv(path)
@@ -158,11 +186,11 @@ def read_feature_table(path: str | Path) -> FeatureTable:
 def read_table_info(path: str | Path) -> TableInfo:
     """A table's format and provenance without its rows, its format and feature code checked."""
     path = find_feature_table(path)
-    if path.suffix == ".parquet":
+    if path.suffix == ".parquet" or _is_parts(path):
         import pyarrow.parquet as pq
 
         try:
-            meta = pq.read_schema(path).metadata or {}
+            meta = pq.read_schema(part_files(path)[0] if _is_parts(path) else path).metadata or {}
         except Exception as exc:  # pyarrow raises several types for a broken file
             raise InputError(f"{path}: not a readable Parquet file ({one_line(exc)})") from None
         fmt, provenance = _parquet_meta(path, meta)
@@ -180,14 +208,8 @@ def _read_parquet(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str,
 
     try:
         schema = pq.read_schema(path)
-        fmt, provenance = _parquet_meta(path, schema.metadata or {})
-        _check_format(path, fmt)
-        names = [n for n in schema.names if n in _REQUIRED or n.startswith(EXPRESSION_PREFIX)]
-        for name in names:
-            arrow_type = schema.field(name).type
-            wanted = input_column_kind(name).split("_")[-1]
-            if _arrow_kind(arrow_type) not in (wanted, "null"):
-                raise InputError(f"{path}: column `{name}` holds {arrow_type}, not {_KIND_WORDS[wanted]}")
+        fmt, provenance = _checked_meta(path, schema)
+        names = _checked_columns(path, schema)
         # ParquetFile, not pq.read_table: that one imports pyarrow.dataset and with it pandas
         # (~0.2 s of a feature replay that decides a 4-minute drive in ~1 s).
         table = pq.ParquetFile(path).read(columns=names)
@@ -195,7 +217,70 @@ def _read_parquet(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str,
         raise
     except Exception as exc:  # pyarrow raises several types for a broken file
         raise InputError(f"{path}: not a readable Parquet file ({one_line(exc)})") from None
-    return fmt, provenance, {name: table.column(name).to_pylist() for name in names}
+    return fmt, provenance, _pylists(table, names)
+
+
+def _read_parts(parts: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[Any]]]:
+    """The parts of a table never closed, in order, their columns promoted as the writer's close
+    would have (outputs/feature_table.py). After a power cut the last part may be empty (the disk
+    never wrote it): the table is read up to the part before it. One warning says so."""
+    import pyarrow as pa
+
+    tables, ended = read_parts(parts)
+    try:
+        table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise InputError(f"{parts}: parts that do not make one table ({one_line(exc)})") from None
+    fmt, provenance = _checked_meta(parts, tables[0].schema)  # every part carries the table's metadata
+    names = _checked_columns(parts, table.schema)
+    columns = _pylists(table, names)
+    times = columns.get("t") or []
+    last = f", up to t = {times[-1]:.3f} s" if times and isinstance(times[-1], float | int) else ""
+    log.warning("%s: the recording was not closed (killed, or a power cut): its table is read from its %d spilled "
+                "parts, %d rows%s (the rows after them were not yet written)%s",
+                parts.parent, len(tables), table.num_rows, last, ended)
+    return fmt, provenance, columns
+
+
+def read_parts(parts: Path, columns: list[str] | None = None) -> tuple[list[Any], str]:
+    """The whole parts' tables, in order, up to the first that cannot be read (after a power cut
+    the last one may be empty: the disk never wrote it), and what ended them early ("" when
+    none did); InputError when not even the first can be read."""
+    import pyarrow.parquet as pq
+
+    tables = []
+    for file in part_files(parts):
+        try:
+            tables.append(pq.ParquetFile(file).read(columns=columns))
+        except Exception as exc:  # pyarrow raises several types for a broken file
+            if not tables:
+                raise InputError(f"{file}: not a readable Parquet file ({one_line(exc)})") from None
+            return tables, f"; {file.name} is not a readable Parquet file ({one_line(exc)}): the table ends before it"
+    if not tables:
+        raise InputError(f"{parts}: no whole part of a feature table here")
+    return tables, ""
+
+
+def _checked_meta(path: Path, schema: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(format, provenance) of a Parquet schema's metadata, the format checked."""
+    fmt, provenance = _parquet_meta(path, schema.metadata or {})
+    _check_format(path, fmt)
+    return fmt, provenance
+
+
+def _checked_columns(path: Path, schema: Any) -> list[str]:
+    """The columns the detectors read, each of the type they need (InputError otherwise)."""
+    names = [n for n in schema.names if n in _REQUIRED or n.startswith(EXPRESSION_PREFIX)]
+    for name in names:
+        arrow_type = schema.field(name).type
+        wanted = input_column_kind(name).split("_")[-1]
+        if _arrow_kind(arrow_type) not in (wanted, "null"):
+            raise InputError(f"{path}: column `{name}` holds {arrow_type}, not {_KIND_WORDS[wanted]}")
+    return names
+
+
+def _pylists(table: Any, names: list[str]) -> dict[str, list[Any]]:
+    return {name: table.column(name).to_pylist() for name in names}
 
 
 _KIND_WORDS = {"float": "numbers", "bool": "booleans", "str": "text", "list": "lists of numbers"}

@@ -1,8 +1,10 @@
 """A file sink of a live recording whose disk fails (full, gone) stops writing instead of
 ending the frame loop with an exception, and says so once (`error`): the recorder then stops
 the recording cleanly. What the failure left half-written is undone, so the directory holds
-only readable files: a Parquet file whose footer never made it is removed, a line log is cut
-back to its last whole line."""
+only readable files: a line log is cut back to its last whole line. The Parquet table needs
+nothing undone: its parts and the table itself are written under temporary names and renamed
+once whole (outputs/feature_table.py), so a failure leaves the parts written before it, or the
+whole table when closing could still write it."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ log = logging.getLogger(__name__)
 class GuardedFileSink:
     def __init__(self, sink: Sink, path: Path, lines: bool = False):
         """lines: the file is a line log (events.jsonl), readable up to its last whole line;
-        otherwise a file that is readable only once closed (Parquet)."""
+        otherwise a file written whole or not at all (Parquet: nothing to undo)."""
         self.sink = sink
         self.path = Path(path)
         self.lines = lines
@@ -50,10 +52,9 @@ class GuardedFileSink:
             self._undo_partial()
 
     def _undo_partial(self) -> None:
+        if not self.lines:
+            return
         try:
-            if not self.lines:
-                self.path.unlink(missing_ok=True)
-                return
             data = self.path.read_bytes()
             if data and not data.endswith(b"\n"):
                 os.truncate(self.path, data.rfind(b"\n") + 1)
