@@ -447,6 +447,27 @@ def test_spilling_every_few_seconds_gives_the_same_rows_and_types(tmp_path, monk
     assert a.schema.equals(b.schema, check_metadata=True) and repr(a.to_pylist()) == repr(b.to_pylist())
 
 
+def test_a_drive_that_starts_in_a_camera_fault_is_spilled_from_its_first_rows(tmp_path, monkeypatch):
+    """record spills before the first judged frame too (a camera covered for minutes): those
+    chunks lack the detector columns, which the promotion at close fills with nulls in their
+    place: the table of a writer that held every row until the first judged one."""
+    monkeypatch.setattr(feature_table, "PARQUET_CHUNK_ROWS", 4)
+    fault = [FrameResult(k / 30, Features(k / 30, False), VehicleState(k / 30), DriverState(k / 30, False),
+                         picture=FrameStats(True, 1.0, 0.5)) for k in range(10)]
+    results = fault + [varied(k) for k in range(10, 30)]
+    for name, spill in (("held", False), ("spilled", True)):
+        (tmp_path / name).mkdir()
+        writer = FeatureTableWriter(tmp_path / name / "features.parquet", "parquet", provenance_meta(), spill=spill)
+        for r in results:
+            writer.write(r)
+        if spill:
+            assert (tmp_path / name / ".features.parquet.parts" / "000001.parquet").is_file()  # rows 4-7: faults
+        writer.close()
+    a, b = pq.read_table(tmp_path / "held" / "features.parquet"), pq.read_table(tmp_path / "spilled" / "features.parquet")
+    assert a.schema.equals(b.schema, check_metadata=True) and repr(a.to_pylist()) == repr(b.to_pylist())
+    assert a.column("kss_level").to_pylist()[9:11] == [None, 3]
+
+
 def test_a_killed_writer_leaves_parts_read_up_to_the_last_spilled_chunk(tmp_path, monkeypatch, caplog, capsys):
     """A writer never closed (kill -9, a power cut): its table reads from the parts, in order,
     promoted, with one warning; the chunk it held is lost, a part being written (a temporary

@@ -120,9 +120,11 @@ class FeatureTableWriter:
     so a column that starts as None, e.g. heart rate before its first window, still gets its
     real type). `spill` (`record`): each chunk of PARQUET_CHUNK_ROWS rows goes to disk as it
     is made, a part beside the table (parts_dir), and leaves memory, so a killed writer leaves
-    what it spilled; `spill_s`: also a slice at least this often in the rows' time. Without
-    `spill` (replay, extract: a kill there is a run to do again) the chunks wait in memory,
-    which saves writing and reading each one twice (~5 ms a chunk). The columns are those of the first judged frame's row (a judged row has every
+    what it spilled (also before the first judged frame: a drive may start in a camera
+    fault); `spill_s`: also a slice at least this often in the rows' time. Without `spill`
+    (replay, extract: a kill there is a run to do again) the chunks wait in memory as before,
+    which saves writing and reading each one twice (~5 ms a chunk). The columns are those of
+    the first judged frame's row (a judged row has every
     column) plus any seen before it, in order of appearance: a drive that starts in a camera
     fault keeps its detector columns. CSV: the detector inputs (is_input_column) are written
     exactly (the shortest text that reads back to the same double), other floats with 5
@@ -219,6 +221,8 @@ class FeatureTableWriter:
     def _maybe_chunk(self, t: Any) -> None:
         """A whole part every PARQUET_CHUNK_ROWS rows; a slice of one once the rows held span
         spill_s (when set)."""
+        if not (self._complete or self.spill):  # (the chunks of before: from the first judged row)
+            return
         timed = isinstance(t, float | int) and not isinstance(t, bool)
         if self._first_t is None and timed:
             self._first_t = t
