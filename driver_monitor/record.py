@@ -6,8 +6,9 @@ its decisions to DIR/events.jsonl and DIR/features.parquet. This module prepares
 progress on a terminal, and says in the end what was recorded and why it stopped.
 
 Whatever stops it (--duration, the end of a camera file, Ctrl-C, SIGTERM, a full disk, a
-kill), DIR is a recording `replay` reads up to its last complete frame; a stop before the
-first frame leaves no directory behind.
+kill), DIR is a recording `replay` reads up to its last complete frame (a landmarks-only one:
+`replay --features` reads its table, after a kill from the parts spilled every few seconds,
+outputs/feature_table.py); a stop before the first frame leaves no directory behind.
 """
 
 from __future__ import annotations

@@ -520,6 +520,44 @@ def test_a_killed_writer_leaves_parts_read_up_to_the_last_spilled_chunk(tmp_path
     assert [f.t for f in frames] == [r.t for r in results[:36 + writer._slice_rows]] and writer._slice_rows == 4
 
 
+@pytest.mark.parametrize("disk_frees_up", [True, False])
+def test_a_full_disk_keeps_the_parts_written_before_it(tmp_path, monkeypatch, disk_frees_up):
+    """record's table behind GuardedFileSink: a part that cannot be written (ENOSPC) stops the
+    table there; at the stop the table is put together when it fits (every row written before
+    the failure, the failed chunk's too), else the parts stay, whole, and read back. Before,
+    the sink removed the table after any failure, and with it the drive's only copy."""
+    import errno
+    import os
+
+    from driver_monitor.outputs.guarded import GuardedFileSink
+
+    monkeypatch.setattr(feature_table, "PARQUET_CHUNK_ROWS", 7)
+    real_write = feature_table._write_atomic
+    full = {"on": False}
+
+    def write(table, path, how):
+        if full["on"]:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_write(table, path, how)
+
+    monkeypatch.setattr(feature_table, "_write_atomic", write)
+    path = tmp_path / "features.parquet"
+    sink = GuardedFileSink(FeatureTableWriter(path, "parquet", provenance_meta(), spill=True), path)
+    results = [varied(k) for k in range(30)]
+    for k, r in enumerate(results):
+        full["on"] = k >= 20  # parts 0-1 written (rows 0-13), part 2 (rows 14-20) fails
+        sink.write(r)
+    assert sink.error == f"{path}: writing failed (No space left on device)"
+    full["on"] = not disk_frees_up
+    sink.close()
+    if disk_frees_up:
+        assert os.listdir(tmp_path) == ["features.parquet"]
+        assert pq.read_table(path).column("t").to_pylist() == [r.t for r in results[:21]]
+    else:
+        assert sorted(os.listdir(tmp_path / ".features.parquet.parts")) == ["000000.parquet", "000001.parquet"]
+        assert not path.exists() and [f.t for f in read_feature_table(tmp_path).frames] == [r.t for r in results[:14]]
+
+
 def test_a_new_writer_and_a_new_run_remove_the_parts_of_a_killed_one(tmp_path, monkeypatch):
     """Parts an earlier writer left in an output directory are no part of the next table."""
     from driver_monitor.assembly import clear_outputs
