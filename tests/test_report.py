@@ -619,3 +619,51 @@ def test_ignition_off_acknowledged_cooldown_and_unknown_come_from_the_log():
          "vehicle_ignition_on false in the feature table; not active again in this drive: "
          "policy.monitoring.activation_s 60 s at >= 10 km/h since the journey start at 40.00 s (ignition_on)"),
     ]
+
+
+def test_a_killed_recording_is_drawn_from_the_parts_its_table_spilled(tmp_path, monkeypatch, caplog):
+    """A recording killed (kill -9, a power cut) has no features.parquet, only the parts its
+    writer spilled (outputs/feature_table.py): the report draws the timelines from them, as
+    `replay --features` decides from them, not events only."""
+    import logging
+
+    from report_drive import features_at, vehicle_at
+
+    from driver_monitor.outputs import feature_table
+    from driver_monitor.outputs.event_log import EventLogWriter
+    from driver_monitor.pipeline import Pipeline
+    from driver_monitor.provenance import provenance_text, run_provenance
+
+    class Killed:  # the table's writer, never closed
+        def __init__(self, writer):
+            self.writer = writer
+
+        def write(self, result):
+            self.writer.write(result)
+
+        def write_events(self, events):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(feature_table, "PARQUET_CHUNK_ROWS", 100)
+    out = tmp_path / "killed"
+    out.mkdir()
+    writer = feature_table.FeatureTableWriter(
+        out / "features.parquet", "parquet",
+        {"driver_monitor.run": provenance_text(run_provenance("record", Config(), None, None))}, spill=True)
+    pipeline = Pipeline(Config(), tracker=None, sinks=[EventLogWriter(out / "events.jsonl"), Killed(writer)])  # type: ignore[arg-type]
+    rng = np.random.default_rng(7)
+    for i in range(250):
+        pipeline.process_features(features_at(i / 30, rng), vehicle_at(i / 30))
+    pipeline.finish()
+    assert not (out / "features.parquet").exists()
+    with caplog.at_level(logging.WARNING, logger="driver_monitor.report.data"):
+        killed = load_replay(out)
+    assert len(killed.t) == 200  # two parts of 100 rows; the 50 rows held were lost with the writer
+    assert killed.t[0] == 0.0 and killed.t[-1] == pytest.approx(199 / 30)
+    assert not any("events only" in note for note in killed.notes)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{out}: the recording was not closed: its timelines end where its spilled table does"]
+    assert np.isfinite(killed.numeric["head_yaw_deg"]).sum() > 150

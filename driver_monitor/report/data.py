@@ -9,6 +9,7 @@ provenance file, each checked with one clear line naming the file on bad input.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +21,12 @@ import pyarrow.compute as pc
 import yaml
 
 from driver_monitor.errors import InputError
+from driver_monitor.fleet.table import feature_table_in, read_parts
 from driver_monitor.outputs.event_log import read_event_log
 
 EVENTS_NAME = "events.jsonl"
+log = logging.getLogger(__name__)
+
 FEATURE_NAMES = ("features.parquet", "features.csv")
 RUN_NAME = "run.yaml"
 
@@ -87,7 +91,9 @@ def load_replay(root: str | Path) -> ReplayData:
             raise InputError(f"{events_path}: line {number}: t is not a number ({e['t']!r})")
     data = ReplayData(root=root, events=events)
     data.run = _read_run(root / RUN_NAME, data.notes)
-    features = next((root / n for n in FEATURE_NAMES if (root / n).is_file()), None)
+    # (A recording killed or cut off by a power cut has no table, only the parts its writer
+    # spilled: fleet/table.py reads those as feature replay does.)
+    features = feature_table_in(root)
     if features is None:
         data.notes.append(f"no per-frame table ({' or '.join(FEATURE_NAMES)}) in {root}: timelines show events only")
         return data
@@ -118,6 +124,11 @@ def load_replay(root: str | Path) -> ReplayData:
 
 def _read_table(path: Path) -> pa.Table:
     try:
+        if path.is_dir():  # the parts of a table never closed (feature_table_in)
+            tables, ended = read_parts(path)
+            log.warning("%s: the recording was not closed: its timelines end where its spilled table does%s",
+                        path.parent, ended)
+            return pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
         if path.suffix == ".parquet":
             import pyarrow.parquet as pq
 
@@ -128,7 +139,7 @@ def _read_table(path: Path) -> pa.Table:
         options = pacsv.ConvertOptions(true_values=["True", "true"], false_values=["False", "false"],
                                        null_values=[""], strings_can_be_null=True)
         return pacsv.read_csv(path, convert_options=options)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
         raise InputError(f"{path}: not a readable feature table ({first[:160]})") from None
 
