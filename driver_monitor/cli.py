@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 from driver_monitor import __version__
@@ -19,6 +21,35 @@ __all__ = ["COMMANDS", "EXIT_CONFIG", "EXIT_ERROR", "EXIT_OK", "build_parser", "
 # Modules under driver_monitor/commands, in the order `--help` lists them.
 COMMANDS = ("check_config", "config", "replay", "extract", "eval", "sweep", "report", "run", "record", "status",
             "simulate", "heart_rate")
+# Exit status after SIGTERM: 128 + the signal, as the shell reports a process it ended.
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class _Terminated:
+    """SIGTERM (`timeout`, `kill`, a job scheduler stopping a batch command) taken as Ctrl-C:
+    Python's default ends the process at once, so `simulate` left half a drive that read as
+    whole and `replay` outputs of the drive's start without a word. As a KeyboardInterrupt it
+    goes through each command's own clean-up and message (`run` and `record` install their
+    own handlers over this one: service.py, early_signals.py)."""
+
+    def __init__(self) -> None:
+        self.received = False
+
+    def __enter__(self) -> _Terminated:
+        self._installed = (threading.current_thread() is threading.main_thread()
+                           and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+        if self._installed:
+            signal.signal(signal.SIGTERM, self._raise)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:  # (main() called again in one process, as the tests do)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    def _raise(self, _signum: int, _frame: object) -> None:
+        if not self.received:  # a second SIGTERM during the clean-up does not cut it short
+            self.received = True
+            raise KeyboardInterrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
     func: Callable[[argparse.Namespace], int] = args.func
+    with _Terminated() as terminated:
+        return _run(func, args, terminated)
+
+
+def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace, terminated: _Terminated) -> int:
     try:
         return func(args)
     except ConfigError as exc:
@@ -50,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt as exc:  # a command may say what its interruption left (replay)
         print(f"interrupted: {exc}" if str(exc) else "interrupted", file=sys.stderr)
-        return 130
+        return EXIT_TERMINATED if terminated.received else 130
     except BrokenPipeError:  # `driver-monitor ... | head`: the reader left, not an error
         sys.stderr.close()
         return EXIT_OK

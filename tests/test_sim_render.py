@@ -349,3 +349,34 @@ def test_an_interrupted_simulation_leaves_no_half_drive(tmp_path: Path, monkeypa
     assert not out.exists()
     monkeypatch.setattr(Timeline, "render_state", real)
     assert simulate(scen, out, size=SIZE, progress=False).frames == 60  # and it renders there again
+
+
+def test_sigterm_mid_render_removes_the_part_rendered_as_ctrl_c_does(tmp_path: Path) -> None:
+    # `timeout`, `kill` or a job scheduler stop a batch command with SIGTERM, whose default
+    # ended the process at once: the half drive stayed, its meta.yaml saying the whole drive
+    # (what Ctrl-C no longer leaves, test above). Now SIGTERM goes the way of Ctrl-C.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    scen = tmp_path / "s.yaml"
+    scen.write_text("name: s\nduration_s: 600\nseed: 1\n")
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "driver_monitor", "simulate", str(scen), "--out", str(out),
+                             "--size", "160x120", "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(out.glob("video.*")) or next(out.glob("video.*")).stat().st_size < 50_000:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert err.strip().splitlines()[-1] == f"interrupted: {out}: the part rendered was removed (a scenario renders again whole)"
+    assert not out.exists()
