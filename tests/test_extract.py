@@ -176,3 +176,27 @@ def test_a_backend_that_falls_back_is_keyed_as_the_tracker_that_ran(fleet_drives
     assert result.status == "done" and result.directory.name.endswith(mediapipe_key[:8])
     run = yaml.safe_load((result.directory / "run.yaml").read_text())
     assert run["config"]["settings"]["perception"]["backend"] == "mediapipe"
+
+
+def test_an_interrupted_pool_ends_its_workers_at_once():
+    """SIGTERM reaches the command's process alone (cli.py takes it as Ctrl-C), where Ctrl-C
+    reaches the workers too: the pool used to wait for each worker to finish the item it was
+    on (a whole drive's extraction) before the interruption got out. Here each item is 60 s."""
+    import signal
+    import time
+
+    from driver_monitor.fleet.executor import Engine
+
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    start = time.monotonic()
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 3.0)  # the workers (spawned) are busy by then
+        with pytest.raises(KeyboardInterrupt):
+            list(Engine(jobs=2).run_tasks(time.sleep, [60.0, 60.0]))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - start < 15.0

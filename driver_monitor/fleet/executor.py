@@ -155,6 +155,14 @@ class Engine:
                         if nxt is not None:
                             pending.add(pool.submit(function, nxt))
                 _drain(messages, progress)
+            except KeyboardInterrupt:
+                # SIGTERM (cli.py takes it as Ctrl-C) reaches this process alone, where Ctrl-C
+                # reaches the workers too: without this the pool's exit waited for each worker
+                # to finish the drive it was on (minutes of extraction) before the command
+                # stopped. (ProcessPoolExecutor has no public way to end its workers before 3.14.)
+                for process in list((getattr(pool, "_processes", None) or {}).values()):
+                    process.terminate()
+                raise
             finally:
                 for future in pending:
                     future.cancel()
