@@ -27,6 +27,29 @@ def test_seat_side_ties_go_to_the_larger_face():
     assert pick_driver([SMALL_RIGHT, near], DriverSeat.left, 640) == 1
 
 
+def test_the_last_frames_driver_keeps_the_seat_until_clearly_beaten():
+    driver = (500.0, 40.0, 620.0, 190.0)  # 120 x 150 px
+    bigger = (10.0, 10.0, 137.0, 160.0)  # 127 x 150 px: 1.06x the area
+    much_bigger = (10.0, 10.0, 190.0, 160.0)  # 1.5x the area
+    moved = (505.0, 42.0, 625.0, 192.0)  # the driver, a few pixels on
+    assert pick_driver([bigger, moved], DriverSeat.largest, 640) == 0  # nothing followed: the larger
+    assert pick_driver([bigger, moved], DriverSeat.largest, 640, previous=driver) == 1
+    assert pick_driver([much_bigger, moved], DriverSeat.largest, 640, previous=driver) == 0
+    # Seat side: faces within 10 % of the width of each other are on one side, the larger
+    # the driver; the followed face keeps the seat unless another is 1.5x its area there, or
+    # over 20 % of the width (the band and SWITCH_SIDE_SHARE) further towards the seat.
+    seated = (340.0, 40.0, 460.0, 190.0)  # centre 400
+    same_side = (376.0, 34.0, 504.0, 196.0)  # centre 440 (6 % further right), 1.15x the area
+    beside = (420.0, 40.0, 540.0, 190.0)  # centre 480: 12.5 % further right
+    far_side = (500.0, 40.0, 620.0, 190.0)  # centre 560: 25 % further right
+    assert pick_driver([seated, same_side], DriverSeat.left, 640) == 1
+    assert pick_driver([seated, same_side], DriverSeat.left, 640, previous=seated) == 0
+    assert pick_driver([seated, beside], DriverSeat.left, 640) == 1
+    assert pick_driver([seated, beside], DriverSeat.left, 640, previous=seated) == 0
+    assert pick_driver([seated, far_side], DriverSeat.left, 640, previous=seated) == 1
+    assert pick_driver([seated, beside], DriverSeat.left, 640, previous=(0.0, 0.0, 5.0, 5.0)) == 1
+
+
 @pytest.fixture(scope="module")
 def two_faces():
     import cv2
@@ -92,3 +115,87 @@ def test_mediapipe_landmarks_that_are_no_face_leave_the_other_face_as_the_driver
         assert other is not None and other.box_px[0] > 320  # the small face on the right
         spoil.append(1 - big)
         assert tracker.track(Frame(t=0.2, image=two_faces)) is None
+
+
+# -- the driver among two faces of about one size: both backends, one policy, no swapping ----
+
+def _two_portraits(scale_left: float) -> np.ndarray:
+    """1280x720: the astronaut at `scale_left` of 300x330 px on the left, Obama at 300x330 px
+    on the right. Their landmark boxes are the same size at scale ~1.4 (Obama's portrait
+    shows the face larger); the detector's boxes hardly change with the scale."""
+    import cv2
+
+    from tests.conftest import FACES
+    left = cv2.cvtColor(cv2.imread(str(FACES / "astronaut.png")), cv2.COLOR_BGR2RGB)[0:300, 90:360]
+    right = cv2.cvtColor(cv2.imread(str(FACES / "obama.jpg")), cv2.COLOR_BGR2RGB)[0:520, 220:720]
+    canvas = np.full((720, 1280, 3), 90, dtype=np.uint8)
+    h, w = int(330 * scale_left), int(300 * scale_left)
+    canvas[60:60 + h, 60:60 + w] = cv2.resize(left, (w, h))
+    canvas[100:430, 700:1000] = cv2.resize(right, (300, 330))
+    return canvas
+
+
+def _tracker(backend: str, schedule: str = "mediapipe"):
+    from driver_monitor.config.perception import DetectorSchedule, TrackerBackend
+    from driver_monitor.perception.tracker import create_tracker
+    config = load_config().perception.model_copy(update={
+        "backend": TrackerBackend(backend), "detector_schedule": DetectorSchedule(schedule)})
+    return create_tracker(config)
+
+
+def _side(obs) -> str:
+    return "-" if obs is None else ("L" if obs.box_px[2] < 640 else "R")
+
+
+@pytest.mark.parametrize("backend", ["mediapipe", "litert"])
+def test_the_driver_is_the_larger_landmark_box_in_every_backend(backend):
+    """One picture each, nothing followed before: the face whose landmarks span the larger
+    box is the driver. LiteRT used to order the faces by the detector's boxes, which grow
+    little with the face (280 -> 291 px while the landmark box grew 134 -> 172 px), and
+    took the smaller face on 2 of these 4 pictures where MediaPipe took the larger."""
+    picked = []
+    for scale in (1.45, 1.6, 1.65, 1.7):
+        tracker = _tracker(backend)
+        try:
+            picked.append(_side(tracker.track(Frame(t=0.0, image=_two_portraits(scale)))))
+        finally:
+            tracker.close()
+    # Landmark box areas, left / right: 0.97, 1.15, 1.24, 1.31 (MediaPipe and LiteRT alike).
+    assert "".join(picked) == "RLLL"
+
+
+@pytest.mark.parametrize("backend,schedule", [("mediapipe", "mediapipe"), ("litert", "mediapipe"), ("litert", "tracked")])
+def test_two_faces_of_about_one_size_do_not_swap_the_driver(backend, schedule):
+    """The left face about 3 % larger in box area than the right one, its scale jittered by
+    +-2 % frame to frame (a driver moving): the driver found first stays the driver. Before,
+    MediaPipe swapped faces 25 times in these 60 frames."""
+    rng = np.random.default_rng(0)
+    tracker = _tracker(backend, schedule)
+    try:
+        picks = "".join(_side(tracker.track(Frame(t=i / 30, image=_two_portraits(1.5 * (1 + rng.uniform(-0.02, 0.02))))))
+                        for i in range(60))
+    finally:
+        tracker.close()
+    assert picks in ("L" * 60, "R" * 60)
+
+
+@pytest.mark.parametrize("backend", ["mediapipe", "litert"])
+def test_a_face_clearly_larger_than_the_driver_takes_over(backend):
+    """The left face grows from 1.3 to 2.0 times its size: the driver (the right face, the
+    larger at first) keeps the seat until the left face's box is SWITCH_AREA_RATIO times its
+    area, then the left face is the driver, once. Before, MediaPipe took the left face from
+    the first frame, the larger by 3 %, and LiteRT swapped 6 times (LRRLLLLRLLRLLLL)."""
+    from driver_monitor.perception.tracker import SWITCH_AREA_RATIO
+    tracker = _tracker(backend)
+    picks, areas = [], []
+    try:
+        for i in range(15):
+            obs = tracker.track(Frame(t=i / 30, image=_two_portraits(1.3 + 0.7 * i / 14)))
+            picks.append(_side(obs))
+            areas.append((obs.box_px[2] - obs.box_px[0]) * (obs.box_px[3] - obs.box_px[1]))
+    finally:
+        tracker.close()
+    switch = "".join(picks).index("L")
+    assert "".join(picks) == "R" * switch + "L" * (15 - switch)
+    assert 0 < switch < 14
+    assert areas[switch] / areas[switch - 1] >= SWITCH_AREA_RATIO

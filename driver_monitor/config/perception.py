@@ -38,7 +38,9 @@ class PerceptionConfig(Section):
     # With several faces: "largest" face, or the face whose centre is furthest towards the
     # driver's side of the cabin ("left" for a left-hand-drive car). A driver-facing camera
     # sees the driver's left on the image's right, so "left" picks the face furthest right
-    # in the (unmirrored) image.
+    # in the (unmirrored) image. The last frame's driver keeps the seat until another face is
+    # 1.5x its box area (or, with a seat side, over 20 % of the width further towards it):
+    # two faces of about one size do not swap on noise (perception/tracker.py, pick_driver).
     driver_seat: DriverSeat = DriverSeat.largest
     # MediaPipe's defaults are 0.5; at 0.5 the face is lost in 6 of 69 frames of the large
     # head turns in iris_tracking_example.gif, at 0.3 in 3 (measured; docs/performance.md).

@@ -38,7 +38,7 @@ from driver_monitor.perception.backends.roi import (
     warp,
 )
 from driver_monitor.perception.backends.runtime import ModelRunner
-from driver_monitor.perception.tracker import is_face, pick_driver
+from driver_monitor.perception.tracker import Box, is_face, landmark_box, pick_driver
 
 LANDMARKS_INPUT = 256
 NUM_LANDMARKS = 478
@@ -131,6 +131,7 @@ class ModelFaceTracker:
             config.detector_schedule is DetectorSchedule.mediapipe and config.max_faces > 1
         )
         self._roi: Roi | None = None
+        self._driver_box: Box | None = None  # the last frame's driver (pick_driver's `previous`)
         self._last_detection_t: float | None = None
         self._framing = CropFraming()
         # Counters for benchmarks and tests: how often each model ran.
@@ -167,22 +168,23 @@ class ModelFaceTracker:
         candidates: list[Roi] = []
         if detections is not None:
             candidates = self._candidates(detections, frame.t, image.shape[1])
-            crop, points = self._first_face(image, candidates)
+            crop, points = self._driver_face(image, candidates)
         else:
             crop, points = self._roi, self._landmarks_in(image, self._roi)
             if points is None:  # lost the track: look for the face again now
                 tracking = False
                 self._roi = None
                 candidates = self._candidates(self._detections(image), frame.t, image.shape[1])
-                crop, points = self._first_face(image, candidates)
+                crop, points = self._driver_face(image, candidates)
         if (points is None or crop is None) and self._config.second_look:
             crop, points = self._first_face(image, self._second_look(image, tracked, candidates))
             if points is None and tracked is None and not candidates and self._tile_search_due(frame.t):
                 # No face followed and no box in the whole picture: look in tiles.
                 crop, points = self._first_face(image, self._second_look(image, None, self._tile_search(image, frame.t)))
         if points is None or crop is None:
-            self._roi = None
+            self._roi = self._driver_box = None
             return None
+        self._driver_box = landmark_box(points)
         square = roi_from_landmarks(points)
         if crop.source == "detection":  # how the detector frames this face
             measured = CropFraming.measure(crop, square)
@@ -319,6 +321,23 @@ class ModelFaceTracker:
         while listed:
             ordered.append(listed.pop(pick_driver([roi.box() for roi in listed], self._config.driver_seat, image_width)))
         return ordered
+
+    def _driver_face(self, image: np.ndarray, candidates: list[Roi]) -> tuple[Roi | None, np.ndarray | None]:
+        """The driver among the candidates the landmark model confirms as faces, chosen as the
+        MediaPipe tracker chooses: MediaPipe runs the landmark model on every candidate, and
+        MediaPipeFaceTracker picks among the faces by their landmark boxes (pick_driver, the
+        last frame's driver kept). The detector's boxes cannot stand in for those: they grow
+        little with the face (two real portraits: landmark boxes 134 -> 172 px wide, detector
+        boxes 280 -> 291 px), so the smaller face was often taken. One candidate: one run."""
+        if len(candidates) <= 1:
+            return self._first_face(image, candidates)
+        faces = [(crop, points) for crop in candidates
+                 if (points := self._landmarks_in(image, crop)) is not None and is_face(points)]
+        if not faces:
+            return None, None
+        driver = pick_driver([landmark_box(points) for _, points in faces], self._config.driver_seat, image.shape[1],
+                             self._driver_box)
+        return faces[driver]
 
     def _first_face(self, image: np.ndarray, candidates: list[Roi]) -> tuple[Roi | None, np.ndarray | None]:
         """The first candidate the landmark model confirms as a face. MediaPipe runs the
