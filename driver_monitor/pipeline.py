@@ -46,6 +46,7 @@ from driver_monitor.perception.camera_health import NO_SOURCE_STATUS, CameraHeal
 from driver_monitor.perception.expression import COLUMN_PREFIX as EXPRESSION_PREFIX
 from driver_monitor.perception.expression import ExpressionModel, build_expression_model
 from driver_monitor.perception.features import extract_features, no_face_features
+from driver_monitor.perception.picture import rgb8_frame
 from driver_monitor.perception.tracker import FaceTracker
 from driver_monitor.policy.engine import PolicyEngine
 from driver_monitor.privacy import PrivacyFilter
@@ -225,7 +226,9 @@ class Pipeline:
                         camera: SourceStatus = NO_SOURCE_STATUS, track: bool = False) -> FrameResult:
         """`process` for a frame the tracker has already seen (perception/staged_tracking.py
         runs the tracker in its own thread during replay); `track`: run the tracker here, and
-        only on a picture that can be trusted."""
+        only on a picture that can be trusted. A grey, RGBA, 16-bit or float picture is made RGB
+        uint8 first; one that is no picture raises PictureError (one line)."""
+        frame = rgb8_frame(frame)
         picture = self.camera_health.stats(frame)
         refused = self.check_picture(frame.t, picture, vehicle, camera)
         if refused is not None:

@@ -55,6 +55,8 @@ def same_picture(previous: np.ndarray | None, image: np.ndarray) -> bool:
 
 
 def frame_stats(image: np.ndarray, previous: np.ndarray | None) -> FrameStats:
+    if image.size == 0:  # a picture without pixels (a broken driver's 0 x 640): too small to judge
+        return FrameStats(False, 0.0, 0.0, True)
     identical = same_picture(previous, image)
     small = image[::4, ::4]
     grey = cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2GRAY) if small.ndim == 3 else small

@@ -40,6 +40,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 from driver_monitor.backoff import Backoff
 from driver_monitor.config.service import CameraConfig
 from driver_monitor.messages import Frame
+from driver_monitor.perception.picture import rgb8
 from driver_monitor.sources.orientation import apply_turn, turn_for_degrees
 
 log = logging.getLogger(__name__)
@@ -144,10 +145,11 @@ class CameraSource:
             if self._last_taken_seq and seq > self._last_taken_seq + 1:
                 self.skipped_frames += seq - self._last_taken_seq - 1
             self._last_taken_seq = seq
-        # OpenCV delivers BGR; Frame is RGB. Converted (and turned upright, camera.rotate_deg)
-        # here, on the consumer's side, so the grabber does no work for frames that will be
-        # skipped.
-        return Frame(t=t, image=apply_turn(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), self._turn), seq=seq)
+        # OpenCV delivers BGR (or grey, or BGRA: a GStreamer pipeline, an IR sensor, on which
+        # BGR2RGB raised out of the daemon's loop); Frame is RGB. Converted (and turned upright,
+        # camera.rotate_deg) here, on the consumer's side, so the grabber does no work for
+        # frames that will be skipped.
+        return Frame(t=t, image=apply_turn(rgb8(image, bgr=True), self._turn), seq=seq)
 
     def wait_started(self, timeout_s: float, stop: threading.Event) -> bool:
         """At start: wait up to timeout_s for a first frame or a fault (say so when neither
