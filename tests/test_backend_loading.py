@@ -112,6 +112,49 @@ def test_a_user_bundle_runs_on_litert(tmp_path):
         assert tracker.track(Frame(0.0, np.zeros((120, 160, 3), np.uint8))) is None  # no face, no error
 
 
+def _bundle_with(tmp_path, part: str, other: str):
+    """A copy of the vendored bundle whose `part` holds the model `other` (a valid tflite of
+    other shapes: what a user's bundle of other models would be)."""
+    import zipfile
+
+    from driver_monitor.perception.backends.bundle import BUNDLE_PARTS
+
+    with zipfile.ZipFile(VENDORED_MODEL_PATH) as source:
+        parts = {name: source.read(name) for name in BUNDLE_PARTS}
+    path = tmp_path / "mine.task"
+    with zipfile.ZipFile(path, "w") as bundle:
+        for name, data in parts.items():
+            bundle.writestr(name, parts[other] if name == part else data)
+    return path
+
+
+@pytest.mark.parametrize("part,other,message", [
+    ("face_landmarks_detector.tflite", "face_detector.tflite",
+     "face_landmarks_detector: not the model expected there (input 1x128x128x3, expected 1x256x256x3; "
+     "outputs 1x896x16, 1x896x1, expected 1434 and 1 values)"),
+    ("face_blendshapes.tflite", "face_detector.tflite",
+     "face_blendshapes: not the model expected there (input 1x128x128x3, expected 1x146x2; "
+     "outputs 1x896x16, 1x896x1, expected 52 values)"),
+    ("face_detector.tflite", "face_blendshapes.tflite",
+     "face_detector: not the model expected there (input 1x146x2, expected 1x128x128x3; "
+     "outputs 52, expected 14336 and 896 values)"),
+])
+def test_a_user_bundle_of_other_models_is_one_line_at_start_up(tmp_path, caplog, part, other, message):
+    """Before, LiteRT built such a tracker and raised on every frame with a face (a ValueError
+    from the tensor copy) without falling back, and MediaPipe built the first two, its graph
+    failing on the first face and staying failed. Now both refuse it when built, naming the
+    model: one line at start-up."""
+    path = _bundle_with(tmp_path, part, other)
+    for backend in ("litert", "mediapipe"):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING), pytest.raises(ModelError) as err:
+            create_tracker(_config(backend=backend, model_path=str(path)))
+        assert str(err.value) == f"{path}: {message}"
+        warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert warnings == ([f"perception.backend litert unavailable, using mediapipe: {path}: {message}"]
+                            if backend == "litert" else [])
+
+
 def test_the_daemon_runs_on_mediapipe_when_its_backend_cannot_load(tmp_path, daemons):
     """A live daemon configured for a GPU it does not have: one warning line, then it runs."""
     from camera_clips import write_clip

@@ -132,6 +132,11 @@ def create_face_landmarker(config: PerceptionConfig):  # -> mediapipe FaceLandma
     matrix on, from the config's model and confidences; ModelError (one line) when the model
     is missing, corrupt or cannot be loaded. Also used bare by benchmarks/bench_replay.py."""
     model_path = resolve_model_path(config.model_path, expected_sha256=None)
+    if config.model_path is not None:  # a user's bundle: its models' shapes, before MediaPipe runs them
+        from driver_monitor.perception.backends.bundle import open_bundle
+        from driver_monitor.perception.backends.model_tracker import check_bundle
+
+        check_bundle(open_bundle(model_path))
     # Quieten the native glog/absl chatter on stderr before the graph starts.
     os.environ.setdefault("GLOG_minloglevel", "2")
     try:

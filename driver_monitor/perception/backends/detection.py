@@ -18,6 +18,7 @@ _STRIDES = (8, 16, 16, 16)
 _ANCHORS_PER_LAYER = 2  # aspect ratio 1.0 plus the interpolated scale (also 1.0)
 SCORE_CLIP = 100.0
 NMS_IOU = 0.5
+NUM_ANCHORS = 896  # 16x16 cells x 2 anchors (stride 8) + 8x8 cells x 6 (three layers of stride 16)
 NUM_KEYPOINTS = 6  # right eye, left eye, nose tip, mouth, right ear tragion, left ear tragion
 
 

@@ -37,7 +37,7 @@ from driver_monitor.perception.backends.roi import (
     roi_from_landmarks,
     warp,
 )
-from driver_monitor.perception.backends.runtime import ModelRunner
+from driver_monitor.perception.backends.runtime import ModelRunner, check_model
 from driver_monitor.perception.tracker import Box, is_face, landmark_box, pick_driver
 
 LANDMARKS_INPUT = 256
@@ -121,6 +121,7 @@ class ModelFaceTracker:
         )
         self._landmarks = runner_factory(landmarks_model, f"{bundle.path}: face_landmarks_detector", config.landmark_threads)
         self._blendshapes = runner_factory(blendshapes_model, f"{bundle.path}: face_blendshapes", 1)
+        check_models(self._detector, self._landmarks, self._blendshapes)
         self._geometry = FaceGeometrySolver(parse_metadata(bundle.geometry_metadata, f"{bundle.path}: geometry metadata"))
         self._anchors = detection.ssd_anchors()
         self._config = config
@@ -372,6 +373,33 @@ class ModelFaceTracker:
             self.close()
 
 
+def check_models(detector: ModelRunner, landmarks: ModelRunner, blendshapes: ModelRunner) -> None:
+    """ModelError (one line naming the model) unless the three models' tensors are those the
+    tracker feeds and reads. A user's bundle (perception.model_path) may hold other models:
+    with a detector of another output shape both backends built, then failed on every frame
+    with a face (LiteRT a ValueError, MediaPipe a dead graph), and no fallback ran."""
+    check_model(detector, (1, detection.INPUT_SIZE, detection.INPUT_SIZE, 3),
+                (detection.NUM_ANCHORS * 16, detection.NUM_ANCHORS), ordered=False)
+    check_model(landmarks, (1, LANDMARKS_INPUT, LANDMARKS_INPUT, 3), (NUM_LANDMARKS * 3, 1))
+    check_model(blendshapes, (1, len(BLENDSHAPE_LANDMARKS), 2), (len(BLENDSHAPE_NAMES),))
+
+
+def check_bundle(bundle: FaceModelBundle) -> None:
+    """`check_models` on a bundle's three tflite models, read by LiteRT (nothing run); no
+    check where LiteRT is not installed."""
+    from driver_monitor.perception.backends.runtime import LiteRtRunner
+
+    try:
+        runners = [LiteRtRunner(model, f"{bundle.path}: {name}") for model, name in (
+            (bundle.face_detector, "face_detector"), (bundle.face_landmarks, "face_landmarks_detector"),
+            (bundle.face_blendshapes, "face_blendshapes"))]
+    except ModelError as exc:
+        if "not importable" in str(exc):
+            return
+        raise
+    check_models(*runners)
+
+
 def _around(crop: Roi) -> Roi:
     """The second look's square: SECOND_LOOK_SIDE times the crop's width, on its centre."""
     side = SECOND_LOOK_SIDE * max(crop.width, crop.height)
@@ -398,9 +426,9 @@ def _detector_outputs(outputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray
     """(896, 16) box regressors and (896,) score logits, told apart by their shapes."""
     by_size = sorted(outputs, key=lambda a: a.size)
     scores, regressors = by_size[0], by_size[-1]
-    if scores.size != 896 or regressors.size != 896 * 16:
+    if scores.size != detection.NUM_ANCHORS or regressors.size != detection.NUM_ANCHORS * 16:
         raise ModelError(f"face detector: unexpected outputs {[a.shape for a in outputs]}")
-    return regressors.reshape(896, 16), scores.reshape(896)
+    return regressors.reshape(detection.NUM_ANCHORS, 16), scores.reshape(detection.NUM_ANCHORS)
 
 
 def _landmark_outputs(outputs: list[np.ndarray]) -> tuple[np.ndarray, float]:

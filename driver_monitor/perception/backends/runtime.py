@@ -7,6 +7,7 @@ on 2 cores slow each other (shared/REFERENCE.md, "running the face models withou
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -18,6 +19,8 @@ from driver_monitor.perception.tracker import quiet_native_stderr
 
 class ModelRunner(Protocol):
     name: str
+    input_shape: tuple[int | None, ...]
+    output_shapes: list[tuple[int | None, ...]]
 
     def run(self, tensor: np.ndarray) -> list[np.ndarray]: ...
 
@@ -43,7 +46,9 @@ class LiteRtRunner:
             raise ModelError(f"{name}: cannot be loaded by LiteRT ({_first_line(exc)})") from None
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._outputs = [d["index"] for d in self._interpreter.get_output_details()]
-        self.input_shape = tuple(int(v) for v in self._interpreter.get_input_details()[0]["shape"])
+        self.input_shape: tuple[int | None, ...] = tuple(int(v) for v in self._interpreter.get_input_details()[0]["shape"])
+        self.output_shapes: list[tuple[int | None, ...]] = [
+            tuple(int(v) for v in d["shape"]) for d in self._interpreter.get_output_details()]
 
     def run(self, tensor: np.ndarray) -> list[np.ndarray]:
         self._interpreter.set_tensor(self._input, tensor)
@@ -89,7 +94,9 @@ class OnnxRunner:
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
             raise ModelError(f"{name}: cannot be loaded by onnxruntime ({_first_line(exc)})") from None
         self._input = self._session.get_inputs()[0].name
-        self.input_shape = tuple(self._session.get_inputs()[0].shape)
+        # A named (symbolic) dimension, the batch of a converted model: None, any size.
+        self.input_shape = _dims(self._session.get_inputs()[0].shape)
+        self.output_shapes = [_dims(o.shape) for o in self._session.get_outputs()]
         self.providers = self._session.get_providers()
 
     def run(self, tensor: np.ndarray) -> list[np.ndarray]:
@@ -100,6 +107,36 @@ class OnnxRunner:
         if offset:
             tensor += np.float32(offset)
         return self.run(tensor)
+
+
+def _dims(shape: Sequence[object]) -> tuple[int | None, ...]:
+    return tuple(v if isinstance(v, int) else None for v in shape)
+
+
+def check_model(runner: ModelRunner, input_shape: tuple[int, ...], output_sizes: tuple[int, ...],
+                ordered: bool = True) -> None:
+    """ModelError (one line naming the model) unless its input is `input_shape` (a dimension
+    the model leaves open matches any) and its first outputs hold `output_sizes` elements (in
+    that order, or in any with `ordered` False). A bundle's model of another shape loads and
+    fails only on the first face, on every frame after: this catches it when it is built."""
+    found_input = getattr(runner, "input_shape", None)
+    found_outputs = getattr(runner, "output_shapes", None)
+    if found_input is None or found_outputs is None:  # a runner that cannot say: nothing to check
+        return
+    inputs_match = len(found_input) == len(input_shape) and all(
+        f is None or f == e for f, e in zip(found_input, input_shape, strict=True))
+    # An open dimension is the batch (1 here).
+    sizes = [math.prod(v for v in shape if v is not None) for shape in found_outputs[: len(output_sizes)]]
+    outputs_match = sizes == list(output_sizes) if ordered else sorted(sizes) == sorted(output_sizes)
+    if not (inputs_match and outputs_match):
+        raise ModelError(
+            f"{runner.name}: not the model expected there (input {_shape(found_input)}, expected {_shape(input_shape)}; "
+            f"outputs {', '.join(_shape(o) for o in found_outputs)}, expected {' and '.join(str(n) for n in output_sizes)} values)"
+        )
+
+
+def _shape(shape: Sequence[int | None]) -> str:
+    return "x".join("?" if v is None else str(v) for v in shape)
 
 
 def _first_line(exc: BaseException) -> str:
