@@ -89,6 +89,40 @@ def test_non_increasing_times_are_nudged_forward(two_faces):
         assert tracker.retimed_frames == 2
 
 
+def test_times_that_are_not_finite_are_nudged_forward_too(two_faces):
+    with MediaPipeFaceTracker(load_config().perception) as tracker:
+        for t in (0.0, float("nan"), float("inf"), 0.1):
+            assert tracker.track(Frame(t=t, image=two_faces)) is not None
+        assert tracker.retimed_frames == 2 and tracker._last_ms == 100
+
+
+def test_a_failed_mediapipe_graph_is_started_again(two_faces):
+    """After one failed run MediaPipe's graph fails every later frame ("Graph has errors"): a
+    live daemon lost every frame from then on. Now the graph is started again and given the
+    frame. (The failure here: a picture without pixels handed to the graph itself; the
+    tracker answers such a picture with no face without running it.)"""
+    with MediaPipeFaceTracker(load_config().perception) as tracker:
+        assert tracker.track(Frame(t=0.0, image=two_faces)) is not None
+        with pytest.raises((RuntimeError, ValueError)):  # the graph's failure, as MediaPipe raises it
+            empty = tracker._mp_image(image_format=tracker._srgb, data=np.zeros((0, 640, 3), np.uint8))
+            tracker._landmarker.detect_for_video(empty, 150)
+        obs = tracker.track(Frame(t=0.2, image=two_faces))
+        assert obs is not None and obs.box_px[0] < 320 and tracker.restarts == 1
+        assert tracker.track(Frame(t=0.3, image=two_faces)) is not None and tracker.restarts == 1
+
+
+@pytest.mark.parametrize("backend", ["mediapipe", "litert"])
+def test_a_picture_without_pixels_is_no_face(two_faces, backend):
+    """Before, it raised in both trackers, and MediaPipe's graph failed for good on it."""
+    tracker = _tracker(backend)
+    try:
+        assert tracker.track(Frame(t=0.0, image=two_faces)) is not None
+        assert tracker.track(Frame(t=0.1, image=two_faces[:0])) is None
+        assert tracker.track(Frame(t=0.2, image=two_faces)) is not None
+    finally:
+        tracker.close()
+
+
 def test_mediapipe_landmarks_that_are_no_face_leave_the_other_face_as_the_driver(two_faces):
     """MediaPipe's output for a face whose landmarks are not finite is dropped (as the LiteRT
     and onnxruntime trackers drop theirs): the other face is picked, and with none left the

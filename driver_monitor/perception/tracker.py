@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from driver_monitor.config.perception import DriverSeat, PerceptionConfig, TrackerBackend
-from driver_monitor.errors import ModelError
+from driver_monitor.errors import ModelError, one_line
 from driver_monitor.messages import FaceObservation, Frame
 from driver_monitor.perception.model import resolve_model_path
 
@@ -165,11 +166,13 @@ class MediaPipeFaceTracker:
     """MediaPipe FaceLandmarker in VIDEO mode with blendshapes and the transformation matrix.
 
     VIDEO mode (not LIVE_STREAM, which silently drops frames; REFERENCE.md) needs strictly
-    increasing integer-millisecond timestamps: a frame whose time would not increase is
-    given the previous time + 1 ms, and counted in `retimed_frames`.
+    increasing integer-millisecond timestamps: a frame whose time would not increase (or is
+    not finite) is given the previous time + 1 ms, and counted in `retimed_frames`. A graph
+    that failed is started again (`restarts`).
     """
 
     def __init__(self, config: PerceptionConfig):
+        self._config = config
         self._landmarker = create_face_landmarker(config)
         import mediapipe as mp
 
@@ -178,26 +181,35 @@ class MediaPipeFaceTracker:
         self._seat = config.driver_seat
         self._last_ms: int | None = None
         self.retimed_frames = 0
+        self.restarts = 0  # graphs started again after a failure
         self._driver_box: Box | None = None  # the last frame's driver (pick_driver's `previous`)
 
     def _timestamp_ms(self, t: float) -> int:
-        ms = int(round(t * 1000.0))
-        if self._last_ms is not None and ms <= self._last_ms:
-            ms = self._last_ms + 1
+        ms = int(round(t * 1000.0)) if math.isfinite(t) else None
+        if ms is None or (self._last_ms is not None and ms <= self._last_ms):
+            ms = self._last_ms + 1 if self._last_ms is not None else 0
             self.retimed_frames += 1
         self._last_ms = ms
         return ms
 
     def track(self, frame: Frame) -> FaceObservation | None:
         image = frame.image
+        if image.size == 0:  # no pixels, no face (MediaPipe's graph would fail on it)
+            self._driver_box = None
+            return None
         if not image.flags["C_CONTIGUOUS"]:
             image = np.ascontiguousarray(image)
         mp_image = self._mp_image(image_format=self._srgb, data=image)
-        if self._last_ms is None:  # the first inference prints the rest of the start-up notes
-            with quiet_native_stderr():
-                result = self._landmarker.detect_for_video(mp_image, self._timestamp_ms(frame.t))
-        else:
-            result = self._landmarker.detect_for_video(mp_image, self._timestamp_ms(frame.t))
+        try:
+            result = self._detect(mp_image, frame.t)
+        except (RuntimeError, ValueError) as exc:
+            # A graph that failed once fails every later frame ("Graph has errors"): a dead
+            # tracker in a live daemon. Start a new one and give it this frame; what fails
+            # on a fresh graph too is this frame's, raised.
+            log.warning("MediaPipe face landmarker failed (%s): restarting it", one_line(exc),
+                        extra={"rate_key": "mediapipe-restart"})
+            self._restart()
+            result = self._detect(mp_image, frame.t)
         if not result.face_landmarks:
             self._driver_box = None
             return None
@@ -220,6 +232,27 @@ class MediaPipeFaceTracker:
         blendshapes = {c.category_name: float(c.score) for c in blendshape_lists[i]}
         transform = np.asarray(matrices[i], dtype=np.float64)
         return FaceObservation(frame.t, faces[i], blendshapes, transform, boxes[i], (w, h))
+
+    def _detect(self, mp_image, t: float):  # -> FaceLandmarkerResult
+        if self._last_ms is None:  # the first inference prints the rest of the start-up notes
+            with quiet_native_stderr():
+                return self._landmarker.detect_for_video(mp_image, self._timestamp_ms(t))
+        return self._landmarker.detect_for_video(mp_image, self._timestamp_ms(t))
+
+    def _restart(self) -> None:
+        landmarker, self._landmarker = self._landmarker, None
+        try:
+            landmarker.close()
+        except Exception:  # noqa: BLE001 - closing a failed graph raises its error again
+            # ...and a second close, the one its __del__ makes when it is collected, blocks for
+            # ever in MediaPipe 1.2.3 (a test hung there): mark it closed, leaving its native
+            # graph unfreed (a restart is rare).
+            with contextlib.suppress(Exception):
+                landmarker._handle = None
+        self._landmarker = create_face_landmarker(self._config)
+        self._last_ms = None
+        self._driver_box = None
+        self.restarts += 1
 
     def close(self) -> None:
         landmarker, self._landmarker = getattr(self, "_landmarker", None), None

@@ -154,7 +154,7 @@ class ModelFaceTracker:
         on every frame, None when `locate` decides (tracked schedule, or max_faces 1). Each
         crop comes with its landmark-model input already warped (Roi.pixels), so stage 1,
         the sequential one, only runs the model."""
-        if not self.detects_every_frame:
+        if not self.detects_every_frame or frame.image.size == 0:
             return None
         return [replace(roi, pixels=warp(frame.image, roi, LANDMARKS_INPUT)) for roi in self._detections(frame.image)]
 
@@ -162,6 +162,9 @@ class ModelFaceTracker:
         """Stage 1, the sequential part: choose the crop (tracked, or a detection), run the
         landmark model, and move the crop for the next frame."""
         image = frame.image
+        if image.size == 0:  # no pixels, no face
+            self._roi = self._driver_box = None
+            return None
         tracked = self._roi
         tracking = tracked is not None
         if detections is None and (self._roi is None or self._recheck_due(frame.t)):
