@@ -236,7 +236,16 @@ class Daemon:
         """One loop turn: the newest frame (or none within a short wait) through the pipeline,
         camera health first. The wait is a fraction of a frame period, so watchdog, reload
         and stop stay prompt even when the camera is silent."""
-        frame = self.camera.latest(timeout=0.0 if first else min(0.1, 2 * self.camera.period_s))
+        try:
+            frame = self.camera.latest(timeout=0.0 if first else min(0.1, 2 * self.camera.period_s))
+        except Exception as exc:  # noqa: BLE001 - a picture no stage can read: that frame, not the daemon
+            # (perception/picture.py PictureError: a camera handing 2-channel YUYV or another
+            # type of pixels.) Counted and said as a frame error; the turn goes on without a
+            # frame, so a camera that hands nothing usable becomes camera_fault no_frame.
+            self.status.frame_errors += 1
+            log.error("camera frame not usable: %s: %s", exc.__class__.__name__, one_line(exc),
+                      extra={"rate_key": "frame-error"})
+            frame = None
         last = self.pipeline.last_result
         last_t = last.t if last is not None else -math.inf
         if frame is not None and frame.t <= last_t:

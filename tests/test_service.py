@@ -437,3 +437,43 @@ def test_repeat_limiter_writes_the_last_line_held_back_when_its_window_ends() ->
         assert written[3:] == ["event camera_fault end t=12.5 (the last of 1 similar lines held back in the last 10 s)"]
     finally:
         logger.removeHandler(handler)
+
+
+class _YuyvCamera:
+    """A camera handing 2-channel (YUYV) pictures: no picture the models can read."""
+
+    period_s = 1 / 30
+    status = SimpleNamespace(fault=None, fault_detail=None)
+
+    def latest(self, timeout: float):
+        from driver_monitor.perception.picture import rgb8
+
+        rgb8(np.zeros((480, 640, 2), np.uint8), bgr=True)  # what CameraSource.latest does with it
+
+
+def test_a_camera_handing_unreadable_pictures_is_a_camera_fault_not_a_dead_daemon(tmp_path: Path, caplog) -> None:
+    # CameraSource.latest converts the picture (perception/picture.py) outside the loop's
+    # per-frame guard: a PictureError there ended the daemon. Now each such turn is a frame
+    # error and, no frame being usable, the camera a camera_fault no_frame after its timeout.
+    from driver_monitor.config import parse_config
+    from driver_monitor.pipeline import Pipeline
+    from driver_monitor.service import Daemon
+    from driver_monitor.vehicle.inputs import VehicleInputs
+
+    config = parse_config("camera: {fps: 30}\n")
+    now = [1000.0]
+    daemon = Daemon(state_dir=tmp_path / "run", clock=lambda: now[0])
+    daemon.status.write_file = False
+    sink = _Results()
+    daemon.config, daemon.pipeline, daemon.camera = config, Pipeline(config, None, [sink], image_models=False), _YuyvCamera()
+    daemon.io = SimpleNamespace(vehicle=VehicleInputs(), frame_taps=[])
+    with caplog.at_level(logging.ERROR, logger="driver_monitor.service"):
+        for _ in range(30):  # 1.5 s of loop turns
+            now[0] = round(now[0] + 0.05, 3)
+            daemon._step()
+    assert daemon.status.frame_errors == 30
+    assert caplog.records[0].getMessage() == (
+        "camera frame not usable: PictureError: picture of shape 480x640x2: not (height, width) grey or "
+        "(height, width, 1, 3 or 4 channels)")
+    faults = [(r.t, e.phase, e.detail.get("reason")) for r in sink.results for e in r.events if e.name == "camera_fault"]
+    assert faults == [(1001.1, "start", "no_frame")]  # 1 s (30 periods) after the first turn, at the next turn
