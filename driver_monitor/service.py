@@ -31,7 +31,7 @@ from driver_monitor.config import Config, load_config
 from driver_monitor.config.overrides import with_overrides
 from driver_monitor.config.root import degraded_notice_problems
 from driver_monitor.early_signals import EarlySignals
-from driver_monitor.errors import ConfigError, DriverMonitorError, one_line
+from driver_monitor.errors import ConfigError, DriverMonitorError, ModelError, one_line
 from driver_monitor.log_setup import RepeatLimiter
 from driver_monitor.perception.camera_health import SourceStatus
 from driver_monitor.perception.expression import build_expression_model
@@ -142,7 +142,7 @@ class Daemon:
             log.warning("%s", problem)
         self.limiter = RepeatLimiter(self.config.service.log_repeat_max, self.config.service.log_repeat_window_s).install()
         self.status.configure(self.config, self.status.take_lock(self.config))  # InputError: another daemon's directory
-        tracker = self.tracker_factory(self.config)
+        tracker = self._open_tracker()
         try:
             self.io = self._open_io()
         except BaseException:
@@ -279,6 +279,23 @@ class Daemon:
                 tap.frame(frame, self.camera.period_s)
         if self.pipeline.active != active_before:
             self._publish()  # a state change reaches STATUS= and the state file at once
+
+    def _open_tracker(self) -> FaceTracker:
+        """The config's face tracker. A user's model bundle (perception.model_path) that cannot
+        be loaded (missing, truncated, models of other shapes) costs that model, never the
+        monitoring: one error line, and the packaged model (checked against its sha256) runs
+        instead, which the config the daemon reports and records (model_path none) says. A
+        daemon that exits here is restarted by systemd into the same failure: a car without
+        driver monitoring. The packaged model failing too is the install's fault: it exits."""
+        try:
+            return self.tracker_factory(self.config)
+        except ModelError as exc:
+            if self.config.perception.model_path is None:
+                raise
+            log.error("%s (perception.model_path): monitoring with the packaged face model instead", one_line(exc))
+            perception = self.config.perception.model_copy(update={"model_path": None})
+            self.config = self.config.model_copy(update={"perception": perception})
+            return self.tracker_factory(self.config)
 
     # ---- reload (prepared off the loop, swapped in between frames) ----------------
     def _prepare_reload(self) -> PreparedReload:  # runs on the reload thread

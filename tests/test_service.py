@@ -477,3 +477,32 @@ def test_a_camera_handing_unreadable_pictures_is_a_camera_fault_not_a_dead_daemo
         "(height, width, 1, 3 or 4 channels)")
     faults = [(r.t, e.phase, e.detail.get("reason")) for r in sink.results for e in r.events if e.name == "camera_fault"]
     assert faults == [(1001.1, "start", "no_frame")]  # 1 s (30 periods) after the first turn, at the next turn
+
+
+def test_a_user_model_bundle_that_cannot_be_loaded_leaves_the_packaged_model_monitoring(tmp_path: Path, caplog) -> None:
+    # perception.model_path naming a file that is no model bundle passes the config checks (it
+    # exists) and failed every backend: the daemon exited at start, and systemd restarted it
+    # into the same failure, a car without driver monitoring. Now the packaged model runs, one
+    # error line says so, and the config the daemon reports and records says which model.
+    from driver_monitor.perception.backends.model_tracker import ModelFaceTracker
+    from driver_monitor.perception.model import VENDORED_MODEL_PATH
+    from driver_monitor.provenance import model_provenance
+    from driver_monitor.service import Daemon
+
+    bad = tmp_path / "mine.task"
+    bad.write_bytes(bytes(range(256)) * 8)
+    config_file = tmp_path / "car.yaml"
+    config_file.write_text(f"perception: {{model_path: {bad}}}\n")
+    daemon = Daemon(config_file, state_dir=tmp_path / "run")
+    daemon.config = daemon.load()
+    with caplog.at_level(logging.ERROR, logger="driver_monitor.service"):
+        tracker = daemon._open_tracker()
+    try:
+        assert isinstance(tracker, ModelFaceTracker)  # the configured backend (litert), packaged model
+        assert daemon.config.perception.model_path is None
+        assert model_provenance(daemon.config)["path"] == str(VENDORED_MODEL_PATH)
+        [line] = [r.getMessage() for r in caplog.records]
+        assert line == (f"face model {bad}: corrupt (not a readable .task zip bundle) (perception.model_path): "
+                        "monitoring with the packaged face model instead")
+    finally:
+        tracker.close()

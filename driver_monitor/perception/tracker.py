@@ -291,7 +291,8 @@ def create_tracker(config: PerceptionConfig, staged: bool = False) -> FaceTracke
     built (its runtime missing, a vendored ONNX file corrupt, an execution provider this
     machine lacks) logs one warning line and falls back to MediaPipe: a car must not lose
     its monitoring over a speed-up. A missing or corrupt bundle fails MediaPipe too: that
-    ModelError (one line naming the file) reaches the caller.
+    ModelError (one line naming the file) reaches the caller (the daemon then runs the
+    packaged model: service.py Daemon._open_tracker).
 
     staged: for replay's staged threads (perception/staged_tracking.py), which keep every
     core busy already: each model then runs on one thread, whatever landmark_threads says
