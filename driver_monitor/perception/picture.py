@@ -34,6 +34,8 @@ def rgb8(image: np.ndarray, bgr: bool = False) -> np.ndarray:
     """
     if not isinstance(image, np.ndarray):
         raise PictureError(f"picture is a {type(image).__name__}, not an array")
+    if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3 and not bgr and image.size:
+        return image  # what every source delivers: nothing to do, on every live frame
     shape = "x".join(str(n) for n in image.shape)
     channels = 1 if image.ndim == 2 else image.shape[2] if image.ndim == 3 else 0
     if channels not in (1, 3, 4):
