@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import can
 import pytest
+from policy_sim import policy_config
 
 from driver_monitor.can.dbc import VEHICLE_EXAMPLE_DBC_PATH, load_dbc
 from driver_monitor.can.e2e import crc_ok
@@ -18,7 +20,8 @@ from driver_monitor.can.logs import (
 from driver_monitor.can.rx import VehicleSignalDecoder
 from driver_monitor.config.vehicle import SignalMap, VehicleConfig, VehicleSignals
 from driver_monitor.errors import ConfigError, InputError
-from driver_monitor.messages import VehicleState
+from driver_monitor.messages import DriverState, VehicleState
+from driver_monitor.policy.engine import PolicyEngine
 
 DRIVING = VehicleState(t=0.0, speed_kph=87.5, indicator_left=False, indicator_right=True, gear="D",
                        driver_ack=False, ignition_on=True, external_heart_rate_bpm=64.0)
@@ -405,3 +408,55 @@ def test_the_simulated_car_sends_the_end_of_the_range_for_a_speed_beyond_it() ->
     dec = VehicleSignalDecoder(VehicleConfig())
     dec.feed(enc.encode("VEH_Speed", VehicleState(t=0, speed_kph=330.0), 0.0), 0.0)
     assert dec.state_at(0.0).speed_kph == 320.0
+
+
+# -- the ACK button between frames and through a silent bus ---------------------------------
+
+
+def _ack_drive(hmi_frames: list[tuple[float, bool]], frame_times: list[float], kss_from_s: float) -> list[tuple[float, str]]:
+    """VEH_Hmi frames (receive time, button) through the decoder, asked at each camera frame,
+    into the policy engine with a drowsiness warning (KSS 8, ackable) from kss_from_s: the
+    accepted ACKs (time, condition)."""
+    enc = VehicleCanEncoder()
+    dec = VehicleSignalDecoder(VehicleConfig())
+    engine = PolicyEngine(policy_config())
+    frames = iter(sorted(hmi_frames))
+    pending = next(frames, None)
+    acks = []
+    for t in frame_times:
+        while pending is not None and pending[0] <= t:
+            dec.feed(enc.encode("VEH_Hmi", VehicleState(t=pending[0], driver_ack=pending[1]), pending[0]), pending[0])
+            pending = next(frames, None)
+        vehicle = replace(dec.state_at(t), speed_kph=80.0)
+        values = {"kss_level": 8.0} if t >= kss_from_s - 1e-9 else {}
+        decision = engine.update(DriverState(t, True, frozenset(), values), [], vehicle)
+        acks += [(round(e.t, 6), e.detail["condition"]) for e in decision.events if e.name == "driver_ack"]
+    return acks
+
+
+def test_an_ack_press_between_two_camera_frames_is_not_lost() -> None:
+    """VEH_Hmi comes every 50 ms; a press seen in one of them (a quick tap) fell between two
+    frames of a 10 fps camera (or the 0.1 s results of a camera fault): state_at gave the
+    newest value only, False, and the driver's ACK never reached the policy."""
+    hmi = [(round(0.05 * k, 6), round(0.05 * k, 6) == 2.25) for k in range(60)]  # pressed in the 2.25 s frame only
+    frames = [round(0.1 * k, 6) for k in range(30)]
+    assert _ack_drive(hmi, frames, kss_from_s=1.0) == [(2.3, "drowsy")]
+    dec = VehicleSignalDecoder(VehicleConfig())
+    enc = VehicleCanEncoder()
+    for t, pressed in hmi[:50]:
+        dec.feed(enc.encode("VEH_Hmi", VehicleState(t=t, driver_ack=pressed), t), t)
+    assert [dec.state_at(t).driver_ack for t in (2.2, 2.3, 2.4)] == [False, True, False]  # once, at the next ask
+
+
+def test_an_ack_held_through_a_silent_bus_is_not_a_new_press() -> None:
+    """The button held from 0.5 s (nothing shown: no ACK); VEH_Hmi silent from 3.0 s to
+    3.5 s, so the button read as released (timeout 150 ms), and when the frames came back
+    with it still held the policy saw a fresh press and acknowledged the drowsiness warning
+    that started at 1.0 s, which the driver never answered."""
+    hmi = [(round(0.05 * k, 6), k >= 10) for k in range(100) if not 60 <= k < 70]
+    frames = [round(k / 30, 6) for k in range(150)]
+    assert _ack_drive(hmi, frames, kss_from_s=1.0) == []
+    # released after the silence and pressed again: a press
+    hmi_again = hmi + [(round(0.05 * k, 6), k >= 105) for k in range(100, 120)]
+    frames = [round(k / 30, 6) for k in range(180)]
+    assert _ack_drive(hmi_again, frames, kss_from_s=1.0) == [(5.266667, "drowsy")]

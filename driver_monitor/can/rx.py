@@ -10,6 +10,11 @@ per `log_interval_s` of input time; nothing raises. A field not refreshed for
 `timeout_cycles` cycles of its message becomes None (unknown); unknown speed is treated as
 moving by every consumer.
 
+The ACK button is read as presses, not only as the newest level (`_AckButton`): a press seen
+only in frames between two asks (a tap between two camera frames) is pressed at the next ask,
+and a button still held when its frames come back after a silence is no new press (the policy
+acknowledges on a rising edge: it took the level's drop at the timeout and its return for one).
+
 `LiveCanVehicleSource` reads a live bus in its own thread and survives any bytes: a datagram
 or frame python-can cannot unpack (its receive raises) is counted and skipped, a frame the
 decoder chokes on is counted and skipped, and a bus that keeps failing or cannot be opened is
@@ -53,6 +58,7 @@ from driver_monitor.timebase import receive_stamp
 log = logging.getLogger(__name__)
 
 BOOL_FIELDS = ("indicator_left", "indicator_right", "driver_ack", "ignition_on")
+ACK_FIELD = "driver_ack"
 NUMBER_FIELDS = ("speed_kph", "external_heart_rate_bpm")
 # Times closer than this are the same instant: a recorded log stores receive times to the
 # nanosecond (BLF), so a frame received at a frame's own time must count in both.
@@ -145,6 +151,7 @@ class VehicleSignalDecoder:
         # Per field: (receive t, value), oldest first; state_at keeps the newest one at or
         # before the time asked and drops what it supersedes.
         self._history: dict[str, deque[tuple[float, Any]]] = {}
+        self._ack = _AckButton()
         self._cycle_of: dict[str, float] = {b.field: rx.cycle_s for rx in by_name.values() for b in rx.bindings}
         self.counts: Counter[str] = Counter()  # accepted / dropped frames and values by reason
         self._log = RateLimitedLog(log, config.log_interval_s)
@@ -199,6 +206,8 @@ class VehicleSignalDecoder:
             if value is _INVALID:
                 continue
             self._history.setdefault(b.field, deque(maxlen=MAX_PENDING_VALUES)).append((t, value))
+            if b.field == ACK_FIELD:
+                self._ack.received.append((t, bool(value)))
 
     def _convert(self, b: _Binding, raw: Any, t: float) -> Any:
         choice = raw.name if hasattr(raw, "name") and hasattr(raw, "value") else (raw if isinstance(raw, str) else None)
@@ -232,6 +241,7 @@ class VehicleSignalDecoder:
 
     def state_at(self, t: float) -> VehicleState:
         fresh: dict[str, Any] = {}
+        self._ack.take_presses(t)  # before the loop below drops what a later value supersedes
         for field, history in self._history.items():
             while len(history) > 1 and history[1][0] <= t + SAME_TIME_S:
                 history.popleft()  # superseded by a value also received by t
@@ -246,10 +256,47 @@ class VehicleSignalDecoder:
             indicator_left=fresh.get("indicator_left"),
             indicator_right=fresh.get("indicator_right"),
             gear=fresh.get("gear"),
-            driver_ack=bool(fresh.get("driver_ack", False)),
+            driver_ack=self._ack.pressed_at(fresh.get(ACK_FIELD) is True),
             ignition_on=fresh.get("ignition_on"),
             external_heart_rate_bpm=fresh.get("external_heart_rate_bpm"),
         )
+
+
+class _AckButton:
+    """The ACK button from its frames (VEH_Hmi, every 50 ms in the example DBC), as what the
+    policy needs: one rising edge per press (PolicyEngine acknowledges on the edge).
+
+    - A press whose frames all came between two asks (a tap shorter than a frame period: a
+      10 fps camera, or the 0.1 s results of a camera fault) is pressed at the next ask; the
+      newest value alone, False again by then, lost it.
+    - A button held when its frames stop (bus silent, frames dropped, longer than the
+      timeout) reads released (the level times out, as every field does) and is not pressed
+      again by frames that come back still held: only a release that is received, then a
+      press, is one. Read as the newest level, the return after the silence was a fresh edge
+      and acknowledged whatever warning had started meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.received: deque[tuple[float, bool]] = deque(maxlen=MAX_PENDING_VALUES)  # not yet taken
+        self._level = False  # the button as the frames taken so far say (kept through a silence)
+        self._pressed = False  # a release -> press edge among the frames taken by the last ask
+        self._shown = False  # the last ask said pressed, and the press is still held
+
+    def take_presses(self, t: float) -> None:
+        pressed = False
+        while self.received and self.received[0][0] <= t + SAME_TIME_S:
+            _, value = self.received.popleft()
+            if value and not self._level:
+                pressed = True
+            self._level = value
+        self._pressed = pressed
+
+    def pressed_at(self, held: bool) -> bool:
+        """`held`: the newest value by t is fresh and pressed."""
+        out = self._pressed or (self._shown and held)
+        self._shown = out and held
+        self._pressed = False
+        return out
 
 
 class _Invalid:
