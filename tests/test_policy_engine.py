@@ -689,3 +689,41 @@ def test_a_nan_speed_is_unknown_speed_and_counts_as_moving():
     sim.speed_kph = float("nan")
     sim.until(700.0)
     assert [e.detail["reason"] for e in sim.events if e.name == "journey_start"] == ["start"]
+
+
+DROWSY_1 = {"visual_icon", "chime", "voice_prompt", "suggest_break", "adas_sensitivity"}
+
+
+def test_an_ack_pressed_as_a_warning_appears_does_not_acknowledge_it():
+    """The press came in the frame the drowsiness warning first showed: the driver pressed
+    it before any chime sounded (within the frame period before, or a CAN tap handed at the
+    next frame), yet it acknowledged the warning for the whole journey. An ACK answers what
+    the driver has been shown; the same press held on acknowledges nothing later either."""
+    sim = Sim()
+    sim.until(2.0)
+    sim.values["kss_level"] = 8.0
+    sim.ack = True
+    s = sim.step()  # t = 2.0: the warning's first frame, the press's first frame
+    assert s.actions == DROWSY_1 and not s.suppressed_by_ack
+    sim.until(4.0)  # held for 2 s
+    assert sim.actions(3.9) == DROWSY_1
+    sim.ack = False
+    sim.until(5.0)
+    sim.ack = True  # a press while it is shown: acknowledged at once
+    s = sim.step()
+    assert s.actions == {"visual_icon", "adas_sensitivity"} and s.suppressed_by_ack
+    assert [(e.t, dict(e.detail)) for e in sim.events if e.name == "driver_ack"] == [(5.0, {"condition": "drowsy"})]
+
+
+def test_an_ack_as_a_higher_warning_takes_over_acknowledges_nothing_unseen():
+    """A drowsiness advice (ackable) is shown; in the frame a camera-fault notice (ackable,
+    higher) first shows, the press answers the advice the driver saw, not the new notice:
+    neither is acknowledged for the journey."""
+    sim = Sim()
+    sim.values["kss_level"] = 7.0
+    sim.until(2.0)
+    assert sim.actions(1.9) == {"visual_icon", "suggest_break"}
+    sim.ack = True
+    s = sim.step(("camera_fault", "start"))
+    assert s.condition == "camera_fault" and not s.suppressed_by_ack and "chime" in s.actions
+    assert not any(e.name == "driver_ack" for e in sim.events)

@@ -125,9 +125,16 @@ class PolicyEngine:
             # The ACK answers what the driver is shown: the highest-priority condition with
             # actions. A sleep warning cannot be acknowledged, and pressing ACK during one
             # does not silently acknowledge a drowsiness advice running underneath.
+            # It answers what the driver has been shown, too: a condition that first shows in
+            # this very frame (nothing shown before, or a higher one taking over) was not seen
+            # when the button went down (within the frame period before, or a CAN tap handed
+            # at the next frame), so the press acknowledges nothing: acknowledged, a warning
+            # was quietened for the whole journey before its first chime.
             head = _hmi_winner([(n, o) for n, o in outputs.items() if o.announced], self._degraded_now, self._gaze_stale)
             shown = head[0] if head is not None else None
-            if shown is not None and not outputs[shown].suppressed_by_ack and self.ladders[shown].acknowledge():
+            prev = self.state
+            seen = prev is not None and prev.level > 0 and prev.condition == shown
+            if shown is not None and seen and not outputs[shown].suppressed_by_ack and self.ladders[shown].acknowledge():
                 o = outputs[shown]  # quieten at once, not one frame later
                 outputs[shown] = StageOutput(True, o.stage, frozenset(self.ladders[shown].config.ack_actions), True)
                 out.append(Event(t, "state", StateName.DRIVER_ACK, None, {"condition": shown}))
