@@ -405,6 +405,79 @@ def test_a_serial_ack_pressed_during_a_camera_fault_reaches_the_policy_on_any_lo
     assert not any(r.vehicle.driver_ack for r in sink.results[results_before + 1:])  # used once
 
 
+class _DecodedCan:
+    """A vehicle CAN source of VEH_Hmi frames fed to the decoder by hand (receive times)."""
+
+    def __init__(self) -> None:
+        from driver_monitor.can.logs import VehicleCanEncoder
+        from driver_monitor.can.rx import VehicleSignalDecoder
+        from driver_monitor.config.vehicle import VehicleConfig
+
+        self.encoder, self.decoder, self.errors = VehicleCanEncoder(), VehicleSignalDecoder(VehicleConfig()), 0
+
+    def ack_frame(self, t: float, pressed: bool) -> None:
+        from driver_monitor.messages import VehicleState
+
+        self.decoder.feed(self.encoder.encode("VEH_Hmi", VehicleState(t=t, driver_ack=pressed), t), t)
+
+    def state_at(self, t: float):  # noqa: ANN201
+        return self.decoder.state_at(t)
+
+    def status(self) -> None:
+        return None
+
+    def summary_line(self) -> str:
+        return ""
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_can_ack_tap_during_a_camera_fault_reaches_the_policy_on_any_loop_turn(tmp_path: Path) -> None:
+    # As the serial press above: a vehicle CAN tap (one VEH_Hmi frame pressed) is handed by
+    # the decoder at the next turn only; on a turn without a result it was lost, and the
+    # driver could not acknowledge the camera fault's notice with a quick press.
+    from driver_monitor.config import parse_config
+    from driver_monitor.pipeline import Pipeline
+    from driver_monitor.service import Daemon
+    from driver_monitor.vehicle.inputs import VehicleInputs
+
+    config = parse_config("policy: {monitoring: {activation_s: 0.0}}\n")
+    now = [1000.0]
+    daemon = Daemon(state_dir=tmp_path / "run", clock=lambda: now[0])
+    daemon.status.write_file = False
+    sink = _Results()
+    daemon.config, daemon.pipeline, daemon.camera = config, Pipeline(config, None, [sink], image_models=False), _SilentCamera()
+    can_source = _DecodedCan()
+    daemon.io = SimpleNamespace(vehicle=VehicleInputs(can=can_source), frame_taps=[])
+
+    def turn() -> None:
+        for k in range(1, 4):  # VEH_Hmi every 50 ms (here 22 ms apart: within the turn), released
+            can_source.ack_frame(round(now[0] + 0.022 * k, 3), False)
+        now[0] = round(now[0] + 0.066, 3)
+        daemon._step()
+
+    def warned() -> bool:
+        return any(e.kind == "action" and e.detail.get("condition") == "camera_fault"
+                   for r in sink.results for e in r.events)
+
+    while not (now[0] > 1002.0 and warned() and sink.results[-1].t == now[0]):
+        turn()
+        assert now[0] < 1030.0, "no camera_fault warning"
+    results_before = len(sink.results)
+    can_source.ack_frame(round(now[0] + 0.010, 3), True)  # a tap: pressed in one frame only
+    can_source.ack_frame(round(now[0] + 0.020, 3), False)
+    now[0] = round(now[0] + 0.066, 3)
+    daemon._step()
+    assert len(sink.results) == results_before  # the turn that took the press made no result
+    turn()
+    acks = [(r.t, e.detail) for r in sink.results for e in r.events if e.name == "driver_ack"]
+    assert acks == [(sink.results[-1].t, {"condition": "camera_fault"})]
+    for _ in range(5):
+        turn()
+    assert [r.vehicle.driver_ack for r in sink.results[results_before:]] == [True] + [False] * (len(sink.results) - results_before - 1)
+
+
 def test_repeat_limiter_writes_the_last_line_held_back_when_its_window_ends() -> None:
     # A flapping camera: its fault's end was held back, and nothing wrote it until the next
     # fault, so the journal's last word was "camera fault" while the camera worked for hours.

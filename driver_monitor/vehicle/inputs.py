@@ -79,6 +79,8 @@ class VehicleInputs:
         self.recorded_acks: RecordedAcks | None = None  # a replay of a recording
         self._seen_errors: dict[str, int] = {}
         self._ack_pending = False  # a serial press taken from the board, not yet used
+        self._can_ack_was = False  # CAN's ACK in the previous state asked for
+        self._can_press_pending = False  # a CAN press (rising edge) not yet used
 
     def at(self, t: float, hold_ack: bool = False) -> VehicleState | None:
         """The vehicle at t (None: nothing known; the pipeline then assumes unknown, and
@@ -87,8 +89,20 @@ class VehicleInputs:
         A serial ACK press is in the state returned, once. `hold_ack`: it stays in every
         state returned until `ack_used` says one of them reached the policy: the live loop
         asks on every turn, but while the camera is faulty only some turns hand a result to
-        the policy (Pipeline.idle), and a press carried by a turn that did not was lost."""
+        the policy (Pipeline.idle), and a press carried by a turn that did not was lost. A
+        vehicle CAN press (the rising edge of its driver_ack) is held the same way: a tap
+        the decoder hands once (can/rx.py) was lost on such a turn too."""
         state = self.can.state_at(t) if self.can is not None else None
+        can_pressed = state is not None and state.driver_ack
+        if can_pressed and not self._can_ack_was:
+            self._can_press_pending = True
+        self._can_ack_was = can_pressed
+        if self._can_press_pending:
+            assert state is not None
+            if not can_pressed:
+                state = replace(state, driver_ack=True)
+            if not hold_ack:
+                self._can_press_pending = False
         if self.ack is not None and self.ack():
             self._ack_pending = True
         pressed = self._ack_pending
@@ -105,7 +119,8 @@ class VehicleInputs:
     def ack_used(self, t: float) -> None:
         """The state of `at(..., hold_ack=True)` reached the policy in the result at t: a
         serial press it carried is used (and a recording keeps it at t, where a replay hands
-        it to the policy again)."""
+        it to the policy again); so is a vehicle CAN press (its log is recorded as received)."""
+        self._can_press_pending = False
         if self._ack_pending:
             self._ack_pending = False
             if self.ack_tap is not None:
