@@ -98,8 +98,7 @@ class VehicleInputs:
             self._can_press_pending = True
         self._can_ack_was = can_pressed
         if self._can_press_pending:
-            assert state is not None
-            if not can_pressed:
+            if state is not None and not can_pressed:  # (state_at always gives a state)
                 state = replace(state, driver_ack=True)
             if not hold_ack:
                 self._can_press_pending = False
