@@ -256,6 +256,24 @@ def test_grace_is_per_glance_away_not_per_zone_visit():
     assert approx_equal(max(r["off_road_in_window_s"] for r in d.rows), 2.2)
 
 
+def test_a_flicker_back_to_the_road_does_not_win_a_fresh_allowance():
+    # Left indicator forgotten on; the driver stares out of the left window with 0.4 s looks
+    # back at the road (shorter than the 0.5 s flicker tolerance): one glance away, one 1 s
+    # allowance (spent by the first look, 1.0-1.9), so the second look counts from its first
+    # frame (2.3) and the episode, never closed by a 0.4 s return, warns 3 s later.
+    left_on = lambda t: VehicleState(t=t, indicator_left=True)  # noqa: E731
+    looks = [(0.9, "left_window"), (0.4, "road")] * 20
+    d = drive([(1.0, "road")] + looks, vehicle=left_on)
+    (start,) = d.named("long_distraction")
+    assert approx_equal(start.detail["onset_t"], 2.3, 0.02) and approx_equal(start.t, 5.3, 0.02)
+    assert d.at(2.5)["glance_allowed"] is False  # the second look out of the window: counted
+    (sharing,) = d.named("visual_time_sharing")
+    assert approx_equal(sharing.t, 16.7, 0.02)
+    # Returns of the tolerance (0.6 s) end each glance: every look gets its allowance.
+    d = drive([(1.0, "road")] + [(0.9, "left_window"), (0.6, "road")] * 20, vehicle=left_on)
+    assert d.events == [] and d.at(2.6)["glance_allowed"] is True
+
+
 def test_head_pitched_far_down_reads_as_lap_whatever_the_eyes_say():
     # Head 25 deg down with the eye estimate 12 deg up (lids over the iris): lap, not cluster.
     d = drive([(1.0, {"head_pitch_deg": 25.0, "gaze_pitch_deg": -12.0})])
