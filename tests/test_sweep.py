@@ -268,3 +268,17 @@ def test_grid_values_are_kept_as_the_config_holds_them_and_repeats_are_one_confi
     # An item of a ladder list, too.
     ladder = trials(load_grid(grid_file(tmp_path, "policy.conditions.sleep.ladder.0.delay_s: ['0', 0]\n")), base)
     assert [t.values for t in ladder] == [{"policy.conditions.sleep.ladder.0.delay_s": 0.0}]
+
+
+def test_the_best_config_sets_a_key_under_a_section_the_base_file_leaves_empty(tmp_path):
+    """`sleep:` with its settings commented out is a valid base config (the defaults): writing
+    best/*.yaml from it raised a TypeError after every config had run."""
+    from driver_monitor.config.loader import parse_config, parse_yaml_mapping
+    from driver_monitor.fleet.sweep import partial_config
+
+    text = "policy:\n  conditions:\n    sleep:\n    # min_speed_kph: 20\n"
+    base = parse_config(text)
+    got = trials(load_grid(grid_file(tmp_path, "policy.conditions.sleep.min_speed_kph: [5.0, 10.0]\n")), base)
+    data = partial_config(parse_yaml_mapping(text, "base.yaml", "a mapping"), got[1])
+    assert data == {"policy": {"conditions": {"sleep": {"min_speed_kph": 10.0}}}}
+    assert parse_config(yaml.safe_dump(data)).policy.conditions.sleep.min_speed_kph == 10.0

@@ -245,7 +245,14 @@ def with_values(data: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str,
         node: Any = out
         parts = key.split(".")
         for part in parts[:-1]:
-            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+            if isinstance(node, list):
+                node = node[int(part)]
+                continue
+            # A section written with nothing under it (`sleep:` with its lines commented out)
+            # is null in the file and valid (its defaults): the swept key goes into a new one.
+            if node.get(part) is None:
+                node[part] = {}
+            node = node[part]
         last = parts[-1]
         if isinstance(node, list):
             node[int(last)] = value
