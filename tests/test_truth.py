@@ -95,3 +95,16 @@ def test_a_replay_is_matched_to_its_clip_by_name_or_file(clip, tmp_path):
     assert find_clip(truth, "out/drive") == "drive" and find_clip(truth, "drive.mp4") == "drive"
     with pytest.raises(InputError, match="no clip named 'other' in the truth file \\(clips: drive\\)"):
         find_clip(truth, "other")
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_each_expectation_is_found_whatever_the_order_the_truth_lists_them_in(reverse):
+    """A 4 s closure then, 0.5 s later, a 1.5 s one: the sleep at 5.0 s is in both windows, the
+    microsleep at 6.0 s only in the second's. Listed second-first, the short closure took the
+    sleep and the long one was missed (and `eval --truth` exited 1), though each had an alert."""
+    long = {"kind": "eyes_closed", "start_s": 0.0, "end_s": 4.0}  # sleep in [1.5, 5.0]
+    short = {"kind": "eyes_closed", "start_s": 4.5, "end_s": 6.0}  # microsleep or sleep in [5.0, 7.0]
+    clip = ClipTruth(file="drive.mp4", intervals=[short, long] if reverse else [long, short])
+    s = score_clip("drive", clip, [ev("sleep", 5.0), ev("microsleep", 6.0)])
+    assert sorted((e.behaviour.start_s, a.name, a.t) for e, a in s.found) == [(0.0, "sleep", 5.0), (4.5, "microsleep", 6.0)]
+    assert s.missed == [] and s.false_alerts == [] and s.ok

@@ -14,7 +14,9 @@ about event names. Scoring maps each behaviour to the events a correct detector 
 An alert event (ALERT_EVENTS) that starts more than `excuse_margin_s` (1 s) away from every
 behaviour interval and ambiguous span is a false alert. Talking excuses nothing (talking is
 what an attentive driver does); an `other` span about a phone excuses only `phone_use`. An
-alert that fulfils an expectation is never false.
+alert that fulfils an expectation is never false. Each alert fulfils one expectation at most,
+and as many expectations are found as the alerts can fulfil, whatever order the file lists the
+intervals in.
 
 The time of an event is its start line's `t` (or the `t` of an instantaneous one): when a live
 system would have told the driver, not the onset it reconstructed afterwards.
@@ -22,7 +24,8 @@ system would have told the driver, not the onset it reconstructed afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -189,14 +192,15 @@ def _excuses(clip: ClipTruth, name: str) -> list[tuple[float, float]]:
 
 def score_clip(name: str, clip: ClipTruth, events: Iterable[Mapping[str, Any]], excuse_margin_s: float = 1.0) -> ClipScore:
     result = ClipScore(name, alerts=alerts(events))
-    used: set[int] = set()
-    for exp in expectations(clip):
-        match = next((i for i, a in enumerate(result.alerts) if i not in used and a.name in exp.names
-                      and exp.earliest_t - 1e-6 <= a.t <= exp.latest_t + 1e-6), None)
+    expected = expectations(clip)
+    candidates = [[i for i, a in enumerate(result.alerts)
+                   if a.name in exp.names and exp.earliest_t - 1e-6 <= a.t <= exp.latest_t + 1e-6] for exp in expected]
+    matched = _match(candidates, sorted(range(len(expected)), key=lambda k: (expected[k].earliest_t, expected[k].latest_t)))
+    used = {i for i in matched if i is not None}
+    for exp, match in zip(expected, matched, strict=True):
         if match is None:
             result.missed.append(exp)
         else:
-            used.add(match)
             result.found.append((exp, result.alerts[match]))
     for i, a in enumerate(result.alerts):
         if i in used:
@@ -204,6 +208,47 @@ def score_clip(name: str, clip: ClipTruth, events: Iterable[Mapping[str, Any]], 
         if not any(s - excuse_margin_s <= a.t <= e + excuse_margin_s for s, e in _excuses(clip, a.name)):
             result.false_alerts.append(a)
     return result
+
+
+def _match(candidates: Sequence[Sequence[int]], order: Iterable[int]) -> list[int | None]:
+    """Per item, the alert it is matched to (None: missed), each alert to one item at most:
+    as many items found as can be. In `order` (time) each item takes its earliest free
+    candidate; an item left without one then takes one from an item that can move to another
+    (the shortest such chain). Taken one by one in the file's order, an expectation listed
+    first could take the only alert a later one had, though another alert was there for it:
+    the same truth read as a miss in one order and not in another."""
+    matched: list[int | None] = [None] * len(candidates)
+    owner: dict[int, int] = {}
+    order = list(order)
+    for k in order:
+        free = next((i for i in candidates[k] if i not in owner), None)
+        if free is not None:
+            matched[k], owner[free] = free, k
+    for k in order:
+        if matched[k] is not None:
+            continue
+        reached_from: dict[int, int] = {}  # alert -> the item whose candidate it is on the chain
+        queue = deque([k])
+        while queue:
+            item = queue.popleft()
+            free = None
+            for i in candidates[item]:
+                if i in reached_from:
+                    continue
+                reached_from[i] = item
+                if i not in owner:
+                    free = i
+                    break
+                queue.append(owner[i])
+            if free is not None:
+                while True:  # each item on the chain takes the alert it reached
+                    item = reached_from[free]
+                    free, matched[item] = matched[item], free
+                    owner[matched[item]] = item  # type: ignore[index]
+                    if free is None:
+                        break
+                break
+    return matched
 
 
 def report(scores: Iterable[ClipScore]) -> str:
