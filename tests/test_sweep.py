@@ -130,6 +130,21 @@ def test_pareto_front_and_best_configs():
     assert best_config(rows, "false_per_hour") == "d"  # the tie with e goes to the higher recall
 
 
+def test_a_config_with_nothing_to_judge_ranks_above_one_that_only_raised_false_alerts():
+    """A corpus of attentive drives labels nothing: a config raising nothing has no F1 (nothing
+    labelled nor raised), one raising false alerts has F1 0. The silent one was ranked below
+    everything, so best/f1.yaml was a config with false alerts."""
+    rows = [{"config_id": "noisy", "alerts.f1": 0.0, "alerts.precision": 0.0, "alerts.recall": None,
+             "alerts.false_per_hour": 2.0, "warnings.f1": 0.0},
+            {"config_id": "silent", "alerts.f1": None, "alerts.precision": None, "alerts.recall": None,
+             "alerts.false_per_hour": 0.0, "warnings.f1": None}]
+    assert {o: best_config(rows, o) for o in ("f1", "precision", "warnings_f1", "false_per_hour")} == {
+        "f1": "silent", "precision": "silent", "warnings_f1": "silent", "false_per_hour": "silent"}
+    # Any success still beats nothing to judge (a config whose labels all fell where monitoring was off).
+    rows.append({"config_id": "warns", "alerts.f1": None, "alerts.false_per_hour": 0.0, "warnings.f1": 0.5})
+    assert best_config(rows, "warnings_f1") == "warns"
+
+
 def test_configs_tied_on_the_pareto_front_are_all_on_it():
     # f and g sit at b's point (no config beats any of them): all three are on the front.
     rows = [{"config_id": "a", "alerts.recall": 1.0, "alerts.false_per_hour": 2.0},

@@ -44,7 +44,7 @@ SWEEP_NAME = "sweep.yaml"
 BEST_DIR = "best"
 FEATURES_DIR = "features"
 # Objectives: (metric column, better is higher). Ties go to fewer false alerts per hour, then
-# higher recall, then the first config.
+# higher recall, then the first config. A share with nothing to judge (None) ranks above 0.
 OBJECTIVES: dict[str, tuple[str, bool]] = {
     "f1": ("alerts.f1", True),
     "recall": ("alerts.recall", True),
@@ -343,7 +343,14 @@ def best_config(rows: Sequence[Mapping[str, Any]], objective: str) -> str:
     def key(indexed: tuple[int, Mapping[str, Any]]) -> tuple[Any, ...]:
         i, r = indexed
         value = r.get(metric)
-        primary = -math.inf if value is None else (value if higher else -value)
+        # A share with nothing to judge (F1 with nothing labelled nor raised, precision with
+        # nothing raised) made no mistake: it ranks above 0, a share of mistakes only, and
+        # below any share of successes. Ranked below everything, a config that raised only
+        # false alerts was best by F1 over a corpus of attentive drives, and a silent one lost.
+        if higher:
+            primary: tuple[float, int] = (0.0, 1) if value is None else (value, 0)
+        else:
+            primary = (-math.inf, 0) if value is None else (-value, 0)
         fph = r.get("alerts.false_per_hour")
         recall = r.get("alerts.recall")
         return (primary, -fph if fph is not None else -math.inf, recall if recall is not None else -math.inf, -i)
