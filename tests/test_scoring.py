@@ -108,3 +108,13 @@ def test_eval_prints_the_true_median_latency(tmp_path, capsys):
     (tmp_path / "labels.jsonl").write_text("".join(json.dumps(e) + "\n" for e in labels))
     assert main(["eval", str(tmp_path / "events.jsonl"), str(tmp_path / "labels.jsonl")]) == 0
     assert capsys.readouterr().out.splitlines()[1].split() == ["yawn", "2", "2", "0", "0", "2.00,", "3.00"]
+
+
+def test_eval_refuses_labels_and_a_truth_file_together(tmp_path, capsys):
+    # The labels were silently ignored: the table and the exit status were the truth file's.
+    (tmp_path / "events.jsonl").write_text(json.dumps(ev(1.5, "sleep", "start")) + "\n")
+    (tmp_path / "labels.jsonl").write_text(json.dumps(ev(1.0, "sleep", "start")) + "\n")
+    (tmp_path / "truth.yaml").write_text("drive:\n  file: drive.mp4\n")
+    assert main(["eval", str(tmp_path / "events.jsonl"), str(tmp_path / "labels.jsonl"), "--truth",
+                 str(tmp_path / "truth.yaml"), "--clip", "drive"]) == 1
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'labels.jsonl'}: eval scores against LABELS or --truth, not both"

@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--config and --json are for a CORPUS (a directory of drives or a list file)")
     detections = read_event_log(events / "events.jsonl" if events.is_dir() else events)
     if args.truth is not None:
+        if args.labels is not None:  # one of them would be ignored: the table would not be what was asked for
+            raise InputError(f"{args.labels}: eval scores against LABELS or --truth, not both")
         return _eval_truth(args, events, detections)
     if args.labels is None:
         raise InputError("eval needs LABELS (labels.jsonl or a recording directory) or --truth truth.yaml")
