@@ -11,7 +11,13 @@ import shutil
 import pytest
 
 from driver_monitor.cli import main
-from driver_monitor.evaluation.corpus import CorpusScore, score_labels, score_truth, warning_starts
+from driver_monitor.evaluation.corpus import (
+    CorpusScore,
+    score_labels,
+    score_truth,
+    warning_episodes,
+    warning_starts,
+)
 from driver_monitor.evaluation.truth import ClipTruth, expectations, load_truth
 from driver_monitor.fleet.sweep import _score_json, _score_of
 
@@ -332,3 +338,18 @@ def test_a_warning_already_on_through_a_label_meets_it():
     w = score_truth("c", clip, detections, duration_s=20.0).warnings
     assert (w["sleep"].labels, w["sleep"].found, w["sleep"].latencies_s) == (1, 1, [])
     assert (w["long_distraction"].labels, w["long_distraction"].found) == (1, 1)
+
+
+def test_a_ladder_stage_with_none_of_the_last_stages_actions_is_the_same_warning():
+    """The policy ends a frame's actions before it starts the next ones: a stage sharing no
+    action with the one before (a custom ladder: [chime] then [voice_prompt, haptic_seat]) was
+    read as the warning ending and a new one starting, a second (false) warning."""
+    events = [act(10.0, "chime", "start", "long_distraction"),
+              act(14.0, "chime", "end", "long_distraction"), act(14.0, "haptic_seat", "start", "long_distraction"),
+              act(14.0, "voice_prompt", "start", "long_distraction"),
+              act(15.0, "haptic_seat", "end", "long_distraction"), act(15.0, "voice_prompt", "end", "long_distraction"),
+              act(20.0, "chime", "start", "long_distraction"), act(21.0, "chime", "end", "long_distraction")]
+    assert warning_episodes(events) == [("long_distraction", 10.0, 15.0), ("long_distraction", 20.0, 21.0)]
+    labels = [ev(8.0, "long_distraction", "start"), ev(9.0, "long_distraction", "end")]  # window 7.5 .. 13.0
+    warnings = score_labels("d", events[:6], labels, 3600.0).warnings
+    assert (warnings["long_distraction"].found, warnings["long_distraction"].false) == (1, 0)

@@ -19,7 +19,8 @@ Totals count the alert events only (truth.ALERT_EVENTS: not blinks, nods, nor th
 limits such as driver_absent or camera_fault, which have rows of their own).
 
 Warnings: the policy's action lines of its safety conditions, grouped into episodes (a
-condition's first action that starts while none of that condition's actions is on). The
+condition's first action that starts while none of that condition's actions is on; its actions
+ending and others starting in one frame, a ladder stage, go on with the episode). The
 advisory conditions (names.ADVISORY_CONDITIONS: stress, anger, daydreaming, and `withheld`,
 what privacy calls their actions when the signal is not written) only ever lead to calming
 comfort actions, never to a warning: their actions are no warnings and their labels imply
@@ -202,9 +203,11 @@ def warning_starts(events: Iterable[EventDict]) -> list[tuple[str, float]]:
 def warning_episodes(events: Iterable[EventDict]) -> list[tuple[str, float, float]]:
     """(condition, start t, end t) of each warning episode, in order of start: from the
     condition's first action start while none of its actions is on to the end of its last one
-    (inf: still on when the log ends)."""
+    (inf: still on when the log ends). Actions of the condition that end and start in one frame
+    (a ladder stage with none of the last one's actions) continue its episode."""
     on: dict[str, set[str]] = {}
     open_at: dict[str, int] = {}  # condition -> index of its episode now on
+    ended: dict[str, tuple[int, float]] = {}  # condition -> its last episode and when it ended
     episodes: list[tuple[str, float, float]] = []
     for e in events:
         if e.get("kind") != "action":
@@ -213,16 +216,26 @@ def warning_episodes(events: Iterable[EventDict]) -> list[tuple[str, float, floa
         if condition in ADVISORY_CONDITIONS or condition == WITHHELD:
             continue
         actions = on.setdefault(condition, set())
+        t = float(e["t"])
         if e.get("phase") == "start":
             if not actions:
-                open_at[condition] = len(episodes)
-                episodes.append((condition, float(e["t"]), math.inf))
+                last = ended.pop(condition, None)
+                if last is not None and last[1] == t:
+                    # The policy writes a frame's ends before its starts: a ladder stage (or the
+                    # ACK's actions) sharing no action with the one before ends all of them and
+                    # starts others at the same t. The warning goes on; it is no new episode.
+                    open_at[condition] = last[0]
+                    episodes[last[0]] = (condition, episodes[last[0]][1], math.inf)
+                else:
+                    open_at[condition] = len(episodes)
+                    episodes.append((condition, t, math.inf))
             actions.add(e["name"])
         elif e.get("phase") == "end" and e["name"] in actions:
             actions.discard(e["name"])
             if not actions and condition in open_at:
                 i = open_at.pop(condition)
-                episodes[i] = (condition, episodes[i][1], float(e["t"]))
+                episodes[i] = (condition, episodes[i][1], t)
+                ended[condition] = (i, t)
     return sorted(episodes, key=lambda s: s[1])
 
 
