@@ -108,3 +108,14 @@ def test_each_expectation_is_found_whatever_the_order_the_truth_lists_them_in(re
     s = score_clip("drive", clip, [ev("sleep", 5.0), ev("microsleep", 6.0)])
     assert sorted((e.behaviour.start_s, a.name, a.t) for e, a in s.found) == [(0.0, "sleep", 5.0), (4.5, "microsleep", 6.0)]
     assert s.missed == [] and s.false_alerts == [] and s.ok
+
+
+def test_an_ambiguous_span_without_both_times_is_refused(tmp_path):
+    """An ambiguous span with its end_s forgotten was accepted and excused nothing: the alerts
+    the annotator meant it to excuse read as false (and `eval --truth` exited 1)."""
+    path = tmp_path / "truth.yaml"
+    path.write_text("a:\n  file: a.mp4\n  ambiguous:\n  - {what: head_turned, start_s: 2.0}\n"
+                    "  other:\n  - {what: camera_above}\n")  # an `other` entry may have no times
+    with pytest.raises(ConfigError) as exc:
+        load_truth(path)
+    assert exc.value.problems == [f"{path}: a.ambiguous.0.end_s: Field required"]

@@ -85,13 +85,21 @@ class TruthSpan(_Strict):
         return self
 
 
+class AmbiguousSpan(TruthSpan):
+    """A stretch not to score hard: its times are what it says. One without them (an end_s
+    forgotten) excused nothing, and the alerts in it read as false."""
+
+    start_s: float = Field(ge=0.0)
+    end_s: float = Field(ge=0.0)
+
+
 class ClipTruth(_Strict):
     file: str
     fps: float | None = Field(None, gt=0.0)
     duration_s: float | None = Field(None, gt=0.0)
     size: tuple[int, int] | None = None
     intervals: tuple[TruthInterval, ...] = ()
-    ambiguous: tuple[TruthSpan, ...] = ()
+    ambiguous: tuple[AmbiguousSpan, ...] = ()
     other: tuple[TruthSpan, ...] = ()
 
 
