@@ -119,3 +119,7 @@ def test_an_ambiguous_span_without_both_times_is_refused(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_truth(path)
     assert exc.value.problems == [f"{path}: a.ambiguous.0.end_s: Field required"]
+    path.write_text("a:\n  file: a.mp4\n  other:\n  - {what: phone_at_ear, start_s: 2.0}\n")  # excused no phone_use
+    with pytest.raises(ConfigError) as exc:
+        load_truth(path)
+    assert exc.value.problems == [f"{path}: a.other.0: start_s and end_s go together (a span with one of them is no stretch)"]

@@ -82,6 +82,9 @@ class TruthSpan(_Strict):
         # An ambiguous span excuses alerts in it: backwards, it silently excused none.
         if self.start_s is not None and self.end_s is not None and self.end_s < self.start_s:
             raise ValueError("end_s must not be before start_s")
+        # A phone span with one time excused no phone_use: it is a stretch or no time at all.
+        if (self.start_s is None) != (self.end_s is None):
+            raise ValueError("start_s and end_s go together (a span with one of them is no stretch)")
         return self
 
 
