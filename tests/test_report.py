@@ -667,3 +667,16 @@ def test_a_killed_recording_is_drawn_from_the_parts_its_table_spilled(tmp_path, 
     assert [r.getMessage() for r in caplog.records] == [
         f"{out}: the recording was not closed: its timelines end where its spilled table does"]
     assert np.isfinite(killed.numeric["head_yaw_deg"]).sum() > 150
+
+
+def test_eval_report_marks_labels_with_evals_match_window(replay_dir, tmp_path, capsys):
+    """`eval --max-latency-s 13 --report`: the table counted the sleep at 103.07 s for the label
+    ending at 90.5 s, but the drive's page scored with the default 4 s and marked it missed."""
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"t": 90.0, "kind": "event", "name": "sleep", "phase": "start"}\n'
+                      '{"t": 90.5, "kind": "event", "name": "sleep", "phase": "end"}\n')
+    out = tmp_path / "eval"
+    assert main(["eval", str(replay_dir), str(labels), "--name", "sleep", "--max-latency-s", "13", "--report", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[:5] == ["sleep", "1", "1", "0", "0"]
+    page = (out / "drive.html").read_text()
+    assert "found sleep at 103.07 s (label 90.00 s, latency 13.07 s)" in page and "missed sleep" not in page

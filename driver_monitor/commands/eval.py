@@ -122,7 +122,8 @@ def _eval_corpus(args: argparse.Namespace, corpus: Path) -> int:
         except OSError as exc:
             raise InputError(f"{args.json}: cannot write the JSON ({exc.strerror})") from None
     if args.report is not None:
-        index = write_corpus_reports(entries, result, truth_path, config, Path(args.report))
+        index = write_corpus_reports(entries, result, truth_path, config, Path(args.report), args.max_latency_s,
+                                     args.early_s)
         print(f"report {index} ({len(entries)} drives)")
     if truth is not None and any(t.missed or t.false for d in result.drives for t in d.events.values()):
         return EXIT_ERROR

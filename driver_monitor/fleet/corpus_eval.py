@@ -69,7 +69,7 @@ def _with_frames_ref(job: DriveJob, engine: Engine) -> DriveJob:
 
 
 def write_corpus_reports(entries: Sequence[CorpusEntry], result: CorpusScore, truth_path: Path | None,
-                         config: Config | None, out_dir: Path) -> Path:
+                         config: Config | None, out_dir: Path, max_latency_s: float = 4.0, early_s: float = 0.5) -> Path:
     """`eval CORPUS --report DIR`: each drive's HTML report (a drive decided here is replayed
     from its table into DIR/replays/NAME first) and DIR/index.html with one row per drive."""
     from driver_monitor.fleet.feature_replay import replay_features
@@ -91,7 +91,8 @@ def write_corpus_reports(entries: Sequence[CorpusEntry], result: CorpusScore, tr
                 assert entry.recording is not None
                 replay(entry.recording, used, replay_dir, progress=False)
         report = write_report(ReportRequest(replay_dir, out_dir / f"{entry.name}.html", labels=entry.labels
-                                            if truth_path is None else None, truth=truth_path, clip=entry.clip))
+                                            if truth_path is None else None, truth=truth_path, clip=entry.clip,
+                                            max_latency_s=max_latency_s, early_s=early_s))
         info = {"hours": f"{score.duration_s / 3600:.3f}",
                 "face found": f"{100 * report.face_found:.1f} %" if report.face_found is not None else "-"}
         drives.append(CorpusDrive(entry.name, report.path, score.detail, info))

@@ -159,7 +159,7 @@ def eval_report(args: argparse.Namespace, events: Path, scores: Any) -> None:
     truth = getattr(args, "truth", None)  # eval with --truth, or with LABELS
     result = write_report(ReportRequest(
         replay_dir, out_dir / f"{name}.html", labels=_path(getattr(args, "labels", None)) if truth is None else None,
-        truth=_path(truth), clip=getattr(args, "clip", None)))
+        truth=_path(truth), clip=getattr(args, "clip", None), max_latency_s=args.max_latency_s, early_s=args.early_s))
     info = {"face found": f"{100 * result.face_found:.1f} %" if result.face_found is not None else "-"}
     index = write_corpus_report([CorpusDrive(name, result.path, scores, info)], out_dir / "index.html")
     print(f"report {result.path}, index {index}")

@@ -45,6 +45,10 @@ class ReportRequest:
     config: Config | None = None  # the config the replay ran with (default: run.yaml, else packaged)
     config_source: str | None = None
     max_points: int = MAX_POINTS
+    # Labels: when a detection counts for one (`eval --max-latency-s / --early-s`, whose page
+    # must mark what its table counted).
+    max_latency_s: float = 4.0
+    early_s: float = 0.5
 
 
 @dataclass
@@ -141,7 +145,7 @@ def write_report(req: ReportRequest) -> ReportResult:
 
 def _ground_truth(req: ReportRequest, data: ReplayData) -> GroundTruth | None:
     if req.labels is not None:
-        return from_labels(req.labels, data.events, data.end_t)
+        return from_labels(req.labels, data.events, data.end_t, req.max_latency_s, req.early_s)
     if req.truth is not None:
         return from_truth(req.truth, req.clip or data.name, data.events, data.end_t)
     return None
