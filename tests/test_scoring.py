@@ -118,3 +118,19 @@ def test_eval_refuses_labels_and_a_truth_file_together(tmp_path, capsys):
     assert main(["eval", str(tmp_path / "events.jsonl"), str(tmp_path / "labels.jsonl"), "--truth",
                  str(tmp_path / "truth.yaml"), "--clip", "drive"]) == 1
     assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'labels.jsonl'}: eval scores against LABELS or --truth, not both"
+
+
+@pytest.mark.parametrize("command", ["eval", "sweep"])
+def test_a_match_window_with_a_truth_file_is_refused(tmp_path, capsys, command):
+    # Against --truth each behaviour's window is the truth rules' own: --max-latency-s changed
+    # nothing, and the user read the same table as the answer to another question.
+    (tmp_path / "drive").mkdir()
+    (tmp_path / "drive" / "events.jsonl").write_text(json.dumps(ev(1.5, "sleep", "start")) + "\n")
+    (tmp_path / "truth.yaml").write_text("drive:\n  file: drive.mp4\n")
+    (tmp_path / "grid.yaml").write_text("distraction.long_distraction.threshold_s: [3.0]\n")
+    args = ([str(tmp_path / "drive")] if command == "eval" else
+            [str(tmp_path), "--grid", str(tmp_path / "grid.yaml"), "--out", str(tmp_path / "sweep")])
+    assert main([command, *args, "--truth", str(tmp_path / "truth.yaml"), "--max-latency-s", "6"]) == 1
+    assert capsys.readouterr().err.strip() == ("error: --max-latency-s: for labels only; against --truth each behaviour's "
+                                               "window is the truth rules' own (driver_monitor/evaluation/truth.py)")
+    assert not (tmp_path / "sweep").exists()

@@ -47,10 +47,32 @@ def add_io_options(p: argparse.ArgumentParser, serial_help: str) -> None:
     p.add_argument("--serial-port", default=None, metavar="URL", help=serial_help)
 
 
+MAX_LATENCY_S = 4.0
+EARLY_S = 0.5
+
+
 def add_match_window_options(p: argparse.ArgumentParser) -> None:
-    """--max-latency-s / --early-s: when a detection counts for a label (eval, sweep)."""
-    p.add_argument("--max-latency-s", type=positive_float, default=4.0, help="latest a detection may fire after the label ends (default 4)")
-    p.add_argument("--early-s", type=non_negative_float, default=0.5, help="earliest a detection may fire before the label starts (default 0.5)")
+    """--max-latency-s / --early-s: when a detection counts for a label (eval, sweep); the
+    handler calls match_window(args) first."""
+    p.add_argument("--max-latency-s", type=positive_float, default=None,
+                   help=f"latest a detection may fire after the label ends (default {MAX_LATENCY_S:g}; labels only)")
+    p.add_argument("--early-s", type=non_negative_float, default=None,
+                   help=f"earliest a detection may fire before the label starts (default {EARLY_S:g}; labels only)")
+
+
+def match_window(args: argparse.Namespace) -> None:
+    """The match window's defaults filled in. With --truth the window is the truth rules'
+    own (evaluation/truth.py), so a --max-latency-s given there changed nothing, silently:
+    refused."""
+    from driver_monitor.errors import InputError
+
+    given = [flag for flag, value in (("--max-latency-s", args.max_latency_s), ("--early-s", args.early_s))
+             if value is not None]
+    if given and getattr(args, "truth", None) is not None:
+        raise InputError(f"{given[0]}: for labels only; against --truth each behaviour's window is the truth "
+                         "rules' own (driver_monitor/evaluation/truth.py)")
+    args.max_latency_s = MAX_LATENCY_S if args.max_latency_s is None else args.max_latency_s
+    args.early_s = EARLY_S if args.early_s is None else args.early_s
 
 
 def add_engine_options(p: argparse.ArgumentParser) -> None:

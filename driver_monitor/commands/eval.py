@@ -16,6 +16,7 @@ from driver_monitor.commands import (
     add_engine_options,
     add_match_window_options,
     engine_of,
+    match_window,
 )
 from driver_monitor.errors import InputError
 
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from driver_monitor.outputs.event_log import read_event_log, read_labels
 
     _check_names(args.name)
+    match_window(args)
     events = Path(args.events)
     if is_corpus(events):
         if args.labels is not None:

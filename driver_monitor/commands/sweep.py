@@ -12,6 +12,7 @@ from driver_monitor.commands import (
     add_engine_options,
     add_match_window_options,
     engine_of,
+    match_window,
 )
 
 
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from driver_monitor.fleet.grid import load_grid, trials
     from driver_monitor.fleet.sweep import sweep
 
+    match_window(args)
     base = load_config(args.config)
     base_path = Path(args.config) if args.config is not None else DEFAULT_CONFIG_PATH
     base_data = parse_yaml_mapping(read_yaml_text(base_path), str(base_path), "a mapping") if args.config else {}
