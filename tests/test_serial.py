@@ -319,3 +319,49 @@ def test_the_end_of_a_warning_the_port_could_not_take_reaches_the_board_once_it_
     # due 0.8 and 0.9 were lost; the clear goes with the status due 1.0 (frame 1.04)
     assert [(ms, level) for ms, level, _ in warnings] == [(400, 3), (600, 3), (1040, 0)]
     assert warnings[-1][2] == 0
+
+
+def test_a_write_stuck_on_a_board_that_does_not_read_holds_up_neither_the_frame_loop_nor_the_ack() -> None:
+    """The frame loop asks for the ACK every turn (VehicleInputs.at -> take_ack). It waited
+    for the port's lock, which the output thread holds through each write, up to
+    write_timeout_s while the board's buffers are full, and took back write after write: the
+    loop stood still for seconds (and its watchdog with it), and a press on the board reached
+    the policy only when the writes stopped.
+
+    The board is the master of a real pty (os.openpty), not a socat pair: socat stops
+    forwarding the board's bytes while its other direction is full, a USB adapter does not."""
+    import os
+    import threading
+
+    board, port = os.openpty()  # the board never reads its end
+    link = SerialLink(os.ttyname(port), write_timeout_s=0.5)
+    stop = threading.Event()
+
+    def output_thread() -> None:
+        while not stop.is_set():
+            link.write(b"\x01" * 4096)
+
+    writer = threading.Thread(target=output_thread, daemon=True)
+    try:
+        while link.write_failures == 0:  # the pty's buffer fills up
+            link.write(b"\x01" * 4096)
+        writer.start()  # from now on every write blocks for write_timeout_s
+        worst = 0.0
+        for _ in range(15):
+            started = time.perf_counter()
+            assert not link.take_ack()
+            worst = max(worst, time.perf_counter() - started)
+            time.sleep(0.1)
+        assert worst < 0.05
+        os.write(board, pack(TYPE_ACK, 0, t_ms=1, pressed=1))
+        pressed_at = time.monotonic()
+        while not link.take_ack():
+            assert time.monotonic() - pressed_at < 0.3, "the ACK waited for the stuck writes"
+            time.sleep(0.01)
+        assert link.write_failures >= 3  # the writes did block meanwhile
+    finally:
+        stop.set()
+        writer.join(2.0)
+        link.close()
+        os.close(board)
+        os.close(port)

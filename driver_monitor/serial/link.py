@@ -3,6 +3,9 @@ reopen with exponential backoff after the port disappears (USB adapter unplugged
 
 Writes come from the serial output's thread; a reader thread decodes incoming frames
 (docs/serial-protocol.md) and latches ACK presses until `take_ack()` collects them.
+`take_ack()` is called by the frame loop: the latch has a lock of its own, never the port's,
+which a write holds for up to write_timeout_s (a board that does not read) and an open for as
+long as the URL takes to connect.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ class SerialLink:
         self.backoff_min_s = backoff_min_s
         self._backoff = Backoff(backoff_min_s, backoff_max_s)
         self._port: serial.SerialBase | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the port: open, write, close
+        self._ack_lock = threading.Lock()  # the ACK latch only: never held over I/O
         self._last_log = -LOG_INTERVAL_S
         self.decoder = FrameDecoder()
         self.opens = 0
@@ -56,6 +60,10 @@ class SerialLink:
         return self._port is not None
 
     def _try_open(self) -> bool:
+        if self._port is not None:
+            # Without the lock: the reader must not wait behind a write that blocks (a board
+            # that does not read), or an ACK press waited as long as the output kept writing.
+            return True
         with self._lock:
             if self._port is not None:
                 return True
@@ -136,7 +144,7 @@ class SerialLink:
                 continue
             for frame in self.decoder.feed(data):
                 if frame.type == TYPE_ACK and frame.fields.get("pressed"):
-                    with self._lock:
+                    with self._ack_lock:
                         self._ack_pressed = True
                         self._ack_count += 1
             if self.decoder.errors > self._rx_errors_logged:
@@ -149,8 +157,8 @@ class SerialLink:
                                 self.decoder.errors, ", ".join(f"{k} {v}" for k, v in sorted(bad.items())))
 
     def take_ack(self) -> bool:
-        """True once per ACK press seen since the last call."""
-        with self._lock:
+        """True once per ACK press seen since the last call; never waits for the port."""
+        with self._ack_lock:
             pressed, self._ack_pressed = self._ack_pressed, False
         return pressed
 
