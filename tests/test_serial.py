@@ -365,3 +365,39 @@ def test_a_write_stuck_on_a_board_that_does_not_read_holds_up_neither_the_frame_
         link.close()
         os.close(board)
         os.close(port)
+
+
+@needs_socat
+def test_the_first_ack_after_a_replug_is_not_lost_to_a_frame_the_unplug_cut(tmp_path) -> None:
+    """The bytes of a frame the cable pull cut stayed in the decoder and prefixed the first
+    frame of the new connection: the first press after the replug failed its CRC."""
+    pair = SocatPair(tmp_path).start()
+    link = SerialLink(str(pair.a), backoff_min_s=0.1, backoff_max_s=0.2)
+    board = serial.Serial(str(pair.b), 115200, timeout=0.1)
+    try:
+        board.write(pack(TYPE_ACK, 0, t_ms=1, pressed=1)[:6])  # unplugged mid-frame
+        board.flush()
+        time.sleep(0.3)  # the link has read the cut frame
+        board.close()
+        pair.stop()
+        deadline = time.monotonic() + 3.0
+        while link.is_open:
+            assert time.monotonic() < deadline, "the link never saw the port go"
+            time.sleep(0.02)
+        pair.start()
+        board = serial.Serial(str(pair.b), 115200, timeout=0.1)
+        while not link.is_open:
+            assert time.monotonic() < deadline + 3.0, "the port was not reopened"
+            time.sleep(0.02)
+        time.sleep(0.2)  # pyserial's open flushed what came before it
+        board.write(pack(TYPE_ACK, 1, t_ms=2, pressed=1))
+        board.flush()
+        deadline = time.monotonic() + 2.0
+        while not link.take_ack():
+            assert time.monotonic() < deadline, f"the press was lost ({dict(link.decoder.counts)})"
+            time.sleep(0.02)
+        assert link.decoder.counts == {"ok": 1} and link.opens == 2
+    finally:
+        link.close()
+        board.close()
+        pair.stop()

@@ -47,6 +47,7 @@ class SerialLink:
         self._ack_count = 0
         self._stop = threading.Event()
         self._reader: threading.Thread | None = None
+        self._reading: serial.SerialBase | None = None  # the port the decoder's bytes came from
         self.last_error: str | None = None
         self._rx_errors_logged = 0
         self._last_rx_log = -LOG_INTERVAL_S
@@ -142,6 +143,12 @@ class SerialLink:
                 continue
             if not data:
                 continue
+            if port is not self._reading:
+                # A frame the board began before the port went (the cable pulled mid-frame)
+                # never ends: its bytes prefixed the first frame of the new connection, and the
+                # first ACK press after a replug failed its CRC and was lost.
+                self.decoder.reset()
+                self._reading = port
             for frame in self.decoder.feed(data):
                 if frame.type == TYPE_ACK and frame.fields.get("pressed"):
                     with self._ack_lock:

@@ -96,6 +96,11 @@ class FrameDecoder:
     def errors(self) -> int:
         return sum(n for k, n in self.counts.items() if k != "ok")
 
+    def reset(self) -> None:
+        """Forget a frame begun on a connection that is gone (the counts stay)."""
+        self._buf.clear()
+        self._overflow = False
+
     def feed(self, data: bytes) -> list[SerialFrame]:
         out: list[SerialFrame] = []
         for byte in data:
