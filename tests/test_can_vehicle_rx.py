@@ -460,3 +460,31 @@ def test_an_ack_held_through_a_silent_bus_is_not_a_new_press() -> None:
     hmi_again = hmi + [(round(0.05 * k, 6), k >= 105) for k in range(100, 120)]
     frames = [round(k / 30, 6) for k in range(180)]
     assert _ack_drive(hmi_again, frames, kss_from_s=1.0) == [(5.266667, "drowsy")]
+
+
+def test_true_values_that_the_dbc_signal_does_not_have_name_the_key(tmp_path) -> None:
+    """A name that is not one of the signal's values never matched: the field read False on
+    every frame. For the ignition that is "off" for good: monitoring never became active."""
+    dbc = tmp_path / "car.dbc"
+    text = VEHICLE_EXAMPLE_DBC_PATH.read_text(encoding="utf-8")
+    dbc.write_text(text.replace('2 "On" 3 "Start"', '2 "IGN_ON" 3 "IGN_START"'), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        VehicleSignalDecoder(VehicleConfig(dbc_path=dbc))
+    assert info.value.problems == [
+        f"vehicle.signals.ignition_on.true_values: 'On', 'Start' not a value of signal IgnitionState in {dbc} "
+        "(its value names: Off, Accessory, IGN_ON, IGN_START)"
+    ]
+    signals = VehicleSignals(indicator_left=SignalMap(message="VEH_Body", signal="IndicatorLeft", true_values=["On"]))
+    with pytest.raises(ConfigError) as info:
+        VehicleSignalDecoder(VehicleConfig(signals=signals))
+    assert info.value.problems == [
+        f"vehicle.signals.indicator_left.true_values: 'On' not a value of signal IndicatorLeft in "
+        f"{VEHICLE_EXAMPLE_DBC_PATH} (it has no VAL_ value table)"
+    ]
+    fixed = VehicleSignals(ignition_on=SignalMap(message="VEH_Body", signal="IgnitionState",
+                                                 true_values=["IGN_ON", "IGN_START"]))
+    dec = VehicleSignalDecoder(VehicleConfig(dbc_path=dbc, signals=fixed))
+    body = dec.db.get_message_by_name("VEH_Body")
+    data = body.encode({"IndicatorLeft": 0, "IndicatorRight": 0, "GearPosition": 3, "IgnitionState": 2})
+    dec.feed(can.Message(arbitration_id=body.frame_id, is_extended_id=False, data=data), 0.0)
+    assert dec.state_at(0.0).ignition_on is True

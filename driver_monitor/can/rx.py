@@ -127,6 +127,16 @@ class VehicleSignalDecoder:
             except KeyError:
                 problems.append(f"{key}.signal: no signal {mapping.signal!r} in message {mapping.message} of {self.dbc_path}")
                 continue
+            if mapping.true_values:
+                names = [str(c) for c in (signal.choices or {}).values()]
+                unknown = [v for v in mapping.true_values if v not in names]
+                if unknown:
+                    # Never matched, the field read False on every frame: the ignition "off" for
+                    # good, and with it monitoring, without a word.
+                    table = f"its value names: {', '.join(names)}" if names else "it has no VAL_ value table"
+                    problems.append(f"{key}.true_values: {', '.join(map(repr, unknown))} not a value of signal "
+                                    f"{signal.name} in {self.dbc_path} ({table})")
+                    continue
             rx = by_name.get(message.name)
             if rx is None:
                 try:
