@@ -57,11 +57,14 @@ def test_checksum_is_nmea_xor() -> None:
         (b"HR,nan\n", "out of range"),
         (b"HR,72,0\n", "rr_ms out of range"),
         (b"\xff\xfe\x00garbage\n", "not a heart-rate line"),
+        (b"HR,72" + b",800" * 70 + b"\n", "285 bytes in one line, more than 256"),
+        (b"\x13" * 3000 + b"\n", "3000 bytes in one line, more than 256"),
     ],
 )
 def test_bad_lines_say_why(line: bytes, reason: str) -> None:
-    with pytest.raises(LineError, match=reason):
+    with pytest.raises(LineError, match=reason) as info:
         parse_line(line)
+    assert len(str(info.value)) < 120  # one readable line in the log and the status
 
 
 def wait_for(predicate, timeout_s: float = 5.0) -> bool:  # type: ignore[no-untyped-def]

@@ -9,7 +9,8 @@ Line format (ASCII, one reading per line, docs/stress.md "Serial heart-rate sens
     rr_ms     optional beat-to-beat intervals since the last line, integers in ms
     checksum  optional: two hex digits, XOR of every byte before the '*' (as NMEA 0183)
 
-    lines starting with '#' are comments; '\\r\\n' endings are accepted.
+    lines starting with '#' are comments; '\\r\\n' endings are accepted; a line longer
+    than MAX_LINE_BYTES (256) is noise (wrong baud rate) and dropped.
 
     examples: "HR,72\\n"  "HR,71.5,845,838*21\\n"  "HR,0\\n" (strap lost contact)
 
@@ -44,8 +45,8 @@ log = logging.getLogger(__name__)
 
 LOG_INTERVAL_S = 5.0
 READ_TIMEOUT_S = 0.1
-MAX_LINE_BYTES = 256
-MAX_PENDING_RR = 64  # ~1 min of beats  # a longer "line" is noise (wrong baud rate): dropped
+MAX_LINE_BYTES = 256  # a longer "line" is noise (wrong baud rate): dropped
+MAX_PENDING_RR = 64  # ~1 min of beats
 # bpm above this cannot be a human heart rate: a corrupt line, not a reading.
 MAX_PLAUSIBLE_BPM = 300.0
 
@@ -65,6 +66,11 @@ def parse_line(raw: bytes | str) -> HeartRateReading | None:
     raises LineError for anything else."""
     text = raw.decode("ascii", errors="replace") if isinstance(raw, bytes) else raw
     text = text.strip("\r\n ")
+    if len(text) > MAX_LINE_BYTES:
+        # Whether the reader saw such a line whole depended on how the bytes arrived (cut at
+        # MAX_LINE_BYTES without its end, taken whole in one read), and its text filled the
+        # log line and the status.
+        raise LineError(f"{len(text)} bytes in one line, more than {MAX_LINE_BYTES} (wrong baud rate?): {repr(text)[:40]}...")
     if not text or text.startswith("#"):
         return None
     if "*" in text:
