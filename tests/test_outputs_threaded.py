@@ -91,3 +91,23 @@ def test_close_abandons_a_wedged_sink_instead_of_hanging() -> None:
     assert time.perf_counter() - started < 1.0
     assert not sink.closed
     sink.gate.set()
+
+
+def test_a_wedged_sink_given_up_sends_nothing_more_and_is_closed_when_it_returns() -> None:
+    """Left to drain, an output retired by a reload kept writing stale results beside the
+    new one's for as long as its port or bus stayed slow, and was never closed: the old
+    serial link's reader took the board's ACK presses for the rest of the run."""
+    sink = _GatedSink()
+    out = ThreadedOutput(sink, "wedged", queue_size=8, close_timeout_s=0.2)
+    out.write(1)
+    assert sink.entered.wait(2.0)
+    for i in range(2, 6):
+        out.write(i)
+    out.close()
+    assert (out.status().dropped, out.status().queued) == (4, 0)
+    assert not sink.closed  # still inside write(1)
+    sink.gate.set()
+    out._thread.join(2.0)
+    assert sink.seen == [1] and sink.closed
+    out.write(6)  # a result after the close goes nowhere
+    assert sink.seen == [1] and out.status().queued == 0

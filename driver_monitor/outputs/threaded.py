@@ -44,7 +44,11 @@ class ThreadedOutput:
 
     write() never blocks: it appends to a deque of `queue_size` (dropping the oldest when
     full). close() lets the worker drain what is queued for up to `close_timeout_s`, then
-    closes the sink; a wedged sink is abandoned (daemon thread) rather than hanging exit."""
+    closes the sink; a wedged sink is abandoned rather than hanging exit: what is still queued
+    is dropped, and the worker closes the sink once the write it is in returns. (Left to
+    drain, an output retired by a reload kept sending stale frames beside its successor's
+    for as long as its bus or port stayed slow, and was never closed: the old serial link's
+    reader went on taking the board's ACK presses for good.)"""
 
     def __init__(self, sink: Any, name: str, queue_size: int = 256, close_timeout_s: float = 5.0):
         self.sink = sink
@@ -59,6 +63,8 @@ class ThreadedOutput:
         self.last_error: str | None = None
         self._last_error_log = 0.0
         self._busy = False
+        self._abandoned = False  # close() gave up waiting: the worker closes the sink
+        self._exited = False
         self._thread = threading.Thread(target=self._run, name=f"output-{name}", daemon=True)
         self._thread.start()
 
@@ -80,7 +86,9 @@ class ThreadedOutput:
                 while not self._queue and not self._stopping:
                     self._cond.wait()
                 if not self._queue and self._stopping:
-                    return
+                    self._exited = True
+                    abandoned = self._abandoned
+                    break
                 item = self._queue.popleft()
                 self._busy = True
             try:
@@ -97,6 +105,8 @@ class ThreadedOutput:
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
+        if abandoned:
+            self._close_sink()
 
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until the queue is empty and the worker idle; False on timeout."""
@@ -114,10 +124,20 @@ class ThreadedOutput:
             self._stopping = True
             self._cond.notify_all()
         self._thread.join(self.close_timeout_s)
-        if self._thread.is_alive():
+        with self._cond:
+            exited = self._exited or not self._thread.is_alive()
+            if not exited:
+                abandoned = len(self._queue)
+                self._queue.clear()
+                self.dropped += abandoned
+                self._abandoned = True
+        if not exited:
             log.warning("output %s: still blocked after %.1f s; abandoning %d queued results",
-                        self.name, self.close_timeout_s, len(self._queue))
+                        self.name, self.close_timeout_s, abandoned)
             return
+        self._close_sink()
+
+    def _close_sink(self) -> None:
         try:
             self.sink.close()
         except Exception as exc:
