@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from dataclasses import replace
 
 import can
 import crccheck
@@ -55,6 +56,23 @@ def test_periodic_frames_fall_exactly_on_the_period_in_input_time() -> None:
     # warning: on change at 0.56, repeated every 0.2 s while active, the clear sent once at 1.2
     warnings = [(round(d.t, 6), d.result.policy.level) for d in dues if d.kind == "warning"]
     assert warnings == [(0.56, 2), (0.76, 2), (0.96, 2), (1.16, 2), (1.2, 0)]
+
+
+def test_after_a_gap_in_the_input_warning_repeats_restart_from_the_present_as_the_periodic_frames() -> None:
+    """A 10 min gap (a stalled loop, a paused recording) under an active warning sent 3000
+    stale repeats at once, ahead of the current status frame; the periodic frames already
+    restarted from the present after MAX_BACKLOG_PERIODS periods."""
+    sched = OutputSchedule(0.1, 0.2, 1.0)
+    warn = replace(WARN, warning_since_t=0.0, shown_since_t=0.0)
+    sched.update(make_result(0.0, policy=warn))
+    sched.update(make_result(0.1, policy=warn))
+    assert [(d.kind, d.t) for d in sched.update(make_result(600.0, policy=warn))] == [
+        ("status", 600.0), ("warning", 600.0), ("heartbeat", 600.0)]
+    assert [(d.kind, round(d.t, 6)) for d in sched.update(make_result(600.2, policy=warn))] == [
+        ("status", 600.1), ("status", 600.2), ("warning", 600.2)]
+    # a gap of up to MAX_BACKLOG_PERIODS repeat periods still sends its repeats
+    assert [round(d.t, 6) for d in sched.update(make_result(604.2, policy=warn)) if d.kind == "warning"] == [
+        round(600.4 + 0.2 * k, 6) for k in range(20)]  # 600.4 .. 604.2: 3.8 s, under 20 repeat periods
 
 
 def test_frames_on_a_virtual_bus_decode_with_valid_counters_and_crcs() -> None:

@@ -25,7 +25,8 @@ from driver_monitor.messages import FrameResult, PolicyState
 FrameKind = Literal["status", "warning", "heartbeat"]
 
 # After a gap in the input longer than this many periods (a paused recording, a stalled
-# camera), periodic frames restart from the present instead of sending the backlog.
+# camera), periodic frames and warning repeats restart from the present instead of sending
+# the backlog.
 MAX_BACKLOG_PERIODS = 20
 
 
@@ -109,6 +110,10 @@ class OutputSchedule:
         out: list[Due] = []
         # Repeats that fell due before this frame describe the previous frame's warning.
         if self._warning_next_t is not None and self._prev is not None:
+            if t - self._warning_next_t > MAX_BACKLOG_PERIODS * self.warning_repeat_period_s:
+                # A gap: no backlog (it was 5 stale repeats a second of the gap, sent at once
+                # ahead of the current status frame), the repeat is due now.
+                self._warning_next_t = t
             while self._warning_next_t < t - 1e-6:
                 out.append(Due("warning", self._warning_next_t, self._prev))
                 self._warning_next_t += self.warning_repeat_period_s
