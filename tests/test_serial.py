@@ -401,3 +401,46 @@ def test_the_first_ack_after_a_replug_is_not_lost_to_a_frame_the_unplug_cut(tmp_
         link.close()
         board.close()
         pair.stop()
+
+
+class _CdcPort:
+    """A USB CDC board that stops reading mid-frame (its firmware busy): pyserial's write puts
+    out what the driver's buffers still take, then raises SerialTimeoutException
+    (serialposix.Serial.write). A pty takes a write whole or not at all, so this is a fake."""
+
+    def __init__(self) -> None:
+        self.wire = bytearray()
+        self.room: int | None = None  # bytes the next write gets out before it times out
+
+    def write(self, data: bytes) -> int:
+        if self.room is not None:
+            self.wire += data[:self.room]
+            self.room = None
+            raise serial.SerialTimeoutException("Write timeout")
+        self.wire += data
+        return len(data)
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_frame_after_one_a_write_timeout_cut_reaches_the_board(monkeypatch) -> None:
+    """The cut frame has no delimiter: the board's decoder took the next frame's bytes as its
+    rest and dropped both at the next 0x00. The next frame was lost without the sink knowing:
+    when it was the change back to level 0, the board kept the warning on."""
+    port = _CdcPort()
+    monkeypatch.setattr(serial, "serial_for_url", lambda *args, **kwargs: port)
+    link = SerialLink("/dev/ttyACM0", read=False)
+    warn = pack(TYPE_WARNING, 0, t_ms=400, level=3, reason=1, actions=3, flags=0, active_time_ds=0)
+    status = pack(TYPE_STATUS, 1, t_ms=500, system_state=1, driver_state=0, flags=3, kss=3, distraction_level=0,
+                  stress_level=0, eyes_off_road_cs=0, perclos_permille=0, policy_level=3)
+    clear = pack(TYPE_WARNING, 2, t_ms=600, level=0, reason=0, actions=0, flags=0, active_time_ds=0)
+    assert link.write(warn)
+    port.room = 5
+    assert not link.write(status)  # timed out after 5 bytes: counted, dropped
+    assert link.write(clear)
+    frames = FrameDecoder().feed(bytes(port.wire))
+    assert [(f.type, f.fields["t_ms"]) for f in frames] == [(TYPE_WARNING, 400), (TYPE_WARNING, 600)]
+    assert frames[-1].fields["level"] == 0
+    assert link.write(status)  # after a whole frame no extra delimiter
+    assert port.wire.endswith(b"\x00" + status) and not port.wire.endswith(b"\x00\x00" + status)

@@ -19,7 +19,7 @@ import serial
 
 from driver_monitor.backoff import Backoff
 from driver_monitor.errors import one_line
-from driver_monitor.serial.protocol import TYPE_ACK, FrameDecoder
+from driver_monitor.serial.protocol import DELIMITER, TYPE_ACK, FrameDecoder
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,9 @@ class SerialLink:
         self.opens = 0
         self.write_failures = 0
         self.bytes_written = 0
+        # The board may hold the start of a frame that never ended (a write that timed out
+        # part-way, a port that went mid-frame): the next write begins with a delimiter.
+        self._resync = True
         self._ack_pressed = False
         self._ack_count = 0
         self._stop = threading.Event()
@@ -77,6 +80,7 @@ class SerialLink:
                 self._failed(f"cannot open ({one_line(exc)})")
                 return False
             self._port = port
+            self._resync = True
             self.opens += 1
             # The backoff is reset by a write that goes through (write), not by the open: a
             # port that opens and fails every write would be reopened every min_s.
@@ -108,10 +112,15 @@ class SerialLink:
                 self.write_failures += 1
                 return False
             try:
-                port.write(data)
+                # A leading 0x00 ends a cut frame at the board (an empty frame is skipped):
+                # without it the board took this frame's bytes as the cut one's rest and
+                # dropped both, and the sink never knew this frame was lost.
+                port.write(DELIMITER + data if self._resync else data)
             except serial.SerialTimeoutException:
-                # Flow control stuck / nobody reading: drop this frame, keep the port.
+                # Flow control stuck / nobody reading: drop this frame, keep the port. pyserial
+                # may have put part of it out before the timeout.
                 self.write_failures += 1
+                self._resync = True
                 return False
             except (serial.SerialException, OSError) as exc:
                 self.write_failures += 1
@@ -122,6 +131,7 @@ class SerialLink:
                 self._failed(f"write failed ({exc.__class__.__name__}: {one_line(exc)})")
                 return False
             self._backoff.reset()
+            self._resync = False
         self.bytes_written += len(data)
         return True
 
