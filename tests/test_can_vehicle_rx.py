@@ -481,6 +481,10 @@ def test_true_values_that_the_dbc_signal_does_not_have_name_the_key(tmp_path) ->
         f"vehicle.signals.indicator_left.true_values: 'On' not a value of signal IndicatorLeft in "
         f"{VEHICLE_EXAMPLE_DBC_PATH} (it has no VAL_ value table)"
     ]
+    # One name of the list among the signal's values is enough (an ignition without "Start").
+    partial = VehicleSignals(ignition_on=SignalMap(message="VEH_Body", signal="IgnitionState",
+                                                   true_values=["IGN_ON", "Start"]))
+    assert VehicleSignalDecoder(VehicleConfig(dbc_path=dbc, signals=partial)) is not None
     fixed = VehicleSignals(ignition_on=SignalMap(message="VEH_Body", signal="IgnitionState",
                                                  true_values=["IGN_ON", "IGN_START"]))
     dec = VehicleSignalDecoder(VehicleConfig(dbc_path=dbc, signals=fixed))

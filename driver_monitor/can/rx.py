@@ -130,9 +130,10 @@ class VehicleSignalDecoder:
             if mapping.true_values:
                 names = [str(c) for c in (signal.choices or {}).values()]
                 unknown = [v for v in mapping.true_values if v not in names]
-                if unknown:
-                    # Never matched, the field read False on every frame: the ignition "off" for
-                    # good, and with it monitoring, without a word.
+                if len(unknown) == len(mapping.true_values):
+                    # None can ever match, the field read False on every frame: the ignition "off"
+                    # for good, and with it monitoring, without a word. (Some names missing is
+                    # fine: the default ["On", "Start"] on a DBC whose ignition has no "Start".)
                     table = f"its value names: {', '.join(names)}" if names else "it has no VAL_ value table"
                     problems.append(f"{key}.true_values: {', '.join(map(repr, unknown))} not a value of signal "
                                     f"{signal.name} in {self.dbc_path} ({table})")
