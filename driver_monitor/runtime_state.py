@@ -241,9 +241,11 @@ def clips_line(clips: Mapping[str, Any]) -> str:
         text += ", one being recorded"
     elif clips.get("writing") is True:
         text += ", writing one"
-    failed = clips.get("failed")
-    if isinstance(failed, int) and failed:
-        text += f", {failed} failed (last error: {_text(clips.get('last_error'))})"
+    failed, dropped = clips.get("failed"), clips.get("dropped")
+    lost = [f"{n} {what}" for n, what in ((failed, "failed"), (dropped, "dropped (writer behind)"))
+            if isinstance(n, int) and n]
+    if lost:
+        text += f", {', '.join(lost)} (last error: {_text(clips.get('last_error'))})"
     return text
 
 

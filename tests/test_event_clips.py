@@ -22,6 +22,7 @@ from driver_monitor.messages import Event, Frame, PolicyState
 from driver_monitor.outputs.event_clips import EventClips
 from driver_monitor.recording.clip_store import PARTIAL_PREFIX, ClipStore
 from driver_monitor.recording.format import open_recording, read_heart_rate_log, read_timestamps
+from driver_monitor.runtime_state import clips_line
 from driver_monitor.sources.video_file import read_frames
 
 PERIOD_S = 0.1
@@ -168,6 +169,50 @@ def test_a_clip_that_cannot_be_written_leaves_nothing_and_monitoring_goes_on(tmp
     clips.close()
     assert clips.failed == 1 and clips.written == 0 and "Not a directory" in (clips.last_error or "")
     assert list(frames_dir.iterdir()) == []
+
+
+def test_clips_beyond_the_queue_bound_are_dropped_while_the_writer_is_stuck(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # A writer slower than the triggers queued every finished clip with its raw frames (~420 MB
+    # for 15 s at 640x480) until the daemon was killed for memory; now at most
+    # MAX_QUEUED_CLIPS wait beside the one being written, the rest are dropped and counted.
+    import threading
+
+    import driver_monitor.outputs.event_clips as event_clips
+
+    release = threading.Event()
+    real_write_clip = event_clips.write_clip
+
+    def stuck_write_clip(*args, **kwargs):  # type: ignore[no-untyped-def]
+        release.wait(30.0)
+        return real_write_clip(*args, **kwargs)
+
+    monkeypatch.setattr(event_clips, "write_clip", stuck_write_clip)
+    clips = EventClips(clip_config(tmp_path), "", {})
+    try:
+        # Five microsleeps 5 s apart: five clips of 2 s before to 1 s after each.
+        starts = [3.0, 8.0, 13.0, 18.0, 23.0]
+        events = {t: [Event(t, "event", "microsleep", "start")] for t in starts}
+        drive(clips, 6.0, events)  # the first clip (1.0-4.0) is finished...
+        deadline = time.monotonic() + 10.0
+        while not clips.writing:  # ... and taken by the writer, which is stuck
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        drive(clips, 26.0, events, start_s=6.1)
+        # The first is being written, two wait, the fourth and fifth were dropped.
+        assert clips.dropped == 2 and clips.status()["dropped"] == 2
+        assert clips.last_error == "clip microsleep at t=23.000 dropped: 2 clips already wait for the writer"
+        assert clips_line(clips.status()).endswith(
+            ", writing one, 2 dropped (writer behind) (last error: clip microsleep at t=23.000 dropped: "
+            "2 clips already wait for the writer)")
+        release.set()
+        wait_written(clips, 3)
+    finally:
+        release.set()
+        clips.close()
+    assert clips.written == 3 and clips.failed == 0
+    written = sorted(p.name for p in (tmp_path / "clips").iterdir() if not p.name.startswith("."))
+    assert len(written) == 3
 
 
 def _fake_clip(root: Path, name: str, size: int, age_s: float, now: float) -> Path:

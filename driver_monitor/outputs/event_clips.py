@@ -51,6 +51,12 @@ WORKER_NICE = 10
 # frame took): a 15 s clip is written in a few seconds, the frame loop keeps its share
 # (docs/performance.md "Event clips").
 WORKER_DUTY = 0.5
+# Finished clips waiting for the worker, beyond the one it is writing. Each holds its raw
+# frames (a 15 s clip at 640x480 and 30 fps: ~420 MB), so a worker slower than the triggers
+# (a large picture on a slow car computer, a disk that stalls) must not queue them without end
+# until the daemon is killed for memory: a clip finishing beyond this is dropped, logged and
+# counted (status: dropped), and monitoring goes on.
+MAX_QUEUED_CLIPS = 2
 # A clip the daemon stops in the middle of is handed to the worker; the stop waits this long.
 CLOSE_WAIT_S = 0.5
 # The worker also prunes this often while no clip comes: retention_days holds for a daemon
@@ -95,6 +101,7 @@ class EventClips:
         self._last_t = -float("inf")
         self.written = 0
         self.failed = 0
+        self.dropped = 0  # clips finished while MAX_QUEUED_CLIPS waited for the worker
         self.last_clip: str | None = None
         self.last_error: str | None = None
         self.writing = False  # the worker is encoding a clip now
@@ -149,7 +156,7 @@ class EventClips:
     def status(self) -> dict[str, Any]:
         count, size = self._summary
         return {"dir": str(self.store.root), "count": count, "bytes": size, "quota_bytes": int(self.store.quota_bytes),
-                "written": self.written, "failed": self.failed, "deleted": self.store.deleted,
+                "written": self.written, "failed": self.failed, "dropped": self.dropped, "deleted": self.store.deleted,
                 "last": self.last_clip, "last_error": self.last_error, "recording": self._open is not None,
                 "writing": self.writing}
 
@@ -193,6 +200,12 @@ class EventClips:
         clip, self._open = self._open, None
         assert clip is not None
         start, end = clip.start_t, end_t
+        if self._jobs.qsize() >= MAX_QUEUED_CLIPS:
+            self.dropped += 1
+            self.last_error = (f"clip {'+'.join(clip.triggers)} at t={clip.trigger_t:.3f} dropped: "
+                               f"{MAX_QUEUED_CLIPS} clips already wait for the writer")
+            log.error("event clip: %s", self.last_error)
+            return
         with self._inputs_lock:
             can_frames = [(t, m) for t, m in self._can if start <= t <= end]
             heart_rate = [(t, line) for t, line in self._heart_rate if start <= t <= end]
