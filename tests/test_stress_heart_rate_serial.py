@@ -197,6 +197,22 @@ def test_reader_reopens_and_reports_an_unopenable_port(tmp_path: Path) -> None:
         assert reader.latest_bpm() is None and reader.opens == 0
 
 
+def test_a_port_that_fails_to_close_does_not_end_the_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A USB sensor pulled out: reading fails, and so may closing the port. The close's error
+    # ended the reader thread, so the sensor was gone for the rest of the run once it came back.
+    class VanishedPort:
+        def read(self, n: int) -> bytes:
+            raise serial.SerialException("device reports readiness to read but returned no data")
+
+        def close(self) -> None:
+            raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(serial, "serial_for_url", lambda *a, **k: VanishedPort())
+    with HeartRateSerialReader("/dev/ttyUSB7", backoff_min_s=0.01, backoff_max_s=0.01) as reader:
+        assert wait_for(lambda: reader.opens >= 3)
+        assert "heart-rate sensor port failed" in (reader.last_error or "")
+
+
 def test_loop_url_opens() -> None:
     # loop:// echoes what the same port writes; the reader owns its port, so this only checks
     # that pyserial URLs (loop://, socket://, rfc2217://) are accepted as ports.

@@ -24,6 +24,7 @@ it disappears (USB adapter unplugged).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -240,7 +241,10 @@ class HeartRateSerialReader:
                 self._problem(f"{self.url}: heart-rate sensor port failed ({exc}); reopening")
                 self._stop.wait(backoff.failed())
             finally:
-                port.close()
+                # A port whose device vanished may fail to close too: the reader reopens all
+                # the same (an exception here ended the thread, and the sensor for the run).
+                with contextlib.suppress(Exception):
+                    port.close()
 
     def _read(self, port: serial.SerialBase) -> None:
         buf = bytearray()
