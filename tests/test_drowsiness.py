@@ -79,6 +79,45 @@ def test_a_closure_that_reaches_a_second_between_frames_is_a_late_microsleep():
     assert start.phase == "start" and fired(start.t, 3.05, 60.0) and "late" not in start.detail
 
 
+@pytest.mark.parametrize("fps, seen_t", [(10.0, 5.2), (15.0, 5.2), (30.0, 5.0 + 5.0 / 30.0)])
+def test_a_closure_that_reaches_three_seconds_between_frames_is_a_late_sleep(fps: float, seen_t: float):
+    # Crossings at 2.05 (0.5) and 5.065 (0.35): 3.015 s. At 60 fps the frame at 5.05 is still
+    # closed, 3.0 s in: sleep. At 30 fps the last closed frame is 5.033 (2.98 s in), at 15 and
+    # 10 fps 5.0: the frame rate must not decide whether it was a sleep, as for microsleep.
+    r = run(Drive(7.0, closure=closures([(2.0, 5.0)])), fps=fps)
+    events = r.named(*DROWSINESS_EVENTS)
+    assert [(e.name, e.phase) for e in events] == [
+        ("microsleep", "start"), ("microsleep", "end"), ("sleep", "start"), ("sleep", "end")]
+    _, became, start, end = events
+    # Known when the opening (at 5.065) has lasted closure.min_opening_s.
+    assert became.t == start.t == end.t == pytest.approx(seen_t)
+    assert became.detail == {"onset_t": pytest.approx(2.05, abs=1e-6), "became": "sleep"}
+    assert start.detail == {"onset_t": pytest.approx(2.05, abs=1e-6), "late": True}
+    assert end.detail["onset_t"] == pytest.approx(5.065, abs=1e-6)
+    assert end.detail["duration_s"] == pytest.approx(3.015, abs=1e-6)
+    ref = run(Drive(7.0, closure=closures([(2.0, 5.0)])), fps=60.0).named("sleep")
+    assert fired(ref[0].t, 5.05, 60.0) and "late" not in ref[0].detail
+
+
+def test_a_microsleep_seen_opening_just_before_the_input_ends_ends_at_the_opening():
+    # The eyes open at 3.265 s and the input ends at 3.3, before the opening has lasted
+    # closure.min_opening_s: the microsleep ends at its opening (as a blink there is
+    # counted), not "truncated" as if the eyes were still shut.
+    r = run(Drive(3.3, closure=closures([(2.0, 3.2)])))
+    start, end = r.named(*DROWSINESS_EVENTS)
+    assert (start.name, start.phase, end.name, end.phase) == ("microsleep", "start", "microsleep", "end")
+    assert end.t == pytest.approx(3.3) and "truncated" not in end.detail
+    assert end.detail["onset_t"] == pytest.approx(3.265, abs=1e-6)
+    assert end.detail["duration_s"] == pytest.approx(1.215, abs=1e-6)
+    # A 1.015 s closure at 15 fps whose opening (3.065) the input's end (3.067) cuts short:
+    # a late microsleep, as it is when the input goes on.
+    r = run(Drive(3.1, closure=closures([(2.0, 3.0)])), fps=15.0)
+    start, end = r.named(*DROWSINESS_EVENTS)
+    assert (start.name, start.phase, end.name, end.phase) == ("microsleep", "start", "microsleep", "end")
+    assert start.t == end.t == pytest.approx(46.0 / 15.0) and start.detail["late"] is True
+    assert end.detail["duration_s"] == pytest.approx(1.015, abs=1e-6)
+
+
 def test_microsleep_minimum_is_configurable_down_to_half_a_second():
     config = Config(drowsiness=DrowsinessConfig(closure=ClosureEventsConfig(microsleep_min_duration_s=0.5)))
     r = run(Drive(5.0, closure=closures([(2.0, 2.7)])), config=config)

@@ -126,9 +126,16 @@ class DrowsinessDetector:
 
     def finish(self, t: float) -> list[Event]:
         # A closure whose eyes were seen opening too shortly before the input ended to confirm
-        # it (eye_closure.py (5)) ends at the opening: a blink there is still counted.
+        # it (eye_closure.py (5)) ends at the opening, as it would have on the next frames: a
+        # blink there is still counted, an open microsleep / sleep ends at the opening, and
+        # one that reached its minimum only before the opening is reported late.
         ended = self.judge.abandon(t)
-        events = self.blinks.update(t, False, ended) if ended is not None and not ended.abandoned else []
+        events: list[Event] = []
+        if ended is not None and not ended.abandoned:
+            events += self.microsleep.update(t, None, ended)
+            events += self.blinks.update(t, False, ended)
+            if ended.duration_s >= self.config.blink.slow_min_duration_s:
+                self.kss.add_slow_closure(t)  # finish() at a camera fault: the drive goes on
         events += self.microsleep.finish(t)
         events += self.eyes.finish(t)
         if self.drowsy:

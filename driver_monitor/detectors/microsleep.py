@@ -11,7 +11,8 @@ Both need consistent evidence: both eyes judged closed for at least
 landmarker guessing one eye is not a microsleep). A closure that reaches the microsleep
 minimum only between its last closed frame and the opening is reported at the opening
 (start and end at once, detail `late: true`): the frame rate must not decide whether a
-1.02 s closure was a microsleep. A closure bridges unjudged frames up to closure.max_gap_s
+1.02 s closure was a microsleep. So for sleep: an open microsleep whose closure reaches the
+sleep minimum only there ends (became="sleep") and a late sleep starts and ends at the opening. A closure bridges unjudged frames up to closure.max_gap_s
 (the face with shut eyes is lost for 0.1-0.25 s at a time at night), and their time counts
 toward its length, but the verdict "1 s" / "3 s" is given on a frame in which the eyes are
 seen closed: never from unseen time alone.
@@ -33,6 +34,15 @@ class MicrosleepRule:
     def update(self, t: float, closed_since_t: float | None, ended: ClosureEpisode | None,
                symmetric_share: float = 1.0, judged: bool = True) -> list[Event]:
         events: list[Event] = []
+        c = self.config
+        if (ended is not None and self.active == "microsleep" and not ended.abandoned
+                and ended.duration_s + 1e-9 >= c.sleep_min_duration_s
+                and ended.symmetric_share + 1e-9 >= c.min_symmetric_share):
+            # The same for sleep: a 3.015 s closure is sleep at 60 fps (a frame at 3.0 s in)
+            # and was only a microsleep at 30 fps (last closed frame 2.98 s in).
+            events.append(Event(t, "event", "microsleep", "end", {"onset_t": ended.start_t, "became": "sleep"}))
+            events.append(Event(t, "event", "sleep", "start", {"onset_t": ended.start_t, "late": True}))
+            self.active = "sleep"
         if ended is not None and self.active is not None:
             detail = {"onset_t": ended.end_t, "duration_s": ended.duration_s}
             if ended.abandoned:
@@ -40,17 +50,17 @@ class MicrosleepRule:
             events.append(Event(t, "event", self.active, "end", detail))
             self.active = None
         elif (ended is not None and not ended.abandoned and self.active is None
-              and ended.duration_s + 1e-9 >= self.config.microsleep_min_duration_s
-              and ended.symmetric_share + 1e-9 >= self.config.min_symmetric_share):
+              and ended.duration_s + 1e-9 >= c.microsleep_min_duration_s
+              and ended.symmetric_share + 1e-9 >= c.min_symmetric_share):
             # A closure whose length reaches the minimum only between its last closed frame and
             # the opening (a 1.02 s closure sampled at 15 fps: last closed frame at 0.97 s) is
             # known to have been a microsleep when the eyes open: say so then (detail late).
-            events.append(Event(t, "event", "microsleep", "start", {"onset_t": ended.start_t, "late": True}))
-            events.append(Event(t, "event", "microsleep", "end", {"onset_t": ended.end_t, "duration_s": ended.duration_s}))
+            name = "sleep" if ended.duration_s + 1e-9 >= c.sleep_min_duration_s else "microsleep"
+            events.append(Event(t, "event", name, "start", {"onset_t": ended.start_t, "late": True}))
+            events.append(Event(t, "event", name, "end", {"onset_t": ended.end_t, "duration_s": ended.duration_s}))
         if closed_since_t is None or not judged:  # no verdict from a frame without the eyes
             return events
         closed_s = t - closed_since_t + 1e-9
-        c = self.config
         if symmetric_share + 1e-9 < c.min_symmetric_share:
             return events  # one eye's closure is not consistent evidence (module doc)
         if self.active is None and closed_s >= c.microsleep_min_duration_s and closed_s < c.sleep_min_duration_s:
