@@ -710,6 +710,20 @@ def test_dropped_frames_longer_than_the_gap_end_the_closure_as_unseen_time_does(
     assert end.phase == "end" and 4.5 < end.t < 4.7
 
 
+def test_dropped_frames_after_a_slow_blink_do_not_lengthen_it_into_a_microsleep():
+    # Lids shut 2.05 s, opening from 2.52 s: a 0.53 s slow blink. No frame 2.54-3.05 s (a
+    # camera stall of 0.5 s, bridged: long_closure_max_gap_s): the last closed frame 2.533 s
+    # (closure 0.867), the next 3.067 s (open). The eyes were seen closed for 0.48 s; the
+    # closure's end is interpolated across the stall as a longer closure's is, not put at the
+    # far side of it (which made it 1.017 s: a late microsleep from time nobody saw).
+    r = run(Drive(5.0, closure=closures([(2.0, 2.52)]), dropped=lambda t: 2.54 < t < 3.05))
+    (blink,) = r.named(*DROWSINESS_EVENTS)
+    last_t, last, next_t = 76 / 30, 1.0 - (76 / 30 - 2.52) / 0.1, 92 / 30
+    end = last_t + (last - 0.35) / last * (next_t - last_t)
+    assert blink.name == "blink" and blink.detail["slow"] is True
+    assert blink.detail["duration_s"] == pytest.approx(end - 2.05, abs=1e-6)
+
+
 @pytest.mark.parametrize("fps", [4.0, 2.5])
 def test_a_closure_is_followed_on_a_loaded_computer_processing_few_frames(fps: float):
     # Processed frames 0.25 s / 0.4 s apart (an overloaded car computer keeping the newest

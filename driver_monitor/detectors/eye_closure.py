@@ -35,7 +35,8 @@ Per frame (docs/drowsiness.md "Eye closure"):
    frame or two, not half a second of them); a longer gap abandons the closure (no blink,
    microsleep or sleep is concluded from unseen eyes). No frame at all (dropped frames, a
    stalled camera) is bridged up to long_closure_max_gap_s whatever the closure's age (no
-   sign of a glance); a longer stall ends the closure unjudged at its last judged frame.
+   sign of a glance), its opening interpolated across the gap; a longer stall ends the
+   closure unjudged at its last judged frame.
 5. An opening must last closure.min_opening_s before it ends the closure: a lid cannot
    reopen and shut again much faster than a blink (a rested blink, shut and open, takes
    under 200 ms, REFERENCE.md; the 0.1 s, half of that, is our choice), so a shorter dip
@@ -172,14 +173,18 @@ class EyeClosureJudge:
         self._unjudged_since_judged = False
         abandoned: ClosureEpisode | None = None
         if prev_t is not None and self._unseen_s(prev_t, t) > self._gap_limit_s() + GAP_TOLERANCE_S:
-            # Too old to interpolate across. No frame at all in between (frames dropped by a
-            # loaded car computer, a camera stall) is no sign of a glance, unlike unjudged
-            # frames: a closure survives up to long_closure_max_gap_s of it, whatever its age
-            # (so closures are still followed at 4 fps), and beyond that ends here unjudged,
-            # as it would have inside the gap; this frame then starts afresh.
-            if self.closed_since_t is not None and self._unseen_s(prev_t, t) > self.long_closure_max_gap_s + GAP_TOLERANCE_S:
+            # No frame at all in between (frames dropped by a loaded car computer, a camera
+            # stall) is no sign of a glance, unlike unjudged frames: a closure survives up to
+            # long_closure_max_gap_s of it, whatever its age (so closures are still followed at
+            # 4 fps), its end interpolated across the gap as a longer closure's is (put at this
+            # frame, a 0.53 s slow blink before a 0.5 s stall lasted 1.02 s: a late microsleep
+            # from time nobody saw); beyond that it ends here unjudged, as it would have inside
+            # the gap. Without a closure, this frame starts afresh: too old to interpolate across.
+            if self.closed_since_t is None:
+                prev_t = prev = None
+            elif self._unseen_s(prev_t, t) > self.long_closure_max_gap_s + GAP_TOLERANCE_S:
                 abandoned = self._end(prev_t, abandoned=True)
-            prev_t = prev = None
+                prev_t = prev = None
         self._last_judged_t, self._last_closure = t, closure
         if self.closed_since_t is None:
             if closure >= self.closed_threshold:
