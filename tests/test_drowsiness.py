@@ -192,6 +192,29 @@ def test_one_open_frame_after_the_face_was_lost_does_not_end_a_long_closure():
     assert fired(events[1].t, 3.3 + 0.1, fps=60.0)
 
 
+def test_one_open_frame_after_dropped_frames_does_not_end_a_long_closure():
+    # The same with no frame at all for 0.3 s (a camera stall, bridged): the eyes were not seen
+    # opening either, so the opening lasts from the last frame period before the open frame,
+    # not from the crossing interpolated into the stall (~0.1 s before it), and the 4.5 s
+    # closure is one sleep, as it is when the face is lost instead (it was two microsleeps).
+    drive = Drive(8.0, closure=_with_opening(closures([(2.0, 6.0)]), 3.33, 3.34),
+                  dropped=lambda t: 3.0 < t < 3.32)
+    r = run(drive, fps=30.0)
+    assert _closure_events(r) == [("microsleep", "start", 2.05), ("microsleep", "end", 2.05),
+                                  ("sleep", "start", 2.05), ("sleep", "end", 6.065)]
+    assert r.at(3.33)["eye_closure"] == 0.0 and r.at(3.35)["eyes_closed"] is True
+    # Open for longer than min_opening_s after the stall, the eyes opened: the closure ends at
+    # the crossing inside the stall, said 0.1 s after the frame period before the first open
+    # frame (and the eyes shut again at 3.6 s start another).
+    drive = Drive(8.0, closure=_with_opening(closures([(2.0, 6.0)]), 3.33, 3.6),
+                  dropped=lambda t: 3.0 < t < 3.32)
+    events = run(drive, fps=30.0).named("microsleep")
+    assert [e.phase for e in events] == ["start", "end", "start", "end"]
+    opened_t = events[1].detail["onset_t"]
+    assert 3.0 < opened_t < 3.3 and events[1].detail["duration_s"] == pytest.approx(opened_t - 2.05, abs=1e-6)
+    assert fired(events[1].t, 3.3 + 0.1)
+
+
 def test_an_opening_of_a_fifth_of_a_second_ends_the_closure_where_it_began():
     r = run(Drive(8.0, closure=_with_opening(closures([(2.0, 6.0)]), 3.98, 4.18)), fps=60.0)
     events = r.named("microsleep")

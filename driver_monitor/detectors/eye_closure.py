@@ -47,7 +47,8 @@ Per frame (docs/drowsiness.md "Eye closure"):
    After frames whose eyes were not judged (the face lost, a head tilted beyond the judgeable
    angles) the eyes were not seen opening: the opening lasts from its first open frame, not
    from the crossing interpolated into the gap (which would make one open frame look like a
-   long opening), while the closure still ends at that crossing.
+   long opening), while the closure still ends at that crossing; after dropped frames (no
+   frame at all) it lasts from one frame period before its first open frame at the earliest.
    Once the eyes were seen closed for long_closure_min_s, half-open readings
    (closure.half_open_closure up to the open threshold) are the lids alone wandering on a
    shut eye where the iris cannot be measured: an opening that reads half-open ends such a
@@ -196,7 +197,11 @@ class EyeClosureJudge:
         opening_t = crossing_time(prev_t, prev, t, closure, self.open_threshold)
         if prev_t is not None:
             self._opening_t = opening_t  # (5) in the module doc: seen on the next frames
-            self._opening_seen_t = t if unseen_before else opening_t
+            # Seen from the crossing, but no earlier than one frame period before this frame:
+            # after dropped frames (a stall) the crossing lies in time nobody saw, and one
+            # open frame would look like a long opening (a sleep cut in two), as after
+            # unjudged frames (seen from this frame: the frame before it was seen, unjudged).
+            self._opening_seen_t = t if unseen_before else max(opening_t, t - self._frames.period_s)
             self._opening_of_long = prev_t - self.closed_since_t >= self.long_closure_min_s
             if not self._opened(t, closure):
                 return None
