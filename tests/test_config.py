@@ -54,6 +54,8 @@ def _write(tmp_path, text: str) -> Path:
         ("outputs:\n  features_format: xlsx\n", "error: outputs.features_format: Input should be 'csv' or 'parquet'"),
         ("perception:\n  max_faces: 0\n", "error: perception.max_faces: Input should be greater than or equal to 1"),
         ("drowsiness:\n  blink:\n    open_threshold: 0.9\n", "error: drowsiness.blink: open_threshold must be below closed_threshold"),
+        ("drowsiness:\n  blink:\n    rate_window_s: 15\n",
+         "error: drowsiness.blink: rate_min_judged_s (20.0 s) must be at most rate_window_s (15.0 s)"),
         ("typo_section: {}\n", "error: typo_section: unknown key"),
     ],
 )

@@ -143,6 +143,11 @@ class BlinkConfig(Section):
     def _ordered(self) -> "BlinkConfig":
         if self.open_threshold >= self.closed_threshold:
             raise ValueError("open_threshold must be below closed_threshold")
+        if self.rate_min_judged_s > self.rate_window_s:
+            # The window never holds that much judged time: the blink rate and mean duration
+            # (a KSS cue) would stay NaN for the whole drive, silently.
+            raise ValueError(f"rate_min_judged_s ({self.rate_min_judged_s} s) must be at most "
+                             f"rate_window_s ({self.rate_window_s} s)")
         return self
 
 
