@@ -12,10 +12,11 @@ landmarker guessing one eye is not a microsleep). A closure that reaches the mic
 minimum only between its last closed frame and the opening is reported at the opening
 (start and end at once, detail `late: true`): the frame rate must not decide whether a
 1.02 s closure was a microsleep. So for sleep: an open microsleep whose closure reaches the
-sleep minimum only there ends (became="sleep") and a late sleep starts and ends at the opening. A closure bridges unjudged frames up to closure.max_gap_s
-(the face with shut eyes is lost for 0.1-0.25 s at a time at night), and their time counts
-toward its length, but the verdict "1 s" / "3 s" is given on a frame in which the eyes are
-seen closed: never from unseen time alone.
+sleep minimum only there ends (became="sleep") and a late sleep starts and ends at the
+opening. A closure bridges unjudged frames up to closure.max_gap_s (the face with shut eyes
+is lost for 0.1-0.25 s at a time at night), and their time counts toward its length, but
+the verdict "1 s" / "3 s" is given on a frame in which the eyes are seen closed: never from
+unseen time alone.
 """
 
 from __future__ import annotations
