@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from driver_monitor.numbers import finite_or_none
+
 # A per-frame column value: a float, int, bool, str or None, and NumPy's scalars besides (a
 # detector's arithmetic may give numpy.bool_). Any rather than the union of those: the
 # compiled decision core (scripts/compile_core.py) checks a declared union at run time and
@@ -149,8 +151,12 @@ class VehicleState:
     external_rr_intervals_ms: tuple[float, ...] = ()
 
     def speed_at_least(self, kph: float) -> bool:
-        """True when the speed is known to be >= kph, or unknown (treated as moving)."""
-        return self.speed_kph is None or self.speed_kph >= kph
+        """True when the speed is known to be >= kph, or unknown (treated as moving). A NaN
+        or infinite speed is unknown, as the policy reads it (policy/gates.py known_speed):
+        compared as a number, NaN read as below every speed, and the calibration (and the
+        stress and anger baselines) never learned for the whole drive."""
+        speed = finite_or_none(self.speed_kph)
+        return speed is None or speed >= kph
 
     def columns(self) -> dict[str, Scalar | tuple[float, ...]]:
         """The per-frame table's vehicle columns (`vehicle_` + field; `t` is the frame's)."""

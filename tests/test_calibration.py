@@ -174,6 +174,19 @@ def test_only_moving_or_unknown_speed_teaches():
     assert feed(cal, 100.0, 162.0, speed_kph=None).calibrated  # unknown = moving
 
 
+def test_a_nan_speed_is_unknown_speed_and_teaches():
+    # A NaN speed (a vehicle source that gives NaN for "not known") compared as a number read
+    # as below every speed: an `auto` mount never learned the road ahead and the whole drive
+    # stayed `calibrating` (distraction never judged) while the policy, which reads NaN as
+    # unknown (policy/gates.py known_speed), treated the car as moving.
+    cal = Calibrator(CalibrationConfig(), AUTO)
+    c = feed(cal, 0.0, 1.0 + 1.0 / FPS, speed_kph=math.nan)
+    assert c.road_ahead == "provisional" and cal.learned_s == pytest.approx(1.0)
+    c = feed(cal, 1.0 + 1.0 / FPS, 62.0, speed_kph=math.nan)
+    assert c.calibrated and c.calibrated_at_t == pytest.approx(60.0, abs=1.0 / FPS + 1e-9)
+    assert VehicleState(t=0.0, speed_kph=math.inf).speed_at_least(10.0)
+
+
 def test_learned_time_does_not_depend_on_the_frame_rate():
     done = []
     for fps in (15.0, 60.0):
