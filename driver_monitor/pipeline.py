@@ -41,6 +41,7 @@ from driver_monitor.messages import (
 )
 from driver_monitor.names import Column, EventName, PrivateSignal, StateName
 from driver_monitor.names import Detector as Stage
+from driver_monitor.numbers import finite_or_none
 from driver_monitor.outputs.base import Sink
 from driver_monitor.perception.camera_health import NO_SOURCE_STATUS, CameraHealth, SourceStatus
 from driver_monitor.perception.expression import COLUMN_PREFIX as EXPRESSION_PREFIX
@@ -199,6 +200,10 @@ class Pipeline:
         self.calibrator = _calibrator(config)
         self.calibration = self.calibrator.calibration
         self._road_ahead_known: bool | None = None  # last reported `calibrating` state
+        # The driver absent (driver_absent) since, while the car is not known to move; and
+        # whether this absence already made the pipeline learn a new driver (_absence_relearn).
+        self._absent_since_t: float | None = None
+        self._absence_relearned = False
         self.camera_health = CameraHealth(config.camera)
         # What of the emotional signals reaches the sinks (docs/emotion.md "Privacy"): the
         # policy sees everything computed, the outputs only what privacy says `output`.
@@ -308,6 +313,10 @@ class Pipeline:
         self.last_t = t
         state = DriverState(t=t, face_present=features.face_present, active=frozenset(self.active), values=values)
         policy = self._run_policy(state, events, vehicle)
+        closed = self._absence_relearn(t, vehicle)
+        if closed:
+            events.extend(closed)
+            self._track_active(closed)
         return self._deliver(FrameResult(t=t, features=features, vehicle=vehicle, state=state, events=events,
                                          policy=policy, picture=picture, judged=True))
 
@@ -451,6 +460,28 @@ class Pipeline:
             self._track_active(closed)
         return decision.state
 
+    def _absence_relearn(self, t: float, vehicle: VehicleState) -> list[Event]:
+        """A driver change that no journey can show: the driver absent for
+        `policy.journey.new_after_driver_absent_s` while the car was not known to move (its
+        speed unknown: a unit without vehicle signals; or the policy switched off) makes the
+        pipeline learn a new driver, once per absence (a journey_start that did already counts).
+        A journey's driver change needs a known standstill, so on such a unit the first driver's
+        settled road ahead stayed for the next: an attentive driver sitting 16 deg lower got
+        `unresponsive` for good. The policy's journey (activation minute, ACKs) is not touched:
+        unknown speed counts as moving there. Returns the per-driver stages' closing events."""
+        if EventName.DRIVER_ABSENT not in self.active:
+            self._absent_since_t, self._absence_relearned = None, False
+            return []
+        speed = finite_or_none(vehicle.speed_kph)
+        if speed is not None and speed >= self.config.policy.journey.standstill_kph:
+            self._absent_since_t = None  # moving: the same driver, out of the camera's sight
+            return []
+        if self._absent_since_t is None:
+            self._absent_since_t = t
+        if self._absence_relearned or t - self._absent_since_t < self.config.policy.journey.new_after_driver_absent_s:
+            return []
+        return self._learn_a_new_driver(t)
+
     def _learn_a_new_driver(self, t: float) -> list[Event]:
         """A journey that may have another driver (the seat left empty at a stop, the ignition
         cycled, a long stop): the calibration is learned again from the next frame on. Kept,
@@ -466,6 +497,7 @@ class Pipeline:
         journey. Returns those closing events."""
         self.calibrator = _calibrator(self.config)
         self.calibration = self.calibrator.calibration
+        self._absence_relearned = EventName.DRIVER_ABSENT in self.active
         events = [e for stage, detector in zip(DETECTOR_STAGES, self.detectors, strict=False) if stage.per_driver  # a test probe may follow
                   for e in detector.relearn_driver(t)]  # type: ignore[attr-defined]
         return [replace(e, detail={**e.detail, "reason": StateName.JOURNEY_START.value}) for e in events]

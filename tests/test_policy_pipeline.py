@@ -155,6 +155,50 @@ def test_a_new_driver_after_the_seat_was_left_empty_is_calibrated_afresh():
     assert (first["neutral_pitch_deg"], second["neutral_pitch_deg"]) == (0.0, 16.0)
 
 
+@pytest.mark.parametrize("policy", ["", "policy: {enabled: false}\n"])
+def test_a_new_driver_is_calibrated_afresh_without_a_vehicle_speed_too(policy):
+    """The same change of drivers on a unit without vehicle signals (speed unknown, as on an
+    aftermarket camera with no CAN), or with the policy switched off: no journey can start
+    (a journey's driver change needs a known standstill), so driver 1's settled road ahead
+    stayed, and driver 2, attentive, got long_distraction at 174 s and unresponsive at 177 s
+    for good (warnings from 174 s). A driver absent for journey.new_after_driver_absent_s (30 s) while the speed is
+    not known to be moving now makes the calibration and the per-driver baselines learn afresh
+    (no new journey: the activation minute and the ACKs are the policy's)."""
+    def frame(t: float) -> tuple[Features, VehicleState]:
+        speed = None if not policy else (0.0 if 120.0 <= t < 180.0 else 80.0)
+        if 130.0 <= t < 170.0:
+            return Features(t, False), VehicleState(t, speed_kph=speed)
+        f = open_eyes_features(t)
+        if t >= 170.0:
+            f = dataclasses.replace(f, head_pitch_deg=16.0)
+        return f, VehicleState(t, speed_kph=speed)
+
+    results = run(policy, [frame(i / 10) for i in range(3000)])
+    events = [e for r in results for e in r.events]
+    assert not [e for e in events if e.kind == "event" and e.name in ("long_distraction", "unresponsive")]
+    assert [(e.t, e.detail["reason"]) for e in events if e.name == "journey_start"] == ([(0.0, "start")] if not policy else [])
+    calibrating = [(round(e.t, 6), e.detail["calibrating"]) for e in events if e.name == "calibrating"]
+    # driver_absent from 132.0 (2 s), 30 s of it: learned afresh at 162.0 (after the detectors
+    # ran: the next frame says so); driver 2's gaze is steady 0.8 s after he sits down (speed
+    # unknown: moving; 80 % of the last second's frames) or once the car moves again.
+    assert calibrating == [(0.0, True), (1.0, False), (162.1, True), (170.8 if not policy else 180.8, False)]
+    [first, second] = [e.detail for e in events if e.name == "calibrated"]
+    assert (first["neutral_pitch_deg"], second["neutral_pitch_deg"]) == (0.0, 16.0)
+
+
+def test_a_face_lost_while_the_car_is_known_to_move_keeps_the_calibration():
+    """40 s without a face at 80 km/h is the same driver (a covered camera): not learned afresh."""
+    def frame(t: float) -> tuple[Features, VehicleState]:
+        if 130.0 <= t < 170.0:
+            return Features(t, False), VehicleState(t, speed_kph=80.0)
+        return open_eyes_features(t), VehicleState(t, speed_kph=80.0)
+
+    results = run("", [frame(i / 10) for i in range(2000)])
+    events = [e for r in results for e in r.events]
+    assert [round(e.t, 6) for e in events if e.name == "calibrating"] == [0.0, 1.0]
+    assert len([e for e in events if e.name == "calibrated"]) == 1
+
+
 # Neutral action units of two rendered faces (docs/emotion.md "What the landmarker reads"):
 # astronaut and biden; biden's neutral is 0.46 browDown, 0.21 eyeSquint, 0.46 mouthPress above
 # astronaut's, every anger group "shown" against astronaut's neutral.

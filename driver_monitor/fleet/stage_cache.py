@@ -45,7 +45,9 @@ def stage_keys(config: Config) -> dict[str, str | None]:
     frames = "\n".join((config.camera.model_dump_json(), str(config.stress.expression_model.enabled)))
     # Where a journey that may have another driver starts, the calibration and the per-driver
     # stages learn afresh (Pipeline._learn_a_new_driver): that is the policy's journey rule
-    # (on at all, policy.journey) fed the presence detector's driver_absent.
+    # (on at all, policy.journey) fed the presence detector's driver_absent; and, without a
+    # journey, a long absence while the car is not known to move (Pipeline._absence_relearn:
+    # policy.journey, presence).
     journeys = "\n".join((str(config.policy.enabled), config.policy.journey.model_dump_json(),
                           config.presence.model_dump_json()))
     calibration = _digest(CALIBRATION, frames, journeys, *(_text(part) for part in calibration_inputs(config)))
