@@ -323,3 +323,31 @@ def test_shut_lids_do_not_cap_the_iris_level():
         shut = i % 3 != 0
         cal.update(face(t, blink=0.33 if shut else 0.1, ear=0.2, iris=0.1), VehicleState(t=t, speed_kph=50.0))
     assert cal.calibration.open_iris_contrast_left == pytest.approx(0.65)
+
+
+@pytest.mark.parametrize("speed_kph", [0.0, 5.0])
+def test_glare_caps_the_iris_level_in_a_slow_or_parked_car_too(speed_kph):
+    # The cap is about the picture (what the open iris shows behind the glare), not about what
+    # may teach: it was fed only from frames that teach, so below min_speed_kph (a queue at
+    # 5 km/h, a red light) the open eyes behind glare were judged against the population's
+    # 0.65, read closed, and an attentive driver got `sleep` at +3 s and `unresponsive` at +6 s.
+    cal = Calibrator(CalibrationConfig(), AUTO)
+    c = feed(cal, 0.0, 5.0, iris=0.15, speed_kph=speed_kph)
+    assert cal.learned_s == 0.0 and c.eyes == "population"  # nothing teaches
+    assert c.open_iris_contrast_left == pytest.approx(0.15)
+    assert c.open_iris_contrast_right == pytest.approx(0.05)
+
+
+def test_an_attentive_driver_behind_glare_in_a_queue_is_not_asleep():
+    # At 5 km/h with the iris level uncapped, the blink at 0 s began a closure that never
+    # reopened: microsleep at 1.0 s, sleep at 3.0 s, unresponsive at 6.0 s.
+    from driver_monitor.pipeline import Pipeline
+
+    pipeline = Pipeline(Config(), tracker=None)  # type: ignore[arg-type]
+    names = []
+    for i in range(int(30 * FPS)):
+        t = i / FPS
+        f = face(t, blink=0.85, ear=0.05, iris=0.1) if t % 4.0 < 0.2 else face(t, iris=0.15)  # a blink each 4 s
+        result = pipeline.process_features(f, VehicleState(t=t, speed_kph=5.0))
+        names += [e.name for e in result.events if e.kind == "event" and e.phase != "end" and e.name != "blink"]
+    assert names == []

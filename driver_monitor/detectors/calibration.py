@@ -138,12 +138,12 @@ class Calibrator:
         if self._last_accepted:
             self._learned_s += dt
         self._last_t = t
-        lids_open = self._lids_open(features, vehicle)
-        open_eyes = lids_open and self._iris_shows(features)
+        lids_open = self._lids_open(features)
+        open_eyes = lids_open and self._moving(vehicle) and self._iris_shows(features)
         road = self.road.update(t, _gaze_sample(features) if open_eyes else None, c.max_frame_gap_s)
         eye_sample = open_eyes and self._facing(features, road)
         self._last_accepted = eye_sample
-        if features.face_present:  # (any head pose: it is the picture's contrast)
+        if features.face_present:  # (any head pose or speed: it is the picture's contrast)
             # Per eye, only where its own lids read wide open: shut lids read eyeBlink 0.23 and
             # more (car_yawn_man; 0.25-0.39 behind glasses at night), and their lid skin's
             # contrast must not become the level an open iris is judged against.
@@ -190,13 +190,17 @@ class Calibrator:
         """The `calibrated` state line for the event log."""
         return calibration_state_event(self.calibration, t)
 
-    def _lids_open(self, f: Features, vehicle: VehicleState | None) -> bool:
-        """Absolute gates: the face is seen, the car moves (or its speed is unknown) and the
-        lids look open and not downcast (with _iris_shows: a frame that teaches)."""
+    def _moving(self, vehicle: VehicleState | None) -> bool:
+        """The car moves (or its speed is unknown): with _lids_open and _iris_shows, a frame
+        that teaches. Not a gate of the iris cap (RecentIris), which is about the picture: fed
+        only at speed, a driver behind glare in a queue below min_speed_kph was judged against
+        the population's iris level, read closed, and got `sleep` and `unresponsive`."""
+        return vehicle is None or vehicle.speed_at_least(self.config.min_speed_kph)
+
+    def _lids_open(self, f: Features) -> bool:
+        """Absolute gates: the face is seen and the lids look open and not downcast."""
         c = self.config
         if not f.face_present:
-            return False
-        if vehicle is not None and not vehicle.speed_at_least(c.min_speed_kph):
             return False
         isnan = math.isnan
         if (isnan(f.eye_blink_left) or isnan(f.eye_blink_right) or isnan(f.ear_left) or isnan(f.ear_right)
