@@ -68,3 +68,21 @@ def test_kss_level_formula():
     kss.add_nod(42.0)
     assert kss.update(42.0, 0.3, 0.6) == 9  # capped
     assert kss.update(400.0, 0.0, 0.0) == 3  # the windows forget
+
+
+def test_a_tiny_rate_min_judged_s_waits_for_judged_time_instead_of_dividing_by_zero():
+    # rate_min_judged_s validates down to any positive number; at 1e-9 the first frame (no
+    # judged time yet) divided by zero: a ZeroDivisionError that ended the replay (or the daemon).
+    tracker = BlinkTracker(BlinkConfig(rate_min_judged_s=1e-9), 1.0, PerclosConfig())
+    assert tracker.update(0.0, True, None) == []
+    assert math.isnan(tracker.rate_per_min) and math.isnan(tracker.mean_duration_s)
+    tracker.update(0.1, True, None)
+    assert tracker.rate_per_min == 0.0
+
+
+def test_a_blink_rate_that_needs_more_judged_time_than_its_window_holds_is_refused():
+    # The window never holds more judged time than rate_window_s: the rate (and the stress and
+    # daydreaming cues built on it) would stay unknown for the whole drive without a word.
+    with pytest.raises(ValueError, match=r"rate_min_judged_s \(.* s\) must be at most rate_window_s"):
+        BlinkConfig(rate_window_s=30.0, rate_min_judged_s=40.0)
+    assert BlinkConfig(rate_window_s=30.0, rate_min_judged_s=30.0).rate_min_judged_s == 30.0

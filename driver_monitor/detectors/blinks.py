@@ -46,7 +46,7 @@ class BlinkTracker:
         while self._recent and self._recent[0][0] <= t - c.rate_window_s:
             self._recent.popleft()
             self._recent_mean_s = None
-        if self._judged.judged_s + 1e-9 < c.rate_min_judged_s:
+        if self._judged.judged_s + 1e-9 < c.rate_min_judged_s or self._judged.judged_s <= 0.0:
             self.rate_per_min = self.mean_duration_s = math.nan
         else:
             n = len(self._recent)
