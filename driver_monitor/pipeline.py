@@ -14,6 +14,7 @@ they said about the driver came from pictures that stopped, and must not outlive
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -180,6 +181,14 @@ def _calibrator(config: Config) -> CalibratorStage:
 
 def build_detectors(config: Config) -> list[Detector]:
     return [stage.build(ConfigSections(config, stage)) for stage in DETECTOR_STAGES]  # type: ignore[arg-type]
+
+
+@functools.cache
+def detector_value_names() -> frozenset[str]:
+    """Every per-frame value the detectors put in DriverState.values (their columns, the
+    same whatever the thresholds): what a policy condition's value_key may name. The image
+    models' `expression_*` columns come on top, named by the model's config."""
+    return frozenset(str(name) for detector in build_detectors(Config()) for name in detector.columns())
 
 
 class Pipeline:
