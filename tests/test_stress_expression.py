@@ -168,6 +168,18 @@ def test_enabled_without_model_or_outputs_is_a_config_error() -> None:
         ExpressionModelConfig(enabled=True)
 
 
+def test_a_stress_sign_for_a_signal_no_output_gives_is_a_config_error() -> None:
+    # A misspelt signal in stress_signs ("arousl") validated and never counted towards stress:
+    # its expression_ column never came, so the model's cue was silently off.
+    from pydantic import ValidationError
+
+    outputs = [{"name": "va", "signals": ["valence", "arousal"]}]
+    with pytest.raises(ValidationError, match=r"stress_signs: 'arousl' is not a signal of outputs \(valence, arousal\)"):
+        ExpressionModelConfig(enabled=True, model_path="m.onnx", outputs=outputs, stress_signs={"arousl": 1.0})
+    ok = ExpressionModelConfig(enabled=True, model_path="m.onnx", outputs=outputs, stress_signs={"valence": -1.0})
+    assert ok.stress_signs == {"valence": -1.0}
+
+
 class FixedTracker:
     """Sees the same face box in every frame (the model only needs the box)."""
 

@@ -247,6 +247,12 @@ class ExpressionModelConfig(Section):
             raise ValueError("outputs must name at least one output tensor when enabled")
         if any(s <= 0 for s in self.std):
             raise ValueError("std must be positive")
+        # A sign for a signal no output names counted for nothing: its expression_ column
+        # never comes, so a misspelt signal switched the model's stress cue off without a word.
+        signals = [signal for output in self.outputs for signal in output.signals]
+        unknown = [name for name in self.stress_signs if name not in signals]
+        if self.outputs and unknown:
+            raise ValueError(f"stress_signs: {unknown[0]!r} is not a signal of outputs ({', '.join(signals)})")
         return self
 
 
