@@ -57,6 +57,12 @@ def _write(tmp_path, text: str) -> Path:
         ("drowsiness:\n  blink:\n    rate_window_s: 15\n",
          "error: drowsiness.blink: rate_min_judged_s (20.0 s) must be at most rate_window_s (15.0 s)"),
         ("typo_section: {}\n", "error: typo_section: unknown key"),
+        # The window never holds more than refine_window_s of samples: these never happened.
+        ("calibration:\n  road_ahead:\n    refine_window_s: 5\n",
+         "error: calibration.road_ahead: reanchor_min_s (8 s) must not exceed refine_window_s (5 s): the window never "
+         "holds more samples than that"),
+        ("calibration:\n  road_ahead:\n    refine_min_s: 200\n",
+         "error: calibration.road_ahead: refine_min_s (200 s) must not exceed refine_window_s (120 s)"),
     ],
 )
 def test_each_problem_is_one_line_with_the_dotted_path(tmp_path, capsys, text, expected_line):

@@ -50,6 +50,18 @@ class RoadAheadConfig(Section):
     # cannot teach that the lap is the road.
     settled_max_move_deg: float = Field(8.0, ge=0.0, le=45.0)
 
+    @model_validator(mode="after")
+    def _fits_the_window(self) -> "RoadAheadConfig":
+        # The window never holds more than refine_window_s of samples: a refine_window_s
+        # shortened to 5 s under the default reanchor_min_s (8 s) switched re-anchoring off,
+        # and one under refine_min_s left the first provisional direction unrefined, without
+        # a word.
+        for name in ("refine_min_s", "reanchor_min_s"):
+            if getattr(self, name) > self.refine_window_s:
+                raise ValueError(f"{name} ({getattr(self, name):g} s) must not exceed refine_window_s "
+                                 f"({self.refine_window_s:g} s): the window never holds more samples than that")
+        return self
+
 
 class CalibrationConfig(Section):
     # The driver counts as calibrated after this much valid time (seconds of accepted
