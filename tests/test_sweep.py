@@ -43,6 +43,16 @@ def grid_file(tmp_path: Path, text: str) -> Path:
      "samples: a random search needs samples: 1..100000 (got 0)"),
     ("distraction.long_distraction.threshold_s: {min: 2.0, max: 4.0}\n",
      "distraction.long_distraction.threshold_s: a grid needs values: a list, or {min, max, step}"),
+    # A key that goes on past a single value, or into a list by a name or past its end, was
+    # a traceback (TypeError, ValueError, IndexError) while the grid was checked.
+    ("distraction.long_distraction.threshold_s.max: [1.0]\n",
+     "distraction.long_distraction.threshold_s.max: distraction.long_distraction.threshold_s is a single setting, "
+     "with no keys under it"),
+    ("policy.conditions.sleep.ladder.first.delay_s: [1.0]\n",
+     "policy.conditions.sleep.ladder.first.delay_s: policy.conditions.sleep.ladder is a list of 3: its items are "
+     "0 to 2"),
+    ("policy.conditions.sleep.ladder.7.delay_s: [1.0]\n",
+     "policy.conditions.sleep.ladder.7.delay_s: policy.conditions.sleep.ladder is a list of 3: its items are 0 to 2"),
 ])
 def test_a_bad_grid_is_one_line_naming_the_file_and_key(tmp_path, capsys, text, expected):
     path = grid_file(tmp_path, text)

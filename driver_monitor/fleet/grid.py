@@ -215,6 +215,12 @@ def _key_problem(key: str, base: Config) -> str | None:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
+        elif isinstance(node, list):  # (with_values below would index it by `part`: a traceback)
+            where = ".".join(parts[:i])
+            return (f"{where} is a list of {len(node)}: its items are 0 to {len(node) - 1}" if node
+                    else f"{where} is an empty list: it has no items to sweep")
+        elif not isinstance(node, Mapping):
+            return f"{'.'.join(parts[:i])} is a single setting, with no keys under it"
         else:
             # The schema's own words for an unknown key (with the closest known one).
             try:
