@@ -29,7 +29,7 @@ from typing import Any
 from driver_monitor.assembly import Mode, RunIo, check_io_config
 from driver_monitor.config import Config, load_config
 from driver_monitor.config.overrides import with_overrides
-from driver_monitor.config.root import degraded_notice_problems
+from driver_monitor.config.root import config_warnings
 from driver_monitor.early_signals import EarlySignals
 from driver_monitor.errors import ConfigError, DriverMonitorError, ModelError, one_line
 from driver_monitor.log_setup import RepeatLimiter
@@ -138,7 +138,7 @@ class Daemon:
     # ---- main ----------------------------------------------------------------------
     def run(self) -> int:
         self.config = self.load()  # ConfigError propagates: nothing started yet
-        for problem in degraded_notice_problems(self.config):
+        for problem in config_warnings(self.config):
             log.warning("%s", problem)
         self.limiter = RepeatLimiter(self.config.service.log_repeat_max, self.config.service.log_repeat_window_s).install()
         self.status.configure(self.config, self.status.take_lock(self.config))  # InputError: another daemon's directory

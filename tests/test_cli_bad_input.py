@@ -529,3 +529,30 @@ def test_a_damaged_sweep_yaml_is_one_line(tmp_path, text, reason):
         _claim(out, load_grid(tmp_path / "grid.yaml"), Config(), [], None, 4.0, 0.5, {})
     assert str(info.value) == (f"{out / 'sweep.yaml'}: unreadable ({reason}); remove the directory or choose "
                                "another --out")
+
+
+@pytest.mark.parametrize(("condition", "text", "warning"), [
+    ("long_distraction", "repeat_every_s: 20",
+     "warning: policy.conditions.long_distraction: repeat_every_s (20 s) with max_repeats 0 never repeats the ladder: "
+     "set max_repeats, or repeat_every_s: null for no repeats"),
+    ("drowsy", "max_repeats: 0",
+     "warning: policy.conditions.drowsy: repeat_every_s (300 s) with max_repeats 0 never repeats the ladder: set "
+     "max_repeats, or repeat_every_s: null for no repeats"),
+])
+def test_check_config_warns_of_repeats_that_never_come(tmp_path, capsys, condition, text, warning):
+    """A repeat interval with max_repeats 0 (the default of every condition but drowsy)
+    validated and never repeated the warning. A warning, not an error: a recording's
+    config.yaml of before this check must still replay."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"policy:\n  conditions:\n    {condition}: {{{text}}}\n")
+    assert main(["check-config", str(cfg)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == warning
+    assert [line for line in out if line.startswith("warning:")] == [warning]
+
+
+def test_repeat_every_s_null_is_no_repeats_without_a_warning(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("policy:\n  conditions:\n    drowsy: {repeat_every_s: null}\n")
+    assert main(["check-config", str(cfg)]) == 0
+    assert "warning" not in capsys.readouterr().out

@@ -16,13 +16,13 @@ def register(sub: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from driver_monitor.assembly import check_io_config
     from driver_monitor.config import load_config
-    from driver_monitor.config.root import degraded_notice_problems
+    from driver_monitor.config.root import config_warnings
     from driver_monitor.config.summary import changes_from_defaults, summarize
 
     config = load_config(args.path)
     check_io_config(config)  # the DBC files and the vehicle signal mapping
     print(f"{args.path}: valid")
-    for problem in degraded_notice_problems(config):
+    for problem in config_warnings(config):
         print(f"warning: {problem}")
     print(summarize(config))
     changes = changes_from_defaults(config)

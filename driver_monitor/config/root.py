@@ -63,3 +63,26 @@ def degraded_notice_problems(config: Config) -> list[str]:
                 f"({first.delay_s:g} s) tells the driver after {delay_s + first.delay_s:g} s, beyond "
                 f"policy.degraded_notice_within_s ({within:g} s, Euro NCAP)")
     return problems
+
+
+def repeat_problems(config: Config) -> list[str]:
+    """A condition whose ladder is meant to repeat but never does: repeat_every_s set with
+    max_repeats 0 (every condition's default but drowsy's), so `repeat_every_s: 20` alone
+    validated and never repeated the warning. A warning, as degraded_notice_problems, not an
+    error: a recording's config.yaml of before this check must still replay. (max_repeats
+    without repeat_every_s is not one: `repeat_every_s: null` is the documented "no repeats",
+    and drowsy keeps its max_repeats 3 then.)"""
+    problems = []
+    for name, condition in config.policy.conditions.items():
+        if not condition.enabled:
+            continue
+        if condition.repeat_every_s is not None and condition.max_repeats == 0:
+            problems.append(f"policy.conditions.{name}: repeat_every_s ({condition.repeat_every_s:g} s) with max_repeats 0 "
+                            "never repeats the ladder: set max_repeats, or repeat_every_s: null for no repeats")
+    return problems
+
+
+def config_warnings(config: Config) -> list[str]:
+    """What `check-config` prints as warnings and the daemon logs at its start: settings that
+    validate but do not do what they say."""
+    return degraded_notice_problems(config) + repeat_problems(config)
