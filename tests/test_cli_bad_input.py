@@ -556,3 +556,15 @@ def test_repeat_every_s_null_is_no_repeats_without_a_warning(tmp_path, capsys):
     cfg.write_text("policy:\n  conditions:\n    drowsy: {repeat_every_s: null}\n")
     assert main(["check-config", str(cfg)]) == 0
     assert "warning" not in capsys.readouterr().out
+
+
+def test_a_plausibility_range_upside_down_is_refused(tmp_path, capsys):
+    # min_value above max_value dropped every value as implausible: the speed stayed unknown
+    # (treated as moving) for the whole drive, without a word.
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("vehicle:\n  signals:\n    speed_kph: {message: VEH_Speed, signal: VehicleSpeed, min_value: 320, "
+                   "max_value: 0}\n")
+    assert main(["check-config", str(cfg)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: vehicle.signals.speed_kph: min_value (320) must be below max_value (0): no value would pass"]
+

@@ -98,6 +98,15 @@ class SignalMap(Section):
     # For boolean fields: the DBC value names that mean true (otherwise non-zero is true).
     true_values: list[str] = []
 
+    @model_validator(mode="after")
+    def _range(self) -> SignalMap:
+        # Upside down, every value was dropped as implausible: the field stayed unknown (an
+        # unknown speed is treated as moving) for the whole drive, without a word.
+        if self.min_value is not None and self.max_value is not None and self.min_value >= self.max_value:
+            raise ValueError(f"min_value ({self.min_value:g}) must be below max_value ({self.max_value:g}): "
+                             "no value would pass")
+        return self
+
 
 class VehicleSignals(Section):
     """VehicleState field -> DBC message + signal. null: the car does not send it (unknown)."""
