@@ -568,3 +568,14 @@ def test_a_plausibility_range_upside_down_is_refused(tmp_path, capsys):
     assert capsys.readouterr().err.splitlines() == [
         "error: vehicle.signals.speed_kph: min_value (320) must be below max_value (0): no value would pass"]
 
+
+def test_an_unquoted_on_read_as_a_boolean_says_to_quote_it(tmp_path, capsys):
+    # YAML 1.1 reads On / Off / Yes / No unquoted as booleans: `true_values: [On, Start]` (the
+    # DBC's value names, as docs/can.md lists them but unquoted) said only "got True".
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("vehicle:\n  signals:\n    ignition_on: {message: VEH_Body, signal: IgnitionState, "
+                   "true_values: [On, Start]}\n")
+    assert main(["check-config", str(cfg)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: vehicle.signals.ignition_on.true_values.0: a text is expected, and YAML reads an unquoted "
+        "on / off / yes / no / true / false as a boolean: quote it (got True)"]

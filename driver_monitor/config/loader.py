@@ -275,6 +275,9 @@ def _message(err: ErrorDict) -> str:
         # commented out) is YAML's null.
         return f"expected a mapping of settings (key: value lines), got {_yaml_kind(err.get('input'))}"
     msg = err["msg"]
+    if kind == "string_type" and isinstance(err.get("input"), bool):
+        # The user wrote On (a DBC value name, a channel): YAML 1.1 made it True.
+        msg = "a text is expected, and YAML reads an unquoted on / off / yes / no / true / false as a boolean: quote it"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     given = err.get("input")
