@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from driver_monitor.cli import main
+from driver_monitor.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIO = REPO / "scenarios" / "visual_time_sharing.yaml"
@@ -579,3 +580,21 @@ def test_an_unquoted_on_read_as_a_boolean_says_to_quote_it(tmp_path, capsys):
     assert capsys.readouterr().err.splitlines() == [
         "error: vehicle.signals.ignition_on.true_values.0: a text is expected, and YAML reads an unquoted "
         "on / off / yes / no / true / false as a boolean: quote it (got True)"]
+
+
+def test_a_camera_index_may_be_written_as_a_number_and_an_empty_device_is_refused(tmp_path, capsys):
+    # `device: 0` (the index the comment names, unquoted) was "Input should be a valid
+    # string (got 0)"; an empty one (`--camera "$CAM"` with CAM unset) started a daemon that
+    # only ever reported camera_fault device_gone ("camera , no such file").
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("camera:\n  device: 0\n")
+    assert load_config(cfg).camera.device == "0"
+    cfg.write_text("camera:\n  device: ' '\n")
+    assert main(["check-config", str(cfg)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: camera.device: an empty camera device (a V4L2 path such as /dev/video0, an index such as 0, or a "
+        "video file) (got ' ')"]
+    cfg.write_text("camera:\n  device: -1\n")
+    assert main(["check-config", str(cfg)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: camera.device: a camera index is 0 or more (got -1)"]

@@ -69,6 +69,24 @@ class CameraConfig(Section):
     # well as by the live daemon, because the recording's camera sat there too.
     mount: CameraMountConfig = CameraMountConfig()
 
+    @field_validator("device", mode="before")
+    @classmethod
+    def _index_or_path(cls, value: object) -> object:
+        # `device: 0`, the index unquoted, is YAML's integer: it means "0".
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                raise ValueError("a camera index is 0 or more")
+            return str(value)
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        # `--camera "$CAM"` with CAM unset: a daemon that only ever reported device_gone.
+        if not value.strip():
+            raise ValueError("an empty camera device (a V4L2 path such as /dev/video0, an index such as 0, or a video file)")
+        return value
+
     @field_validator("fourcc")
     @classmethod
     def _four_chars(cls, value: str | None) -> str | None:
