@@ -154,3 +154,15 @@ def test_the_filtered_result_keeps_every_other_field_of_the_frame() -> None:
     for f in dataclasses.fields(FrameResult):
         if f.name not in ("state", "events", "policy"):
             assert getattr(filtered, f.name) is getattr(result, f.name), f.name
+
+
+def test_an_unquoted_off_is_off():
+    # YAML 1.1 reads `anger: off` (the documented value, unquoted) as False: the file was
+    # refused with "Input should be 'off', 'memory' or 'output' (got False)".
+    from driver_monitor.config import ConfigError, parse_config
+
+    config = parse_config("privacy:\n  anger: off\n  daydreaming: 'off'\n").privacy
+    assert config.mode("anger") is PrivacyMode.off and config.mode("daydreaming") is PrivacyMode.off
+    with pytest.raises(ConfigError) as info:
+        parse_config("privacy:\n  anger: on\n")
+    assert info.value.problems == ["privacy.anger: Input should be 'off', 'memory' or 'output' (got True)"]

@@ -25,6 +25,9 @@ are not emotions in its sense (recital 18, our reading). So:
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
+
+from pydantic import field_validator
 
 from driver_monitor.config.base import Section
 from driver_monitor.names import PrivateSignal
@@ -57,6 +60,12 @@ class PrivacyConfig(Section):
     anger: PrivacyMode = PrivacyMode.memory
     # Daydreaming / cognitive distraction (daydreaming_* columns, `daydreaming` events).
     daydreaming: PrivacyMode = PrivacyMode.output
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _unquoted_off(cls, value: Any) -> Any:
+        # YAML 1.1 reads `anger: off`, the documented value unquoted, as False.
+        return PrivacyMode.off if value is False else value
 
     def mode(self, signal: PrivateSignal | str) -> PrivacyMode:
         return PrivacyMode(getattr(self, str(signal)))
