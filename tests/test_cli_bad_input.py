@@ -598,3 +598,11 @@ def test_a_camera_index_may_be_written_as_a_number_and_an_empty_device_is_refuse
     assert main(["check-config", str(cfg)]) == 2
     assert capsys.readouterr().err.splitlines() == [
         "error: camera.device: a camera index is 0 or more (got -1)"]
+
+
+def test_a_can_channel_may_be_written_as_a_number(tmp_path):
+    # kvaser / vector / neovi channels are numbers: `channel: 0` was "Input should be a valid
+    # string (got 0)".
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("can:\n  interface: kvaser\n  channel: 0\n")
+    assert load_config(cfg).can.channel == "0"

@@ -51,6 +51,12 @@ class CanConfig(Section):
     def _interface(cls, v: str) -> str:
         return _valid_can_interface(v)
 
+    @field_validator("channel", mode="before")
+    @classmethod
+    def _channel_number(cls, value: object) -> object:
+        # kvaser, vector and neovi number their channels: `channel: 0` is YAML's integer.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @model_validator(mode="after")
     def _ordered(self) -> CanConfig:
         if self.reopen_backoff_min_s > self.reopen_backoff_max_s:
