@@ -328,6 +328,8 @@ class Daemon:
             self.status.reload_error = None
             self.status.reloads += 1
             log.info("config reloaded (%d)", self.status.reloads, extra=_ANSWER)
+            for problem in config_warnings(prepared.config):  # as at the start
+                log.warning("%s", problem, extra=_ANSWER)
         self.status.phase = "running"
         self.notifier.ready(self.status.text(self.pipeline))
         self._publish()

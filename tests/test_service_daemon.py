@@ -386,3 +386,20 @@ def test_a_camera_that_never_delivers_is_no_frame_at_ready_from_its_start(tmp_pa
     # Counted from the camera's start: the 1.5 s open wait is part of the silence.
     assert ready.t - 1.5 - 2.0 < onset <= ready.t - 1.5 and t <= ready.t + 0.1
     assert d.stop()[0] == 0
+
+
+def test_a_reloaded_config_that_validates_but_does_not_act_as_written_is_warned_of(
+    tmp_path: Path, noise_clip: Path, daemons: list
+) -> None:
+    # The daemon warned at its start only: a SIGHUP to a config with repeat_every_s alone
+    # (max_repeats 0: no repeat ever) was "config reloaded" and nothing else.
+    d = DaemonProcess(tmp_path, noise_clip, BASE_CONFIG.format(absent_after_s=30.0))
+    daemons.append(d)
+    ready = d.wait_ready()
+    d.config_path.write_text(BASE_CONFIG.format(absent_after_s=30.0)
+                             + "  conditions:\n    long_distraction: {repeat_every_s: 20}\n")
+    hup = d.signal(signal.SIGHUP)
+    d.wait_notice(lambda n: n.get("READY") == "1", timeout=5.0, after=max(hup, ready.t))
+    d.wait_stderr("policy.conditions.long_distraction: repeat_every_s (20 s) with max_repeats 0 never repeats", timeout=2.0,
+                  after=hup)
+    assert d.proc.poll() is None and "config reloaded (1)" in d.stderr_text()
