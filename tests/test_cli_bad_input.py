@@ -279,6 +279,23 @@ def test_a_boolean_is_not_a_number(tmp_path, capsys):
     assert one_error(capsys) == "error: presence.absent_after_s: a number is expected, not a boolean (got True)"
 
 
+@pytest.mark.parametrize(("text", "line"), [
+    # In a list, a tuple or a mapping the boolean was still read as 1 / 0: a stress level
+    # threshold of 1.0, a KSS floor for level 1, a stress sign of +1.
+    ("stress:\n  level:\n    level_thresholds: [true, 1.5, 2.5]\n",
+     "stress.level.level_thresholds: a number is expected, not a boolean"),
+    ("policy:\n  conditions:\n    drowsy:\n      start_stage_by_level: {true: 1}\n",
+     "policy.conditions.drowsy.start_stage_by_level: a number is expected, not a boolean"),
+    ("drowsiness:\n  kss:\n    perclos_points: [[0.04, 0.0], [0.3, false]]\n",
+     "drowsiness.kss.perclos_points: a number is expected, not a boolean"),
+])
+def test_a_boolean_is_not_a_number_in_a_list_or_mapping_either(tmp_path, capsys, text, line):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    assert main(["check-config", str(cfg)]) == 2
+    assert one_error(capsys) == f"error: {line}"
+
+
 @pytest.mark.parametrize(("key", "value"), [
     ("policy.conditions.drowsy.value_min", ".nan"),  # no kss_level is >= NaN: drowsy never escalated by its level
     ("drowsiness.eyes.min_face_width_px", ".inf"),  # no face is that wide: the eyes never judged

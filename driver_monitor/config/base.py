@@ -19,6 +19,40 @@ def _takes(annotation: Any, *kinds: type) -> bool:
     return False
 
 
+def _numbers_within(annotation: Any) -> bool:
+    """A container typed with numbers only (tuple[float, float], list[tuple[float, float]],
+    dict[float, int], dict[str, float]): no bool, model or Any anywhere in it, where a
+    boolean item could be meant."""
+    leaves: list[Any] = []
+    stack = [annotation]
+    while stack:
+        tp = stack.pop()
+        args = typing.get_args(tp)
+        if typing.get_origin(tp) is typing.Literal:
+            return False
+        if args:
+            stack.extend(a for a in args if a is not Ellipsis)
+        else:
+            leaves.append(tp)
+    if any(leaf is bool or leaf is Any or (isinstance(leaf, type) and issubclass(leaf, BaseModel)) for leaf in leaves):
+        return False
+    return bool(typing.get_args(annotation)) and any(leaf in (int, float) for leaf in leaves)
+
+
+def _holds_a_bool(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bool):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
 class Section(BaseModel):
     """A config section: unknown keys are errors (typos must not be silently ignored),
     values are validated on assignment too, and instances are immutable once loaded so a
@@ -38,6 +72,12 @@ class Section(BaseModel):
         if isinstance(value, bool) and info.field_name is not None:
             field = cls.model_fields.get(info.field_name)
             if field is not None and _takes(field.annotation, int, float) and not _takes(field.annotation, bool):
+                raise ValueError("a number is expected, not a boolean")
+        # ... nor in a list, tuple or mapping of numbers (`level_thresholds: [true, 1.5, 2.5]`
+        # was a threshold of 1.0; `start_stage_by_level: {true: 1}` a floor for level 1).
+        if isinstance(value, list | tuple | dict) and info.field_name is not None and _holds_a_bool(value):
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and _numbers_within(field.annotation):
                 raise ValueError("a number is expected, not a boolean")
         # An empty path is the working directory ("" reads as Path(".")): `state_dir: ""` put
         # the state file, `event_clips.dir: ""` the driver's video clips, wherever the daemon
