@@ -14,6 +14,7 @@ they said about the driver came from pictures that stopped, and must not outlive
 
 from __future__ import annotations
 
+import difflib
 import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -28,6 +29,7 @@ from driver_monitor.detectors.emotion.anger import AngerDetector
 from driver_monitor.detectors.emotion.daydreaming import DaydreamingDetector
 from driver_monitor.detectors.presence import PresenceDetector
 from driver_monitor.detectors.stress.detector import StressDetector
+from driver_monitor.errors import ConfigError
 from driver_monitor.messages import (
     DriverState,
     Event,
@@ -191,11 +193,37 @@ def detector_value_names() -> frozenset[str]:
     return frozenset(str(name) for detector in build_detectors(Config()) for name in detector.columns())
 
 
+def value_key_problems(config: Config) -> list[str]:
+    """A policy condition's value_key that no detector gives was None on every frame: the
+    condition never activated by its level, without a word (`stress_levl`). One line per
+    such key (checked here, where the detectors are known: the config layer may not import
+    them)."""
+    known = detector_value_names()
+    problems = []
+    for name, condition in config.policy.conditions.items():
+        key = condition.value_key
+        if key is None or key in known or key.startswith(EXPRESSION_PREFIX):
+            continue
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        problems.append(f"policy.conditions.{name}.value_key: no detector gives this per-frame value "
+                        f"({hint}the columns are in docs/features.md) (got {key!r})")
+    return problems
+
+
+def check_value_keys(config: Config) -> None:
+    """ConfigError with value_key_problems, if any."""
+    problems = value_key_problems(config)
+    if problems:
+        raise ConfigError(problems)
+
+
 class Pipeline:
     def __init__(self, config: Config, tracker: FaceTracker | None, sinks: Iterable[Sink] = (),
                  image_models: bool = True):
         """tracker None and image_models False: a pipeline fed features only (feature replay,
         tests); `process` needs both."""
+        check_value_keys(config)
         self.config = config
         self.tracker = tracker
         self.sinks: list[Sink] = list(sinks)
@@ -342,6 +370,7 @@ class Pipeline:
         log keeps its end; the calibration stays (it describes the driver, not the config)
         unless the calibration section itself changed.
         Returns those closing events; the caller hands them to the sinks with `emit`."""
+        check_value_keys(config)  # before anything changes: a refused config leaves the running one
         events: list[Event] = []
         if self.last_t is not None:
             events.extend(self._close_detector_events(self.last_t))

@@ -96,23 +96,36 @@ def test_can_and_serial_encoders_know_every_action_and_condition():
     assert set(CONDITIONS) <= set(fields.WARNING_REASONS)  # every condition has a reason code
 
 
+
 @pytest.mark.parametrize(
     ("key", "line"),
     [
         ("stress_levl", "policy.conditions.stress.value_key: no detector gives this per-frame value "
                         "(did you mean 'stress_level'? the columns are in docs/features.md) (got 'stress_levl')"),
         ("pulse", "policy.conditions.stress.value_key: no detector gives this per-frame value "
-                          "(the columns are in docs/features.md) (got 'pulse')"),
+                  "(the columns are in docs/features.md) (got 'pulse')"),
     ],
 )
-def test_a_value_key_no_detector_gives_is_refused(key, line):
+def test_a_value_key_no_detector_gives_is_refused(tmp_path, capsys, key, line):
     # The condition compared a value that never came (None: inactive) with value_min, so a
     # misspelt key validated and the condition never activated by its level, without a word.
+    # check-config (and the daemon's load) refuse it, and so does every pipeline (replay).
+    from driver_monitor.cli import main
+    from driver_monitor.pipeline import Pipeline
+
     text = f"policy:\n  conditions:\n    stress: {{value_key: '{key}', value_min: 2}}\n"
-    assert problems(text) == [line]
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    assert main(["check-config", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"error: {line}"]
+    with pytest.raises(ConfigError) as info:
+        Pipeline(parse_config(text), None, image_models=False)
+    assert info.value.problems == [line]
 
 
 @pytest.mark.parametrize("key", ["stress_level", "kss_score", "perclos_60s", "expression_anger"])
 def test_a_value_key_of_any_detector_column_or_the_expression_model_is_taken(key):
-    c = parse_config(f"policy:\n  conditions:\n    stress: {{value_key: {key}, value_min: 2}}\n").policy
-    assert c.conditions.stress.value_key == key
+    from driver_monitor.pipeline import value_key_problems
+
+    config = parse_config(f"policy:\n  conditions:\n    stress: {{value_key: {key}, value_min: 2}}\n")
+    assert value_key_problems(config) == []

@@ -8,11 +8,10 @@ from this module (config/defaults.py).
 
 from __future__ import annotations
 
-import difflib
 from copy import deepcopy
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from driver_monitor.config.base import Section
 from driver_monitor.names import (
@@ -21,9 +20,7 @@ from driver_monitor.names import (
     CONDITIONS,
     DEGRADED_CONDITIONS,
     DRIVER_NOTICE_ACTIONS,
-    EXPRESSION_PREFIX,
     Action,
-    Column,
 )
 
 __all__ = ["ADVISORY_CONDITIONS", "CONDITIONS", "DEGRADED_CONDITIONS", "ConditionPolicy", "PolicyConfig"]
@@ -101,30 +98,6 @@ class ConditionPolicy(Section):
         if (self.value_key is None) != (self.value_min is None):
             raise ValueError("value_key and value_min go together (both null or both set)")
         return self
-
-    @field_validator("value_key")
-    @classmethod
-    def _known_value(cls, key: str | None) -> str | None:
-        if key is not None:
-            _check_value_key(key)
-        return key
-
-
-def _check_value_key(key: str) -> None:
-    """A value_key no detector gives read as None every frame: the condition never activated
-    by its level, without a word (`stress_levl`). The names other stages read (Column) and
-    the expression model's columns pass at once; any other is looked up among every
-    detector's columns (the detectors' import, ~1.5 s, only then)."""
-    if key in set(Column) or key.startswith(EXPRESSION_PREFIX):
-        return
-    from driver_monitor.pipeline import detector_value_names
-
-    known = detector_value_names()
-    if key in known:
-        return
-    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    raise ValueError(f"no detector gives this per-frame value ({hint}the columns are in docs/features.md)")
 
 
 def _stage(delay_s: float, *actions: str) -> dict[str, Any]:
