@@ -623,3 +623,17 @@ def test_a_can_channel_may_be_written_as_a_number(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("can:\n  interface: kvaser\n  channel: 0\n")
     assert load_config(cfg).can.channel == "0"
+
+
+def test_a_refused_value_key_leaves_no_empty_replay_behind(real_replays, tmp_path, capsys):
+    # The Pipeline refuses it, but replay had opened its outputs first: an events.jsonl with
+    # no event and a run.yaml, which eval reads as a drive where nothing was found.
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("policy:\n  conditions:\n    stress: {value_key: stress_levl, value_min: 2}\n")
+    out = tmp_path / "out"
+    drive = real_replays["car_look_around_man"]
+    assert main(["replay", "--features", str(drive), "-c", str(cfg), "--out", str(out), "--no-progress"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: policy.conditions.stress.value_key: no detector gives this per-frame value (did you mean "
+        "'stress_level'? the columns are in docs/features.md) (got 'stress_levl')"]
+    assert not out.exists()

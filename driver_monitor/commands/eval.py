@@ -115,6 +115,10 @@ def _eval_corpus(args: argparse.Namespace, corpus: Path) -> int:
     truth_path = Path(args.truth) if args.truth is not None else None
     truth = load_truth(truth_path) if truth_path is not None else None
     config = load_config(args.config) if args.config is not None else None
+    if config is not None:
+        from driver_monitor.pipeline import check_value_keys
+
+        check_value_keys(config)  # one line now, not one failed drive each
     entries = find_corpus([corpus], truth, truth_path)
     result = evaluate_corpus(entries, truth, config, engine_of(args), args.max_latency_s, args.early_s)
     print(result.text(args.name))

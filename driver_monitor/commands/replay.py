@@ -37,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
     if args.gif_fps is not None:
         overrides = merge_overrides(overrides, {"video": {"gif_fps": args.gif_fps}})
     config = with_overrides(load_config(args.config), overrides)
+    from driver_monitor.pipeline import check_value_keys
+
+    check_value_keys(config)  # before any output is opened: a refused config leaves no empty replay behind
     if (args.input is None) == (args.features is None):
         raise InputError("replay needs INPUT (a video or recording) or --features FEATURES, not both")
     if args.features is not None and (args.annotate is not None or args.realtime):

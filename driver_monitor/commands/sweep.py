@@ -46,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
     base_data = parse_yaml_mapping(read_yaml_text(base_path), str(base_path), "a mapping") if args.config else {}
     grid = load_grid(args.grid)
     swept = trials(grid, base)  # every config checked before anything else
+    from driver_monitor.pipeline import check_value_keys
+
+    for config in (base, *(trial.config for trial in swept)):
+        check_value_keys(config)
     truth_path = Path(args.truth) if args.truth is not None else None
     truth = load_truth(truth_path) if truth_path is not None else None
     entries = find_corpus(list(args.corpus), truth, truth_path)
