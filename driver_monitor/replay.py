@@ -123,24 +123,29 @@ def replay(
     input_path = Path(input_path)
     out_dir = Path(out_dir)
     source, recording = open_source(input_path, config)
-    try:
-        refuse_overwriting_input(source.path, recording.root if recording is not None else None, out_dir, extra_sinks)
-        provenance = run_provenance("replay", config, input_path, config_path)
-        io = RunIo.open(config, Mode.REPLAY, out_dir, recording, provenance)
-    except BaseException:
-        source.close()
-        raise
     own_tracker = tracker is None
     # Decoding, the tracker and the rest run in threads (perception.staged_replay), unless
     # the caller brings its own tracker (annotate: it must see each frame as it is judged).
     staged = config.perception.staged_replay and own_tracker
     try:
+        refuse_overwriting_input(source.path, recording.root if recording is not None else None, out_dir, extra_sinks)
+        provenance = run_provenance("replay", config, input_path, config_path)
+        # The tracker and the Pipeline (the expression model, the policy's value keys) before the
+        # outputs: one that fails to load left an events.jsonl without events and a run.yaml in
+        # place of the earlier run's outputs, which eval reads as a drive where nothing was found.
         tracker = tracker if tracker is not None else create_tracker(config.perception, staged)
     except BaseException:
-        io.close(outputs=True)
         source.close()
         raise
-    pipeline = Pipeline(config, tracker, [*io.sinks, *extra_sinks])
+    try:
+        pipeline = Pipeline(config, tracker, ())
+        io = RunIo.open(config, Mode.REPLAY, out_dir, recording, provenance)
+    except BaseException:
+        if own_tracker:
+            tracker.close()
+        source.close()
+        raise
+    pipeline.sinks = [*io.sinks, *extra_sinks]
     summary = ReplaySummary(input_path, out_dir, removed=io.removed_outputs)
     first_t: float | None = None
     # A live recording's camera rate times the no-frame timeout, as it did live.

@@ -637,3 +637,22 @@ def test_a_refused_value_key_leaves_no_empty_replay_behind(real_replays, tmp_pat
         "error: policy.conditions.stress.value_key: no detector gives this per-frame value (did you mean "
         "'stress_level'? the columns are in docs/features.md) (got 'stress_levl')"]
     assert not out.exists()
+
+
+def test_a_replay_whose_expression_model_cannot_load_leaves_the_earlier_outputs(real_dir, tmp_path, capsys):
+    # The outputs were opened (the earlier run's removed, an empty events.jsonl and a run.yaml
+    # written) before the Pipeline loaded the model: eval then read the drive as one where
+    # nothing was found.
+    out = tmp_path / "out"
+    clip = real_dir / "car_look_around_man.mp4"
+    assert main(["replay", str(clip), "--out", str(out), "--no-progress"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert "long_distraction" in before["events.jsonl"].decode()
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("stress:\n  expression_model:\n    enabled: true\n    model_path: /nonexistent.onnx\n"
+                   "    outputs: [{name: x, signals: [a]}]\n")
+    capsys.readouterr()
+    assert main(["replay", str(clip), "-c", str(cfg), "--out", str(out), "--no-progress"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: stress.expression_model.model_path: /nonexistent.onnx: no such file"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

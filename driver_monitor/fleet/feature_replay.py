@@ -125,8 +125,9 @@ def replay_features(
     table.check_config(config)
     provenance = run_provenance("replay --features", config, table.path, config_path,
                                 {"features_of": table.provenance.get("input")})
+    pipeline = Pipeline(config, None, (), image_models=False)  # refused before the outputs are replaced
     io = RunIo.open(config, Mode.REPLAY, out_dir, None, provenance)
-    pipeline = Pipeline(config, None, [*io.sinks, *extra_sinks], image_models=False)
+    pipeline.sinks = [*io.sinks, *extra_sinks]
     summary = ReplaySummary(table.path, out_dir, removed=io.removed_outputs)
     started = time.perf_counter()
     try:
