@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from driver_monitor.can.dbc import VEHICLE_EXAMPLE_DBC_PATH
 from driver_monitor.cli import main
 from driver_monitor.config import load_config
 
@@ -574,6 +575,24 @@ def test_repeat_every_s_null_is_no_repeats_without_a_warning(tmp_path, capsys):
     cfg.write_text("policy:\n  conditions:\n    drowsy: {repeat_every_s: null}\n")
     assert main(["check-config", str(cfg)]) == 0
     assert "warning" not in capsys.readouterr().out
+
+
+def test_check_config_warns_of_relative_paths(tmp_path, capsys, monkeypatch):
+    """A relative path is read against the working directory, not the config file's: it passed
+    check-config run beside the DBC and failed (or read another file) under the systemd
+    service, whose working directory is /."""
+    (tmp_path / "my_car.dbc").write_text(VEHICLE_EXAMPLE_DBC_PATH.read_text(encoding="utf-8"))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("vehicle:\n  dbc_path: my_car.dbc\nrecording:\n  event_clips: {dir: clips}\n"
+                   f"service:\n  state_dir: {tmp_path / 'state'}\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check-config", str(cfg)]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: {key}: {value!r} is relative: it is read against the working directory (/ under the systemd "
+        "service), not the config file's; give an absolute path"
+        for key, value in (("vehicle.dbc_path", "my_car.dbc"), ("recording.event_clips.dir", "clips"))
+    ]
 
 
 def test_a_plausibility_range_upside_down_is_refused(tmp_path, capsys):

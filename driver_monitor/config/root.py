@@ -1,5 +1,7 @@
 """The whole configuration: one section per subsystem (see config/default.yaml)."""
 
+from pathlib import PurePath
+
 from driver_monitor.config.anger import AngerConfig
 from driver_monitor.config.base import Section
 from driver_monitor.config.calibration import CalibrationConfig
@@ -82,7 +84,28 @@ def repeat_problems(config: Config) -> list[str]:
     return problems
 
 
+def relative_path_problems(config: Config) -> list[str]:
+    """A relative path in a config (dbc_path, model_path, event_clips.dir, state_dir) is read
+    against the process's working directory, not the config file's: `check-config` run in
+    /etc/driver-monitor finds `my_car.dbc` beside the file, the systemd service (working
+    directory /) does not, and a daemon started elsewhere reads another file."""
+    problems: list[str] = []
+
+    def walk(section: Section, prefix: str) -> None:
+        for name in type(section).model_fields:
+            value = getattr(section, name)
+            key = f"{prefix}{name}"
+            if isinstance(value, Section):
+                walk(value, f"{key}.")
+            elif isinstance(value, PurePath) and not value.is_absolute():
+                problems.append(f"{key}: {str(value)!r} is relative: it is read against the working directory "
+                                "(/ under the systemd service), not the config file's; give an absolute path")
+
+    walk(config, "")
+    return problems
+
+
 def config_warnings(config: Config) -> list[str]:
     """What `check-config` prints as warnings and the daemon logs at its start: settings that
     validate but do not do what they say."""
-    return degraded_notice_problems(config) + repeat_problems(config)
+    return degraded_notice_problems(config) + repeat_problems(config) + relative_path_problems(config)
