@@ -680,3 +680,43 @@ def test_eval_report_marks_labels_with_evals_match_window(replay_dir, tmp_path, 
     assert capsys.readouterr().out.splitlines()[1].split()[:5] == ["sleep", "1", "1", "0", "0"]
     page = (out / "drive.html").read_text()
     assert "found sleep at 103.07 s (label 90.00 s, latency 13.07 s)" in page and "missed sleep" not in page
+
+
+def test_an_end_line_without_its_start_is_drawn_from_the_start_of_the_log():
+    """An event clip's log (times from the clip's start) holds the end of a driver_absent that
+    began before the clip's window: its end line was dropped, the absence was on no row and in
+    no table."""
+    events = [{"t": 0.5, "kind": "event", "name": "blink", "detail": {"onset_t": 0.4, "duration_s": 0.1}},
+              {"t": 3.0, "kind": "event", "name": "driver_absent", "phase": "end", "detail": {"onset_t": 2.9}},
+              {"t": 3.2, "kind": "action", "name": "visual_icon", "phase": "end",
+               "detail": {"condition": "driver_absent", "level": 1, "stage": 0}}]
+    tl = build_timeline(events, end_t=6.0, start_t=0.0)
+    (absent,) = tl.named("driver_absent")
+    assert (absent.start_t, absent.end_t, absent.before_log, absent.truncated, absent.onset_t) == (0.0, 3.0, True, False, 0.0)
+    assert [(a.name, a.start_t, a.end_t) for a in tl.actions] == [("visual_icon", 0.0, 3.2)]
+    rows = {r[0]: r for r in events_table(tl).rows}
+    assert rows["driver_absent"] == ("driver_absent", 1, "3.0", "3.00", "0.00", "")
+
+
+def test_nan_and_infinity_in_a_lines_detail_do_not_stop_the_report(tmp_path):
+    """JSON lines may carry NaN / Infinity (Python's json writes and reads them): an action's
+    `level` NaN stopped the report with a traceback (int(NaN)); a blink's duration NaN was the
+    drowsiness table's longest."""
+    replay = tmp_path / "drive"
+    replay.mkdir()
+    lines = [{"t": 1.0, "kind": "event", "name": "blink", "detail": {"onset_t": 0.9, "duration_s": float("nan")}},
+             {"t": 2.0, "kind": "event", "name": "blink", "detail": {"onset_t": 1.85, "duration_s": 0.15}},
+             {"t": 3.0, "kind": "event", "name": "sleep", "phase": "start", "detail": {"onset_t": float("inf")}},
+             {"t": 3.0, "kind": "action", "name": "chime", "phase": "start",
+              "detail": {"condition": "sleep", "level": float("nan"), "stage": float("nan")}},
+             {"t": 5.0, "kind": "action", "name": "chime", "phase": "end", "detail": {"condition": "sleep"}},
+             {"t": 6.0, "kind": "event", "name": "sleep", "phase": "end", "detail": {}}]
+    (replay / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
+    result = write_report(ReportRequest(replay, tmp_path / "r.html"))
+    page = result.path.read_text()
+    assert "chime" in page and "NaN" not in re.sub(r"<script>.*?</script>", "", page, flags=re.S)
+    tl = build_timeline(lines)
+    (chime,) = tl.actions
+    assert chime.stage is None and tl.named("sleep")[0].onset_t == 3.0
+    blink = {r[0]: r for r in events_table(tl).rows}["blink"]
+    assert blink == ("blink", 2, "-", "0.15", "1.00", "")

@@ -107,7 +107,7 @@ def write_report(req: ReportRequest) -> ReportResult:
     if bundle_note:
         notes.append(bundle_note)
     used = resolve_config(req.config, req.config_source, data.run, notes)
-    timeline = build_timeline(data.events, data.end_t)
+    timeline = build_timeline(data.events, data.end_t, data.start_t)
     truth = _ground_truth(req, data)
     recording = _recording_dir(req, data)
     speed = find_speed(data.numeric, data.t, recording, used.config, notes) if data.frames else None

@@ -32,7 +32,7 @@ from driver_monitor.report.data import ReplayData
 from driver_monitor.report.decimate import m4_indices, runs
 from driver_monitor.report.ground_truth import GroundTruth
 from driver_monitor.report.no_warning import PolicyContext, Unwarned, conditions_of, unwarned_events
-from driver_monitor.report.timeline import Span, Timeline
+from driver_monitor.report.timeline import Span, Timeline, finite_number
 
 # Points per trace drawn (M4: 4 per bucket). 8000 keeps a 10-minute drive at 30 fps
 # (18000 frames) at ~0.3 s buckets with every peak; docs/performance.md has the sizes and
@@ -275,7 +275,7 @@ def _perclos_row(inp: FigureInput) -> Row | None:
 
 
 def _blink_row(inp: FigureInput) -> Row | None:
-    blinks = [s for s in inp.timeline.named("blink") if isinstance(s.detail.get("duration_s"), (int, float))]
+    blinks = [s for s in inp.timeline.named("blink") if finite_number(s.detail.get("duration_s")) is not None]
     if not blinks:
         inp.notes.append("blink durations: no blink events in this replay")
         return None
@@ -395,6 +395,8 @@ def _detail_text(span: Span) -> str:
 def _cut_text(timeline: Timeline, span: Span) -> str:
     """Why a span ended other than by its rule: the drive ended with it on, or a camera fault
     (a reload) closed it."""
+    if span.before_log:
+        return " (on already when the log began)"
     if not span.truncated or span.instantaneous:
         return ""
     if timeline.open_at_end(span):
@@ -573,8 +575,8 @@ def _action_text(a: Span, changes: Sequence[tuple[float, int]]) -> str:
 
 
 def _level(span: Span) -> int:
-    level = span.detail.get("level")
-    return int(level) if isinstance(level, (int, float)) and not isinstance(level, bool) else 0
+    level = finite_number(span.detail.get("level"))
+    return 0 if level is None else int(level)
 
 
 def _policy_row(inp: FigureInput) -> Row | None:

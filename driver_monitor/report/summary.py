@@ -16,7 +16,7 @@ from driver_monitor.report.data import ReplayData
 from driver_monitor.report.ground_truth import GroundTruth
 from driver_monitor.report.no_warning import Unwarned
 from driver_monitor.report.settings import UsedConfig, config_diff
-from driver_monitor.report.timeline import Timeline
+from driver_monitor.report.timeline import Timeline, finite_number
 
 
 @dataclass
@@ -66,8 +66,8 @@ def events_table(timeline: Timeline) -> Table:
         spans = timeline.named(name)
         timed = [s for s in spans if not s.instantaneous]
         total = sum(s.duration_s for s in timed)
-        durations = [float(s.detail["duration_s"]) for s in spans if s.instantaneous
-                     and isinstance(s.detail.get("duration_s"), (int, float))]
+        durations = [d for s in spans if s.instantaneous
+                     and (d := finite_number(s.detail.get("duration_s"))) is not None]
         longest = max([s.duration_s for s in timed] + durations, default=None)
         rows.append((name, len(spans), f"{total:.1f}" if timed else "-", f"{longest:.2f}" if longest is not None else "-",
                      f"{spans[0].start_t:.2f}", sum(timeline.open_at_end(s) for s in timed) or ""))

@@ -2,11 +2,14 @@
 action spans with their ladder stage, and the calibration states.
 
 A `start` line opens a span that the matching `end` closes; a span still open at the end of
-the log lasts to the last time seen (the replay closes it with `truncated: true` anyway).
+the log lasts to the last time seen (the replay closes it with `truncated: true` anyway); an
+`end` line without its start (an event clip's log: the event began before the clip's window)
+is a span from the first time seen, marked `before_log`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,19 +34,32 @@ class Span:
     @property
     def onset_t(self) -> float:
         """When the behaviour began (detail.onset_t), else when the rule fired."""
-        onset = self.detail.get("onset_t")
-        return float(onset) if isinstance(onset, (int, float)) and not isinstance(onset, bool) else self.start_t
+        onset = finite_number(self.detail.get("onset_t"))
+        return self.start_t if onset is None else onset
 
     @property
     def stage(self) -> int | None:
-        stage = self.detail.get("stage")
-        return int(stage) if isinstance(stage, (int, float)) and not isinstance(stage, bool) else None
+        stage = finite_number(self.detail.get("stage"))
+        return None if stage is None else int(stage)
+
+    @property
+    def before_log(self) -> bool:
+        """Its start line is not in the log: on already when the log (an event clip) began."""
+        return bool(self.end_detail.get("before_log"))
 
     @property
     def truncated(self) -> bool:
         """Closed by the pipeline, not by its rule: at the end of input, or mid-drive when a
         camera fault (or a config reload) ended every open detector event."""
         return bool(self.end_detail.get("truncated"))
+
+
+def finite_number(value: Any) -> float | None:
+    """A detail value as a number, None when it is none: text, a boolean, or NaN / Infinity
+    (which JSON lines may carry: int(NaN) stopped the whole report with a traceback)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 @dataclass(frozen=True)
@@ -75,9 +91,12 @@ class Timeline:
         return [s for s in self.states if s.name == name]
 
 
-def build_timeline(events: Iterable[EventDict], end_t: float | None = None) -> Timeline:
+def build_timeline(events: Iterable[EventDict], end_t: float | None = None, start_t: float | None = None) -> Timeline:
     lines = list(events)
     last_t = max((float(e["t"]) for e in lines), default=0.0)
+    first_t = min((float(e["t"]) for e in lines), default=0.0)
+    if start_t is not None:
+        first_t = min(first_t, start_t)
     if end_t is not None:
         last_t = max(last_t, end_t)
     out: dict[str, list[Span]] = {"event": [], "action": []}
@@ -102,6 +121,10 @@ def build_timeline(events: Iterable[EventDict], end_t: float | None = None) -> T
             started = open_at.pop(key, None)
             if started is not None:
                 out[kind].append(_span(kind, started, t, detail))
+            else:
+                # Its start is before the log (an event clip's window opens while a driver_absent
+                # or a warning is already on): drawn from the log's first time, not dropped.
+                out[kind].append(Span(kind, name, first_t, t, {}, {**detail, "before_log": True}))
         else:
             out[kind].append(Span(kind, name, t, t, detail, {}, instantaneous=True))
     for (kind, _), started in open_at.items():
