@@ -664,6 +664,9 @@ def test_a_killed_recording_is_drawn_from_the_parts_its_table_spilled(tmp_path, 
     assert len(killed.t) == 200  # two parts of 100 rows; the 50 rows held were lost with the writer
     assert killed.t[0] == 0.0 and killed.t[-1] == pytest.approx(199 / 30)
     assert not any("events only" in note for note in killed.notes)
+    # The page says it too (the log line is gone when the report is opened).
+    assert f"{out}: the recording was not closed (killed or cut off): its signals end where its spilled table does" \
+        in killed.notes
     assert [r.getMessage() for r in caplog.records] == [
         f"{out}: the recording was not closed: its timelines end where its spilled table does"]
     assert np.isfinite(killed.numeric["head_yaw_deg"]).sum() > 150

@@ -98,7 +98,7 @@ def load_replay(root: str | Path) -> ReplayData:
         data.notes.append(f"no per-frame table ({' or '.join(FEATURE_NAMES)}) in {root}: timelines show events only")
         return data
     data.features_path = features
-    table = _read_table(features)
+    table = _read_table(features, data.notes)
     if "t" not in table.column_names:
         raise InputError(f"{features}: no `t` column (not a driver-monitor feature table)")
     for name in table.column_names:
@@ -122,12 +122,16 @@ def load_replay(root: str | Path) -> ReplayData:
     return data
 
 
-def _read_table(path: Path) -> pa.Table:
+def _read_table(path: Path, notes: list[str]) -> pa.Table:
     try:
         if path.is_dir():  # the parts of a table never closed (feature_table_in)
             tables, ended = read_parts(path)
             log.warning("%s: the recording was not closed: its timelines end where its spilled table does%s",
                         path.parent, ended)
+            # On the page too: whoever opens the report later sees why the signals stop before
+            # the events do.
+            notes.append(f"{path.parent}: the recording was not closed (killed or cut off): its signals end where "
+                         f"its spilled table does{ended}")
             return pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
         if path.suffix == ".parquet":
             import pyarrow.parquet as pq
