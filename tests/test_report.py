@@ -131,7 +131,8 @@ def test_open_at_the_end_counts_what_the_drive_ended_with_not_what_a_camera_faul
          "detail": {"condition": "sleep", "level": 2, "stage": 1, "truncated": True}},
     ]
     tl = build_timeline(events, 30.0)
-    assert events_table(tl).rows == [("camera_fault", 1, "8.0", "8.00", "12.00", ""),
+    # camera_fault: on 8 s (12-20), the fault itself 9 s (its end's duration_s, from 11.0).
+    assert events_table(tl).rows == [("camera_fault", 1, "8.0", "9.00", "12.00", ""),
                                      ("drowsy", 1, "5.0", "5.00", "25.00", 1),
                                      ("sleep", 1, "2.0", "2.00", "10.00", "")]
     actions = actions_table(tl)
@@ -291,8 +292,10 @@ def test_truth_of_a_clip_of_another_length_is_refused(data, tmp_path):
 def test_summary_tables_come_from_the_full_columns(data):
     tl = build_timeline(data.events, data.end_t)
     rows = {r[0]: r for r in events_table(tl).rows}
-    assert rows["long_distraction"] == ("long_distraction", 1, "2.5", "2.50", "48.00", "")
-    assert rows["sleep"][1:5] == (1, "1.6", "1.60", "103.07")  # alerted 103.07-104.67
+    # On 2.5 s (48.0-50.5); the glance itself 5 s (its end's duration_s, from its onset).
+    assert rows["long_distraction"] == ("long_distraction", 1, "2.5", "5.00", "48.00", "")
+    # Alerted 103.07-104.67; the closure itself 4.51 s (the end's duration_s).
+    assert rows["sleep"][1:5] == (1, "1.6", "4.51", "103.07")
     assert rows["blink"][1] == len([e for e in data.events if e["name"] == "blink"])
     chime = {r[0]: r for r in actions_table(tl).rows}["chime"]
     assert chime[2] == "driver_absent 1, microsleep 2, sleep 1, unresponsive 1" and "stage 0" in chime[3]

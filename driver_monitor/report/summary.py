@@ -66,12 +66,16 @@ def events_table(timeline: Timeline) -> Table:
         spans = timeline.named(name)
         timed = [s for s in spans if not s.instantaneous]
         total = sum(s.duration_s for s in timed)
-        durations = [d for s in spans if s.instantaneous
-                     and (d := finite_number(s.detail.get("duration_s"))) is not None]
-        longest = max([s.duration_s for s in timed] + durations, default=None)
+        # The longest behaviour, as the log's duration_s gives it (from its onset: a sleep's
+        # closure from the eyes' closing, not from the rule firing 3 s later); a span whose
+        # end says none (truncated, became) counts from its start line to its end line.
+        durations = [d for s in spans
+                     if (d := finite_number((s.detail if s.instantaneous else s.end_detail).get("duration_s"))) is not None]
+        durations += [s.duration_s for s in timed if finite_number(s.end_detail.get("duration_s")) is None]
+        longest = max(durations, default=None)
         rows.append((name, len(spans), f"{total:.1f}" if timed else "-", f"{longest:.2f}" if longest is not None else "-",
                      f"{spans[0].start_t:.2f}", sum(timeline.open_at_end(s) for s in timed) or ""))
-    return Table("Events", ("event", "count", "total s", "longest s", "first at s", "open at the end"), rows, id="events")
+    return Table("Events", ("event", "count", "on s", "longest s", "first at s", "open at the end"), rows, id="events")
 
 
 def actions_table(timeline: Timeline) -> Table:
