@@ -378,6 +378,11 @@ def test_config_comes_from_run_yaml_and_its_diff_and_thresholds_show(replay_dir,
     result = write_report(ReportRequest(d, d / "r.html"))
     text = result.path.read_text()
     assert "run.yaml (tuned.yaml)" in text
+    # A replay with the packaged default says so once, not in double brackets.
+    (d / "run.yaml").write_text(yaml.safe_dump({"command": "replay", "config": {"path": "(packaged default)",
+                                                                              "settings": settings}}))
+    text = write_report(ReportRequest(d, d / "r.html")).path.read_text()
+    assert "run.yaml: (packaged default)" in text and "((packaged default))" not in text
     assert "<td>drowsiness.blink.closed_threshold</td><td class=\"num\">0.5</td><td class=\"num\">0.6</td>" in text
     assert '"name":"closed from 0.6"' in text
     used = UsedConfig(config, "packaged", True)

@@ -30,7 +30,9 @@ def resolve_config(explicit: Config | None, explicit_source: str | None, run: Ma
     settings = ((run or {}).get("config") or {}) if isinstance((run or {}).get("config"), Mapping) else {}
     if isinstance(settings.get("settings"), Mapping):
         try:
-            return UsedConfig(Config.model_validate(settings["settings"]), f"run.yaml ({settings.get('path', '?')})", True)
+            path = str(settings.get("path", "?"))  # a file, or "(packaged default)" already in brackets
+            return UsedConfig(Config.model_validate(settings["settings"]),
+                              f"run.yaml: {path}" if path.startswith("(") else f"run.yaml ({path})", True)
         except ValidationError:
             notes.append("run.yaml: its config settings do not validate against this version; "
                          "thresholds drawn from the packaged default")
