@@ -532,15 +532,17 @@ def test_a_full_disk_keeps_the_parts_written_before_it(tmp_path, monkeypatch, di
     from driver_monitor.outputs.guarded import GuardedFileSink
 
     monkeypatch.setattr(feature_table, "PARQUET_CHUNK_ROWS", 7)
-    real_write = feature_table._write_atomic
+    # The disk fills where Arrow writes (a module of its own, so the compiled core's calls
+    # go through the patch too: tests/test_compiled_core.py runs this file against it).
+    real_write = pq.write_table
     full = {"on": False}
 
-    def write(table, path, how):
+    def write(table, where, *args, **kwargs):
         if full["on"]:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real_write(table, path, how)
+        real_write(table, where, *args, **kwargs)
 
-    monkeypatch.setattr(feature_table, "_write_atomic", write)
+    monkeypatch.setattr(pq, "write_table", write)
     path = tmp_path / "features.parquet"
     sink = GuardedFileSink(FeatureTableWriter(path, "parquet", provenance_meta(), spill=True), path)
     results = [varied(k) for k in range(30)]
