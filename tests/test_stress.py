@@ -262,3 +262,33 @@ def test_disabled_detector_reports_nothing() -> None:
     assert events == []
     assert cols[79.0]["heart_rate_source"] == "none" and cols[79.0]["stress_level"] is None
     assert math.isnan(cols[79.0]["heart_rate_bpm"])
+
+
+def test_an_event_closed_by_a_camera_fault_needs_a_new_hold_before_it_starts_again() -> None:
+    # The pipeline closes open events when the camera fails (detector.finish) and does not
+    # update the detectors while the fault lasts (112-113 s here). The level is still 2 after
+    # it: a new event starts once it has held start_after_s 5 s again, onset at 113.0, not at
+    # once with the closed event's onset (104.1, before that event's end at 112.0).
+    config = StressConfig.model_validate({"baseline": {"adapt_time_constant_s": 36000.0}})
+    det = StressDetector(config)
+    hr = lambda t: 90.0 if t >= 100.0 else 70.0  # noqa: E731
+    events, _ = drive(det, (t for t in frames(112.0) if t < 112.0), no_face, hr)
+    events += det.finish(112.0)
+    later, cols = drive(det, (t for t in frames(130.0) if t >= 113.0), no_face, hr)
+    events += later + det.finish(130.0)
+    assert cols[113.0]["stress_level"] == 2
+    assert [(e.t, e.phase, e.detail["onset_t"]) for e in events] == [
+        (109.1, "start", 104.1), (112.0, "end", 112.0), (118.0, "start", 113.0), (130.0, "end", 130.0)]
+
+
+def test_start_and_end_holds_are_not_a_frame_late_from_rounding() -> None:
+    # Frame times k / 10: 12.2 - 7.2 and 28.4 - 13.4 are a rounding short of 5 s and 15 s;
+    # the event still starts and ends on those frames (EpisodeClock's 1e-9), not one later.
+    assert 12.2 - 7.2 < 5.0 and 28.4 - 13.4 < 15.0
+    config = StressConfig.model_validate({"baseline": {"baseline_s": 5.0, "adapt_time_constant_s": 36000.0},
+                                          "level": {"smoothing_time_constant_s": 0.0}})
+    det = StressDetector(config)
+    hr = lambda t: 90.0 if 7.2 <= t < 13.4 else 70.0  # noqa: E731  score 2 (level 2) at once
+    events, cols = drive(det, frames(40.0), no_face, hr)
+    assert cols[7.1]["stress_level"] == 0 and cols[7.2]["stress_level"] == 2 and cols[13.4]["stress_level"] == 0
+    assert [(e.t, e.phase, e.detail["onset_t"]) for e in events] == [(12.2, "start", 7.2), (28.4, "end", 13.4)]

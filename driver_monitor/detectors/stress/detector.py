@@ -199,7 +199,9 @@ class StressDetector:
             if self._below_since_t is None:
                 self._below_since_t = t
         if self._event_onset_t is None:
-            if high and self._above_since_t is not None and t - self._above_since_t >= c.start_after_s:
+            # 1e-9: frame times k / fps put 5 s after an onset a rounding short of 5 s
+            # (a frame late at 10-60 fps for a third of the onsets), as EpisodeClock allows.
+            if high and self._above_since_t is not None and t - self._above_since_t >= c.start_after_s - 1e-9:
                 self._event_onset_t = self._above_since_t
                 self._event_max_level = self.level or 0
                 return [Event(t, "event", "stress", "start", self._detail(self._event_onset_t))]
@@ -207,7 +209,7 @@ class StressDetector:
         if high:
             self._event_max_level = max(self._event_max_level, self.level or 0)
             return []
-        if self._below_since_t is not None and t - self._below_since_t >= c.end_after_s:
+        if self._below_since_t is not None and t - self._below_since_t >= c.end_after_s - 1e-9:
             return [self._end(t, self._below_since_t, truncated=False)]
         return []
 
@@ -251,6 +253,11 @@ class StressDetector:
         }
 
     def finish(self, t: float) -> list[Event]:
+        """Close an open event at t (end of input, a camera fault, a reload). The hold clocks
+        start again: kept, a level still high after a camera fault restarted the event at
+        the first frame with the closed event's onset_t, before that event's end (as the
+        anger and daydreaming episodes do, a new event needs start_after_s of its own)."""
+        self._above_since_t = self._below_since_t = None
         if self._event_onset_t is None:
             return []
         return [self._end(t, t, truncated=True)]
