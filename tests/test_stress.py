@@ -292,3 +292,19 @@ def test_start_and_end_holds_are_not_a_frame_late_from_rounding() -> None:
     events, cols = drive(det, frames(40.0), no_face, hr)
     assert cols[7.1]["stress_level"] == 0 and cols[7.2]["stress_level"] == 2 and cols[13.4]["stress_level"] == 0
     assert [(e.t, e.phase, e.detail["onset_t"]) for e in events] == [(12.2, "start", 7.2), (28.4, "end", 13.4)]
+
+
+def test_stop_and_go_time_stopped_does_not_count_towards_the_baseline() -> None:
+    # 5 s driving, 5 s stopped, from 0 s on (10 fps): the baseline's 60 s of driving are
+    # 0.1-4.9 s (4.9 s: the first frame has no interval), then 5 s per stretch from 10 s on,
+    # complete with the frame at 120.0. Each stop used to credit max_gap_s (2 s) to the first
+    # frame after it: ready at 84.8 s, after 44 s of driving.
+    det = StressDetector(StressConfig())
+    cols: dict[float, dict[str, Scalar]] = {}
+    for t in frames(130.0):
+        moving = round(t * 10) % 100 < 50
+        vehicle = VehicleState(t=t, speed_kph=50.0 if moving else 0.0, external_heart_rate_bpm=70.0)
+        det.update(DetectorInput(no_face(t), vehicle, CAL))
+        cols[round(t, 3)] = det.columns()
+    assert cols[114.9]["stress_level"] is None and cols[120.0]["stress_level"] == 0
+    assert det.cues["heart_rate"].baseline.learned_s == pytest.approx(60.0)

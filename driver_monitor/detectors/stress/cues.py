@@ -59,6 +59,12 @@ class Baseline:
     def ready(self) -> bool:
         return self.learned_s >= self.learn_s
 
+    def park(self, t: float) -> None:
+        """A sample at t not to learn from (parked): the time up to t is not credited to the
+        next sample (kept, each stop credited up to max_gap_s of standstill to the first frame
+        after it: 5 s stops between 5 s of driving learned the 60 s baseline in 44 s of driving)."""
+        self._t = t
+
     def update(self, t: float, x: float, adapt: bool) -> None:
         prev, self._t = self._t, t
         if not math.isfinite(x) or prev is None:
@@ -95,6 +101,8 @@ class Cue:
     def update(self, t: float, x: float, adapt: bool, learn: bool = True) -> float:
         """Feed the raw value at t (NaN: none now); return the evidence (NaN if unavailable).
         learn False: the baseline neither learns nor adapts from this sample (parked)."""
+        if not learn:
+            self.baseline.park(t)
         if not math.isfinite(x):
             self.evidence = math.nan
             return self.evidence
