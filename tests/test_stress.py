@@ -308,3 +308,19 @@ def test_stop_and_go_time_stopped_does_not_count_towards_the_baseline() -> None:
         cols[round(t, 3)] = det.columns()
     assert cols[114.9]["stress_level"] is None and cols[120.0]["stress_level"] == 0
     assert det.cues["heart_rate"].baseline.learned_s == pytest.approx(60.0)
+
+
+def test_an_absurd_blendshape_value_is_no_reading_not_a_baseline_for_the_journey() -> None:
+    # One frame of a hand-made feature table reads browDown 1e300 at 100 s (after the
+    # baseline). Taken, the 5 s smoothing and the baseline's slow follow carried it into
+    # the baseline (~1e296): the cue's evidence was 0 for the rest of the journey, however
+    # the brows moved. As the anger detector does, a score outside 0..1 is no reading.
+    det = StressDetector(StressConfig())
+    brow = lambda t: 1e300 if t == 100.0 else (0.55 if t >= 150.0 else 0.1)  # noqa: E731
+    _, cols = drive(det, frames(149.9), lambda t: face(brow_down=brow(t))(t))
+    assert det.cues["brow_down"].baseline.mean == pytest.approx(0.1) and det.cues["brow_down"].evidence == pytest.approx(0.0, abs=1e-9)
+    assert {c["stress_level"] for t, c in cols.items() if t >= 61.0} == {0}
+    # From 150 s the brows are 0.45 (3 units of 0.15) above it: with the face cues' weights
+    # (0.3 + 0.3 + 0.2) the score settles at 3 x 0.3 / 0.8 = 1.125, level 1.
+    _, cols = drive(det, (t for t in frames(200.0) if t >= 150.0), lambda t: face(brow_down=brow(t))(t))
+    assert cols[199.0]["stress_level"] == 1 and cols[199.0]["stress_score"] == pytest.approx(1.115, abs=0.005)

@@ -32,7 +32,7 @@ from driver_monitor.config.anger import AngerConfig
 from driver_monitor.detectors.base import DetectorInput
 from driver_monitor.detectors.emotion.episode import AdvisoryEpisode
 from driver_monitor.detectors.emotion.neutral import NeutralBaseline
-from driver_monitor.detectors.stress.cues import SmoothedValue, finite_or_nan
+from driver_monitor.detectors.stress.cues import SmoothedValue, blendshape_or_nan, finite_or_nan
 from driver_monitor.messages import Event, Features, Scalar
 from driver_monitor.names import Column, EventName
 
@@ -82,7 +82,7 @@ class AngerDetector:
         t = f.t
         # Blendshape scores are probabilities (0..1, MediaPipe's sigmoid outputs): anything else
         # (a hand-made table's 1e308) is no reading; taken, it overflowed the evidence to inf.
-        raw = {u: _score(getattr(f, u)) if f.face_present else math.nan for u in UNITS}
+        raw = {u: blendshape_or_nan(getattr(f, u)) if f.face_present else math.nan for u in UNITS}
         values: dict[str, float] = {}
         for u in UNITS:
             # A unit not read for longer than a frame gap is unknown, not its last reading held
@@ -219,12 +219,6 @@ class AngerDetector:
         events = self.finish(t)
         self.__init__(self.config)  # type: ignore[misc]
         return events
-
-
-def _score(value: object) -> float:
-    """A blendshape score: its value in 0..1, NaN for anything else (missing, inf, absurd)."""
-    v = finite_or_nan(value)
-    return v if 0.0 <= v <= 1.0 else math.nan
 
 
 def _may_exceed(values: deque[float], sd: float) -> bool:

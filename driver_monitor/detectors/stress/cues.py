@@ -128,3 +128,11 @@ def finite_or_nan(value: object) -> float:
         return math.nan
     v = float(value)
     return v if math.isfinite(v) else math.nan
+
+
+def blendshape_or_nan(value: object) -> float:
+    """A blendshape score: its value in 0..1 (MediaPipe's sigmoid outputs), NaN for anything
+    else (missing, inf, a hand-made table's 1e308: taken, one such frame in the baseline
+    minute or after it drove that cue's baseline to ~1e300, its evidence 0 for the journey)."""
+    v = finite_or_nan(value)
+    return v if 0.0 <= v <= 1.0 else math.nan

@@ -18,7 +18,13 @@ import numpy as np
 from driver_monitor.config.privacy import PrivacyConfig
 from driver_monitor.config.stress import StressConfig
 from driver_monitor.detectors.base import DetectorInput
-from driver_monitor.detectors.stress.cues import Baseline, Cue, SmoothedValue, finite_or_nan
+from driver_monitor.detectors.stress.cues import (
+    Baseline,
+    Cue,
+    SmoothedValue,
+    blendshape_or_nan,
+    finite_or_nan,
+)
 from driver_monitor.detectors.stress.rppg import (
     HeartRateEstimate,
     HeartRateSource,
@@ -126,9 +132,9 @@ class StressDetector:
         raw = {
             "heart_rate": self.heart_rate_bpm,
             "rmssd": self.rmssd_ms,
-            "brow_down": f.brow_down if f.face_present else math.nan,
-            "mouth_press": f.mouth_press if f.face_present else math.nan,
-            "eye_squint": f.eye_squint if f.face_present else math.nan,
+            "brow_down": blendshape_or_nan(f.brow_down) if f.face_present else math.nan,
+            "mouth_press": blendshape_or_nan(f.mouth_press) if f.face_present else math.nan,
+            "eye_squint": blendshape_or_nan(f.eye_squint) if f.face_present else math.nan,
             "blink_rate": finite_or_nan(inp.upstream.get(BLINK_RATE_COLUMN)),
         }
         weighted = 0.0
