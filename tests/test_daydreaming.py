@@ -106,3 +106,13 @@ def test_stopping_restarts_the_window_and_the_check_clock() -> None:
 def test_a_new_speed_band_learns_its_own_baseline() -> None:
     _, cols = drive(160.0, speed=lambda t: 130.0 if t >= 100.0 else 100.0)
     assert cols[126.0]["daydreaming_abstain"] == "no_baseline"
+
+
+def test_an_absurd_gaze_angle_is_no_measurement_not_a_dead_window() -> None:
+    # One frame of a hand-made table reads gaze yaw 1e200 at 70 s. Summed, its square made
+    # the window's sums inf and, once dropped, NaN: the stare was never judged daydreaming.
+    # Unmeasured, the stare reads as in the first test.
+    gaze = lambda t: (1e200, 0.0, "road") if t == 70.0 else scanning(t)  # noqa: E731
+    events, cols = drive(160.0, gaze)
+    assert cols[125.9]["daydreaming_level"] == 2
+    assert [(e.t, e.phase) for e in events if e.name == "daydreaming"] == [(130.9, "start"), (155.2, "end")]

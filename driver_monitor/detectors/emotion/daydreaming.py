@@ -29,6 +29,7 @@ from driver_monitor.messages import Event, Scalar
 from driver_monitor.names import Column, EventName
 
 CHECK_ZONES = MIRRORS | {CLUSTER}
+MAX_GAZE_DEG = 360.0
 SLOW, CALIBRATING, NO_BASELINE, FILLING, LITTLE_GAZE, NONE = (
     "slow", "calibrating", "no_baseline", "filling", "little_gaze", "none")
 
@@ -80,7 +81,11 @@ class DaydreamingDetector:
         pitch = finite_or_nan(inp.upstream.get(Column.GAZE_PITCH_DEG_ABS))
         zone = inp.upstream.get(Column.GAZE_ZONE)
         self._track_checks(t, zone if isinstance(zone, str) else UNKNOWN)
-        measured = math.isfinite(yaw) and math.isfinite(pitch) and zone not in (UNKNOWN, "away", None)
+        # A gaze angle beyond a full turn is no measurement (a hand-made table's 1e200): summed
+        # into the window's squares it made them inf, then NaN once dropped, and the window
+        # (and a band baseline) judged nothing for as long as gaze kept being measured.
+        measured = (abs(yaw) <= MAX_GAZE_DEG and abs(pitch) <= MAX_GAZE_DEG
+                    and zone not in (UNKNOWN, "away", None))  # NaN compares False: not measured
         in_centre = measured and math.hypot(yaw, pitch) <= c.road_centre_radius_deg
         self._track_fixation(t, yaw, pitch, measured)
         band_key = int(speed // c.speed_band_kph)
