@@ -179,3 +179,16 @@ def test_absurd_blendshape_values_are_no_reading() -> None:
     assert cols[40.4]["anger_level"] == 0 and cols[40.5]["anger_abstain"] == "no_units"
     assert all(math.isnan(cols[t]["anger_score"]) for t in cols if t >= 40.5)
     assert events == []
+
+
+@pytest.mark.parametrize("unit", ["jaw_forward", "eye_wide", "nose_sneer"])
+def test_a_unit_never_read_does_not_keep_the_neutral_from_being_learned(unit: str) -> None:
+    """A feature table without one unit's column (NaN throughout) while the other units of
+    its group are read: the neutral is learned from the units read, and that unit is left
+    out. Requiring every unit, the neutral was never learned: `learning` for the whole drive."""
+    face = lambda t: replace(angry_between(40.0, 50.0)(t), **{unit: math.nan})  # noqa: E731
+    det, events, cols = drive(60.0, face)
+    assert cols[29.9]["anger_abstain"] == "learning" and cols[30.0]["anger_abstain"] == "none"
+    assert math.isnan(det.neutral.centre[unit]) and det.neutral.centre["brow_down"] == pytest.approx(0.30)
+    assert [(e.t, e.phase, e.detail["onset_t"]) for e in events] == [(43.1, "start", 40.1), (55.8, "end", 50.8)]
+    assert set(events[0].detail["evidence"]) == {"brow_down", "eye_squint", "mouth_press"}

@@ -32,18 +32,22 @@ class NeutralBaseline:
         return bool(self.centre)
 
     def update(self, t: float, values: dict[str, float], accept: bool) -> None:
-        """Teach from this frame when `accept` (neutral-looking, judged, moving) and every
-        value is finite; a gap credits at most max_frame_gap_s."""
+        """Teach from this frame when `accept` (neutral-looking, judged, moving): each finite
+        value joins its name's samples; a gap credits at most max_frame_gap_s. A name never
+        read while learning (a unit a feature table lacks) has a NaN centre and spread: the
+        caller leaves it out. (Requiring every value finite, one such unit kept the neutral
+        from ever being learned, and anger was `learning` for the whole drive.)"""
         prev, self._t = self._t, t
-        if self.ready or not accept or prev is None or not all(math.isfinite(values[n]) for n in self.names):
+        if self.ready or not accept or prev is None:
             return
         for n in self.names:
-            self._samples[n].append(values[n])
+            if math.isfinite(values[n]):
+                self._samples[n].append(values[n])
         self.learned_s += min(max(0.0, t - prev), self.config.max_frame_gap_s)
         if self.learned_s >= self.config.learn_s - 1e-9:
             for n in self.names:
                 x = np.fromiter(self._samples[n], dtype=np.float64)
-                median = float(np.median(x))
+                median = float(np.median(x)) if x.size else math.nan
                 self.centre[n] = median
-                self.spread[n] = MAD_TO_SD * float(np.median(np.abs(x - median)))
+                self.spread[n] = MAD_TO_SD * float(np.median(np.abs(x - median))) if x.size else math.nan
             self._samples = {}
