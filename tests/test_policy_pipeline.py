@@ -231,12 +231,13 @@ def test_a_new_driver_learns_their_own_neutral_face_and_calm_heart_rate():
     values = {round(r.t, 1): r.state.values for r in results}
     # Driver 1's neutral was learned by 30.0 s; driver 2's is learned from nothing once the car
     # moves again (learning needs >= 10 km/h: 180.0 s credits the 0.1 s since 179.9), 30 s of
-    # frames later; stress's calm baseline after its 60 s (stress_level None until then).
+    # frames later; stress's calm baseline after its 60 s, credited the same way (the time
+    # stopped before 179.9 is not: stress_level None until then).
     assert values[161.9]["anger_neutral_learned_s"] == pytest.approx(30.0)
     assert values[162.1]["anger_neutral_learned_s"] == 0.0  # the detectors ran at 162.0 before the policy
     assert values[209.8]["anger_abstain"] == "learning" and values[209.9]["anger_abstain"] == "none"
     assert values[209.9]["anger_level"] == 0 and values[340.0]["anger_level"] == 0
-    assert values[239.9]["stress_level"] is None and values[240.0]["stress_level"] == 0
+    assert values[239.8]["stress_level"] is None and values[239.9]["stress_level"] == 0
     assert values[340.0]["stress_level"] == 0
 
 
