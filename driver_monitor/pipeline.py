@@ -365,15 +365,21 @@ class Pipeline:
         daemon loads it on its reload thread: a model that fails must fail the reload, not the
         loop, and a slow one must not stall it); BUILD builds it here when that section changed.
 
-        Detectors are rebuilt with the new thresholds. Events the old ones had open are
-        closed first at the last frame's time (detail truncated=True), so every start in the
-        log keeps its end; the calibration stays (it describes the driver, not the config)
-        unless the calibration section itself changed.
+        A detector whose config sections (DetectorStage.sections) changed is rebuilt with
+        the new thresholds; the events it had open are closed first at the last frame's time
+        (detail truncated=True), so every start in the log keeps its end. The others are kept
+        with their history: a reload that changes an output, or the stress section only, must
+        not restart a glance's timer, empty the PERCLOS windows or learn a driver's calm
+        baseline afresh from whatever mood the driver is in at the reload. The calibration
+        stays (it describes the driver, not the config) unless its own rules changed.
         Returns those closing events; the caller hands them to the sinks with `emit`."""
         check_value_keys(config)  # before anything changes: a refused config leaves the running one
+        kept = [all(getattr(config, section) == getattr(self.config, section) for section in stage.sections)
+                for stage in DETECTOR_STAGES]
         events: list[Event] = []
         if self.last_t is not None:
-            events.extend(self._close_detector_events(self.last_t))
+            events.extend(e for detector, keep in zip(self.detectors, kept) if not keep
+                          for e in detector.finish(self.last_t))
             if self.policy_engine is not None and not config.policy.enabled:
                 events.extend(self.policy_engine.finish(self.last_t))
         self._track_active(events)
@@ -398,7 +404,8 @@ class Pipeline:
         self.config = config
         if tracker is not None:
             self.tracker = tracker
-        self.detectors = build_detectors(config)
+        self.detectors = [detector if keep else stage.build(ConfigSections(config, stage))  # type: ignore[arg-type]
+                          for stage, detector, keep in zip(DETECTOR_STAGES, self.detectors, kept)]
         return events
 
     def emit(

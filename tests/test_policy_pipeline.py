@@ -115,15 +115,23 @@ def test_reload_keeps_monitoring_and_follows_the_new_ladder():
     for i in range(130):
         pipeline.process_features(Features(i / 2, False), VehicleState(i / 2))
     assert pipeline.policy_engine is not None and pipeline.policy_engine.state.monitoring_active
-    new = parse_config("policy:\n  conditions:\n    driver_absent:\n      ladder: [{delay_s: 0, actions: [visual_icon]}]\n")
+    new_text = "policy:\n  conditions:\n    driver_absent:\n      ladder: [{delay_s: 0, actions: [visual_icon]}]\n"
+    new = parse_config(new_text)
+    presence = pipeline.detectors[0]
     closing = pipeline.reconfigure(new)
+    # Only the policy changed: the presence detector is kept with its open driver_absent (a
+    # rebuilt one closed it, and the warning went off for the 2 s a new one takes to fire).
+    assert closing == [] and pipeline.detectors[0] is presence
     result = pipeline.emit(64.6, closing)  # the daemon hands the closing events on like this
     assert result.policy is not None and result.policy.monitoring_active
     after = [pipeline.process_features(Features(65.0 + i / 2, False), VehicleState(65.0 + i / 2)) for i in range(8)]
-    # The reload closed driver_absent (0.5 s clearing from 64.6, new ladder: icon only); the
-    # new presence detector fires again 2 s after its first frame (65.0 -> 67.0).
-    assert [(r.t, set(r.policy.actions)) for r in after[:5]] == [
-        (65.0, {"visual_icon"}), (65.5, set()), (66.0, set()), (66.5, set()), (67.0, {"visual_icon"})]
+    # The new ladder (icon only) from the next frame on, without a gap.
+    assert [(r.t, set(r.policy.actions)) for r in after[:5]] == [(65.0 + i / 2, {"visual_icon"}) for i in range(5)]
+    # A changed presence section rebuilds that detector alone: its open event ends, truncated.
+    distraction = pipeline.detectors[2]
+    closing = pipeline.reconfigure(parse_config(new_text + "presence: {absent_after_s: 3.0}\n"))
+    assert [(e.name, e.phase, e.detail.get("truncated")) for e in closing] == [("driver_absent", "end", True)]
+    assert pipeline.detectors[0] is not presence and pipeline.detectors[2] is distraction
     off = pipeline.reconfigure(parse_config("policy: {enabled: false}\n"))
     assert [(e.name, e.phase) for e in off if e.kind == "action"] == [("visual_icon", "end")]
     assert pipeline.policy_engine is None and pipeline.warning_active_since_t is None
