@@ -378,7 +378,7 @@ class Pipeline:
                 for stage in DETECTOR_STAGES]
         events: list[Event] = []
         if self.last_t is not None:
-            events.extend(e for detector, keep in zip(self.detectors, kept) if not keep
+            events.extend(e for detector, keep in zip(self.detectors, kept, strict=False) if not keep
                           for e in detector.finish(self.last_t))
             if self.policy_engine is not None and not config.policy.enabled:
                 events.extend(self.policy_engine.finish(self.last_t))
@@ -405,7 +405,7 @@ class Pipeline:
         if tracker is not None:
             self.tracker = tracker
         self.detectors = [detector if keep else stage.build(ConfigSections(config, stage))  # type: ignore[arg-type]
-                          for stage, detector, keep in zip(DETECTOR_STAGES, self.detectors, kept)]
+                          for stage, detector, keep in zip(DETECTOR_STAGES, self.detectors, kept, strict=False)]
         return events
 
     def emit(
