@@ -46,4 +46,4 @@ def test_user_model_that_mediapipe_cannot_load_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     assert len(err) == 1
-    assert err[0].startswith(f"error: face model {bad}: cannot be loaded")
+    assert err[0] == f"error: face model {bad}: corrupt (not a readable .task zip bundle)"
