@@ -357,14 +357,12 @@ class _Results:
         pass
 
 
-def test_a_serial_ack_pressed_during_a_camera_fault_reaches_the_policy_on_any_loop_turn(tmp_path: Path) -> None:
-    # The loop turns every ~66 ms while idle; a result goes to the policy every 0.1 s only
-    # (Pipeline.idle). A press taken from the board on a turn without one was lost (and yet
-    # written to serial_ack.csv, so a replay acted on it while the live run had not).
+def _daemon_in_camera_fault(tmp_path: Path) -> tuple:
+    """A daemon whose camera hands nothing (camera fault after its timeout), monitoring active
+    at once, its results collected; the clock is `now[0]`."""
     from driver_monitor.config import parse_config
     from driver_monitor.pipeline import Pipeline
     from driver_monitor.service import Daemon
-    from driver_monitor.vehicle.inputs import VehicleInputs
 
     config = parse_config("policy: {monitoring: {activation_s: 0.0}}\n")
     now = [1000.0]
@@ -372,6 +370,16 @@ def test_a_serial_ack_pressed_during_a_camera_fault_reaches_the_policy_on_any_lo
     daemon.status.write_file = False
     sink = _Results()
     daemon.config, daemon.pipeline, daemon.camera = config, Pipeline(config, None, [sink], image_models=False), _SilentCamera()
+    return daemon, sink, now
+
+
+def test_a_serial_ack_pressed_during_a_camera_fault_reaches_the_policy_on_any_loop_turn(tmp_path: Path) -> None:
+    # The loop turns every ~66 ms while idle; a result goes to the policy every 0.1 s only
+    # (Pipeline.idle). A press taken from the board on a turn without one was lost (and yet
+    # written to serial_ack.csv, so a replay acted on it while the live run had not).
+    from driver_monitor.vehicle.inputs import VehicleInputs
+
+    daemon, sink, now = _daemon_in_camera_fault(tmp_path)
     presses, tapped = [False], []
     vehicle = VehicleInputs(ack=lambda: presses.pop() if presses else False)
     vehicle.ack_tap = tapped.append
@@ -437,17 +445,9 @@ def test_a_can_ack_tap_during_a_camera_fault_reaches_the_policy_on_any_loop_turn
     # As the serial press above: a vehicle CAN tap (one VEH_Hmi frame pressed) is handed by
     # the decoder at the next turn only; on a turn without a result it was lost, and the
     # driver could not acknowledge the camera fault's notice with a quick press.
-    from driver_monitor.config import parse_config
-    from driver_monitor.pipeline import Pipeline
-    from driver_monitor.service import Daemon
     from driver_monitor.vehicle.inputs import VehicleInputs
 
-    config = parse_config("policy: {monitoring: {activation_s: 0.0}}\n")
-    now = [1000.0]
-    daemon = Daemon(state_dir=tmp_path / "run", clock=lambda: now[0])
-    daemon.status.write_file = False
-    sink = _Results()
-    daemon.config, daemon.pipeline, daemon.camera = config, Pipeline(config, None, [sink], image_models=False), _SilentCamera()
+    daemon, sink, now = _daemon_in_camera_fault(tmp_path)
     can_source = _DecodedCan()
     daemon.io = SimpleNamespace(vehicle=VehicleInputs(can=can_source), frame_taps=[])
 
