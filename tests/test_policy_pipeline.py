@@ -137,21 +137,23 @@ def test_reload_keeps_monitoring_and_follows_the_new_ladder():
     assert pipeline.policy_engine is None and pipeline.warning_active_since_t is None
 
 
+def _driver_change_frame(t: float, speed_kph: float | None) -> tuple[Features, VehicleState]:
+    """Driver 1 looks ahead (head pitch 0) until 130 s, the seat is empty 130-170 s, then
+    driver 2, sitting lower, looks ahead at head pitch 16 deg."""
+    if 130.0 <= t < 170.0:
+        return Features(t, False), VehicleState(t, speed_kph=speed_kph)
+    f = open_eyes_features(t)
+    if t >= 170.0:
+        f = dataclasses.replace(f, head_pitch_deg=16.0)
+    return f, VehicleState(t, speed_kph=speed_kph)
+
+
 def test_a_new_driver_after_the_seat_was_left_empty_is_calibrated_afresh():
     """Driver 1 drives 120 s looking ahead (head pitch 0), stops, leaves the seat for 40 s (a
     new journey); driver 2, sitting lower, looks ahead at head pitch 16 deg. Kept, driver 1's
     settled road-ahead direction made driver 2 look away for good: long_distraction at 174 s,
     unresponsive at 177 s, never ended, and an intervention once monitoring was active."""
-    def frame(t: float) -> tuple[Features, VehicleState]:
-        speed = 0.0 if 120.0 <= t < 180.0 else 80.0
-        if 130.0 <= t < 170.0:
-            return Features(t, False), VehicleState(t, speed_kph=speed)
-        f = open_eyes_features(t)
-        if t >= 170.0:
-            f = dataclasses.replace(f, head_pitch_deg=16.0)
-        return f, VehicleState(t, speed_kph=speed)
-
-    results = run("", [frame(i / 10) for i in range(3000)])
+    results = run("", [_driver_change_frame(i / 10, 0.0 if 120.0 <= i / 10 < 180.0 else 80.0) for i in range(3000)])
     events = [e for r in results for e in r.events]
     assert not [e for e in events if e.kind == "event" and e.name in ("long_distraction", "unresponsive")]
     assert not [e for e in events if e.kind == "action" and e.name in ("hazard_lights", "mrm_request")]
@@ -172,16 +174,10 @@ def test_a_new_driver_is_calibrated_afresh_without_a_vehicle_speed_too(policy):
     for good (warnings from 174 s). A driver absent for journey.new_after_driver_absent_s (30 s) while the speed is
     not known to be moving now makes the calibration and the per-driver baselines learn afresh
     (no new journey: the activation minute and the ACKs are the policy's)."""
-    def frame(t: float) -> tuple[Features, VehicleState]:
-        speed = None if not policy else (0.0 if 120.0 <= t < 180.0 else 80.0)
-        if 130.0 <= t < 170.0:
-            return Features(t, False), VehicleState(t, speed_kph=speed)
-        f = open_eyes_features(t)
-        if t >= 170.0:
-            f = dataclasses.replace(f, head_pitch_deg=16.0)
-        return f, VehicleState(t, speed_kph=speed)
+    def speed(t: float) -> float | None:
+        return None if not policy else (0.0 if 120.0 <= t < 180.0 else 80.0)
 
-    results = run(policy, [frame(i / 10) for i in range(3000)])
+    results = run(policy, [_driver_change_frame(i / 10, speed(i / 10)) for i in range(3000)])
     events = [e for r in results for e in r.events]
     assert not [e for e in events if e.kind == "event" and e.name in ("long_distraction", "unresponsive")]
     assert [(e.t, e.detail["reason"]) for e in events if e.name == "journey_start"] == ([(0.0, "start")] if not policy else [])
